@@ -1,0 +1,44 @@
+"""The auction platform's REST API (AWS Chalice): every route of CONTRACT section 4, and the
+scheduled lifecycle tick that backs up the socket node's ticker."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from chalice import Chalice, Rate
+from chalicelib import http, runtime
+from chalicelib.routes import auctions, system
+
+logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(message)s")
+
+app = Chalice(app_name="auction-api")
+app.api.binary_types.append("application/pdf")
+app.register_blueprint(system.bp)
+app.register_blueprint(auctions.bp)
+http.install(app)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def lifecycle_tick(event: object) -> dict[str, object]:
+    """The backstop ticker: the same tick as the socket node's, and a ping that keeps the
+    socket node awake on free hosting."""
+    from shared.services import lifecycle
+
+    report = lifecycle.tick(runtime.context(), sweep=True)
+    pinged = _ping_socket_node()
+    return {
+        "started": report.started,
+        "ended": report.ended,
+        "intake": report.intake,
+        "socketNode": pinged,
+    }
+
+
+def _ping_socket_node() -> int | str:
+    import httpx
+
+    try:
+        return httpx.get(f"{runtime.settings().socket_node_url}/health", timeout=10).status_code
+    except httpx.HTTPError as exc:
+        return f"unreachable: {type(exc).__name__}"

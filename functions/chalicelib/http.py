@@ -1,0 +1,374 @@
+"""HTTP plumbing shared by every route: one `operation` decorator that parses, authenticates,
+maps errors to problem+json, and records the route for the OpenAPI document."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from chalice import Blueprint, Chalice, Response
+from chalice.app import Request
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from shared.adapters.redis_store import StoreError, StoreUnavailable
+from shared.adapters.tokens import InvalidToken, Principal, Verifier
+from shared.domain.errors import PROBLEMS, DomainError, FieldError, ValidationFailed
+from shared.services import users
+
+from . import runtime
+
+log = logging.getLogger("api")
+MAX_BODY = 64 * 1024
+JSON = "application/json"
+PROBLEM = "application/problem+json"
+
+
+# -- responses ---------------------------------------------------------------------------------
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body=orjson.dumps(body).decode(),
+        status_code=status,
+        headers={"Content-Type": JSON, **(headers or {})},
+    )
+
+
+def problem_response(error: DomainError) -> Response:
+    body: dict[str, Any] = {
+        "type": f"https://auction.example/problems/{error.code}",
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        "code": error.code,
+        **error.extra,
+    }
+    headers = {"Content-Type": PROBLEM}
+    if error.code == "rate_limited" and "retryAfter" in error.extra:
+        headers["Retry-After"] = str(error.extra["retryAfter"])
+    return Response(body=orjson.dumps(body).decode(), status_code=error.status, headers=headers)
+
+
+def problem(code: str, detail: str | None = None, **extra: Any) -> Response:
+    return problem_response(DomainError(code, detail, **extra))
+
+
+def _validation(exc: ValidationError, where: str) -> ValidationFailed:
+    errors = []
+    for e in exc.errors(include_url=False):
+        loc = [str(p) for p in e.get("loc", ())]
+        name = ".".join(loc) if loc else where
+        message = str(e.get("msg", "is invalid")).removeprefix("Value error, ")
+        errors.append(FieldError(name, message))
+    return ValidationFailed(errors)
+
+
+# -- authentication ----------------------------------------------------------------------------
+
+_verifier: Verifier | None = None
+# The verified user of the current request, for the request log line.
+_current_user: ContextVar[str | None] = ContextVar("current_user", default=None)
+
+
+def verifier() -> Verifier:
+    global _verifier
+    if _verifier is None:
+        _verifier = Verifier(runtime.settings())
+    return _verifier
+
+
+def authenticate(request: Request, *, required: bool) -> Principal | None:
+    header = request.headers.get("authorization") or ""
+    if not header:
+        if required:
+            raise DomainError("unauthenticated", "Send Authorization: Bearer <token>")
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise DomainError("unauthenticated", "Send Authorization: Bearer <token>")
+    try:
+        principal = verifier().verify(token.strip())
+    except InvalidToken as exc:
+        log.info(orjson.dumps({"event": "token_refused", "reason": str(exc)}).decode())
+        raise DomainError("unauthenticated", "The token is not valid") from None
+    _current_user.set(principal.user_id)
+    users.ensure_user(runtime.context(), principal)
+    return principal
+
+
+# -- the operation registry --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    summary: str
+    tag: str
+    auth: str  # "none" | "optional" | "required"
+    roles: tuple[str, ...]
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    errors: tuple[str, ...]
+    media_type: str = JSON
+    headers: tuple[str, ...] = ()
+
+
+@dataclass
+class Call:
+    """What a view receives: the parsed request."""
+
+    request: Request
+    principal: Principal | None
+    body: Any = None
+    query: Any = None
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def user(self) -> Principal:
+        if self.principal is None:  # guarded by auth="required"
+            raise DomainError("unauthenticated")
+        return self.principal
+
+
+OPERATIONS: list[Operation] = []
+
+
+def parse_body(request: Request, model: type[BaseModel]) -> BaseModel:
+    raw = request.raw_body or b""
+    if len(raw) > MAX_BODY:
+        raise DomainError("payload_too_large", f"Bodies are limited to {MAX_BODY} bytes")
+    if not raw.strip():
+        raw = b"{}"
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ValidationFailed([FieldError("body", "is not valid JSON")]) from None
+    if not isinstance(data, dict):
+        raise ValidationFailed([FieldError("body", "must be a JSON object")])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _validation(exc, "body") from None
+
+
+def _parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
+    params = dict(request.query_params or {})
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        raise _validation(exc, "query") from None
+
+
+def operation(
+    bp: Blueprint | Chalice,
+    method: str,
+    path: str,
+    *,
+    summary: str,
+    tag: str,
+    auth: str = "none",
+    roles: tuple[str, ...] = (),
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    errors: tuple[str, ...] = (),
+    media_type: str = JSON,
+    headers: tuple[str, ...] = (),
+    parse: bool = True,
+) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
+    """Register a route. `parse=False` leaves the body to the view (`parse_body`), for a
+    route that must refuse before it reads anything."""
+    op = Operation(
+        method,
+        path,
+        summary,
+        tag,
+        auth,
+        roles,
+        body,
+        query,
+        response,
+        status,
+        errors,
+        media_type,
+        headers,
+    )
+    OPERATIONS.append(op)
+
+    def decorate(view: Callable[[Call], Any]) -> Callable[..., Response]:
+        def handler(**params: str) -> Response:
+            request = bp.current_request
+            try:
+                if (
+                    request.method in {"POST", "PUT", "PATCH"}
+                    and len(request.raw_body or b"") > MAX_BODY
+                ):
+                    raise DomainError(
+                        "payload_too_large", f"Bodies are limited to {MAX_BODY} bytes"
+                    )
+                principal = None
+                if auth != "none":
+                    principal = authenticate(request, required=auth == "required")
+                if roles and (principal is None or principal.role not in roles):
+                    raise DomainError("forbidden", f"This needs the role {' or '.join(roles)}")
+                call = Call(request, principal, params=params)
+                if query is not None:
+                    call.query = _parse_query(request, query)
+                if body is not None and parse:
+                    call.body = parse_body(request, body)
+                result = view(call)
+            except DomainError as exc:
+                return problem_response(exc)
+            except (OperationalError, DBAPIError, StoreUnavailable) as exc:
+                log.warning(
+                    orjson.dumps({"event": "dependency_down", "error": str(exc)[:300]}).decode()
+                )
+                return problem("unavailable", "A dependency is unavailable; retry shortly")
+            except StoreError as exc:
+                log.error(orjson.dumps({"event": "redis_error", "error": str(exc)[:300]}).decode())
+                return problem("unavailable", "The bid store refused the request; retry")
+            if isinstance(result, Response):
+                return result
+            return json_response(result, status)
+
+        handler.__name__ = view.__name__
+        handler.__doc__ = view.__doc__
+        bp.route(path, methods=[method], content_types=["*/*"])(handler)
+        return handler
+
+    return decorate
+
+
+# -- cross-cutting: CORS, security headers, request logs, Chalice's own errors -----------------
+
+_CHALICE_CODES = {
+    400: "bad_request",
+    403: "not_found",  # API Gateway's "Missing Authentication Token": no such route
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    500: "internal_error",
+}
+
+
+def _rewrite_chalice_error(response: Response) -> Response:
+    """Chalice answers some requests itself ({"Code": ..., "Message": ...}); say it as a problem."""
+    if response.status_code < 400:
+        return response
+    content_type = {k.lower(): v for k, v in response.headers.items()}.get("content-type", "")
+    if PROBLEM in content_type:
+        return response
+    body = response.body
+    if isinstance(body, str):
+        try:
+            body = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            body = None
+    if isinstance(body, dict) and "Code" in body:
+        code = _CHALICE_CODES.get(response.status_code, "bad_request")
+        fixed = problem(code, str(body.get("Message") or PROBLEMS[code][1]))
+        if "Allow" in response.headers:
+            fixed.headers["Allow"] = response.headers["Allow"]
+        return fixed
+    return response
+
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+}
+
+
+def cors_headers(origin: str | None) -> dict[str, str]:
+    if not origin:
+        return {}
+    allowed = runtime.settings().allowed_origins
+    if "*" not in allowed and origin.rstrip("/") not in allowed:
+        return {}
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Allow-Credentials": "true",
+        "Access-Control-Expose-Headers": "Retry-After, X-Request-Id",
+        "Vary": "Origin",
+    }
+
+
+def preflight_headers(origin: str | None, requested: str | None) -> dict[str, str]:
+    headers = cors_headers(origin)
+    if not headers:
+        return {"Vary": "Origin"}
+    return {
+        **headers,
+        "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+        "Access-Control-Allow-Headers": requested
+        or "Authorization, Content-Type, Idempotency-Key, X-Request-Id",
+        "Access-Control-Max-Age": "600",
+    }
+
+
+def install(app: Chalice) -> None:
+    """Register the middleware and an OPTIONS (CORS preflight) route for every path."""
+    for path in sorted({op.path for op in OPERATIONS}):
+
+        def preflight(**_: str) -> Response:
+            request = app.current_request
+            return Response(
+                body="",
+                status_code=204,
+                headers=preflight_headers(
+                    request.headers.get("origin"),
+                    request.headers.get("access-control-request-headers"),
+                ),
+            )
+
+        preflight.__name__ = f"preflight_{len(app.routes)}"
+        app.route(path, methods=["OPTIONS"], content_types=["*/*"])(preflight)
+
+    @app.middleware("http")
+    def around_every_request(
+        event: Request, get_response: Callable[[Request], Response]
+    ) -> Response:
+        started = time.perf_counter()
+        request_id = event.headers.get("x-request-id") or uuid.uuid4().hex
+        _current_user.set(None)
+        try:
+            response = get_response(event)
+        except Exception:  # a bug: say so plainly, never leak a trace
+            log.exception("unhandled error")
+            response = problem("internal_error", "An unexpected error occurred")
+        response = _rewrite_chalice_error(response)
+        response.headers.update(SECURITY_HEADERS)
+        if runtime.settings().app_env == "production":
+            response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
+        response.headers.update(cors_headers(event.headers.get("origin")))
+        response.headers["X-Request-Id"] = request_id
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                orjson.dumps(
+                    {
+                        "event": "request",
+                        "requestId": request_id,
+                        "method": event.method,
+                        "path": event.path,
+                        "status": response.status_code,
+                        "ms": round((time.perf_counter() - started) * 1000, 2),
+                        "userId": _current_user.get(),
+                    }
+                ).decode()
+            )
+        return response

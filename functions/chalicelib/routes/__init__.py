@@ -1,0 +1,1 @@
+"""Routes by area, each a Chalice blueprint of thin handlers over shared.services."""

@@ -1,0 +1,166 @@
+"""Auctions and their bids."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from chalice import Blueprint
+
+from shared.domain.auctions import AuctionDraft
+from shared.domain.errors import DomainError, invalid
+from shared.services import auctions, bidding
+from shared.services.auctions import Viewer
+
+from .. import runtime
+from ..http import Call, operation
+from ..schemas import (
+    AuctionList,
+    AuctionListQuery,
+    AuctionOut,
+    BidList,
+    BidPlaced,
+    CreateAuction,
+    Page,
+    PlaceBid,
+)
+
+bp = Blueprint(__name__)
+
+IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+
+
+def auction_id(call: Call) -> uuid.UUID:
+    try:
+        return uuid.UUID(call.params["auction_id"])
+    except ValueError:
+        raise DomainError("not_found", "No such auction") from None
+
+
+def viewer(call: Call) -> Viewer:
+    p = call.principal
+    return Viewer(p.user_id, p.role) if p else auctions.ANONYMOUS
+
+
+@operation(
+    bp,
+    "POST",
+    "/api/auctions",
+    summary="Create an auction",
+    tag="auctions",
+    auth="required",
+    roles=("seller", "admin"),
+    body=CreateAuction,
+    response=AuctionOut,
+    status=201,
+    errors=("unauthenticated", "forbidden", "validation_error", "payload_too_large"),
+)
+def create_auction(call: Call) -> dict[str, Any]:
+    b: CreateAuction = call.body
+    draft = AuctionDraft(
+        item_name=b.itemName,
+        description=b.description,
+        start_price=b.startPrice,
+        bid_increment=b.bidIncrement,
+        go_live_at=b.goLiveAt,
+        duration_mins=b.durationMins,
+        reserve_price=b.reservePrice,
+        buy_now_price=b.buyNowPrice,
+        soft_close_secs=b.softCloseSecs,
+    )
+    return auctions.create_auction(runtime.context(), call.user.user_id, draft)
+
+
+@operation(
+    bp,
+    "GET",
+    "/api/auctions",
+    summary="List auctions, newest first",
+    tag="auctions",
+    auth="optional",
+    query=AuctionListQuery,
+    response=AuctionList,
+    errors=("validation_error",),
+)
+def list_auctions(call: Call) -> dict[str, Any]:
+    q: AuctionListQuery = call.query
+    return auctions.list_auctions(
+        runtime.context(), viewer(call), status=q.status, limit=q.limit, cursor=q.cursor
+    )
+
+
+@operation(
+    bp,
+    "GET",
+    "/api/auctions/{auction_id}",
+    summary="One auction, live",
+    tag="auctions",
+    auth="optional",
+    response=AuctionOut,
+    errors=("not_found",),
+)
+def get_auction(call: Call) -> dict[str, Any]:
+    return auctions.read_auction(runtime.context(), str(auction_id(call)), viewer(call))
+
+
+@operation(
+    bp,
+    "POST",
+    "/api/auctions/{auction_id}/bids",
+    summary="Place a bid (or a proxy maximum)",
+    tag="bids",
+    auth="required",
+    body=PlaceBid,
+    response=BidPlaced,
+    status=201,
+    headers=("Idempotency-Key",),
+    errors=(
+        "unauthenticated",
+        "own_auction",
+        "not_found",
+        "auction_not_live",
+        "bid_too_low",
+        "already_highest",
+        "validation_error",
+        "rate_limited",
+        "payload_too_large",
+        "unavailable",
+    ),
+)
+def place_bid(call: Call) -> dict[str, Any]:
+    b: PlaceBid = call.body
+    key = call.request.headers.get("idempotency-key")
+    if key is not None and not IDEMPOTENCY_KEY.match(key):
+        raise invalid("Idempotency-Key", "must be 1 to 200 visible ASCII characters")
+    amount = b.maxAmount if b.maxAmount is not None else b.amount
+    assert amount is not None
+    receipt = bidding.place_bid(
+        runtime.context(),
+        auction_id(call),
+        call.user.user_id,
+        amount,
+        is_max=b.maxAmount is not None,
+        idempotency_key=key,
+    )
+    body = {**receipt.bid, "minNextBid": receipt.min_next_bid, "endsAt": receipt.ends_at}
+    if receipt.max_amount is not None:
+        body["maxAmount"] = receipt.max_amount
+    return body
+
+
+@operation(
+    bp,
+    "GET",
+    "/api/auctions/{auction_id}/bids",
+    summary="Bid history, highest first",
+    tag="bids",
+    query=Page,
+    response=BidList,
+    errors=("not_found", "validation_error"),
+)
+def list_bids(call: Call) -> dict[str, Any]:
+    q: Page = call.query
+    return auctions.list_bids(
+        runtime.context(), str(auction_id(call)), limit=q.limit, cursor=q.cursor
+    )

@@ -1,0 +1,64 @@
+"""Health, the caller, and development sign-in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from shared.domain.errors import DomainError
+from shared.services import health, users
+
+from .. import runtime
+from ..http import Call, json_response, operation, parse_body, verifier
+from ..schemas import DevLogin, HealthOut, TokenOut, UserOut
+
+bp = Blueprint(__name__)
+
+
+@operation(
+    bp,
+    "GET",
+    "/health",
+    summary="Liveness and dependencies",
+    tag="system",
+    response=HealthOut,
+    errors=("unavailable",),
+)
+def get_health(call: Call) -> Response:
+    status, body = health.check(runtime.context())
+    return json_response(body, status)
+
+
+@operation(
+    bp,
+    "GET",
+    "/api/me",
+    summary="The signed-in user",
+    tag="system",
+    auth="required",
+    response=UserOut,
+    errors=("unauthenticated",),
+)
+def get_me(call: Call) -> dict[str, Any]:
+    return users.user_view(call.user)
+
+
+@operation(
+    bp,
+    "POST",
+    "/api/dev/login",
+    summary="Development sign-in (not in production)",
+    tag="system",
+    body=DevLogin,
+    response=TokenOut,
+    errors=("not_found", "validation_error"),
+    parse=False,
+)
+def dev_login(call: Call) -> dict[str, Any]:
+    if not runtime.settings().dev_login_enabled:
+        raise DomainError("not_found", "Dev login exists only in development without auth keys")
+    body = parse_body(call.request, DevLogin)
+    assert isinstance(body, DevLogin)
+    name = body.name or body.email.split("@")[0]
+    return {"token": verifier().mint_dev_token(body.email, name, body.role)}

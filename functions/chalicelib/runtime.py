@@ -1,0 +1,35 @@
+"""Per-process state of the functions: settings and the Context, created on first use (a
+cold start pays only for what the first request needs)."""
+
+from __future__ import annotations
+
+import threading
+
+from shared.services.context import Context, for_functions
+from shared.settings import Settings, get_settings
+
+_lock = threading.Lock()
+_context: Context | None = None
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def context() -> Context:
+    global _context
+    if _context is None:
+        with _lock:
+            if _context is None:
+                _context = for_functions(get_settings())
+    return _context
+
+
+def reset() -> None:
+    """Forget the Context (tests that change the environment)."""
+    global _context
+    with _lock:
+        if _context is not None:
+            _context.close()
+        _context = None
+        get_settings.cache_clear()

@@ -1,0 +1,253 @@
+"""Request and response models: they validate requests and generate the OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+
+from shared.domain.money import parse_money
+from shared.domain.times import parse_iso
+
+
+def _money(value: object) -> Decimal:
+    return parse_money(value)
+
+
+def _utc(value: object) -> datetime:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("needs a time zone offset, e.g. 2026-12-01T10:00:00Z")
+        return value
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date-time string")
+    return parse_iso(value)
+
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_money),
+    WithJsonSchema(
+        {
+            "oneOf": [
+                {"type": "number", "exclusiveMinimum": 0, "maximum": 9999999999.99},
+                {"type": "string", "pattern": r"^\s*\d{1,10}(\.\d{1,2})?\s*$"},
+            ],
+            "description": "A positive amount with at most 2 fractional digits: a JSON number "
+            "or a decimal string.",
+            "examples": ["1250.00", 1250],
+        }
+    ),
+]
+UtcTime = Annotated[
+    datetime,
+    BeforeValidator(_utc),
+    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2030-01-01T10:00:00Z"]}),
+]
+MoneyOut = Annotated[
+    str, WithJsonSchema({"type": "string", "pattern": r"^\d+\.\d{2}$", "examples": ["1250.00"]})
+]
+TimeOut = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
+Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+StrictInt = Annotated[int, Strict()]
+Status = Literal["scheduled", "live", "ended", "sold", "closed_no_winner"]
+Limit = Annotated[int, Field(ge=1, le=100)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+
+
+class Query(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+# -- requests ---------------------------------------------------------------------------------
+
+
+class CreateAuction(Body):
+    itemName: Annotated[Text, StringConstraints(min_length=1, max_length=200)]
+    description: Annotated[Text, StringConstraints(max_length=5000)] = ""
+    startPrice: Money
+    bidIncrement: Money
+    goLiveAt: UtcTime
+    durationMins: Annotated[StrictInt, Field(ge=1, le=43200)]
+    reservePrice: Money | None = None
+    buyNowPrice: Money | None = None
+    softCloseSecs: Annotated[StrictInt, Field(ge=0, le=600)] | None = None
+
+
+class PlaceBid(Body):
+    """Exactly one of `amount` (a plain bid) or `maxAmount` (a proxy bid's maximum)."""
+
+    amount: Money | None = None
+    maxAmount: Money | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> PlaceBid:
+        if (self.amount is None) == (self.maxAmount is None):
+            raise ValueError("give exactly one of amount or maxAmount")
+        return self
+
+
+class Decision(Body):
+    action: Literal["accept", "reject", "counter"]
+    amount: Money | None = None
+
+    @model_validator(mode="after")
+    def _counter_needs_amount(self) -> Decision:
+        if self.action == "counter" and self.amount is None:
+            raise ValueError("a counter offer needs an amount")
+        if self.action != "counter" and self.amount is not None:
+            raise ValueError("amount goes only with action counter")
+        return self
+
+
+class CounterResponse(Body):
+    action: Literal["accept", "reject"]
+
+
+class ResetAuction(Body):
+    goLiveAt: UtcTime
+
+
+def _email(value: str) -> str:
+    local, at, domain = value.partition("@")
+    if not at or not local or "." not in domain or " " in value:
+        raise ValueError("must be an email address")
+    return value
+
+
+class DevLogin(Body):
+    email: Annotated[Text, StringConstraints(min_length=3, max_length=320), AfterValidator(_email)]
+    name: Annotated[Text, StringConstraints(min_length=1, max_length=200)] | None = None
+    role: Literal["buyer", "seller", "admin"] = "buyer"
+
+
+class Page(Query):
+    limit: Limit = 20
+    cursor: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class AuctionListQuery(Page):
+    status: Status | None = None
+
+
+class NotificationQuery(Page):
+    unreadOnly: bool = False
+
+
+# -- responses (documentation and contract tests) ---------------------------------------------
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class BidSummary(Out):
+    id: str
+    bidderId: str
+    amount: MoneyOut
+    createdAt: TimeOut
+
+
+class BidOut(BidSummary):
+    auctionId: str
+
+
+class CounterSummary(Out):
+    id: str
+    amount: MoneyOut
+    status: Literal["pending", "accepted", "rejected"]
+
+
+class AuctionOut(Out):
+    id: str
+    sellerId: str
+    itemName: str
+    description: str
+    startPrice: MoneyOut
+    bidIncrement: MoneyOut
+    goLiveAt: TimeOut
+    durationMins: int
+    endsAt: TimeOut
+    status: Status
+    highestBid: BidSummary | None
+    minNextBid: MoneyOut
+    bidCount: int
+    counterOffer: CounterSummary | None
+    serverTime: TimeOut
+    createdAt: TimeOut
+    updatedAt: TimeOut
+    reservePrice: MoneyOut | None = Field(None, description="Only for the seller and admins.")
+    reserveMet: bool | None = None
+    buyNowPrice: MoneyOut | None = None
+    softCloseSecs: int | None = None
+    myMaxAmount: MoneyOut | None = Field(None, description="The caller's own proxy maximum.")
+
+
+class BidPlaced(BidOut):
+    maxAmount: MoneyOut | None = Field(None, description="The maximum, for a proxy bid.")
+    minNextBid: MoneyOut
+    endsAt: TimeOut
+
+
+class AuctionList(Out):
+    items: list[AuctionOut]
+    nextCursor: str | None
+
+
+class BidList(Out):
+    items: list[BidOut]
+    nextCursor: str | None
+
+
+class NotificationOut(Out):
+    id: str
+    type: str
+    payload: dict[str, Any]
+    readAt: TimeOut | None
+    createdAt: TimeOut
+
+
+class NotificationList(Out):
+    items: list[NotificationOut]
+    nextCursor: str | None
+    unreadCount: int
+
+
+class UserOut(Out):
+    id: str
+    email: str
+    name: str
+    role: Literal["buyer", "seller", "admin"]
+
+
+class TokenOut(Out):
+    token: str
+
+
+class HealthOut(Out):
+    status: Literal["ok", "degraded"]
+    db: str
+    redis: str
+
+
+class ProblemOut(Out):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str

@@ -1,0 +1,18 @@
+"""Apply the Alembic migrations (configured in pyproject.toml) to a database."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+
+from shared.settings import REPO_ROOT
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config(toml_file=str(REPO_ROOT / "pyproject.toml"))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def upgrade(database_url: str) -> None:
+    command.upgrade(alembic_config(database_url), "head")

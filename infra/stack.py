@@ -1,0 +1,238 @@
+"""`make run`: the whole local stack from one command.
+
+1. PostgreSQL and Redis: the ones in DATABASE_URL / REDIS_URL, else embedded ones under var/;
+2. migrations, and the demo data in development;
+3. the Upstash-REST bridge on 8079 (unless UPSTASH_REDIS_REST_URL is set), the functions on
+   API_PORT, the socket node on SOCKET_PORT, each its own process;
+4. the URLs printed; Ctrl-C or SIGTERM stops everything, in reverse order.
+
+`Stack` is also what the tests and the benchmarks use to start the same processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from infra.embedded import EmbeddedPostgres, EmbeddedRedis, wait_for_port
+from shared.settings import BRIDGE_PORT, REPO_ROOT, Settings, settings_or_exit
+
+
+@dataclass
+class Services:
+    """Where PostgreSQL and Redis are, starting embedded ones when no URL is given."""
+
+    var_dir: Path
+    database_url: str | None = None
+    redis_url: str | None = None
+    persist_redis: bool = True
+    embedded: list[EmbeddedPostgres | EmbeddedRedis] = field(default_factory=list)
+
+    def start(self) -> Services:
+        if not self.database_url:
+            pg = EmbeddedPostgres(self.var_dir / "pg")
+            self.database_url = pg.start()
+            self.embedded.append(pg)
+        if not self.redis_url:
+            redis = EmbeddedRedis(self.var_dir / "redis", persist=self.persist_redis)
+            self.redis_url = redis.start()
+            self.embedded.append(redis)
+        return self
+
+    def stop(self) -> None:
+        for server in reversed(self.embedded):
+            server.stop()
+        self.embedded.clear()
+
+
+@dataclass
+class Stack:
+    """The processes of the local stack, over given services."""
+
+    database_url: str
+    redis_url: str
+    api_port: int = 8000
+    socket_port: int = 8080
+    bridge_port: int | None = BRIDGE_PORT  # None: use the configured UPSTASH_REDIS_REST_URL
+    token: str = "local-dev-token"
+    extra_env: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    quiet: bool = False
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {**os.environ, **self.extra_env}
+        env.update(
+            DATABASE_URL=self.database_url,
+            REDIS_URL=self.redis_url,
+            API_PORT=str(self.api_port),
+            SOCKET_PORT=str(self.socket_port),
+            UPSTASH_REDIS_REST_TOKEN=self.token,
+            PYTHONUNBUFFERED="1",
+        )
+        if self.bridge_port is not None:
+            env["UPSTASH_REDIS_REST_URL"] = f"http://127.0.0.1:{self.bridge_port}"
+        return env
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def socket_url(self) -> str:
+        return f"http://127.0.0.1:{self.socket_port}"
+
+    def _spawn(self, name: str, *args: str) -> None:
+        out = subprocess.DEVNULL if self.quiet else None
+        self.processes[name] = subprocess.Popen(
+            [sys.executable, "-m", *args],
+            cwd=REPO_ROOT,
+            env=self.env,
+            stdout=out,
+            stderr=out,
+        )
+
+    def start_bridge(self) -> None:
+        if self.bridge_port is None:
+            return
+        self._spawn(
+            "bridge",
+            "infra.bridge",
+            "--redis-url",
+            self.redis_url,
+            "--port",
+            str(self.bridge_port),
+            "--token",
+            self.token,
+        )
+        wait_for_port("127.0.0.1", self.bridge_port)
+
+    def start_api(self) -> None:
+        self._spawn("api", "infra.api_server", "--port", str(self.api_port))
+
+    def start_socket_node(self) -> None:
+        self._spawn("socket", "socket_node")
+
+    def start(self) -> Stack:
+        self.start_bridge()
+        self.start_api()
+        self.start_socket_node()
+        self.wait_healthy()
+        return self
+
+    def wait_healthy(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        pending = {"api": f"{self.api_url}/health", "socket": f"{self.socket_url}/health"}
+        pending = {k: v for k, v in pending.items() if k in self.processes}
+        while pending and time.monotonic() < deadline:
+            for name, url in list(pending.items()):
+                if self.processes[name].poll() is not None:
+                    raise RuntimeError(f"{name} exited with {self.processes[name].returncode}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(url, timeout=2).status_code == 200:
+                        del pending[name]
+            time.sleep(0.1)
+        if pending:
+            raise TimeoutError(f"not healthy after {timeout_s:.0f} s: {', '.join(pending)}")
+
+    def stop(self, name: str | None = None, sig: int = signal.SIGTERM) -> None:
+        names = [name] if name else ["socket", "api", "bridge"]
+        for n in names:
+            proc = self.processes.pop(n, None)
+            if proc is None or proc.poll() is not None:
+                continue
+            proc.send_signal(sig)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def dead(self) -> list[str]:
+        return [n for n, p in self.processes.items() if p.poll() is not None]
+
+
+def prepare(settings: Settings, services: Services) -> None:
+    """Migrate, and seed demo data in development."""
+    from infra.migrate import upgrade
+    from infra.seed import seed
+
+    assert services.database_url is not None
+    upgrade(services.database_url)
+    if settings.app_env == "development":
+        added = seed(services.database_url)
+        if added:
+            print(f"seeded {added} demo auctions", flush=True)
+
+
+def main() -> None:
+    settings = settings_or_exit()
+    services = Services(settings.var_dir, settings.database_url, settings.redis_url).start()
+    assert services.database_url and services.redis_url
+    stack = Stack(
+        database_url=services.database_url,
+        redis_url=services.redis_url,
+        api_port=settings.api_port,
+        socket_port=settings.socket_port,
+        bridge_port=None if settings.upstash_redis_rest_url else BRIDGE_PORT,
+        token=settings.upstash_redis_rest_token,
+    )
+    stopping = False
+
+    def request_stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    code = 0
+    try:
+        prepare(settings, services)
+        stack.start()
+        print(
+            "\n".join(
+                [
+                    "",
+                    f"  web app + WebSocket  http://localhost:{settings.socket_port}/  (ws /ws)",
+                    f"  REST API             http://localhost:{settings.api_port}/api/docs",
+                    f"  Upstash REST bridge  http://127.0.0.1:{BRIDGE_PORT}"
+                    if stack.bridge_port
+                    else f"  Upstash REST         {settings.upstash_redis_rest_url}",
+                    f"  PostgreSQL           {services.database_url}",
+                    f"  Redis                {services.redis_url}",
+                    "  demo users (dev login): seller@example.com, asha@example.com, "
+                    "ravi@example.com, admin@example.com",
+                    "  Ctrl-C stops everything.",
+                    "",
+                ]
+            ),
+            flush=True,
+        )
+        while not stopping:
+            dead = stack.dead()
+            if dead:
+                print(f"stopping: {', '.join(dead)} exited", file=sys.stderr, flush=True)
+                code = 1
+                break
+            time.sleep(0.2)
+    except Exception as exc:
+        print(f"could not start the stack: {exc}", file=sys.stderr, flush=True)
+        code = 1
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        stack.stop()
+        services.stop()
+        print("stopped.", flush=True)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""Every Redis key the system uses, named once.
+
+Auction state (written by the functions and the ticker, read by the bid script):
+- `auction:{id}:state`    hash: status, goLiveAt/endsAt (epoch ms), startPrice, bidIncrement,
+                          reservePrice, buyNowPrice, softCloseSecs (money in minor units),
+                          sellerId, round, bidCount
+- `auction:{id}:highest`  JSON `{bidId, userId, amount, ts}` (amount in minor units), absent
+                          before the first bid
+- `auction:{id}:proxies`  hash userId -> JSON `{max, placedAt}`: private proxy maximums
+- `auction:{id}:idem:{userId}:{key}`  the result of an accepted bid, for idempotent replays
+- `auction:{id}:bucket:{userId}`      the bid rate limiter's token bucket
+
+Events:
+- `auction:{id}:events`   the room's stream (capped): each entry has one field `e`, the event
+                          JSON without `eventId`; the entry id IS the eventId. Replay reads it.
+- `events:feed`           every event for live delivery (capped), read by every socket node
+                          with XREAD BLOCK: fields `m` (the exact wire message, eventId
+                          included) and either `room` (auction id) or `user` (user id).
+
+Outbox and schedule:
+- `outbox:bids`           stream of accepted bids not yet known to be in PostgreSQL
+- `auctions:start` / `auctions:end`   sorted sets scored by epoch ms
+"""
+
+from __future__ import annotations
+
+FEED = "events:feed"
+OUTBOX_BIDS = "outbox:bids"
+SCHEDULE_START = "auctions:start"
+SCHEDULE_END = "auctions:end"
+RATE_WINDOW_PREFIX = "ratelimit:"
+
+ROOM_STREAM_MAXLEN = 2000  # CONTRACT: replay reaches back at least 1,000 events per room
+FEED_MAXLEN = 20000
+IDEMPOTENCY_TTL_S = 24 * 3600
+
+
+def state(auction_id: str) -> str:
+    return f"auction:{auction_id}:state"
+
+
+def highest(auction_id: str) -> str:
+    return f"auction:{auction_id}:highest"
+
+
+def proxies(auction_id: str) -> str:
+    return f"auction:{auction_id}:proxies"
+
+
+def room_stream(auction_id: str) -> str:
+    return f"auction:{auction_id}:events"
+
+
+def idempotency_prefix(auction_id: str) -> str:
+    return f"auction:{auction_id}:idem:"
+
+
+def bucket_prefix(auction_id: str) -> str:
+    return f"auction:{auction_id}:bucket:"
+
+
+# Jobs (emails, invoices): `jobs:data` hash id -> JSON; `jobs:ready` list of ids;
+# `jobs:delayed` zset id -> due ms (retries with backoff); `jobs:dead` list of ids.
+JOBS_DATA = "jobs:data"
+JOBS_READY = "jobs:ready"
+JOBS_DELAYED = "jobs:delayed"
+JOBS_DEAD = "jobs:dead"
+
+# PostgreSQL outbox rows already relayed (SET NX guards), so a relay that crashes after
+# publishing and before deleting its rows never publishes twice.
+OUTBOX_RELAYED_PREFIX = "outbox:relayed:"
+OUTBOX_RELAYED_TTL_S = 7 * 24 * 3600

@@ -1,0 +1,204 @@
+-- Place one bid, atomically, in one round trip: idempotency, rate limit, the window against
+-- Redis's own clock, the bid rules of shared/domain/bidding.py (mirrored line for line), the
+-- new highest, soft close, the events and the outbox record.
+--
+-- KEYS: 1 state  2 highest  3 proxies  4 room stream  5 feed  6 outbox  7 idempotency key
+--       8 rate bucket  9 end schedule
+-- ARGV: 1 auctionId  2 userId  3 amount (minor units)  4 isMax (0/1)  5 bidId
+--       6 answerBidId (a proxy answer's id)  7 allowSelfOutbid (0/1)  8 tokens per second
+--       9 burst  10 room maxlen  11 feed maxlen  12 idempotency ttl (s)
+-- Returns {kind, json}: kind is ok | replay | refused | missing.
+
+local auction_id, user_id = ARGV[1], ARGV[2]
+local offer, is_max = tonumber(ARGV[3]), ARGV[4] == '1'
+local allow_self = ARGV[7] == '1'
+local room_maxlen, feed_maxlen = tonumber(ARGV[10]), tonumber(ARGV[11])
+
+local done = redis.call('GET', KEYS[7])
+if done then return {'replay', done} end
+
+local flat = redis.call('HGETALL', KEYS[1])
+if #flat == 0 then return {'missing', ''} end
+local st = hash_of(flat)
+local now = now_ms()
+
+-- Token bucket per user per auction (shared.domain.bidding.take_token).
+local rate, burst = tonumber(ARGV[8]), tonumber(ARGV[9])
+local b = redis.call('HMGET', KEYS[8], 'tokens', 'at')
+local tokens = burst
+if b[1] then
+  tokens = math.min(burst, tonumber(b[1]) + math.max(0, now - tonumber(b[2])) / 1000.0 * rate)
+end
+local bucket_ttl = math.ceil(burst / rate * 1000) + 1000
+if tokens < 1.0 then
+  redis.call('HSET', KEYS[8], 'tokens', tostring(tokens), 'at', now)
+  redis.call('PEXPIRE', KEYS[8], bucket_ttl)
+  local wait = math.max(1, math.ceil((1.0 - tokens) / rate))
+  return {'refused', cjson.encode({code = 'rate_limited', retryAfter = wait})}
+end
+redis.call('HSET', KEYS[8], 'tokens', tostring(tokens - 1.0), 'at', now)
+redis.call('PEXPIRE', KEYS[8], bucket_ttl)
+
+local start_price, increment = tonumber(st.startPrice), tonumber(st.increment)
+local reserve, buy_now, soft_close = num(st.reserve), num(st.buyNow), num(st.softClose)
+local ends = tonumber(st.endsAt)
+
+local leader = nil
+local raw = redis.call('GET', KEYS[2])
+if raw then leader = cjson.decode(raw) end
+
+local function refuse(code, min_next)
+  local r = {code = code}
+  if min_next then r.minNextBid = money(min_next) end
+  return {'refused', cjson.encode(r)}
+end
+
+local function min_next(l)
+  if l == nil then return start_price end
+  return l.amount + increment
+end
+
+local function buy_now_open(l)
+  if buy_now == nil or buy_now < min_next(l) then return false end
+  if reserve == nil then return l == nil end
+  return l == nil or l.amount < reserve
+end
+
+-- judge_bid
+if user_id == st.sellerId then return refuse('own_auction') end
+if not ((st.status == 'scheduled' or st.status == 'live')
+        and tonumber(st.goLiveAt) <= now and now < ends) then
+  return refuse('auction_not_live')
+end
+local floor = min_next(leader)
+local bids = {}       -- rows placed, in order: {user, amount, proxy}
+local new_leader = nil
+local sold = false
+
+if leader and leader.userId == user_id and is_max then
+  if offer <= leader.max then return refuse('bid_too_low', math.max(floor, leader.max + 1)) end
+  if buy_now_open(leader) and offer >= buy_now then
+    sold = true
+  else
+    new_leader = {userId = leader.userId, amount = leader.amount, max = offer, maxAt = now,
+                  bidId = leader.bidId, ts = leader.ts}
+  end
+elseif leader and leader.userId == user_id and not allow_self then
+  return refuse('already_highest')
+end
+
+if new_leader == nil and not sold then
+  if offer < floor then return refuse('bid_too_low', floor) end
+  if buy_now_open(leader) and offer >= buy_now then sold = true end
+end
+
+if sold then
+  bids = {{user_id, buy_now, false}}
+  new_leader = {userId = user_id, amount = buy_now, max = buy_now, maxAt = now}
+elseif new_leader == nil then
+  local rival = nil
+  if leader and leader.userId ~= user_id then rival = leader end
+  if is_max then
+    if rival == nil then
+      new_leader = {userId = user_id, amount = floor, max = offer, maxAt = now}
+      bids = {{user_id, floor, true}}
+    elseif offer > rival.max then
+      local price = math.min(offer, rival.max + increment)
+      new_leader = {userId = user_id, amount = price, max = offer, maxAt = now}
+      bids = {{user_id, price, true}}
+    else
+      local answer = math.min(rival.max, offer + increment)
+      new_leader = {userId = rival.userId, amount = answer, max = rival.max, maxAt = rival.maxAt}
+      bids = {{user_id, offer, true}, {rival.userId, answer, true}}
+    end
+  else
+    if rival and rival.max >= offer then
+      local answer = math.min(rival.max, offer + increment)
+      new_leader = {userId = rival.userId, amount = answer, max = rival.max, maxAt = rival.maxAt}
+      bids = {{user_id, offer, false}, {rival.userId, answer, true}}
+    else
+      local own_max = offer
+      if leader and leader.userId == user_id then own_max = math.max(offer, leader.max) end
+      new_leader = {userId = user_id, amount = offer, max = own_max, maxAt = now}
+      bids = {{user_id, offer, false}}
+    end
+  end
+end
+
+-- Soft close (extended_end): only when a visible bid was placed.
+if #bids > 0 and not sold and soft_close and soft_close > 0 and ends - now < soft_close * 1000 then
+  ends = now + soft_close * 1000
+  redis.call('HSET', KEYS[1], 'endsAt', ends)
+  redis.call('ZADD', KEYS[9], ends, auction_id)
+end
+
+-- Who lost the lead in this offer.
+local outbid, seen = {}, {}
+local function lost(u)
+  if u and u ~= new_leader.userId and not seen[u] then
+    seen[u] = true
+    table.insert(outbid, u)
+  end
+end
+if leader then lost(leader.userId) end
+for _, row in ipairs(bids) do lost(row[1]) end
+table.sort(outbid)
+
+-- Write the rows: ids, sequence numbers, events.
+local ids = {ARGV[5], ARGV[6]}
+local seq = tonumber(st.seq or '0')
+local placed = {}
+local requester_bid = nil
+for i, row in ipairs(bids) do
+  seq = seq + 1
+  local bid = {id = ids[i], auctionId = auction_id, bidderId = row[1], amount = money(row[2]),
+               createdAt = iso(now)}
+  local after = {amount = row[2]}
+  local data = {bid = bid, minNextBid = money(row[2] + increment), endsAt = iso(ends)}
+  if reserve then data.reserveMet = row[2] >= reserve end
+  publish_room(KEYS[4], KEYS[5], auction_id, 'bid:placed', cjson.encode(data), now, room_maxlen, feed_maxlen)
+  table.insert(placed, {id = ids[i], bidderId = row[1], amount = row[2], isProxy = row[3], seq = seq})
+  if i == 1 then requester_bid = bid end
+  if row[1] == new_leader.userId then new_leader.bidId = ids[i]; new_leader.ts = now end
+end
+
+if #bids > 0 then
+  redis.call('HSET', KEYS[1], 'seq', seq)
+end
+if sold then
+  redis.call('HSET', KEYS[1], 'status', 'sold', 'endsAt', now)
+  redis.call('ZREM', KEYS[9], auction_id)
+  ends = now
+end
+redis.call('SET', KEYS[2], cjson.encode(new_leader))
+if is_max then
+  redis.call('HSET', KEYS[3], user_id, cjson.encode({max = offer, at = now}))
+end
+
+local highest_bid = {id = new_leader.bidId, auctionId = auction_id, bidderId = new_leader.userId,
+                     amount = money(new_leader.amount), createdAt = iso(new_leader.ts)}
+for _, loser in ipairs(outbid) do
+  publish_user(KEYS[5], loser, auction_id, 'bid:outbid',
+    cjson.encode({bid = highest_bid, minNextBid = money(new_leader.amount + increment)}), now, feed_maxlen)
+end
+
+-- The outbox record: everything PostgreSQL must learn from this bid (shared.services.bid_intake).
+local record = {
+  auctionId = auction_id, round = tonumber(st.round or '1'), bids = placed, at = now,
+  endsAt = ends, extended = ends ~= tonumber(st.endsAt), outbid = outbid, buyNow = sold,
+  sellerId = st.sellerId, maxOf = is_max and user_id or cjson.null,
+  max = is_max and offer or cjson.null}
+redis.call('XADD', KEYS[6], '*', 'r', cjson.encode(record))
+
+local result = cjson.encode({
+  record = record,
+  bid = requester_bid or highest_bid,
+  highest = highest_bid,
+  minNextBid = money(new_leader.amount + increment),
+  endsAt = iso(ends),
+  buyNow = sold,
+  maxAmount = is_max and money(offer) or cjson.null,
+  outbid = outbid,
+})
+redis.call('SET', KEYS[7], result, 'EX', tonumber(ARGV[12]))
+return {'ok', result}

@@ -1,0 +1,288 @@
+"""The record in PostgreSQL: SQLAlchemy 2.x typed ORM (driver: pg8000).
+
+Money is NUMERIC(12,2), times are timestamptz (UTC), ids are UUIDs, and every status is
+constrained by the database itself, so a bug in one process cannot write a status the others
+do not know.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.domain.vocabulary import (
+    AUCTION_STATUSES,
+    COUNTER_STATUSES,
+    NOTIFICATION_TYPES,
+    ROLES,
+)
+
+Money = Numeric(12, 2, asdecimal=True)
+Timestamp = DateTime(timezone=True)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        uuid.UUID: UUID(as_uuid=True),
+        datetime: Timestamp,
+        Decimal: Money,
+        dict[str, Any]: JSONB,
+    }
+
+
+def _uuid_pk() -> Mapped[uuid.UUID]:
+    return mapped_column(primary_key=True, default=uuid.uuid4)
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(server_default=func.now())
+
+
+def _updated() -> Mapped[datetime]:
+    return mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="role"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # Supabase `sub`
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), server_default="buyer")
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class Auction(Base):
+    __tablename__ = "auctions"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", AUCTION_STATUSES), name="status"),
+        CheckConstraint("start_price > 0", name="start_price_positive"),
+        CheckConstraint("bid_increment > 0", name="bid_increment_positive"),
+        CheckConstraint("duration_mins >= 1", name="duration_positive"),
+        CheckConstraint("reserve_price IS NULL OR reserve_price >= start_price", name="reserve"),
+        CheckConstraint("buy_now_price IS NULL OR buy_now_price > start_price", name="buy_now"),
+        CheckConstraint(
+            "soft_close_secs IS NULL OR soft_close_secs BETWEEN 0 AND 600", name="soft_close"
+        ),
+        Index("ix_auctions_go_live_at", "go_live_at"),
+        Index("ix_auctions_status_ends_at", "status", "ends_at"),
+        Index("ix_auctions_status_created_at", "status", "created_at", "id"),
+        Index("ix_auctions_created_at", "created_at", "id"),
+        Index("ix_auctions_seller_id", "seller_id"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    seller_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    item_name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, server_default="")
+    start_price: Mapped[Decimal]
+    bid_increment: Mapped[Decimal]
+    reserve_price: Mapped[Decimal | None]
+    buy_now_price: Mapped[Decimal | None]
+    soft_close_secs: Mapped[int | None] = mapped_column(Integer)
+    go_live_at: Mapped[datetime]
+    duration_mins: Mapped[int] = mapped_column(Integer)
+    ends_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(20), server_default="scheduled")
+    # Bids of earlier rounds are void: an admin reset starts a new round and keeps them.
+    round: Mapped[int] = mapped_column(Integer, server_default="1")
+    highest_bid_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("bids.id", use_alter=True, name="fk_auctions_highest_bid_id_bids")
+    )
+    winner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    final_price: Mapped[Decimal | None]
+    closed_reason: Mapped[str | None] = mapped_column(String(32))
+    closed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class Bid(Base):
+    __tablename__ = "bids"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index(
+            "ix_bids_auction_id_amount_created_at",
+            "auction_id",
+            text("amount DESC"),
+            "created_at",
+        ),
+        Index("ix_bids_bidder_id", "bidder_id"),
+        UniqueConstraint("auction_id", "seq"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # minted before Redis accepts it
+    auction_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auctions.id"))
+    bidder_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    amount: Mapped[Decimal]
+    round: Mapped[int] = mapped_column(Integer, server_default="1")
+    # Order of acceptance within the auction, given by the bid script: "highest first" is
+    # (amount DESC, seq DESC), so a proxy answer that ties the bid it answers ranks above it.
+    seq: Mapped[int] = mapped_column(BigInteger)
+    # True when the system placed it for a proxy maximum.
+    is_proxy: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    created_at: Mapped[datetime] = _created()
+
+
+class ProxyMaximum(Base):
+    """A bidder's private maximum on one auction round (proxy bidding)."""
+
+    __tablename__ = "proxy_maximums"
+    __table_args__ = (
+        UniqueConstraint("auction_id", "bidder_id", "round"),
+        CheckConstraint("max_amount > 0", name="max_amount_positive"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    auction_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auctions.id"))
+    bidder_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    round: Mapped[int] = mapped_column(Integer)
+    max_amount: Mapped[Decimal]
+    # When the maximum was first set: between equal maximums the earlier wins.
+    placed_at: Mapped[datetime]
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint(_one_of("type", NOTIFICATION_TYPES), name="type"),
+        Index("ix_notifications_user_id_created_at", "user_id", "created_at"),
+        Index(
+            "ix_notifications_unread",
+            "user_id",
+            postgresql_where=text("read_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    type: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    read_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = _created()
+
+
+class CounterOffer(Base):
+    __tablename__ = "counter_offers"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", COUNTER_STATUSES), name="status"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        # One decision per auction: at most one counter offer per round.
+        UniqueConstraint("auction_id", "round"),
+        Index("ix_counter_offers_buyer_id", "buyer_id"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    auction_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auctions.id"))
+    round: Mapped[int] = mapped_column(Integer, server_default="1")
+    seller_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    buyer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    amount: Mapped[Decimal]
+    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class AuditEntry(Base):
+    """Admin actions and seller decisions: who did what to which auction."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_auction_id_created_at", "auction_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    auction_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("auctions.id"))
+    details: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+    created_at: Mapped[datetime] = _created()
+
+
+class InvoiceSequence(Base):
+    """One row: the last invoice number issued. Taken inside the sale's transaction, so
+    numbers are gap-free (a PostgreSQL sequence is not: a rolled-back sale would burn one)."""
+
+    __tablename__ = "invoice_sequence"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    auction_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auctions.id"), unique=True)
+    seller_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    buyer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))
+    sold_at: Mapped[datetime]
+    # Where the PDF lives once built: "s3://bucket/key" or a path under var/invoices.
+    storage_key: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = _created()
+
+
+class OutboxEntry(Base):
+    """Side effects (events, jobs) written in the same transaction as the change that
+    causes them, then relayed to Redis; a crash between commit and relay loses nothing."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    body: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = _created()
+
+
+class EmailDelivery(Base):
+    """Every email handed to the provider, by the job's stable id: a retry never sends twice."""
+
+    __tablename__ = "email_deliveries"
+
+    job_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    template: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(320))
+    auction_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("auctions.id"))
+    provider_message_id: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[datetime] = _created()

@@ -1,0 +1,183 @@
+"""Supabase access tokens: verified the same way by the functions and the socket node.
+
+Keys, in order of preference: `JWT_PUBLIC_KEYS` (inline JWKS, ES256/RS256), `SUPABASE_JWKS_URL`
+(fetched and cached by PyJWT's PyJWKClient, refreshed on an unknown `kid`), `SUPABASE_JWT_SECRET`
+(HS256). In development with none of these, a local dev secret under var/ signs the tokens of
+`POST /api/dev/login`, and the same verifier trusts it.
+
+Refused: `alg: none`; an HMAC token when only public keys are configured and the reverse
+(algorithm confusion: the algorithm must match the kind of key that the `kid` names); a bad
+signature, `exp` in the past, the wrong `aud`, or (when configured) the wrong `iss`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from jwt import PyJWK, PyJWKClient
+
+from shared.domain.vocabulary import Role
+from shared.settings import Settings
+
+ASYMMETRIC = {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"}
+SYMMETRIC = {"HS256"}
+DEV_ISSUER = "auction-dev-login"
+
+
+class InvalidToken(Exception):
+    """The token is not acceptable; the message says why (for logs, not for the caller)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    email: str
+    name: str
+    role: str
+
+    @classmethod
+    def from_claims(cls, claims: dict[str, Any]) -> Principal:
+        sub = claims.get("sub")
+        try:
+            user_id = str(uuid.UUID(str(sub)))
+        except ValueError:
+            raise InvalidToken("sub is not a UUID") from None
+        app_meta = claims.get("app_metadata") or {}
+        user_meta = claims.get("user_metadata") or {}
+        role = app_meta.get("role") if isinstance(app_meta, dict) else None
+        if role not in {r.value for r in Role}:
+            role = Role.BUYER.value
+        email = str(claims.get("email") or "")
+        name = ""
+        if isinstance(user_meta, dict):
+            name = str(user_meta.get("name") or user_meta.get("full_name") or "")
+        return cls(
+            user_id=user_id, email=email[:320], name=(name or email or user_id)[:200], role=role
+        )
+
+
+def dev_user_id(email: str) -> str:
+    """Dev login's user id for an email: stable, so the seeded demo users can sign in."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"dev-login:{email.strip().lower()}"))
+
+
+def dev_secret_path(settings: Settings) -> Path:
+    return settings.var_dir / "dev-jwt-secret"
+
+
+def dev_secret(settings: Settings) -> str:
+    """The local dev signing secret, created once and shared by every local process."""
+    path = dev_secret_path(settings)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, secrets.token_urlsafe(48).encode())
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+    return path.read_text().strip()
+
+
+class Verifier:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._keys: dict[str, PyJWK] = {}
+        self._anonymous_keys: list[PyJWK] = []
+        if settings.jwt_public_keys:
+            for key in parse_jwks(settings.jwt_public_keys):
+                if key.key_id:
+                    self._keys[key.key_id] = key
+                else:
+                    self._anonymous_keys.append(key)
+        self._jwks_client = (
+            PyJWKClient(settings.supabase_jwks_url, cache_keys=True, lifespan=300, timeout=5)
+            if settings.supabase_jwks_url
+            else None
+        )
+        self._hmac: str | None = settings.supabase_jwt_secret
+        self._dev = settings.dev_login_enabled
+        if self._dev and self._hmac is None:
+            self._hmac = dev_secret(settings)
+
+    def _asymmetric_key(self, kid: str | None, alg: str) -> Any:
+        if kid and kid in self._keys:
+            return self._keys[kid].key
+        if self._jwks_client is not None and kid:
+            try:
+                return self._jwks_client.get_signing_key(kid).key
+            except jwt.PyJWKClientError as exc:
+                raise InvalidToken(f"unknown kid {kid!r}: {exc}") from None
+        if not kid and len(self._anonymous_keys) == 1:
+            return self._anonymous_keys[0].key
+        raise InvalidToken(f"no key for kid {kid!r}")
+
+    def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(f"malformed: {exc}") from None
+        alg = header.get("alg")
+        kid = header.get("kid")
+        if alg in ASYMMETRIC:
+            key = self._asymmetric_key(kid, alg)
+            expected = RSAPublicKey if alg[:2] in {"RS", "PS"} else EllipticCurvePublicKey
+            if not isinstance(key, expected):
+                raise InvalidToken(f"{alg} does not match the key kind of kid {kid!r}")
+        elif alg in SYMMETRIC:
+            if self._hmac is None:
+                raise InvalidToken("HMAC tokens are not accepted here")
+            key = self._hmac
+        else:
+            raise InvalidToken(f"algorithm {alg!r} is not accepted")
+        options = {"require": ["exp", "sub"]}
+        try:
+            claims = jwt.decode(
+                token,
+                key=key,
+                algorithms=[alg],
+                audience=self.settings.jwt_audience,
+                issuer=self.settings.jwt_issuer or None,
+                options=options,  # type: ignore[arg-type]
+                leeway=5,
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from None
+        return Principal.from_claims(claims)
+
+    def mint_dev_token(self, email: str, name: str, role: str, ttl_s: int = 12 * 3600) -> str:
+        """Development only: a token for `POST /api/dev/login`."""
+        if not self._dev or self._hmac is None:
+            raise InvalidToken("dev login is disabled")
+        now = int(time.time())
+        sub = dev_user_id(email)
+        claims = {
+            "sub": sub,
+            "email": email,
+            "aud": self.settings.jwt_audience,
+            "iat": now,
+            "exp": now + ttl_s,
+            "role": "authenticated",
+            "app_metadata": {"role": role, "provider": "dev"},
+            "user_metadata": {"name": name},
+        }
+        if self.settings.jwt_issuer:
+            claims["iss"] = self.settings.jwt_issuer
+        return jwt.encode(claims, self._hmac, algorithm="HS256")
+
+
+def parse_jwks(text: str) -> list[PyJWK]:
+    parsed = json.loads(text)
+    keys = parsed.get("keys") if isinstance(parsed, dict) else parsed
+    return [PyJWK(k) for k in keys or []]

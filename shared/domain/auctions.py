@@ -1,0 +1,52 @@
+"""Rules for creating and reading auctions (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from shared.domain.errors import FieldError, ValidationFailed
+
+MAX_DURATION_MINS = 60 * 24 * 30  # a month
+MAX_SOFT_CLOSE_SECS = 600
+
+
+@dataclass(frozen=True)
+class AuctionDraft:
+    item_name: str
+    description: str
+    start_price: Decimal
+    bid_increment: Decimal
+    go_live_at: datetime
+    duration_mins: int
+    reserve_price: Decimal | None = None
+    buy_now_price: Decimal | None = None
+    soft_close_secs: int | None = None
+
+
+def ends_at(go_live_at: datetime, duration_mins: int) -> datetime:
+    return go_live_at + timedelta(minutes=duration_mins)
+
+
+def check_draft(draft: AuctionDraft, now: datetime) -> None:
+    """The cross-field rules of CONTRACT section 4 (field shapes are checked at the edge)."""
+    errors: list[FieldError] = []
+    if draft.go_live_at <= now:
+        errors.append(FieldError("goLiveAt", "must be in the future"))
+    if not 1 <= draft.duration_mins <= MAX_DURATION_MINS:
+        errors.append(FieldError("durationMins", f"must be between 1 and {MAX_DURATION_MINS}"))
+    if draft.reserve_price is not None and draft.reserve_price < draft.start_price:
+        errors.append(FieldError("reservePrice", "must be at least startPrice"))
+    if draft.buy_now_price is not None and draft.buy_now_price <= draft.start_price:
+        errors.append(FieldError("buyNowPrice", "must be greater than startPrice"))
+    if draft.soft_close_secs is not None and not (
+        0 <= draft.soft_close_secs <= MAX_SOFT_CLOSE_SECS
+    ):
+        errors.append(FieldError("softCloseSecs", f"must be between 0 and {MAX_SOFT_CLOSE_SECS}"))
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def min_next_bid(start_price: Decimal, increment: Decimal, highest: Decimal | None) -> Decimal:
+    return start_price if highest is None else highest + increment

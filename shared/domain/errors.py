@@ -1,0 +1,61 @@
+"""Domain errors, and the one table that maps each `code` to an HTTP status and a title."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# code -> (HTTP status, title). CONTRACT section 4; nothing else invents codes.
+PROBLEMS: dict[str, tuple[int, str]] = {
+    "bad_request": (400, "Bad request"),
+    "unauthenticated": (401, "Authentication required"),
+    "forbidden": (403, "Forbidden"),
+    "own_auction": (403, "You cannot bid on your own auction"),
+    "not_found": (404, "Not found"),
+    "method_not_allowed": (405, "Method not allowed"),
+    "auction_not_live": (409, "The auction is not accepting bids"),
+    "bid_too_low": (409, "Bid too low"),
+    "already_highest": (409, "You already hold the highest bid"),
+    "decision_not_allowed": (409, "No decision can be made on this auction now"),
+    "counter_too_low": (409, "The counter offer must exceed the highest bid"),
+    "counter_not_pending": (409, "The counter offer is no longer pending"),
+    "payload_too_large": (413, "Payload too large"),
+    "unsupported_media_type": (415, "Unsupported media type"),
+    "validation_error": (422, "Validation failed"),
+    "rate_limited": (429, "Too many requests"),
+    "internal_error": (500, "Internal error"),
+    "unavailable": (503, "Service unavailable"),
+}
+
+
+@dataclass
+class FieldError:
+    field: str
+    message: str
+
+
+class DomainError(Exception):
+    """A refusal the caller can act on. `extra` members go into the problem body."""
+
+    def __init__(self, code: str, detail: str | None = None, **extra: Any) -> None:
+        if code not in PROBLEMS:
+            raise KeyError(f"unknown problem code {code!r}")
+        self.code = code
+        self.status, self.title = PROBLEMS[code]
+        self.detail = detail or self.title
+        self.extra = extra
+        super().__init__(f"{code}: {self.detail}")
+
+
+class ValidationFailed(DomainError):
+    def __init__(self, errors: list[FieldError], detail: str | None = None) -> None:
+        super().__init__(
+            "validation_error",
+            detail or "; ".join(f"{e.field}: {e.message}" for e in errors),
+            errors=[{"field": e.field, "message": e.message} for e in errors],
+        )
+        self.errors = errors
+
+
+def invalid(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed([FieldError(field, message)])

@@ -1,0 +1,150 @@
+"""Bid intake: what PostgreSQL learns from each accepted bid.
+
+The bid script writes an outbox record (`outbox:bids`) atomically with the bid. The bid
+handler stores the bid rows at once (read-your-writes); this intake, run by the socket node
+and the scheduled tick, makes sure every record reaches PostgreSQL even when the handler could
+not (PostgreSQL down, a crash), and creates the notifications (`new_bid` for the seller,
+`outbid` for whoever lost the lead) and finishes buy-now sales. Everything here is idempotent:
+bids by id, notifications by cause, sales by status guard.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import orjson
+from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from shared.adapters import keys
+from shared.adapters.orm import Auction, Bid, ProxyMaximum
+from shared.adapters.redis_store import StoreError, StoreUnavailable
+from shared.domain.money import from_minor, money_str
+from shared.domain.times import from_ms
+from shared.domain.vocabulary import NotificationType
+from shared.services import notifications, outbox
+from shared.services.context import Context
+
+log = logging.getLogger(__name__)
+
+
+def _rows(record: dict[str, Any]) -> list[dict[str, Any]]:
+    bids = record.get("bids") or []
+    return bids if isinstance(bids, list) else []  # an empty Lua table encodes as {}
+
+
+def store_bids(session: Session, record: dict[str, Any]) -> None:
+    """Insert the record's bids (idempotent by bid id)."""
+    rows = _rows(record)
+    if not rows:
+        return
+    created = from_ms(record["at"])
+    session.execute(
+        insert(Bid)
+        .values(
+            [
+                {
+                    "id": uuid.UUID(b["id"]),
+                    "auction_id": uuid.UUID(record["auctionId"]),
+                    "bidder_id": uuid.UUID(b["bidderId"]),
+                    "amount": from_minor(int(b["amount"])),
+                    "round": int(record["round"]),
+                    "seq": int(b["seq"]),
+                    "is_proxy": bool(b["isProxy"]),
+                    "created_at": created,
+                }
+                for b in rows
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+
+
+def intake(session: Session, ctx: Context, record: dict[str, Any]) -> None:
+    store_bids(session, record)
+    auction_id = uuid.UUID(record["auctionId"])
+    if record.get("maxOf"):
+        placed = from_ms(record["at"])
+        stmt = insert(ProxyMaximum).values(
+            auction_id=auction_id,
+            bidder_id=uuid.UUID(record["maxOf"]),
+            round=int(record["round"]),
+            max_amount=from_minor(int(record["max"])),
+            placed_at=placed,
+        )
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["auction_id", "bidder_id", "round"],
+                set_={"max_amount": stmt.excluded.max_amount, "placed_at": stmt.excluded.placed_at},
+                where=ProxyMaximum.placed_at < stmt.excluded.placed_at,
+            )
+        )
+    if record.get("extended") and not record.get("buyNow"):
+        session.execute(
+            update(Auction)
+            .where(Auction.id == auction_id)
+            .values(ends_at=func.greatest(Auction.ends_at, from_ms(record["endsAt"])))
+        )
+
+    rows = _rows(record)
+    if not rows:
+        return
+    auction = session.get(Auction, auction_id)
+    item = auction.item_name if auction else ""
+    last = rows[-1]
+    cause = f"bid:{rows[0]['id']}"
+    payload = {
+        "auctionId": record["auctionId"],
+        "itemName": item,
+        "bidId": last["id"],
+        "amount": money_str(int(last["amount"])),
+    }
+    notifications.notify(
+        session,
+        ctx,
+        cause=cause,
+        user_id=record["sellerId"],
+        kind=NotificationType.NEW_BID,
+        payload=payload,
+    )
+    for user_id in record.get("outbid") or []:
+        notifications.notify(
+            session,
+            ctx,
+            cause=cause,
+            user_id=user_id,
+            kind=NotificationType.OUTBID,
+            payload=payload,
+        )
+    if record.get("buyNow"):
+        from shared.services import lifecycle
+
+        lifecycle.finish_buy_now(session, ctx, auction_id, uuid.UUID(rows[0]["id"]))
+
+
+def drain(ctx: Context, *, batch: int = 200) -> int:
+    """Take pending records from `outbox:bids` into PostgreSQL; returns how many were taken."""
+    try:
+        entries = ctx.store.command("XRANGE", keys.OUTBOX_BIDS, "-", "+", "COUNT", batch)
+    except (StoreUnavailable, StoreError) as exc:
+        log.warning("bid intake postponed: %s", exc)
+        return 0
+    if not entries:
+        return 0
+    done: list[str] = []
+    try:
+        with ctx.db.session() as session:
+            for entry_id, fields in entries:
+                record = orjson.loads(dict(zip(fields[::2], fields[1::2], strict=True))["r"])
+                intake(session, ctx, record)
+                done.append(entry_id)
+    except SQLAlchemyError as exc:
+        log.warning("bid intake postponed (%d records waiting): %s", len(entries), exc)
+        return 0
+    ctx.store.command("XDEL", keys.OUTBOX_BIDS, *done)
+    outbox.relay(ctx)
+    return len(done)

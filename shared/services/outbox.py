@@ -1,0 +1,141 @@
+"""The transactional outbox: side effects of a PostgreSQL change (events, state patches, jobs)
+are written as rows in the same transaction, then relayed to Redis exactly once.
+
+Whoever commits calls `relay` right away (the fast path); the ticker relays whatever a crash
+left behind. A row is deleted only after Redis has applied it, and Redis applies each row id
+once (relay.lua), so nothing is lost and nothing is published twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from shared.adapters import keys
+from shared.adapters.orm import OutboxEntry
+from shared.adapters.redis_store import StoreError, StoreUnavailable, load_script
+from shared.domain.times import to_ms
+from shared.services.context import Context
+
+log = logging.getLogger(__name__)
+
+
+def room_event(
+    session: Session, ctx: Context, auction_id: str, event_type: str, data: dict[str, Any]
+) -> None:
+    session.add(
+        OutboxEntry(
+            kind="room",
+            body={
+                "kind": "room",
+                "auctionId": auction_id,
+                "type": event_type,
+                "data": data,
+                "ts": to_ms(ctx.clock()),
+            },
+        )
+    )
+
+
+def user_event(
+    session: Session,
+    ctx: Context,
+    user_id: str,
+    event_type: str,
+    data: dict[str, Any],
+    auction_id: str | None = None,
+) -> None:
+    session.add(
+        OutboxEntry(
+            kind="user",
+            body={
+                "kind": "user",
+                "userId": user_id,
+                "auctionId": auction_id or "",
+                "type": event_type,
+                "data": data,
+                "ts": to_ms(ctx.clock()),
+            },
+        )
+    )
+
+
+def state_patch(
+    session: Session,
+    auction_id: str,
+    round: int,
+    set_fields: dict[str, str | int],
+    *,
+    start_at: int | str | None = None,
+    end_at: int | str | None = None,
+    clear: bool = False,
+) -> None:
+    """Patch the auction's Redis state (fields, schedules). `start_at`/`end_at`: epoch ms to
+    (re)schedule, "remove" to unschedule, None to leave as is."""
+    session.add(
+        OutboxEntry(
+            kind="state",
+            body={
+                "kind": "state",
+                "auctionId": auction_id,
+                "round": round,
+                "set": set_fields,
+                "startAt": start_at,
+                "endAt": end_at,
+                "clear": clear,
+            },
+        )
+    )
+
+
+def job(session: Session, job_body: dict[str, Any]) -> None:
+    """Enqueue a job (it must carry a stable `id`: the queue takes each id once)."""
+    session.add(OutboxEntry(kind="job", body={"kind": "job", "job": job_body}))
+
+
+def relay(ctx: Context, *, batch: int = 200) -> int:
+    """Move committed outbox rows into Redis. Returns how many rows were relayed. Never
+    raises for an unreachable Redis or PostgreSQL: the rows wait for the next relay."""
+    total = 0
+    script = load_script("relay")
+    while True:
+        try:
+            with ctx.db.session() as session:
+                rows = session.execute(
+                    select(OutboxEntry.id, OutboxEntry.body)
+                    .order_by(OutboxEntry.id)
+                    .limit(batch)
+                    .with_for_update(skip_locked=True)
+                ).all()
+                if not rows:
+                    return total
+                payload = orjson.dumps([{"id": str(r.id), "body": r.body} for r in rows])
+                ctx.store.script(
+                    script,
+                    [
+                        keys.FEED,
+                        keys.SCHEDULE_START,
+                        keys.SCHEDULE_END,
+                        keys.JOBS_DATA,
+                        keys.JOBS_READY,
+                    ],
+                    [
+                        payload.decode(),
+                        keys.ROOM_STREAM_MAXLEN,
+                        keys.FEED_MAXLEN,
+                        keys.OUTBOX_RELAYED_PREFIX,
+                        keys.OUTBOX_RELAYED_TTL_S,
+                    ],
+                )
+                session.execute(delete(OutboxEntry).where(OutboxEntry.id.in_([r.id for r in rows])))
+                total += len(rows)
+        except (SQLAlchemyError, StoreUnavailable, StoreError) as exc:
+            log.warning("outbox relay postponed: %s", exc)
+            return total
+        if len(rows) < batch:
+            return total

@@ -1,0 +1,217 @@
+"""Every environment variable of CONTRACT section 2, in one pydantic-settings class.
+
+A wrong value stops the start with one line naming the variable (`load_settings`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BRIDGE_PORT = 8079
+LOCAL_BRIDGE_URL = f"http://127.0.0.1:{BRIDGE_PORT}"
+
+_RATE_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+_RATE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*([smh])\s*(?::\s*(\d+))?\s*$")
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A token bucket: `per_second` tokens refill each second, up to `burst`."""
+
+    per_second: float
+    burst: int
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimit:
+        """`5/s` (burst defaults to twice the rate per second), `5/s:10`, `120/m:20`."""
+        match = _RATE_RE.match(text)
+        if not match:
+            raise ValueError("expected RATE/UNIT[:BURST], e.g. 5/s or 5/s:10")
+        per_second = float(match.group(1)) / _RATE_UNITS[match.group(2)]
+        burst = int(match.group(3)) if match.group(3) else max(1, round(per_second * 2))
+        if per_second <= 0 or burst < 1:
+            raise ValueError("rate and burst must be positive")
+        return cls(per_second=per_second, burst=burst)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=True)
+
+    app_env: Literal["development", "test", "production"] = Field("development", alias="APP_ENV")
+
+    database_url: str | None = Field(None, alias="DATABASE_URL")
+    redis_url: str | None = Field(None, alias="REDIS_URL")
+    upstash_redis_rest_url: str | None = Field(None, alias="UPSTASH_REDIS_REST_URL")
+    upstash_redis_rest_token: str = Field("local-dev-token", alias="UPSTASH_REDIS_REST_TOKEN")
+
+    sendgrid_api_key: str | None = Field(None, alias="SENDGRID_API_KEY")
+    sendgrid_api_host: str = Field("https://api.sendgrid.com", alias="SENDGRID_API_HOST")
+    email_from: str = Field("auctions@example.com", alias="EMAIL_FROM")
+    app_base_url: str = Field("http://localhost:8080", alias="APP_BASE_URL")
+
+    jwt_public_keys: str | None = Field(None, alias="JWT_PUBLIC_KEYS")
+    supabase_jwks_url: str | None = Field(None, alias="SUPABASE_JWKS_URL")
+    supabase_jwt_secret: str | None = Field(None, alias="SUPABASE_JWT_SECRET")
+    jwt_audience: str = Field("authenticated", alias="JWT_AUDIENCE")
+    jwt_issuer: str | None = Field(None, alias="JWT_ISSUER")
+
+    api_port: int = Field(8000, alias="API_PORT", ge=1, le=65535)
+    socket_port: int = Field(
+        8080, validation_alias=AliasChoices("SOCKET_PORT", "PORT"), ge=1, le=65535
+    )
+    socket_node_url: str = Field("http://127.0.0.1:8080", alias="SOCKET_NODE_URL")
+
+    tz: str = Field("Asia/Kolkata", alias="TZ")
+    currency: str = Field("INR", alias="CURRENCY", pattern=r"^[A-Z]{3}$")
+    invoice_bucket: str | None = Field(None, alias="INVOICE_BUCKET")
+    cors_origins: str = Field("http://localhost:8080,http://127.0.0.1:8080", alias="CORS_ORIGINS")
+    allow_self_outbid: bool = Field(False, alias="ALLOW_SELF_OUTBID")
+    bid_rate_limit: str = Field("5/s", alias="BID_RATE_LIMIT")
+
+    @field_validator("tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("bid_rate_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        RateLimit.parse(value)
+        return value
+
+    @field_validator("jwt_public_keys")
+    @classmethod
+    def _jwks(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError("must be a JWKS JSON document") from exc
+        keys = parsed.get("keys") if isinstance(parsed, dict) else parsed
+        if not isinstance(keys, list) or not keys:
+            raise ValueError('must be a JWKS JSON document with a non-empty "keys" list')
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _pg_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.match(r"^postgres(ql)?(\+pg8000)?://", value):
+            raise ValueError("must be a postgres:// or postgresql:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.match(r"^(rediss?|unix)://", value):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @field_validator(
+        "upstash_redis_rest_url",
+        "supabase_jwks_url",
+        "jwt_issuer",
+        "sendgrid_api_key",
+        "supabase_jwt_secret",
+        "invoice_bucket",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value if value and value.strip() else None
+
+    @model_validator(mode="after")
+    def _production_needs_real_auth(self) -> Settings:
+        if self.app_env == "production" and not self.has_auth_keys:
+            raise ValueError(
+                "JWT_PUBLIC_KEYS, SUPABASE_JWKS_URL or SUPABASE_JWT_SECRET is required "
+                "when APP_ENV=production"
+            )
+        return self
+
+    @property
+    def has_auth_keys(self) -> bool:
+        return bool(self.jwt_public_keys or self.supabase_jwks_url or self.supabase_jwt_secret)
+
+    @property
+    def dev_login_enabled(self) -> bool:
+        return self.app_env != "production" and not self.has_auth_keys
+
+    @property
+    def rest_url(self) -> str:
+        return self.upstash_redis_rest_url or LOCAL_BRIDGE_URL
+
+    @property
+    def rate_limit(self) -> RateLimit:
+        return RateLimit.parse(self.bid_rate_limit)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        return tuple(o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip())
+
+    @property
+    def var_dir(self) -> Path:
+        return REPO_ROOT / "var"
+
+
+class ConfigurationError(SystemExit):
+    """Raised with one line naming the variable that is wrong."""
+
+
+def _explain(error: ValidationError) -> str:
+    first = error.errors()[0]
+    names = [str(part) for part in first.get("loc", ())]
+    variable = names[0] if names else "configuration"
+    field = Settings.model_fields.get(variable)
+    if field is not None and field.alias:
+        variable = field.alias
+    elif variable == "socket_port":
+        variable = "SOCKET_PORT"
+    message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    if not names:
+        return f"configuration error: {message}"
+    return f"configuration error: {variable}: {message}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment; raise ConfigurationError (one line) when a value is wrong."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigurationError(_explain(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+def settings_or_exit() -> Settings:
+    """For process entry points: print the one line to stderr and exit 2 on a bad value."""
+    try:
+        return get_settings()
+    except ConfigurationError as exc:
+        print(exc.code, file=sys.stderr)
+        raise SystemExit(2) from None

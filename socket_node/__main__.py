@@ -1,0 +1,3 @@
+from socket_node.server import main
+
+main()

@@ -1,0 +1,73 @@
+"""Fixtures: real services for the session, a clean slate per test that asks for one."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support import harness
+from tests.support.harness import Person, SuiteServices
+
+
+@pytest.fixture(scope="session")
+def services() -> Iterator[SuiteServices]:
+    started = harness.start_services()
+    try:
+        yield started
+    finally:
+        from chalicelib import runtime
+
+        runtime.reset()
+        started.stop()
+
+
+@pytest.fixture
+def ctx(services: SuiteServices):  # type: ignore[no-untyped-def]
+    """The functions' own Context (REST through the bridge), on emptied tables and Redis."""
+    from chalicelib import runtime
+
+    context = runtime.context()
+    harness.wipe(context)
+    return context
+
+
+@pytest.fixture
+def client(ctx):  # type: ignore[no-untyped-def]
+    """chalice.test.Client over the real app (no HTTP)."""
+    import app as functions_app
+    from chalice.test import Client
+
+    with Client(functions_app.app) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def api_url(services: SuiteServices) -> Iterator[str]:
+    """The real local HTTP server (infra.api_server) in this process, on a free port."""
+    from infra.api_server import make_server
+
+    server = make_server("127.0.0.1", 0)
+    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server.server_address[1]}"
+    finally:
+        server.server.shutdown()
+        server.server.server_close()
+
+
+@pytest.fixture
+def seller(ctx) -> Person:  # type: ignore[no-untyped-def]
+    return harness.person(ctx, "seller")
+
+
+@pytest.fixture
+def buyer(ctx) -> Person:  # type: ignore[no-untyped-def]
+    return harness.person(ctx, "buyer")
+
+
+@pytest.fixture
+def admin(ctx) -> Person:  # type: ignore[no-untyped-def]
+    return harness.person(ctx, "admin")

@@ -1,0 +1,212 @@
+"""What the test suite stands on: real PostgreSQL and Redis (from DATABASE_URL / REDIS_URL, or
+embedded ones under var/test), the real upstash-redis client through the local bridge, and
+helpers to make users, tokens and auctions."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pg8000.native
+import redis
+from sqlalchemy import text
+
+from infra.bridge import BridgeServer, serve_in_thread
+from infra.stack import Services
+from shared.adapters.orm import Auction, Base
+from shared.adapters.tokens import Principal, Verifier
+from shared.services import auction_state, users
+from shared.services.context import Context
+from shared.settings import REPO_ROOT, get_settings
+
+TEST_DB = "auction_test"
+TEST_REDIS_DB = 9
+TOKEN = "test-bridge-token"
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+def with_redis_db(url: str, db: int) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
+
+
+def ensure_database(url: str) -> None:
+    """CREATE DATABASE if it does not exist (connecting to the server's `postgres` db)."""
+    from shared.adapters.db import sqlalchemy_url
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    _, connect_args = sqlalchemy_url(url)
+    kwargs: dict[str, Any] = {
+        "user": parts.username or "postgres",
+        "password": parts.password,
+        "database": "postgres",
+    }
+    if "unix_sock" in connect_args:
+        kwargs["unix_sock"] = connect_args["unix_sock"]
+    else:
+        kwargs["host"] = parts.hostname or "127.0.0.1"
+        kwargs["port"] = parts.port or 5432
+    if "ssl_context" in connect_args:
+        kwargs["ssl_context"] = connect_args["ssl_context"]
+    conn = pg8000.native.Connection(**kwargs)
+    try:
+        if not conn.run("SELECT 1 FROM pg_database WHERE datname = :n", n=name):
+            conn.run(f'CREATE DATABASE "{name}"')
+    finally:
+        conn.close()
+
+
+@dataclass
+class SuiteServices:
+    database_url: str
+    redis_url: str
+    rest_url: str
+    bridge: BridgeServer
+    services: Services
+
+    def stop(self) -> None:
+        self.bridge.shutdown()
+        self.bridge.server_close()
+        self.services.stop()
+
+
+def start_services() -> SuiteServices:
+    """Services for the whole session, and the environment every module under test reads."""
+    services = Services(
+        REPO_ROOT / "var" / "test",
+        os.environ.get("DATABASE_URL") or None,
+        os.environ.get("REDIS_URL") or None,
+        persist_redis=False,
+    ).start()
+    assert services.database_url and services.redis_url
+    database_url = with_database(services.database_url, TEST_DB)
+    ensure_database(database_url)
+    redis_url = with_redis_db(services.redis_url, TEST_REDIS_DB)
+    bridge = serve_in_thread(redis_url, TOKEN, 0)
+    rest_url = f"http://127.0.0.1:{bridge.server_address[1]}"
+    os.environ.update(
+        APP_ENV="test",
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        UPSTASH_REDIS_REST_URL=rest_url,
+        UPSTASH_REDIS_REST_TOKEN=TOKEN,
+        SENDGRID_API_KEY="",
+        JWT_PUBLIC_KEYS="",
+        SUPABASE_JWKS_URL="",
+        SUPABASE_JWT_SECRET="",
+    )
+    get_settings.cache_clear()
+    reset_schema(database_url)
+    redis.Redis.from_url(redis_url).flushdb()
+    return SuiteServices(database_url, redis_url, rest_url, bridge, services)
+
+
+def reset_schema(database_url: str) -> None:
+    """A fresh schema, built by the migrations themselves."""
+    from infra.migrate import upgrade
+    from shared.adapters.db import make_engine
+
+    engine = make_engine(database_url, pool_size=0)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    upgrade(database_url)
+
+
+def wipe(ctx: Context) -> None:
+    """Empty every table (keeping the invoice counter's row) and the test Redis db."""
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name != "invoice_sequence"]
+    with ctx.db.session() as session:
+        session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        session.execute(text("UPDATE invoice_sequence SET last_number = 0"))
+    ctx.store.command("FLUSHDB")
+    users._seen.clear()
+
+
+# -- people and auctions ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    principal: Principal
+    token: str
+
+    @property
+    def id(self) -> str:
+        return self.principal.user_id
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+def person(ctx: Context, role: str = "buyer", name: str | None = None) -> Person:
+    """A user with a dev token (the same verifier the API uses trusts it), stored."""
+    email = f"{name or role}-{uuid.uuid4().hex[:8]}@example.com"
+    verifier = Verifier(get_settings())
+    token = verifier.mint_dev_token(email, name or role, role)
+    principal = verifier.verify(token)
+    users.ensure_user(ctx, principal)
+    return Person(principal, token)
+
+
+def insert_auction(
+    ctx: Context,
+    seller: Person,
+    *,
+    go_live_at: datetime | None = None,
+    duration_mins: int = 10,
+    ends_at: datetime | None = None,
+    start_price: str = "100.00",
+    increment: str = "10.00",
+    status: str = "scheduled",
+    reserve: str | None = None,
+    buy_now: str | None = None,
+    soft_close_secs: int | None = None,
+    item_name: str = "Test lot",
+    seed_redis: bool = True,
+) -> uuid.UUID:
+    """An auction written straight into PostgreSQL (any times, even past ones), with its Redis
+    state seeded as the API would."""
+    now = datetime.now(UTC)
+    go_live = go_live_at or now
+    with ctx.db.session() as session:
+        auction = Auction(
+            id=uuid.uuid4(),
+            seller_id=uuid.UUID(seller.id),
+            item_name=item_name,
+            description="",
+            start_price=Decimal(start_price),
+            bid_increment=Decimal(increment),
+            reserve_price=Decimal(reserve) if reserve else None,
+            buy_now_price=Decimal(buy_now) if buy_now else None,
+            soft_close_secs=soft_close_secs,
+            go_live_at=go_live,
+            duration_mins=duration_mins,
+            ends_at=ends_at or go_live + timedelta(minutes=duration_mins),
+            status=status,
+            round=1,
+        )
+        session.add(auction)
+        session.flush()
+        if seed_redis:
+            auction_state.seed(ctx, session, auction, force=True)
+        return auction.id
+
+
+def live_auction(ctx: Context, seller: Person, **kwargs: Any) -> uuid.UUID:
+    """Live from a second ago for `duration_mins` (default 10)."""
+    kwargs.setdefault("go_live_at", datetime.now(UTC) - timedelta(seconds=1))
+    kwargs.setdefault("status", "live")
+    return insert_auction(ctx, seller, **kwargs)
