@@ -22,7 +22,7 @@ from shared.adapters import keys
 from shared.adapters.redis_store import load_script
 from shared.domain.errors import DomainError
 from shared.domain.money import to_minor
-from shared.services import auction_state, bid_intake
+from shared.services import auction_state, bid_intake, outbox
 from shared.services.context import Context
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ def _refusal(body: dict[str, Any]) -> DomainError:
     return DomainError(code)
 
 
-def place_bid(
+def judge_in_redis(
     ctx: Context,
     auction_id: uuid.UUID,
     user_id: str,
@@ -64,7 +64,9 @@ def place_bid(
     *,
     is_max: bool = False,
     idempotency_key: str | None = None,
-) -> BidReceipt:
+) -> tuple[str, dict[str, Any]]:
+    """Run the bid script (rebuilding a missing state from PostgreSQL first). Returns
+    (kind, result): kind is ok | replay | refused."""
     aid = str(auction_id)
     bid_id = uuid.uuid4()
     # A retried request carries the same bid id, so without an Idempotency-Key the bid id
@@ -104,24 +106,37 @@ def place_bid(
         kind, body = ctx.store.script(script, script_keys, args)
         if kind == "missing":  # flushed again between the two calls
             raise DomainError("unavailable", "Auction state could not be rebuilt; retry")
-    result = orjson.loads(body)
+    return kind, orjson.loads(body)
+
+
+def place_bid(
+    ctx: Context,
+    auction_id: uuid.UUID,
+    user_id: str,
+    amount: Decimal,
+    *,
+    is_max: bool = False,
+    idempotency_key: str | None = None,
+) -> BidReceipt:
+    kind, result = judge_in_redis(
+        ctx, auction_id, user_id, amount, is_max=is_max, idempotency_key=idempotency_key
+    )
     if kind == "refused":
         raise _refusal(result)
 
     record = result["record"]
     try:
-        if record.get("buyNow"):
-            with ctx.db.session() as session:
+        with ctx.db.session() as session:
+            if record.get("buyNow"):
                 bid_intake.intake(session, ctx, record)
-            from shared.services import outbox
-
-            outbox.relay(ctx)
-        else:
-            with ctx.db.session() as session:
+            else:
                 bid_intake.store_bids(session, record)
     except SQLAlchemyError as exc:
         # Acknowledged all the same: the outbox record is drained once PostgreSQL is back.
         log.warning("bid %s stored in the outbox only: %s", result["bid"]["id"], exc)
+    else:
+        if record.get("buyNow"):
+            outbox.relay(ctx)
 
     return BidReceipt(
         bid=result["bid"],
