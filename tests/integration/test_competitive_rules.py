@@ -1,0 +1,285 @@
+"""Proxy bids, soft close, reserve and buy-now, end to end (HTTP, real Redis and PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import orjson
+from sqlalchemy import select
+
+from shared.adapters import keys
+from shared.adapters.orm import Auction, Bid, Invoice, Notification
+from shared.domain.errors import DomainError
+from shared.services import bidding, lifecycle
+from shared.settings import load_settings
+from tests.support.harness import live_auction, person
+
+
+def bid(client, who, auction_id, **body):  # type: ignore[no-untyped-def]
+    return client.http.post(
+        f"/api/auctions/{auction_id}/bids", headers=who.headers, body=orjson.dumps(body)
+    )
+
+
+def auction(client, auction_id, who=None):  # type: ignore[no-untyped-def]
+    headers = who.headers if who else {}
+    return client.http.get(f"/api/auctions/{auction_id}", headers=headers).json_body
+
+
+def room_events(ctx, auction_id):  # type: ignore[no-untyped-def]
+    entries = ctx.store.command("XRANGE", keys.room_stream(str(auction_id)), "-", "+")
+    return [orjson.loads(fields[1]) for _, fields in entries]
+
+
+# -- proxy bids ----------------------------------------------------------------------------------
+
+
+def test_a_plain_bid_is_answered_by_the_proxy_and_both_are_in_the_history(
+    client,
+    ctx,
+    seller,  # type: ignore[no-untyped-def]
+) -> None:
+    auction_id = live_auction(ctx, seller, start_price="100.00", increment="10.00")
+    asha, ravi = person(ctx, "buyer"), person(ctx, "buyer")
+    opened = bid(client, asha, auction_id, maxAmount="150.00")
+    assert opened.status_code == 201
+    assert (opened.json_body["amount"], opened.json_body["maxAmount"]) == ("100.00", "150.00")
+
+    answered = bid(client, ravi, auction_id, amount="120.00")
+    assert answered.status_code == 201 and answered.json_body["amount"] == "120.00"
+    history = client.http.get(f"/api/auctions/{auction_id}/bids").json_body["items"]
+    assert [(b["bidderId"], b["amount"]) for b in history] == [
+        (asha.id, "130.00"),
+        (ravi.id, "120.00"),
+        (asha.id, "100.00"),
+    ]
+    events = [e for e in room_events(ctx, auction_id) if e["type"] == "bid:placed"]
+    assert [e["data"]["bid"]["amount"] for e in events] == ["100.00", "120.00", "130.00"]
+    view = auction(client, auction_id)
+    assert view["highestBid"]["bidderId"] == asha.id
+    assert view["minNextBid"] == "140.00"
+
+
+def test_maximums_are_private_to_their_owner(client, ctx, seller) -> None:  # type: ignore[no-untyped-def]
+    auction_id = live_auction(ctx, seller)
+    asha, ravi = person(ctx, "buyer"), person(ctx, "buyer")
+    bid(client, asha, auction_id, maxAmount="999.00")
+    assert auction(client, auction_id, asha)["myMaxAmount"] == "999.00"
+    for viewer in (ravi, seller, None):
+        body = auction(client, auction_id, viewer)
+        assert "myMaxAmount" not in body
+        assert "999" not in orjson.dumps(body).decode()
+    history = client.http.get(f"/api/auctions/{auction_id}/bids").json_body
+    assert "999" not in orjson.dumps(history).decode()
+    events = orjson.dumps(room_events(ctx, auction_id)).decode()
+    assert "999" not in events
+
+
+def test_the_leader_may_raise_their_maximum_with_self_outbid_off(client, ctx, seller) -> None:  # type: ignore[no-untyped-def]
+    auction_id = live_auction(ctx, seller)
+    asha = person(ctx, "buyer")
+    bid(client, asha, auction_id, maxAmount="150.00")
+    assert bid(client, asha, auction_id, amount="200.00").json_body["code"] == "already_highest"
+    raised = bid(client, asha, auction_id, maxAmount="300.00")
+    assert raised.status_code == 201 and raised.json_body["maxAmount"] == "300.00"
+    assert auction(client, auction_id, asha)["myMaxAmount"] == "300.00"
+    assert auction(client, auction_id)["highestBid"]["amount"] == "100.00"  # nothing visible
+
+
+def test_outbid_notifications_go_to_whoever_lost_the_lead(client, ctx, seller) -> None:  # type: ignore[no-untyped-def]
+    from shared.services import bid_intake
+
+    auction_id = live_auction(ctx, seller)
+    asha, ravi = person(ctx, "buyer"), person(ctx, "buyer")
+    bid(client, asha, auction_id, maxAmount="150.00")
+    bid(client, ravi, auction_id, amount="120.00")  # answered by asha's proxy: ravi lost
+    bid(client, ravi, auction_id, amount="200.00")  # ravi leads: asha lost
+    bid_intake.drain(ctx)
+    with ctx.db.session() as session:
+        rows = session.scalars(select(Notification).where(Notification.type == "outbid")).all()
+        outbid = sorted((str(n.user_id), n.payload["amount"]) for n in rows)
+    assert outbid == sorted([(ravi.id, "130.00"), (asha.id, "200.00")])
+    feed = ctx.store.command("XRANGE", keys.FEED, "-", "+")
+    outbid_users = [
+        dict(zip(f[::2], f[1::2], strict=True)).get("user")
+        for _, f in feed
+        if b"bid:outbid" in f[1].encode()
+    ]
+    assert outbid_users == [ravi.id, asha.id]
+
+
+# -- reserve -------------------------------------------------------------------------------------
+
+
+def test_reserve_is_hidden_but_reserve_met_is_shown(client, ctx, seller) -> None:  # type: ignore[no-untyped-def]
+    auction_id = live_auction(ctx, seller, reserve="500.00")
+    asha = person(ctx, "buyer")
+    assert auction(client, auction_id)["reserveMet"] is False
+    assert "reservePrice" not in auction(client, auction_id, asha)
+    assert auction(client, auction_id, seller)["reservePrice"] == "500.00"
+    bid(client, asha, auction_id, amount="500.00")
+    assert auction(client, auction_id)["reserveMet"] is True
+
+
+def test_an_auction_ending_below_the_reserve_goes_to_the_seller(ctx, seller) -> None:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    auction_id = live_auction(
+        ctx,
+        seller,
+        reserve="500.00",
+        go_live_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(seconds=1),
+    )
+    asha = person(ctx, "buyer")
+    bidding.place_bid(ctx, auction_id, asha.id, Decimal("100.00"))
+    time.sleep(1.1)
+    assert lifecycle.end(ctx, auction_id)
+    with ctx.db.session() as session:
+        assert session.get(Auction, auction_id).status == "ended"
+    ended = next(e for e in room_events(ctx, auction_id) if e["type"] == "auction:ended")
+    assert ended["data"]["reserveMet"] is False
+
+
+# -- soft close ----------------------------------------------------------------------------------
+
+
+def test_a_late_bid_moves_the_end_and_the_event_carries_it(client, ctx, seller) -> None:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    auction_id = live_auction(
+        ctx,
+        seller,
+        soft_close_secs=60,
+        go_live_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(seconds=20),
+    )
+    placed = bid(client, person(ctx, "buyer"), auction_id, amount="100.00")
+    new_end = datetime.fromisoformat(placed.json_body["endsAt"].replace("Z", "+00:00"))
+    assert new_end > now + timedelta(seconds=55)
+    event = next(e for e in room_events(ctx, auction_id) if e["type"] == "bid:placed")
+    assert event["data"]["endsAt"] == placed.json_body["endsAt"]
+    assert auction(client, auction_id)["endsAt"] == placed.json_body["endsAt"]
+    assert float(ctx.store.command("ZSCORE", keys.SCHEDULE_END, str(auction_id))) == (
+        new_end.timestamp() * 1000
+    )
+
+
+def test_soft_close_racing_the_ticker_at_the_last_second(ctx, seller) -> None:  # type: ignore[no-untyped-def]
+    """Bids keep landing in the last moments while a ticker runs flat out: the auction never
+    ends before its (moved) end, and no bid is accepted after it."""
+    fast = replace(ctx, settings=load_settings(BID_RATE_LIMIT="1000/s:1000"))
+    now = datetime.now(UTC)
+    auction_id = live_auction(
+        fast,
+        seller,
+        soft_close_secs=1,
+        start_price="1.00",
+        increment="1.00",
+        go_live_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(seconds=0.8),
+    )
+    bidders = [person(ctx, "buyer") for _ in range(2)]
+    stop = threading.Event()
+    ended_at: list[datetime] = []
+
+    def ticker() -> None:
+        while not stop.is_set():
+            lifecycle.tick(fast, sweep=True)
+            with fast.db.session() as session:
+                if session.get(Auction, auction_id).status != "live" and not ended_at:
+                    ended_at.append(datetime.now(UTC))
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=ticker, daemon=True)
+    thread.start()
+    accepted: list[dict[str, str]] = []
+    deadline = time.monotonic() + 2.5
+    turn = 0
+    amount = Decimal("1.00")
+    while time.monotonic() < deadline and not ended_at:
+        try:
+            receipt = bidding.place_bid(fast, auction_id, bidders[turn % 2].id, amount)
+            accepted.append({"createdAt": receipt.bid["createdAt"], "endsAt": receipt.ends_at})
+            amount = Decimal(receipt.min_next_bid)
+        except DomainError:
+            pass
+        turn += 1
+        time.sleep(0.15)
+    time.sleep(1.5)
+    stop.set()
+    thread.join()
+    assert len(accepted) >= 3, "the soft close never extended the auction"
+    last_end = max(datetime.fromisoformat(a["endsAt"].replace("Z", "+00:00")) for a in accepted)
+    with ctx.db.session() as session:
+        final = session.get(Auction, auction_id)
+        assert final.status == "ended"
+        assert final.ends_at == last_end
+        assert final.closed_at >= last_end
+        late = session.scalars(
+            select(Bid).where(Bid.auction_id == auction_id, Bid.created_at >= last_end)
+        ).all()
+    assert late == []
+
+
+# -- buy-now -------------------------------------------------------------------------------------
+
+
+def test_buy_now_sells_at_once_with_the_events_of_a_sale(client, ctx, seller) -> None:  # type: ignore[no-untyped-def]
+    auction_id = live_auction(ctx, seller, buy_now="500.00")
+    asha = person(ctx, "buyer")
+    bought = bid(client, asha, auction_id, amount="650.00")
+    assert bought.status_code == 201 and bought.json_body["amount"] == "500.00"
+    view = auction(client, auction_id)
+    assert view["status"] == "sold"
+    again = bid(client, person(ctx, "buyer"), auction_id, amount="700.00")
+    assert again.json_body["code"] == "auction_not_live"
+    ended = [e for e in room_events(ctx, auction_id) if e["type"] == "auction:ended"]
+    assert [e["data"]["reason"] for e in ended] == ["buy_now"]
+    with ctx.db.session() as session:
+        record = session.get(Auction, auction_id)
+        assert (record.status, str(record.winner_id), record.final_price) == (
+            "sold",
+            asha.id,
+            Decimal("500.00"),
+        )
+        invoices = session.scalars(select(Invoice).where(Invoice.auction_id == auction_id)).all()
+        assert len(invoices) == 1
+        kinds = {(str(n.user_id), n.type) for n in session.scalars(select(Notification))}
+    assert {(asha.id, "accepted"), (seller.id, "accepted")} <= kinds
+    jobs = ctx.store.command("HKEYS", keys.JOBS_DATA)
+    assert sorted(jobs) == sorted(
+        [f"email:sale:{auction_id}:buyer", f"email:sale:{auction_id}:seller"]
+    )
+
+
+def test_buy_now_racing_a_plain_bid_exactly_one_wins(ctx, seller) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(12):
+        auction_id = live_auction(ctx, seller, buy_now="500.00")
+        buyer_now, plain = person(ctx, "buyer"), person(ctx, "buyer")
+        barrier = threading.Barrier(2)
+
+        def attempt(who, amount, barrier=barrier, auction_id=auction_id):  # type: ignore[no-untyped-def]
+            barrier.wait()
+            try:
+                return bidding.place_bid(ctx, auction_id, who.id, Decimal(amount))
+            except DomainError as refused:
+                return refused.code
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            now_result, plain_result = pool.map(
+                lambda args: attempt(*args), [(buyer_now, "500.00"), (plain, "100.00")]
+            )
+        with ctx.db.session() as session:
+            status = session.get(Auction, auction_id).status
+            bids = session.scalars(select(Bid).where(Bid.auction_id == auction_id)).all()
+        if isinstance(now_result, bidding.BidReceipt) and now_result.buy_now:
+            assert plain_result == "auction_not_live"
+            assert status == "sold" and len(bids) == 1
+        else:
+            # the plain bid came first: buy-now is gone, the 500 stands as an ordinary bid
+            assert isinstance(plain_result, bidding.BidReceipt)
+            assert status == "live" and len(bids) == 2
