@@ -8,7 +8,7 @@ import os
 
 from chalice import Chalice, Rate
 from chalicelib import http, runtime
-from chalicelib.routes import auctions, system
+from chalicelib.routes import admin, auctions, docs, system
 
 logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(message)s")
 
@@ -16,6 +16,8 @@ app = Chalice(app_name="auction-api")
 app.api.binary_types.append("application/pdf")
 app.register_blueprint(system.bp)
 app.register_blueprint(auctions.bp)
+app.register_blueprint(admin.bp)
+app.register_blueprint(docs.bp)
 http.install(app)
 
 

@@ -34,6 +34,13 @@ class Handler(ChaliceRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         return
 
+    def __getattr__(self, name: str) -> Any:
+        # Any other method (TRACE, CONNECT, a made-up token): http.server would answer 501;
+        # through the app it gets a 405 problem, as a method a route lacks does.
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
+
     def _send_error_response(self, error: LocalGatewayException) -> None:
         if isinstance(error, ForbiddenError):
             body = (

@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     cors_origins: str = Field("http://localhost:8080,http://127.0.0.1:8080", alias="CORS_ORIGINS")
     allow_self_outbid: bool = Field(False, alias="ALLOW_SELF_OUTBID")
     bid_rate_limit: str = Field("5/s", alias="BID_RATE_LIMIT")
+    # Other writes (create auction, decisions, admin actions, dev login...), per caller per
+    # route group; bids have their own bucket (BID_RATE_LIMIT) inside the bid script.
+    write_rate_limit: str = Field("60/m:30", alias="WRITE_RATE_LIMIT")
 
     @field_validator("tz")
     @classmethod
@@ -88,7 +91,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    @field_validator("bid_rate_limit")
+    @field_validator("bid_rate_limit", "write_rate_limit")
     @classmethod
     def _rate(cls, value: str) -> str:
         RateLimit.parse(value)
@@ -162,6 +165,10 @@ class Settings(BaseSettings):
     @property
     def rate_limit(self) -> RateLimit:
         return RateLimit.parse(self.bid_rate_limit)
+
+    @property
+    def write_limit(self) -> RateLimit:
+        return RateLimit.parse(self.write_rate_limit)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -8,7 +8,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.adapters.tokens import InvalidToken, Principal, Verifier
 from shared.domain.errors import PROBLEMS, DomainError, FieldError, ValidationFailed
-from shared.services import users
+from shared.services import rate_limits, users
 
 from . import runtime
 
@@ -103,6 +103,14 @@ def authenticate(request: Request, *, required: bool) -> Principal | None:
     return principal
 
 
+def caller(request: Request, principal: Principal | None) -> str:
+    """Whose bucket a write spends: the user's, or the client address's when anonymous."""
+    if principal is not None:
+        return f"user:{principal.user_id}"
+    identity = (request.context or {}).get("identity") or {}
+    return f"ip:{identity.get('sourceIp') or 'unknown'}"
+
+
 # -- the operation registry --------------------------------------------------------------------
 
 
@@ -121,6 +129,11 @@ class Operation:
     errors: tuple[str, ...]
     media_type: str = JSON
     headers: tuple[str, ...] = ()
+    # The write limiter's bucket group (None: not limited here). Bids keep their own bucket.
+    rate_group: str | None = None
+    # Documented responses besides the success and the problems (health's 503 body...).
+    responses: tuple[tuple[int, type[BaseModel]], ...] = ()
+    name: str = ""  # the view's name: the OpenAPI operationId
 
 
 @dataclass
@@ -186,9 +199,13 @@ def operation(
     media_type: str = JSON,
     headers: tuple[str, ...] = (),
     parse: bool = True,
+    rate_limited: bool | None = None,
+    responses: tuple[tuple[int, type[BaseModel]], ...] = (),
 ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
     """Register a route. `parse=False` leaves the body to the view (`parse_body`), for a
-    route that must refuse before it reads anything."""
+    route that must refuse before it reads anything. Writes (any method but GET) spend a
+    token of the caller's write bucket for the route's tag unless `rate_limited=False`."""
+    limited = method != "GET" if rate_limited is None else rate_limited
     op = Operation(
         method,
         path,
@@ -203,10 +220,13 @@ def operation(
         errors,
         media_type,
         headers,
+        tag if limited else None,
+        responses,
     )
-    OPERATIONS.append(op)
 
     def decorate(view: Callable[[Call], Any]) -> Callable[..., Response]:
+        OPERATIONS.append(replace(op, name=view.__name__))
+
         def handler(**params: str) -> Response:
             request = bp.current_request
             try:
@@ -222,6 +242,10 @@ def operation(
                     principal = authenticate(request, required=auth == "required")
                 if roles and (principal is None or principal.role not in roles):
                     raise DomainError("forbidden", f"This needs the role {' or '.join(roles)}")
+                if op.rate_group is not None:
+                    rate_limits.take_write_token(
+                        runtime.context(), op.rate_group, caller(request, principal)
+                    )
                 call = Call(request, principal, params=params)
                 if query is not None:
                     call.query = _parse_query(request, query)
@@ -352,7 +376,9 @@ def install(app: Chalice) -> None:
             log.exception("unhandled error")
             response = problem("internal_error", "An unexpected error occurred")
         response = _rewrite_chalice_error(response)
-        response.headers.update(SECURITY_HEADERS)
+        for name, value in SECURITY_HEADERS.items():
+            # A route may set its own (the docs page's CSP allows its inline styles).
+            response.headers.setdefault(name, value)
         if runtime.settings().app_env == "production":
             response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
         response.headers.update(cors_headers(event.headers.get("origin")))

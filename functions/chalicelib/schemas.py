@@ -196,6 +196,8 @@ class AuctionOut(Out):
     buyNowPrice: MoneyOut | None = None
     softCloseSecs: int | None = None
     myMaxAmount: MoneyOut | None = Field(None, description="The caller's own proxy maximum.")
+    winnerId: str | None = Field(None, description="The buyer, once sold.")
+    finalPrice: MoneyOut | None = Field(None, description="The sale price, once sold.")
 
 
 class BidPlaced(BidOut):
@@ -245,9 +247,19 @@ class HealthOut(Out):
     redis: str
 
 
+class FieldProblem(Out):
+    field: str = Field(description="The member at fault (`itemName`, `limit`...), or `body`.")
+    message: str
+
+
 class ProblemOut(Out):
+    """RFC 9457 problem details; `code` is the machine-readable reason."""
+
     type: str
     title: str
     status: int
     detail: str
     code: str
+    errors: list[FieldProblem] | None = Field(None, description="With `validation_error`.")
+    minNextBid: MoneyOut | None = Field(None, description="With `bid_too_low`.")
+    retryAfter: int | None = Field(None, description="With `rate_limited`: seconds to wait.")

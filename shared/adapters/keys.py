@@ -59,6 +59,12 @@ def bucket_prefix(auction_id: str) -> str:
     return f"auction:{auction_id}:bucket:"
 
 
+def write_bucket(group: str, caller: str) -> str:
+    """`ratelimit:{group}:{caller}`: the write limiter's token bucket (hash tokens, ts) for
+    one route group (auctions, decisions, admin...) and one caller (`user:<id>`/`ip:<addr>`)."""
+    return f"{RATE_WINDOW_PREFIX}{group}:{caller}"
+
+
 # Jobs (emails, invoices): `jobs:data` hash id -> JSON; `jobs:ready` list of ids;
 # `jobs:delayed` zset id -> due ms (retries with backoff); `jobs:dead` list of ids.
 JOBS_DATA = "jobs:data"

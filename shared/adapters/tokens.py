@@ -32,6 +32,10 @@ from shared.settings import Settings
 ASYMMETRIC = {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"}
 SYMMETRIC = {"HS256"}
 DEV_ISSUER = "auction-dev-login"
+# An unknown `kid` refetches the JWKS at most this often: a rotated-in key is found within
+# this time, and a stream of made-up kids cannot turn every request into a fetch.
+JWKS_REFRESH_COOLDOWN_S = 30.0
+JWKS_CACHE_S = 300
 
 
 class InvalidToken(Exception):
@@ -102,7 +106,13 @@ class Verifier:
                 else:
                     self._anonymous_keys.append(key)
         self._jwks_client = (
-            PyJWKClient(settings.supabase_jwks_url, cache_keys=True, lifespan=300, timeout=5)
+            PyJWKClient(
+                settings.supabase_jwks_url,
+                cache_keys=True,
+                lifespan=JWKS_CACHE_S,
+                timeout=5,
+                cooldown_duration=JWKS_REFRESH_COOLDOWN_S,
+            )
             if settings.supabase_jwks_url
             else None
         )

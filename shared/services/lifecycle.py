@@ -28,7 +28,7 @@ from shared.adapters.redis_store import StoreError, StoreUnavailable, load_scrip
 from shared.domain.money import money_str
 from shared.domain.times import from_ms, iso, to_ms
 from shared.domain.vocabulary import AuctionStatus, EventType, NotificationType
-from shared.services import auction_state, bid_intake, notifications, outbox
+from shared.services import auction_state, audit, bid_intake, notifications, outbox
 from shared.services.context import Context
 
 log = logging.getLogger(__name__)
@@ -379,8 +379,8 @@ def finish_buy_now(
     return True
 
 
-def admin_start(ctx: Context, auction_id: uuid.UUID) -> Auction:
-    """Live from now for durationMins (a scheduled auction only)."""
+def admin_start(ctx: Context, auction_id: uuid.UUID, actor_id: str | None = None) -> Auction:
+    """Live from now for durationMins (a scheduled auction only); audited."""
     from shared.domain.errors import DomainError
 
     now = ctx.clock()
@@ -393,15 +393,30 @@ def admin_start(ctx: Context, auction_id: uuid.UUID) -> Auction:
                 "decision_not_allowed",
                 f"Only a scheduled auction can be started ({auction.status})",
             )
+        scheduled_for = auction.go_live_at
         auction.go_live_at = now
         auction.ends_at = now + timedelta(minutes=auction.duration_mins)
         _go_live(session, ctx, auction)
+        audit.record(
+            session,
+            actor_id,
+            "admin.start",
+            auction.id,
+            {
+                "scheduledFor": iso(scheduled_for),
+                "goLiveAt": iso(now),
+                "endsAt": iso(auction.ends_at),
+            },
+        )
     outbox.relay(ctx)
     return auction
 
 
-def admin_reset(ctx: Context, auction_id: uuid.UUID, go_live_at: datetime) -> Auction:
-    """Back to scheduled in a new round: earlier bids are kept, void (their round is over)."""
+def admin_reset(
+    ctx: Context, auction_id: uuid.UUID, go_live_at: datetime, actor_id: str | None = None
+) -> Auction:
+    """Back to scheduled in a new round: earlier bids are kept, void (their round is over);
+    audited."""
     from shared.domain.errors import DomainError, invalid
 
     if go_live_at <= ctx.clock():
@@ -412,6 +427,17 @@ def admin_reset(ctx: Context, auction_id: uuid.UUID, go_live_at: datetime) -> Au
             raise DomainError("not_found", "No such auction")
         if auction.status == AuctionStatus.SOLD:
             raise DomainError("decision_not_allowed", "A sold auction cannot be reset")
+        audit.record(
+            session,
+            actor_id,
+            "admin.reset",
+            auction.id,
+            {
+                "fromStatus": auction.status,
+                "fromRound": auction.round,
+                "goLiveAt": iso(go_live_at),
+            },
+        )
         auction.round += 1
         auction.status = AuctionStatus.SCHEDULED.value
         auction.go_live_at = go_live_at

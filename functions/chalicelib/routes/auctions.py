@@ -115,6 +115,7 @@ def get_auction(call: Call) -> dict[str, Any]:
     response=BidPlaced,
     status=201,
     headers=("Idempotency-Key",),
+    rate_limited=False,  # the bid script's own bucket (BID_RATE_LIMIT) judges bids
     errors=(
         "unauthenticated",
         "own_auction",

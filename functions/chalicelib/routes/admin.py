@@ -1,0 +1,98 @@
+"""Admin routes: every auction, start one now, reset one to a new schedule. Each action is
+written to the audit log in the same transaction as the change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from shared.domain.vocabulary import Role
+from shared.services import auctions, lifecycle
+from shared.services.auctions import Viewer
+
+from .. import runtime
+from ..http import Call, operation
+from ..schemas import AuctionList, AuctionListQuery, AuctionOut, ResetAuction
+from .auctions import auction_id
+
+bp = Blueprint(__name__)
+
+ADMIN = (Role.ADMIN.value,)
+
+
+def _admin(call: Call) -> Viewer:
+    return Viewer(call.user.user_id, call.user.role)
+
+
+@operation(
+    bp,
+    "GET",
+    "/api/admin/auctions",
+    summary="Every auction, newest first, with what only admins see (reserve prices)",
+    tag="admin",
+    auth="required",
+    roles=ADMIN,
+    query=AuctionListQuery,
+    response=AuctionList,
+    errors=("unauthenticated", "forbidden", "validation_error"),
+)
+def list_all_auctions(call: Call) -> dict[str, Any]:
+    q: AuctionListQuery = call.query
+    return auctions.list_auctions(
+        runtime.context(), _admin(call), status=q.status, limit=q.limit, cursor=q.cursor
+    )
+
+
+@operation(
+    bp,
+    "POST",
+    "/api/admin/auctions/{auction_id}/start",
+    summary="Start a scheduled auction now: live from now for durationMins",
+    tag="admin",
+    auth="required",
+    roles=ADMIN,
+    response=AuctionOut,
+    errors=(
+        "unauthenticated",
+        "forbidden",
+        "not_found",
+        "decision_not_allowed",
+        "rate_limited",
+        "unavailable",
+    ),
+)
+def start_auction(call: Call) -> dict[str, Any]:
+    aid = auction_id(call)
+    ctx = runtime.context()
+    lifecycle.admin_start(ctx, aid, actor_id=call.user.user_id)
+    return auctions.read_auction(ctx, str(aid), _admin(call))
+
+
+@operation(
+    bp,
+    "POST",
+    "/api/admin/auctions/{auction_id}/reset",
+    summary="Reset an auction to scheduled at goLiveAt; earlier bids are kept but void",
+    tag="admin",
+    auth="required",
+    roles=ADMIN,
+    body=ResetAuction,
+    response=AuctionOut,
+    errors=(
+        "unauthenticated",
+        "forbidden",
+        "not_found",
+        "decision_not_allowed",
+        "validation_error",
+        "payload_too_large",
+        "rate_limited",
+        "unavailable",
+    ),
+)
+def reset_auction(call: Call) -> dict[str, Any]:
+    aid = auction_id(call)
+    body: ResetAuction = call.body
+    ctx = runtime.context()
+    lifecycle.admin_reset(ctx, aid, body.goLiveAt, actor_id=call.user.user_id)
+    return auctions.read_auction(ctx, str(aid), _admin(call))
