@@ -18,6 +18,10 @@ app.register_blueprint(system.bp)
 app.register_blueprint(auctions.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(docs.bp)
+if os.environ.get("AUCTION_BENCH_ROUTES") == "1" and os.environ.get("APP_ENV") != "production":
+    from chalicelib.routes import bench
+
+    app.register_blueprint(bench.bp)  # make bench only: the HTTP floor and the peer design
 http.install(app)
 
 

@@ -24,6 +24,7 @@ from shared.domain.errors import DomainError
 from shared.domain.money import to_minor
 from shared.services import auction_state, bid_intake, outbox
 from shared.services.context import Context
+from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -56,23 +57,22 @@ def _refusal(body: dict[str, Any]) -> DomainError:
     return DomainError(code)
 
 
-def judge_in_redis(
-    ctx: Context,
+def bid_script_call(
+    settings: Settings,
     auction_id: uuid.UUID,
     user_id: str,
     amount: Decimal,
     *,
     is_max: bool = False,
     idempotency_key: str | None = None,
-) -> tuple[str, dict[str, Any]]:
-    """Run the bid script (rebuilding a missing state from PostgreSQL first). Returns
-    (kind, result): kind is ok | replay | refused."""
+) -> tuple[list[str], list[str | int | float]]:
+    """KEYS and ARGV of one place_bid.lua call (a fresh bid id each time)."""
     aid = str(auction_id)
     bid_id = uuid.uuid4()
     # A retried request carries the same bid id, so without an Idempotency-Key the bid id
     # itself makes the script idempotent.
     idem = idempotency_key or str(bid_id)
-    rate = ctx.settings.rate_limit
+    rate = settings.rate_limit
     script_keys = [
         keys.state(aid),
         keys.highest(aid),
@@ -91,13 +91,30 @@ def judge_in_redis(
         1 if is_max else 0,
         str(bid_id),
         str(uuid.uuid5(ANSWER_NAMESPACE, str(bid_id))),
-        1 if ctx.settings.allow_self_outbid else 0,
+        1 if settings.allow_self_outbid else 0,
         rate.per_second,
         rate.burst,
         keys.ROOM_STREAM_MAXLEN,
         keys.FEED_MAXLEN,
         keys.IDEMPOTENCY_TTL_S,
     ]
+    return script_keys, args
+
+
+def judge_in_redis(
+    ctx: Context,
+    auction_id: uuid.UUID,
+    user_id: str,
+    amount: Decimal,
+    *,
+    is_max: bool = False,
+    idempotency_key: str | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """Run the bid script (rebuilding a missing state from PostgreSQL first). Returns
+    (kind, result): kind is ok | replay | refused."""
+    script_keys, args = bid_script_call(
+        ctx.settings, auction_id, user_id, amount, is_max=is_max, idempotency_key=idempotency_key
+    )
     script = load_script("place_bid")
     kind, body = ctx.store.script(script, script_keys, args)
     if kind == "missing":

@@ -1,0 +1,116 @@
+"""The Redis floor of the bid path: the same bid script, run by 32 concurrent callers for a few
+seconds, (a) raw over TCP with redis-py's asyncio client, (b) through the local Upstash-REST
+bridge with the real upstash-redis client (what the functions do)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from infra.bridge import serve_in_thread
+from shared.adapters.db import Database, make_engine
+from shared.adapters.redis_store import RestStore, load_script
+from shared.services import auction_state, bidding
+from shared.services.context import Context
+from shared.settings import load_settings
+
+CALLERS = 32
+
+
+def _fresh_auction(ctx: Context, seller: uuid.UUID) -> uuid.UUID:
+    from bench.__main__ import new_auction
+
+    assert ctx.settings.database_url
+    auction_id = new_auction(ctx.settings.database_url, seller)
+    auction_state.rebuild(ctx, auction_id)
+    return auction_id
+
+
+def _raw(redis_url: str, ctx: Context, auction_id: uuid.UUID, seconds: float) -> dict[str, Any]:
+    import redis.asyncio as aioredis
+
+    script = load_script("place_bid")
+
+    async def scenario() -> int:
+        client = aioredis.Redis.from_url(redis_url, decode_responses=True, max_connections=CALLERS)
+        await client.script_load(script.source)
+        done = 0
+        deadline = time.perf_counter() + seconds
+
+        async def caller(i: int) -> None:
+            nonlocal done
+            user = str(uuid.UUID(int=i + 1))
+            next_min = Decimal("1.00")
+            while time.perf_counter() < deadline:
+                keys, args = bidding.bid_script_call(ctx.settings, auction_id, user, next_min)
+                _kind, body = await client.evalsha(script.sha, len(keys), *keys, *args)
+                done += 1
+                result = orjson.loads(body)
+                if "minNextBid" in result:
+                    next_min = Decimal(result["minNextBid"])
+                elif result.get("code") == "already_highest":
+                    next_min += Decimal("1.00")
+
+        await asyncio.gather(*(caller(i) for i in range(CALLERS)))
+        await client.aclose()
+        return done
+
+    calls = asyncio.run(scenario())
+    return {"calls_per_s": round(calls / seconds, 1)}
+
+
+def _rest(ctx: Context, auction_id: uuid.UUID, seconds: float) -> dict[str, Any]:
+    done = 0
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def caller(i: int) -> None:
+        nonlocal done
+        user = str(uuid.UUID(int=1000 + i))
+        next_min = Decimal("1.00")
+        while time.perf_counter() < deadline:
+            _kind, result = bidding.judge_in_redis(ctx, auction_id, user, next_min)
+            with lock:
+                done += 1
+            if "minNextBid" in result:
+                next_min = Decimal(result["minNextBid"])
+            elif result.get("code") == "already_highest":
+                next_min += Decimal("1.00")
+
+    threads = [threading.Thread(target=caller, args=(i,)) for i in range(CALLERS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return {"calls_per_s": round(done / seconds, 1)}
+
+
+def run(database_url: str, redis_url: str, seller: uuid.UUID, seconds: float) -> dict[str, Any]:
+    bridge = serve_in_thread(redis_url, "bench-token", 0)
+    settings = load_settings(
+        DATABASE_URL=database_url,
+        BID_RATE_LIMIT="1000000/s:1000000",
+        UPSTASH_REDIS_REST_URL=f"http://127.0.0.1:{bridge.server_address[1]}",
+        UPSTASH_REDIS_REST_TOKEN="bench-token",
+    )
+    db = Database(make_engine(database_url, pool_size=2))
+    ctx = Context(settings, db, RestStore(settings.rest_url, settings.upstash_redis_rest_token))
+    try:
+        raw = _raw(redis_url, ctx, _fresh_auction(ctx, seller), seconds)
+        rest = _rest(ctx, _fresh_auction(ctx, seller), seconds)
+    finally:
+        ctx.close()
+        bridge.shutdown()
+        bridge.server_close()
+    return {
+        "callers": CALLERS,
+        "raw_redis_py_evalsha": raw,
+        "upstash_rest_via_bridge": rest,
+        "bridge_share_of_raw": round(rest["calls_per_s"] / max(1.0, raw["calls_per_s"]), 3),
+    }

@@ -1,0 +1,92 @@
+"""Routes for `make bench` only (registered when AUCTION_BENCH_ROUTES=1 outside production):
+the HTTP floor, and the common peer design the bid path is measured against.
+
+The peer design is what most auction projects do (fishauctions, for one): lock the auction
+row, read the highest bid, check, insert, update, commit. It is correct, and it serialises
+every bid of an auction on that row lock, holding it across each round trip to PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from chalice import Blueprint
+from sqlalchemy import select
+
+from shared.adapters.orm import Auction, Bid
+from shared.domain.errors import DomainError
+
+from .. import runtime
+from ..http import Call, operation
+from ..schemas import PlaceBid
+
+bp = Blueprint(__name__)
+
+
+@operation(
+    bp,
+    "POST",
+    "/bench/noop",
+    summary="The HTTP floor: parses a bid body, does nothing",
+    tag="bench",
+    auth="required",
+    body=PlaceBid,
+    rate_limited=False,
+)
+def noop(call: Call) -> dict[str, Any]:
+    return {"ok": True}
+
+
+@operation(
+    bp,
+    "POST",
+    "/bench/rowlock/{auction_id}/bids",
+    summary="The peer design: SELECT ... FOR UPDATE bid path",
+    tag="bench",
+    auth="required",
+    body=PlaceBid,
+    status=201,
+    rate_limited=False,
+)
+def rowlock_bid(call: Call) -> dict[str, Any]:
+    body: PlaceBid = call.body
+    amount = body.amount or body.maxAmount
+    auction_id = uuid.UUID(call.params["auction_id"])
+    ctx = runtime.context()
+    with ctx.db.session() as session:
+        auction = session.scalars(
+            select(Auction).where(Auction.id == auction_id).with_for_update()
+        ).first()
+        if auction is None:
+            raise DomainError("not_found")
+        now = datetime.now(UTC)
+        if not auction.go_live_at <= now < auction.ends_at:
+            raise DomainError("auction_not_live")
+        top = None
+        if auction.highest_bid_id is not None:
+            top = session.get(Bid, auction.highest_bid_id)
+        floor = auction.start_price if top is None else top.amount + auction.bid_increment
+        assert amount is not None
+        if amount < floor:
+            raise DomainError("bid_too_low", minNextBid=f"{floor:f}")
+        if top is not None and str(top.bidder_id) == call.user.user_id:
+            raise DomainError("already_highest")
+        bid = Bid(
+            id=uuid.uuid4(),
+            auction_id=auction.id,
+            bidder_id=uuid.UUID(call.user.user_id),
+            amount=amount,
+            round=auction.round,
+            seq=(top.seq + 1) if top else 1,
+            created_at=now,
+        )
+        session.add(bid)
+        session.flush()
+        auction.highest_bid_id = bid.id
+        return {
+            "id": str(bid.id),
+            "amount": f"{amount:f}",
+            "minNextBid": f"{amount + auction.bid_increment:f}",
+        }
