@@ -8,7 +8,7 @@ import os
 
 from chalice import Chalice, Rate
 from chalicelib import http, runtime
-from chalicelib.routes import admin, auctions, docs, system
+from chalicelib.routes import admin, auctions, decisions, docs, jobs_admin, notifications, system
 
 logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(message)s")
 
@@ -18,6 +18,9 @@ app.register_blueprint(system.bp)
 app.register_blueprint(auctions.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(docs.bp)
+app.register_blueprint(decisions.bp)
+app.register_blueprint(notifications.bp)
+app.register_blueprint(jobs_admin.bp)
 if os.environ.get("AUCTION_BENCH_ROUTES") == "1" and os.environ.get("APP_ENV") != "production":
     from chalicelib.routes import bench
 
@@ -29,14 +32,18 @@ http.install(app)
 def lifecycle_tick(event: object) -> dict[str, object]:
     """The backstop ticker: the same tick as the socket node's, and a ping that keeps the
     socket node awake on free hosting."""
-    from shared.services import lifecycle
+    from shared.services import jobs, lifecycle
 
     report = lifecycle.tick(runtime.context(), sweep=True)
+    # Emails too, in case the socket node (whose loop runs them) is asleep; the queue's
+    # leases keep the two workers off each other's jobs.
+    ran = jobs.work(runtime.context(), limit=50)
     pinged = _ping_socket_node()
     return {
         "started": report.started,
         "ended": report.ended,
         "intake": report.intake,
+        "jobs": ran,
         "socketNode": pinged,
     }
 

@@ -9,6 +9,7 @@ import pytest
 
 from tests.support import harness
 from tests.support.harness import Person, SuiteServices
+from tests.support.sendgrid_sink import SendGridSink
 
 
 @pytest.fixture(scope="session")
@@ -71,3 +72,30 @@ def buyer(ctx) -> Person:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def admin(ctx) -> Person:  # type: ignore[no-untyped-def]
     return harness.person(ctx, "admin")
+
+
+@pytest.fixture(scope="session")
+def sendgrid_sink() -> Iterator[SendGridSink]:
+    sink = SendGridSink()
+    try:
+        yield sink
+    finally:
+        sink.close()
+
+
+@pytest.fixture
+def sink(sendgrid_sink: SendGridSink, ctx, monkeypatch) -> SendGridSink:  # type: ignore[no-untyped-def]
+    """The SendGrid sink, emptied, with the Context's mailer pointed at it (the real sendgrid
+    client, SENDGRID_API_HOST = the sink)."""
+    sendgrid_sink.reset()
+    monkeypatch.setattr(
+        ctx,
+        "settings",
+        ctx.settings.model_copy(
+            update={
+                "sendgrid_api_key": sendgrid_sink.api_key,
+                "sendgrid_api_host": sendgrid_sink.url,
+            }
+        ),
+    )
+    return sendgrid_sink

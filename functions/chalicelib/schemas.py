@@ -230,6 +230,26 @@ class NotificationList(Out):
     unreadCount: int
 
 
+class DeadJobOut(Out):
+    id: str = Field(description="The job's stable id, e.g. `email:sale:{auctionId}:buyer`.")
+    kind: str = Field(description="`email:sale_confirmation`, `email:rejection`...")
+    lastError: str | None
+    attempts: int = Field(description="Failed tries since it was queued or last replayed.")
+    failedAt: TimeOut | None
+    replays: int = 0
+    auctionId: str | None = None
+    recipientId: str | None = None
+
+
+class DeadJobList(Out):
+    items: list[DeadJobOut]
+    nextCursor: str | None
+
+
+class ReplayedJobOut(DeadJobOut):
+    state: Literal["ready"]
+
+
 class UserOut(Out):
     id: str
     email: str

@@ -71,6 +71,10 @@ JOBS_DATA = "jobs:data"
 JOBS_READY = "jobs:ready"
 JOBS_DELAYED = "jobs:delayed"
 JOBS_DEAD = "jobs:dead"
+# `jobs:processing` zset id -> lease expiry ms (a crashed worker's job returns to ready);
+# `jobs:meta` hash id -> JSON {attempts, lastError, failedAt, replays} (shared/services/jobs.py).
+JOBS_PROCESSING = "jobs:processing"
+JOBS_META = "jobs:meta"
 
 # PostgreSQL outbox rows already relayed (SET NX guards), so a relay that crashes after
 # publishing and before deleting its rows never publishes twice.

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from shared.adapters.orm import Notification
+from shared.domain.errors import DomainError, invalid
 from shared.domain.times import iso
 from shared.domain.vocabulary import EventType, NotificationType
 from shared.services import outbox
@@ -69,3 +71,70 @@ def notify(
         auction_id=str(payload.get("auctionId") or ""),
     )
     return row
+
+
+# -- the owner's list ---------------------------------------------------------------------------
+
+
+def list_for(
+    ctx: Context, user_id: str, *, unread_only: bool, limit: int, cursor: str | None
+) -> dict[str, Any]:
+    """The owner's notifications, newest first, and how many are unread (all pages)."""
+    from shared.services.auctions import decode_cursor, encode_cursor
+
+    owner = uuid.UUID(user_id)
+    query = select(Notification).where(Notification.user_id == owner)
+    if unread_only:
+        query = query.where(Notification.read_at.is_(None))
+    if cursor:
+        created_text, id_text = decode_cursor(cursor, 2)
+        try:
+            created, after = datetime.fromisoformat(created_text), uuid.UUID(id_text)
+        except ValueError:
+            raise invalid("cursor", "is not a cursor this API gave out") from None
+        query = query.where(
+            or_(
+                Notification.created_at < created,
+                and_(Notification.created_at == created, Notification.id < after),
+            )
+        )
+    with ctx.db.session() as session:
+        rows = session.scalars(
+            query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit + 1)
+        ).all()
+        unread = session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == owner, Notification.read_at.is_(None))
+        )
+        page = rows[:limit]
+        next_cursor = (
+            encode_cursor(page[-1].created_at.isoformat(), str(page[-1].id))
+            if len(rows) > limit
+            else None
+        )
+        return {
+            "items": [view(n) for n in page],
+            "nextCursor": next_cursor,
+            "unreadCount": int(unread or 0),
+        }
+
+
+def mark_read(ctx: Context, user_id: str, notification_id: str) -> dict[str, Any]:
+    """Mark the owner's notification read (the first time counts: readAt never moves).
+    Someone else's notification is not found, exactly like one that does not exist."""
+    try:
+        nid = uuid.UUID(notification_id)
+    except ValueError:
+        raise DomainError("not_found", "No such notification") from None
+    with ctx.db.session() as session:
+        row = session.scalars(
+            select(Notification)
+            .where(Notification.id == nid, Notification.user_id == uuid.UUID(user_id))
+            .with_for_update()
+        ).first()
+        if row is None:
+            raise DomainError("not_found", "No such notification")
+        if row.read_at is None:
+            row.read_at = ctx.clock()
+        return view(row)

@@ -1,0 +1,103 @@
+"""After the hammer: the seller's decision, the buyer's answer to a counter offer, the invoice."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint, Response
+
+from shared.adapters.invoice_store import InvoiceStore
+from shared.domain.decisions import BuyerAnswer, SellerAction
+from shared.services import decisions, invoices
+from shared.services.auctions import Viewer
+
+from .. import runtime
+from ..http import Call, operation
+from ..schemas import AuctionOut, CounterResponse, Decision
+from .auctions import auction_id
+
+bp = Blueprint(__name__)
+
+
+def _viewer(call: Call) -> Viewer:
+    return Viewer(call.user.user_id, call.user.role)
+
+
+@operation(
+    bp,
+    "POST",
+    "/api/auctions/{auction_id}/decision",
+    summary="The seller's decision on an ended auction: accept, reject, or counter",
+    tag="decisions",
+    auth="required",
+    body=Decision,
+    response=AuctionOut,
+    errors=(
+        "unauthenticated",
+        "forbidden",
+        "not_found",
+        "decision_not_allowed",
+        "counter_too_low",
+        "validation_error",
+        "payload_too_large",
+    ),
+)
+def decide(call: Call) -> dict[str, Any]:
+    """accept: sold at the highest bid. reject: closed with no winner. counter (with an
+    `amount` above the highest bid): a pending offer to the highest bidder. One decision per
+    auction; the sale emails carry the PDF invoice."""
+    b: Decision = call.body
+    return decisions.decide(
+        runtime.context(), auction_id(call), _viewer(call), SellerAction(b.action), b.amount
+    )
+
+
+@operation(
+    bp,
+    "POST",
+    "/api/counter/{counter_id}/response",
+    summary="The buyer's answer to a counter offer: accept or reject",
+    tag="decisions",
+    auth="required",
+    body=CounterResponse,
+    response=AuctionOut,
+    errors=(
+        "unauthenticated",
+        "forbidden",
+        "not_found",
+        "counter_not_pending",
+        "validation_error",
+        "payload_too_large",
+    ),
+)
+def respond_to_counter(call: Call) -> dict[str, Any]:
+    """accept: sold at the counter amount. reject: closed with no winner. Once."""
+    b: CounterResponse = call.body
+    return decisions.answer_counter(
+        runtime.context(), call.params["counter_id"], _viewer(call), BuyerAnswer(b.action)
+    )
+
+
+@operation(
+    bp,
+    "GET",
+    "/api/auctions/{auction_id}/invoice",
+    summary="The sale's PDF invoice (buyer, seller, admins); send Accept: application/pdf",
+    tag="decisions",
+    auth="required",
+    media_type="application/pdf",
+    errors=("unauthenticated", "forbidden", "not_found", "unavailable"),
+)
+def get_invoice(call: Call) -> Response:
+    ctx = runtime.context()
+    name, pdf = invoices.download(
+        ctx, auction_id(call), _viewer(call), InvoiceStore.from_settings(ctx.settings)
+    )
+    return Response(
+        body=pdf,
+        status_code=200,
+        headers={
+            "Content-Type": "application/pdf",
+            "Content-Disposition": f'attachment; filename="{name}"',
+        },
+    )

@@ -1,0 +1,66 @@
+"""Admin routes of the job queue: the dead letters, and replaying one (README runbook)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from shared.domain.errors import DomainError, invalid
+from shared.domain.vocabulary import Role
+from shared.services import jobs
+from shared.services.auctions import decode_cursor, encode_cursor
+
+from .. import runtime
+from ..http import Call, operation
+from ..schemas import DeadJobList, Page, ReplayedJobOut
+
+bp = Blueprint(__name__)
+
+ADMIN = (Role.ADMIN.value,)
+
+
+def _offset(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    (text,) = decode_cursor(cursor, 1)
+    if not text.isdigit():
+        raise invalid("cursor", "is not a cursor this API gave out")
+    return int(text)
+
+
+@operation(
+    bp,
+    "GET",
+    "/api/admin/jobs/dead",
+    summary="Jobs that failed for good (dead letters), most recent first",
+    tag="admin",
+    auth="required",
+    roles=ADMIN,
+    query=Page,
+    response=DeadJobList,
+    errors=("unauthenticated", "forbidden", "validation_error", "unavailable"),
+)
+def list_dead_jobs(call: Call) -> dict[str, Any]:
+    q: Page = call.query
+    offset = _offset(q.cursor)
+    items, more = jobs.list_dead(runtime.context(), limit=q.limit, offset=offset)
+    return {"items": items, "nextCursor": encode_cursor(str(offset + q.limit)) if more else None}
+
+
+@operation(
+    bp,
+    "POST",
+    "/api/admin/jobs/dead/{job_id}/replay",
+    summary="Put a dead letter back at the front of the queue (its attempts counted afresh)",
+    tag="admin",
+    auth="required",
+    roles=ADMIN,
+    response=ReplayedJobOut,
+    errors=("unauthenticated", "forbidden", "not_found", "unavailable"),
+)
+def replay_dead_job(call: Call) -> dict[str, Any]:
+    replayed = jobs.replay_dead(runtime.context(), call.params["job_id"])
+    if replayed is None:
+        raise DomainError("not_found", "No dead letter with this id")
+    return replayed

@@ -1,0 +1,53 @@
+"""The signed-in user's notifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from shared.services import notifications
+
+from .. import runtime
+from ..http import Call, operation
+from ..schemas import NotificationList, NotificationOut, NotificationQuery
+
+bp = Blueprint(__name__)
+
+
+@operation(
+    bp,
+    "GET",
+    "/api/notifications",
+    summary="My notifications, newest first, with the unread count",
+    tag="notifications",
+    auth="required",
+    query=NotificationQuery,
+    response=NotificationList,
+    errors=("unauthenticated", "validation_error"),
+)
+def list_notifications(call: Call) -> dict[str, Any]:
+    q: NotificationQuery = call.query
+    return notifications.list_for(
+        runtime.context(),
+        call.user.user_id,
+        unread_only=q.unreadOnly,
+        limit=q.limit,
+        cursor=q.cursor,
+    )
+
+
+@operation(
+    bp,
+    "POST",
+    "/api/notifications/{notification_id}/read",
+    summary="Mark one of my notifications read",
+    tag="notifications",
+    auth="required",
+    response=NotificationOut,
+    errors=("unauthenticated", "not_found"),
+)
+def mark_read(call: Call) -> dict[str, Any]:
+    return notifications.mark_read(
+        runtime.context(), call.user.user_id, call.params["notification_id"]
+    )
