@@ -37,6 +37,7 @@ typecheck: $(STAMP)
 	$(PY) -m mypy
 
 test: $(STAMP) web lint typecheck
+	cd web && npm test --silent
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP) web

@@ -1,0 +1,231 @@
+// Typed client for the REST API (CONTRACT §4). Every failure becomes an ApiError carrying the
+// problem+json body, so screens show `code`/`detail`/`errors` without parsing anything.
+
+import type { Auction, Bid, DeadJob, Notification, NotificationPage, Page, Problem, RoomsInfo, User } from './types';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem: Problem,
+    /** Seconds, from Retry-After on 429/503. */
+    readonly retryAfter: number | null = null,
+  ) {
+    super(problem.detail || problem.title || `HTTP ${status}`);
+  }
+
+  get code(): string {
+    return this.problem.code ?? (this.status === 0 ? 'network_error' : `http_${this.status}`);
+  }
+
+  /** No response at all (server down, CORS, offline): safe to retry with the same idempotency key. */
+  get isNetwork(): boolean {
+    return this.status === 0;
+  }
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | null | undefined>;
+  body?: unknown;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export interface CreateAuctionInput {
+  itemName: string;
+  description: string;
+  startPrice: string;
+  bidIncrement: string;
+  goLiveAt: string;
+  durationMins: number;
+  reservePrice?: string;
+  buyNowPrice?: string;
+  softCloseSecs?: number;
+}
+
+export type BidBody = { amount: string } | { maxAmount: string };
+
+type ServerTimeListener = (serverTime: string, sentAt: number, receivedAt: number) => void;
+
+export function queryString(query: RequestOptions['query']): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) {
+    if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
+  }
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
+async function readProblem(res: Response): Promise<Problem> {
+  const type = res.headers.get('content-type') ?? '';
+  try {
+    if (type.includes('json')) return (await res.json()) as Problem;
+    const text = await res.text();
+    return { title: res.statusText || `HTTP ${res.status}`, detail: text.slice(0, 200) || undefined };
+  } catch {
+    return { title: res.statusText || `HTTP ${res.status}` };
+  }
+}
+
+export class Api {
+  onServerTime: ServerTimeListener | null = null;
+
+  constructor(
+    readonly base: string,
+    private readonly getToken: () => string | null,
+    private readonly fetchFn: typeof fetch = (...args) => fetch(...args),
+  ) {}
+
+  /** Low-level request against any URL; `path` starting with http is used as is. */
+  async raw(method: string, path: string, opts: RequestOptions & { accept?: string } = {}): Promise<Response> {
+    const url = (/^https?:/.test(path) ? path : `${this.base}${path}`) + queryString(opts.query);
+    const headers: Record<string, string> = { Accept: opts.accept ?? 'application/json', ...opts.headers };
+    const token = this.getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(opts.body);
+    }
+    let res: Response;
+    try {
+      res = await this.fetchFn(url, { method, headers, body, signal: opts.signal });
+    } catch (e) {
+      if ((e as Error)?.name === 'AbortError') throw e;
+      throw new ApiError(0, { title: 'Network error', detail: 'Could not reach the server.' });
+    }
+    if (!res.ok) {
+      const retry = Number(res.headers.get('retry-after'));
+      throw new ApiError(res.status, await readProblem(res), Number.isFinite(retry) && retry > 0 ? retry : null);
+    }
+    return res;
+  }
+
+  async json<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const sentAt = Date.now();
+    const res = await this.raw(method, path, opts);
+    const receivedAt = Date.now();
+    if (res.status === 204) return undefined as T;
+    const data = (await res.json()) as T;
+    const serverTime = (data as { serverTime?: unknown } | null)?.serverTime;
+    if (typeof serverTime === 'string' && this.onServerTime) this.onServerTime(serverTime, sentAt, receivedAt);
+    return data;
+  }
+
+  // ---- auth ----
+  devLogin(email: string, name: string, role: string) {
+    return this.json<{ token: string }>('POST', '/api/dev/login', { body: { email, name, role } });
+  }
+  me() {
+    return this.json<User>('GET', '/api/me');
+  }
+
+  // ---- auctions ----
+  listAuctions(status?: string, cursor?: string | null, limit = 20) {
+    return this.json<Page<Auction>>('GET', '/api/auctions', { query: { status, cursor, limit } });
+  }
+  getAuction(id: string) {
+    return this.json<Auction>('GET', `/api/auctions/${encodeURIComponent(id)}`);
+  }
+  listBids(id: string, cursor?: string | null, limit = 50) {
+    return this.json<Page<Bid>>('GET', `/api/auctions/${encodeURIComponent(id)}/bids`, { query: { cursor, limit } });
+  }
+  createAuction(input: CreateAuctionInput) {
+    return this.json<Auction>('POST', '/api/auctions', { body: input });
+  }
+  placeBid(id: string, body: BidBody, idempotencyKey: string) {
+    return this.json<Bid>('POST', `/api/auctions/${encodeURIComponent(id)}/bids`, {
+      body,
+      headers: { 'Idempotency-Key': idempotencyKey },
+    });
+  }
+  decide(id: string, action: 'accept' | 'reject' | 'counter', amount?: string) {
+    return this.json<Auction>('POST', `/api/auctions/${encodeURIComponent(id)}/decision`, {
+      body: amount === undefined ? { action } : { action, amount },
+    });
+  }
+  respondToCounter(counterId: string, action: 'accept' | 'reject') {
+    return this.json<Auction>('POST', `/api/counter/${encodeURIComponent(counterId)}/response`, { body: { action } });
+  }
+  async invoice(id: string): Promise<Blob> {
+    const res = await this.raw('GET', `/api/auctions/${encodeURIComponent(id)}/invoice`, { accept: 'application/pdf' });
+    return res.blob();
+  }
+
+  // ---- notifications ----
+  notifications(unreadOnly: boolean, cursor?: string | null, limit = 20) {
+    return this.json<NotificationPage>('GET', '/api/notifications', {
+      query: { unreadOnly: unreadOnly ? 'true' : undefined, cursor, limit },
+    });
+  }
+  markRead(id: string) {
+    return this.json<Notification>('POST', `/api/notifications/${encodeURIComponent(id)}/read`);
+  }
+
+  // ---- admin ----
+  adminAuctions(status?: string, cursor?: string | null, limit = 50) {
+    return this.json<Page<Auction>>('GET', '/api/admin/auctions', { query: { status, cursor, limit } });
+  }
+  adminStart(id: string) {
+    return this.json<Auction>('POST', `/api/admin/auctions/${encodeURIComponent(id)}/start`);
+  }
+  adminReset(id: string, goLiveAt: string) {
+    return this.json<Auction>('POST', `/api/admin/auctions/${encodeURIComponent(id)}/reset`, { body: { goLiveAt } });
+  }
+  deadJobs() {
+    return this.json<{ items: DeadJob[] }>('GET', '/api/admin/jobs/dead');
+  }
+  replayDeadJob(id: string) {
+    return this.json<unknown>('POST', `/api/admin/jobs/dead/${encodeURIComponent(id)}/replay`);
+  }
+  /** Served by the socket node, not the API. */
+  rooms(socketOrigin: string) {
+    return this.json<RoomsInfo>('GET', `${socketOrigin}/admin/rooms`);
+  }
+}
+
+/** One line a person can read, for any error. */
+export function describeError(e: unknown, money: (amount: string) => string = (a) => a): string {
+  if (e instanceof ApiError) {
+    const p = e.problem;
+    switch (e.code) {
+      case 'unauthenticated':
+        return 'Please sign in first.';
+      case 'forbidden':
+        return 'You are not allowed to do that.';
+      case 'own_auction':
+        return 'You cannot bid on your own auction.';
+      case 'not_found':
+        return 'Not found.';
+      case 'auction_not_live':
+        return 'The auction is not live: bids are not accepted right now.';
+      case 'bid_too_low':
+        return p.minNextBid ? `Bid too low: the minimum is now ${money(String(p.minNextBid))}.` : 'Bid too low.';
+      case 'already_highest':
+        return 'You already have the highest bid.';
+      case 'rate_limited':
+        return `Too many bids: try again${e.retryAfter ? ` in ${e.retryAfter} s` : ' shortly'}.`;
+      case 'network_error':
+        return 'Could not reach the server. Check your connection and try again.';
+      case 'unavailable':
+        return 'The service is temporarily unavailable. Try again shortly.';
+    }
+    return p.detail || p.title || e.message;
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Maps problem `errors` to field -> message; "body.startPrice" and "startPrice" both map to startPrice. */
+export function fieldErrors(e: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!(e instanceof ApiError) || !Array.isArray(e.problem.errors)) return out;
+  for (const err of e.problem.errors) {
+    const field =
+      String(err.field ?? '')
+        .split(/[.[\]/]/)
+        .filter(Boolean)
+        .pop() ?? '';
+    if (field && !out[field]) out[field] = err.message;
+  }
+  return out;
+}

@@ -1,0 +1,283 @@
+// The auction room's state and the pure reducer that folds REST loads and socket messages into
+// it. Every step is idempotent: the same bid twice, or an old event replayed after a fresher
+// snapshot, leaves the state as it was (bids only ever rise, so "higher amount wins").
+
+import { compareMoney, toCents } from './money';
+import type {
+  Auction,
+  AuctionStatus,
+  Bid,
+  CounterOffer,
+  EventMessage,
+  HighestBid,
+  ServerMessage,
+  SnapshotMessage,
+} from './types';
+
+export interface OutbidAlert {
+  amount: string | null;
+  at: string;
+}
+
+export interface RoomState {
+  auctionId: string;
+  auction: Auction | null;
+  status: AuctionStatus | null;
+  highestBid: HighestBid | null;
+  minNextBid: string | null;
+  goLiveAt: string | null;
+  endsAt: string | null;
+  bidCount: number;
+  reserveMet: boolean | null;
+  counterOffer: CounterOffer | null;
+  /** Newest first. */
+  bids: Bid[];
+  endedReason: string | null;
+  outbid: OutbidAlert | null;
+  /** A plain-language line about the latest personal event (decision needed, counter offer…). */
+  notice: string | null;
+  /** Bumped whenever the REST view should be fetched again (replay gap, decision, counter…). */
+  refreshSeq: number;
+  /** Snapshots seen: every one after the first means a reconnect, when user events may have been missed. */
+  snapshots: number;
+}
+
+export type RoomAction =
+  | { type: 'loaded'; auction: Auction; bids?: Bid[] }
+  | { type: 'message'; msg: ServerMessage }
+  | { type: 'bidAccepted'; bid: Bid }
+  | { type: 'dismissOutbid' }
+  | { type: 'dismissNotice' };
+
+export function initialRoom(auctionId: string): RoomState {
+  return {
+    auctionId,
+    auction: null,
+    status: null,
+    highestBid: null,
+    minNextBid: null,
+    goLiveAt: null,
+    endsAt: null,
+    bidCount: 0,
+    reserveMet: null,
+    counterOffer: null,
+    bids: [],
+    endedReason: null,
+    outbid: null,
+    notice: null,
+    refreshSeq: 0,
+    snapshots: 0,
+  };
+}
+
+const FEED_LIMIT = 200;
+
+function newestFirst(a: Bid, b: Bid): number {
+  const t = Date.parse(b.createdAt) - Date.parse(a.createdAt);
+  return t !== 0 && !Number.isNaN(t) ? t : compareMoney(b.amount, a.amount);
+}
+
+/** Adds bids not yet in the feed; returns the feed and how many were new. */
+export function mergeBids(feed: Bid[], incoming: Bid[]): { bids: Bid[]; added: number } {
+  const seen = new Set(feed.map((b) => b.id));
+  const fresh = incoming.filter((b) => b && b.id && !seen.has(b.id) && (seen.add(b.id), true));
+  if (fresh.length === 0) return { bids: feed, added: 0 };
+  return { bids: [...feed, ...fresh].sort(newestFirst).slice(0, FEED_LIMIT), added: fresh.length };
+}
+
+function isHigher(candidate: { amount: string } | null | undefined, current: HighestBid | null): boolean {
+  if (!candidate) return false;
+  return !current || compareMoney(candidate.amount, current.amount) > 0;
+}
+
+function toHighest(bid: Bid | HighestBid): HighestBid {
+  return { id: bid.id, bidderId: bid.bidderId, amount: bid.amount, createdAt: bid.createdAt };
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null);
+const bool = (v: unknown): boolean | null => (typeof v === 'boolean' ? v : null);
+
+function applyLoaded(state: RoomState, auction: Auction, bids: Bid[] | undefined): RoomState {
+  // A REST reply can be older than a socket event that overtook it; keep the higher bid then.
+  const keepLive =
+    state.status === 'live' && auction.status === 'live' && isHigher(state.highestBid, auction.highestBid);
+  const merged = bids ? mergeBids(state.bids, bids) : { bids: state.bids };
+  return {
+    ...state,
+    auction,
+    status: auction.status,
+    highestBid: keepLive ? state.highestBid : auction.highestBid,
+    minNextBid: keepLive ? state.minNextBid : auction.minNextBid,
+    endsAt: keepLive ? state.endsAt : auction.endsAt,
+    goLiveAt: auction.goLiveAt,
+    bidCount: keepLive ? Math.max(state.bidCount, auction.bidCount) : auction.bidCount,
+    reserveMet: auction.reserveMet ?? (keepLive ? state.reserveMet : null),
+    counterOffer: auction.counterOffer,
+    endedReason: auction.endedReason ?? state.endedReason,
+    bids: merged.bids,
+  };
+}
+
+function applySnapshot(state: RoomState, s: SnapshotMessage): RoomState {
+  // A snapshot is the server's present: it wins outright (an admin reset may even lower the price).
+  const reset = s.status === 'scheduled' && state.status !== null && state.status !== 'scheduled';
+  return {
+    ...state,
+    status: s.status,
+    highestBid: s.highestBid,
+    minNextBid: s.minNextBid,
+    goLiveAt: s.goLiveAt ?? state.goLiveAt,
+    endsAt: s.endsAt ?? state.endsAt,
+    bidCount: typeof s.bidCount === 'number' ? s.bidCount : state.bidCount,
+    reserveMet: s.reserveMet ?? state.reserveMet,
+    bids: reset ? [] : state.bids,
+    snapshots: state.snapshots + 1,
+    refreshSeq: s.replayGap || reset || state.snapshots > 0 ? state.refreshSeq + 1 : state.refreshSeq,
+  };
+}
+
+function nextAfter(bid: Bid, state: RoomState): string | null {
+  const inc = state.auction?.bidIncrement;
+  if (!inc) return null;
+  const cents = toCents(bid.amount) + toCents(inc);
+  return Number.isNaN(cents) ? null : `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+}
+
+function applyBidPlaced(state: RoomState, data: Record<string, unknown>): RoomState {
+  const bid = data.bid as Bid | undefined;
+  if (!bid || !bid.id) return state;
+  const { bids, added } = mergeBids(state.bids, [bid]);
+  // Our own POST reply may land before its bid:placed event: that event still updates minNextBid.
+  const higher = isHigher(bid, state.highestBid) || state.highestBid?.id === bid.id;
+  const reserveMet = bool(data.reserveMet);
+  const bidCount = typeof data.bidCount === 'number' ? Math.max(data.bidCount, state.bidCount) : state.bidCount + added;
+  return {
+    ...state,
+    bids,
+    bidCount,
+    status: state.status === 'scheduled' || state.status === null ? 'live' : state.status,
+    highestBid: higher ? toHighest(bid) : state.highestBid,
+    minNextBid: higher ? (str(data.minNextBid) ?? nextAfter(bid, state) ?? state.minNextBid) : state.minNextBid,
+    endsAt: higher ? (str(data.endsAt) ?? state.endsAt) : state.endsAt,
+    reserveMet: reserveMet ?? state.reserveMet,
+  };
+}
+
+const ENDED_STATUSES: AuctionStatus[] = ['ended', 'sold', 'closed_no_winner'];
+
+function applyEvent(state: RoomState, e: EventMessage): RoomState {
+  const data = e.data ?? {};
+  switch (e.type) {
+    case 'bid:placed':
+      return applyBidPlaced(state, data);
+    case 'auction:started':
+      return {
+        ...state,
+        status: 'live',
+        goLiveAt: str(data.goLiveAt) ?? state.goLiveAt,
+        endsAt: str(data.endsAt) ?? state.endsAt,
+        minNextBid: str(data.minNextBid) ?? state.minNextBid,
+      };
+    case 'auction:ended': {
+      const reason = str(data.reason);
+      const given = str(data.status) as AuctionStatus | null;
+      const status: AuctionStatus =
+        given && ENDED_STATUSES.includes(given)
+          ? given
+          : reason === 'buy_now'
+            ? 'sold'
+            : state.bidCount > 0 || state.highestBid
+              ? 'ended'
+              : 'closed_no_winner';
+      const winning = (data.highestBid ?? data.bid) as Bid | undefined;
+      const merged = winning?.id ? mergeBids(state.bids, [winning]) : { bids: state.bids, added: 0 };
+      return {
+        ...state,
+        status,
+        endedReason: reason ?? state.endedReason,
+        endsAt: str(data.endsAt) ?? state.endsAt,
+        reserveMet: bool(data.reserveMet) ?? state.reserveMet,
+        highestBid: isHigher(winning, state.highestBid) ? toHighest(winning as Bid) : state.highestBid,
+        bids: merged.bids,
+        bidCount: state.bidCount + merged.added,
+        refreshSeq: state.refreshSeq + 1,
+      };
+    }
+    case 'bid:outbid': {
+      const bid = data.bid as Bid | undefined;
+      const amount = str(data.amount) ?? bid?.amount ?? state.highestBid?.amount ?? null;
+      return {
+        ...state,
+        outbid: { amount, at: String(e.ts ?? new Date().toISOString()) },
+        refreshSeq: state.refreshSeq + 1,
+      };
+    }
+    case 'seller:decision_required':
+      return {
+        ...state,
+        status: state.status === 'live' || state.status === null ? 'ended' : state.status,
+        notice: 'The auction has ended: your decision is needed.',
+        refreshSeq: state.refreshSeq + 1,
+      };
+    case 'seller:accepted':
+      return {
+        ...state,
+        status: 'sold',
+        notice: 'The seller accepted the winning bid.',
+        refreshSeq: state.refreshSeq + 1,
+      };
+    case 'seller:rejected':
+      return {
+        ...state,
+        status: 'closed_no_winner',
+        notice: 'The seller rejected the winning bid.',
+        refreshSeq: state.refreshSeq + 1,
+      };
+    case 'counter:offer': {
+      const given = data.counterOffer as CounterOffer | undefined;
+      const id = given?.id ?? str(data.counterId) ?? str(data.id);
+      const amount = given?.amount ?? str(data.amount);
+      const counterOffer: CounterOffer | null =
+        id && amount ? { ...given, id, amount, status: given?.status ?? 'pending' } : state.counterOffer;
+      return { ...state, counterOffer, notice: 'The seller made a counter offer.', refreshSeq: state.refreshSeq + 1 };
+    }
+    case 'counter:accepted':
+      return {
+        ...state,
+        status: 'sold',
+        counterOffer: state.counterOffer ? { ...state.counterOffer, status: 'accepted' } : null,
+        notice: 'The counter offer was accepted.',
+        refreshSeq: state.refreshSeq + 1,
+      };
+    case 'counter:rejected':
+      return {
+        ...state,
+        status: 'closed_no_winner',
+        counterOffer: state.counterOffer ? { ...state.counterOffer, status: 'rejected' } : null,
+        notice: 'The counter offer was rejected.',
+        refreshSeq: state.refreshSeq + 1,
+      };
+    default:
+      return state;
+  }
+}
+
+export function roomReducer(state: RoomState, action: RoomAction): RoomState {
+  switch (action.type) {
+    case 'loaded':
+      return action.auction.id === state.auctionId ? applyLoaded(state, action.auction, action.bids) : state;
+    case 'bidAccepted':
+      return applyBidPlaced(state, { bid: action.bid });
+    case 'dismissOutbid':
+      return { ...state, outbid: null };
+    case 'dismissNotice':
+      return { ...state, notice: null };
+    case 'message': {
+      const msg = action.msg;
+      if (!('auctionId' in msg) || msg.auctionId !== state.auctionId) return state;
+      if (msg.type === 'snapshot') return applySnapshot(state, msg as SnapshotMessage);
+      if ('eventId' in msg) return applyEvent(state, msg as EventMessage);
+      return state;
+    }
+  }
+}
