@@ -2,7 +2,7 @@
 
 A provider outage of a few minutes must cost nothing (the retries ride it out); a longer one
 ends in the dead-letter list, where an admin sees the job and replays it once the cause is
-fixed. With the defaults a job is tried 10 times over about 45 minutes.
+fixed. With the defaults a job is tried 10 times over about 40 minutes.
 """
 
 from __future__ import annotations
