@@ -16,3 +16,19 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str) -> None:
     command.upgrade(alembic_config(database_url), "head")
+
+
+def main() -> None:
+    """`python -m infra.migrate`: migrate DATABASE_URL (deploys run this before the socket
+    node starts)."""
+    from shared.settings import settings_or_exit
+
+    settings = settings_or_exit()
+    if not settings.database_url:
+        raise SystemExit("configuration error: DATABASE_URL: not set")
+    upgrade(settings.database_url)
+    print("migrated", flush=True)
+
+
+if __name__ == "__main__":
+    main()

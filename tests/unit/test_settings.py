@@ -1,0 +1,114 @@
+"""Settings: every variable of CONTRACT section 2 with its default; a wrong value stops the
+start with one line naming the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.settings import ConfigurationError, RateLimit, Settings, load_settings
+
+CLEAN = {
+    "APP_ENV",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "UPSTASH_REDIS_REST_URL",
+    "UPSTASH_REDIS_REST_TOKEN",
+    "SENDGRID_API_KEY",
+    "SENDGRID_API_HOST",
+    "EMAIL_FROM",
+    "APP_BASE_URL",
+    "JWT_PUBLIC_KEYS",
+    "SUPABASE_JWKS_URL",
+    "SUPABASE_JWT_SECRET",
+    "JWT_AUDIENCE",
+    "JWT_ISSUER",
+    "API_PORT",
+    "SOCKET_PORT",
+    "PORT",
+    "SOCKET_NODE_URL",
+    "TZ",
+    "CURRENCY",
+    "INVOICE_BUCKET",
+    "CORS_ORIGINS",
+    "ALLOW_SELF_OUTBID",
+    "BID_RATE_LIMIT",
+}
+
+
+@pytest.fixture(autouse=True)
+def bare_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in CLEAN:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults() -> None:
+    s = Settings()
+    assert (s.app_env, s.api_port, s.socket_port, s.jwt_audience) == (
+        "development",
+        8000,
+        8080,
+        "authenticated",
+    )
+    assert (s.tz, s.currency, s.allow_self_outbid) == ("Asia/Kolkata", "INR", False)
+    assert s.upstash_redis_rest_token == "local-dev-token"
+    assert s.rest_url == "http://127.0.0.1:8079"
+    assert s.sendgrid_api_host == "https://api.sendgrid.com"
+    assert s.rate_limit == RateLimit(per_second=5.0, burst=10)
+    assert s.dev_login_enabled
+
+
+def test_socket_port_falls_back_to_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "10000")
+    assert Settings().socket_port == 10000
+    monkeypatch.setenv("SOCKET_PORT", "9000")
+    assert Settings().socket_port == 9000
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("APP_ENV", "staging"),
+        ("API_PORT", "eighty"),
+        ("SOCKET_PORT", "70000"),
+        ("TZ", "Mars/Olympus"),
+        ("CURRENCY", "rupees"),
+        ("DATABASE_URL", "mysql://x"),
+        ("REDIS_URL", "http://x"),
+        ("JWT_PUBLIC_KEYS", "{not json"),
+        ("BID_RATE_LIMIT", "fast"),
+        ("ALLOW_SELF_OUTBID", "perhaps"),
+    ],
+)
+def test_a_wrong_value_names_its_variable_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError) as failure:
+        load_settings()
+    message = str(failure.value.code)
+    assert message.startswith(f"configuration error: {variable}: "), message
+    assert "\n" not in message
+
+
+def test_production_refuses_to_start_without_real_auth_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("APP_ENV", "production")
+    with pytest.raises(ConfigurationError, match="SUPABASE_JWT_SECRET"):
+        load_settings()
+    monkeypatch.setenv("SUPABASE_JWT_SECRET", "a-real-secret")
+    settings = load_settings()
+    assert not settings.dev_login_enabled
+
+
+def test_keys_turn_dev_login_off_outside_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SUPABASE_JWKS_URL", "https://example.supabase.co/auth/v1/jwks")
+    assert not Settings().dev_login_enabled
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("5/s", RateLimit(5.0, 10)), ("5/s:3", RateLimit(5.0, 3)), ("120/m", RateLimit(2.0, 4))],
+)
+def test_rate_limit_forms(text: str, expected: RateLimit) -> None:
+    assert RateLimit.parse(text) == expected
