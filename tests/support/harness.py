@@ -24,7 +24,10 @@ from shared.services import auction_state, users
 from shared.services.context import Context
 from shared.settings import REPO_ROOT, get_settings
 
-TEST_DB = "auction_test"
+# One database per test session (by pid): sessions running side by side on one server never
+# wipe each other's tables. Databases of sessions that died are dropped at the next start.
+TEST_DB_PREFIX = "auction_test_"
+TEST_DB = f"{TEST_DB_PREFIX}{os.getpid()}"
 TEST_REDIS_DB = 9
 TOKEN = "test-bridge-token"
 
@@ -39,12 +42,11 @@ def with_redis_db(url: str, db: int) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
 
 
-def ensure_database(url: str) -> None:
-    """CREATE DATABASE if it does not exist (connecting to the server's `postgres` db)."""
+def _admin_connection(url: str) -> pg8000.native.Connection:
+    """A connection to the server's `postgres` database (to create and drop databases)."""
     from shared.adapters.db import sqlalchemy_url
 
     parts = urlsplit(url)
-    name = parts.path.lstrip("/")
     _, connect_args = sqlalchemy_url(url)
     kwargs: dict[str, Any] = {
         "user": parts.username or "postgres",
@@ -58,12 +60,54 @@ def ensure_database(url: str) -> None:
         kwargs["port"] = parts.port or 5432
     if "ssl_context" in connect_args:
         kwargs["ssl_context"] = connect_args["ssl_context"]
-    conn = pg8000.native.Connection(**kwargs)
+    return pg8000.native.Connection(**kwargs)
+
+
+def ensure_database(url: str) -> None:
+    """CREATE DATABASE if it does not exist."""
+    name = urlsplit(url).path.lstrip("/")
+    conn = _admin_connection(url)
     try:
         if not conn.run("SELECT 1 FROM pg_database WHERE datname = :n", n=name):
             conn.run(f'CREATE DATABASE "{name}"')
     finally:
         conn.close()
+
+
+def drop_database(url: str, name: str) -> None:
+    conn = _admin_connection(url)
+    try:
+        conn.run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        conn.close()
+
+
+def drop_abandoned_test_databases(url: str) -> None:
+    """Databases of test sessions whose process is gone."""
+    conn = _admin_connection(url)
+    try:
+        names = [
+            r[0]
+            for r in conn.run(
+                "SELECT datname FROM pg_database WHERE datname LIKE :p", p=f"{TEST_DB_PREFIX}%"
+            )
+        ]
+    finally:
+        conn.close()
+    for name in names:
+        pid = name.removeprefix(TEST_DB_PREFIX)
+        if pid.isdigit() and not _alive(int(pid)):
+            drop_database(url, name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass
@@ -77,6 +121,7 @@ class SuiteServices:
     def stop(self) -> None:
         self.bridge.shutdown()
         self.bridge.server_close()
+        drop_database(self.database_url, TEST_DB)
         self.services.stop()
 
 
@@ -90,6 +135,7 @@ def start_services() -> SuiteServices:
     ).start()
     assert services.database_url and services.redis_url
     database_url = with_database(services.database_url, TEST_DB)
+    drop_abandoned_test_databases(database_url)
     ensure_database(database_url)
     redis_url = with_redis_db(services.redis_url, TEST_REDIS_DB)
     bridge = serve_in_thread(redis_url, TOKEN, 0)
