@@ -1,5 +1,12 @@
 """The socket node's asyncio shell: the websockets server (`/ws`), plain HTTP for `/health`,
-`/config.json` and the built SPA, and the background loops (ticker)."""
+`/admin/rooms`, `/config.json` and the built SPA, and the background loops (feed reader,
+lifecycle ticker, job worker).
+
+Everything about rooms, users and replay is decided by `hub.Hub` (no I/O); this module reads
+sockets and Redis, hands the hub what happened, and writes what it returns, synchronously and
+in order (`websockets.broadcast` never waits for a slow peer). A peer whose write buffer stays
+above the high-water mark is dropped (it reconnects and replays); the node is never slowed.
+"""
 
 from __future__ import annotations
 
@@ -9,54 +16,159 @@ import http
 import logging
 import mimetypes
 import signal
+import time
+import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import orjson
-from websockets.asyncio.server import Server, ServerConnection, serve
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from shared.services import health, lifecycle
+from shared.adapters import keys
+from shared.adapters.redis_store import StoreError, StoreUnavailable
+from shared.adapters.tokens import InvalidToken, Principal, Verifier
+from shared.domain.vocabulary import Role
+from shared.services import auction_state, health
 from shared.services.context import Context, for_socket_node
 from shared.settings import REPO_ROOT, Settings, settings_or_exit
+from socket_node import background, feed
+from socket_node.hub import Hub, JoinTicket, Send
+from socket_node.messages import FeedEvent
 
 log = logging.getLogger("socket_node")
 WEB_DIST = REPO_ROOT / "web" / "dist"
-TICK_S = 1.0
+
+CLOSE_UNAUTHORIZED = 4401  # CONTRACT 5: an invalid token; the web client goes anonymous
+MAX_MESSAGE_BYTES = 64 * 1024
+WRITE_HIGH_WATER = 64 * 1024  # past this, the transport calls pause_writing: "congested"
+SLOW_BUFFER_BYTES = 1024 * 1024  # a congested peer with more than this queued is dropped
+SLOW_AFTER_S = 10.0  # ... and so is one congested for this long
+SUMMARY_EVERY_S = 5.0
 
 
-def _response(status: int, body: bytes, content_type: str) -> Response:
+def _response(
+    status: int, body: bytes, content_type: str, extra: dict[str, str] | None = None
+) -> Response:
     headers = Headers()
     headers["Content-Type"] = content_type
     headers["Content-Length"] = str(len(body))
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Cache-Control"] = (
-        "no-store" if content_type.startswith("application/json") else ("public, max-age=300")
+        "public, max-age=300"
+        if content_type.startswith(("text/css", "application/javascript", "image/"))
+        else "no-store"
     )
+    for name, value in (extra or {}).items():
+        headers[name] = value
     return Response(status, http.HTTPStatus(status).phrase, headers, body)
 
 
-def json_reply(status: int, body: Any) -> Response:
-    return _response(status, orjson.dumps(body), "application/json")
+def json_reply(status: int, body: Any, extra: dict[str, str] | None = None) -> Response:
+    return _response(status, orjson.dumps(body), "application/json", extra)
+
+
+def problem(status: int, code: str, detail: str, extra: dict[str, str] | None = None) -> Response:
+    body = {
+        "type": f"https://auction.example/problems/{code}",
+        "title": http.HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    return _response(status, orjson.dumps(body), "application/problem+json", extra)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class NodeConnection(ServerConnection):
+    """A WebSocket connection that knows who it is (the token checked at the handshake) and
+    tells the node when its write buffer passes the high-water mark."""
+
+    def __init__(self, node: SocketNode, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.node = node
+        self.principal: Principal | None = None
+        self.refused = False
+        self.congested_since = 0.0
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self.congested_since = time.monotonic()
+        self.node.congested.add(self)
 
 
 class SocketNode:
-    def __init__(self, settings: Settings, ctx: Context) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        ctx: Context,
+        *,
+        ticker: bool = True,
+        jobs: bool = True,
+        ping_interval: float | None = 20.0,
+        ping_timeout: float | None = 20.0,
+        close_timeout: float = 5.0,
+        slow_buffer_bytes: int = SLOW_BUFFER_BYTES,
+        slow_after_s: float = SLOW_AFTER_S,
+    ) -> None:
+        assert settings.redis_url, "REDIS_URL must be set"
         self.settings = settings
         self.ctx = ctx
+        self.node_id = uuid.uuid4().hex[:12]
+        self.hub: Hub[NodeConnection] = Hub()
+        self.verifier = Verifier(settings)
+        self.redis = feed.client(settings.redis_url)
+        self.rooms = feed.RoomReader(self.redis)
+        self.feed = feed.FeedReader(
+            feed.client(settings.redis_url, max_connections=1, blocking=True),
+            self.on_feed,
+            self.on_feed_gap,
+        )
+        self.congested: set[NodeConnection] = set()
+        self.dropped_slow = 0
+        self.run_ticker = ticker
+        self.run_jobs = jobs
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.close_timeout = close_timeout
+        self.slow_buffer_bytes = slow_buffer_bytes
+        self.slow_after_s = slow_after_s
         self.tasks: list[asyncio.Task[None]] = []
+        self.server: Server | None = None
+        self.port = 0
 
     # -- plain HTTP ------------------------------------------------------------------------
+
     async def process_request(
-        self, connection: ServerConnection, request: Request
+        self, connection: NodeConnection, request: Request
     ) -> Response | None:
-        path = request.path.split("?", 1)[0]
-        if path == "/ws":
+        path, _, query = request.path.partition("?")
+        if path == "/ws" and request.method == "GET":
+            await self.authenticate(connection, query)
             return None  # the WebSocket handshake goes on
+        if request.method == "OPTIONS":
+            return self.preflight(request)
+        if request.method != "GET":
+            return problem(
+                405,
+                "method_not_allowed",
+                f"{request.method} is not served here",
+                {"Allow": "GET, OPTIONS"},
+            )
         if path == "/health":
             status, body = await asyncio.to_thread(health.check, self.ctx)
             return json_reply(status, body)
+        if path == "/admin/rooms":
+            return await self.admin_rooms(request)
         if path == "/config.json":
             return json_reply(200, self.client_config(request))
         return self.static(path)
@@ -82,51 +194,258 @@ class SocketNode:
         content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         return _response(200, Path(target).read_bytes(), content_type)
 
+    def cors(self, request: Request) -> dict[str, str]:
+        origin = request.headers.get("Origin")
+        allowed = self.settings.allowed_origins
+        if not origin or ("*" not in allowed and origin.rstrip("/") not in allowed):
+            return {"Vary": "Origin"}
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+
+    def preflight(self, request: Request) -> Response:
+        headers = self.cors(request)
+        if "Access-Control-Allow-Origin" in headers:
+            headers.update(
+                {
+                    "Access-Control-Allow-Methods": "GET, OPTIONS",
+                    "Access-Control-Allow-Headers": "Authorization, Content-Type",
+                    "Access-Control-Max-Age": "600",
+                }
+            )
+        return _response(204, b"", "text/plain", headers)
+
+    async def verify(self, token: str) -> Principal:
+        if self.settings.supabase_jwks_url:  # may fetch keys over the network
+            return await asyncio.to_thread(self.verifier.verify, token)
+        return self.verifier.verify(token)
+
+    async def authenticate(self, connection: NodeConnection, query: str) -> None:
+        token = (parse_qs(query).get("token") or [""])[0]
+        if not token:
+            return  # an anonymous watcher
+        try:
+            connection.principal = await self.verify(token)
+        except InvalidToken as exc:
+            log.info("websocket token refused: %s", exc)
+            connection.refused = True
+
+    async def admin_rooms(self, request: Request) -> Response:
+        cors = self.cors(request)
+        scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return problem(401, "unauthenticated", "An admin's Bearer token is required", cors)
+        try:
+            principal = await self.verify(token.strip())
+        except InvalidToken:
+            return problem(401, "unauthenticated", "The token is not valid", cors)
+        if principal.role != Role.ADMIN:
+            return problem(403, "forbidden", "Admins only", cors)
+        return json_reply(200, await self.cluster_figures(), cors)
+
+    # -- the admin view: this node's figures, and its siblings' through Redis --------------
+
+    def own_summary(self) -> dict[str, Any]:
+        return {
+            "id": self.node_id,
+            "rooms": self.hub.room_sizes(),
+            "connections": len(self.hub.sessions),
+            "users": list(self.hub.users),
+        }
+
+    async def publish_summary(self) -> None:
+        while True:
+            with contextlib.suppress(RedisError, OSError):
+                now = now_ms()
+                async with self.redis.pipeline(transaction=False) as pipe:
+                    pipe.set(
+                        keys.socket_node(self.node_id),
+                        orjson.dumps(self.own_summary()),
+                        ex=3 * int(SUMMARY_EVERY_S),
+                    )
+                    pipe.zadd(keys.SOCKET_NODES, {self.node_id: now})
+                    pipe.zremrangebyscore(keys.SOCKET_NODES, "-inf", now - 3_000 * SUMMARY_EVERY_S)
+                    await pipe.execute()
+            await asyncio.sleep(SUMMARY_EVERY_S)
+
+    async def cluster_figures(self) -> dict[str, Any]:
+        summaries = [self.own_summary()]
+        try:
+            ids = await self.redis.zrange(keys.SOCKET_NODES, 0, -1)
+            others = [i for i in ids if i != self.node_id]
+            if others:
+                raw = await self.redis.mget([keys.socket_node(i) for i in others])
+                summaries += [orjson.loads(r) for r in raw if r]
+        except (RedisError, OSError) as exc:
+            log.warning("sibling nodes' figures unavailable: %s", exc)
+        rooms: dict[str, int] = {}
+        users: set[str] = set()
+        for summary in summaries:
+            for aid, count in summary["rooms"].items():
+                rooms[aid] = rooms.get(aid, 0) + int(count)
+            users.update(summary["users"])
+        return {
+            "rooms": [
+                {"auctionId": aid, "connections": n}
+                for aid, n in sorted(rooms.items(), key=lambda item: (-item[1], item[0]))
+            ],
+            "connections": sum(int(s["connections"]) for s in summaries),
+            "onlineUsers": len(users),
+            "nodes": [
+                {"id": s["id"], "connections": s["connections"], "rooms": len(s["rooms"])}
+                for s in summaries
+            ],
+        }
+
     # -- WebSocket -------------------------------------------------------------------------
-    async def handle(self, connection: ServerConnection) -> None:
-        async for _ in connection:
-            await connection.send(
-                orjson.dumps(
-                    {"type": "error", "code": "not_ready", "detail": "rooms are not served yet"}
-                ).decode()
+
+    async def handle(self, connection: NodeConnection) -> None:
+        if connection.refused:
+            await connection.close(CLOSE_UNAUTHORIZED, "invalid or expired token")
+            return
+        principal = connection.principal
+        self.hub.connect(connection, principal.user_id if principal else None)
+        try:
+            async for raw in connection:
+                result = self.hub.receive(connection, raw, now_ms())
+                if isinstance(result, JoinTicket):
+                    await self.join(connection, result)
+                else:
+                    self.send(result)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.hub.disconnect(connection)
+            self.congested.discard(connection)
+
+    async def join(self, connection: NodeConnection, ticket: JoinTicket) -> None:
+        aid = ticket.auction_id
+        try:
+            read = await self.rooms.read(aid, ticket.after)
+            # No Redis state (flushed, or no such auction): PostgreSQL knows which.
+            if not read.state and await asyncio.to_thread(
+                auction_state.rebuild, self.ctx, uuid.UUID(aid)
+            ):
+                read = await self.rooms.read(aid, ticket.after)
+            if not read.state:
+                self.send(self.hub.fail_join(connection, ticket, "not_found", "No such auction"))
+                return
+            self.send(self.hub.complete_join(connection, ticket, read))
+        except (RedisError, OSError, SQLAlchemyError, StoreError, StoreUnavailable) as exc:
+            log.warning("room %s unreadable for a join: %s", aid, exc)
+            self.send(
+                self.hub.fail_join(
+                    connection, ticket, "unavailable", "The room cannot be read right now; retry"
+                )
+            )
+        except (KeyError, ValueError) as exc:
+            log.error("room %s has a malformed state: %r", aid, exc)
+            self.send(
+                self.hub.fail_join(
+                    connection, ticket, "unavailable", "The room cannot be read right now; retry"
+                )
             )
 
-    # -- background loops ------------------------------------------------------------------
-    async def ticker(self) -> None:
-        await asyncio.to_thread(lifecycle.rebuild_schedule, self.ctx)
-        while True:
-            try:
-                await asyncio.to_thread(lifecycle.tick, self.ctx)
-            except Exception:
-                log.exception("tick failed; next tick in %.0f s", TICK_S)
-            await asyncio.sleep(TICK_S)
+    def send(self, sends: Iterable[Send[NodeConnection]]) -> None:
+        """Write each message to its targets now, in order (no await: nothing overtakes)."""
+        for item in sends:
+            broadcast(item.targets, item.payload)
+        if self.congested:
+            self.police()
 
-    async def run(self, host: str, port: int, stop: asyncio.Future[None]) -> None:
-        async with serve(
+    def on_feed(self, events: list[FeedEvent]) -> None:
+        for event in events:
+            for item in self.hub.deliver(event):
+                broadcast(item.targets, item.payload)
+        if self.congested:
+            self.police()
+
+    async def on_feed_gap(self) -> None:
+        for aid, after in self.hub.catch_up_points().items():
+            self.on_feed(await self.rooms.since(aid, after))
+
+    def police(self) -> None:
+        """Drop the peers that do not keep up (never called while a broadcast iterates)."""
+        now = time.monotonic()
+        for connection in list(self.congested):
+            transport = connection.transport
+            if not connection.paused or transport is None or transport.is_closing():
+                self.congested.discard(connection)
+            elif (
+                transport.get_write_buffer_size() > self.slow_buffer_bytes
+                or now - connection.congested_since > self.slow_after_s
+            ):
+                log.warning(
+                    "dropping a slow client (%d bytes queued)", transport.get_write_buffer_size()
+                )
+                self.congested.discard(connection)
+                self.hub.disconnect(connection)
+                self.dropped_slow += 1
+                transport.abort()  # frees its buffer now; the client reconnects and replays
+
+    async def police_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            if self.congested:
+                self.police()
+
+    # -- lifetime --------------------------------------------------------------------------
+
+    async def start(self, host: str, port: int) -> int:
+        # The feed position is fixed before the first client can join, so every event after
+        # a join's snapshot reaches it through the feed.
+        await self.feed.start_position()
+        self.server = await serve(
             self.handle,
             host,
             port,
             process_request=self.process_request,
+            create_connection=lambda *a, **kw: NodeConnection(self, *a, **kw),
             compression=None,
-        ) as server:
-            self.tasks.append(asyncio.create_task(self.ticker()))
-            log.info("socket node on http://%s:%s (ws at /ws)", host, port)
-            print(f"socket node on http://{host}:{port}", flush=True)
-            await stop
-            await self.shutdown(server)
+            ping_interval=self.ping_interval,
+            ping_timeout=self.ping_timeout,
+            close_timeout=self.close_timeout,
+            max_size=MAX_MESSAGE_BYTES,
+            write_limit=WRITE_HIGH_WATER,
+            server_header=None,
+        )
+        self.port = int(self.server.sockets[0].getsockname()[1])
+        self.tasks = [
+            asyncio.create_task(self.feed.run()),
+            asyncio.create_task(self.police_loop()),
+            asyncio.create_task(self.publish_summary()),
+        ]
+        if self.run_ticker:
+            self.tasks.append(asyncio.create_task(background.ticker(self.ctx)))
+        if self.run_jobs:
+            self.tasks.append(asyncio.create_task(background.job_worker(self.ctx)))
+        return self.port
 
-    async def shutdown(self, server: Server) -> None:
+    async def stop(self) -> None:
+        """Graceful: background work stops, every client gets close code 1001 (going away)."""
         for task in self.tasks:
             task.cancel()
-        for task in self.tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        server.close(close_connections=True)  # clients get 1001 (going away)
-        await server.wait_closed()
+        if self.tasks:
+            # A worker thread mid-tick cannot be interrupted; do not wait on it for long.
+            await asyncio.wait(self.tasks, timeout=2.0)
+        if self.server is not None:
+            self.server.close(close_connections=True)
+            await self.server.wait_closed()
+        with contextlib.suppress(RedisError, OSError):
+            await self.redis.delete(keys.socket_node(self.node_id))
+            await self.redis.zrem(keys.SOCKET_NODES, self.node_id)
+        await self.redis.aclose()
+        await self.feed.redis.aclose()
+
+    async def run(self, host: str, port: int, stop: asyncio.Future[None]) -> None:
+        await self.start(host, port)
+        log.info("socket node %s on http://%s:%s (ws at /ws)", self.node_id, host, self.port)
+        print(f"socket node on http://{host}:{self.port}", flush=True)
+        await stop
+        await self.stop()
 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("websockets").setLevel(logging.WARNING)  # no line per connection
     settings = settings_or_exit()
     ctx = for_socket_node(settings)
 
@@ -139,9 +458,12 @@ def main() -> None:
 
     try:
         import uvloop
-
-        uvloop.run(runner())
     except ImportError:
-        asyncio.run(runner())
+        uvloop = None  # type: ignore[assignment]
+    try:
+        if uvloop is not None:
+            uvloop.run(runner())
+        else:
+            asyncio.run(runner())
     finally:
         ctx.close()

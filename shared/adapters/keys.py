@@ -14,8 +14,9 @@ Events:
 - `auction:{id}:events`   the room's stream (capped): each entry has one field `e`, the event
                           JSON without `eventId`; the entry id IS the eventId. Replay reads it.
 - `events:feed`           every event for live delivery (capped), read by every socket node
-                          with XREAD BLOCK: fields `m` (the exact wire message, eventId
-                          included) and either `room` (auction id) or `user` (user id).
+                          with XREAD BLOCK: field `e` (the event JSON without eventId) and
+                          either `room` (auction id) + `eid` (the room stream id, its eventId)
+                          or `user` (user id; the feed entry id is its eventId).
 
 Outbox and schedule:
 - `outbox:bids`           stream of accepted bids not yet known to be in PostgreSQL
@@ -80,3 +81,12 @@ JOBS_META = "jobs:meta"
 # publishing and before deleting its rows never publishes twice.
 OUTBOX_RELAYED_PREFIX = "outbox:relayed:"
 OUTBOX_RELAYED_TTL_S = 7 * 24 * 3600
+
+# Socket nodes (share nothing but Redis): each publishes its figures for the admin view every
+# few seconds, `socket:node:{id}` (JSON {id, rooms: {auctionId: connections}, connections,
+# users}, expiring) and its id in the `socket:nodes` zset scored by the last publication (ms).
+SOCKET_NODES = "socket:nodes"
+
+
+def socket_node(node_id: str) -> str:
+    return f"socket:node:{node_id}"

@@ -1,0 +1,246 @@
+"""Rooms, users and who gets which event: the socket node's logic as a plain state machine.
+
+Like websockets' own `protocol.py`, this module does no I/O: the shell (`server.py`) feeds it
+what happened (a connection opened, a client message, a room read from Redis, a feed entry)
+and sends what it returns, in the order returned. The tests drive it without a network.
+
+Joining a room without losing or repeating an event, while the live feed keeps flowing:
+1. `begin_join` registers the connection in the room as *pending*: live events for the room
+   are buffered for it from now on;
+2. the shell reads the room atomically (snapshot state, the stream's first and last ids, the
+   entries after the client's lastEventId);
+3. `complete_join` sends the snapshot, the replay up to the snapshot's lastEventId, then the
+   buffered events newer than that, and makes the member live.
+Every member has a position (the newest room event it was sent); nothing at or below it is
+sent to it again. In the steady state a member's position is the room's last fanned-out
+event, so the hot path hands the room's member set to the broadcaster as is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Hashable
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from socket_node import messages
+from socket_node.messages import FeedEvent, Join, Leave, Ping, Refusal, RoomRead, StreamId
+
+C = TypeVar("C", bound=Hashable)
+
+
+@dataclass(slots=True)
+class Send(Generic[C]):
+    """Write `payload` to each of `targets`, in this order relative to other Sends."""
+
+    targets: Collection[C]
+    payload: str
+
+
+@dataclass(slots=True)
+class JoinTicket:
+    """A join in flight: the shell reads the room and hands the ticket back."""
+
+    auction_id: str
+    after: StreamId | None  # replay the room's events after this id (None: snapshot only)
+    asked: StreamId | None  # the lastEventId the client gave
+
+
+@dataclass(slots=True)
+class Room(Generic[C]):
+    members: set[C] = field(default_factory=set)  # live: get every fanned-out event
+    pending: dict[C, list[FeedEvent]] = field(default_factory=dict)  # joins in flight
+    ahead: dict[C, StreamId] = field(default_factory=dict)  # positions past `last`
+    last: StreamId | None = None  # the newest event fanned out here
+
+    def position(self, conn: C) -> StreamId | None:
+        mine = self.ahead.get(conn)
+        if mine is not None and (self.last is None or mine > self.last):
+            return mine
+        return self.last
+
+    @property
+    def size(self) -> int:
+        return len(self.members) + len(self.pending)
+
+
+@dataclass(slots=True)
+class Session:
+    user_id: str | None
+    rooms: set[str] = field(default_factory=set)
+    tickets: dict[str, JoinTicket] = field(default_factory=dict)
+
+
+class Hub(Generic[C]):
+    def __init__(self) -> None:
+        self.sessions: dict[C, Session] = {}
+        self.rooms: dict[str, Room[C]] = {}
+        self.users: dict[str, set[C]] = {}
+
+    # -- connections -----------------------------------------------------------------------
+
+    def connect(self, conn: C, user_id: str | None) -> None:
+        """A connection opened (`user_id` None: an anonymous watcher, room events only)."""
+        self.sessions[conn] = Session(user_id)
+        if user_id is not None:
+            self.users.setdefault(user_id, set()).add(conn)
+
+    def disconnect(self, conn: C) -> None:
+        session = self.sessions.pop(conn, None)
+        if session is None:
+            return
+        for auction_id in list(session.rooms):
+            self._remove_member(conn, auction_id)
+        if session.user_id is not None:
+            mine = self.users.get(session.user_id)
+            if mine is not None:
+                mine.discard(conn)
+                if not mine:
+                    del self.users[session.user_id]
+
+    # -- client messages -------------------------------------------------------------------
+
+    def receive(self, conn: C, raw: str | bytes, now_ms: int) -> list[Send[C]] | JoinTicket:
+        """A client message: the replies to send, or a join for the shell to complete."""
+        session = self.sessions.get(conn)
+        if session is None:
+            return []
+        message = messages.parse_client(raw)
+        if isinstance(message, Refusal):
+            return [Send((conn,), messages.error(message.code, message.detail, message.auction_id))]
+        if isinstance(message, Ping):
+            return [Send((conn,), messages.pong(now_ms))]
+        if isinstance(message, Leave):
+            self._remove_member(conn, message.auction_id)
+            return []
+        return self.begin_join(conn, message)
+
+    def begin_join(self, conn: C, join: Join) -> list[Send[C]] | JoinTicket:
+        session = self.sessions[conn]
+        aid = join.auction_id
+        if aid not in session.rooms and len(session.rooms) >= messages.MAX_ROOMS_PER_CONNECTION:
+            return [
+                Send(
+                    (conn,),
+                    messages.error(
+                        "too_many_rooms",
+                        f"At most {messages.MAX_ROOMS_PER_CONNECTION} rooms per connection",
+                        aid,
+                    ),
+                )
+            ]
+        room = self.rooms.setdefault(aid, Room())
+        after = join.last_event_id
+        if conn in room.members:
+            # Joining again: a replay starts after what this connection already has.
+            mine = room.position(conn)
+            if after is not None and mine is not None and mine > after:
+                after = mine
+            room.members.discard(conn)
+            room.ahead.pop(conn, None)
+        room.pending[conn] = []
+        session.rooms.add(aid)
+        ticket = JoinTicket(aid, after, join.last_event_id)
+        session.tickets[aid] = ticket
+        return ticket
+
+    def complete_join(self, conn: C, ticket: JoinTicket, read: RoomRead) -> list[Send[C]]:
+        """The room as read after `begin_join`: snapshot, replay, then what arrived meanwhile."""
+        session = self.sessions.get(conn)
+        room = self.rooms.get(ticket.auction_id)
+        if session is None or room is None or session.tickets.get(ticket.auction_id) is not ticket:
+            return []  # the client left or went away meanwhile
+        del session.tickets[ticket.auction_id]
+        buffered = room.pending.pop(conn)
+        last = messages.stream_id(read.last_id) if read.last_id else None
+        first = messages.stream_id(read.first_id) if read.first_id else None
+        after = ticket.after
+        # The stream no longer reaches back to the client's position (trimmed, or Redis lost
+        # it), or the client claims events this stream never had: it must refetch.
+        gap = after is not None and (
+            last is None or after > last or (first is not None and after < first)
+        )
+        out = [messages.snapshot(ticket.auction_id, read, replay_gap=gap)]
+        position = last
+        if not gap and after is not None:
+            for entry_id, body in read.entries:
+                sid = messages.stream_id(entry_id)
+                if sid > after and (last is None or sid <= last):
+                    out.append(messages.with_event_id(body, entry_id))
+        for event in buffered:
+            if position is None or event.event_id > position:
+                out.append(event.payload)
+                position = event.event_id
+        room.members.add(conn)
+        if position is not None and (room.last is None or position > room.last):
+            room.ahead[conn] = position
+        return [Send((conn,), payload) for payload in out]
+
+    def fail_join(self, conn: C, ticket: JoinTicket, code: str, detail: str) -> list[Send[C]]:
+        session = self.sessions.get(conn)
+        if session is None or session.tickets.get(ticket.auction_id) is not ticket:
+            return []
+        self._remove_member(conn, ticket.auction_id)
+        return [Send((conn,), messages.error(code, detail, ticket.auction_id))]
+
+    def _remove_member(self, conn: C, auction_id: str) -> None:
+        session = self.sessions.get(conn)
+        if session is not None:
+            session.rooms.discard(auction_id)
+            session.tickets.pop(auction_id, None)
+        room = self.rooms.get(auction_id)
+        if room is None:
+            return
+        room.members.discard(conn)
+        room.pending.pop(conn, None)
+        room.ahead.pop(conn, None)
+        if not room.members and not room.pending:
+            del self.rooms[auction_id]
+
+    # -- the live feed ---------------------------------------------------------------------
+
+    def deliver(self, event: FeedEvent) -> list[Send[C]]:
+        """One feed entry: who gets it. Entries arrive in feed order."""
+        if event.user is not None:
+            conns = self.users.get(event.user)
+            return [Send(tuple(conns), event.payload)] if conns else []
+        assert event.room is not None
+        room = self.rooms.get(event.room)
+        if room is None:
+            return []
+        eid = event.event_id
+        if room.last is not None and eid <= room.last:
+            return []  # fanned out already (a catch-up read overlapping the feed)
+        room.last = eid
+        for buffer in room.pending.values():
+            buffer.append(event)
+        if not room.members:
+            return []
+        targets: Collection[C] = room.members
+        if room.ahead:
+            skip = [conn for conn, pos in room.ahead.items() if pos >= eid]
+            for conn in [conn for conn, pos in room.ahead.items() if pos <= eid]:
+                del room.ahead[conn]
+            if skip:
+                targets = room.members.difference(skip)
+        return [Send(targets, event.payload)] if targets else []
+
+    def catch_up_points(self) -> dict[str, StreamId | None]:
+        """For each room with live members, the oldest position among them (None: from the
+        stream's start). When the feed lost entries, the shell re-reads each room stream from
+        there and `deliver`s the entries; what a member already has is skipped."""
+        points: dict[str, StreamId | None] = {}
+        for aid, room in self.rooms.items():
+            if not room.members:
+                continue
+            if room.last is not None:
+                points[aid] = room.last
+            elif len(room.ahead) == len(room.members):
+                points[aid] = min(room.ahead.values())
+            else:
+                points[aid] = None
+        return points
+
+    # -- figures ---------------------------------------------------------------------------
+
+    def room_sizes(self) -> dict[str, int]:
+        return {aid: room.size for aid, room in self.rooms.items()}

@@ -1,0 +1,210 @@
+"""The socket node's wire format (CONTRACT section 5), as plain functions: what a client may
+send, what the server sends back, and how a Redis feed entry becomes the exact message a
+client receives. No I/O here; `hub.py` routes these, `server.py` moves the bytes."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from shared.domain.money import money_str
+from shared.domain.times import from_ms, iso
+
+MAX_ROOMS_PER_CONNECTION = 50
+
+# A Redis stream id, "<ms>-<seq>" (a bare "<ms>" means "<ms>-0", as Redis reads it).
+_STREAM_ID = re.compile(r"^(\d{1,20})(?:-(\d{1,20}))?$")
+
+StreamId = tuple[int, int]
+
+
+def stream_id(text: str) -> StreamId:
+    """ "1700000000000-3" -> (1700000000000, 3), so ids compare in stream order."""
+    match = _STREAM_ID.match(text)
+    if not match:
+        raise ValueError(f"not a stream id: {text!r}")
+    return int(match.group(1)), int(match.group(2) or 0)
+
+
+# -- what clients send -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    auction_id: str
+    last_event_id: StreamId | None
+
+
+@dataclass(frozen=True, slots=True)
+class Leave:
+    auction_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Bad input: answered with an error message, and the connection stays open."""
+
+    code: str
+    detail: str
+    auction_id: str | None = None
+
+
+ClientMessage = Join | Leave | Ping
+
+
+def _auction_id(value: Any) -> str | None:
+    """The canonical form of an auction id, or None when it cannot name an auction."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+def parse_client(raw: str | bytes) -> ClientMessage | Refusal:
+    try:
+        message = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return Refusal("invalid_json", "Every message must be one JSON object")
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return Refusal("invalid_message", 'Every message must be a JSON object with a "type"')
+    kind = message["type"]
+    if kind == "ping":
+        return Ping()
+    if kind not in ("join", "leave"):
+        return Refusal("unknown_type", f"Unknown message type {kind[:40]!r}")
+    raw_id = message.get("auctionId")
+    auction_id = _auction_id(raw_id)
+    if auction_id is None:
+        if isinstance(raw_id, str) and raw_id:
+            return Refusal("not_found", "No such auction", raw_id[:64])
+        return Refusal("validation_error", "auctionId must be an auction id")
+    if kind == "leave":
+        return Leave(auction_id)
+    last = message.get("lastEventId")
+    if last is None:
+        return Join(auction_id, None)
+    if isinstance(last, int) and not isinstance(last, bool) and last >= 0:
+        last = str(last)
+    if not isinstance(last, str):
+        return Refusal("validation_error", "lastEventId must be an eventId or null", auction_id)
+    try:
+        return Join(auction_id, stream_id(last))
+    except ValueError:
+        return Refusal("validation_error", "lastEventId is not an eventId", auction_id)
+
+
+# -- what the server sends ---------------------------------------------------------------------
+
+
+def dumps(message: dict[str, Any]) -> str:
+    return orjson.dumps(message).decode()
+
+
+def error(code: str, detail: str, auction_id: str | None = None) -> str:
+    body: dict[str, Any] = {"type": "error", "code": code, "detail": detail}
+    if auction_id is not None:
+        body["auctionId"] = auction_id
+    return dumps(body)
+
+
+def pong(now_ms: int) -> str:
+    return dumps({"type": "pong", "serverTime": iso(from_ms(now_ms))})
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRead:
+    """What one atomic read of a room gives a joining client (see feed.RoomReader.read):
+    the auction's state hash, its highest bid, the room stream's first and last ids, the
+    entries after the client's lastEventId, and Redis's clock."""
+
+    state: dict[str, str]
+    highest: dict[str, Any] | None
+    first_id: str | None
+    last_id: str | None
+    entries: list[tuple[str, str]]  # (stream id, stored body without eventId)
+    now_ms: int
+
+
+def snapshot(auction_id: str, read: RoomRead, *, replay_gap: bool) -> str:
+    """The snapshot message, rendered from the Redis state as the bid script sees it."""
+    state = read.state
+    go_live, ends = int(state["goLiveAt"]), int(state["endsAt"])
+    status = state["status"]
+    if status == "scheduled" and go_live <= read.now_ms < ends:
+        status = "live"  # the window is the clock's; the ticker follows within a second
+    top = read.highest
+    increment, start = int(state["increment"]), int(state["startPrice"])
+    highest_bid = None
+    if top is not None:
+        highest_bid = {
+            "id": top["bidId"],
+            "bidderId": top["userId"],
+            "amount": money_str(int(top["amount"])),
+            "createdAt": iso(from_ms(top["ts"])),
+        }
+    reserve = state.get("reserve") or ""
+    body: dict[str, Any] = {
+        "type": "snapshot",
+        "auctionId": auction_id,
+        "status": status,
+        "highestBid": highest_bid,
+        "minNextBid": money_str(start if top is None else int(top["amount"]) + increment),
+        "goLiveAt": iso(from_ms(go_live)),
+        "endsAt": iso(from_ms(ends)),
+        "serverTime": iso(from_ms(read.now_ms)),
+        "lastEventId": read.last_id,
+        "reserveMet": None
+        if not reserve
+        else top is not None and int(top["amount"]) >= int(reserve),
+    }
+    if replay_gap:
+        body["replayGap"] = True
+    return dumps(body)
+
+
+def with_event_id(body: str, event_id: str) -> str:
+    """A stored event (the JSON written by lib.lua, without eventId) as the wire message."""
+    event = orjson.loads(body)
+    return dumps(
+        {
+            "type": event.get("type"),
+            "eventId": event_id,
+            "auctionId": event.get("auctionId"),
+            "data": event.get("data"),
+            "ts": event.get("ts"),
+        }
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEvent:
+    """One entry of the live feed, ready to route: a room event (replayable; its eventId is
+    the room stream id) or an event for every connection of one user (eventId = feed id)."""
+
+    feed_id: str
+    room: str | None
+    user: str | None
+    event_id: StreamId
+    payload: str
+
+
+def feed_event(feed_id: str, fields: dict[str, str]) -> FeedEvent:
+    """Raises ValueError (or KeyError) for an entry that is not an event."""
+    body = fields["e"]
+    if "room" in fields:
+        eid = fields["eid"]
+        return FeedEvent(feed_id, fields["room"], None, stream_id(eid), with_event_id(body, eid))
+    return FeedEvent(
+        feed_id, None, fields["user"], stream_id(feed_id), with_event_id(body, feed_id)
+    )
