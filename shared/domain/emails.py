@@ -50,6 +50,7 @@ class Letter:
     counterpart_name: str = ""  # the other side: the seller for a buyer, and back
     highest_bid: Decimal | None = None  # a counter invitation: the bid it answers
     invoice_label: str | None = None  # a sale: INV-000042 (the PDF is attached)
+    reserve: Decimal | None = None  # the seller's reserve, shown to the seller only
 
 
 @dataclass(frozen=True)
@@ -88,16 +89,25 @@ def _sale_confirmation(letter: Letter) -> Draft:
         subject = f"Sold: {letter.item_name} for {price}"
         lead = f"{letter.item_name} is sold to {letter.counterpart_name} for {price}."
         other = ("Buyer", letter.counterpart_name)
+    paragraphs = [lead, f"Your invoice {label} is attached as a PDF."]
+    facts = [
+        ("Item", letter.item_name),
+        ("Final price", price),
+        other,
+        ("Sale time", display_time(letter.at, letter.tz)),
+        ("Invoice", label),
+    ]
+    below_reserve = letter.reserve is not None and letter.amount < letter.reserve
+    if letter.role == "seller" and below_reserve:
+        reserve = _money(letter, letter.reserve)
+        paragraphs.insert(
+            1, f"Reserve not met: you accepted a price below your reserve of {reserve}."
+        )
+        facts.append(("Reserve", f"{reserve} (not met)"))
     return Draft(
         subject=f"{subject} (invoice {label})" if label else subject,
-        paragraphs=[lead, f"Your invoice {label} is attached as a PDF."],
-        facts=[
-            ("Item", letter.item_name),
-            ("Final price", price),
-            other,
-            ("Sale time", display_time(letter.at, letter.tz)),
-            ("Invoice", label),
-        ],
+        paragraphs=paragraphs,
+        facts=facts,
         action=("View the auction", letter.auction_link),
     )
 

@@ -135,6 +135,7 @@ def _letter(session: Session, ctx: Context, job: dict[str, Any]) -> tuple[Letter
         currency: str = settings.currency,
         highest_bid: Decimal | None = None,
         label: str | None = None,
+        reserve: Decimal | None = None,
     ) -> Letter:
         return Letter(
             template=template,
@@ -149,6 +150,7 @@ def _letter(session: Session, ctx: Context, job: dict[str, Any]) -> tuple[Letter
             counterpart_name=counterpart,
             highest_bid=highest_bid,
             invoice_label=label,
+            reserve=reserve if role == "seller" else None,  # private to the seller
         )
 
     if template in (Template.SALE_CONFIRMATION, Template.COUNTER_ACCEPTED):
@@ -166,6 +168,7 @@ def _letter(session: Session, ctx: Context, job: dict[str, Any]) -> tuple[Letter
             counterpart.name,
             currency=invoice.currency,
             label=invoice_label(invoice.number),
+            reserve=auction.reserve_price,
         ), recipient
     if template == Template.REJECTION:
         bid: Bid = _need(session.get(Bid, _uuid(job, "bidId")), "the rejected bid")

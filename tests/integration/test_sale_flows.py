@@ -132,6 +132,9 @@ def test_bid_end_counter_accept_emails_both(ctx, api_url, seller, buyer, sink) -
             assert templates == ["counter_accepted", "sale"]
         (sale,) = [m for m in sink.to(person.principal.email) if m.attachments]
         assert "INR 1,40,000.00" in pdf_text(sale.attachments[0].content)
+        # The reserve (1,50,000) is the seller's secret: only their email mentions it.
+        assert ("Reserve not met" in sale.text) is (person is seller)
+        assert ("1,50,000" in sale.text + sale.html) is (person is seller)
     assert sink.duplicates() == []
     assert notification_types(ctx, rival)[-2:] == ["counter_offer", "counter_accepted"]
     assert notification_types(ctx, seller)[-1] == "counter_accepted"

@@ -139,3 +139,14 @@ def test_plain_text_and_html_tell_the_same_story() -> None:
                 assert label in visible_text(mail.html) and f'href="{url}"' in mail.html
             else:
                 assert paragraph.strip() in visible_text(mail.html), paragraph
+
+
+def test_a_sale_below_the_reserve_tells_the_seller_and_only_the_seller() -> None:
+    below = {"amount": Decimal("1400"), "reserve": Decimal("1500")}
+    seller = compose(letter(Template.SALE_CONFIRMATION, role="seller", **below))
+    buyer = compose(letter(Template.SALE_CONFIRMATION, role="buyer", **below))
+    assert "Reserve not met" in seller.text and "₹1,500.00" in seller.text
+    assert "Reserve not met" in seller.html
+    assert "eserve" not in buyer.text + buyer.html
+    met = compose(letter(Template.SALE_CONFIRMATION, role="seller", reserve=Decimal("1000")))
+    assert "eserve" not in met.text
