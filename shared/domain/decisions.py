@@ -73,7 +73,7 @@ def judge_decision(
         raise DomainError(
             "decision_not_allowed",
             _why_no_decision(auction),
-            status=auction.status,
+            auctionStatus=auction.status,  # `status` is the problem's HTTP status
         )
     if auction.highest_bidder_id is None or auction.highest_amount is None:
         # `ended` means ended with bids; without one there is nothing to decide on.

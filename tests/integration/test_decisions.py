@@ -250,6 +250,9 @@ def test_one_decision_per_auction(ctx, client, seller, ended, first, second) -> 
     response = decide(client, seller, ended, action=second, **amounts.get(second, {}))
     assert response.status_code == 409
     assert response.json_body["code"] == "decision_not_allowed"
+    assert response.json_body["status"] == 409  # the problem's own member, not the auction's
+    after = {"accept": "sold", "reject": "closed_no_winner", "counter": "ended"}[first]
+    assert response.json_body["auctionStatus"] == after
     assert audit_actions(ctx, ended) == [f"seller.{first}"]
 
 
