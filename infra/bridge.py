@@ -119,6 +119,8 @@ def make_handler(bridge: Bridge, token: str) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
         # Without this, keep-alive requests wait ~40 ms on delayed ACKs (measured here).
         disable_nagle_algorithm = True
+        # Headers and body leave in one send (http.server flushes after each request).
+        wbufsize = 1 << 16
 
         def log_message(self, format: str, *args: Any) -> None:  # quiet: one line per request
             return

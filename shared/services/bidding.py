@@ -16,9 +16,9 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy.exc import SQLAlchemyError
 
 from shared.adapters import keys
+from shared.adapters.db import DB_ERRORS
 from shared.adapters.redis_store import load_script
 from shared.domain.errors import DomainError
 from shared.domain.money import to_minor
@@ -143,12 +143,12 @@ def place_bid(
 
     record = result["record"]
     try:
-        with ctx.db.session() as session:
-            if record.get("buyNow"):
+        if record.get("buyNow"):
+            with ctx.db.session() as session:
                 bid_intake.intake(session, ctx, record)
-            else:
-                bid_intake.store_bids(session, record)
-    except SQLAlchemyError as exc:
+        else:
+            bid_intake.store_bids_now(ctx, record)
+    except DB_ERRORS as exc:
         # Acknowledged all the same: the outbox record is drained once PostgreSQL is back.
         log.warning("bid %s stored in the outbox only: %s", result["bid"]["id"], exc)
     else:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from shared.adapters.db import Database, make_engine
+from shared.adapters.db import Database
 from shared.adapters.redis_store import RedisStore, RestStore, TcpStore
 from shared.settings import Settings
 
@@ -33,7 +33,7 @@ def for_functions(settings: Settings, *, pool_size: int = 8) -> Context:
         raise RuntimeError("DATABASE_URL is not set")
     return Context(
         settings=settings,
-        db=Database(make_engine(settings.database_url, pool_size=pool_size)),
+        db=Database.connect(settings.database_url, pool_size=pool_size),
         store=RestStore(settings.rest_url, settings.upstash_redis_rest_token),
     )
 
@@ -44,6 +44,6 @@ def for_socket_node(settings: Settings, *, pool_size: int = 4) -> Context:
         raise RuntimeError("DATABASE_URL and REDIS_URL must be set")
     return Context(
         settings=settings,
-        db=Database(make_engine(settings.database_url, pool_size=pool_size)),
+        db=Database.connect(settings.database_url, pool_size=pool_size),
         store=TcpStore(settings.redis_url),
     )
