@@ -244,10 +244,12 @@ def read_auction(ctx: Context, auction_id: str, viewer: Viewer) -> dict[str, Any
         live = None
         if auction.status in (AuctionStatus.SCHEDULED, AuctionStatus.LIVE) or viewer.user_id:
             live = read_live(ctx, str(auction.id), viewer.user_id)
+        highest = None
         if auction.status not in (AuctionStatus.SCHEDULED, AuctionStatus.LIVE) and live:
             # Closed: PostgreSQL is the record; keep only the caller's own maximum from Redis.
             live = LiveState(None, None, None, live.my_max)
-        return view(session, ctx, auction, viewer, live=live)
+            highest = _highest_from_pg(session, auction)
+        return view(session, ctx, auction, viewer, live=live, highest=highest)
 
 
 # -- lists -------------------------------------------------------------------------------------

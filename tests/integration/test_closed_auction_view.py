@@ -1,0 +1,40 @@
+"""GET /api/auctions/{id} after the hammer: PostgreSQL is the record, for every viewer.
+
+Found by the browser test: a signed-in viewer of an ended auction got `highestBid: null` (the
+closed auction's Redis view was emptied but the PostgreSQL fallback skipped), so the highest
+bidder's page no longer knew them as the one a counter offer goes to."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.support import harness
+from tests.support.after_sale import call, ended_auction
+
+
+@pytest.fixture
+def rival(ctx):  # type: ignore[no-untyped-def]
+    return harness.person(ctx, "buyer", "ravi")
+
+
+@pytest.fixture
+def ended(ctx, client, seller, buyer, rival) -> uuid.UUID:  # type: ignore[no-untyped-def]
+    return ended_auction(ctx, client, seller, [(buyer, "100.00"), (rival, "1250.00")])
+
+
+@pytest.mark.parametrize("viewer", ["anonymous", "seller", "buyer", "rival", "admin"])
+def test_an_ended_auction_shows_its_highest_bid_to_every_viewer(  # type: ignore[no-untyped-def]
+    client, seller, buyer, rival, admin, ended, viewer
+) -> None:
+    who = {"anonymous": None, "seller": seller, "buyer": buyer, "rival": rival, "admin": admin}
+    response = call(client, "GET", f"/api/auctions/{ended}", who[viewer])
+    assert response.status_code == 200, response.body
+    auction = response.json_body
+    assert auction["status"] == "ended"
+    assert auction["highestBid"] is not None
+    assert auction["highestBid"]["bidderId"] == rival.id
+    assert auction["highestBid"]["amount"] == "1250.00"
+    assert auction["minNextBid"] == "1260.00"  # the same rule as while live: highest + increment
+    assert auction["bidCount"] == 2
