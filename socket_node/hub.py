@@ -26,6 +26,7 @@ from socket_node import messages
 from socket_node.messages import FeedEvent, Join, Leave, Ping, Refusal, RoomRead, StreamId
 
 C = TypeVar("C", bound=Hashable)
+START: StreamId = (0, 0)  # before the first event of any stream
 
 
 @dataclass(slots=True)
@@ -131,9 +132,10 @@ class Hub(Generic[C]):
         room = self.rooms.setdefault(aid, Room())
         after = join.last_event_id
         if conn in room.members:
-            # Joining again: a replay starts after what this connection already has.
-            mine = room.position(conn)
-            if after is not None and mine is not None and mine > after:
+            # Joining again: the connection keeps its place (it gets a fresh snapshot, and what
+            # it has not had yet follows it), whatever lastEventId it gave.
+            mine = room.position(conn) or START
+            if after is None or mine > after:
                 after = mine
             room.members.discard(conn)
             room.ahead.pop(conn, None)
@@ -157,7 +159,9 @@ class Hub(Generic[C]):
         # The stream no longer reaches back to the client's position (trimmed, or Redis lost
         # it), or the client claims events this stream never had: it must refetch.
         gap = after is not None and (
-            last is None or after > last or (first is not None and after < first)
+            (last is None and after > START)
+            or (last is not None and after > last)
+            or (first is not None and START < after < first)
         )
         out = [messages.snapshot(ticket.auction_id, read, replay_gap=gap)]
         position = last
