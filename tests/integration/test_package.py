@@ -29,6 +29,9 @@ def test_bundle_has_the_app_and_the_domain_package(bundle) -> None:  # type: ign
         "shared/adapters/lua/lib.lua",
     ):
         assert needed in names, needed
+    # compiled bytecode ships too: Lambda's /var/task is read-only, nothing is cached there
+    assert "__pycache__/app.cpython-311.pyc" in names
+    assert "shared/services/__pycache__/bidding.cpython-311.pyc" in names
     packages = {n.split("/", 1)[0] for n in names}
     assert {"sqlalchemy", "pg8000", "upstash_redis", "pydantic", "jwt", "sendgrid"} <= packages
     # what Lambda never runs stays out
