@@ -248,23 +248,27 @@ class SocketNode:
             "id": self.node_id,
             "rooms": self.hub.room_sizes(),
             "connections": len(self.hub.sessions),
-            "users": list(self.hub.users),
+            "users": sorted(self.hub.users),
         }
 
     async def publish_summary(self) -> None:
+        """Every second when the figures changed, and every few seconds regardless (they
+        expire, so a node that died drops out of the admin view by itself)."""
+        published: dict[str, Any] | None = None
+        published_at = 0.0
         while True:
-            with contextlib.suppress(RedisError, OSError):
-                now = now_ms()
-                async with self.redis.pipeline(transaction=False) as pipe:
-                    pipe.set(
-                        keys.socket_node(self.node_id),
-                        orjson.dumps(self.own_summary()),
-                        ex=3 * int(SUMMARY_EVERY_S),
-                    )
+            summary = self.own_summary()
+            if summary != published or time.monotonic() - published_at >= SUMMARY_EVERY_S:
+                with contextlib.suppress(RedisError, OSError):
+                    now = now_ms()
+                    ttl = 3 * int(SUMMARY_EVERY_S)
+                    pipe = self.redis.pipeline(transaction=False)
+                    pipe.set(keys.socket_node(self.node_id), orjson.dumps(summary), ex=ttl)
                     pipe.zadd(keys.SOCKET_NODES, {self.node_id: now})
-                    pipe.zremrangebyscore(keys.SOCKET_NODES, "-inf", now - 3_000 * SUMMARY_EVERY_S)
+                    pipe.zremrangebyscore(keys.SOCKET_NODES, "-inf", now - ttl * 1000)
                     await pipe.execute()
-            await asyncio.sleep(SUMMARY_EVERY_S)
+                    published, published_at = summary, time.monotonic()
+            await asyncio.sleep(1.0)
 
     async def cluster_figures(self) -> dict[str, Any]:
         summaries = [self.own_summary()]
