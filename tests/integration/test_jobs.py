@@ -401,3 +401,24 @@ def test_sink_counts_what_it_refused(sendgrid_sink: SendGridSink) -> None:
     assert httpx.post(url, json=body, headers={"Authorization": "Bearer x"}).status_code == 401
     assert httpx.post(url, json={"subject": "s"}, headers=headers).status_code == 400
     assert (sendgrid_sink.refused, len(sendgrid_sink.messages)) == (1, 1)
+
+
+def test_dead_letters_replay_over_http_with_the_id_as_listed_or_encoded(  # type: ignore[no-untyped-def]
+    qctx, api_url, admin, sink
+) -> None:
+    from urllib.parse import quote
+
+    import httpx
+
+    with qctx.db.session() as session:
+        outbox.job(session, {"id": "odd:a:1", "type": "odd"})
+        outbox.job(session, {"id": "odd:b:2", "type": "odd"})
+    run_jobs(qctx)
+    listed = httpx.get(f"{api_url}/api/admin/jobs/dead", headers=admin.headers).json()
+    assert {i["id"] for i in listed["items"]} == {"odd:a:1", "odd:b:2"}
+    for path_id in ("odd:a:1", quote("odd:b:2", safe="")):
+        response = httpx.post(
+            f"{api_url}/api/admin/jobs/dead/{path_id}/replay", headers=admin.headers
+        )
+        assert response.status_code == 200, response.text
+    assert httpx.get(f"{api_url}/api/admin/jobs/dead", headers=admin.headers).json()["items"] == []

@@ -83,7 +83,7 @@ def respond_to_counter(call: Call) -> dict[str, Any]:
     "GET",
     "/api/auctions/{auction_id}/invoice",
     summary="The sale's PDF invoice (buyer, seller, admins); send Accept: application/pdf",
-    tag="decisions",
+    tag="invoices",
     auth="required",
     media_type="application/pdf",
     errors=("unauthenticated", "forbidden", "not_found", "unavailable"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote
 
 from chalice import Blueprint
 
@@ -60,7 +61,9 @@ def list_dead_jobs(call: Call) -> dict[str, Any]:
     errors=("unauthenticated", "forbidden", "not_found", "unavailable"),
 )
 def replay_dead_job(call: Call) -> dict[str, Any]:
-    replayed = jobs.replay_dead(runtime.context(), call.params["job_id"])
+    # Job ids hold colons, which a client may send percent-encoded (`%3A`); the local server
+    # hands the parameter over as sent. No job id contains "%", so decoding is safe.
+    replayed = jobs.replay_dead(runtime.context(), unquote(call.params["job_id"]))
     if replayed is None:
         raise DomainError("not_found", "No dead letter with this id")
     return replayed
