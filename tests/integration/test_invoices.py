@@ -82,15 +82,20 @@ def test_invoice_numbers_are_gap_free_even_when_a_sale_rolls_back(
     assert numbers == {first: 1, second: 2}
 
 
-def test_concurrent_sales_take_consecutive_numbers(ctx, client, seller, rival) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_sales_take_consecutive_numbers(ctx, client, api_url, seller, rival) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
     auctions = [ended_auction(ctx, client, seller, [(rival, "150.00")]) for _ in range(6)]
     barrier = threading.Barrier(len(auctions))
     statuses: list[int] = []
 
     def accept(auction_id: uuid.UUID) -> None:
         barrier.wait()
-        response = call(
-            client, "POST", f"/api/auctions/{auction_id}/decision", seller, {"action": "accept"}
+        response = httpx.post(
+            f"{api_url}/api/auctions/{auction_id}/decision",
+            json={"action": "accept"},
+            headers=seller.headers,
+            timeout=30,
         )
         statuses.append(response.status_code)
 
