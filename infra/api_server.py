@@ -47,7 +47,10 @@ class Handler(ChaliceRequestHandler):
                 b'{"type":"https://auction.example/problems/not_found","title":"Not found",'
                 b'"status":404,"detail":"No such route","code":"not_found"}'
             )
-            self._send_http_response(404, {"Content-Type": "application/problem+json"}, body)
+            from chalicelib.http import SECURITY_HEADERS
+
+            headers = {**SECURITY_HEADERS, "Content-Type": "application/problem+json"}
+            self._send_http_response(404, headers, body)
             return
         super()._send_error_response(error)
 

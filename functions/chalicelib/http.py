@@ -48,8 +48,9 @@ def problem_response(error: DomainError) -> Response:
         "status": error.status,
         "detail": error.detail,
         "code": error.code,
-        **error.extra,
     }
+    # Extra members never replace the problem's own (a `status` extra once did).
+    body.update({k: v for k, v in error.extra.items() if k not in body})
     headers = {"Content-Type": PROBLEM}
     if error.code == "rate_limited" and "retryAfter" in error.extra:
         headers["Retry-After"] = str(error.extra["retryAfter"])
@@ -390,7 +391,8 @@ def install(app: Chalice) -> None:
                         "event": "request",
                         "requestId": request_id,
                         "method": event.method,
-                        "path": event.path,
+                        "path": (event.context or {}).get("path") or event.path,
+                        "route": event.path,
                         "status": response.status_code,
                         "ms": round((time.perf_counter() - started) * 1000, 2),
                         "userId": _current_user.get(),

@@ -131,17 +131,31 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     return parameters
 
 
+# Path parameters that are not UUIDs (every other `{..._id}` is one).
+PATH_PARAMETERS: dict[str, dict[str, Any]] = {
+    "job_id": {
+        "description": "The job's id, as the dead-letter list gives it.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 300},
+    },
+}
+
+
 def _path_parameters(path: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "name": name,
-            "in": "path",
-            "required": True,
-            "description": f"The {name.removesuffix('_id')}'s id (a UUID; anything else is 404).",
-            "schema": {"type": "string", "format": "uuid"},
-        }
-        for name in PATH_PARAM.findall(path)
-    ]
+    parameters = []
+    for name in PATH_PARAM.findall(path):
+        parameter = {"name": name, "in": "path", "required": True}
+        parameter.update(
+            PATH_PARAMETERS.get(
+                name,
+                {
+                    "description": f"The {name.removesuffix('_id')}'s id (a UUID; "
+                    "anything else is 404).",
+                    "schema": {"type": "string", "format": "uuid"},
+                },
+            )
+        )
+        parameters.append(parameter)
+    return parameters
 
 
 def _problem_responses(op: Operation) -> dict[str, Any]:

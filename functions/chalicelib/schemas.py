@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -26,14 +27,26 @@ def _money(value: object) -> Decimal:
     return parse_money(value)
 
 
+# Times a request may name: wide enough for any auction, narrow enough that adding a duration
+# can never overflow (year 0001 with an offset, or 9999-12-31 plus 30 days, would).
+EARLIEST_YEAR, LATEST_YEAR = 1970, 9000
+
+
 def _utc(value: object) -> datetime:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("needs a time zone offset, e.g. 2026-12-01T10:00:00Z")
-        return value
-    if not isinstance(value, str):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            moment = parse_iso(value)
+        except OverflowError:
+            raise ValueError(f"must be between {EARLIEST_YEAR} and {LATEST_YEAR}") from None
+    else:
         raise ValueError("must be an ISO 8601 date-time string")
-    return parse_iso(value)
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise ValueError(f"must be between {EARLIEST_YEAR} and {LATEST_YEAR}")
+    return moment
 
 
 Money = Annotated[
@@ -54,7 +67,14 @@ Money = Annotated[
 UtcTime = Annotated[
     datetime,
     BeforeValidator(_utc),
-    WithJsonSchema({"type": "string", "format": "date-time", "examples": ["2030-01-01T10:00:00Z"]}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": "ISO 8601 with a zone offset (stored as UTC), years 1970 to 9000.",
+            "examples": ["2030-01-01T10:00:00Z"],
+        }
+    ),
 ]
 MoneyOut = Annotated[
     str, WithJsonSchema({"type": "string", "pattern": r"^\d+\.\d{2}$", "examples": ["1250.00"]})
@@ -123,15 +143,22 @@ class ResetAuction(Body):
     goLiveAt: UtcTime
 
 
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
 def _email(value: str) -> str:
-    local, at, domain = value.partition("@")
-    if not at or not local or "." not in domain or " " in value:
+    if not EMAIL.match(value):
         raise ValueError("must be an email address")
     return value
 
 
 class DevLogin(Body):
-    email: Annotated[Text, StringConstraints(min_length=3, max_length=320), AfterValidator(_email)]
+    email: Annotated[
+        Text,
+        StringConstraints(min_length=3, max_length=320),
+        AfterValidator(_email),
+        Field(json_schema_extra={"pattern": EMAIL.pattern}),
+    ]
     name: Annotated[Text, StringConstraints(min_length=1, max_length=200)] | None = None
     role: Literal["buyer", "seller", "admin"] = "buyer"
 

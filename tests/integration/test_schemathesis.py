@@ -1,10 +1,18 @@
 """Schemathesis against the real local HTTP server, driven by the API's own OpenAPI document:
 generated requests (valid and invalid) to every operation, bounded, and every answer must be
-no server error and must match what the document says about that status."""
+no server error and must match what the document says about that status (status code, media
+type, body schema).
+
+Every request is signed in as the role the route wants, and half of the requests that name a
+resource name a real one (a live auction, an auction awaiting its seller's decision, a pending
+counter offer, a notification), so the generator reaches past 404 into the routes' logic."""
 
 from __future__ import annotations
 
 import itertools
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -17,42 +25,19 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.support.harness import Person, live_auction
+from shared.adapters.orm import Auction, Bid, CounterOffer
+from shared.domain.vocabulary import NotificationType
+from shared.services import notifications
+from shared.services.context import Context
+from tests.support.harness import Person, insert_auction, live_auction
 
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 40
 CHECKS = [
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
     content_type_conformance,
 ]
-
-
-@pytest.fixture
-def people(
-    ctx: Any, seller: Person, buyer: Person, admin: Person, monkeypatch: pytest.MonkeyPatch
-) -> dict[str, Any]:
-    """Tokens for each role, and a live auction of the seller's for half of the cases that
-    name an auction (the other half get whatever id the generator made up: a 404)."""
-    # The limiters have their own tests; here they would only turn cases into 429s.
-    monkeypatch.setattr(ctx.settings, "write_rate_limit", "1000/s:1000")
-    monkeypatch.setattr(ctx.settings, "bid_rate_limit", "1000/s:1000")
-    return {
-        "seller": seller,
-        "buyer": buyer,
-        "admin": admin,
-        "auction": str(live_auction(ctx, seller, duration_mins=60)),
-        "turn": itertools.count(),
-    }
-
-
-def _caller(case: Any, people: dict[str, Any]) -> Person:
-    path = case.operation.path
-    if path.startswith("/api/admin"):
-        return people["admin"]
-    if path.endswith("/bids") and case.method.upper() == "POST":
-        return people["buyer"]  # the seller may not bid on their own auction
-    return people["seller"]
 
 
 def _load() -> Any:
@@ -75,6 +60,100 @@ def _load() -> Any:
 schema = _load()
 
 
+def _awaiting_decision(ctx: Context, seller: Person, buyer: Person) -> tuple[uuid.UUID, Bid]:
+    """An auction that ended with `buyer`'s bid on top, as the end transition leaves it."""
+    auction_id = insert_auction(
+        ctx,
+        seller,
+        go_live_at=datetime.now(UTC) - timedelta(hours=2),
+        duration_mins=10,
+        status="ended",
+        seed_redis=False,
+    )
+    with ctx.db.session() as session:
+        bid = Bid(
+            id=uuid.uuid4(),
+            auction_id=auction_id,
+            bidder_id=uuid.UUID(buyer.id),
+            amount=Decimal("150.00"),
+            round=1,
+            seq=1,
+            created_at=datetime.now(UTC) - timedelta(hours=1, minutes=55),
+        )
+        session.add(bid)
+        session.flush()
+        auction = session.get(Auction, auction_id)
+        assert auction is not None
+        auction.highest_bid_id = bid.id
+    return auction_id, bid
+
+
+@pytest.fixture
+def world(
+    ctx: Context,
+    seller: Person,
+    buyer: Person,
+    admin: Person,
+    monkeypatch: pytest.MonkeyPatch,
+) -> dict[str, Any]:
+    # The limiters have their own tests; here they would only turn cases into 429s.
+    monkeypatch.setattr(ctx.settings, "write_rate_limit", "1000/s:1000")
+    monkeypatch.setattr(ctx.settings, "bid_rate_limit", "1000/s:1000")
+    decided, _ = _awaiting_decision(ctx, seller, buyer)
+    countered, _ = _awaiting_decision(ctx, seller, buyer)
+    with ctx.db.session() as session:
+        counter = CounterOffer(
+            id=uuid.uuid4(),
+            auction_id=countered,
+            round=1,
+            seller_id=uuid.UUID(seller.id),
+            buyer_id=uuid.UUID(buyer.id),
+            amount=Decimal("200.00"),
+            status="pending",
+        )
+        session.add(counter)
+        note = notifications.notify(
+            session,
+            ctx,
+            cause=f"schemathesis:{uuid.uuid4()}",
+            user_id=seller.id,
+            kind=NotificationType.NEW_BID,
+            payload={"auctionId": str(decided)},
+        )
+        assert note is not None
+    return {
+        "people": {"seller": seller, "buyer": buyer, "admin": admin},
+        "live": str(live_auction(ctx, seller, duration_mins=60)),
+        "decided": str(decided),
+        "counter": str(counter.id),
+        "notification": str(note.id),
+        "turn": itertools.count(),
+    }
+
+
+def _caller(case: Any, world: dict[str, Any]) -> Person:
+    path, method = case.operation.path, case.method.upper()
+    people = world["people"]
+    if path.startswith("/api/admin"):
+        return people["admin"]
+    if (path.endswith("/bids") and method == "POST") or path.startswith("/api/counter"):
+        return people["buyer"]  # a seller may not bid on their own auction
+    return people["seller"]
+
+
+def _real_resource(case: Any, world: dict[str, Any]) -> None:
+    params = case.path_parameters or {}
+    if not params or next(world["turn"]) % 2:
+        return
+    path = case.operation.path
+    if "auction_id" in params:
+        params["auction_id"] = world["decided" if path.endswith("/decision") else "live"]
+    if "counter_id" in params:
+        params["counter_id"] = world["counter"]
+    if "notification_id" in params:
+        params["notification_id"] = world["notification"]
+
+
 @schema.parametrize()
 @settings(
     max_examples=MAX_EXAMPLES,
@@ -83,9 +162,8 @@ schema = _load()
     derandomize=True,
 )
 def test_the_api_answers_every_generated_request_as_documented(
-    case: Any, people: dict[str, Any], api_url: str
+    case: Any, world: dict[str, Any], api_url: str
 ) -> None:
-    if "auction_id" in (case.path_parameters or {}) and next(people["turn"]) % 2 == 0:
-        case.path_parameters["auction_id"] = people["auction"]
-    headers = _caller(case, people).headers
+    _real_resource(case, world)
+    headers = _caller(case, world).headers
     case.call_and_validate(base_url=api_url, headers=headers, checks=CHECKS, timeout=10)
