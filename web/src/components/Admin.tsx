@@ -82,9 +82,14 @@ function AdminAuctions() {
     <section class="card">
       <div class="page-title">
         <h2>Auctions</h2>
-        <label class="inline-field">
-          <span>Status</span>
-          <select value={status} onChange={(e) => setStatus(e.currentTarget.value)} data-testid="admin-status-filter">
+        <div class="inline-field">
+          <label for="admin-status-filter">Status</label>
+          <select
+            id="admin-status-filter"
+            value={status}
+            onChange={(e) => setStatus(e.currentTarget.value)}
+            data-testid="admin-status-filter"
+          >
             <option value="">All</option>
             {AUCTION_STATUSES.map((s) => (
               <option key={s} value={s}>
@@ -92,7 +97,7 @@ function AdminAuctions() {
               </option>
             ))}
           </select>
-        </label>
+        </div>
       </div>
       {message && (
         <p class="ok" role="status">

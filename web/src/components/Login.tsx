@@ -71,9 +71,10 @@ function DevLoginForm() {
       <p id="dev-login-hint" class="hint">
         Development sign-in: pick any email and a role.
       </p>
-      <label class="field">
-        <span>Email</span>
+      <div class="field">
+        <label for="login-email">Email</label>
         <input
+          id="login-email"
           type="email"
           name="email"
           autoComplete="email"
@@ -82,10 +83,11 @@ function DevLoginForm() {
           onInput={(e) => setEmail(e.currentTarget.value)}
           data-testid="login-email"
         />
-      </label>
-      <label class="field">
-        <span>Name</span>
+      </div>
+      <div class="field">
+        <label for="login-name">Name</label>
         <input
+          id="login-name"
           type="text"
           name="name"
           autoComplete="name"
@@ -93,10 +95,11 @@ function DevLoginForm() {
           onInput={(e) => setName(e.currentTarget.value)}
           data-testid="login-name"
         />
-      </label>
-      <label class="field">
-        <span>Role</span>
+      </div>
+      <div class="field">
+        <label for="login-role">Role</label>
         <select
+          id="login-role"
           name="role"
           value={role}
           onChange={(e) => setRole(e.currentTarget.value as Role)}
@@ -106,7 +109,7 @@ function DevLoginForm() {
           <option value="seller">Seller</option>
           <option value="admin">Admin</option>
         </select>
-      </label>
+      </div>
       {error && (
         <p class="error" role="alert" data-testid="login-error">
           {error}
@@ -149,9 +152,10 @@ function TokenForm({ submitTestId }: { submitTestId: string }) {
 
   return (
     <form class="form" onSubmit={submit}>
-      <label class="field">
-        <span>Supabase access token</span>
+      <div class="field">
+        <label for={`${submitTestId}-token`}>Supabase access token</label>
         <textarea
+          id={`${submitTestId}-token`}
           name="token"
           rows={4}
           spellcheck={false}
@@ -160,7 +164,7 @@ function TokenForm({ submitTestId }: { submitTestId: string }) {
           onInput={(e) => setToken(e.currentTarget.value)}
           data-testid="login-token"
         />
-      </label>
+      </div>
       {error && (
         <p class="error" role="alert">
           {error}
