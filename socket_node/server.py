@@ -410,6 +410,7 @@ class SocketNode:
             max_size=MAX_MESSAGE_BYTES,
             write_limit=WRITE_HIGH_WATER,
             server_header=None,
+            backlog=2048,  # thousands of clients reconnect at once after a restart
         )
         self.port = int(self.server.sockets[0].getsockname()[1])
         self.tasks = [
