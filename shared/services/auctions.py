@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import uuid
 from dataclasses import dataclass
@@ -18,8 +16,9 @@ from sqlalchemy.orm import Session
 from shared.adapters import keys
 from shared.adapters.orm import Auction, Bid, CounterOffer
 from shared.adapters.redis_store import StoreError, StoreUnavailable, hash_to_dict
+from shared.domain import cursors
 from shared.domain.auctions import AuctionDraft, check_draft, ends_at, min_next_bid
-from shared.domain.errors import DomainError, invalid
+from shared.domain.errors import DomainError
 from shared.domain.money import from_minor, money_str
 from shared.domain.times import from_ms, iso
 from shared.domain.vocabulary import AuctionStatus, Role
@@ -255,30 +254,15 @@ def read_auction(ctx: Context, auction_id: str, viewer: Viewer) -> dict[str, Any
 # -- lists -------------------------------------------------------------------------------------
 
 
-def encode_cursor(*parts: str) -> str:
-    return base64.urlsafe_b64encode("|".join(parts).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, count: int) -> list[str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        parts = base64.urlsafe_b64decode(padded.encode()).decode().split("|")
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise invalid("cursor", "is not a cursor this API gave out") from None
-    if len(parts) != count:
-        raise invalid("cursor", "is not a cursor this API gave out")
-    return parts
+encode_cursor = cursors.encode
+decode_cursor = cursors.decode
 
 
 def _after_cursor(query: Select[Any], cursor: str | None) -> Select[Any]:
     if not cursor:
         return query
     created_text, id_text = decode_cursor(cursor, 2)
-    try:
-        created = datetime.fromisoformat(created_text)
-        after_id = uuid.UUID(id_text)
-    except ValueError:
-        raise invalid("cursor", "is not a cursor this API gave out") from None
+    created, after_id = cursors.moment(created_text), cursors.identifier(id_text)
     return query.where(
         or_(
             Auction.created_at < created,
@@ -362,10 +346,7 @@ def list_bids(ctx: Context, auction_id: str, *, limit: int, cursor: str | None) 
         query = select(Bid).where(Bid.auction_id == auction.id, Bid.round == auction.round)
         if cursor:
             amount_text, seq_text = decode_cursor(cursor, 2)
-            try:
-                amount, seq = Decimal(amount_text), int(seq_text)
-            except (ValueError, ArithmeticError):
-                raise invalid("cursor", "is not a cursor this API gave out") from None
+            amount, seq = cursors.amount(amount_text), cursors.sequence(seq_text)
             query = query.where(or_(Bid.amount < amount, and_(Bid.amount == amount, Bid.seq < seq)))
         rows = session.scalars(
             query.order_by(Bid.amount.desc(), Bid.seq.desc()).limit(limit + 1)

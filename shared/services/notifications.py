@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -11,7 +10,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from shared.adapters.orm import Notification
-from shared.domain.errors import DomainError, invalid
+from shared.domain import cursors
+from shared.domain.errors import DomainError
 from shared.domain.times import iso
 from shared.domain.vocabulary import EventType, NotificationType
 from shared.services import outbox
@@ -88,10 +88,7 @@ def list_for(
         query = query.where(Notification.read_at.is_(None))
     if cursor:
         created_text, id_text = decode_cursor(cursor, 2)
-        try:
-            created, after = datetime.fromisoformat(created_text), uuid.UUID(id_text)
-        except ValueError:
-            raise invalid("cursor", "is not a cursor this API gave out") from None
+        created, after = cursors.moment(created_text), cursors.identifier(id_text)
         query = query.where(
             or_(
                 Notification.created_at < created,

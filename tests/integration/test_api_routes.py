@@ -5,6 +5,7 @@ and the write rate limiter. A refused request changes nothing."""
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,7 @@ from shared.adapters.orm import Auction, AuditEntry, Bid
 from shared.adapters.redis_store import RestStore
 from shared.services import rate_limits
 from shared.services.context import Context, for_functions
-from tests.support.harness import Person, insert_auction, live_auction
+from tests.support.harness import Person, insert_auction, live_auction, person
 
 MONEY = re.compile(r"^\d+\.\d{2}$")
 # CONTRACT section 4, "Auction object".
@@ -811,3 +812,137 @@ def test_the_write_limiter_lets_writes_through_when_redis_is_down(ctx: Context) 
     dead = Context(ctx.settings, ctx.db, RestStore("http://127.0.0.1:9", "x", retries=0))
     for _ in range(5):
         rate_limits.take_write_token(dead, "auctions", "user:u1")  # no refusal, no error
+
+
+# -- ownership: another user's counter, invoice or notification ----------------------------------
+
+
+def _ended_with_bid(client: Any, ctx: Context, seller: Person, buyer: Person) -> uuid.UUID:
+    """An auction that ran, got `buyer`'s bid, and ended (the end transition made it so)."""
+    from shared.services import lifecycle
+
+    auction = live_auction(ctx, seller, start_price="100.00")
+    assert bid(client, auction, buyer, {"amount": 150}).status_code == 201
+    with ctx.db.session() as session:
+        row = session.get(Auction, auction)
+        assert row is not None
+        row.ends_at = datetime.now(UTC) - timedelta(seconds=1)
+    ctx.store.command("HSET", f"auction:{auction}:state", "endsAt", 1)
+    assert lifecycle.end(ctx, auction)
+    return auction
+
+
+def test_only_the_counters_buyer_may_answer_it(
+    client: Any, ctx: Context, seller: Person, buyer: Person, admin: Person
+) -> None:
+    auction = _ended_with_bid(client, ctx, seller, buyer)
+    offered = call(
+        client,
+        "POST",
+        f"/api/auctions/{auction}/decision",
+        seller,
+        {"action": "counter", "amount": "180"},
+    )
+    assert offered.status_code == 200, offered.body
+    counter = orjson.loads(offered.body)["counterOffer"]
+    for stranger in (seller, admin):
+        response = call(
+            client, "POST", f"/api/counter/{counter['id']}/response", stranger, {"action": "accept"}
+        )
+        problem(response, 403, "forbidden")
+    read = orjson.loads(client.http.get(f"/api/auctions/{auction}").body)
+    assert read["counterOffer"]["status"] == "pending" and read["status"] == "ended"
+
+
+def test_only_the_sales_buyer_seller_or_an_admin_gets_the_invoice(
+    client: Any, ctx: Context, seller: Person, buyer: Person, admin: Person
+) -> None:
+    stranger = person(ctx, "buyer", "stranger")
+    auction = _ended_with_bid(client, ctx, seller, buyer)
+    sold = call(client, "POST", f"/api/auctions/{auction}/decision", seller, {"action": "accept"})
+    assert sold.status_code == 200 and orjson.loads(sold.body)["status"] == "sold"
+    path = f"/api/auctions/{auction}/invoice"
+    pdf = {"Accept": "application/pdf"}
+    problem(call(client, "GET", path, stranger, headers=pdf), 403, "forbidden")
+    problem(call(client, "GET", path, None, headers=pdf), 401, "unauthenticated")
+    for allowed in (buyer, seller, admin):
+        response = call(client, "GET", path, allowed, headers=pdf)
+        assert response.status_code == 200, response.body[:200]
+        assert response.headers["Content-Type"] == "application/pdf"
+        assert response.body.startswith(b"%PDF")
+
+
+def test_another_users_notification_cannot_be_read_or_marked(
+    client: Any, ctx: Context, seller: Person, buyer: Person
+) -> None:
+    _ended_with_bid(client, ctx, seller, buyer)
+    mine = orjson.loads(call(client, "GET", "/api/notifications", seller).body)["items"]
+    assert mine, "the seller has a decision_required notification"
+    theirs = orjson.loads(call(client, "GET", "/api/notifications", buyer).body)["items"]
+    assert mine[0]["id"] not in {n["id"] for n in theirs}
+    response = call(client, "POST", f"/api/notifications/{mine[0]['id']}/read", buyer)
+    problem(response, 404, "not_found")
+    again = orjson.loads(call(client, "GET", "/api/notifications", seller).body)["items"]
+    assert again[0]["readAt"] is None
+
+
+# -- crafted cursors -----------------------------------------------------------------------------
+
+
+def _cursor(*parts: str) -> str:
+    return base64.urlsafe_b64encode("|".join(parts).encode()).decode().rstrip("=")
+
+
+CRAFTED_TIME_CURSORS = [
+    ("9999-12-31T23:59:59.999999-23:59", str(uuid.uuid4())),  # overflows once made UTC
+    ("0001-01-01T00:00:00+23:00", str(uuid.uuid4())),
+    ("2030-01-01T00:00:00", str(uuid.uuid4())),  # no zone
+    ("2030-01-01T00:00:00+00:00", "not-a-uuid"),
+    ("yesterday", str(uuid.uuid4())),
+]
+
+
+@pytest.mark.parametrize("parts", CRAFTED_TIME_CURSORS)
+def test_a_crafted_auction_cursor_is_a_validation_error(
+    client: Any, parts: tuple[str, ...]
+) -> None:
+    response = client.http.get(f"/api/auctions?cursor={_cursor(*parts)}")
+    assert invalid_fields(response) == {"cursor"}
+
+
+@pytest.mark.parametrize("parts", CRAFTED_TIME_CURSORS)
+def test_a_crafted_notification_cursor_is_a_validation_error(
+    client: Any, buyer: Person, parts: tuple[str, ...]
+) -> None:
+    response = call(client, "GET", f"/api/notifications?cursor={_cursor(*parts)}", buyer)
+    assert invalid_fields(response) == {"cursor"}
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ("Infinity", "1"),
+        ("NaN", "1"),
+        ("sNaN", "1"),
+        ("1e999999", "1"),
+        ("-5.00", "1"),
+        ("1.001", "1"),
+        ("100.00", "99999999999999999999999"),
+        ("100.00", "²"),
+        ("100.00", "-1"),
+    ],
+)
+def test_a_crafted_bid_history_cursor_is_a_validation_error(
+    client: Any, ctx: Context, seller: Person, parts: tuple[str, ...]
+) -> None:
+    auction = live_auction(ctx, seller)
+    response = client.http.get(f"/api/auctions/{auction}/bids?cursor={_cursor(*parts)}")
+    assert invalid_fields(response) == {"cursor"}
+
+
+@pytest.mark.parametrize("offset", ["²", "99999999999999999999999", "-1", "1.5"])
+def test_a_crafted_dead_letter_cursor_is_a_validation_error(
+    client: Any, admin: Person, offset: str
+) -> None:
+    response = call(client, "GET", f"/api/admin/jobs/dead?cursor={_cursor(offset)}", admin)
+    assert invalid_fields(response) == {"cursor"}

@@ -7,7 +7,8 @@ from urllib.parse import unquote
 
 from chalice import Blueprint
 
-from shared.domain.errors import DomainError, invalid
+from shared.domain import cursors
+from shared.domain.errors import DomainError
 from shared.domain.vocabulary import Role
 from shared.services import jobs
 from shared.services.auctions import decode_cursor, encode_cursor
@@ -25,9 +26,7 @@ def _offset(cursor: str | None) -> int:
     if not cursor:
         return 0
     (text,) = decode_cursor(cursor, 1)
-    if not text.isdigit():
-        raise invalid("cursor", "is not a cursor this API gave out")
-    return int(text)
+    return cursors.sequence(text)
 
 
 @operation(
