@@ -80,7 +80,16 @@ MoneyOut = Annotated[
     str, WithJsonSchema({"type": "string", "pattern": r"^\d+\.\d{2}$", "examples": ["1250.00"]})
 ]
 TimeOut = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
-Text = Annotated[str, StringConstraints(strip_whitespace=True)]
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold U+0000: refused here, not by the database (a 503).
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_no_nul)]
 StrictInt = Annotated[int, Strict()]
 Status = Literal["scheduled", "live", "ended", "sold", "closed_no_winner"]
 Limit = Annotated[int, Field(ge=1, le=100)]

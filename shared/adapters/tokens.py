@@ -68,9 +68,16 @@ class Principal:
         name = ""
         if isinstance(user_meta, dict):
             name = str(user_meta.get("name") or user_meta.get("full_name") or "")
+        email, name = _storable(email), _storable(name)
         return cls(
             user_id=user_id, email=email[:320], name=(name or email or user_id)[:200], role=role
         )
+
+
+def _storable(text: str) -> str:
+    """The user writes user_metadata: drop what PostgreSQL text cannot hold (U+0000, and lone
+    surrogates, which JSON allows and UTF-8 does not)."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def dev_user_id(email: str) -> str:

@@ -229,6 +229,8 @@ def test_creating_needs_a_token(client: Any, ctx: Context) -> None:
         ({"itemName": 5}, "itemName"),
         ({"itemName": ...}, "itemName"),
         ({"description": ["a"]}, "description"),
+        ({"itemName": "lamp\x00"}, "itemName"),  # PostgreSQL text cannot hold NUL (was a 503)
+        ({"description": "a\x00b"}, "description"),
         ({"reservePrice": 50}, "reservePrice"),
         ({"buyNowPrice": 100}, "buyNowPrice"),
         ({"softCloseSecs": 601}, "softCloseSecs"),

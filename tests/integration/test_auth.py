@@ -453,6 +453,19 @@ def test_the_user_row_is_created_and_then_updated_from_the_claims(
         assert (row.name, row.role) == ("Ravi Kumar", "seller")
 
 
+def test_claims_postgresql_cannot_store_are_cleaned_not_refused(
+    client: Any, reconfigure: Callable[..., None]
+) -> None:
+    """user_metadata is the user's to write: a NUL or a lone surrogate in a name must not
+    turn every request of theirs into an error."""
+    reconfigure(SUPABASE_JWT_SECRET=SECRET)
+    body = claims(user_metadata={"name": "Ra\x00vi \ud800"}, email="ravi\x00@example.com")
+    response = _me(client, sign(body, SECRET, "HS256"))
+    assert response.status_code == 200, response.body
+    me = orjson.loads(response.body)
+    assert (me["name"], me["email"]) == ("Ravi ?", "ravi@example.com")
+
+
 def test_dev_login_gives_a_token_the_api_trusts(client: Any) -> None:
     response = client.http.post(
         "/api/dev/login",

@@ -32,11 +32,22 @@ from shared.services.context import Context
 from tests.support.harness import Person, insert_auction, live_auction
 
 MAX_EXAMPLES = 40
+
+
+def no_unavailable_while_everything_is_up(ctx: Any, response: Any, case: Any) -> bool | None:
+    """503 is documented (a dependency down), but PostgreSQL and Redis are up here: a 503 now
+    means some input reached a dependency that refused it (a NUL in a text column...)."""
+    if response.status_code == 503:
+        raise AssertionError(f"503 while every dependency is up: {response.text[:300]}")
+    return None
+
+
 CHECKS = [
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
     content_type_conformance,
+    no_unavailable_while_everything_is_up,
 ]
 
 
