@@ -140,9 +140,12 @@ def _go_live(session: Session, ctx: Context, auction: Auction) -> None:
 def end(ctx: Context, auction_id: uuid.UUID) -> bool:
     """live (or a scheduled auction whose window passed) -> ended | closed_no_winner."""
     aid = str(auction_id)
+    # The clock first: a bid the script accepts after this moment is past `now`, so once the
+    # end is decided on `now`, the drain below has every bid of the window (a clock read after
+    # the drain could close the auction without a bid accepted during the drain).
+    now = ctx.clock()
     redis_end = _redis_end(ctx, aid)
     bid_intake.drain(ctx)  # every accepted bid is in PostgreSQL before the winner is read
-    now = ctx.clock()
     with ctx.db.session() as session:
         auction = _locked(session, auction_id)
         if auction is None or auction.status not in OPEN:

@@ -221,3 +221,59 @@ def test_overdue_transitions_fire_soon_after_boot_from_postgresql_alone(
     took = time.monotonic() - booted
     print(f"overdue transitions fired {took:.2f} s after boot")
     assert [e["type"] for e in room_events(ctx, to_close)] == ["auction:ended"]
+
+
+def test_the_node_runs_the_job_worker_about_twice_a_second(
+    ctx: Context, node_factory: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.services import jobs
+    from socket_node import background
+
+    assert background._job_worker() is jobs.work  # the real worker, once its module exists
+    calls: list[tuple[Context, str]] = []
+    monkeypatch.setattr(
+        background,
+        "_job_worker",
+        lambda: lambda c: calls.append((c, threading.current_thread().name)),
+    )
+    node = node_factory(jobs=True)
+    wait_for(lambda: len(calls) >= 3, timeout=5)
+    assert all(c is node.ctx for c, _ in calls)
+    assert all(name != "MainThread" for _, name in calls)  # never on the event loop
+
+
+def test_a_bid_accepted_just_before_the_end_counts_even_while_the_end_is_under_way(
+    ctx: Context, seller: Person, buyer: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The end transition drains accepted bids into PostgreSQL, then reads the winner. A bid
+    the script accepts during that drain (its PostgreSQL insert failed, so it is only in the
+    outbox) must not be missed: the end must be decided on a clock read before the drain."""
+    from sqlalchemy.exc import OperationalError
+
+    from shared.services import bid_intake
+
+    ends_at = datetime.now(UTC) + timedelta(seconds=0.5)
+    auction = live_auction(ctx, seller, ends_at=ends_at)
+    real_drain = bid_intake.drain
+
+    def failing_insert(ctx: Context, record: dict[str, Any]) -> None:
+        raise OperationalError("INSERT", {}, Exception("PostgreSQL unreachable"))
+
+    def drain_while_a_bid_lands(ctx: Context, **kwargs: Any) -> int:
+        drained = real_drain(ctx, **kwargs)
+        with monkeypatch.context() as patch:
+            patch.setattr(bid_intake, "store_bids_now", failing_insert)
+            bidding.place_bid(ctx, auction, buyer.id, Decimal("100.00"))  # accepted: 201
+        time.sleep(max(0.0, (ends_at - datetime.now(UTC)).total_seconds()) + 0.05)
+        return drained
+
+    time.sleep(0.2)
+    monkeypatch.setattr(bid_intake, "drain", drain_while_a_bid_lands)
+    lifecycle.end(ctx, auction)
+    monkeypatch.setattr(bid_intake, "drain", real_drain)
+    lifecycle.end(ctx, auction)  # the next tick, after the end
+
+    assert statuses(ctx, [auction]) == {auction: "ended"}
+    ended = [e for e in room_events(ctx, auction) if e["type"] == "auction:ended"]
+    assert len(ended) == 1
+    assert ended[0]["data"]["highestBid"]["bidderId"] == buyer.id

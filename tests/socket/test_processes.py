@@ -13,7 +13,7 @@ from websockets.exceptions import ConnectionClosed
 from shared.domain.times import parse_iso
 from shared.services import bidding
 from shared.services.context import Context
-from tests.socket.conftest import Client, wait_for
+from tests.socket.conftest import Client, closed_code, wait_for
 from tests.support.harness import Person, live_auction, person
 
 
@@ -94,6 +94,11 @@ def test_two_nodes_serve_one_room_and_a_client_moves_between_them_without_gaps(
     # Both nodes gave the same events the same ids: they are the room stream's.
     ids = [[m["eventId"] for m in c.received if "eventId" in m] for c in (on_one, on_two)]
     assert ids[0] == ids[1] and len(ids[0]) == 7
+
+    one.stop()  # SIGTERM: a graceful goodbye to its clients; the other node serves on
+    assert closed_code(on_one) == 1001
+    on_two.send({"type": "ping"})
+    assert on_two.until(lambda m: m["type"] == "pong")
 
 
 def test_the_admin_view_counts_rooms_connections_and_users_across_nodes(

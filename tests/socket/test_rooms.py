@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from shared.domain.vocabulary import EventType
+from shared.domain.vocabulary import ROOM_EVENTS, EventType
 from shared.services import bidding, outbox
 from shared.services.context import Context
 from tests.socket.conftest import InProcessNode, closed_code, wait_for
@@ -180,6 +180,21 @@ def test_user_events_reach_every_connection_of_that_user_and_no_one_else(
     assert kinds == {"snapshot", "bid:placed"}
     tab_b_kinds = [m["type"] for m in tab_b.quiet(0.2) + tab_b.received]
     assert tab_b_kinds.count("bid:outbid") == 1 and "bid:placed" not in tab_b_kinds
+
+
+def test_every_user_event_type_reaches_its_user_whether_or_not_they_joined_the_room(
+    ctx: Context, node: InProcessNode, clients: Any, seller: Person, buyer: Person
+) -> None:
+    auction = live_auction(ctx, seller)
+    tab = clients(node.ws_url, buyer.token)
+    tab.send({"type": "ping"})
+    tab.until(lambda m: m["type"] == "pong")
+    kinds = [kind for kind in EventType if kind not in ROOM_EVENTS]
+    for kind in kinds:
+        user_event(ctx, buyer.id, kind, {"auctionId": str(auction), "kind": kind.value})
+    got = tab.events(len(kinds))
+    assert [m["type"] for m in got] == [k.value for k in kinds]
+    assert all(m["auctionId"] == str(auction) and m["eventId"] for m in got)
 
 
 def test_leave_stops_the_room_events(
