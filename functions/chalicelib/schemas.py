@@ -298,6 +298,8 @@ class TokenOut(Out):
 
 
 class HealthOut(Out):
+    """Each dependency's state: `ok`, or `down: <why>` (then the status is 503)."""
+
     status: Literal["ok", "degraded"]
     db: str
     redis: str

@@ -948,3 +948,34 @@ def test_a_crafted_dead_letter_cursor_is_a_validation_error(
 ) -> None:
     response = call(client, "GET", f"/api/admin/jobs/dead?cursor={_cursor(offset)}", admin)
     assert invalid_fields(response) == {"cursor"}
+
+
+def test_counter_refusals_carry_their_codes(
+    client: Any, ctx: Context, seller: Person, buyer: Person
+) -> None:
+    auction = _ended_with_bid(client, ctx, seller, buyer)  # highest bid 150.00
+    decision = f"/api/auctions/{auction}/decision"
+    low = call(client, "POST", decision, seller, {"action": "counter", "amount": "150.00"})
+    problem(low, 409, "counter_too_low")
+    offered = call(client, "POST", decision, seller, {"action": "counter", "amount": "175.00"})
+    counter = orjson.loads(offered.body)["counterOffer"]["id"]
+    answer = f"/api/counter/{counter}/response"
+    assert call(client, "POST", answer, buyer, {"action": "reject"}).status_code == 200
+    problem(call(client, "POST", answer, buyer, {"action": "accept"}), 409, "counter_not_pending")
+    problem(
+        call(client, "POST", decision, seller, {"action": "accept"}), 409, "decision_not_allowed"
+    )
+    assert orjson.loads(client.http.get(f"/api/auctions/{auction}").body)["status"] == (
+        "closed_no_winner"
+    )
+
+
+def test_health_names_the_part_that_is_down_with_a_503(
+    client: Any, ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ctx, "store", RestStore("http://127.0.0.1:9", "x", retries=0))
+    response = client.http.get("/health")
+    assert response.status_code == 503
+    body = orjson.loads(response.body)
+    assert body["status"] == "degraded" and body["db"] == "ok"
+    assert body["redis"].startswith("down")

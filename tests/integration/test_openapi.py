@@ -219,3 +219,9 @@ def test_the_docs_page_has_a_csp_that_allows_only_its_inline_styles(
     assert "default-src 'none'" in csp and "style-src 'unsafe-inline'" in csp
     assert "script-src" not in csp
     assert docs.headers["x-content-type-options"] == "nosniff"
+
+
+def test_health_documents_its_own_503_body(served: dict[str, Any]) -> None:
+    responses = served["paths"]["/health"]["get"]["responses"]
+    health = {"application/json": {"schema": {"$ref": "#/components/schemas/HealthOut"}}}
+    assert responses["200"]["content"] == responses["503"]["content"] == health

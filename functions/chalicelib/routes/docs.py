@@ -84,7 +84,8 @@ header a{color:#9cd2ff}.layout{display:flex;align-items:flex-start}
 nav{position:sticky;top:0;max-height:100vh;overflow:auto;width:290px;flex:none;padding:16px 20px;
 box-sizing:border-box;font-size:13px;border-right:1px solid #dde1e6;background:#fff}
 nav h2{font-size:12px;text-transform:uppercase;color:#68727d;margin:16px 0 4px}
-nav a{display:block;color:#1d232b;text-decoration:none;padding:2px 0}nav a:hover{color:#0b63c5}
+nav a{display:flex;align-items:baseline;color:#1d232b;text-decoration:none;padding:2px 0;
+word-break:break-all}nav a:hover{color:#0b63c5}nav .m{flex:none}
 main{padding:16px 32px 64px;max-width:1000px;min-width:0}
 .op{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:12px 18px;margin:14px 0}
 .op h3{margin:4px 0;font-size:16px;font-weight:600}
@@ -123,7 +124,9 @@ def type_label(schema: dict[str, Any]) -> str:
         return f'<a href="#{_anchor("schema", name)}">{html.escape(name)}</a>'
     for key, joiner in (("anyOf", " | "), ("oneOf", " | "), ("allOf", " &amp; ")):
         if key in schema:
-            return joiner.join(type_label(s) for s in schema[key])
+            labels = [type_label(s) for s in schema[key]]
+            # allOf narrowing parts (a problem's `code` enum) say nothing on their own here.
+            return joiner.join(label for label in labels if label != "any") or "any"
     if "const" in schema:
         return f"<code>{html.escape(orjson.dumps(schema['const']).decode())}</code>"
     if "enum" in schema:

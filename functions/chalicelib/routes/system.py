@@ -23,7 +23,7 @@ bp = Blueprint(__name__)
     summary="Liveness and dependencies",
     tag="system",
     response=HealthOut,
-    errors=("unavailable",),
+    responses=((503, HealthOut),),  # the same body, naming the part that is down
 )
 def get_health(call: Call) -> Response:
     status, body = health.check(runtime.context())
