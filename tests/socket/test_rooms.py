@@ -275,7 +275,7 @@ def test_slow_clients_are_dropped_and_the_others_keep_up(
 
     from websockets.sync.client import connect
 
-    node = node_factory(slow_buffer_bytes=512 * 1024)
+    node = node_factory(slow_buffer_bytes=2 * 1024 * 1024)
     auction = live_auction(ctx, seller)
     # A client that stops reading: a tiny receive buffer, and it never calls recv again.
     raw = sockets.create_connection(("127.0.0.1", node.port))
@@ -295,12 +295,12 @@ def test_slow_clients_are_dropped_and_the_others_keep_up(
     body = json.dumps(
         {"type": "bid:placed", "auctionId": str(auction), "data": {"pad": "x" * 60_000}, "ts": "x"}
     )
-    for i in range(200):  # 12 MB at a pace a reading client keeps up with
+    for i in range(300):  # 18 MB at a pace a reading client keeps up with
         eid = r.xadd(keys.room_stream(str(auction)), {"e": body}).decode()
         r.xadd(keys.FEED, {"e": body, "room": str(auction), "eid": eid})
         if i % 4 == 3:
             time.sleep(0.01)
-    assert len(fast.events(200, "bid:placed", timeout=30)) == 200
+    assert len(fast.events(300, "bid:placed", timeout=30)) == 300
     wait_for(lambda: node.node.dropped_slow == 1)
     assert node.run(lambda: len(node.node.hub.sessions)) == 1
     slow.close_socket()
