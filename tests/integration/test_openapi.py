@@ -118,6 +118,9 @@ def test_bids_document_the_idempotency_key_header(served: dict[str, Any]) -> Non
     assert header["name"] == "Idempotency-Key" and header["required"] is False
     assert bids["security"] == [{"bearerAuth": []}]
     assert {"201", "401", "403", "404", "409", "413", "422", "429"} <= set(bids["responses"])
+    # Every other write is rate limited (and documented so); reads are not.
+    assert "429" in served["paths"]["/api/auctions"]["post"]["responses"]
+    assert "429" in served["paths"]["/api/admin/auctions/{auction_id}/reset"]["post"]["responses"]
     assert "429" not in served["paths"]["/api/auctions"]["get"]["responses"]
 
 
