@@ -124,7 +124,7 @@ class FeedReader:
 
     async def run(self) -> None:
         delay = 0.05
-        suspect_gap = False
+        suspect_gap = self.position is not None  # resuming: was the feed trimmed meanwhile?
         while True:
             try:
                 if self.position is None:
@@ -145,9 +145,17 @@ class FeedReader:
                 delay = min(RETRY_MAX_S, delay * 2)
                 suspect_gap = True
                 continue
+            except Exception:  # never let the one reader of this node die
+                log.exception("feed reader failed; retrying in %.2f s", delay)
+                await asyncio.sleep(delay)
+                delay = min(RETRY_MAX_S, delay * 2)
+                continue
             batch = self._events(reply)
             if batch:
-                self.on_events(batch)
+                try:
+                    self.on_events(batch)
+                except Exception:  # a bug must not silence every room on this node
+                    log.exception("fan-out of %d feed entries failed", len(batch))
             # A full batch means we are behind: check the feed was not trimmed past us.
             suspect_gap = bool(reply) and len(reply[0][1]) >= BATCH
 
@@ -165,9 +173,10 @@ class FeedReader:
 
     async def _check_gap(self) -> None:
         oldest = await self.redis.xrange(keys.FEED, "-", "+", count=1)
-        if not oldest or self.position in (None, "0-0"):
+        if not oldest or self.position is None:
             return
-        assert self.position is not None
+        # Conservative: entries older than the oldest one left may have been trimmed unread
+        # (catching up when none were costs a few reads; the hub drops what members have).
         if messages.stream_id(oldest[0][0]) > messages.stream_id(self.position):
             log.warning(
                 "the feed was trimmed past %s; catching up from room streams", self.position

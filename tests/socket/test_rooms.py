@@ -3,6 +3,7 @@ PostgreSQL, with events written by the real bid script and the real outbox relay
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -263,6 +264,53 @@ def test_joining_again_on_the_same_connection_sends_nothing_twice(
     assert [m["eventId"] for m in client.received if m["type"] == "bid:placed"] == [
         placed["eventId"]
     ]
+
+
+def test_the_feed_reader_resumes_after_losing_its_redis_connection(
+    ctx: Context, node: InProcessNode, clients: Any, seller: Person
+) -> None:
+    import redis
+
+    auction = live_auction(ctx, seller, start_price="100.00", increment="10.00")
+    bidders = [person(ctx, "buyer", f"b{i}") for i in range(2)]
+    watcher = clients(node.ws_url)
+    watcher.join(auction)
+    r = redis.Redis.from_url(ctx.settings.redis_url or "", decode_responses=True)
+    readers = [c for c in r.client_list() if c.get("cmd") == "xread"]
+    assert readers
+    for reader in readers:
+        r.client_kill_filter(_id=reader["id"])
+    for i in range(4):
+        bid(ctx, auction, bidders[i % 2], f"{100 + 10 * i}.00")
+    got = watcher.events(4, "bid:placed")
+    assert [m["data"]["bid"]["amount"] for m in got] == ["100.00", "110.00", "120.00", "130.00"]
+    assert watcher.quiet(0.3) == []
+
+
+def test_room_events_the_feed_lost_are_caught_up_from_the_room_stream(
+    ctx: Context, node: InProcessNode, clients: Any, seller: Person
+) -> None:
+    """The node was away from the feed so long that the feed was trimmed past its place."""
+    import redis
+
+    from shared.adapters import keys
+
+    auction = live_auction(ctx, seller, start_price="100.00", increment="10.00")
+    bidders = [person(ctx, "buyer", f"b{i}") for i in range(2)]
+    watcher = clients(node.ws_url)
+    watcher.join(auction)
+    reader = node.node.tasks[0]
+    node.run(reader.cancel)
+    wait_for(reader.done)
+    for i in range(3):
+        bid(ctx, auction, bidders[i % 2], f"{100 + 10 * i}.00")
+    r = redis.Redis.from_url(ctx.settings.redis_url or "")
+    r.xtrim(keys.FEED, maxlen=0)  # those events are only in the room stream now
+    bid(ctx, auction, bidders[1], "130.00")
+    node.run(lambda: node.node.tasks.append(asyncio.ensure_future(node.node.feed.run())))
+    got = watcher.events(4, "bid:placed")
+    assert [m["data"]["bid"]["amount"] for m in got] == ["100.00", "110.00", "120.00", "130.00"]
+    assert watcher.quiet(0.3) == []
 
 
 # -- connections -------------------------------------------------------------------------------
