@@ -151,8 +151,6 @@ class Hub(Generic[C]):
         room = self.rooms.get(ticket.auction_id)
         if session is None or room is None or session.tickets.get(ticket.auction_id) is not ticket:
             return []  # the client left or went away meanwhile
-        del session.tickets[ticket.auction_id]
-        buffered = room.pending.pop(conn)
         last = messages.stream_id(read.last_id) if read.last_id else None
         first = messages.stream_id(read.first_id) if read.first_id else None
         after = ticket.after
@@ -163,7 +161,11 @@ class Hub(Generic[C]):
             or (last is not None and after > last)
             or (first is not None and START < after < first)
         )
+        # Rendered before anything changes: a malformed state raises here and the shell can
+        # still fail the join cleanly.
         out = [messages.snapshot(ticket.auction_id, read, replay_gap=gap)]
+        del session.tickets[ticket.auction_id]
+        buffered = room.pending.pop(conn)
         position = last
         if not gap and after is not None:
             for entry_id, body in read.entries:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -250,6 +251,18 @@ def test_an_event_the_room_already_had_is_not_fanned_out_again() -> None:
         wire.take(hub.deliver(room_event(n)))
     assert wire.numbers("a") == [1, 2, 3]
     assert hub.catch_up_points() == {AUCTION: messages.stream_id(eid(3))}
+
+
+def test_a_room_whose_state_cannot_be_rendered_fails_the_join_cleanly() -> None:
+    hub: Hub[str] = Hub()
+    hub.connect("a", None)
+    ticket = join(hub, "a")
+    broken = RoomRead({"status": "live"}, None, None, None, [], NOW)
+    with pytest.raises(KeyError):
+        hub.complete_join("a", ticket, broken)
+    refusal = hub.fail_join("a", ticket, "unavailable", "retry")
+    assert json.loads(refusal[0].payload)["code"] == "unavailable"
+    assert hub.rooms == {} and hub.sessions["a"].rooms == set()
 
 
 def test_a_connection_watches_at_most_fifty_rooms() -> None:
