@@ -13,9 +13,11 @@ from typing import Any
 
 import orjson
 import pytest
+from sqlalchemy import select
 
 from shared.adapters import keys
 from shared.adapters.mailer import Outgoing, SendGridMailer
+from shared.adapters.orm import AuditEntry
 from shared.adapters.redis_store import RestStore, load_script
 from shared.domain.jobs import DEFAULT_POLICY, RetryPolicy
 from shared.domain.times import to_ms
@@ -174,6 +176,11 @@ def test_a_permanent_refusal_is_dead_at_once_then_replayed_and_delivered(  # typ
     assert response.json_body["replays"] == 1
     assert response.json_body["attempts"] == 0
     assert dead_list(client, admin)["items"] == []
+    with ctx.db.session() as session:  # the admin action is in the audit log
+        entries = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "admin.replay_dead_letter")
+        ).all()
+    assert [(str(e.actor_id), e.details["jobId"]) for e in entries] == [(admin.id, job_id)]
     assert run_jobs(qctx).done == [job_id]
     assert [m.job_id for m in sink.messages] == [job_id]
     assert replay(client, admin, job_id).status_code == 404  # no longer a dead letter

@@ -10,7 +10,7 @@ from chalice import Blueprint
 from shared.domain import cursors
 from shared.domain.errors import DomainError
 from shared.domain.vocabulary import Role
-from shared.services import jobs
+from shared.services import audit, jobs
 from shared.services.auctions import decode_cursor, encode_cursor
 
 from .. import runtime
@@ -62,7 +62,18 @@ def list_dead_jobs(call: Call) -> dict[str, Any]:
 def replay_dead_job(call: Call) -> dict[str, Any]:
     # Job ids hold colons, which a client may send percent-encoded (`%3A`); the local server
     # hands the parameter over as sent. No job id contains "%", so decoding is safe.
-    replayed = jobs.replay_dead(runtime.context(), unquote(call.params["job_id"]))
+    ctx = runtime.context()
+    job_id = unquote(call.params["job_id"])
+    replayed = jobs.replay_dead(ctx, job_id)
     if replayed is None:
         raise DomainError("not_found", "No dead letter with this id")
+    # The queue lives in Redis, the log in PostgreSQL: the entry follows the replay it records.
+    with ctx.db.session() as session:
+        audit.record(
+            session,
+            call.user.user_id,
+            "admin.replay_dead_letter",
+            replayed.get("auctionId"),
+            {"jobId": job_id},
+        )
     return replayed
