@@ -30,6 +30,7 @@ from shared.settings import REPO_ROOT, settings_or_exit
 
 class Handler(ChaliceRequestHandler):
     disable_nagle_algorithm = True
+    wbufsize = 1 << 16  # headers and body in one send; http.server flushes after each request
 
     def log_message(self, format: str, *args: Any) -> None:
         return
