@@ -25,6 +25,7 @@ from chalice.local import (
     ThreadedHTTPServer,
 )
 
+from infra import prefork
 from shared.settings import REPO_ROOT, settings_or_exit
 
 
@@ -60,7 +61,13 @@ class Server(ThreadedHTTPServer):
     request_queue_size = 1024
 
 
-def make_server(host: str, port: int) -> LocalDevServer:
+class SharedPortServer(Server):
+    """One of several worker processes on one port: the kernel spreads connections."""
+
+    allow_reuse_port = True
+
+
+def make_server(host: str, port: int, *, shared_port: bool = False) -> LocalDevServer:
     sys.path.insert(0, str(REPO_ROOT / "functions"))
     import app as functions_app  # the Chalice project's app.py
 
@@ -69,7 +76,8 @@ def make_server(host: str, port: int) -> LocalDevServer:
     CustomLocalChalice.__bases__ = (LocalChalice, app_obj.__class__)
     app_obj.__class__ = CustomLocalChalice
     config = Config(chalice_stage="dev", user_provided_params={"app_name": "auction-api"})
-    return LocalDevServer(app_obj, config, host, port, handler_cls=Handler, server_cls=Server)
+    server_cls = SharedPortServer if shared_port else Server
+    return LocalDevServer(app_obj, config, host, port, handler_cls=Handler, server_cls=server_cls)
 
 
 def main() -> None:
@@ -77,15 +85,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Serve the Chalice app locally.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=settings.api_port)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the port (SO_REUSEPORT); 0: one of them",
+    )
     args = parser.parse_args()
-    server = make_server(args.host, args.port)
-    print(f"api on http://{args.host}:{args.port}", flush=True)
-    try:
-        server.server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server.server_close()
+    server = make_server(args.host, args.port, shared_port=args.workers != 1)
+    if args.workers:
+        print(f"api on http://{args.host}:{args.port} ({args.workers} workers)", flush=True)
+    prefork.serve(
+        server.server,
+        "infra.api_server",
+        ["--host", args.host, "--port", str(args.port)],
+        args.workers,
+    )
 
 
 if __name__ == "__main__":

@@ -29,6 +29,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from infra import prefork
+
 Encoder = Callable[[bytes], str]
 
 
@@ -178,9 +180,16 @@ class BridgeServer(ThreadingHTTPServer):
     request_queue_size = 1024
 
 
-def serve(redis_url: str, token: str, port: int, host: str = "127.0.0.1") -> BridgeServer:
+class SharedPortBridgeServer(BridgeServer):
+    allow_reuse_port = True  # one of several worker processes (infra.prefork)
+
+
+def serve(
+    redis_url: str, token: str, port: int, host: str = "127.0.0.1", *, shared_port: bool = False
+) -> BridgeServer:
     """Create the server (bound, not yet serving)."""
-    return BridgeServer((host, port), make_handler(Bridge(redis_url), token))
+    server_cls = SharedPortBridgeServer if shared_port else BridgeServer
+    return server_cls((host, port), make_handler(Bridge(redis_url), token))
 
 
 def serve_in_thread(redis_url: str, token: str, port: int = 0) -> BridgeServer:
@@ -195,15 +204,33 @@ def main() -> None:
     parser.add_argument("--token", required=True)
     parser.add_argument("--port", type=int, default=8079)
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes sharing the port (SO_REUSEPORT); 0: one of them",
+    )
     args = parser.parse_args()
-    server = serve(args.redis_url, args.token, args.port, args.host)
-    print(f"upstash-rest bridge on http://{args.host}:{args.port} -> {args.redis_url}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    server = serve(args.redis_url, args.token, args.port, args.host, shared_port=args.workers != 1)
+    if args.workers:
+        print(
+            f"upstash-rest bridge on http://{args.host}:{args.port} -> {args.redis_url}", flush=True
+        )
+    prefork.serve(
+        server,
+        "infra.bridge",
+        [
+            "--redis-url",
+            args.redis_url,
+            "--token",
+            args.token,
+            "--port",
+            str(args.port),
+            "--host",
+            args.host,
+        ],
+        args.workers,
+    )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from chalice import Blueprint, Chalice, Response
@@ -18,7 +18,10 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from shared.adapters.redis_store import StoreError, StoreUnavailable
-from shared.adapters.tokens import InvalidToken, Principal, Verifier
+from shared.domain.principal import InvalidToken, Principal
+
+if TYPE_CHECKING:
+    from shared.adapters.tokens import Verifier
 from shared.domain.errors import PROBLEMS, DomainError, FieldError, ValidationFailed
 from shared.services import rate_limits, users
 
@@ -81,6 +84,10 @@ _current_user: ContextVar[str | None] = ContextVar("current_user", default=None)
 def verifier() -> Verifier:
     global _verifier
     if _verifier is None:
+        # PyJWT and cryptography load here, with the first token: an anonymous first
+        # request (a cold start that only reads) never pays ~60 ms for them.
+        from shared.adapters.tokens import Verifier
+
         _verifier = Verifier(runtime.settings())
     return _verifier
 

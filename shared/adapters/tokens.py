@@ -19,7 +19,6 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,8 @@ from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from jwt import PyJWK, PyJWKClient
 
-from shared.domain.vocabulary import Role
+from shared.domain.principal import InvalidToken as InvalidToken
+from shared.domain.principal import Principal as Principal
 from shared.settings import Settings
 
 ASYMMETRIC = {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"}
@@ -39,45 +39,6 @@ DEV_ISSUER = "auction-dev-login"
 JWKS_REFRESH_COOLDOWN_S = 30.0
 JWKS_CACHE_S = 300
 VERIFIED_CACHE_SIZE = 10_000
-
-
-class InvalidToken(Exception):
-    """The token is not acceptable; the message says why (for logs, not for the caller)."""
-
-
-@dataclass(frozen=True)
-class Principal:
-    user_id: str
-    email: str
-    name: str
-    role: str
-
-    @classmethod
-    def from_claims(cls, claims: dict[str, Any]) -> Principal:
-        sub = claims.get("sub")
-        try:
-            user_id = str(uuid.UUID(str(sub)))
-        except ValueError:
-            raise InvalidToken("sub is not a UUID") from None
-        app_meta = claims.get("app_metadata") or {}
-        user_meta = claims.get("user_metadata") or {}
-        role = app_meta.get("role") if isinstance(app_meta, dict) else None
-        if role not in {r.value for r in Role}:
-            role = Role.BUYER.value
-        email = str(claims.get("email") or "")
-        name = ""
-        if isinstance(user_meta, dict):
-            name = str(user_meta.get("name") or user_meta.get("full_name") or "")
-        email, name = _storable(email), _storable(name)
-        return cls(
-            user_id=user_id, email=email[:320], name=(name or email or user_id)[:200], role=role
-        )
-
-
-def _storable(text: str) -> str:
-    """The user writes user_metadata: drop what PostgreSQL text cannot hold (U+0000, and lone
-    surrogates, which JSON allows and UTF-8 does not)."""
-    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def dev_user_id(email: str) -> str:

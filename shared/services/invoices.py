@@ -13,7 +13,6 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.adapters.invoice_pdf import render_invoice
 from shared.adapters.invoice_store import InvoiceStore, InvoiceStoreError
 from shared.adapters.orm import Auction, Invoice, User
 from shared.domain.errors import DomainError
@@ -61,6 +60,10 @@ def ensure_pdf(ctx: Context, auction_id: uuid.UUID, store: InvoiceStore) -> tupl
             except InvoiceStoreError as exc:
                 # The PDF is deterministic: rebuilding gives back the very same document.
                 log.warning("invoice %s rebuilt: %s", invoice.number, exc)
+        # reportlab takes ~25 ms to import: only the first build of an invoice pays for it,
+        # not every cold start of the functions.
+        from shared.adapters.invoice_pdf import render_invoice
+
         pdf = render_invoice(facts_for(session, invoice, ctx.settings.tz))
         invoice.storage_key = store.put(invoice_filename(invoice.number, str(auction_id)), pdf)
         return invoice, pdf

@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlalchemy.dialects.postgresql import insert
 
 from shared.adapters.orm import User
-from shared.adapters.tokens import Principal
+from shared.domain.principal import Principal
 from shared.services.context import Context
 
 # Claims already written by this process: a bid storm must not upsert the bidder every time.

@@ -1,0 +1,49 @@
+"""Who is acting: the principal a verified token names (pure; verification itself lives in
+shared.adapters.tokens, which imports PyJWT and cryptography only when it is first used)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from shared.domain.vocabulary import Role
+
+
+class InvalidToken(Exception):
+    """The token is not acceptable; the message says why (for logs, not for the caller)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    user_id: str
+    email: str
+    name: str
+    role: str
+
+    @classmethod
+    def from_claims(cls, claims: dict[str, Any]) -> Principal:
+        sub = claims.get("sub")
+        try:
+            user_id = str(uuid.UUID(str(sub)))
+        except ValueError:
+            raise InvalidToken("sub is not a UUID") from None
+        app_meta = claims.get("app_metadata") or {}
+        user_meta = claims.get("user_metadata") or {}
+        role = app_meta.get("role") if isinstance(app_meta, dict) else None
+        if role not in {r.value for r in Role}:
+            role = Role.BUYER.value
+        email = str(claims.get("email") or "")
+        name = ""
+        if isinstance(user_meta, dict):
+            name = str(user_meta.get("name") or user_meta.get("full_name") or "")
+        email, name = _storable(email), _storable(name)
+        return cls(
+            user_id=user_id, email=email[:320], name=(name or email or user_id)[:200], role=role
+        )
+
+
+def _storable(text: str) -> str:
+    """The user writes user_metadata: drop what PostgreSQL text cannot hold (U+0000, and lone
+    surrogates, which JSON allows and UTF-8 does not)."""
+    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
