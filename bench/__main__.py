@@ -42,6 +42,9 @@ RESULTS = REPO_ROOT / "bench" / "results.json"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 BIDDERS = [int(n) for n in os.environ.get("BENCH_BIDDERS", "8,32,128").split(",")]
 DELAY_S = 0.001
+# Processes for the API server and the bridge: one per core, as the local stack would run in
+# production-like conditions (every design gets the same server).
+WORKERS = int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 1)))
 
 
 def log(message: str) -> None:
@@ -154,6 +157,7 @@ def hot_auction(
             socket_port=free_port(),
             bridge_port=bridge_port,
             quiet=True,
+            workers=WORKERS,
         )
         proxies: list[TcpProxy] = []
         db_url, rest_url = database_url, f"http://127.0.0.1:{bridge_port}"
@@ -172,6 +176,7 @@ def hot_auction(
             api_port=stack.api_port,
             bridge_port=None,
             quiet=True,
+            workers=WORKERS,
             extra_env={
                 "UPSTASH_REDIS_REST_URL": rest_url,
                 "AUCTION_BENCH_ROUTES": "1",
@@ -249,10 +254,8 @@ def cold_start(database_url: str, redis_url: str, seller: uuid.UUID) -> dict[str
     from infra import package
     from infra.bridge import serve_in_thread
 
-    bundle = package.OUT / "deployment.zip"
-    if not bundle.exists():
-        log("  packaging the functions first (make package)")
-        package.package()
+    log("  packaging the functions (make package) to measure the code as it is now")
+    bundle = package.package()
     task = REPO_ROOT / "var" / "bench" / "lambda-task"
     if task.exists():
         for path in task.rglob("*"):
@@ -396,6 +399,7 @@ def main() -> None:
         results: dict[str, Any] = {
             "machine": machine(database_url, redis_url),
             "seconds_per_run": SECONDS,
+            "server_workers": WORKERS,
         }
         log("== cold start ==")
         results["cold_start"] = cold_start(database_url, redis_url, seller)

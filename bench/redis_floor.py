@@ -5,7 +5,8 @@ bridge with the real upstash-redis client (what the functions do)."""
 from __future__ import annotations
 
 import asyncio
-import threading
+import subprocess
+import sys
 import time
 import uuid
 from decimal import Decimal
@@ -65,29 +66,98 @@ def _raw(redis_url: str, ctx: Context, auction_id: uuid.UUID, seconds: float) ->
     return {"calls_per_s": round(calls / seconds, 1)}
 
 
-def _rest(ctx: Context, auction_id: uuid.UUID, seconds: float) -> dict[str, Any]:
-    done = 0
-    lock = threading.Lock()
-    deadline = time.perf_counter() + seconds
+def _rest_worker(args: tuple[str, str, str, int, float, int], queue: Any) -> None:
+    """One process of callers: the real upstash-redis async client, EVALSHA through REST."""
+    from upstash_redis.asyncio import Redis
 
-    def caller(i: int) -> None:
-        nonlocal done
-        user = str(uuid.UUID(int=1000 + i))
-        next_min = Decimal("1.00")
-        while time.perf_counter() < deadline:
-            _kind, result = bidding.judge_in_redis(ctx, auction_id, user, next_min)
-            with lock:
+    url, token, auction, first_user, seconds, callers = args
+    settings = load_settings(BID_RATE_LIMIT="1000000/s:1000000")
+    script = load_script("place_bid")
+
+    async def scenario() -> int:
+        client = Redis(
+            url=url, token=token, rest_retries=0, allow_telemetry=False, read_your_writes=False
+        )
+        await client.script_load(script.source)
+        done = 0
+        deadline = time.perf_counter() + seconds
+
+        async def caller(i: int) -> None:
+            nonlocal done
+            user = str(uuid.UUID(int=first_user + i))
+            next_min = Decimal("1.00")
+            while time.perf_counter() < deadline:
+                keys, args = bidding.bid_script_call(settings, uuid.UUID(auction), user, next_min)
+                _kind, body = await client.evalsha(script.sha, keys, [str(a) for a in args])
                 done += 1
-            if "minNextBid" in result:
-                next_min = Decimal(result["minNextBid"])
-            elif result.get("code") == "already_highest":
-                next_min += Decimal("1.00")
+                result = orjson.loads(body)
+                if "minNextBid" in result:
+                    next_min = Decimal(result["minNextBid"])
+                elif result.get("code") == "already_highest":
+                    next_min += Decimal("1.00")
 
-    threads = [threading.Thread(target=caller, args=(i,)) for i in range(CALLERS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+        await asyncio.gather(*(caller(i) for i in range(callers)))
+        await client.close()
+        return done
+
+    queue.put(asyncio.run(scenario()))
+
+
+def _rest(redis_url: str, auction_id: uuid.UUID, seconds: float) -> dict[str, Any]:
+    """The same calls through the bridge (its own processes, as in `make run`), from two
+    processes of callers so that the client side is not the limit."""
+    import multiprocessing
+
+    from bench.__main__ import WORKERS
+    from infra.embedded import free_port, wait_for_port
+
+    port = free_port()
+    bridge = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "infra.bridge",
+            "--redis-url",
+            redis_url,
+            "--port",
+            str(port),
+            "--token",
+            "bench-token",
+            "--workers",
+            str(WORKERS),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port("127.0.0.1", port)
+        mp = multiprocessing.get_context("spawn")
+        queue = mp.Queue()
+        half = CALLERS // 2
+        procs = [
+            mp.Process(
+                target=_rest_worker,
+                args=(
+                    (
+                        f"http://127.0.0.1:{port}",
+                        "bench-token",
+                        str(auction_id),
+                        1000 + i * half,
+                        seconds,
+                        half,
+                    ),
+                    queue,
+                ),
+            )
+            for i in range(2)
+        ]
+        for proc in procs:
+            proc.start()
+        done = sum(queue.get(timeout=seconds + 60) for _ in procs)
+        for proc in procs:
+            proc.join()
+    finally:
+        bridge.terminate()
+        bridge.wait(10)
     return {"calls_per_s": round(done / seconds, 1)}
 
 
@@ -103,7 +173,7 @@ def run(database_url: str, redis_url: str, seller: uuid.UUID, seconds: float) ->
     ctx = Context(settings, db, RestStore(settings.rest_url, settings.upstash_redis_rest_token))
     try:
         raw = _raw(redis_url, ctx, _fresh_auction(ctx, seller), seconds)
-        rest = _rest(ctx, _fresh_auction(ctx, seller), seconds)
+        rest = _rest(redis_url, _fresh_auction(ctx, seller), seconds)
     finally:
         ctx.close()
         bridge.shutdown()

@@ -66,6 +66,7 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     quiet: bool = False
+    workers: int = 1  # processes for the API server and the bridge (infra.prefork)
 
     @property
     def env(self) -> dict[str, str]:
@@ -112,11 +113,15 @@ class Stack:
             str(self.bridge_port),
             "--token",
             self.token,
+            "--workers",
+            str(self.workers),
         )
         wait_for_port("127.0.0.1", self.bridge_port)
 
     def start_api(self) -> None:
-        self._spawn("api", "infra.api_server", "--port", str(self.api_port))
+        self._spawn(
+            "api", "infra.api_server", "--port", str(self.api_port), "--workers", str(self.workers)
+        )
 
     def start_socket_node(self) -> None:
         self._spawn("socket", "socket_node")
