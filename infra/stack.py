@@ -180,26 +180,31 @@ def prepare(settings: Settings, services: Services) -> None:
 
 def main() -> None:
     settings = settings_or_exit()
-    services = Services(settings.var_dir, settings.database_url, settings.redis_url).start()
-    assert services.database_url and services.redis_url
-    stack = Stack(
-        database_url=services.database_url,
-        redis_url=services.redis_url,
-        api_port=settings.api_port,
-        socket_port=settings.socket_port,
-        bridge_port=None if settings.upstash_redis_rest_url else BRIDGE_PORT,
-        token=settings.upstash_redis_rest_token,
-    )
     stopping = False
 
     def request_stop(signum: int, frame: object) -> None:
         nonlocal stopping
         stopping = True
 
+    # First: a Ctrl-C while the embedded servers start must still stop them.
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    services = Services(settings.var_dir, settings.database_url, settings.redis_url)
+    stack: Stack | None = None
     code = 0
     try:
+        services.start()
+        assert services.database_url and services.redis_url
+        stack = Stack(
+            database_url=services.database_url,
+            redis_url=services.redis_url,
+            api_port=settings.api_port,
+            socket_port=settings.socket_port,
+            bridge_port=None if settings.upstash_redis_rest_url else BRIDGE_PORT,
+            token=settings.upstash_redis_rest_token,
+        )
+        if stopping:
+            raise KeyboardInterrupt
         prepare(settings, services)
         stack.start()
         print(
@@ -228,12 +233,15 @@ def main() -> None:
                 code = 1
                 break
             time.sleep(0.2)
+    except KeyboardInterrupt:
+        pass
     except Exception as exc:
         print(f"could not start the stack: {exc}", file=sys.stderr, flush=True)
         code = 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        stack.stop()
+        if stack is not None:
+            stack.stop()
         services.stop()
         print("stopped.", flush=True)
     sys.exit(code)

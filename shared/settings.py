@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     bid_rate_limit: str = Field("5/s", alias="BID_RATE_LIMIT")
     # Other writes (create auction, decisions, admin actions, dev login...), per caller per
     # route group; bids have their own bucket (BID_RATE_LIMIT) inside the bid script.
-    write_rate_limit: str = Field("60/m:30", alias="WRITE_RATE_LIMIT")
+    write_rate_limit: str = Field("10/s:100", alias="WRITE_RATE_LIMIT")
 
     @field_validator("tz")
     @classmethod
@@ -109,6 +109,13 @@ class Settings(BaseSettings):
         keys = parsed.get("keys") if isinstance(parsed, dict) else parsed
         if not isinstance(keys, list) or not keys:
             raise ValueError('must be a JWKS JSON document with a non-empty "keys" list')
+        from jwt import PyJWK, PyJWTError
+
+        for index, key in enumerate(keys):
+            try:
+                PyJWK(key)
+            except (PyJWTError, TypeError, ValueError, KeyError) as exc:
+                raise ValueError(f"key {index} is not a usable public key ({exc})") from None
         return value
 
     @field_validator("database_url")

@@ -164,12 +164,11 @@ def snapshot(auction_id: str, read: RoomRead, *, replay_gap: bool) -> str:
         "endsAt": iso(from_ms(ends)),
         "serverTime": iso(from_ms(read.now_ms)),
         "lastEventId": read.last_id,
-        "reserveMet": None
-        if not reserve
-        else top is not None and int(top["amount"]) >= int(reserve),
+        # true: the lastEventId asked for is older than the replay window; refetch over REST
+        "replayGap": replay_gap,
     }
-    if replay_gap:
-        body["replayGap"] = True
+    if reserve:  # competitive rules appear only on auctions that use them
+        body["reserveMet"] = top is not None and int(top["amount"]) >= int(reserve)
     return dumps(body)
 
 

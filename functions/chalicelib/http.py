@@ -15,8 +15,8 @@ import orjson
 from chalice import Blueprint, Chalice, Response
 from chalice.app import Request
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import DBAPIError, OperationalError
 
+from shared.adapters.db import DB_ERRORS
 from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.domain.principal import InvalidToken, Principal
 
@@ -262,7 +262,7 @@ def operation(
                 result = view(call)
             except DomainError as exc:
                 return problem_response(exc)
-            except (OperationalError, DBAPIError, StoreUnavailable) as exc:
+            except (*DB_ERRORS, StoreUnavailable) as exc:  # a pool timeout too: 503, not 500
                 log.warning(
                     orjson.dumps({"event": "dependency_down", "error": str(exc)[:300]}).decode()
                 )

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from shared.domain.errors import invalid
 from shared.domain.money import parse_money
 from shared.domain.times import parse_iso
 
@@ -56,7 +57,7 @@ Money = Annotated[
         {
             "oneOf": [
                 {"type": "number", "exclusiveMinimum": 0, "maximum": 9999999999.99},
-                {"type": "string", "pattern": r"^\s*\d{1,10}(\.\d{1,2})?\s*$"},
+                {"type": "string", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,2})?$"},
             ],
             "description": "A positive amount with at most 2 fractional digits: a JSON number "
             "or a decimal string.",
@@ -126,8 +127,9 @@ class PlaceBid(Body):
 
     @model_validator(mode="after")
     def _one_of(self) -> PlaceBid:
+        # Raised as the problem itself (not a ValueError) so the error names the field.
         if (self.amount is None) == (self.maxAmount is None):
-            raise ValueError("give exactly one of amount or maxAmount")
+            raise invalid("amount", "give exactly one of amount or maxAmount")
         return self
 
 
@@ -138,9 +140,9 @@ class Decision(Body):
     @model_validator(mode="after")
     def _counter_needs_amount(self) -> Decision:
         if self.action == "counter" and self.amount is None:
-            raise ValueError("a counter offer needs an amount")
+            raise invalid("amount", "a counter offer needs an amount")
         if self.action != "counter" and self.amount is not None:
-            raise ValueError("amount goes only with action counter")
+            raise invalid("amount", "amount goes only with action counter")
         return self
 
 

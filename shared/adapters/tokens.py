@@ -130,6 +130,8 @@ class Verifier:
             raise InvalidToken(f"malformed: {exc}") from None
         alg = header.get("alg")
         kid = header.get("kid")
+        if not isinstance(alg, str) or not (kid is None or isinstance(kid, str)):
+            raise InvalidToken("alg and kid must be strings")
         if alg in ASYMMETRIC:
             key = self._asymmetric_key(kid, alg)
             expected = RSAPublicKey if alg[:2] in {"RS", "PS"} else EllipticCurvePublicKey
@@ -150,7 +152,7 @@ class Verifier:
                 audience=self.settings.jwt_audience,
                 issuer=self.settings.jwt_issuer or None,
                 options=options,  # type: ignore[arg-type]
-                leeway=5,
+                leeway=0,  # exp is enforced to the second
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from None

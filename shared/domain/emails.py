@@ -75,6 +75,16 @@ def _money(letter: Letter, amount: Decimal | None = None) -> str:
     return display_money(letter.amount if amount is None else amount, letter.currency)
 
 
+def _note_reserve(letter: Letter, paragraphs: list[str], facts: list[tuple[str, str]]) -> None:
+    """A seller who sold below their reserve is told so plainly (the buyer never sees it)."""
+    if letter.role == "seller" and letter.reserve is not None and letter.amount < letter.reserve:
+        reserve = _money(letter, letter.reserve)
+        paragraphs.insert(
+            1, f"Reserve not met: you accepted a price below your reserve of {reserve}."
+        )
+        facts.append(("Reserve", f"{reserve} (not met)"))
+
+
 def _sale_confirmation(letter: Letter) -> Draft:
     price = _money(letter)
     label = letter.invoice_label or ""
@@ -97,13 +107,7 @@ def _sale_confirmation(letter: Letter) -> Draft:
         ("Sale time", display_time(letter.at, letter.tz)),
         ("Invoice", label),
     ]
-    below_reserve = letter.reserve is not None and letter.amount < letter.reserve
-    if letter.role == "seller" and below_reserve:
-        reserve = _money(letter, letter.reserve)
-        paragraphs.insert(
-            1, f"Reserve not met: you accepted a price below your reserve of {reserve}."
-        )
-        facts.append(("Reserve", f"{reserve} (not met)"))
+    _note_reserve(letter, paragraphs, facts)
     return Draft(
         subject=f"{subject} (invoice {label})" if label else subject,
         paragraphs=paragraphs,
@@ -157,14 +161,22 @@ def _counter_accepted(letter: Letter) -> Draft:
         subject = f"{letter.counterpart_name} accepted your counter-offer on {letter.item_name}"
         lead = f"{letter.counterpart_name} accepted your counter-offer: {letter.item_name} "
         lead += f"is sold for {price}."
+    label = letter.invoice_label or ""
+    facts = [
+        ("Item", letter.item_name),
+        ("Final price", price),
+        ("Buyer" if letter.role == "seller" else "Seller", letter.counterpart_name),
+        ("Sale time", display_time(letter.at, letter.tz)),
+    ]
+    paragraphs = [lead]
+    if label:  # this email is the sale's confirmation: the invoice comes with it
+        paragraphs.append(f"Your invoice {label} is attached as a PDF.")
+        facts.append(("Invoice", label))
+    _note_reserve(letter, paragraphs, facts)
     return Draft(
-        subject=subject,
-        paragraphs=[lead, "The sale confirmation with the invoice follows in its own email."],
-        facts=[
-            ("Item", letter.item_name),
-            ("Price", price),
-            ("Accepted", display_time(letter.at, letter.tz)),
-        ],
+        subject=f"{subject} (invoice {label})" if label else subject,
+        paragraphs=paragraphs,
+        facts=facts,
         action=("View the auction", letter.auction_link),
     )
 

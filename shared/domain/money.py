@@ -5,6 +5,7 @@ Every currency here has two fractional digits (CONTRACT: responses give `"1250.0
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 MAX_AMOUNT = Decimal("9999999999.99")  # NUMERIC(12,2)
@@ -15,26 +16,47 @@ class MoneyError(ValueError):
     pass
 
 
+_MONEY_TEXT = re.compile(r"^[0-9]{1,10}(\.[0-9]{1,2})?$")
+
+
 def parse_money(value: object) -> Decimal:
-    """A JSON number or decimal string with at most 2 fractional digits, > 0, <= MAX_AMOUNT."""
+    """A JSON number or a decimal string with at most 2 fractional digits, > 0, <= MAX_AMOUNT.
+
+    Strings are held to the plain form (`"1250"`, `"1250.5"`, `"1250.50"`): no exponent, sign,
+    separators, spaces or a third fractional digit."""
+    try:
+        return _parse_money(value)
+    except ArithmeticError:  # decimal's InvalidOperation for what no check above foresaw
+        raise MoneyError("must be an amount of at most 12 digits") from None
+
+
+def _parse_money(value: object) -> Decimal:
     if isinstance(value, bool) or value is None:
         raise MoneyError("must be a number or a decimal string")
-    if isinstance(value, float):
-        value = repr(value)
-    if isinstance(value, int):
-        value = str(value)
-    if not isinstance(value, str | Decimal):
+    if isinstance(value, str):
+        if not _MONEY_TEXT.match(value):
+            raise MoneyError('must be a decimal string with at most 2 fractional digits, "1250.50"')
+        amount = Decimal(value)
+    elif isinstance(value, int):
+        if value > MAX_AMOUNT:
+            raise MoneyError(f"must be at most {MAX_AMOUNT}")
+        amount = Decimal(value)
+    elif isinstance(value, float):
+        # repr is the shortest text that reads back as this float: 0.1 stays "0.1".
+        try:
+            amount = Decimal(repr(value))
+        except InvalidOperation:
+            raise MoneyError("must be a finite amount") from None
+        if not amount.is_finite() or amount > MAX_AMOUNT:
+            raise MoneyError(f"must be a finite amount, at most {MAX_AMOUNT}")
+        if amount != amount.quantize(CENT):
+            raise MoneyError("at most 2 fractional digits")
+    elif isinstance(value, Decimal):
+        if not value.is_finite() or value > MAX_AMOUNT or value != value.quantize(CENT):
+            raise MoneyError("must be a finite amount with at most 2 fractional digits")
+        amount = value
+    else:
         raise MoneyError("must be a number or a decimal string")
-    text = str(value).strip()
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise MoneyError("must be a number or a decimal string") from None
-    if not amount.is_finite():
-        raise MoneyError("must be a finite amount")
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2 and amount != amount.quantize(CENT):
-        raise MoneyError("at most 2 fractional digits")
     if amount <= 0:
         raise MoneyError("must be greater than 0")
     if amount > MAX_AMOUNT:

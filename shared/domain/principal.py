@@ -31,7 +31,7 @@ class Principal:
         app_meta = claims.get("app_metadata") or {}
         user_meta = claims.get("user_metadata") or {}
         role = app_meta.get("role") if isinstance(app_meta, dict) else None
-        if role not in {r.value for r in Role}:
+        if not isinstance(role, str) or role not in {r.value for r in Role}:
             role = Role.BUYER.value
         email = str(claims.get("email") or "")
         name = ""

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.adapters import keys
@@ -211,22 +211,22 @@ def view(
             if counter
             else None
         ),
-        "buyNowPrice": money_str(auction.buy_now_price),
-        "softCloseSecs": auction.soft_close_secs,
-        "reserveMet": (
-            None
-            if auction.reserve_price is None
-            else highest_amount is not None and highest_amount >= auction.reserve_price
-        ),
-        "winnerId": str(auction.winner_id) if auction.winner_id else None,
-        "finalPrice": money_str(auction.final_price),
         "serverTime": iso(now),
         "createdAt": iso(auction.created_at),
         "updatedAt": iso(auction.updated_at),
     }
-    is_owner = viewer.user_id == str(auction.seller_id)
-    if auction.reserve_price is not None and (is_owner or viewer.is_admin):
-        body["reservePrice"] = money_str(auction.reserve_price)
+    # The competitive rules appear only on auctions that use them ("absent means off").
+    if auction.buy_now_price is not None:
+        body["buyNowPrice"] = money_str(auction.buy_now_price)
+    if auction.soft_close_secs is not None:
+        body["softCloseSecs"] = auction.soft_close_secs
+    if auction.reserve_price is not None:
+        body["reserveMet"] = highest_amount is not None and highest_amount >= auction.reserve_price
+        if viewer.user_id == str(auction.seller_id):  # never shown to anyone else
+            body["reservePrice"] = money_str(auction.reserve_price)
+    if status == AuctionStatus.SOLD and auction.winner_id is not None:
+        body["winnerId"] = str(auction.winner_id)
+        body["finalPrice"] = money_str(auction.final_price)
     if viewer.user_id and live is not None and live.my_max is not None:
         body["myMaxAmount"] = money_str(from_minor(live.my_max))
     return body
@@ -271,6 +271,21 @@ def _after_cursor(query: Select[Any], cursor: str | None) -> Select[Any]:
     )
 
 
+def _shown_as(status: str, now: datetime) -> ColumnElement[bool]:
+    """The filter for the status a list shows: a scheduled auction whose window has opened is
+    shown (and so found) as live before the ticker has moved it."""
+    window_open = (
+        (Auction.status == AuctionStatus.SCHEDULED)
+        & (Auction.go_live_at <= now)
+        & (Auction.ends_at > now)
+    )
+    if status == AuctionStatus.LIVE:
+        return (Auction.status == AuctionStatus.LIVE) | window_open
+    if status == AuctionStatus.SCHEDULED:
+        return (Auction.status == AuctionStatus.SCHEDULED) & ~window_open
+    return Auction.status == status
+
+
 def list_auctions(
     ctx: Context,
     viewer: Viewer,
@@ -283,7 +298,7 @@ def list_auctions(
     with ctx.db.session() as session:
         query = select(Auction)
         if status:
-            query = query.where(Auction.status == status)
+            query = query.where(_shown_as(status, ctx.clock()))
         if seller_id:
             query = query.where(Auction.seller_id == uuid.UUID(seller_id))
         query = _after_cursor(query, cursor)

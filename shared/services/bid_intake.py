@@ -102,8 +102,14 @@ def store_bids_now(ctx: Context, record: dict[str, Any]) -> None:
             raise
 
 
-def intake(session: Session, ctx: Context, record: dict[str, Any]) -> None:
-    store_bids(session, record)
+def has_rule_changes(record: dict[str, Any]) -> bool:
+    """A proxy maximum was set, or a soft close moved the end."""
+    return bool(record.get("maxOf")) or bool(record.get("extended") and not record.get("buyNow"))
+
+
+def store_rule_changes(session: Session, record: dict[str, Any]) -> None:
+    """The proxy maximum and the moved end, so that a state rebuilt from PostgreSQL (Redis
+    flushed) keeps both."""
     auction_id = uuid.UUID(record["auctionId"])
     if record.get("maxOf"):
         placed = from_ms(record["at"])
@@ -127,6 +133,12 @@ def intake(session: Session, ctx: Context, record: dict[str, Any]) -> None:
             .where(Auction.id == auction_id)
             .values(ends_at=func.greatest(Auction.ends_at, from_ms(record["endsAt"])))
         )
+
+
+def intake(session: Session, ctx: Context, record: dict[str, Any]) -> None:
+    store_bids(session, record)
+    auction_id = uuid.UUID(record["auctionId"])
+    store_rule_changes(session, record)
 
     rows = _rows(record)
     if not rows:

@@ -148,6 +148,9 @@ def place_bid(
                 bid_intake.intake(session, ctx, record)
         else:
             bid_intake.store_bids_now(ctx, record)
+            if bid_intake.has_rule_changes(record):  # rare: a maximum, a soft-close move
+                with ctx.db.session() as session:
+                    bid_intake.store_rule_changes(session, record)
     except DB_ERRORS as exc:
         # Acknowledged all the same: the outbox record is drained once PostgreSQL is back.
         log.warning("bid %s stored in the outbox only: %s", result["bid"]["id"], exc)

@@ -273,6 +273,7 @@ def answer_counter(
                 buyer_id=offer.buyer_id,
                 price=offer.amount,
                 reason="counter_accepted",
+                confirmation=False,  # the counter-accepted email confirms the sale
             )
             lifecycle.sale_announcement(
                 session,

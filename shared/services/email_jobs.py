@@ -94,6 +94,7 @@ def counter_accepted_jobs(offer: CounterOffer) -> list[dict[str, Any]]:
             auction_id=str(offer.auction_id),
             recipient_id=str(user),
             role=role,
+            attach_invoice=True,  # it is the sale's confirmation too
             counterId=str(offer.id),
         )
         for role, user in (("buyer", offer.buyer_id), ("seller", offer.seller_id))

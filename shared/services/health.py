@@ -25,4 +25,5 @@ def check(ctx: Context) -> tuple[int, dict[str, Any]]:
     healthy = body["db"] == "ok" and body["redis"] == "ok"
     if not healthy:
         body["status"] = "degraded"
+        body["code"] = "unavailable"  # the problem code of a 503 elsewhere in the API
     return (200 if healthy else 503), body

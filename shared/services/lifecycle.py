@@ -257,6 +257,7 @@ def complete_sale(
     price: Decimal,
     reason: str,
     bid_id: uuid.UUID | None = None,
+    confirmation: bool = True,
 ) -> Invoice:
     """Mark the auction sold, number its invoice (gap-free: taken in this transaction) and
     queue the sale emails. The caller checked the status and adds its own events."""
@@ -295,7 +296,9 @@ def complete_sale(
         start_at="remove",
         end_at="remove",
     )
-    for role, user in (("buyer", buyer_id), ("seller", auction.seller_id)):
+    # A counter accepted sends its own confirmation (with this invoice) instead: one email
+    # per party for one sale.
+    for role, user in (("buyer", buyer_id), ("seller", auction.seller_id)) if confirmation else ():
         outbox.job(
             session,
             {
@@ -466,6 +469,15 @@ def admin_reset(
             clear=True,
         )
     outbox.relay(ctx)
+    # A new round has no bids, so the record is the whole truth: write it to Redis now, even
+    # if the patch above waits on another relay's lock, before the admin's 200 goes out.
+    try:
+        with ctx.db.session() as session:
+            fresh = session.get(Auction, auction.id)
+            if fresh is not None and fresh.round == auction.round:
+                auction_state.seed(ctx, session, fresh, force=True)
+    except (SQLAlchemyError, StoreUnavailable, StoreError) as exc:
+        log.warning("reset of %s reaches Redis with the relay: %s", auction.id, exc)
     return auction
 
 

@@ -366,7 +366,7 @@ def test_an_auction_is_readable_by_anyone(client: Any, ctx: Context, seller: Per
         assert MONEY.match(body[money])
 
 
-def test_the_reserve_is_shown_to_its_seller_and_admins_only(
+def test_the_reserve_is_shown_to_its_seller_only(
     client: Any, ctx: Context, seller: Person, buyer: Person, admin: Person
 ) -> None:
     auction = live_auction(ctx, seller, reserve="500.00")
@@ -374,8 +374,8 @@ def test_the_reserve_is_shown_to_its_seller_and_admins_only(
     as_admin = orjson.loads(call(client, "GET", f"/api/auctions/{auction}", admin).body)
     as_buyer = orjson.loads(call(client, "GET", f"/api/auctions/{auction}", buyer).body)
     anonymous = orjson.loads(client.http.get(f"/api/auctions/{auction}").body)
-    assert as_seller["reservePrice"] == as_admin["reservePrice"] == "500.00"
-    assert "reservePrice" not in as_buyer and "reservePrice" not in anonymous
+    assert as_seller["reservePrice"] == "500.00"
+    assert all("reservePrice" not in other for other in (as_admin, as_buyer, anonymous))
     assert as_buyer["reserveMet"] is False
     listed = orjson.loads(call(client, "GET", "/api/auctions", buyer).body)["items"]
     assert "reservePrice" not in listed[0]
@@ -514,8 +514,8 @@ def test_a_malformed_idempotency_key_is_a_validation_error(
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({}, "body"),
-        ({"amount": 150, "maxAmount": 300}, "body"),
+        ({}, "amount"),
+        ({"amount": 150, "maxAmount": 300}, "amount"),
         ({"amount": 0}, "amount"),
         ({"amount": "1.001"}, "amount"),
         ({"amount": "150 rupees"}, "amount"),
@@ -619,14 +619,15 @@ def test_admin_routes_refuse_everyone_but_admins(
     assert read["status"] == "scheduled"
 
 
-def test_admins_list_every_auction_with_its_reserve(
+def test_admins_list_every_auction_but_not_its_reserve(
     client: Any, ctx: Context, seller: Person, admin: Person
 ) -> None:
     live = str(live_auction(ctx, seller, reserve="900.00"))
     later = str(insert_auction(ctx, seller, go_live_at=datetime.now(UTC) + timedelta(hours=1)))
     page = orjson.loads(call(client, "GET", "/api/admin/auctions", admin).body)
     assert [a["id"] for a in page["items"]] == [later, live]
-    assert page["items"][1]["reservePrice"] == "900.00"
+    assert "reservePrice" not in page["items"][1]  # CONTRACT: only its seller sees it
+    assert page["items"][1]["reserveMet"] is False
     only_live = call(client, "GET", "/api/admin/auctions?status=live&limit=1", admin)
     assert [a["id"] for a in orjson.loads(only_live.body)["items"]] == [live]
     one = orjson.loads(call(client, "GET", "/api/admin/auctions?limit=1", admin).body)
@@ -784,13 +785,14 @@ def test_the_write_limit_is_per_route_group_and_spares_bids(
     assert reset.status_code == 200
 
 
-def test_anonymous_writes_are_limited_per_client_address(
+def test_dev_login_is_not_write_limited(
     client: Any, ctx: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Development sign-in for many test users from one address must never be told to wait."""
     monkeypatch.setattr(ctx.settings, "write_rate_limit", "1/m:1")
-    login = {"email": "someone@example.com", "role": "buyer"}
-    assert call(client, "POST", "/api/dev/login", None, login).status_code == 200
-    problem(call(client, "POST", "/api/dev/login", None, login), 429, "rate_limited")
+    for i in range(5):
+        login = {"email": f"someone{i}@example.com", "role": "buyer"}
+        assert call(client, "POST", "/api/dev/login", None, login).status_code == 200
 
 
 def test_the_write_limit_holds_across_function_instances(

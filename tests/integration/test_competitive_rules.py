@@ -283,3 +283,24 @@ def test_buy_now_racing_a_plain_bid_exactly_one_wins(ctx, seller) -> None:  # ty
             # the plain bid came first: buy-now is gone, the 500 stands as an ordinary bid
             assert isinstance(plain_result, bidding.BidReceipt)
             assert status == "live" and len(bids) == 2
+
+
+def test_a_moved_end_and_a_maximum_survive_a_redis_flush_at_once(client, ctx, seller) -> None:  # type: ignore[no-untyped-def]
+    """Stored with the bid itself, not later by the intake: a flush right after the bid
+    rebuilds the auction with its moved end and the leader's maximum."""
+    now = datetime.now(UTC)
+    auction_id = live_auction(
+        ctx,
+        seller,
+        soft_close_secs=120,
+        go_live_at=now - timedelta(minutes=1),
+        ends_at=now + timedelta(seconds=30),
+    )
+    asha, ravi = person(ctx, "buyer"), person(ctx, "buyer")
+    placed = bid(client, asha, auction_id, maxAmount="300.00")
+    ctx.store.command("FLUSHDB")  # before any intake ran
+    assert auction(client, auction_id)["endsAt"] == placed.json_body["endsAt"]
+    answered = bid(client, ravi, auction_id, amount="200.00")  # asha's proxy still answers
+    assert answered.status_code == 201
+    view = auction(client, auction_id)
+    assert (view["highestBid"]["bidderId"], view["highestBid"]["amount"]) == (asha.id, "210.00")

@@ -92,7 +92,7 @@ def test_a_counter_invites_the_highest_bidder(ctx, client, seller, rival, ended,
     assert f"/#/auctions/{ended}" in message.html
 
 
-def test_a_counter_accept_mails_both_the_acceptance_and_the_sale(  # type: ignore[no-untyped-def]
+def test_a_counter_accept_confirms_the_sale_in_one_email_each_with_the_invoice(  # type: ignore[no-untyped-def]
     ctx, client, seller, rival, ended, sink
 ) -> None:
     counter = decide(client, seller, ended, action="counter", amount="150000")["counterOffer"]
@@ -105,15 +105,14 @@ def test_a_counter_accept_mails_both_the_acceptance_and_the_sale(  # type: ignor
     seller_subjects = sorted(m.subject for m in sink.to(seller.principal.email))
     assert buyer_subjects == [
         "Counter-offer on Brass <lamp> & shade: ₹1,50,000.00",
-        "You accepted the counter-offer on Brass <lamp> & shade: ₹1,50,000.00",
-        "You bought Brass <lamp> & shade for ₹1,50,000.00 (invoice INV-000001)",
+        "You accepted the counter-offer on Brass <lamp> & shade: ₹1,50,000.00 (invoice INV-000001)",
     ]
     assert seller_subjects == [
-        "Ravi accepted your counter-offer on Brass <lamp> & shade",
-        "Sold: Brass <lamp> & shade for ₹1,50,000.00 (invoice INV-000001)",
+        "Ravi accepted your counter-offer on Brass <lamp> & shade (invoice INV-000001)",
     ]
-    sales = [m for m in sink.messages if m.job_id and m.job_id.startswith("email:sale:")]
-    assert len(sales) == 2 and all(len(m.attachments) == 1 for m in sales)
+    accepted = [m for m in sink.messages if m.job_id and ":counter_accepted:" in m.job_id]
+    assert len(accepted) == 2 and all(len(m.attachments) == 1 for m in accepted)
+    assert not [m for m in sink.messages if m.job_id and m.job_id.startswith("email:sale:")]
 
 
 def test_currency_and_zone_come_from_the_configuration(  # type: ignore[no-untyped-def]
@@ -188,5 +187,7 @@ def test_the_default_outlets_follow_the_settings(ctx, sink) -> None:  # type: ig
     outlets = jobs.outlets_for(ctx.settings)
     assert outlets is jobs.outlets_for(ctx.settings)  # built once per configuration
     assert type(outlets.mailer).__name__ == "SendGridMailer"
-    plain = ctx.settings.model_copy(update={"sendgrid_api_key": None})
+    plain = ctx.settings.model_copy(
+        update={"sendgrid_api_key": None, "sendgrid_api_host": "https://api.sendgrid.com"}
+    )
     assert type(jobs.outlets_for(plain).mailer).__name__ == "FileMailer"

@@ -110,7 +110,9 @@ def test_counter_accepted_reads_right_for_both_sides() -> None:
     buyer = compose(letter(Template.COUNTER_ACCEPTED, role="buyer"))
     seller = compose(letter(Template.COUNTER_ACCEPTED, role="seller", counterpart_name="Asha"))
     assert buyer.subject.startswith("You accepted the counter-offer on Brass lamp")
-    assert seller.subject == "Asha accepted your counter-offer on Brass lamp"
+    # it confirms the sale too: the invoice is named and attached (one email per party)
+    assert seller.subject == "Asha accepted your counter-offer on Brass lamp (invoice INV-000042)"
+    assert "Your invoice INV-000042 is attached as a PDF." in buyer.text
 
 
 def test_html_escapes_what_people_typed() -> None:

@@ -101,11 +101,26 @@ def test_the_mailer_follows_the_configuration() -> None:
     assert isinstance(keyed, SendGridMailer)
     assert keyed.client.host == "http://127.0.0.1:9"
     assert keyed.client.client.timeout == 10.0
-    development = mailer_for(load_settings(APP_ENV="development", SENDGRID_API_KEY=""))
+    development = mailer_for(
+        load_settings(
+            APP_ENV="development", SENDGRID_API_KEY="", SENDGRID_API_HOST="https://api.sendgrid.com"
+        )
+    )
     assert isinstance(development, FileMailer)
     assert development.directory.parts[-2:] == ("var", "mail")
+    # A host of one's own (a test's sink) without a key: the mail goes there, not to files.
+    sink = mailer_for(
+        load_settings(APP_ENV="test", SENDGRID_API_KEY="", SENDGRID_API_HOST="http://127.0.0.1:9")
+    )
+    assert isinstance(sink, SendGridMailer)
+    assert sink.client.host == "http://127.0.0.1:9"
     production = mailer_for(
-        load_settings(APP_ENV="production", SENDGRID_API_KEY="", SUPABASE_JWT_SECRET="s" * 32)
+        load_settings(
+            APP_ENV="production",
+            SENDGRID_API_KEY="",
+            SENDGRID_API_HOST="https://api.sendgrid.com",
+            SUPABASE_JWT_SECRET="s" * 32,
+        )
     )
     assert isinstance(production, UnconfiguredMailer)
     with pytest.raises(MailerError) as caught:

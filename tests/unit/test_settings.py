@@ -75,6 +75,7 @@ def test_socket_port_falls_back_to_port(monkeypatch: pytest.MonkeyPatch) -> None
         ("DATABASE_URL", "mysql://x"),
         ("REDIS_URL", "http://x"),
         ("JWT_PUBLIC_KEYS", "{not json"),
+        ("JWT_PUBLIC_KEYS", '{"keys": [{"kty": "RSA", "n": "@@", "e": "AQAB"}]}'),
         ("BID_RATE_LIMIT", "fast"),
         ("ALLOW_SELF_OUTBID", "perhaps"),
     ],

@@ -29,7 +29,7 @@ def _admin(call: Call) -> Viewer:
     bp,
     "GET",
     "/api/admin/auctions",
-    summary="Every auction, newest first, with what only admins see (reserve prices)",
+    summary="Every auction, newest first",
     tag="admin",
     auth="required",
     roles=ADMIN,

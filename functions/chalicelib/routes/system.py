@@ -54,6 +54,9 @@ def get_me(call: Call) -> dict[str, Any]:
     response=TokenOut,
     errors=("not_found", "validation_error"),
     parse=False,
+    # Development only, and every local client shares one address: a suite signing in fifty
+    # bidders must not be told to wait.
+    rate_limited=False,
 )
 def dev_login(call: Call) -> dict[str, Any]:
     if not runtime.settings().dev_login_enabled:
