@@ -33,6 +33,14 @@ class Handler(ChaliceRequestHandler):
     disable_nagle_algorithm = True
     wbufsize = 1 << 16  # headers and body in one send; http.server flushes after each request
 
+    def _parse_payload(self) -> tuple[dict[str, Any], bytes | None]:
+        headers, body = super()._parse_payload()
+        # No Accept header means any type is acceptable (RFC 9110 12.5.1); Chalice would
+        # otherwise refuse a binary answer (the invoice PDF) with 400.
+        if not any(name.lower() == "accept" for name in headers):
+            headers["Accept"] = "*/*"
+        return headers, body
+
     def log_message(self, format: str, *args: Any) -> None:
         return
 

@@ -259,3 +259,24 @@ def test_the_first_page_renders_to_png(tmp_path: Path) -> None:
     assert re.search(r"^Pages:\s+1$", info, re.M)
     assert re.search(r"^Title:\s+Invoice INV-000042$", info, re.M)
     assert f"Subject:         {SAMPLE_FACTS.item_name}" in info
+
+
+def test_a_request_without_accept_gets_the_pdf_over_http(  # type: ignore[no-untyped-def]
+    ctx, client, api_url, seller, rival
+) -> None:
+    """No Accept header means anything is acceptable (RFC 9110); urllib sends none."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    auction_id = sell(ctx, client, seller, rival, "150.00")
+    parts = urlsplit(api_url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn.putrequest("GET", f"/api/auctions/{auction_id}/invoice", skip_accept_encoding=True)
+    conn.putheader("Authorization", seller.headers["Authorization"])
+    conn.endheaders()
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    assert response.status == 200
+    assert response.getheader("Content-Type") == "application/pdf"
+    assert body.startswith(b"%PDF-")
