@@ -54,11 +54,23 @@ class RedisStore(Protocol):
     def close(self) -> None: ...
 
 
-def _is_noscript(message: str) -> bool:
-    return message.startswith("NOSCRIPT")
+class ScriptRunner:
+    """EVALSHA, and EVAL when Redis does not know the script yet: the same on any transport."""
+
+    def command(self, *args: str | int | float) -> Any:
+        raise NotImplementedError
+
+    def script(self, script: Script, keys: list[str], args: list[str | int | float]) -> Any:
+        try:
+            return self.command("EVALSHA", script.sha, len(keys), *keys, *args)
+        except StoreError as exc:
+            if not str(exc).startswith("NOSCRIPT"):
+                raise
+        # First use on this Redis (or after SCRIPT FLUSH): EVAL also caches it for next time.
+        return self.command("EVAL", script.source, len(keys), *keys, *args)
 
 
-class RestStore:
+class RestStore(ScriptRunner):
     """Upstash REST through the real `upstash-redis` client.
 
     The client's defaults are wrong for a bid path: its httpx client has no timeout and it
@@ -127,20 +139,11 @@ class RestStore:
             )
         )
 
-    def script(self, script: Script, keys: list[str], args: list[str | int | float]) -> Any:
-        try:
-            return self.command("EVALSHA", script.sha, len(keys), *keys, *args)
-        except StoreError as exc:
-            if not _is_noscript(str(exc)):
-                raise
-        # First use on this Redis (or after SCRIPT FLUSH): EVAL also caches it for next time.
-        return self.command("EVAL", script.source, len(keys), *keys, *args)
-
     def close(self) -> None:
         self._client.close()  # type: ignore[no-untyped-call]
 
 
-class TcpStore:
+class TcpStore(ScriptRunner):
     """redis-py over TCP, for the long-lived socket node (and tests)."""
 
     def __init__(self, url: str, *, timeout_s: float = 5.0) -> None:
@@ -180,14 +183,6 @@ class TcpStore:
 
         replies = self._call(run)
         return [StoreError(str(r)) if isinstance(r, Exception) else r for r in replies]
-
-    def script(self, script: Script, keys: list[str], args: list[str | int | float]) -> Any:
-        try:
-            return self.command("EVALSHA", script.sha, len(keys), *keys, *args)
-        except StoreError as exc:
-            if not _is_noscript(str(exc)):
-                raise
-        return self.command("EVAL", script.source, len(keys), *keys, *args)
 
     def close(self) -> None:
         self._client.close()

@@ -16,18 +16,10 @@ other maximum was beaten when its owner lost the lead. So a new offer meets at m
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 
+from shared.domain.vocabulary import AuctionStatus
 
-class Status(StrEnum):
-    SCHEDULED = "scheduled"
-    LIVE = "live"
-    ENDED = "ended"
-    CLOSED_NO_WINNER = "closed_no_winner"
-    SOLD = "sold"
-
-
-OPEN_STATUSES = frozenset({Status.SCHEDULED, Status.LIVE})
+OPEN_STATUSES = frozenset({AuctionStatus.SCHEDULED, AuctionStatus.LIVE})
 
 
 @dataclass(frozen=True)
@@ -53,7 +45,7 @@ class Book:
     """What the bid rules need to know about one auction."""
 
     rules: AuctionRules
-    status: Status
+    status: AuctionStatus
     go_live_ms: int
     ends_ms: int
     leader: Leader | None = None
@@ -190,7 +182,7 @@ def _buy_now(book: Book, offer: Offer) -> Accepted:
     price = book.rules.buy_now or 0
     leader = Leader(offer.user_id, price, price, offer.now_ms)
     previous = book.leader.user_id if book.leader else None
-    after = replace(book, leader=leader, status=Status.SOLD, ends_ms=offer.now_ms)
+    after = replace(book, leader=leader, status=AuctionStatus.SOLD, ends_ms=offer.now_ms)
     return Accepted(
         bids=(PlacedBid(offer.user_id, price, False),),
         book=after,

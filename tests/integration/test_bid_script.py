@@ -13,8 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shared.adapters import keys
-from shared.domain.bidding import Accepted, AuctionRules, Book, Offer, Refused, Status, judge_bid
+from shared.domain.bidding import Accepted, AuctionRules, Book, Offer, Refused, judge_bid
 from shared.domain.money import from_minor, to_minor
+from shared.domain.vocabulary import AuctionStatus
 from shared.services import bidding
 from shared.settings import load_settings
 from tests.support.harness import live_auction
@@ -44,7 +45,7 @@ def run_both(ctx, seller, seq, *, rules_kwargs, auction_kwargs):  # type: ignore
     fields = dict(zip(state[::2], state[1::2], strict=True))
     current = Book(
         rules=AuctionRules(seller_id=seller.id, **rules_kwargs),
-        status=Status.LIVE,
+        status=AuctionStatus.LIVE,
         go_live_ms=int(fields["goLiveAt"]),
         ends_ms=int(fields["endsAt"]),
     )

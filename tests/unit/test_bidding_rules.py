@@ -16,13 +16,13 @@ from shared.domain.bidding import (
     Leader,
     Offer,
     Refused,
-    Status,
     buy_now_open,
     judge_bid,
     min_next_bid,
     reserve_met,
     take_token,
 )
+from shared.domain.vocabulary import AuctionStatus
 
 NOW = 1_000_000
 RULES = AuctionRules(start_price=10_000, increment=1_000, seller_id="seller")
@@ -31,7 +31,7 @@ RULES = AuctionRules(start_price=10_000, increment=1_000, seller_id="seller")
 def book(**kwargs: object) -> Book:
     base: dict[str, object] = {
         "rules": RULES,
-        "status": Status.LIVE,
+        "status": AuctionStatus.LIVE,
         "go_live_ms": NOW - 60_000,
         "ends_ms": NOW + 60_000,
         "leader": None,
@@ -79,13 +79,13 @@ def test_later_bids_must_beat_the_highest_by_the_increment() -> None:
 
 
 def test_bid_outside_the_window_is_refused_whatever_the_status() -> None:
-    early = book(go_live_ms=NOW + 1, status=Status.SCHEDULED)
+    early = book(go_live_ms=NOW + 1, status=AuctionStatus.SCHEDULED)
     assert judge_bid(early, plain("a", 10_000)) == Refused("auction_not_live")
     late = book(ends_ms=NOW)  # endsAt is exclusive
     assert judge_bid(late, plain("a", 10_000)) == Refused("auction_not_live")
-    edge = book(go_live_ms=NOW, status=Status.SCHEDULED)  # goLiveAt is inclusive
+    edge = book(go_live_ms=NOW, status=AuctionStatus.SCHEDULED)  # goLiveAt is inclusive
     assert isinstance(judge_bid(edge, plain("a", 10_000)), Accepted)
-    for closed in (Status.ENDED, Status.SOLD, Status.CLOSED_NO_WINNER):
+    for closed in (AuctionStatus.ENDED, AuctionStatus.SOLD, AuctionStatus.CLOSED_NO_WINNER):
         assert judge_bid(book(status=closed), plain("a", 10_000)) == Refused("auction_not_live")
 
 
@@ -240,7 +240,7 @@ def test_buy_now_sells_at_once_at_the_buy_now_price() -> None:
     outcome = judge_bid(book(rules=rules), plain("a", 60_000))
     assert isinstance(outcome, Accepted) and outcome.buy_now
     assert rows(outcome) == [("a", 50_000, False)]
-    assert outcome.book.status == Status.SOLD
+    assert outcome.book.status == AuctionStatus.SOLD
 
 
 def test_buy_now_closes_after_the_first_bid_without_a_reserve() -> None:
