@@ -97,6 +97,7 @@ class NodeConnection(ServerConnection):
         super().__init__(*args, **kwargs)
         self.node = node
         self.principal: Principal | None = None
+        self.expires_at: float | None = None  # the token's exp, epoch seconds
         self.refused = False
         self.congested_since = 0.0
 
@@ -214,16 +215,19 @@ class SocketNode:
         return _response(204, b"", "text/plain", headers)
 
     async def verify(self, token: str) -> Principal:
+        return (await self.verify_until(token))[0]
+
+    async def verify_until(self, token: str) -> tuple[Principal, float]:
         if self.settings.supabase_jwks_url:  # may fetch keys over the network
-            return await asyncio.to_thread(self.verifier.verify, token)
-        return self.verifier.verify(token)
+            return await asyncio.to_thread(self.verifier.verify_until, token)
+        return self.verifier.verify_until(token)
 
     async def authenticate(self, connection: NodeConnection, query: str) -> None:
         token = (parse_qs(query).get("token") or [""])[0]
         if not token:
             return  # an anonymous watcher
         try:
-            connection.principal = await self.verify(token)
+            connection.principal, connection.expires_at = await self.verify_until(token)
         except InvalidToken as exc:
             log.info("websocket token refused: %s", exc)
             connection.refused = True
@@ -307,6 +311,16 @@ class SocketNode:
             return
         principal = connection.principal
         self.hub.connect(connection, principal.user_id if principal else None)
+        # A signed-in connection lasts as long as its token: then 4401, and the client comes
+        # back with a fresh token (or as an anonymous watcher).
+        expiry = None
+        if connection.expires_at is not None:
+            expiry = asyncio.get_running_loop().call_later(
+                max(0.0, connection.expires_at - time.time()),
+                lambda: asyncio.ensure_future(
+                    connection.close(CLOSE_UNAUTHORIZED, "token expired")
+                ),
+            )
         try:
             async for raw in connection:
                 result = self.hub.receive(connection, raw, now_ms())
@@ -317,6 +331,8 @@ class SocketNode:
         except ConnectionClosed:
             pass
         finally:
+            if expiry is not None:
+                expiry.cancel()
             self.hub.disconnect(connection)
             self.congested.discard(connection)
 

@@ -107,21 +107,26 @@ class Verifier:
         raise InvalidToken(f"no key for kid {kid!r}")
 
     def verify(self, token: str) -> Principal:
-        """The token's principal, or InvalidToken. A token verified before is answered from
-        memory until its `exp` (a bidder sends the same token many times a second; the
-        signature check and PyJWT's parsing cost more than the rest of a bid's CPU time)."""
+        """The token's principal, or InvalidToken."""
+        return self.verify_until(token)[0]
+
+    def verify_until(self, token: str) -> tuple[Principal, float]:
+        """The token's principal and its `exp` (epoch seconds), or InvalidToken. A token
+        verified before is answered from memory until its `exp` (a bidder sends the same token
+        many times a second; the signature check and PyJWT's parsing cost more than the rest
+        of a bid's CPU time)."""
         now = time.time()
         with self._verified_lock:
             known = self._verified.get(token)
             if known is not None and known[1] > now:
                 self._verified.move_to_end(token)
-                return known[0]
+                return known
         principal, expires = self._verify_fully(token)
         with self._verified_lock:
             self._verified[token] = (principal, expires)
             while len(self._verified) > VERIFIED_CACHE_SIZE:
                 self._verified.popitem(last=False)
-        return principal
+        return principal, expires
 
     def _verify_fully(self, token: str) -> tuple[Principal, float]:
         try:

@@ -119,6 +119,21 @@ def test_an_invalid_token_is_refused_with_close_code_4401(
     assert closed_code(client) == 4401
 
 
+def test_a_connection_is_closed_with_4401_when_its_token_expires(
+    ctx: Context, node: InProcessNode, clients: Any, seller: Person
+) -> None:
+    from shared.adapters.tokens import Verifier
+    from shared.settings import get_settings
+
+    auction = live_auction(ctx, seller)
+    short = Verifier(get_settings()).mint_dev_token("brief@example.com", "Brief", "buyer", ttl_s=2)
+    client = clients(node.ws_url, short)
+    assert client.join(auction)["type"] == "snapshot"  # signed in and served until then
+    started = time.monotonic()
+    assert closed_code(client, timeout=10) == 4401
+    assert time.monotonic() - started < 5
+
+
 # -- fan-out -----------------------------------------------------------------------------------
 
 
