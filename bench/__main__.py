@@ -190,17 +190,22 @@ def hot_auction(
         try:
             for n in BIDDERS:
                 row: dict[str, Any] = {}
-                for design in ("http_floor", "bid_path", "row_lock"):
+                designs = ["http_floor", "bid_path", "row_lock"]
+                if n == 32:
+                    designs.insert(2, "bid_path_proxies")  # 30% proxy maximums in the mix
+                for design in designs:
                     auction_id = new_auction(database_url, seller)
                     url = {
                         "http_floor": f"{api.api_url}/bench/noop",
                         "bid_path": f"{api.api_url}/api/auctions/{auction_id}/bids",
+                        "bid_path_proxies": f"{api.api_url}/api/auctions/{auction_id}/bids",
                         "row_lock": f"{api.api_url}/bench/rowlock/{auction_id}/bids",
                     }[design]
-                    outcome = loadgen.run(url, tokens[:n], SECONDS).summary()
+                    share = 0.3 if design == "bid_path_proxies" else 0.0
+                    outcome = loadgen.run(url, tokens[:n], SECONDS, proxy_share=share).summary()
                     row[design] = outcome
                     log(
-                        f"  {n:>3} bidders  {design:<10} {outcome['attempts_per_s']:>8} att/s "
+                        f"  {n:>3} bidders  {design:<16} {outcome['attempts_per_s']:>8} att/s "
                         f"{outcome['accepted_per_s']:>8} acc/s  p50 {outcome['p50_ms']:>7} ms  "
                         f"p99 {outcome['p99_ms']:>7} ms  max {outcome['max_ms']:>8} ms"
                     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import random
 import statistics
 import time
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ class Connection:
 
 
 async def _bidders(
-    url: str, tokens: list[str], seconds: float, start: str, increment: str
+    url: str, tokens: list[str], seconds: float, start: str, increment: str, proxy_share: float
 ) -> tuple[int, int, dict[int, int], list[float]]:
     parts = urlsplit(url)
     host, port, path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path
@@ -95,9 +96,15 @@ async def _bidders(
         nonlocal accepted
         connection = Connection(host, port, path, token)
         next_min = Decimal(start)
+        rng = random.Random(token)
         while time.perf_counter() < deadline:
+            if rng.random() < proxy_share:  # a proxy maximum a few increments above the minimum
+                ceiling = next_min + step * rng.randint(1, 5)
+                body_out = b'{"maxAmount":"%s"}' % str(ceiling).encode()
+            else:
+                body_out = b'{"amount":"%s"}' % str(next_min).encode()
             began = time.perf_counter()
-            status, payload = await connection.post(b'{"amount":"%s"}' % str(next_min).encode())
+            status, payload = await connection.post(body_out)
             latencies.append((time.perf_counter() - began) * 1000)
             statuses[status] = statuses.get(status, 0) + 1
             if status == 201:
@@ -115,7 +122,7 @@ async def _bidders(
     return len(latencies), accepted, statuses, latencies
 
 
-def _worker(args: tuple[str, list[str], float, str, str], queue: Any) -> None:
+def _worker(args: tuple[str, list[str], float, str, str, float], queue: Any) -> None:
     try:
         import uvloop
 
@@ -131,14 +138,18 @@ def run(
     start: str = "1.00",
     increment: str = "1.00",
     processes: int = 2,
+    proxy_share: float = 0.0,
 ) -> LoadResult:
-    """Drive `url` with one bidder per token for `seconds`."""
+    """Drive `url` with one bidder per token for `seconds`; `proxy_share` of the bids are
+    proxy maximums instead of plain bids."""
     processes = max(1, min(processes, len(tokens)))
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
     shares = [tokens[i::processes] for i in range(processes)]
     workers = [
-        ctx.Process(target=_worker, args=((url, share, seconds, start, increment), queue))
+        ctx.Process(
+            target=_worker, args=((url, share, seconds, start, increment, proxy_share), queue)
+        )
         for share in shares
     ]
     for w in workers:
