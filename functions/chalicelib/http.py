@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from shared.adapters.db import DB_ERRORS
 from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.domain.principal import InvalidToken, Principal
+from shared.services.auctions import ANONYMOUS, Viewer
 
 if TYPE_CHECKING:
     from shared.adapters.tokens import Verifier
@@ -159,6 +160,12 @@ class Call:
         if self.principal is None:  # guarded by auth="required"
             raise DomainError("unauthenticated")
         return self.principal
+
+    @property
+    def viewer(self) -> Viewer:
+        """Who asks, as the services see it (anonymous without a token)."""
+        p = self.principal
+        return Viewer(p.user_id, p.role) if p else ANONYMOUS
 
 
 OPERATIONS: list[Operation] = []

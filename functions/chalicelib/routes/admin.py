@@ -9,7 +9,6 @@ from chalice import Blueprint
 
 from shared.domain.vocabulary import Role
 from shared.services import auctions, lifecycle
-from shared.services.auctions import Viewer
 
 from .. import runtime
 from ..http import Call, operation
@@ -19,10 +18,6 @@ from .auctions import auction_id
 bp = Blueprint(__name__)
 
 ADMIN = (Role.ADMIN.value,)
-
-
-def _admin(call: Call) -> Viewer:
-    return Viewer(call.user.user_id, call.user.role)
 
 
 @operation(
@@ -40,7 +35,7 @@ def _admin(call: Call) -> Viewer:
 def list_all_auctions(call: Call) -> dict[str, Any]:
     q: AuctionListQuery = call.query
     return auctions.list_auctions(
-        runtime.context(), _admin(call), status=q.status, limit=q.limit, cursor=q.cursor
+        runtime.context(), call.viewer, status=q.status, limit=q.limit, cursor=q.cursor
     )
 
 
@@ -66,7 +61,7 @@ def start_auction(call: Call) -> dict[str, Any]:
     aid = auction_id(call)
     ctx = runtime.context()
     lifecycle.admin_start(ctx, aid, actor_id=call.user.user_id)
-    return auctions.read_auction(ctx, str(aid), _admin(call))
+    return auctions.read_auction(ctx, str(aid), call.viewer)
 
 
 @operation(
@@ -95,4 +90,4 @@ def reset_auction(call: Call) -> dict[str, Any]:
     body: ResetAuction = call.body
     ctx = runtime.context()
     lifecycle.admin_reset(ctx, aid, body.goLiveAt, actor_id=call.user.user_id)
-    return auctions.read_auction(ctx, str(aid), _admin(call))
+    return auctions.read_auction(ctx, str(aid), call.viewer)

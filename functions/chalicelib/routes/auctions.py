@@ -11,7 +11,6 @@ from chalice import Blueprint
 from shared.domain.auctions import AuctionDraft
 from shared.domain.errors import DomainError, invalid
 from shared.services import auctions, bidding
-from shared.services.auctions import Viewer
 
 from .. import runtime
 from ..http import Call, operation
@@ -36,11 +35,6 @@ def auction_id(call: Call) -> uuid.UUID:
         return uuid.UUID(call.params["auction_id"])
     except ValueError:
         raise DomainError("not_found", "No such auction") from None
-
-
-def viewer(call: Call) -> Viewer:
-    p = call.principal
-    return Viewer(p.user_id, p.role) if p else auctions.ANONYMOUS
 
 
 @operation(
@@ -86,7 +80,7 @@ def create_auction(call: Call) -> dict[str, Any]:
 def list_auctions(call: Call) -> dict[str, Any]:
     q: AuctionListQuery = call.query
     return auctions.list_auctions(
-        runtime.context(), viewer(call), status=q.status, limit=q.limit, cursor=q.cursor
+        runtime.context(), call.viewer, status=q.status, limit=q.limit, cursor=q.cursor
     )
 
 
@@ -101,7 +95,7 @@ def list_auctions(call: Call) -> dict[str, Any]:
     errors=("not_found",),
 )
 def get_auction(call: Call) -> dict[str, Any]:
-    return auctions.read_auction(runtime.context(), str(auction_id(call)), viewer(call))
+    return auctions.read_auction(runtime.context(), str(auction_id(call)), call.viewer)
 
 
 @operation(

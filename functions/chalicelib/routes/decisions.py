@@ -9,7 +9,6 @@ from chalice import Blueprint, Response
 from shared.adapters.invoice_store import InvoiceStore
 from shared.domain.decisions import BuyerAnswer, SellerAction
 from shared.services import decisions, invoices
-from shared.services.auctions import Viewer
 
 from .. import runtime
 from ..http import Call, operation
@@ -17,10 +16,6 @@ from ..schemas import AuctionOut, CounterResponse, Decision
 from .auctions import auction_id
 
 bp = Blueprint(__name__)
-
-
-def _viewer(call: Call) -> Viewer:
-    return Viewer(call.user.user_id, call.user.role)
 
 
 @operation(
@@ -48,7 +43,7 @@ def decide(call: Call) -> dict[str, Any]:
     auction; the sale emails carry the PDF invoice."""
     b: Decision = call.body
     return decisions.decide(
-        runtime.context(), auction_id(call), _viewer(call), SellerAction(b.action), b.amount
+        runtime.context(), auction_id(call), call.viewer, SellerAction(b.action), b.amount
     )
 
 
@@ -74,7 +69,7 @@ def respond_to_counter(call: Call) -> dict[str, Any]:
     """accept: sold at the counter amount. reject: closed with no winner. Once."""
     b: CounterResponse = call.body
     return decisions.answer_counter(
-        runtime.context(), call.params["counter_id"], _viewer(call), BuyerAnswer(b.action)
+        runtime.context(), call.params["counter_id"], call.viewer, BuyerAnswer(b.action)
     )
 
 
@@ -91,7 +86,7 @@ def respond_to_counter(call: Call) -> dict[str, Any]:
 def get_invoice(call: Call) -> Response:
     ctx = runtime.context()
     name, pdf = invoices.download(
-        ctx, auction_id(call), _viewer(call), InvoiceStore.from_settings(ctx.settings)
+        ctx, auction_id(call), call.viewer, InvoiceStore.from_settings(ctx.settings)
     )
     return Response(
         body=pdf,
