@@ -24,6 +24,14 @@ from shared.settings import load_settings
 CALLERS = 32
 
 
+def next_bid(result: dict[str, Any], current: Decimal) -> Decimal:
+    """What a caller bids next: the minimum the script named, or one step more when it was
+    already the highest."""
+    if "minNextBid" in result:
+        return Decimal(result["minNextBid"])
+    return current + Decimal("1.00") if result.get("code") == "already_highest" else current
+
+
 def _fresh_auction(ctx: Context, seller: uuid.UUID) -> uuid.UUID:
     from bench.__main__ import new_auction
 
@@ -52,11 +60,7 @@ def _raw(redis_url: str, ctx: Context, auction_id: uuid.UUID, seconds: float) ->
                 keys, args = bidding.bid_script_call(ctx.settings, auction_id, user, next_min)
                 _kind, body = await client.evalsha(script.sha, len(keys), *keys, *args)
                 done += 1
-                result = orjson.loads(body)
-                if "minNextBid" in result:
-                    next_min = Decimal(result["minNextBid"])
-                elif result.get("code") == "already_highest":
-                    next_min += Decimal("1.00")
+                next_min = next_bid(orjson.loads(body), next_min)
 
         await asyncio.gather(*(caller(i) for i in range(CALLERS)))
         await client.aclose()
@@ -90,11 +94,7 @@ def _rest_worker(args: tuple[str, str, str, int, float, int], queue: Any) -> Non
                 keys, args = bidding.bid_script_call(settings, uuid.UUID(auction), user, next_min)
                 _kind, body = await client.evalsha(script.sha, keys, [str(a) for a in args])
                 done += 1
-                result = orjson.loads(body)
-                if "minNextBid" in result:
-                    next_min = Decimal(result["minNextBid"])
-                elif result.get("code") == "already_highest":
-                    next_min += Decimal("1.00")
+                next_min = next_bid(orjson.loads(body), next_min)
 
         await asyncio.gather(*(caller(i) for i in range(callers)))
         await client.close()
