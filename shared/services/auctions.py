@@ -120,7 +120,11 @@ def read_live(ctx: Context, auction_id: str, user_id: str | None) -> LiveState |
     )
 
 
-def _bid_view(bid: Bid) -> dict[str, Any]:
+HIGHEST_BID_MEMBERS = ("id", "bidderId", "amount", "createdAt")
+
+
+def bid_view(bid: Bid) -> dict[str, Any]:
+    """The Bid object of CONTRACT section 4."""
     return {
         "id": str(bid.id),
         "auctionId": str(bid.auction_id),
@@ -130,9 +134,15 @@ def _bid_view(bid: Bid) -> dict[str, Any]:
     }
 
 
+def highest_bid_view(bid: dict[str, Any] | Bid) -> dict[str, Any]:
+    """The auction's `highestBid` ({id, bidderId, amount, createdAt}), from a Bid or its view."""
+    view = bid_view(bid) if isinstance(bid, Bid) else bid
+    return {k: view[k] for k in HIGHEST_BID_MEMBERS}
+
+
 def _highest_from_pg(session: Session, auction: Auction) -> dict[str, Any] | None:
     top = auction_state.highest_bid(session, auction)
-    return None if top is None else _bid_view(top)
+    return None if top is None else bid_view(top)
 
 
 def view(
@@ -197,11 +207,7 @@ def view(
         "durationMins": auction.duration_mins,
         "endsAt": iso(end),
         "status": status,
-        "highestBid": (
-            {k: highest_bid[k] for k in ("id", "bidderId", "amount", "createdAt")}
-            if highest_bid
-            else None
-        ),
+        "highestBid": highest_bid_view(highest_bid) if highest_bid else None,
         "minNextBid": money_str(
             min_next_bid(auction.start_price, auction.bid_increment, highest_amount)
         ),
@@ -326,7 +332,7 @@ def list_auctions(
                 .order_by(Bid.auction_id, Bid.round.desc(), Bid.amount.desc(), Bid.seq.desc())
             ):
                 if rounds[bid.auction_id] == bid.round:
-                    tops[bid.auction_id] = _bid_view(bid)
+                    tops[bid.auction_id] = bid_view(bid)
             for offer in session.scalars(
                 select(CounterOffer).where(CounterOffer.auction_id.in_(ids))
             ):
@@ -370,4 +376,4 @@ def list_bids(ctx: Context, auction_id: str, *, limit: int, cursor: str | None) 
         next_cursor = (
             encode_cursor(str(page[-1].amount), str(page[-1].seq)) if len(rows) > limit else None
         )
-        return {"items": [_bid_view(b) for b in page], "nextCursor": next_cursor}
+        return {"items": [bid_view(b) for b in page], "nextCursor": next_cursor}

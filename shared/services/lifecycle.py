@@ -28,7 +28,7 @@ from shared.adapters.redis_store import StoreError, StoreUnavailable, load_scrip
 from shared.domain.money import money_str
 from shared.domain.times import from_ms, iso, to_ms
 from shared.domain.vocabulary import AuctionStatus, EventType, NotificationType
-from shared.services import auction_state, audit, bid_intake, notifications, outbox
+from shared.services import auction_state, auctions, audit, bid_intake, notifications, outbox
 from shared.services.context import Context
 
 log = logging.getLogger(__name__)
@@ -36,15 +36,6 @@ log = logging.getLogger(__name__)
 OPEN = (AuctionStatus.SCHEDULED.value, AuctionStatus.LIVE.value)
 LEASE_MS = 30_000
 SWEEP_EVERY_S = 5.0
-
-
-def _bid_view(bid: Bid) -> dict[str, Any]:
-    return {
-        "id": str(bid.id),
-        "bidderId": str(bid.bidder_id),
-        "amount": money_str(bid.amount),
-        "createdAt": iso(bid.created_at),
-    }
 
 
 def _locked(session: Session, auction_id: uuid.UUID) -> Auction | None:
@@ -191,7 +182,7 @@ def end(ctx: Context, auction_id: uuid.UUID) -> bool:
             reserve_met = (
                 None if auction.reserve_price is None else top.amount >= auction.reserve_price
             )
-            highest = _bid_view(top)
+            highest = auctions.highest_bid_view(top)
             outbox.room_event(
                 session,
                 ctx,
@@ -369,7 +360,7 @@ def finish_buy_now(
         {
             "status": auction.status,
             "reason": "buy_now",
-            "highestBid": _bid_view(bid),
+            "highestBid": auctions.highest_bid_view(bid),
             "endsAt": iso(auction.ends_at),
         },
     )
