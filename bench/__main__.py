@@ -29,9 +29,9 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bench import loadgen, redis_floor
+from bench import bench_services, loadgen, redis_floor
 from infra.embedded import free_port
-from infra.stack import Services, Stack
+from infra.stack import Stack
 from infra.tcp_proxy import TcpProxy
 from shared.adapters.db import Database, make_engine, sqlalchemy_url
 from shared.adapters.orm import Auction, User
@@ -385,15 +385,7 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def main() -> None:
-    settings = load_settings()
-    services = Services(
-        REPO_ROOT / "var" / "bench", settings.database_url, settings.redis_url, persist_redis=False
-    ).start()
-    assert services.database_url and services.redis_url
-    from tests.support.harness import with_database, with_redis_db
-
-    database_url = with_database(services.database_url, "auction_bench")
-    redis_url = with_redis_db(services.redis_url, 10)
+    services, database_url, redis_url = bench_services("auction_bench", 10)
     os.environ.update(DATABASE_URL=database_url, REDIS_URL=redis_url, APP_ENV="test")
     started = time.perf_counter()
     try:

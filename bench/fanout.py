@@ -395,18 +395,11 @@ def run(
 def main() -> None:
     import json
 
+    from bench import bench_services
     from infra.migrate import upgrade
-    from infra.stack import Services
-    from shared.settings import REPO_ROOT, load_settings
-    from tests.support.harness import ensure_database, with_database, with_redis_db
+    from tests.support.harness import ensure_database
 
-    settings = load_settings()
-    services = Services(
-        REPO_ROOT / "var" / "bench", settings.database_url, settings.redis_url, persist_redis=False
-    ).start()
-    assert services.database_url and services.redis_url
-    database_url = with_database(services.database_url, "auction_bench_fanout")
-    redis_url = with_redis_db(services.redis_url, 11)
+    services, database_url, redis_url = bench_services("auction_bench_fanout", 11)
     os.environ.setdefault("APP_ENV", "test")
     try:
         ensure_database(database_url)
