@@ -27,7 +27,7 @@ web/dist/index.html: $(shell find web -path web/node_modules -prune -o -path web
 	fi
 
 run: $(STAMP) web
-	$(PY) -m infra.stack
+	APP_ENV=$${APP_ENV:-development} $(PY) -m infra.stack
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -38,10 +38,10 @@ typecheck: $(STAMP)
 
 test: $(STAMP) web lint typecheck
 	cd web && npm test --silent
-	$(PY) -m pytest $(PYTEST_ARGS)
+	APP_ENV=test $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP) web
-	$(PY) -m bench
+	APP_ENV=test $(PY) -m bench
 
 package: $(STAMP)
 	$(PY) -m infra.package

@@ -6,12 +6,14 @@ A wrong value stops the start with one line naming the variable (`load_settings`
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
@@ -20,6 +22,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BRIDGE_PORT = 8079
 LOCAL_BRIDGE_URL = f"http://127.0.0.1:{BRIDGE_PORT}"
+
+MAX_WINDOW_SECS = 366 * 24 * 3600  # a year: any longer window is a typo
 
 _RATE_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
 _RATE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*([smh])\s*(?::\s*(\d+))?\s*$")
@@ -48,7 +52,9 @@ class RateLimit:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=True)
 
-    app_env: Literal["development", "test", "production"] = Field("development", alias="APP_ENV")
+    # Production unless told otherwise: an image given only a DATABASE_URL must never seed demo
+    # users into it. `make run` says development and `make test` says test.
+    app_env: Literal["development", "test", "production"] = Field("production", alias="APP_ENV")
 
     database_url: str | None = Field(None, alias="DATABASE_URL")
     redis_url: str | None = Field(None, alias="REDIS_URL")
@@ -67,20 +73,40 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = Field(None, alias="JWT_ISSUER")
 
     api_port: int = Field(8000, alias="API_PORT", ge=1, le=65535)
+    # Render sets PORT and it wins (CONTRACT 9): the image's own SOCKET_PORT must not hide it.
     socket_port: int = Field(
-        8080, validation_alias=AliasChoices("SOCKET_PORT", "PORT"), ge=1, le=65535
+        8080, validation_alias=AliasChoices("PORT", "SOCKET_PORT"), ge=1, le=65535
     )
     socket_node_url: str = Field("http://127.0.0.1:8080", alias="SOCKET_NODE_URL")
+
+    # What the browser is told (/config.json) in a split deploy: the API Gateway (or custom
+    # domain) and the socket node's public WebSocket URL. Unset: the local defaults.
+    api_public_url: str | None = Field(None, alias="API_PUBLIC_URL")
+    ws_public_url: str | None = Field(None, alias="WS_PUBLIC_URL")
+    supabase_url: str | None = Field(None, alias="SUPABASE_URL")
+    supabase_anon_key: str | None = Field(None, alias="SUPABASE_ANON_KEY")
 
     tz: str = Field("Asia/Kolkata", alias="TZ")
     currency: str = Field("INR", alias="CURRENCY", pattern=r"^[A-Z]{3}$")
     invoice_bucket: str | None = Field(None, alias="INVOICE_BUCKET")
+    media_bucket: str | None = Field(None, alias="MEDIA_BUCKET")
+    media_base_url: str | None = Field(None, alias="MEDIA_BASE_URL")
     cors_origins: str = Field("http://localhost:8080,http://127.0.0.1:8080", alias="CORS_ORIGINS")
     allow_self_outbid: bool = Field(False, alias="ALLOW_SELF_OUTBID")
     bid_rate_limit: str = Field("5/s", alias="BID_RATE_LIMIT")
     # Other writes (create auction, decisions, admin actions, dev login...), per caller per
     # route group; bids have their own bucket (BID_RATE_LIMIT) inside the bid script.
     write_rate_limit: str = Field("10/s:100", alias="WRITE_RATE_LIMIT")
+
+    # The marketplace and the after-sale deadlines (CONTRACT 10 and 11), in seconds.
+    ending_soon_secs: int = Field(600, alias="ENDING_SOON_SECS", ge=0, le=MAX_WINDOW_SECS)
+    decision_window_secs: int = Field(
+        172800, alias="DECISION_WINDOW_SECS", ge=1, le=MAX_WINDOW_SECS
+    )
+    decision_default: Literal["accept", "reject"] = Field("reject", alias="DECISION_DEFAULT")
+    counter_window_secs: int = Field(86400, alias="COUNTER_WINDOW_SECS", ge=1, le=MAX_WINDOW_SECS)
+    offer_window_secs: int = Field(86400, alias="OFFER_WINDOW_SECS", ge=1, le=MAX_WINDOW_SECS)
+    payment_window_secs: int = Field(604800, alias="PAYMENT_WINDOW_SECS", ge=1, le=MAX_WINDOW_SECS)
 
     @field_validator("tz")
     @classmethod
@@ -143,10 +169,26 @@ class Settings(BaseSettings):
         "sendgrid_api_key",
         "supabase_jwt_secret",
         "invoice_bucket",
+        "media_bucket",
+        "supabase_anon_key",
     )
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value if value and value.strip() else None
+
+    @field_validator("api_public_url", "supabase_url", "media_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return _absolute_url(value, ("http", "https"))
+
+    @field_validator("ws_public_url")
+    @classmethod
+    def _ws_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return _absolute_url(value, ("ws", "wss"))
 
     @model_validator(mode="after")
     def _production_needs_real_auth(self) -> Settings:
@@ -190,6 +232,20 @@ class Settings(BaseSettings):
         return REPO_ROOT / "var"
 
 
+def _absolute_url(value: str, schemes: tuple[str, ...]) -> str:
+    """An absolute URL of one of `schemes`, with a host, without a trailing slash."""
+    parts = urlsplit(value.strip())
+    if parts.scheme not in schemes or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(
+            f"must be an absolute {' or '.join(schemes)} URL, e.g. {schemes[-1]}://host"
+        )
+    try:
+        parts.port  # noqa: B018 (raises for a port that is not a number)
+    except ValueError:
+        raise ValueError("has an invalid port") from None
+    return value.strip().rstrip("/")
+
+
 class ConfigurationError(SystemExit):
     """Raised with one line naming the variable that is wrong."""
 
@@ -201,8 +257,8 @@ def _explain(error: ValidationError) -> str:
     field = Settings.model_fields.get(variable)
     if field is not None and field.alias:
         variable = field.alias
-    elif variable == "socket_port":
-        variable = "SOCKET_PORT"
+    elif variable in ("socket_port", "PORT"):  # the name pydantic reports for either alias
+        variable = "PORT" if "PORT" in os.environ else "SOCKET_PORT"
     message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
     if not names:
         return f"configuration error: {message}"

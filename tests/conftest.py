@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 
@@ -10,6 +11,10 @@ import pytest
 from tests.support import harness
 from tests.support.harness import Person, SuiteServices
 from tests.support.sendgrid_sink import SendGridSink
+
+# The settings default to production; the suite (and every process it starts) is `test`,
+# however pytest was invoked (settings are read lazily, after this line).
+os.environ.setdefault("APP_ENV", "test")
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ def _variables() -> set[str]:
         if field.alias:
             names.add(field.alias)
         elif isinstance(field.validation_alias, AliasChoices):
-            names.add(str(field.validation_alias.choices[0]))
+            names.add(str(field.validation_alias.choices[-1]))  # PORT is the host's
     return names
 
 

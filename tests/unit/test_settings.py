@@ -7,32 +7,16 @@ import pytest
 
 from shared.settings import ConfigurationError, RateLimit, Settings, load_settings
 
-CLEAN = {
-    "APP_ENV",
-    "DATABASE_URL",
-    "REDIS_URL",
-    "UPSTASH_REDIS_REST_URL",
-    "UPSTASH_REDIS_REST_TOKEN",
-    "SENDGRID_API_KEY",
-    "SENDGRID_API_HOST",
-    "EMAIL_FROM",
-    "APP_BASE_URL",
-    "JWT_PUBLIC_KEYS",
-    "SUPABASE_JWKS_URL",
-    "SUPABASE_JWT_SECRET",
-    "JWT_AUDIENCE",
-    "JWT_ISSUER",
-    "API_PORT",
-    "SOCKET_PORT",
-    "PORT",
-    "SOCKET_NODE_URL",
-    "TZ",
-    "CURRENCY",
-    "INVOICE_BUCKET",
-    "CORS_ORIGINS",
-    "ALLOW_SELF_OUTBID",
-    "BID_RATE_LIMIT",
-}
+
+def _every_variable() -> set[str]:
+    names = {"PORT", "SOCKET_PORT"}
+    for field in Settings.model_fields.values():
+        if field.alias:
+            names.add(field.alias)
+    return names
+
+
+CLEAN = _every_variable()
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +26,7 @@ def bare_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_defaults() -> None:
-    s = Settings()
+    s = Settings(APP_ENV="development")
     assert (s.app_env, s.api_port, s.socket_port, s.jwt_audience) == (
         "development",
         8000,
@@ -57,11 +41,30 @@ def test_defaults() -> None:
     assert s.dev_login_enabled
 
 
-def test_socket_port_falls_back_to_port(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PORT", "10000")
-    assert Settings().socket_port == 10000
+def test_app_env_defaults_to_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An image given a DATABASE_URL and nothing else must not seed demo users into it."""
+    monkeypatch.setenv("SUPABASE_JWT_SECRET", "a-real-secret")
+    settings = load_settings()
+    assert settings.app_env == "production"
+    assert not settings.dev_login_enabled
+
+
+def test_port_wins_over_socket_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Render sets PORT; the image sets SOCKET_PORT=8080. PORT must win (CONTRACT 9)."""
     monkeypatch.setenv("SOCKET_PORT", "9000")
-    assert Settings().socket_port == 9000
+    assert Settings(APP_ENV="test").socket_port == 9000
+    monkeypatch.setenv("PORT", "10000")
+    assert Settings(APP_ENV="test").socket_port == 10000
+
+
+def test_public_urls_are_kept_without_a_trailing_slash(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("API_PUBLIC_URL", "https://abc.execute-api.ap-south-1.amazonaws.com/prod/")
+    monkeypatch.setenv("WS_PUBLIC_URL", "wss://socket.example.com/ws")
+    monkeypatch.setenv("SUPABASE_URL", "https://xyz.supabase.co")
+    s = Settings(APP_ENV="test")
+    assert s.api_public_url == "https://abc.execute-api.ap-south-1.amazonaws.com/prod"
+    assert s.ws_public_url == "wss://socket.example.com/ws"
+    assert s.supabase_url == "https://xyz.supabase.co"
 
 
 @pytest.mark.parametrize(
@@ -78,11 +81,22 @@ def test_socket_port_falls_back_to_port(monkeypatch: pytest.MonkeyPatch) -> None
         ("JWT_PUBLIC_KEYS", '{"keys": [{"kty": "RSA", "n": "@@", "e": "AQAB"}]}'),
         ("BID_RATE_LIMIT", "fast"),
         ("ALLOW_SELF_OUTBID", "perhaps"),
+        ("API_PUBLIC_URL", "api.example.com"),
+        ("API_PUBLIC_URL", "ftp://api.example.com"),
+        ("WS_PUBLIC_URL", "https://socket.example.com/ws"),
+        ("SUPABASE_URL", "https://"),
+        ("SUPABASE_URL", "not a url"),
+        ("MEDIA_BASE_URL", "//cdn.example.com"),
+        ("DECISION_DEFAULT", "maybe"),
+        ("DECISION_WINDOW_SECS", "0"),
+        ("PAYMENT_WINDOW_SECS", "forever"),
+        ("PORT", "-1"),
     ],
 )
 def test_a_wrong_value_names_its_variable_in_one_line(
     monkeypatch: pytest.MonkeyPatch, variable: str, value: str
 ) -> None:
+    monkeypatch.setenv("APP_ENV", "test")
     monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigurationError) as failure:
         load_settings()
@@ -104,7 +118,7 @@ def test_production_refuses_to_start_without_real_auth_keys(
 
 def test_keys_turn_dev_login_off_outside_production(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SUPABASE_JWKS_URL", "https://example.supabase.co/auth/v1/jwks")
-    assert not Settings().dev_login_enabled
+    assert not Settings(APP_ENV="development").dev_login_enabled
 
 
 @pytest.mark.parametrize(
