@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# code -> (HTTP status, title). CONTRACT section 4; nothing else invents codes.
+# code -> (HTTP status, title). CONTRACT sections 4 and 10-12; nothing else invents codes.
 PROBLEMS: dict[str, tuple[int, str]] = {
     "bad_request": (400, "Bad request"),
     "unauthenticated": (401, "Authentication required"),
     "forbidden": (403, "Forbidden"),
     "own_auction": (403, "You cannot bid on your own auction"),
+    "account_suspended": (403, "This account is suspended"),
     "not_found": (404, "Not found"),
     "method_not_allowed": (405, "Method not allowed"),
     "auction_not_live": (409, "The auction is not accepting bids"),
@@ -19,12 +20,20 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "decision_not_allowed": (409, "No decision can be made on this auction now"),
     "counter_too_low": (409, "The counter offer must exceed the highest bid"),
     "counter_not_pending": (409, "The counter offer is no longer pending"),
+    "auction_not_editable": (409, "Only a scheduled auction can be edited"),
+    "auction_not_cancellable": (409, "This auction can no longer be cancelled"),
+    "too_many_images": (409, "An auction has at most 8 images"),
+    "offer_pending": (409, "A second-chance offer is already pending"),
+    "offer_not_pending": (409, "The offer is no longer pending"),
+    "offer_not_allowed": (409, "No second-chance offer can be made on this auction now"),
+    "payment_action_not_allowed": (409, "That payment action is not possible now"),
     "payload_too_large": (413, "Payload too large"),
     "unsupported_media_type": (415, "Unsupported media type"),
     "validation_error": (422, "Validation failed"),
     "rate_limited": (429, "Too many requests"),
     "internal_error": (500, "Internal error"),
     "unavailable": (503, "Service unavailable"),
+    "outcome_unknown": (503, "The outcome is unknown; retry with the same Idempotency-Key"),
 }
 
 
