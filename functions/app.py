@@ -8,7 +8,17 @@ import os
 
 from chalice import Chalice, Rate
 from chalicelib import http, runtime
-from chalicelib.routes import admin, auctions, decisions, docs, jobs_admin, notifications, system
+from chalicelib.routes import (
+    admin,
+    after_sale,
+    auctions,
+    decisions,
+    docs,
+    jobs_admin,
+    moderation,
+    notifications,
+    system,
+)
 
 logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(message)s")
 
@@ -21,6 +31,8 @@ app.register_blueprint(docs.bp)
 app.register_blueprint(decisions.bp)
 app.register_blueprint(notifications.bp)
 app.register_blueprint(jobs_admin.bp)
+app.register_blueprint(after_sale.bp)
+app.register_blueprint(moderation.bp)
 if os.environ.get("AUCTION_BENCH_ROUTES") == "1" and os.environ.get("APP_ENV") != "production":
     from chalicelib.routes import bench
 
@@ -42,6 +54,7 @@ def lifecycle_tick(event: object) -> dict[str, object]:
     return {
         "started": report.started,
         "ended": report.ended,
+        "deadlines": report.deadlines,
         "intake": report.intake,
         "jobs": ran,
         "socketNode": pinged,

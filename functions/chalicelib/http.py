@@ -23,7 +23,7 @@ from shared.domain.principal import ANONYMOUS, InvalidToken, Principal, Viewer
 if TYPE_CHECKING:
     from shared.adapters.tokens import Verifier
 from shared.domain.errors import PROBLEMS, DomainError, FieldError, ValidationFailed
-from shared.services import rate_limits, users
+from shared.services import moderation, rate_limits, users
 
 from . import runtime
 
@@ -215,10 +215,13 @@ def operation(
     parse: bool = True,
     rate_limited: bool | None = None,
     responses: tuple[tuple[int, type[BaseModel]], ...] = (),
+    suspension_checked_by_view: bool = False,
 ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
     """Register a route. `parse=False` leaves the body to the view (`parse_body`), for a
     route that must refuse before it reads anything. Writes (any method but GET) spend a
-    token of the caller's write bucket for the route's tag unless `rate_limited=False`."""
+    token of the caller's write bucket for the route's tag unless `rate_limited=False`, and a
+    suspended caller's write is refused (`account_suspended`) in that same round trip; a
+    write without the limiter checks it on its own, unless the view does (the bid script)."""
     limited = method != "GET" if rate_limited is None else rate_limited
     op = Operation(
         method,
@@ -258,8 +261,13 @@ def operation(
                     raise DomainError("forbidden", f"This needs the role {' or '.join(roles)}")
                 if op.rate_group is not None:
                     rate_limits.take_write_token(
-                        runtime.context(), op.rate_group, caller(request, principal)
+                        runtime.context(),
+                        op.rate_group,
+                        caller(request, principal),
+                        principal.user_id if principal is not None else None,
                     )
+                elif principal is not None and method != "GET" and not suspension_checked_by_view:
+                    moderation.refuse_if_suspended(runtime.context(), principal.user_id)
                 call = Call(request, principal, params=params)
                 if query is not None:
                     call.query = _parse_query(request, query)

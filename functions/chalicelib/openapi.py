@@ -58,6 +58,11 @@ TAGS = [
     {"name": "bids", "description": "Place bids and read the bid history."},
     {"name": "decisions", "description": "The seller's decision and counter offers."},
     {"name": "invoices", "description": "Invoices of sold auctions."},
+    {
+        "name": "offers",
+        "description": "Second-chance offers: a closed auction's item to another bidder.",
+    },
+    {"name": "payments", "description": "A sale's payment: paid, confirmed, or void."},
     {"name": "notifications", "description": "The signed-in user's notifications."},
     {"name": "admin", "description": "Administration (role `admin`); every action is audited."},
     {"name": "docs", "description": "This document and its human-readable page."},
@@ -81,6 +86,8 @@ def documented_errors(op: Operation) -> list[str]:
         implied.append("unauthenticated")  # "optional" still refuses a bad token
     if op.roles:
         implied.append("forbidden")
+    if op.auth != "none" and op.method != "GET":
+        implied.append("account_suspended")  # a suspended user's writes (CONTRACT 11)
     if PATH_PARAM.search(op.path):
         implied.append("not_found")
     if op.body is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -187,6 +188,45 @@ class NotificationQuery(Page):
     unreadOnly: bool = False
 
 
+# -- after the hammer, complete (CONTRACT 11) --------------------------------------------------
+
+
+class MakeOffer(Body):
+    bidderId: Annotated[
+        uuid.UUID, Field(description="The bidder to offer the item to (any other bidder).")
+    ]
+
+
+class OfferResponse(Body):
+    action: Literal["accept", "reject"]
+
+
+class PaymentRequest(Body):
+    action: Literal["mark_paid", "confirm", "report_unpaid"] = Field(
+        description="`mark_paid` (the buyer), `confirm` (the seller), `report_unpaid` (the "
+        "seller, from dueAt on: voids the sale)."
+    )
+
+
+class Suspend(Body):
+    reason: Annotated[Text, StringConstraints(min_length=1, max_length=500)]
+
+
+class UserListQuery(Page):
+    q: Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)] | None = Field(
+        None, description="A part of the name or email (case-insensitive)."
+    )
+    suspended: bool | None = Field(None, description="Only suspended (true) or active (false).")
+
+
+class AuditQuery(Page):
+    actorId: uuid.UUID | None = None
+    action: Annotated[str, StringConstraints(max_length=64), AfterValidator(_no_nul)] | None = (
+        Field(None, description="An exact action, e.g. `admin.suspend` or `seller.accept`.")
+    )
+    auctionId: uuid.UUID | None = None
+
+
 # -- responses (documentation and contract tests) ---------------------------------------------
 
 
@@ -208,7 +248,38 @@ class BidOut(BidSummary):
 class CounterSummary(Out):
     id: str
     amount: MoneyOut
-    status: Literal["pending", "accepted", "rejected"]
+    status: Literal["pending", "accepted", "rejected", "expired"]
+    expiresAt: TimeOut | None = Field(None, description="Unanswered by then it expires.")
+
+
+class OfferOut(Out):
+    """A second-chance offer."""
+
+    id: str
+    auctionId: str
+    bidderId: str
+    amount: MoneyOut
+    status: Literal["pending", "accepted", "rejected", "expired"]
+    expiresAt: TimeOut
+
+
+class OfferCandidate(Out):
+    bidderId: str
+    bidderName: str = Field(description="The bidder's public display name, e.g. `Asha K.`.")
+    amount: MoneyOut = Field(description="Their own highest bid: what an offer would ask.")
+
+
+class OfferList(Out):
+    items: list[OfferOut] = Field(description="Every offer of the auction, newest first.")
+    nextCursor: str | None
+    candidates: list[OfferCandidate] = Field(
+        description="The bidders an offer may go to, highest bid first."
+    )
+
+
+class PaymentOut(Out):
+    status: Literal["pending", "paid", "confirmed", "unpaid"]
+    dueAt: TimeOut
 
 
 class AuctionOut(Out):
@@ -236,6 +307,27 @@ class AuctionOut(Out):
     myMaxAmount: MoneyOut | None = Field(None, description="The caller's own proxy maximum.")
     winnerId: str | None = Field(None, description="The buyer, once sold.")
     finalPrice: MoneyOut | None = Field(None, description="The sale price, once sold.")
+    decisionDeadline: TimeOut | None = Field(
+        None, description="An ended auction: the seller decides by then, else the default."
+    )
+    closeReason: (
+        Literal[
+            "no_bids",
+            "rejected",
+            "counter_rejected",
+            "decision_expired",
+            "counter_expired",
+            "unpaid",
+            "offer_declined",
+        ]
+        | None
+    ) = Field(None, description="Why a closed_no_winner auction closed.")
+    payment: PaymentOut | None = Field(None, description="A sold auction's payment.")
+    offer: OfferOut | None = Field(
+        None,
+        description="The second-chance offer: the newest to its seller and admins, the "
+        "caller's own to a bidder.",
+    )
 
 
 class BidPlaced(BidOut):
@@ -293,6 +385,32 @@ class UserOut(Out):
     email: str
     name: str
     role: Literal["buyer", "seller", "admin"]
+
+
+class AdminUserOut(UserOut):
+    suspended: bool
+    suspendedAt: TimeOut | None
+    suspendedReason: str | None
+    createdAt: TimeOut
+
+
+class AdminUserList(Out):
+    items: list[AdminUserOut]
+    nextCursor: str | None
+
+
+class AuditEntryOut(Out):
+    id: int
+    actorId: str | None = Field(description="Who acted (null: the system, e.g. a deadline).")
+    action: str
+    auctionId: str | None
+    details: dict[str, Any]
+    createdAt: TimeOut
+
+
+class AuditList(Out):
+    items: list[AuditEntryOut]
+    nextCursor: str | None
 
 
 class TokenOut(Out):

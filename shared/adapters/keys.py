@@ -101,3 +101,10 @@ SOCKET_NODES = "socket:nodes"
 
 def socket_node(node_id: str) -> str:
     return f"socket:node:{node_id}"
+
+
+# Moderation: the ids of suspended users (PostgreSQL `users.suspended_at` is the record). It
+# always holds SUSPENDED_SENTINEL, so "missing" (flushed, evicted, a new Redis) is told apart
+# from "nobody is suspended": a missing set is rebuilt from PostgreSQL before it is trusted.
+SUSPENDED = "users:suspended"
+SUSPENDED_SENTINEL = "-"

@@ -35,6 +35,8 @@ from shared.domain.vocabulary import (
     AUCTION_STATUSES,
     COUNTER_STATUSES,
     NOTIFICATION_TYPES,
+    OFFER_STATUSES,
+    PAYMENT_STATUSES,
     ROLES,
 )
 
@@ -79,12 +81,24 @@ def _updated() -> Mapped[datetime]:
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(_one_of("role", ROLES), name="role"),)
+    __table_args__ = (
+        CheckConstraint(_one_of("role", ROLES), name="role"),
+        Index("ix_users_created_at", "created_at", "id"),
+        Index(
+            "ix_users_suspended_at",
+            "suspended_at",
+            postgresql_where=text("suspended_at IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # Supabase `sub`
     email: Mapped[str] = mapped_column(String(320))
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), server_default="buyer")
+    # Moderation (CONTRACT 11): a suspended user reads but cannot write. PostgreSQL is the
+    # record; the Redis set `users:suspended` is the fast check, rebuilt from here.
+    suspended_at: Mapped[datetime | None]
+    suspended_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
 
@@ -130,6 +144,11 @@ class Auction(Base):
     final_price: Mapped[Decimal | None]
     closed_reason: Mapped[str | None] = mapped_column(String(32))
     closed_at: Mapped[datetime | None]
+    # The seller's decision window (CONTRACT 11), set when the auction ends with bids: the
+    # deadline is fixed then, so a later change of DECISION_WINDOW_SECS moves no promise made.
+    decision_deadline: Mapped[datetime | None]
+    decision_reminder_at: Mapped[datetime | None]
+    decision_reminded_at: Mapped[datetime | None]  # the reminder went out (exactly once)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
 
@@ -209,6 +228,11 @@ class CounterOffer(Base):
         # One decision per auction: at most one counter offer per round.
         UniqueConstraint("auction_id", "round"),
         Index("ix_counter_offers_buyer_id", "buyer_id"),
+        Index(
+            "ix_counter_offers_pending_expires_at",
+            "expires_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
@@ -218,6 +242,45 @@ class CounterOffer(Base):
     buyer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     amount: Mapped[Decimal]
     status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    # created + COUNTER_WINDOW_SECS; unanswered by then it is `expired` (None: never expires)
+    expires_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()
+
+
+class SecondChanceOffer(Base):
+    """The seller offers a closed auction's item to another bidder at their own highest bid
+    (CONTRACT 11). One pending per auction (a partial unique index says so too), and one per
+    bidder per round: each bidder gets one second chance."""
+
+    __tablename__ = "second_chance_offers"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", OFFER_STATUSES), name="status"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        UniqueConstraint("auction_id", "round", "bidder_id"),
+        Index(
+            "uq_second_chance_offers_pending",
+            "auction_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_second_chance_offers_pending_expires_at",
+            "expires_at",
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_second_chance_offers_bidder_id", "bidder_id"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    auction_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auctions.id"))
+    round: Mapped[int] = mapped_column(Integer)
+    seller_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    bidder_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    amount: Mapped[Decimal]
+    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    expires_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
 
@@ -226,7 +289,11 @@ class AuditEntry(Base):
     """Admin actions and seller decisions: who did what to which auction."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_auction_id_created_at", "auction_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_audit_log_auction_id_created_at", "auction_id", "created_at"),
+        Index("ix_audit_log_actor_id_id", "actor_id", "id"),
+        Index("ix_audit_log_action_id", "action", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
     actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
@@ -248,11 +315,31 @@ class InvoiceSequence(Base):
 
 
 class Invoice(Base):
+    """A sale: its gap-free number, the parties and price, and its payment (CONTRACT 11). A
+    sale whose payment never came is void: the row stays (its number is never reused), and
+    the auction may be sold again under a new invoice."""
+
     __tablename__ = "invoices"
+    __table_args__ = (
+        CheckConstraint(_one_of("payment_status", PAYMENT_STATUSES), name="payment_status"),
+        # One current (not void) sale per auction.
+        Index(
+            "uq_invoices_auction_id_current",
+            "auction_id",
+            unique=True,
+            postgresql_where=text("voided_at IS NULL"),
+        ),
+        Index("ix_invoices_auction_id", "auction_id"),
+        Index(
+            "ix_invoices_payment_due_at_open",
+            "payment_due_at",
+            postgresql_where=text("voided_at IS NULL AND payment_due_notified_at IS NULL"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
     number: Mapped[int] = mapped_column(Integer, unique=True)
-    auction_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auctions.id"), unique=True)
+    auction_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auctions.id"))
     seller_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     buyer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     amount: Mapped[Decimal]
@@ -260,6 +347,12 @@ class Invoice(Base):
     sold_at: Mapped[datetime]
     # Where the PDF lives once built: "s3://bucket/key" or a path under var/invoices.
     storage_key: Mapped[str | None] = mapped_column(String(500))
+    payment_status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    payment_due_at: Mapped[datetime]  # sold_at + PAYMENT_WINDOW_SECS
+    paid_marked_at: Mapped[datetime | None]  # the buyer said it is paid
+    payment_confirmed_at: Mapped[datetime | None]
+    payment_due_notified_at: Mapped[datetime | None]  # both parties told at dueAt (once)
+    voided_at: Mapped[datetime | None]  # reported unpaid: the sale is void
     created_at: Mapped[datetime] = _created()
 
 

@@ -40,6 +40,7 @@ class AwaitingDecision:
     highest_bidder_id: str | None
     highest_amount: Decimal | None
     has_counter: bool  # a counter offer already exists in this round: the decision was made
+    window_closed: bool = False  # decisionDeadline has passed: DECISION_DEFAULT decides
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class PendingCounter:
     amount: Decimal
     auction_status: str
     current_round: bool  # False after an admin reset: the offer belongs to a void round
+    expired: bool = False  # its expiresAt has passed (the ticker may not have marked it yet)
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,12 @@ def judge_decision(
     """May `actor_id` take `action` now, and what follows? Raises the contract's refusal."""
     if actor_id != auction.seller_id:
         raise DomainError("forbidden", "Only the auction's seller decides on it")
+    if auction.status == AuctionStatus.ENDED and not auction.has_counter and auction.window_closed:
+        raise DomainError(
+            "decision_not_allowed",
+            "The decision window has closed: the default decision applies",
+            auctionStatus=auction.status,
+        )
     if auction.status != AuctionStatus.ENDED or auction.has_counter:
         raise DomainError(
             "decision_not_allowed",
@@ -116,13 +124,16 @@ def judge_answer(counter: PendingCounter, actor_id: str, answer: BuyerAnswer) ->
         counter.status != CounterStatus.PENDING
         or counter.auction_status != AuctionStatus.ENDED
         or not counter.current_round
+        or counter.expired
     ):
         raise DomainError(
             "counter_not_pending",
             f"The counter offer is {counter.status}"
             if counter.status != CounterStatus.PENDING
+            else "The counter offer has expired"
+            if counter.expired
             else "The counter offer no longer stands",
-            counterStatus=counter.status,
+            counterStatus=CounterStatus.EXPIRED.value if counter.expired else counter.status,
         )
     if answer == BuyerAnswer.ACCEPT:
         return Verdict(AuctionStatus.SOLD, counter.buyer_id, price=counter.amount)

@@ -25,6 +25,18 @@ class Template(StrEnum):
     REJECTION = "rejection"
     COUNTER_INVITATION = "counter_invitation"
     COUNTER_ACCEPTED = "counter_accepted"
+    # after the hammer, complete (CONTRACT 11)
+    DECISION_REMINDER = "decision_reminder"
+    DECISION_EXPIRED = "decision_expired"
+    COUNTER_EXPIRED = "counter_expired"
+    OFFER_RECEIVED = "offer_received"
+    OFFER_ACCEPTED = "offer_accepted"
+    OFFER_REJECTED = "offer_rejected"
+    OFFER_EXPIRED = "offer_expired"
+    PAYMENT_MARKED = "payment_marked"
+    PAYMENT_CONFIRMED = "payment_confirmed"
+    PAYMENT_DUE = "payment_due"
+    SALE_VOID = "sale_void"
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,9 @@ class Letter:
     highest_bid: Decimal | None = None  # a counter invitation: the bid it answers
     invoice_label: str | None = None  # a sale: INV-000042 (the PDF is attached)
     reserve: Decimal | None = None  # the seller's reserve, shown to the seller only
+    deadline: datetime | None = None  # by when to act (a decision, an offer, a payment)
+    default_action: str | None = None  # DECISION_DEFAULT as it will apply: accept | reject
+    payment_status: str | None = None  # a payment's status when the email is written
 
 
 @dataclass(frozen=True)
@@ -139,12 +154,16 @@ def _counter_invitation(letter: Letter) -> Draft:
     if letter.highest_bid is not None:
         facts.append(("Your bid", _money(letter, letter.highest_bid)))
     facts.append(("Offered", display_time(letter.at, letter.tz)))
+    answer_by = ""
+    if letter.deadline:
+        facts.append(("Answer by", _deadline(letter)))
+        answer_by = f" Unanswered by {_deadline(letter)}, it expires and the auction closes."
     return Draft(
         subject=f"Counter-offer on {letter.item_name}: {offer}",
         paragraphs=[
             f"{letter.counterpart_name} would sell {letter.item_name} to you for {offer}.",
             "Accept it and the item is yours at that price; reject it and the auction closes "
-            "without a sale. Answer on the auction's page.",
+            "without a sale. Answer on the auction's page." + answer_by,
         ],
         facts=facts,
         action=("Answer the counter-offer", letter.auction_link),
@@ -181,11 +200,302 @@ def _counter_accepted(letter: Letter) -> Draft:
     )
 
 
+def _deadline(letter: Letter) -> str:
+    """By when to act (the letter's own time when no deadline is given)."""
+    return display_time(letter.deadline or letter.at, letter.tz)
+
+
+def _decision_reminder(letter: Letter) -> Draft:
+    if letter.default_action == "accept":
+        default = f"the highest bid of {_money(letter)} is accepted and the item sold"
+    else:
+        default = "the auction closes without a sale"
+    return Draft(
+        subject=f"Reminder: decide on {letter.item_name} by {_deadline(letter)}",
+        paragraphs=[
+            f"Your auction of {letter.item_name} ended with a highest bid of {_money(letter)}, "
+            "and the bidder is waiting for your decision: accept it, reject it, or make a "
+            "counter-offer.",
+            f"Half of your decision window has passed. If you have not decided by "
+            f"{_deadline(letter)}, {default}.",
+        ],
+        facts=[
+            ("Item", letter.item_name),
+            ("Highest bid", _money(letter)),
+            ("Ended", display_time(letter.at, letter.tz)),
+            ("Decide by", _deadline(letter)),
+        ],
+        action=("Decide now", letter.auction_link),
+    )
+
+
+def _decision_expired(letter: Letter) -> Draft:
+    when = display_time(letter.at, letter.tz)
+    if letter.role == "seller":
+        paragraphs = [
+            f"Your decision window for {letter.item_name} closed at {when} without a decision, "
+            f"so the auction has closed without a sale. The highest bid was {_money(letter)} "
+            f"from {letter.counterpart_name}.",
+            "You may still offer the item to another bidder at their own highest bid (a "
+            "second-chance offer) from the auction's page.",
+        ]
+        subject = f"No decision in time: {letter.item_name} closed without a sale"
+    else:
+        paragraphs = [
+            f"The seller did not decide on your highest bid of {_money(letter)} for "
+            f"{letter.item_name} in time: the auction closed without a sale at {when}.",
+            "Nothing is owed and nothing more needs doing. Thank you for bidding.",
+        ]
+        subject = f"The auction of {letter.item_name} closed without a sale"
+    return Draft(
+        subject=subject,
+        paragraphs=paragraphs,
+        facts=[
+            ("Item", letter.item_name),
+            ("Highest bid", _money(letter)),
+            ("Closed", when),
+        ],
+        action=("View the auction", letter.auction_link),
+    )
+
+
+def _counter_expired(letter: Letter) -> Draft:
+    when = display_time(letter.at, letter.tz)
+    offer = _money(letter)
+    if letter.role == "seller":
+        subject = f"Your counter-offer on {letter.item_name} expired"
+        paragraphs = [
+            f"{letter.counterpart_name} did not answer your counter-offer of {offer} for "
+            f"{letter.item_name} by {when}: it has expired and the auction closed without a sale.",
+            "You may offer the item to another bidder at their own highest bid (a "
+            "second-chance offer) from the auction's page.",
+        ]
+    else:
+        subject = f"The counter-offer on {letter.item_name} expired"
+        paragraphs = [
+            f"The counter-offer of {offer} for {letter.item_name} was not answered by {when}: "
+            "it has expired and the auction closed without a sale.",
+            "Nothing is owed and nothing more needs doing.",
+        ]
+    return Draft(
+        subject=subject,
+        paragraphs=paragraphs,
+        facts=[("Item", letter.item_name), ("Counter offer", offer), ("Expired", when)],
+        action=("View the auction", letter.auction_link),
+    )
+
+
+def _offer_received(letter: Letter) -> Draft:
+    offer = _money(letter)
+    return Draft(
+        subject=f"Second chance: {letter.item_name} can be yours for {offer}",
+        paragraphs=[
+            f"The auction of {letter.item_name} closed without a sale, and "
+            f"{letter.counterpart_name} offers it to you at your own highest bid of {offer}.",
+            f"Accept by {_deadline(letter)} and the item is yours at that price; reject it, or "
+            "let it expire, and nothing is owed. Answer on the auction's page.",
+        ],
+        facts=[
+            ("Item", letter.item_name),
+            ("Offer", offer),
+            ("Offered", display_time(letter.at, letter.tz)),
+            ("Answer by", _deadline(letter)),
+        ],
+        action=("Answer the offer", letter.auction_link),
+    )
+
+
+def _offer_accepted(letter: Letter) -> Draft:
+    price = _money(letter)
+    label = letter.invoice_label or ""
+    if letter.role == "buyer":
+        subject = f"You bought {letter.item_name} for {price}"
+        lead = (
+            f"You accepted {letter.counterpart_name}'s second-chance offer: "
+            f"{letter.item_name} is yours for {price}."
+        )
+    else:
+        subject = f"{letter.counterpart_name} accepted your offer: {letter.item_name} sold"
+        lead = (
+            f"{letter.counterpart_name} accepted your second-chance offer: "
+            f"{letter.item_name} is sold for {price}."
+        )
+    paragraphs = [lead]
+    facts = [
+        ("Item", letter.item_name),
+        ("Final price", price),
+        ("Buyer" if letter.role == "seller" else "Seller", letter.counterpart_name),
+        ("Sale time", display_time(letter.at, letter.tz)),
+    ]
+    if label:
+        paragraphs.append(f"Your invoice {label} is attached as a PDF.")
+        facts.append(("Invoice", label))
+    if letter.deadline:
+        facts.append(("Payment due", _deadline(letter)))
+    _note_reserve(letter, paragraphs, facts)
+    return Draft(
+        subject=f"{subject} (invoice {label})" if label else subject,
+        paragraphs=paragraphs,
+        facts=facts,
+        action=("View the auction", letter.auction_link),
+    )
+
+
+def _offer_rejected(letter: Letter) -> Draft:
+    return Draft(
+        subject=f"{letter.counterpart_name} declined your offer on {letter.item_name}",
+        paragraphs=[
+            f"{letter.counterpart_name} declined your second-chance offer of {_money(letter)} "
+            f"for {letter.item_name}. The auction stays closed.",
+            "You may offer the item to another bidder from the auction's page.",
+        ],
+        facts=[
+            ("Item", letter.item_name),
+            ("Offer", _money(letter)),
+            ("Declined", display_time(letter.at, letter.tz)),
+        ],
+        action=("Offer to another bidder", letter.auction_link),
+    )
+
+
+def _offer_expired(letter: Letter) -> Draft:
+    when = display_time(letter.at, letter.tz)
+    if letter.role == "seller":
+        subject = f"Your offer on {letter.item_name} expired"
+        paragraphs = [
+            f"{letter.counterpart_name} did not answer your second-chance offer of "
+            f"{_money(letter)} for {letter.item_name} by {when}: it has expired.",
+            "You may offer the item to another bidder from the auction's page.",
+        ]
+        action = ("Offer to another bidder", letter.auction_link)
+    else:
+        subject = f"The offer on {letter.item_name} expired"
+        paragraphs = [
+            f"The second-chance offer of {_money(letter)} for {letter.item_name} was not "
+            f"answered by {when}: it has expired. Nothing is owed.",
+        ]
+        action = ("View the auction", letter.auction_link)
+    return Draft(
+        subject=subject,
+        paragraphs=paragraphs,
+        facts=[("Item", letter.item_name), ("Offer", _money(letter)), ("Expired", when)],
+        action=action,
+    )
+
+
+def _payment_facts(letter: Letter) -> list[tuple[str, str]]:
+    facts = [("Item", letter.item_name), ("Amount", _money(letter))]
+    if letter.invoice_label:
+        facts.append(("Invoice", letter.invoice_label))
+    facts.append(("Payment due", _deadline(letter)))
+    return facts
+
+
+def _payment_marked(letter: Letter) -> Draft:
+    return Draft(
+        subject=f"{letter.counterpart_name} marked {letter.item_name} as paid",
+        paragraphs=[
+            f"{letter.counterpart_name} says the payment of {_money(letter)} for "
+            f"{letter.item_name} is made ({display_time(letter.at, letter.tz)}).",
+            "Once the money has reached you, confirm the payment on the auction's page.",
+        ],
+        facts=_payment_facts(letter),
+        action=("Confirm the payment", letter.auction_link),
+    )
+
+
+def _payment_confirmed(letter: Letter) -> Draft:
+    return Draft(
+        subject=f"Payment confirmed: {letter.item_name}",
+        paragraphs=[
+            f"{letter.counterpart_name} confirmed your payment of {_money(letter)} for "
+            f"{letter.item_name} ({display_time(letter.at, letter.tz)}). The sale is complete.",
+        ],
+        facts=_payment_facts(letter),
+        action=("View the auction", letter.auction_link),
+    )
+
+
+def _payment_due(letter: Letter) -> Draft:
+    marked = letter.payment_status == "paid"
+    if letter.role == "seller":
+        subject = f"Payment for {letter.item_name} is due"
+        if marked:
+            first = (
+                f"The payment of {_money(letter)} for {letter.item_name} was due "
+                f"{_deadline(letter)}, and {letter.counterpart_name} has marked it paid."
+            )
+        else:
+            first = (
+                f"The payment of {_money(letter)} for {letter.item_name} was due "
+                f"{_deadline(letter)}, and {letter.counterpart_name} has not marked it paid."
+            )
+        paragraphs = [
+            first,
+            "Confirm the payment once it has reached you; if it has not, you may now report "
+            "it unpaid: the sale is then void, and you may offer the item to another bidder.",
+        ]
+        action = ("Confirm or report the payment", letter.auction_link)
+    else:
+        subject = f"Your payment for {letter.item_name} is due"
+        paragraphs = [
+            f"The payment of {_money(letter)} for {letter.item_name} to "
+            f"{letter.counterpart_name} was due {_deadline(letter)}.",
+            "If you have paid, mark the payment paid on the auction's page. The seller may now "
+            "report an unpaid sale, which voids it.",
+        ]
+        action = ("Mark the payment paid", letter.auction_link)
+    return Draft(
+        subject=subject, paragraphs=paragraphs, facts=_payment_facts(letter), action=action
+    )
+
+
+def _sale_void(letter: Letter) -> Draft:
+    label = letter.invoice_label or ""
+    when = display_time(letter.at, letter.tz)
+    if letter.role == "seller":
+        lead = (
+            f"You reported the payment of {_money(letter)} for {letter.item_name} from "
+            f"{letter.counterpart_name} unpaid: the sale is void."
+        )
+        more = "You may offer the item to another bidder from the auction's page."
+    else:
+        lead = (
+            f"{letter.counterpart_name} reported your payment of {_money(letter)} for "
+            f"{letter.item_name} unpaid after it was due: the sale is void."
+        )
+        more = "Nothing more is owed for this sale."
+    paragraphs = [lead, f"Invoice {label} is void; the void copy is attached.", more]
+    facts = [
+        ("Item", letter.item_name),
+        ("Amount", _money(letter)),
+        ("Invoice", f"{label} (VOID)"),
+        ("Voided", when),
+    ]
+    return Draft(
+        subject=f"Sale void: {letter.item_name} (invoice {label} void)",
+        paragraphs=paragraphs,
+        facts=facts,
+        action=("View the auction", letter.auction_link),
+    )
+
+
 DRAFTS = {
     Template.SALE_CONFIRMATION: _sale_confirmation,
     Template.REJECTION: _rejection,
     Template.COUNTER_INVITATION: _counter_invitation,
     Template.COUNTER_ACCEPTED: _counter_accepted,
+    Template.DECISION_REMINDER: _decision_reminder,
+    Template.DECISION_EXPIRED: _decision_expired,
+    Template.COUNTER_EXPIRED: _counter_expired,
+    Template.OFFER_RECEIVED: _offer_received,
+    Template.OFFER_ACCEPTED: _offer_accepted,
+    Template.OFFER_REJECTED: _offer_rejected,
+    Template.OFFER_EXPIRED: _offer_expired,
+    Template.PAYMENT_MARKED: _payment_marked,
+    Template.PAYMENT_CONFIRMED: _payment_confirmed,
+    Template.PAYMENT_DUE: _payment_due,
+    Template.SALE_VOID: _sale_void,
 }
 
 

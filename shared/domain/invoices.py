@@ -31,6 +31,12 @@ class InvoiceFacts:
     currency: str
     sold_at: datetime
     tz: str
+    # A sale reported unpaid is void: the invoice keeps its number and says VOID.
+    voided_at: datetime | None = None
+
+    @property
+    def void(self) -> bool:
+        return self.voided_at is not None
 
 
 def invoice_label(number: int) -> str:
@@ -38,8 +44,10 @@ def invoice_label(number: int) -> str:
     return f"INV-{number:06d}"
 
 
-def invoice_filename(number: int, auction_id: str) -> str:
-    return f"{invoice_label(number)}-{auction_id}.pdf"
+def invoice_filename(number: int, auction_id: str, *, void: bool = False) -> str:
+    """The void copy is a file of its own: the copy first issued (and emailed) is never
+    overwritten."""
+    return f"{invoice_label(number)}-{auction_id}{'-VOID' if void else ''}.pdf"
 
 
 def price_text(amount: Decimal, currency: str) -> str:
@@ -49,7 +57,7 @@ def price_text(amount: Decimal, currency: str) -> str:
 
 def invoice_lines(facts: InvoiceFacts) -> list[tuple[str, str]]:
     """The labelled lines of the invoice, in order."""
-    return [
+    lines = [
         ("Invoice number", invoice_label(facts.number)),
         ("Sale time", display_time(facts.sold_at, facts.tz)),
         ("Seller", f"{facts.seller.name} <{facts.seller.email}>"),
@@ -59,3 +67,7 @@ def invoice_lines(facts: InvoiceFacts) -> list[tuple[str, str]]:
         ("Currency", facts.currency),
         ("Final price", price_text(facts.amount, facts.currency)),
     ]
+    if facts.voided_at is not None:
+        voided = display_time(facts.voided_at, facts.tz)
+        lines.insert(1, ("Status", f"VOID since {voided}: the sale was reported unpaid"))
+    return lines

@@ -23,6 +23,38 @@ class CounterStatus(StrEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
+    EXPIRED = "expired"  # unanswered by its expiresAt (CONTRACT 11)
+
+
+class OfferStatus(StrEnum):
+    """A second-chance offer (CONTRACT 11)."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class PaymentStatus(StrEnum):
+    """A sale's payment (CONTRACT 11): the buyer marks it paid, the seller confirms it, or
+    after the due date reports it unpaid (the sale is then void)."""
+
+    PENDING = "pending"
+    PAID = "paid"
+    CONFIRMED = "confirmed"
+    UNPAID = "unpaid"
+
+
+class CloseReason(StrEnum):
+    """Why an auction is `closed_no_winner` (its `closeReason`, CONTRACT 11)."""
+
+    NO_BIDS = "no_bids"
+    REJECTED = "rejected"
+    COUNTER_REJECTED = "counter_rejected"
+    DECISION_EXPIRED = "decision_expired"
+    COUNTER_EXPIRED = "counter_expired"
+    UNPAID = "unpaid"
+    OFFER_DECLINED = "offer_declined"
 
 
 class NotificationType(StrEnum):
@@ -36,6 +68,18 @@ class NotificationType(StrEnum):
     COUNTER_OFFER = "counter_offer"
     COUNTER_ACCEPTED = "counter_accepted"
     COUNTER_REJECTED = "counter_rejected"
+    # after the hammer, complete (CONTRACT 11)
+    DECISION_REMINDER = "decision_reminder"
+    DECISION_EXPIRED = "decision_expired"
+    COUNTER_EXPIRED = "counter_expired"
+    OFFER_RECEIVED = "offer_received"
+    OFFER_ACCEPTED = "offer_accepted"
+    OFFER_REJECTED = "offer_rejected"
+    OFFER_EXPIRED = "offer_expired"
+    PAYMENT_MARKED = "payment_marked"
+    PAYMENT_CONFIRMED = "payment_confirmed"
+    PAYMENT_DUE = "payment_due"  # not in CONTRACT 11's list: both parties, at dueAt
+    SALE_VOID = "sale_void"
 
 
 class EventType(StrEnum):
@@ -45,6 +89,8 @@ class EventType(StrEnum):
     BID_PLACED = "bid:placed"
     AUCTION_STARTED = "auction:started"
     AUCTION_ENDED = "auction:ended"
+    AUCTION_SOLD = "auction:sold"  # everyone sees how it ended (CONTRACT 11)
+    AUCTION_CLOSED = "auction:closed"
     # user events: every connection of one user
     BID_OUTBID = "bid:outbid"
     SELLER_DECISION_REQUIRED = "seller:decision_required"
@@ -53,13 +99,33 @@ class EventType(StrEnum):
     COUNTER_OFFER = "counter:offer"
     COUNTER_ACCEPTED = "counter:accepted"
     COUNTER_REJECTED = "counter:rejected"
+    COUNTER_EXPIRED = "counter:expired"  # buyer and seller
+    OFFER_RECEIVED = "offer:received"  # the bidder
+    OFFER_ACCEPTED = "offer:accepted"  # bidder and seller
+    OFFER_REJECTED = "offer:rejected"
+    OFFER_EXPIRED = "offer:expired"
+    PAYMENT_MARKED = "payment:marked"  # buyer and seller
+    PAYMENT_CONFIRMED = "payment:confirmed"
+    PAYMENT_DUE = "payment:due"
+    SALE_VOID = "sale:void"
     NOTIFICATION = "notification"
 
 
-ROOM_EVENTS = frozenset({EventType.BID_PLACED, EventType.AUCTION_STARTED, EventType.AUCTION_ENDED})
+ROOM_EVENTS = frozenset(
+    {
+        EventType.BID_PLACED,
+        EventType.AUCTION_STARTED,
+        EventType.AUCTION_ENDED,
+        EventType.AUCTION_SOLD,
+        EventType.AUCTION_CLOSED,
+    }
+)
 
 AUCTION_STATUSES: tuple[str, ...] = tuple(s.value for s in AuctionStatus)
 ROLES: tuple[str, ...] = tuple(r.value for r in Role)
 COUNTER_STATUSES: tuple[str, ...] = tuple(s.value for s in CounterStatus)
+OFFER_STATUSES: tuple[str, ...] = tuple(s.value for s in OfferStatus)
+PAYMENT_STATUSES: tuple[str, ...] = tuple(s.value for s in PaymentStatus)
+CLOSE_REASONS: tuple[str, ...] = tuple(r.value for r in CloseReason)
 NOTIFICATION_TYPES: tuple[str, ...] = tuple(t.value for t in NotificationType)
 FINAL_STATUSES = frozenset({AuctionStatus.SOLD, AuctionStatus.CLOSED_NO_WINNER})

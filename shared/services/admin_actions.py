@@ -7,13 +7,14 @@ import logging
 import uuid
 from datetime import datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
-from shared.adapters.orm import Auction
+from shared.adapters.orm import Auction, SecondChanceOffer
 from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.domain.errors import DomainError, invalid
 from shared.domain.times import iso, to_ms
-from shared.domain.vocabulary import AuctionStatus
+from shared.domain.vocabulary import AuctionStatus, OfferStatus
 from shared.services import auction_state, audit, outbox, records, schedules, transitions
 from shared.services.context import Context
 
@@ -70,6 +71,15 @@ def reset(
                 "goLiveAt": iso(go_live_at),
             },
         )
+        # A second-chance offer of the old round no longer stands (its round is void).
+        session.execute(
+            update(SecondChanceOffer)
+            .where(
+                SecondChanceOffer.auction_id == auction.id,
+                SecondChanceOffer.status == OfferStatus.PENDING,
+            )
+            .values(status=OfferStatus.EXPIRED.value, answered_at=ctx.clock())
+        )
         auction.round += 1
         auction.status = AuctionStatus.SCHEDULED.value
         auction.go_live_at = go_live_at
@@ -79,6 +89,9 @@ def reset(
         auction.final_price = None
         auction.closed_reason = None
         auction.closed_at = None
+        auction.decision_deadline = None
+        auction.decision_reminder_at = None
+        auction.decision_reminded_at = None
         session.flush()
         outbox.state_patch(
             session,
@@ -90,7 +103,7 @@ def reset(
                 "endsAt": to_ms(auction.ends_at),
                 "round": auction.round,
             },
-            schedule=schedules.entries_for(auction),
+            schedule=schedules.entries_of(session, auction),
             clear=True,
         )
     outbox.relay(ctx)

@@ -66,7 +66,7 @@ def seed(ctx: Context, session: Session, auction: Auction, *, force: bool = Fals
     with its schedule entries."""
     aid = str(auction.id)
     highest, proxies, state = _record(session, auction)
-    schedule = orjson.dumps(schedules.wire(schedules.entries_for(auction))).decode()
+    schedule = orjson.dumps(schedules.wire(schedules.entries_of(session, auction))).decode()
     written = ctx.store.script(
         load_script("seed_state"),
         [keys.state(aid), keys.highest(aid), keys.proxies(aid)],

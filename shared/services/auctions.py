@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.adapters import keys
-from shared.adapters.orm import Auction, Bid, CounterOffer
+from shared.adapters.orm import Auction, Bid, CounterOffer, Invoice, SecondChanceOffer
 from shared.adapters.redis_records import AuctionState, HighestBid
 from shared.adapters.redis_store import StoreError, StoreUnavailable, hash_to_dict
 from shared.domain import cursors
@@ -106,9 +106,22 @@ def _bid_count(session: Session, auction: Auction) -> int:
     )
 
 
+def _after_sale(
+    session: Session, auction: Auction, viewer: Viewer
+) -> tuple[Invoice | None, SecondChanceOffer | None]:
+    """The current sale (for `payment`) and the offer `viewer` may see, when they apply."""
+    invoice = (
+        records.current_invoice(session, auction.id)
+        if auction.status == AuctionStatus.SOLD
+        else None
+    )
+    return invoice, records.offer_shown_to(session, auction, viewer)
+
+
 def view_of(session: Session, ctx: Context, auction: Auction, viewer: Viewer) -> dict[str, Any]:
     """The auction as the record has it now (after a change: no Redis read)."""
     top = records.highest_bid(session, auction)
+    invoice, offer = _after_sale(session, auction, viewer)
     return auction_view(
         auction,
         viewer,
@@ -116,6 +129,8 @@ def view_of(session: Session, ctx: Context, auction: Auction, viewer: Viewer) ->
         highest=bid_view(top) if top else None,
         bid_count=_bid_count(session, auction),
         counter=records.counter_of(session, auction),
+        invoice=invoice,
+        offer=offer,
     )
 
 
@@ -131,6 +146,7 @@ def read_auction(ctx: Context, auction_id: str, viewer: Viewer) -> dict[str, Any
         if auction.status not in OPEN and live is not None:
             # Closed: PostgreSQL is the record; keep only the caller's own maximum from Redis.
             live = LiveState(None, None, None, live.my_max)
+        invoice, offer = _after_sale(session, auction, viewer)
         return auction_view(
             auction,
             viewer,
@@ -139,6 +155,8 @@ def read_auction(ctx: Context, auction_id: str, viewer: Viewer) -> dict[str, Any
             bid_count=_bid_count(session, auction),
             counter=records.counter_of(session, auction),
             live=live,
+            invoice=invoice,
+            offer=offer,
         )
 
 
@@ -219,6 +237,8 @@ def list_auctions(
             ):
                 if rounds[offer.auction_id] == offer.round:
                     counters[offer.auction_id] = offer
+        # A list shows each sale's payment; a second-chance offer only the auction itself.
+        sales = _current_sales(session, [a.id for a in page if a.status == AuctionStatus.SOLD])
         now = ctx.clock()
         items = [
             auction_view(
@@ -228,6 +248,7 @@ def list_auctions(
                 highest=tops.get(a.id),
                 bid_count=counts.get(a.id, 0),
                 counter=counters.get(a.id),
+                invoice=sales.get(a.id),
             )
             for a in page
         ]
@@ -237,6 +258,18 @@ def list_auctions(
             else None
         )
         return {"items": items, "nextCursor": next_cursor}
+
+
+def _current_sales(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Invoice]:
+    """The current (not void) invoice of each sold auction in `ids`, in one query."""
+    if not ids:
+        return {}
+    return {
+        i.auction_id: i
+        for i in session.scalars(
+            select(Invoice).where(Invoice.auction_id.in_(ids), Invoice.voided_at.is_(None))
+        )
+    }
 
 
 def list_bids(ctx: Context, auction_id: str, *, limit: int, cursor: str | None) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from shared.adapters.redis_records import BidRecord
 from shared.adapters.redis_store import load_script
 from shared.domain.errors import DomainError
 from shared.domain.money import to_minor
-from shared.services import auction_state, bid_intake, outbox
+from shared.services import auction_state, bid_intake, moderation, outbox
 from shared.services.context import Context
 from shared.settings import Settings
 
@@ -84,6 +84,7 @@ def bid_script_call(
         f"{keys.idempotency_prefix(aid)}{user_id}:{idem}",
         f"{keys.bucket_prefix(aid)}{user_id}",
         keys.SCHEDULE_END,
+        keys.SUSPENDED,
     ]
     args: list[str | int | float] = [
         aid,
@@ -118,12 +119,17 @@ def judge_in_redis(
     )
     script = load_script("place_bid")
     kind, body = ctx.store.script(script, script_keys, args)
-    if kind == "missing":
-        if not auction_state.rebuild(ctx, auction_id):
+    rebuilt: set[str] = set()
+    while kind == "missing":
+        what = orjson.loads(body) if body else "state"
+        if what in rebuilt:  # flushed again between the calls
+            raise DomainError("unavailable", f"Redis lost the {what} twice; retry")
+        rebuilt.add(what)
+        if what == "suspensions":
+            moderation.load_suspended(ctx)
+        elif not auction_state.rebuild(ctx, auction_id):
             raise DomainError("not_found", "No such auction")
         kind, body = ctx.store.script(script, script_keys, args)
-        if kind == "missing":  # flushed again between the two calls
-            raise DomainError("unavailable", "Auction state could not be rebuilt; retry")
     return kind, orjson.loads(body)
 
 

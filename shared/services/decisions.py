@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.adapters.orm import Auction, Bid, CounterOffer
+from shared.domain.deadlines import after, has_passed
 from shared.domain.decisions import (
     AwaitingDecision,
     BuyerAnswer,
@@ -29,13 +30,21 @@ from shared.domain.decisions import (
 from shared.domain.errors import DomainError
 from shared.domain.money import money_str
 from shared.domain.principal import Viewer
-from shared.domain.vocabulary import AuctionStatus, CounterStatus, EventType, NotificationType
+from shared.domain.times import iso
+from shared.domain.vocabulary import (
+    AuctionStatus,
+    CloseReason,
+    CounterStatus,
+    EventType,
+    NotificationType,
+)
 from shared.services import (
     auctions,
     audit,
+    deadlines,
     email_jobs,
-    notifications,
     outbox,
+    outcomes,
     records,
     sales,
     schedules,
@@ -53,36 +62,6 @@ def _highest(session: Session, auction: Auction) -> Bid | None:
     return records.highest_bid(session, auction)
 
 
-def _close_unsold(session: Session, ctx: Context, auction: Auction, reason: str) -> None:
-    auction.status = AuctionStatus.CLOSED_NO_WINNER.value
-    auction.closed_reason = reason
-    auction.closed_at = ctx.clock()
-    session.flush()
-    outbox.state_patch(
-        session,
-        str(auction.id),
-        auction.round,
-        {"status": auction.status},
-        schedule=schedules.entries_for(auction),
-    )
-
-
-def _tell(
-    session: Session,
-    ctx: Context,
-    auction: Auction,
-    users: list[str],
-    event: EventType,
-    kind: NotificationType,
-    data: dict[str, Any],
-    cause: str,
-) -> None:
-    """The same user event and notification for each of `users`."""
-    for user in users:
-        outbox.user_event(session, ctx, user, event, data, str(auction.id))
-        notifications.notify(session, ctx, cause=cause, user_id=user, kind=kind, payload=data)
-
-
 # -- the seller's decision ----------------------------------------------------------------------
 
 
@@ -98,8 +77,10 @@ def decide(
         auction = records.get_auction(session, auction_id)
     if seller.user_id != str(auction.seller_id):
         raise DomainError("forbidden", "Only the auction's seller decides on it")
-    # An auction past its end that no ticker has closed yet is closed first, then decided on.
+    # An auction past its end that no ticker has closed yet is closed first, then decided on;
+    # one past its decision deadline gets DECISION_DEFAULT first (and this decision a 409).
     transitions.close_if_overdue(ctx, auction_id)
+    deadlines.apply_overdue(ctx, auction_id, deadlines.decision_deadline)
     with ctx.db.session() as session:
         auction = records.locked_auction(session, auction_id)
         top = _highest(session, auction) if auction.status == AuctionStatus.ENDED else None
@@ -110,6 +91,7 @@ def decide(
                 highest_bidder_id=str(top.bidder_id) if top else None,
                 highest_amount=top.amount if top else None,
                 has_counter=records.counter_of(session, auction) is not None,
+                window_closed=has_passed(auction.decision_deadline, ctx.clock()),
             ),
             seller.user_id or "",
             action,
@@ -117,10 +99,20 @@ def decide(
         )
         assert top is not None  # judge_decision refuses an auction without a highest bid
         details: dict[str, Any] = {"bidId": str(top.id), "highestBid": money_str(top.amount)}
+        cause = f"decision:{auction.id}:{auction.round}"
         if action == SellerAction.ACCEPT:
-            _accept(session, ctx, auction, top)
+            outcomes.sell_to_highest(session, ctx, auction, top, cause=cause)
         elif action == SellerAction.REJECT:
-            _reject(session, ctx, auction, top)
+            outcomes.reject_highest(
+                session,
+                ctx,
+                auction,
+                top,
+                reason=CloseReason.REJECTED,
+                kind=NotificationType.REJECTED,
+                cause=cause,
+            )
+            outbox.job(session, email_jobs.rejection_job(auction, top, ctx.clock()))
         else:
             assert verdict.counter_amount is not None
             offer = _counter(session, ctx, auction, top, verdict.counter_amount)
@@ -131,54 +123,10 @@ def decide(
     return body
 
 
-def _accept(session: Session, ctx: Context, auction: Auction, top: Bid) -> None:
-    invoice = sales.complete_sale(
-        session,
-        ctx,
-        auction,
-        buyer_id=top.bidder_id,
-        price=top.amount,
-        reason="accepted",
-        bid_id=top.id,
-    )
-    sales.announce_sale(
-        session,
-        ctx,
-        auction,
-        invoice,
-        event=EventType.SELLER_ACCEPTED,
-        kind=NotificationType.ACCEPTED,
-        cause=f"decision:{auction.id}:{auction.round}",
-    )
-
-
-def _reject(session: Session, ctx: Context, auction: Auction, top: Bid) -> None:
-    _close_unsold(session, ctx, auction, "rejected")
-    data = {
-        "auctionId": str(auction.id),
-        "itemName": auction.item_name,
-        "status": auction.status,
-        "amount": money_str(top.amount),
-        "bidId": str(top.id),
-        "bidderId": str(top.bidder_id),
-        "sellerId": str(auction.seller_id),
-    }
-    _tell(
-        session,
-        ctx,
-        auction,
-        [str(top.bidder_id), str(auction.seller_id)],
-        EventType.SELLER_REJECTED,
-        NotificationType.REJECTED,
-        data,
-        cause=f"decision:{auction.id}:{auction.round}",
-    )
-    outbox.job(session, email_jobs.rejection_job(auction, top, ctx.clock()))
-
-
 def _counter(
     session: Session, ctx: Context, auction: Auction, top: Bid, amount: Decimal
 ) -> CounterOffer:
+    now = ctx.clock()
     offer = CounterOffer(
         id=uuid.uuid4(),
         auction_id=auction.id,
@@ -187,11 +135,25 @@ def _counter(
         buyer_id=top.bidder_id,
         amount=amount,
         status=CounterStatus.PENDING.value,
-        created_at=ctx.clock(),
+        created_at=now,
+        expires_at=after(now, ctx.settings.counter_window_secs),
     )
     session.add(offer)
     session.flush()
-    summary = {"id": str(offer.id), "amount": money_str(amount), "status": offer.status}
+    # The decision was made: its deadlines leave the schedules, the counter's expiry joins.
+    outbox.state_patch(
+        session,
+        str(auction.id),
+        auction.round,
+        {},
+        schedule=schedules.entries_of(session, auction),
+    )
+    summary = {
+        "id": str(offer.id),
+        "amount": money_str(amount),
+        "status": offer.status,
+        "expiresAt": iso(offer.expires_at),
+    }
     data = {
         "auctionId": str(auction.id),
         "itemName": auction.item_name,
@@ -202,7 +164,7 @@ def _counter(
         "buyerId": str(top.bidder_id),
         "sellerId": str(auction.seller_id),
     }
-    _tell(
+    outcomes.tell(
         session,
         ctx,
         auction,
@@ -231,6 +193,9 @@ def answer_counter(
         auction_id = session.scalar(select(CounterOffer.auction_id).where(CounterOffer.id == cid))
         if auction_id is None:
             raise DomainError("not_found", "No such counter offer")
+    # An answer after expiresAt is refused; the expiry is applied first if no ticker has yet.
+    deadlines.apply_overdue(ctx, auction_id, deadlines.counter_expiry)
+    with ctx.db.session() as session:
         # Lock order: the auction, then the offer (the seller's decision takes the same order).
         auction = records.locked_auction(session, auction_id)
         offer = session.scalars(
@@ -243,6 +208,7 @@ def answer_counter(
                 amount=offer.amount,
                 auction_status=auction.status,
                 current_round=offer.round == auction.round,
+                expired=has_passed(offer.expires_at, ctx.clock()),
             ),
             buyer.user_id or "",
             answer,
@@ -268,11 +234,11 @@ def answer_counter(
                 kind=NotificationType.COUNTER_ACCEPTED,
                 cause=cause,
             )
-            for job in email_jobs.counter_accepted_jobs(offer):
+            for job in email_jobs.counter_accepted_jobs(offer, invoice):
                 outbox.job(session, job)
         else:
             offer.status = CounterStatus.REJECTED.value
-            _close_unsold(session, ctx, auction, "counter_rejected")
+            outcomes.close_unsold(session, ctx, auction, CloseReason.COUNTER_REJECTED)
             data = {
                 "auctionId": str(auction.id),
                 "itemName": auction.item_name,
@@ -281,13 +247,14 @@ def answer_counter(
                     "id": str(offer.id),
                     "amount": money_str(offer.amount),
                     "status": offer.status,
+                    "expiresAt": iso(offer.expires_at),
                 },
                 "counterId": str(offer.id),
                 "amount": money_str(offer.amount),
                 "buyerId": str(offer.buyer_id),
                 "sellerId": str(offer.seller_id),
             }
-            _tell(
+            outcomes.tell(
                 session,
                 ctx,
                 auction,

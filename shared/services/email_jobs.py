@@ -21,13 +21,21 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from shared.adapters.invoice_store import InvoiceStore
 from shared.adapters.mailer import Attachment, Mailer, MailerError, Outgoing, mailer_for
-from shared.adapters.orm import Auction, Bid, CounterOffer, EmailDelivery, Invoice, User
+from shared.adapters.orm import (
+    Auction,
+    Bid,
+    CounterOffer,
+    EmailDelivery,
+    Invoice,
+    SecondChanceOffer,
+    User,
+)
 from shared.domain.emails import Letter, Template, compose
 from shared.domain.invoices import invoice_filename, invoice_label
 from shared.domain.jobs import PermanentFailure
@@ -122,7 +130,7 @@ def counter_invitation_job(offer: CounterOffer, bid: Bid) -> dict[str, Any]:
     )
 
 
-def counter_accepted_jobs(offer: CounterOffer) -> list[dict[str, Any]]:
+def counter_accepted_jobs(offer: CounterOffer, invoice: Invoice) -> list[dict[str, Any]]:
     return [
         email_job(
             Template.COUNTER_ACCEPTED,
@@ -132,8 +140,99 @@ def counter_accepted_jobs(offer: CounterOffer) -> list[dict[str, Any]]:
             role=role,
             attach_invoice=True,  # it is the sale's confirmation too
             counterId=str(offer.id),
+            invoiceId=str(invoice.id),
         )
         for role, user in (("buyer", offer.buyer_id), ("seller", offer.seller_id))
+    ]
+
+
+# -- after the hammer, complete (CONTRACT 11): each job id names its cause ----------------------
+
+
+def _both(buyer_id: uuid.UUID, seller_id: uuid.UUID) -> tuple[tuple[str, uuid.UUID], ...]:
+    return (("buyer", buyer_id), ("seller", seller_id))
+
+
+def decision_reminder_job(auction: Auction, bid: Bid) -> dict[str, Any]:
+    return email_job(
+        Template.DECISION_REMINDER,
+        f"{auction.id}:r{auction.round}",
+        auction_id=str(auction.id),
+        recipient_id=str(auction.seller_id),
+        role="seller",
+        bidId=str(bid.id),
+    )
+
+
+def decision_expired_jobs(auction: Auction, bid: Bid) -> list[dict[str, Any]]:
+    return [
+        email_job(
+            Template.DECISION_EXPIRED,
+            f"{auction.id}:r{auction.round}",
+            auction_id=str(auction.id),
+            recipient_id=str(user),
+            role=role,
+            bidId=str(bid.id),
+        )
+        for role, user in _both(bid.bidder_id, auction.seller_id)
+    ]
+
+
+def counter_expired_jobs(counter: CounterOffer) -> list[dict[str, Any]]:
+    return [
+        email_job(
+            Template.COUNTER_EXPIRED,
+            str(counter.id),
+            auction_id=str(counter.auction_id),
+            recipient_id=str(user),
+            role=role,
+            counterId=str(counter.id),
+        )
+        for role, user in _both(counter.buyer_id, counter.seller_id)
+    ]
+
+
+def offer_jobs(
+    template: Template,
+    offer: SecondChanceOffer,
+    roles: tuple[str, ...],
+    invoice: Invoice | None = None,
+) -> list[dict[str, Any]]:
+    """A second-chance offer's emails: `roles` of buyer (the bidder) and seller."""
+    facts: dict[str, Any] = {"offerId": str(offer.id)}
+    if invoice is not None:
+        facts["invoiceId"] = str(invoice.id)
+    return [
+        email_job(
+            template,
+            str(offer.id),
+            auction_id=str(offer.auction_id),
+            recipient_id=str(user),
+            role=role,
+            attach_invoice=invoice is not None,
+            **facts,
+        )
+        for role, user in _both(offer.bidder_id, offer.seller_id)
+        if role in roles
+    ]
+
+
+def invoice_jobs(
+    template: Template, invoice: Invoice, roles: tuple[str, ...], *, attach: bool = False
+) -> list[dict[str, Any]]:
+    """A sale's payment emails (payment marked, confirmed, due; the sale void)."""
+    return [
+        email_job(
+            template,
+            str(invoice.id),
+            auction_id=str(invoice.auction_id),
+            recipient_id=str(user),
+            role=role,
+            attach_invoice=attach,
+            invoiceId=str(invoice.id),
+        )
+        for role, user in _both(invoice.buyer_id, invoice.seller_id)
+        if role in roles
     ]
 
 
@@ -153,6 +252,16 @@ def _need(row: Any, what: str) -> Any:
     return row
 
 
+def _invoice_of(session: Session, job: dict[str, Any], auction: Auction) -> Invoice:
+    """The job's invoice: the one it names, else (jobs queued before they named one) the
+    auction's current sale."""
+    if job.get("invoiceId"):
+        invoice = session.get(Invoice, _uuid(job, "invoiceId"))
+    else:
+        invoice = invoices.current_invoice(session, auction.id)
+    return _need(invoice, "the sale's invoice")  # type: ignore[no-any-return]
+
+
 def _letter(session: Session, ctx: Context, job: dict[str, Any]) -> tuple[Letter, User]:
     try:
         template = Template(str(job.get("template")))
@@ -164,6 +273,9 @@ def _letter(session: Session, ctx: Context, job: dict[str, Any]) -> tuple[Letter
     role = "seller" if job.get("role") == "seller" else "buyer"
     settings = ctx.settings
 
+    def user(user_id: uuid.UUID, what: str) -> User:
+        return _need(session.get(User, user_id), what)  # type: ignore[no-any-return]
+
     def letter(
         amount: Decimal,
         at: datetime,
@@ -173,7 +285,10 @@ def _letter(session: Session, ctx: Context, job: dict[str, Any]) -> tuple[Letter
         highest_bid: Decimal | None = None,
         label: str | None = None,
         reserve: Decimal | None = None,
-    ) -> Letter:
+        deadline: datetime | None = None,
+        default_action: str | None = None,
+        payment_status: str | None = None,
+    ) -> tuple[Letter, User]:
         return Letter(
             template=template,
             role=role,
@@ -188,36 +303,101 @@ def _letter(session: Session, ctx: Context, job: dict[str, Any]) -> tuple[Letter
             highest_bid=highest_bid,
             invoice_label=label,
             reserve=reserve if role == "seller" else None,  # private to the seller
-        )
+            deadline=deadline,
+            default_action=default_action,
+            payment_status=payment_status,
+        ), recipient
 
-    if template in (Template.SALE_CONFIRMATION, Template.COUNTER_ACCEPTED):
-        invoice: Invoice = _need(
-            session.scalars(select(Invoice).where(Invoice.auction_id == auction.id)).first(),
-            "the sale's invoice",
-        )
-        counterpart = seller
-        if role == "seller":
-            counterpart = _need(session.get(User, invoice.buyer_id), "the buyer")
-        # The invoice's currency is the sale's, whatever CURRENCY says today.
+    def sale_letter(invoice: Invoice, **extra: Any) -> tuple[Letter, User]:
+        """A letter about a sale, from its invoice (whose currency is the sale's, whatever
+        CURRENCY says today)."""
+        counterpart = seller if role == "buyer" else user(invoice.buyer_id, "the buyer")
         return letter(
             invoice.amount,
-            invoice.sold_at,
+            extra.pop("at", invoice.sold_at),
             counterpart.name,
             currency=invoice.currency,
             label=invoice_label(invoice.number),
-            reserve=auction.reserve_price,
-        ), recipient
+            **extra,
+        )
+
+    if template in (Template.SALE_CONFIRMATION, Template.COUNTER_ACCEPTED):
+        return sale_letter(_invoice_of(session, job, auction), reserve=auction.reserve_price)
     if template == Template.REJECTION:
         bid: Bid = _need(session.get(Bid, _uuid(job, "bidId")), "the rejected bid")
         decided = parse_iso(str(job["at"])) if job.get("at") else bid.created_at
-        return letter(bid.amount, decided, seller.name), recipient
-    offer: CounterOffer = _need(
-        session.get(CounterOffer, _uuid(job, "counterId")), "the counter offer"
+        return letter(bid.amount, decided, seller.name)
+    if template == Template.COUNTER_INVITATION:
+        counter: CounterOffer = _need(
+            session.get(CounterOffer, _uuid(job, "counterId")), "the counter offer"
+        )
+        countered: Bid = _need(session.get(Bid, _uuid(job, "bidId")), "the countered bid")
+        return letter(
+            counter.amount,
+            counter.created_at,
+            seller.name,
+            highest_bid=countered.amount,
+            deadline=counter.expires_at,
+        )
+    if template in (Template.DECISION_REMINDER, Template.DECISION_EXPIRED):
+        top: Bid = _need(session.get(Bid, _uuid(job, "bidId")), "the highest bid")
+        bidder = user(top.bidder_id, "the highest bidder")
+        deadline = auction.decision_deadline or auction.ends_at
+        return letter(
+            top.amount,
+            auction.ends_at if template == Template.DECISION_REMINDER else deadline,
+            seller.name if role == "buyer" else bidder.name,
+            deadline=deadline,
+            default_action=settings.decision_default,
+        )
+    if template == Template.COUNTER_EXPIRED:
+        counter = _need(session.get(CounterOffer, _uuid(job, "counterId")), "the counter offer")
+        buyer = user(counter.buyer_id, "the buyer")
+        return letter(
+            counter.amount,
+            counter.expires_at or counter.updated_at,
+            seller.name if role == "buyer" else buyer.name,
+        )
+    if template in (
+        Template.OFFER_RECEIVED,
+        Template.OFFER_ACCEPTED,
+        Template.OFFER_REJECTED,
+        Template.OFFER_EXPIRED,
+    ):
+        offer: SecondChanceOffer = _need(
+            session.get(SecondChanceOffer, _uuid(job, "offerId")), "the offer"
+        )
+        if template == Template.OFFER_ACCEPTED:
+            invoice = _invoice_of(session, job, auction)
+            return sale_letter(
+                invoice, reserve=auction.reserve_price, deadline=invoice.payment_due_at
+            )
+        bidder = user(offer.bidder_id, "the bidder")
+        at = {
+            Template.OFFER_RECEIVED: offer.created_at,
+            Template.OFFER_REJECTED: offer.answered_at or offer.updated_at,
+            Template.OFFER_EXPIRED: offer.expires_at,
+        }[template]
+        return letter(
+            offer.amount,
+            at,
+            seller.name if role == "buyer" else bidder.name,
+            deadline=offer.expires_at,
+        )
+    # the payment of a sale: marked, confirmed, due, void
+    invoice = _invoice_of(session, job, auction)
+    happened: datetime | None = {
+        Template.PAYMENT_MARKED: invoice.paid_marked_at,
+        Template.PAYMENT_CONFIRMED: invoice.payment_confirmed_at,
+        Template.PAYMENT_DUE: invoice.payment_due_at,
+        Template.SALE_VOID: invoice.voided_at,
+    }.get(template)
+    return sale_letter(
+        invoice,
+        at=happened or invoice.payment_due_at,
+        deadline=invoice.payment_due_at,
+        payment_status=invoice.payment_status,
     )
-    countered: Bid = _need(session.get(Bid, _uuid(job, "bidId")), "the countered bid")
-    return letter(
-        offer.amount, offer.created_at, seller.name, highest_bid=countered.amount
-    ), recipient
 
 
 def deliver(ctx: Context, job: dict[str, Any], outlets: Outlets) -> None:
@@ -232,11 +412,13 @@ def deliver(ctx: Context, job: dict[str, Any], outlets: Outlets) -> None:
         auction_id = _uuid(job, "auctionId")
     attachments: tuple[Attachment, ...] = ()
     if job.get("attachInvoice"):
+        invoice_id = _uuid(job, "invoiceId") if job.get("invoiceId") else None
         try:
-            invoice, pdf = invoices.ensure_pdf(ctx, auction_id, outlets.invoices)
+            invoice, pdf = invoices.ensure_pdf(ctx, auction_id, outlets.invoices, invoice_id)
         except invoices.NoInvoice as exc:
             raise PermanentFailure(str(exc)) from exc
-        attachments = (Attachment(invoice_filename(invoice.number, str(auction_id)), pdf),)
+        name = invoice_filename(invoice.number, str(auction_id), void=invoice.voided_at is not None)
+        attachments = (Attachment(name, pdf),)
     message = Outgoing(job_id, recipient.email, recipient.name, compose(letter), attachments)
     with ctx.db.session() as session:
         claimed = session.scalar(

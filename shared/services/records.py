@@ -8,8 +8,10 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.adapters.orm import Auction, Bid, CounterOffer
+from shared.adapters.orm import Auction, Bid, CounterOffer, Invoice, SecondChanceOffer
 from shared.domain.errors import DomainError
+from shared.domain.principal import Viewer
+from shared.domain.vocabulary import AuctionStatus
 
 
 def auction_id_of(value: str | uuid.UUID) -> uuid.UUID:
@@ -61,3 +63,30 @@ def counter_of(session: Session, auction: Auction) -> CounterOffer | None:
             CounterOffer.auction_id == auction.id, CounterOffer.round == auction.round
         )
     ).first()
+
+
+def current_invoice(session: Session, auction_id: uuid.UUID) -> Invoice | None:
+    """The auction's sale as it stands (not void), if it is sold."""
+    return session.scalars(
+        select(Invoice).where(Invoice.auction_id == auction_id, Invoice.voided_at.is_(None))
+    ).first()
+
+
+def offer_shown_to(session: Session, auction: Auction, viewer: Viewer) -> SecondChanceOffer | None:
+    """The second-chance offer an auction shows `viewer`: the newest of the round to its
+    seller (and admins), the newest addressed to them to a bidder, none to anyone else."""
+    if viewer.user_id is None or auction.status not in (
+        AuctionStatus.CLOSED_NO_WINNER,
+        AuctionStatus.SOLD,
+    ):
+        return None
+    query = select(SecondChanceOffer).where(
+        SecondChanceOffer.auction_id == auction.id, SecondChanceOffer.round == auction.round
+    )
+    if viewer.user_id != str(auction.seller_id) and not viewer.is_admin:
+        try:
+            mine = uuid.UUID(viewer.user_id)
+        except ValueError:
+            return None
+        query = query.where(SecondChanceOffer.bidder_id == mine)
+    return session.scalars(query.order_by(SecondChanceOffer.created_at.desc()).limit(1)).first()

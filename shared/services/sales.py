@@ -1,6 +1,8 @@
 """A sale, however it comes about (the seller accepts, a counter offer is accepted, a buy-now
-bid): the auction marked sold, its invoice numbered, the sale emails queued, and the buyer and
-the seller told. The caller holds the auction's row lock and has checked its status."""
+bid, a second-chance offer is accepted, DECISION_DEFAULT=accept): the auction marked sold, its
+invoice numbered, its payment due, the sale emails queued, the buyer and the seller told, and
+the room shown who bought it. The caller holds the auction's row lock and has checked its
+status."""
 
 from __future__ import annotations
 
@@ -10,10 +12,12 @@ from decimal import Decimal
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from shared.adapters.orm import Auction, Bid, Invoice, InvoiceSequence
+from shared.adapters.orm import Auction, Bid, Invoice, InvoiceSequence, User
+from shared.domain.deadlines import after
 from shared.domain.money import money_str
+from shared.domain.people import public_name
 from shared.domain.times import iso
-from shared.domain.vocabulary import AuctionStatus, EventType, NotificationType
+from shared.domain.vocabulary import AuctionStatus, EventType, NotificationType, PaymentStatus
 from shared.services import notifications, outbox, records, schedules
 from shared.services.context import Context
 from shared.services.views import highest_bid_view
@@ -32,8 +36,9 @@ def complete_sale(
     bid_id: uuid.UUID | None = None,
     confirmation: bool = True,
 ) -> Invoice:
-    """Mark the auction sold, number its invoice (gap-free: taken in this transaction) and
-    queue the sale emails. The caller adds its own events."""
+    """Mark the auction sold, number its invoice (gap-free: taken in this transaction), start
+    the payment's clock (dueAt = now + PAYMENT_WINDOW_SECS) and queue the sale emails. The
+    caller adds its own events (`announce_sale`)."""
     now = ctx.clock()
     aid = str(auction.id)
     auction.status = AuctionStatus.SOLD.value
@@ -58,6 +63,8 @@ def complete_sale(
         amount=price,
         currency=ctx.settings.currency,
         sold_at=now,
+        payment_status=PaymentStatus.PENDING.value,
+        payment_due_at=after(now, ctx.settings.payment_window_secs),
     )
     session.add(invoice)
     session.flush()
@@ -66,18 +73,21 @@ def complete_sale(
         aid,
         auction.round,
         {"status": AuctionStatus.SOLD.value},
-        schedule=schedules.entries_for(auction),
+        schedule=schedules.entries_of(session, auction),
     )
-    # A counter accepted sends its own confirmation (with this invoice) instead: one email
-    # per party for one sale.
+    # A counter or a second-chance offer accepted sends its own confirmation (with this
+    # invoice) instead: one email per party for one sale. An auction sells once per round
+    # this way (later sales of a round are second-chance offers, with jobs of their own).
+    cause = aid if auction.round == 1 else f"{aid}:r{auction.round}"
     for role, user in (("buyer", buyer_id), ("seller", auction.seller_id)) if confirmation else ():
         outbox.job(
             session,
             {
-                "id": f"email:sale:{aid}:{role}",
+                "id": f"email:sale:{cause}:{role}",
                 "type": "email",
                 "template": "sale_confirmation",
                 "auctionId": aid,
+                "invoiceId": str(invoice.id),
                 "recipientId": str(user),
                 "role": role,
                 "attachInvoice": True,
@@ -96,8 +106,21 @@ def announce_sale(
     kind: NotificationType,
     cause: str,
 ) -> None:
-    """The user events and notifications of a sale, for the buyer and the seller."""
+    """The user events and notifications of a sale, for the buyer and the seller, and the
+    room's `auction:sold` (the buyer's public name, never their email)."""
     aid = str(auction.id)
+    buyer = session.get(User, auction.winner_id)
+    outbox.room_event(
+        session,
+        ctx,
+        aid,
+        EventType.AUCTION_SOLD,
+        {
+            "status": auction.status,
+            "finalPrice": money_str(auction.final_price),
+            "winnerName": public_name(buyer.name if buyer else ""),
+        },
+    )
     data = {
         "auctionId": aid,
         "itemName": auction.item_name,
@@ -106,6 +129,7 @@ def announce_sale(
         "buyerId": str(auction.winner_id),
         "sellerId": str(auction.seller_id),
         "invoiceNumber": invoice.number,
+        "payment": {"status": invoice.payment_status, "dueAt": iso(invoice.payment_due_at)},
     }
     for user in (str(auction.winner_id), str(auction.seller_id)):
         outbox.user_event(session, ctx, user, event, data, aid)

@@ -6,11 +6,21 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from shared.adapters import keys
-from shared.adapters.orm import Auction
+from shared.adapters.orm import Auction, CounterOffer, Invoice, SecondChanceOffer
 from shared.adapters.redis_store import StoreError, StoreUnavailable, load_script
-from shared.domain.schedule import Entries, Moment, window_entries
+from shared.domain.schedule import (
+    Entries,
+    Moment,
+    PendingDeadlines,
+    deadline_entries,
+    window_entries,
+)
 from shared.domain.times import from_ms, to_ms
+from shared.domain.vocabulary import AuctionStatus, CounterStatus, OfferStatus, PaymentStatus
 from shared.services.context import Context
 
 log = logging.getLogger(__name__)
@@ -32,6 +42,62 @@ def entries_for(auction: Auction, end: datetime | None = None) -> Entries:
     Redis knows a later one: a soft close moves it there first)."""
     ends_at = max(auction.ends_at, end) if end else auction.ends_at
     return window_entries(auction.status, to_ms(auction.go_live_at), to_ms(ends_at))
+
+
+def _ms(moment: datetime | None) -> int | None:
+    return to_ms(moment) if moment is not None else None
+
+
+def pending_deadlines(session: Session, auction: Auction) -> PendingDeadlines:
+    """What the record says is still ahead of `auction` after its hammer (one small query for
+    an ended, closed or sold auction; none otherwise)."""
+    status = auction.status
+    if status == AuctionStatus.ENDED:
+        counter = session.scalars(
+            select(CounterOffer).where(
+                CounterOffer.auction_id == auction.id, CounterOffer.round == auction.round
+            )
+        ).first()
+        if counter is not None:
+            pending = counter.status == CounterStatus.PENDING
+            return PendingDeadlines(
+                status, counter_expiry=_ms(counter.expires_at) if pending else None
+            )
+        reminded = auction.decision_reminded_at is not None
+        return PendingDeadlines(
+            status,
+            decision_reminder=None if reminded else _ms(auction.decision_reminder_at),
+            decision_deadline=_ms(auction.decision_deadline),
+        )
+    if status == AuctionStatus.CLOSED_NO_WINNER:
+        expires = session.scalar(
+            select(SecondChanceOffer.expires_at).where(
+                SecondChanceOffer.auction_id == auction.id,
+                SecondChanceOffer.round == auction.round,
+                SecondChanceOffer.status == OfferStatus.PENDING,
+            )
+        )
+        return PendingDeadlines(status, offer_expiry=_ms(expires))
+    if status == AuctionStatus.SOLD:
+        invoice = session.scalars(
+            select(Invoice).where(Invoice.auction_id == auction.id, Invoice.voided_at.is_(None))
+        ).first()
+        open_payment = (
+            invoice is not None
+            and invoice.payment_status in (PaymentStatus.PENDING, PaymentStatus.PAID)
+            and invoice.payment_due_notified_at is None
+        )
+        return PendingDeadlines(
+            status, payment_due=_ms(invoice.payment_due_at) if invoice and open_payment else None
+        )
+    return PendingDeadlines(status)
+
+
+def entries_of(session: Session, auction: Auction, end: datetime | None = None) -> Entries:
+    """Every schedule entry of `auction` as the record says: its window (`entries_for`) and
+    the deadlines after its hammer. Writers of a status change pass these with their state
+    patch, so a moment that no longer applies leaves its schedule in the same step."""
+    return {**entries_for(auction, end), **deadline_entries(pending_deadlines(session, auction))}
 
 
 def place(ctx: Context, auction_id: str, entries: Entries) -> None:

@@ -16,16 +16,26 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from shared.adapters.orm import Auction
+from shared.adapters.orm import Auction, CounterOffer, Invoice, SecondChanceOffer
 from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.domain.schedule import Moment
-from shared.domain.vocabulary import AuctionStatus
-from shared.services import auction_state, bid_intake, outbox, schedules, transitions
+from shared.domain.vocabulary import AuctionStatus, CounterStatus, OfferStatus, PaymentStatus
+from shared.services import (
+    auction_state,
+    bid_intake,
+    deadlines,
+    offers,
+    outbox,
+    payments,
+    schedules,
+    transitions,
+)
 from shared.services.context import Context
 
 log = logging.getLogger(__name__)
@@ -40,6 +50,9 @@ class Transition:
     moment: Moment
     fire: Callable[[Context, uuid.UUID], bool]  # True when this call made the transition
     overdue: Callable[[Session, datetime], Sequence[uuid.UUID]]  # due by the record
+    # The auctions this moment is still ahead for (the boot rebuild places their entries;
+    # None: the rebuild's loop over open auctions covers it).
+    pending: Callable[[Session], Sequence[uuid.UUID]] | None = None
 
 
 def _overdue_starts(session: Session, now: datetime) -> Sequence[uuid.UUID]:
@@ -62,9 +75,83 @@ def _overdue_ends(session: Session, now: datetime) -> Sequence[uuid.UUID]:
     ).all()
 
 
+# -- after the hammer (CONTRACT 11): each query is the sweep of one deadline; without `now`,
+# every auction the deadline is still ahead for (the rebuild on boot).
+
+_NO_COUNTER = ~exists().where(
+    CounterOffer.auction_id == Auction.id, CounterOffer.round == Auction.round
+)
+
+
+def _undecided(now: datetime | None, column: Any) -> Any:
+    query = select(Auction.id).where(
+        Auction.status == AuctionStatus.ENDED, column.is_not(None), _NO_COUNTER
+    )
+    return query if now is None else query.where(column <= now).limit(SWEEP_LIMIT)
+
+
+def _reminders(session: Session, now: datetime | None = None) -> Sequence[uuid.UUID]:
+    query = _undecided(now, Auction.decision_reminder_at)
+    return session.scalars(query.where(Auction.decision_reminded_at.is_(None))).all()
+
+
+def _decision_deadlines(session: Session, now: datetime | None = None) -> Sequence[uuid.UUID]:
+    return session.scalars(_undecided(now, Auction.decision_deadline)).all()
+
+
+def _counter_expiries(session: Session, now: datetime | None = None) -> Sequence[uuid.UUID]:
+    query = (
+        select(CounterOffer.auction_id)
+        .join(
+            Auction,
+            and_(Auction.id == CounterOffer.auction_id, Auction.round == CounterOffer.round),
+        )
+        .where(
+            CounterOffer.status == CounterStatus.PENDING,
+            CounterOffer.expires_at.is_not(None),
+            Auction.status == AuctionStatus.ENDED,
+        )
+    )
+    if now is not None:
+        query = query.where(CounterOffer.expires_at <= now).limit(SWEEP_LIMIT)
+    return session.scalars(query).all()
+
+
+def _offer_expiries(session: Session, now: datetime | None = None) -> Sequence[uuid.UUID]:
+    query = select(SecondChanceOffer.auction_id).where(
+        SecondChanceOffer.status == OfferStatus.PENDING
+    )
+    if now is not None:
+        query = query.where(SecondChanceOffer.expires_at <= now).limit(SWEEP_LIMIT)
+    return session.scalars(query).all()
+
+
+def _payments_due(session: Session, now: datetime | None = None) -> Sequence[uuid.UUID]:
+    query = select(Invoice.auction_id).where(
+        Invoice.voided_at.is_(None),
+        Invoice.payment_due_notified_at.is_(None),
+        Invoice.payment_status.in_((PaymentStatus.PENDING.value, PaymentStatus.PAID.value)),
+    )
+    if now is not None:
+        query = query.where(Invoice.payment_due_at <= now).limit(SWEEP_LIMIT)
+    return session.scalars(query).all()
+
+
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(Moment.START, transitions.start, _overdue_starts),
     Transition(Moment.END, transitions.end, _overdue_ends),
+    Transition(Moment.DECISION_REMINDER, deadlines.decision_reminder, _reminders, _reminders),
+    Transition(
+        Moment.DECISION_DEADLINE,
+        deadlines.decision_deadline,
+        _decision_deadlines,
+        _decision_deadlines,
+    ),
+    Transition(
+        Moment.COUNTER_EXPIRY, deadlines.counter_expiry, _counter_expiries, _counter_expiries
+    ),
+    Transition(Moment.OFFER_EXPIRY, offers.offer_expiry, _offer_expiries, _offer_expiries),
+    Transition(Moment.PAYMENT_DUE, payments.payment_due, _payments_due, _payments_due),
 )
 
 
@@ -81,6 +168,15 @@ class TickReport:
     @property
     def ended(self) -> list[str]:
         return self.fired.get(Moment.END, [])
+
+    @property
+    def deadlines(self) -> dict[str, list[str]]:
+        """The after-the-hammer moments this tick made (by moment)."""
+        return {
+            m.value: ids
+            for m, ids in self.fired.items()
+            if m not in (Moment.START, Moment.END) and ids
+        }
 
 
 @dataclass
@@ -137,12 +233,14 @@ def _run(ctx: Context, transition: Transition, aid: str, made: list[str]) -> Non
 
 
 def _settle(ctx: Context, auction_id: uuid.UUID) -> None:
-    """After a claimed transition (made or not), schedule the auction as its status says."""
+    """After a claimed transition (made or not), schedule the auction as its record says (a
+    claim's lease entry that no longer applies is removed here, not retried forever)."""
     aid = str(auction_id)
     with ctx.db.session() as session:
         auction = session.get(Auction, auction_id)
         if auction is not None:
-            schedules.place(ctx, aid, schedules.entries_for(auction, schedules.redis_end(ctx, aid)))
+            end = schedules.redis_end(ctx, aid)
+            schedules.place(ctx, aid, schedules.entries_of(session, auction, end))
 
 
 def tick(ctx: Context) -> TickReport:
@@ -150,8 +248,9 @@ def tick(ctx: Context) -> TickReport:
     return Ticker().tick(ctx, sweep=True)
 
 
-def rebuild_schedule(ctx: Context) -> int:
-    """On boot: Redis state and schedules of every open auction, from PostgreSQL."""
+def rebuild_schedule(ctx: Context, moments: tuple[Transition, ...] = TRANSITIONS) -> int:
+    """On boot: Redis state and schedules of every open auction, and the schedules of every
+    deadline still ahead after a hammer, from PostgreSQL."""
     count = 0
     with ctx.db.session() as session:
         for auction in session.scalars(select(Auction).where(Auction.status.in_(OPEN))):
@@ -159,4 +258,13 @@ def rebuild_schedule(ctx: Context) -> int:
             auction_state.seed(ctx, session, auction)
             schedules.place(ctx, aid, schedules.entries_for(auction, schedules.redis_end(ctx, aid)))
             count += 1
+        waiting: set[uuid.UUID] = set()
+        for t in moments:
+            if t.pending is not None:
+                waiting.update(t.pending(session))
+        for auction_id in waiting:
+            after = session.get(Auction, auction_id)
+            if after is not None:
+                schedules.place(ctx, str(auction_id), schedules.entries_of(session, after))
+                count += 1
     return count

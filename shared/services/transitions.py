@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 from shared.adapters.orm import Auction, Bid
 from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.domain.auctions import reserve_met
+from shared.domain.deadlines import after, reminder_at
 from shared.domain.times import iso, to_ms
 from shared.domain.vocabulary import AuctionStatus, EventType, NotificationType
-from shared.services import bid_intake, notifications, outbox, records, schedules
+from shared.services import bid_intake, notifications, outbox, outcomes, records, schedules
 from shared.services.context import Context
 from shared.services.views import highest_bid_view
 
@@ -107,7 +108,7 @@ def end(ctx: Context, auction_id: uuid.UUID) -> bool:
             aid,
             auction.round,
             {"status": auction.status, "endsAt": to_ms(effective_end)},
-            schedule=schedules.entries_for(auction),
+            schedule=schedules.entries_of(session, auction),
         )
     outbox.relay(ctx)
     return True
@@ -130,6 +131,7 @@ def _close_without_bids(session: Session, ctx: Context, auction: Auction) -> Non
             "endsAt": iso(auction.ends_at),
         },
     )
+    outcomes.announce_close(session, ctx, auction)
     notifications.notify(
         session,
         ctx,
@@ -146,10 +148,14 @@ def _close_without_bids(session: Session, ctx: Context, auction: Auction) -> Non
 
 
 def _await_decision(session: Session, ctx: Context, auction: Auction, top: Bid) -> None:
-    """Ended with bids: the seller decides; every bidder hears how it ended."""
+    """Ended with bids: the seller decides, by the deadline the window sets now; every bidder
+    hears how it ended."""
     aid = str(auction.id)
     auction.status = AuctionStatus.ENDED.value
     auction.highest_bid_id = top.id
+    auction.decision_deadline = after(auction.ends_at, ctx.settings.decision_window_secs)
+    auction.decision_reminder_at = reminder_at(auction.ends_at, auction.decision_deadline)
+    auction.decision_reminded_at = None
     session.flush()
     met = reserve_met(auction.reserve_price, top.amount)
     highest = highest_bid_view(top)
@@ -169,7 +175,12 @@ def _await_decision(session: Session, ctx: Context, auction: Auction, top: Bid) 
     cause = f"end:{aid}:{auction.round}"
     seller = str(auction.seller_id)
     payload: dict[str, Any] = {"auctionId": aid, "itemName": auction.item_name}
-    decision = {**payload, "highestBid": highest, "reserveMet": met}
+    decision = {
+        **payload,
+        "highestBid": highest,
+        "reserveMet": met,
+        "decisionDeadline": iso(auction.decision_deadline),
+    }
     outbox.user_event(session, ctx, seller, EventType.SELLER_DECISION_REQUIRED, decision, aid)
     notifications.notify(
         session,

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from shared.adapters.orm import Auction, Bid, CounterOffer
+from shared.adapters.orm import Auction, Bid, CounterOffer, Invoice, SecondChanceOffer
 from shared.adapters.redis_records import HighestBid
 from shared.domain.auctions import min_next_bid, reserve_met, shown_status
 from shared.domain.money import from_minor, money_str
@@ -62,7 +62,27 @@ def highest_bid_view(bid: dict[str, Any] | Bid) -> dict[str, Any]:
 
 
 def counter_view(counter: CounterOffer) -> dict[str, Any]:
-    return {"id": str(counter.id), "amount": money_str(counter.amount), "status": counter.status}
+    view = {"id": str(counter.id), "amount": money_str(counter.amount), "status": counter.status}
+    if counter.expires_at is not None:
+        view["expiresAt"] = iso(counter.expires_at)
+    return view
+
+
+def offer_view(offer: SecondChanceOffer) -> dict[str, Any]:
+    """A second-chance offer (CONTRACT 11)."""
+    return {
+        "id": str(offer.id),
+        "auctionId": str(offer.auction_id),
+        "bidderId": str(offer.bidder_id),
+        "amount": money_str(offer.amount),
+        "status": offer.status,
+        "expiresAt": iso(offer.expires_at),
+    }
+
+
+def payment_view(invoice: Invoice) -> dict[str, Any]:
+    """A sale's `payment` (CONTRACT 11)."""
+    return {"status": invoice.payment_status, "dueAt": iso(invoice.payment_due_at)}
 
 
 def auction_view(
@@ -74,10 +94,14 @@ def auction_view(
     bid_count: int,
     counter: CounterOffer | None,
     live: LiveState | None = None,
+    invoice: Invoice | None = None,
+    offer: SecondChanceOffer | None = None,
 ) -> dict[str, Any]:
     """The auction object (with the competitive-rule members only where the auction uses
     them: "absent means off"). `highest` is the record's highest bid (a Bid view); `live`,
-    when given, overrides what Redis knows better."""
+    when given, overrides what Redis knows better. After the hammer (CONTRACT 11): an ended
+    auction's `decisionDeadline`, a closed one's `closeReason`, a sale's `payment` (from its
+    current `invoice`), and the second-chance `offer` the caller may see."""
     status = auction.status
     end = auction.ends_at
     if live is not None:
@@ -124,4 +148,12 @@ def auction_view(
         body["finalPrice"] = money_str(auction.final_price)
     if viewer.user_id and live is not None and live.my_max is not None:
         body["myMaxAmount"] = money_str(from_minor(live.my_max))
+    if status == AuctionStatus.ENDED and auction.decision_deadline is not None:
+        body["decisionDeadline"] = iso(auction.decision_deadline)
+    if status == AuctionStatus.CLOSED_NO_WINNER and auction.closed_reason:
+        body["closeReason"] = auction.closed_reason
+    if status == AuctionStatus.SOLD and invoice is not None:
+        body["payment"] = payment_view(invoice)
+    if offer is not None:
+        body["offer"] = offer_view(offer)
     return body

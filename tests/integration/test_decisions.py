@@ -326,7 +326,12 @@ def test_the_buyer_accepting_buys_at_the_counter_amount(  # type: ignore[no-unty
     assert auction["status"] == "sold"
     assert auction["finalPrice"] == "1500.00"
     assert auction["winnerId"] == rival.id
-    assert auction["counterOffer"] == {"id": countered, "amount": "1500.00", "status": "accepted"}
+    assert auction["counterOffer"] == {
+        "id": countered,
+        "amount": "1500.00",
+        "status": "accepted",
+        "expiresAt": auction["counterOffer"]["expiresAt"],  # CONTRACT 11
+    }
     assert redis_status(ctx, ended) == "sold"
     for who in (rival, seller):
         assert event_types(ctx, who)[-1] == "counter:accepted"

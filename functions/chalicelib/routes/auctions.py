@@ -110,8 +110,10 @@ def get_auction(call: Call) -> dict[str, Any]:
     status=201,
     headers=("Idempotency-Key",),
     rate_limited=False,  # the bid script's own bucket (BID_RATE_LIMIT) judges bids
+    suspension_checked_by_view=True,  # so does the bid script, in the same round trip
     errors=(
         "unauthenticated",
+        "account_suspended",
         "own_auction",
         "not_found",
         "auction_not_live",

@@ -3,11 +3,12 @@
 -- new highest, soft close, the events and the outbox record.
 --
 -- KEYS: 1 state  2 highest  3 proxies  4 room stream  5 feed  6 outbox  7 idempotency key
---       8 rate bucket  9 end schedule
+--       8 rate bucket  9 end schedule  10 suspended users (moderation)
 -- ARGV: 1 auctionId  2 userId  3 amount (minor units)  4 isMax (0/1)  5 bidId
 --       6 answerBidId (a proxy answer's id)  7 allowSelfOutbid (0/1)  8 tokens per second
 --       9 burst  10 room maxlen  11 feed maxlen  12 idempotency ttl (s)
--- Returns {kind, json}: kind is ok | replay | refused | missing.
+-- Returns {kind, json}: kind is ok | replay | refused | missing (json '"state"': the auction's
+-- state, '"suspensions"': the suspended set; the caller rebuilds it from PostgreSQL).
 
 local auction_id, user_id = ARGV[1], ARGV[2]
 local offer, is_max = tonumber(ARGV[3]), ARGV[4] == '1'
@@ -17,8 +18,14 @@ local room_maxlen, feed_maxlen = tonumber(ARGV[10]), tonumber(ARGV[11])
 local done = redis.call('GET', KEYS[7])
 if done then return {'replay', done} end
 
+-- A suspended bidder is refused before anything is judged or spent.
+if redis.call('EXISTS', KEYS[10]) == 0 then return {'missing', '"suspensions"'} end
+if redis.call('SISMEMBER', KEYS[10], user_id) == 1 then
+  return {'refused', cjson.encode({code = 'account_suspended'})}
+end
+
 local flat = redis.call('HGETALL', KEYS[1])
-if #flat == 0 then return {'missing', ''} end
+if #flat == 0 then return {'missing', '"state"'} end
 local st = hash_of(flat)
 local now = now_ms()
 

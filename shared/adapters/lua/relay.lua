@@ -2,7 +2,8 @@
 --
 -- KEYS: 1 feed  2 jobs data  3 jobs ready
 -- ARGV: 1 JSON array of {id, body}  2 room maxlen  3 feed maxlen  4 guard prefix  5 guard ttl
--- body.kind: room | user (an event), state (a patch of an auction's state), job. Every key a
+-- body.kind: room | user (an event), state (a patch of an auction's state), job, suspension
+-- (a user id into or out of the suspended set, when that set exists). Every key a
 -- body names (roomKey, stateKey, highestKey, proxiesKey, schedule keys) was named by the
 -- writer (shared.adapters.keys), never here.
 -- Returns the number of rows applied now (the rest were applied before).
@@ -28,6 +29,11 @@ for _, row in ipairs(rows) do
         for field, value in pairs(b.set) do redis.call('HSET', b.stateKey, field, value) end
       end
       apply_schedule(b.schedule, b.auctionId)
+    elseif b.kind == 'suspension' then
+      if redis.call('EXISTS', b.setKey) == 1 then
+        if b.suspended then redis.call('SADD', b.setKey, b.userId)
+        else redis.call('SREM', b.setKey, b.userId) end
+      end
     elseif b.kind == 'job' then
       if redis.call('HSETNX', KEYS[2], b.job.id, cjson.encode(b.job)) == 1 then
         redis.call('LPUSH', KEYS[3], b.job.id)
