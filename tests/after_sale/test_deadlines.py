@@ -35,7 +35,6 @@ from tests.after_sale.support import (
 from tests.support.after_sale import ended_auction, run_jobs
 from tests.support.harness import Person, person
 
-
 # When a racing request leaves, against a deadline 1.2 s away: early, around it, and late.
 DELAYS = (0.0, 1.0, 1.2, 1.4, 2.0)
 

@@ -1,0 +1,234 @@
+"""Moderation (CONTRACT 11): an admin suspends a user, whose writes are refused at once with
+403 `account_suspended` (tokens already verified and cached too), reads still work; the user
+list and the audit log with their filters; every action audited in its own transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from shared.adapters import keys
+from shared.adapters.orm import AuditEntry, Bid
+from shared.adapters.redis_store import RestStore
+from shared.domain.errors import DomainError
+from shared.services import bid_intake, moderation, rate_limits
+from shared.services.context import Context
+from tests.after_sale.support import get, post
+from tests.support.after_sale import bid, ended_auction
+from tests.support.harness import Person, live_auction, person
+
+
+def suspend(client: Any, admin: Person, user: Person | str, reason: str = "spam bids") -> Any:
+    uid = user if isinstance(user, str) else user.id
+    return post(client, f"/api/admin/users/{uid}/suspend", admin, {"reason": reason})
+
+
+def unsuspend(client: Any, admin: Person, user: Person) -> Any:
+    return post(client, f"/api/admin/users/{user.id}/unsuspend", admin)
+
+
+def refused(response: Any) -> bool:
+    return response.status_code == 403 and response.json_body["code"] == "account_suspended"
+
+
+def test_a_suspended_users_writes_are_refused_at_once_and_reads_still_work(
+    ctx: Context, client: Any, admin: Person, seller: Person, buyer: Person
+) -> None:
+    auction_id = live_auction(ctx, seller)
+    bid(client, buyer, auction_id, "100.00")  # the token is verified and cached, the user seen
+    bid(client, person(ctx, "buyer"), auction_id, "110.00")  # buyer gets an `outbid` note
+    bid_intake.drain(ctx)
+    response = suspend(client, admin, buyer)
+    assert response.status_code == 200, response.body
+    assert response.json_body["suspended"] is True
+    assert response.json_body["suspendedReason"] == "spam bids"
+
+    # The bid script refuses (same token as before), and nothing is stored.
+    attempt = post(client, f"/api/auctions/{auction_id}/bids", buyer, {"amount": "200.00"})
+    assert refused(attempt), attempt.body
+    with ctx.db.session() as session:
+        assert session.scalar(select(func.max(Bid.amount))) == 110
+    # Every other write too.
+    (note,) = get(client, "/api/notifications", buyer).json_body["items"]
+    assert refused(post(client, f"/api/notifications/{note['id']}/read", buyer))
+    assert refused(
+        post(client, f"/api/auctions/{auction_id}/payment", buyer, {"action": "mark_paid"})
+    )
+    assert refused(
+        post(client, f"/api/offers/{uuid.uuid4()}/response", buyer, {"action": "accept"})
+    )
+    # Reads work.
+    assert get(client, f"/api/auctions/{auction_id}", buyer).status_code == 200
+    assert get(client, "/api/me", buyer).status_code == 200
+    assert get(client, "/api/notifications", buyer).status_code == 200
+
+    assert unsuspend(client, admin, buyer).json_body["suspended"] is False
+    bid(client, buyer, auction_id, "200.00")
+    assert post(client, f"/api/notifications/{note['id']}/read", buyer).status_code == 200
+    actions = [a for a in _audit(ctx) if a[0].startswith("admin.")]
+    assert actions == [
+        ("admin.suspend", {"userId": buyer.id, "reason": "spam bids", "alreadySuspended": False}),
+        ("admin.unsuspend", {"userId": buyer.id, "wasSuspended": True}),
+    ]
+
+
+def _audit(ctx: Context) -> list[tuple[str, dict[str, Any]]]:
+    with ctx.db.session() as session:
+        return [
+            (e.action, e.details)
+            for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        ]
+
+
+def test_a_suspended_seller_cannot_create_or_decide(
+    ctx: Context, client: Any, admin: Person, seller: Person, buyer: Person
+) -> None:
+    ended = ended_auction(ctx, client, seller, [(buyer, "100.00")])
+    suspend(client, admin, seller)
+    decision = post(client, f"/api/auctions/{ended}/decision", seller, {"action": "accept"})
+    assert refused(decision)
+    draft = {
+        "itemName": "Lamp",
+        "startPrice": "10",
+        "bidIncrement": "1",
+        "goLiveAt": "2099-01-01T00:00:00Z",
+        "durationMins": 5,
+    }
+    assert refused(post(client, "/api/auctions", seller, draft))
+    assert get(client, f"/api/auctions/{ended}", seller).json_body["status"] == "ended"
+
+
+def test_the_check_survives_a_redis_that_lost_the_set(
+    ctx: Context, client: Any, admin: Person, seller: Person, buyer: Person
+) -> None:
+    auction_id = live_auction(ctx, seller)
+    suspend(client, admin, buyer)
+    ctx.store.command("DEL", keys.SUSPENDED)  # flushed, evicted, a new Redis
+    assert refused(post(client, f"/api/auctions/{auction_id}/bids", buyer, {"amount": "100.00"}))
+    ctx.store.command("DEL", keys.SUSPENDED)
+    assert refused(
+        post(client, f"/api/auctions/{auction_id}/payment", buyer, {"action": "confirm"})
+    )
+    # Rebuilt from PostgreSQL: the sentinel and the one suspended user.
+    members = set(ctx.store.command("SMEMBERS", keys.SUSPENDED))
+    assert members == {keys.SUSPENDED_SENTINEL, buyer.id}
+
+
+def test_with_redis_unreachable_the_record_decides(
+    ctx: Context, client: Any, admin: Person, buyer: Person, seller: Person
+) -> None:
+    suspend(client, admin, buyer)
+    dead = replace(ctx, store=RestStore("http://127.0.0.1:9", "token"))
+    with pytest.raises(DomainError) as caught:
+        rate_limits.take_write_token(dead, "decisions", f"user:{buyer.id}", buyer.id)
+    assert caught.value.code == "account_suspended"
+    with pytest.raises(DomainError):
+        moderation.refuse_if_suspended(dead, buyer.id)
+    rate_limits.take_write_token(dead, "decisions", f"user:{seller.id}", seller.id)  # let through
+    moderation.refuse_if_suspended(dead, seller.id)
+
+
+def test_suspension_refusals(
+    ctx: Context, client: Any, admin: Person, buyer: Person, seller: Person
+) -> None:
+    assert suspend(client, admin, str(uuid.uuid4())).status_code == 404
+    assert suspend(client, admin, "not-a-user").status_code == 404
+    assert post(client, f"/api/admin/users/{uuid.uuid4()}/unsuspend", admin).status_code == 404
+    response = suspend(client, buyer, seller)
+    assert (response.status_code, response.json_body["code"]) == (403, "forbidden")
+    response = post(client, f"/api/admin/users/{buyer.id}/suspend", admin, {})
+    assert response.status_code == 422
+    assert suspend(client, admin, buyer, reason="").status_code == 422
+    assert suspend(client, admin, buyer, reason="x" * 501).status_code == 422
+    assert suspend(client, admin, admin).status_code == 422  # not yourself
+    # Refused requests change nothing and audit nothing.
+    assert _audit(ctx) == []
+    assert get(client, "/api/admin/users?suspended=true", admin).json_body["items"] == []
+
+
+def test_the_user_list_finds_and_filters(
+    ctx: Context, client: Any, admin: Person, buyer: Person, seller: Person
+) -> None:
+    asha = person(ctx, "buyer", "Asha Kulkarni")
+    suspend(client, admin, asha)
+    found = get(client, "/api/admin/users?q=kulkarni", admin).json_body["items"]
+    assert [u["id"] for u in found] == [asha.id]
+    assert found[0]["suspended"] is True and found[0]["email"] == asha.principal.email
+    assert [
+        u["id"] for u in get(client, "/api/admin/users?suspended=true", admin).json_body["items"]
+    ] == [asha.id]
+    active = get(client, "/api/admin/users?suspended=false", admin).json_body["items"]
+    assert asha.id not in [u["id"] for u in active] and buyer.id in [u["id"] for u in active]
+    # Cursor pages cover everyone once.
+    seen: list[str] = []
+    cursor = None
+    while True:
+        path = "/api/admin/users?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = get(client, path, admin).json_body
+        seen += [u["id"] for u in page["items"]]
+        cursor = page["nextCursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == sorted({admin.id, buyer.id, seller.id, asha.id})
+    assert get(client, "/api/admin/users?q=%25", admin).json_body["items"] == []  # % is literal
+    assert get(client, "/api/admin/users", buyer).status_code == 403
+
+
+def test_the_audit_log_filters_by_actor_action_and_auction(
+    ctx: Context, client: Any, admin: Person, buyer: Person, seller: Person
+) -> None:
+    one = ended_auction(ctx, client, seller, [(buyer, "100.00")])
+    two = ended_auction(ctx, client, seller, [(buyer, "100.00")])
+    post(client, f"/api/auctions/{one}/decision", seller, {"action": "accept"})
+    post(client, f"/api/auctions/{two}/decision", seller, {"action": "reject"})
+    suspend(client, admin, buyer)
+
+    def listed(query: str) -> list[dict[str, Any]]:
+        response = get(client, f"/api/admin/audit{query}", admin)
+        assert response.status_code == 200, response.body
+        return list(response.json_body["items"])
+
+    everything = listed("")
+    assert [e["action"] for e in everything] == ["admin.suspend", "seller.reject", "seller.accept"]
+    assert set(everything[0]) == {"id", "actorId", "action", "auctionId", "details", "createdAt"}
+    assert [e["action"] for e in listed(f"?actorId={seller.id}")] == [
+        "seller.reject",
+        "seller.accept",
+    ]
+    assert [e["action"] for e in listed(f"?auctionId={one}")] == ["seller.accept"]
+    assert [e["auctionId"] for e in listed("?action=seller.reject")] == [str(two)]
+    assert listed(f"?actorId={admin.id}&action=admin.suspend")[0]["details"]["userId"] == buyer.id
+    first = get(client, "/api/admin/audit?limit=2", admin).json_body
+    rest = get(client, f"/api/admin/audit?limit=2&cursor={first['nextCursor']}", admin).json_body
+    assert [e["id"] for e in first["items"] + rest["items"]] == [e["id"] for e in everything]
+    assert rest["nextCursor"] is None
+    assert get(client, "/api/admin/audit?actorId=nope", admin).status_code == 422
+    assert get(client, "/api/admin/audit?cursor=nope", admin).status_code == 422
+    assert get(client, "/api/admin/audit", seller).status_code == 403
+
+
+def test_the_suspension_and_its_audit_entry_commit_together(
+    ctx: Context, client: Any, admin: Person, buyer: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A suspension whose transaction fails leaves neither the suspension nor its entry."""
+    from shared.services import audit
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the audit log is unwritable")
+
+    monkeypatch.setattr(audit, "record", broken)
+    with pytest.raises(RuntimeError):
+        moderation.suspend(ctx, _viewer(admin), buyer.id, "spam")
+    monkeypatch.undo()
+    listed = get(client, "/api/admin/users?suspended=true", admin).json_body["items"]
+    assert listed == [] and _audit(ctx) == []
+
+
+def _viewer(who: Person) -> Any:
+    from shared.domain.principal import Viewer
+
+    return Viewer(who.id, who.principal.role)
