@@ -1,0 +1,3 @@
+"""The socket tests' fixtures (real in-process socket nodes), for the exactly-once tests here."""
+
+from tests.socket.conftest import node_factory  # noqa: F401
