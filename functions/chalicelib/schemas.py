@@ -307,6 +307,9 @@ class AuctionOut(Out):
     myMaxAmount: MoneyOut | None = Field(None, description="The caller's own proxy maximum.")
     winnerId: str | None = Field(None, description="The buyer, once sold.")
     finalPrice: MoneyOut | None = Field(None, description="The sale price, once sold.")
+    winnerName: str | None = Field(
+        None, description="The buyer's public display name (`Asha K.`), once sold."
+    )
     decisionDeadline: TimeOut | None = Field(
         None, description="An ended auction: the seller decides by then, else the default."
     )

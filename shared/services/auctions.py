@@ -13,11 +13,12 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.adapters import keys
-from shared.adapters.orm import Auction, Bid, CounterOffer, Invoice, SecondChanceOffer
+from shared.adapters.orm import Auction, Bid, CounterOffer, Invoice, User
 from shared.adapters.redis_records import AuctionState, HighestBid
 from shared.adapters.redis_store import StoreError, StoreUnavailable, hash_to_dict
 from shared.domain import cursors
 from shared.domain.auctions import AuctionDraft, check_draft, ends_at
+from shared.domain.people import public_name
 from shared.domain.principal import Viewer
 from shared.domain.times import from_ms
 from shared.domain.vocabulary import AuctionStatus, Role
@@ -106,22 +107,20 @@ def _bid_count(session: Session, auction: Auction) -> int:
     )
 
 
-def _after_sale(
-    session: Session, auction: Auction, viewer: Viewer
-) -> tuple[Invoice | None, SecondChanceOffer | None]:
-    """The current sale (for `payment`) and the offer `viewer` may see, when they apply."""
-    invoice = (
-        records.current_invoice(session, auction.id)
-        if auction.status == AuctionStatus.SOLD
-        else None
-    )
-    return invoice, records.offer_shown_to(session, auction, viewer)
+def _after_sale(session: Session, auction: Auction, viewer: Viewer) -> dict[str, Any]:
+    """What an auction shows after its hammer: the current sale (for `payment`), the buyer's
+    public name, and the offer `viewer` may see, when they apply."""
+    shown: dict[str, Any] = {"offer": records.offer_shown_to(session, auction, viewer)}
+    if auction.status == AuctionStatus.SOLD:
+        shown["invoice"] = records.current_invoice(session, auction.id)
+        buyer = session.get(User, auction.winner_id) if auction.winner_id else None
+        shown["winner_name"] = public_name(buyer.name) if buyer else None
+    return shown
 
 
 def view_of(session: Session, ctx: Context, auction: Auction, viewer: Viewer) -> dict[str, Any]:
     """The auction as the record has it now (after a change: no Redis read)."""
     top = records.highest_bid(session, auction)
-    invoice, offer = _after_sale(session, auction, viewer)
     return auction_view(
         auction,
         viewer,
@@ -129,8 +128,7 @@ def view_of(session: Session, ctx: Context, auction: Auction, viewer: Viewer) ->
         highest=bid_view(top) if top else None,
         bid_count=_bid_count(session, auction),
         counter=records.counter_of(session, auction),
-        invoice=invoice,
-        offer=offer,
+        **_after_sale(session, auction, viewer),
     )
 
 
@@ -146,7 +144,6 @@ def read_auction(ctx: Context, auction_id: str, viewer: Viewer) -> dict[str, Any
         if auction.status not in OPEN and live is not None:
             # Closed: PostgreSQL is the record; keep only the caller's own maximum from Redis.
             live = LiveState(None, None, None, live.my_max)
-        invoice, offer = _after_sale(session, auction, viewer)
         return auction_view(
             auction,
             viewer,
@@ -155,8 +152,7 @@ def read_auction(ctx: Context, auction_id: str, viewer: Viewer) -> dict[str, Any
             bid_count=_bid_count(session, auction),
             counter=records.counter_of(session, auction),
             live=live,
-            invoice=invoice,
-            offer=offer,
+            **_after_sale(session, auction, viewer),
         )
 
 
@@ -237,8 +233,9 @@ def list_auctions(
             ):
                 if rounds[offer.auction_id] == offer.round:
                     counters[offer.auction_id] = offer
-        # A list shows each sale's payment; a second-chance offer only the auction itself.
+        # A list shows each sale's payment and buyer; a second-chance offer only the auction.
         sales = _current_sales(session, [a.id for a in page if a.status == AuctionStatus.SOLD])
+        winners = _public_names(session, [a.winner_id for a in page if a.winner_id])
         now = ctx.clock()
         items = [
             auction_view(
@@ -249,6 +246,7 @@ def list_auctions(
                 bid_count=counts.get(a.id, 0),
                 counter=counters.get(a.id),
                 invoice=sales.get(a.id),
+                winner_name=winners.get(a.winner_id) if a.winner_id else None,
             )
             for a in page
         ]
@@ -269,6 +267,14 @@ def _current_sales(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, In
         for i in session.scalars(
             select(Invoice).where(Invoice.auction_id.in_(ids), Invoice.voided_at.is_(None))
         )
+    }
+
+
+def _public_names(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not ids:
+        return {}
+    return {
+        u.id: public_name(u.name) for u in session.scalars(select(User).where(User.id.in_(ids)))
     }
 
 

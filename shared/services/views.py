@@ -96,12 +96,14 @@ def auction_view(
     live: LiveState | None = None,
     invoice: Invoice | None = None,
     offer: SecondChanceOffer | None = None,
+    winner_name: str | None = None,
 ) -> dict[str, Any]:
     """The auction object (with the competitive-rule members only where the auction uses
     them: "absent means off"). `highest` is the record's highest bid (a Bid view); `live`,
     when given, overrides what Redis knows better. After the hammer (CONTRACT 11): an ended
     auction's `decisionDeadline`, a closed one's `closeReason`, a sale's `payment` (from its
-    current `invoice`), and the second-chance `offer` the caller may see."""
+    current `invoice`), the second-chance `offer` the caller may see, and the buyer's public
+    `winner_name`."""
     status = auction.status
     end = auction.ends_at
     if live is not None:
@@ -146,6 +148,8 @@ def auction_view(
     if status == AuctionStatus.SOLD and auction.winner_id is not None:
         body["winnerId"] = str(auction.winner_id)
         body["finalPrice"] = money_str(auction.final_price)
+        if winner_name is not None:
+            body["winnerName"] = winner_name  # public: "Asha K.", never an email
     if viewer.user_id and live is not None and live.my_max is not None:
         body["myMaxAmount"] = money_str(from_minor(live.my_max))
     if status == AuctionStatus.ENDED and auction.decision_deadline is not None:

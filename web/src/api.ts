@@ -1,7 +1,25 @@
 // Typed client for the REST API (CONTRACT §4). Every failure becomes an ApiError carrying the
 // problem+json body, so screens show `code`/`detail`/`errors` without parsing anything.
 
-import type { Auction, Bid, DeadJob, Notification, NotificationPage, Page, Problem, RoomsInfo, User } from './types';
+import type {
+  AdminUser,
+  Auction,
+  AuditEntry,
+  Bid,
+  DeadJob,
+  Notification,
+  NotificationPage,
+  Offer,
+  OfferList,
+  Page,
+  PaymentStatus,
+  Problem,
+  RoomsInfo,
+  User,
+} from './types';
+
+export type PaymentAction = 'mark_paid' | 'confirm' | 'report_unpaid';
+export type { PaymentStatus };
 
 export class ApiError extends Error {
   constructor(
@@ -147,6 +165,19 @@ export class Api {
   respondToCounter(counterId: string, action: 'accept' | 'reject') {
     return this.json<Auction>('POST', `/api/counter/${encodeURIComponent(counterId)}/response`, { body: { action } });
   }
+  // ---- after the hammer (CONTRACT 11) ----
+  listOffers(auctionId: string) {
+    return this.json<OfferList>('GET', `/api/auctions/${encodeURIComponent(auctionId)}/offers`);
+  }
+  makeOffer(auctionId: string, bidderId: string) {
+    return this.json<Offer>('POST', `/api/auctions/${encodeURIComponent(auctionId)}/offers`, { body: { bidderId } });
+  }
+  respondToOffer(offerId: string, action: 'accept' | 'reject') {
+    return this.json<Auction>('POST', `/api/offers/${encodeURIComponent(offerId)}/response`, { body: { action } });
+  }
+  payment(auctionId: string, action: PaymentAction) {
+    return this.json<Auction>('POST', `/api/auctions/${encodeURIComponent(auctionId)}/payment`, { body: { action } });
+  }
   async invoice(id: string): Promise<Blob> {
     const res = await this.raw('GET', `/api/auctions/${encodeURIComponent(id)}/invoice`, { accept: 'application/pdf' });
     return res.blob();
@@ -177,6 +208,20 @@ export class Api {
   }
   replayDeadJob(id: string) {
     return this.json<unknown>('POST', `/api/admin/jobs/dead/${encodeURIComponent(id)}/replay`);
+  }
+  adminUsers(query: { q?: string; suspended?: boolean | null }, cursor?: string | null, limit = 50) {
+    return this.json<Page<AdminUser>>('GET', '/api/admin/users', {
+      query: { q: query.q, suspended: query.suspended ?? undefined, cursor, limit },
+    });
+  }
+  suspendUser(id: string, reason: string) {
+    return this.json<AdminUser>('POST', `/api/admin/users/${encodeURIComponent(id)}/suspend`, { body: { reason } });
+  }
+  unsuspendUser(id: string) {
+    return this.json<AdminUser>('POST', `/api/admin/users/${encodeURIComponent(id)}/unsuspend`);
+  }
+  auditLog(filters: { actorId?: string; action?: string; auctionId?: string }, cursor?: string | null, limit = 50) {
+    return this.json<Page<AuditEntry>>('GET', '/api/admin/audit', { query: { ...filters, cursor, limit } });
   }
   /** Served by the socket node, not the API. */
   rooms(socketOrigin: string) {
@@ -209,6 +254,16 @@ export function describeError(e: unknown, money: (amount: string) => string = (a
         return 'Could not reach the server. Check your connection and try again.';
       case 'unavailable':
         return 'The service is temporarily unavailable. Try again shortly.';
+      case 'account_suspended':
+        return 'Your account is suspended: you can look around, but not bid, sell or answer.';
+      case 'offer_pending':
+        return 'Another second-chance offer is still pending: wait for its answer or its expiry.';
+      case 'offer_not_pending':
+        return 'This offer no longer stands (answered or expired).';
+      case 'offer_not_allowed':
+        return p.detail || 'No second-chance offer can be made to that bidder now.';
+      case 'payment_action_not_allowed':
+        return p.detail || 'That payment step is not possible now.';
     }
     return p.detail || p.title || e.message;
   }

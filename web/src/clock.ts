@@ -110,3 +110,9 @@ export function countdownFor(
   }
   return { label: 'Ended', ms: 0, urgent: false };
 }
+
+/** A deadline after the hammer (decision, counter, offer, payment), by the server's clock. */
+export function deadlineFor(untilIso: string | null | undefined, serverNowMs: number): CountdownView {
+  const ms = remainingMs(untilIso, serverNowMs);
+  return { label: ms > 0 ? `${formatDuration(ms)} left` : 'Time is up', ms, urgent: ms < 3_600_000 };
+}

@@ -34,6 +34,30 @@ export function describeNotification(n: Notification, money: (amount: string) =>
       return `The counter offer${at} on ${item} was accepted.`;
     case 'counter_rejected':
       return `The counter offer on ${item} was rejected.`;
+    case 'decision_reminder':
+      return `Reminder: decide on ${item}${at} before your decision window closes.`;
+    case 'decision_expired':
+      return p.applied === 'accept'
+        ? `No decision in time on ${item}: the highest bid was accepted.`
+        : `No decision in time on ${item}: it closed without a sale.`;
+    case 'counter_expired':
+      return `The counter offer${at} on ${item} expired unanswered.`;
+    case 'offer_received':
+      return `Second chance: ${item} is offered to you${at}.`;
+    case 'offer_accepted':
+      return `The second-chance offer${at} on ${item} was accepted.`;
+    case 'offer_rejected':
+      return `The second-chance offer${at} on ${item} was declined.`;
+    case 'offer_expired':
+      return `The second-chance offer${at} on ${item} expired.`;
+    case 'payment_marked':
+      return `The buyer marked the payment${at} for ${item} as paid.`;
+    case 'payment_confirmed':
+      return `The seller confirmed the payment${at} for ${item}.`;
+    case 'payment_due':
+      return `The payment${at} for ${item} is due.`;
+    case 'sale_void':
+      return `The sale of ${item} was voided: the payment was reported unpaid.`;
     default:
       return capitalise(n.type.replace(/[_:]/g, ' ')) + (item !== 'an auction' ? `: ${item}` : '') + '.';
   }

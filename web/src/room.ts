@@ -7,6 +7,7 @@ import type {
   Auction,
   AuctionStatus,
   Bid,
+  CloseReason,
   CounterOffer,
   EventMessage,
   HighestBid,
@@ -33,6 +34,10 @@ export interface RoomState {
   /** Newest first. */
   bids: Bid[];
   endedReason: string | null;
+  /** How it ended, as the room was told (CONTRACT 11): why it closed, or who bought it. */
+  closeReason: CloseReason | null;
+  winnerName: string | null;
+  finalPrice: string | null;
   outbid: OutbidAlert | null;
   /** A plain-language line about the latest personal event (decision needed, counter offer…). */
   notice: string | null;
@@ -63,6 +68,9 @@ export function initialRoom(auctionId: string): RoomState {
     counterOffer: null,
     bids: [],
     endedReason: null,
+    closeReason: null,
+    winnerName: null,
+    finalPrice: null,
     outbid: null,
     notice: null,
     refreshSeq: 0,
@@ -114,6 +122,9 @@ function applyLoaded(state: RoomState, auction: Auction, bids: Bid[] | undefined
     reserveMet: auction.reserveMet ?? (keepLive ? state.reserveMet : null),
     counterOffer: auction.counterOffer,
     endedReason: auction.endedReason ?? state.endedReason,
+    closeReason: auction.status === 'closed_no_winner' ? (auction.closeReason ?? state.closeReason) : null,
+    winnerName: auction.status === 'sold' ? (auction.winnerName ?? state.winnerName) : null,
+    finalPrice: auction.status === 'sold' ? (auction.finalPrice ?? state.finalPrice) : null,
     bids: merged.bids,
   };
 }
@@ -255,6 +266,57 @@ function applyEvent(state: RoomState, e: EventMessage): RoomState {
         status: 'closed_no_winner',
         counterOffer: state.counterOffer ? { ...state.counterOffer, status: 'rejected' } : null,
         notice: 'The counter offer was rejected.',
+        refreshSeq: state.refreshSeq + 1,
+      };
+    // After the hammer, complete (CONTRACT 11): how it ended, for everyone in the room ...
+    case 'auction:sold':
+      return {
+        ...state,
+        status: 'sold',
+        closeReason: null,
+        winnerName: str(data.winnerName) ?? state.winnerName,
+        finalPrice: str(data.finalPrice) ?? state.finalPrice,
+        refreshSeq: state.refreshSeq + 1,
+      };
+    case 'auction:closed':
+      return {
+        ...state,
+        status: 'closed_no_winner',
+        closeReason: (str(data.closeReason) as CloseReason | null) ?? state.closeReason,
+        winnerName: null,
+        finalPrice: null,
+        refreshSeq: state.refreshSeq + 1,
+      };
+    // ... and what it means for the parties.
+    case 'counter:expired':
+      return {
+        ...state,
+        status: 'closed_no_winner',
+        closeReason: 'counter_expired',
+        counterOffer: state.counterOffer ? { ...state.counterOffer, status: 'expired' } : null,
+        notice: 'The counter offer expired unanswered: the auction closed without a sale.',
+        refreshSeq: state.refreshSeq + 1,
+      };
+    case 'offer:received':
+      return { ...state, notice: 'The seller offers you the item at your highest bid.', refreshSeq: state.refreshSeq + 1 };
+    case 'offer:accepted':
+      return { ...state, status: 'sold', notice: 'The second-chance offer was accepted.', refreshSeq: state.refreshSeq + 1 };
+    case 'offer:rejected':
+      return { ...state, notice: 'The second-chance offer was declined.', refreshSeq: state.refreshSeq + 1 };
+    case 'offer:expired':
+      return { ...state, notice: 'The second-chance offer expired unanswered.', refreshSeq: state.refreshSeq + 1 };
+    case 'payment:marked':
+      return { ...state, notice: 'The buyer marked the payment as paid.', refreshSeq: state.refreshSeq + 1 };
+    case 'payment:confirmed':
+      return { ...state, notice: 'The seller confirmed the payment.', refreshSeq: state.refreshSeq + 1 };
+    case 'payment:due':
+      return { ...state, notice: 'The payment is now due.', refreshSeq: state.refreshSeq + 1 };
+    case 'sale:void':
+      return {
+        ...state,
+        status: 'closed_no_winner',
+        closeReason: 'unpaid',
+        notice: 'The sale was voided: the payment was reported unpaid.',
         refreshSeq: state.refreshSeq + 1,
       };
     default:

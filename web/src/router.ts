@@ -5,6 +5,8 @@ export type Route =
   | { name: 'auction'; id: string }
   | { name: 'new' }
   | { name: 'admin' }
+  | { name: 'adminUsers' }
+  | { name: 'adminAudit' }
   | { name: 'login' }
   | { name: 'notFound' };
 
@@ -15,6 +17,8 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'auctions' && parts.length === 2) return { name: 'auction', id: decodeURIComponent(parts[1]) };
   if (parts.length === 1 && parts[0] === 'new') return { name: 'new' };
   if (parts.length === 1 && parts[0] === 'admin') return { name: 'admin' };
+  if (parts.length === 2 && parts[0] === 'admin' && parts[1] === 'users') return { name: 'adminUsers' };
+  if (parts.length === 2 && parts[0] === 'admin' && parts[1] === 'audit') return { name: 'adminAudit' };
   if (parts.length === 1 && parts[0] === 'login') return { name: 'login' };
   return { name: 'notFound' };
 }

@@ -34,8 +34,63 @@ export interface Bid {
 export interface CounterOffer {
   id: string;
   amount: string;
-  status: 'pending' | 'accepted' | 'rejected';
+  status: 'pending' | 'accepted' | 'rejected' | 'expired';
+  /** Unanswered by then, the counter offer expires and the auction closes (CONTRACT 11). */
+  expiresAt?: string | null;
   buyerId?: string;
+}
+
+/** Why a closed_no_winner auction closed (CONTRACT 11). */
+export type CloseReason =
+  | 'no_bids'
+  | 'rejected'
+  | 'counter_rejected'
+  | 'decision_expired'
+  | 'counter_expired'
+  | 'unpaid'
+  | 'offer_declined';
+
+/** A second-chance offer: a closed auction's item to another bidder at their own highest bid. */
+export interface Offer {
+  id: string;
+  auctionId: string;
+  bidderId: string;
+  amount: string;
+  status: 'pending' | 'accepted' | 'rejected' | 'expired';
+  expiresAt: string;
+}
+
+export interface OfferCandidate {
+  bidderId: string;
+  bidderName: string;
+  amount: string;
+}
+
+export interface OfferList extends Page<Offer> {
+  candidates: OfferCandidate[];
+}
+
+export type PaymentStatus = 'pending' | 'paid' | 'confirmed' | 'unpaid';
+
+export interface Payment {
+  status: PaymentStatus;
+  dueAt: string;
+}
+
+export interface AdminUser extends User {
+  suspended: boolean;
+  suspendedAt: string | null;
+  suspendedReason: string | null;
+  createdAt: string;
+}
+
+export interface AuditEntry {
+  id: number;
+  actorId: string | null;
+  action: string;
+  auctionId: string | null;
+  details: Record<string, unknown>;
+  createdAt: string;
 }
 
 export interface Auction {
@@ -65,6 +120,15 @@ export interface Auction {
   /** The buyer and the sale price, once sold. */
   winnerId?: string | null;
   finalPrice?: string | null;
+  /** The buyer's public display name ("Asha K."), once sold. */
+  winnerName?: string | null;
+  // After the hammer (CONTRACT 11).
+  /** An ended auction: the seller decides by then, else DECISION_DEFAULT applies. */
+  decisionDeadline?: string | null;
+  closeReason?: CloseReason | null;
+  payment?: Payment | null;
+  /** The second-chance offer the viewer may see (the seller's newest, or the bidder's own). */
+  offer?: Offer | null;
   // Not in the contract's field list, used when a server provides them.
   buyerId?: string | null;
   endedReason?: string | null;
@@ -156,7 +220,13 @@ export interface ErrorMessage {
 
 export type ServerMessage = SnapshotMessage | EventMessage | PongMessage | ErrorMessage;
 
-export const ROOM_EVENTS = ['bid:placed', 'auction:started', 'auction:ended'] as const;
+export const ROOM_EVENTS = [
+  'bid:placed',
+  'auction:started',
+  'auction:ended',
+  'auction:sold',
+  'auction:closed',
+] as const;
 
 export const USER_EVENTS = [
   'bid:outbid',
@@ -166,5 +236,14 @@ export const USER_EVENTS = [
   'counter:offer',
   'counter:accepted',
   'counter:rejected',
+  'counter:expired',
+  'offer:received',
+  'offer:accepted',
+  'offer:rejected',
+  'offer:expired',
+  'payment:marked',
+  'payment:confirmed',
+  'payment:due',
+  'sale:void',
   'notification',
 ] as const;

@@ -5,6 +5,7 @@ import { socketHttpOrigin } from '../config';
 import { localInputToIso, toLocalInput } from '../datetime';
 import { auctionHref } from '../router';
 import { AUCTION_STATUSES, type Auction, type DeadJob, type RoomsInfo } from '../types';
+import { AdminNav } from './AdminModeration';
 import { StatusBadge } from './ui';
 
 export function Admin() {
@@ -20,6 +21,7 @@ export function Admin() {
   return (
     <section class="admin">
       <h1>Admin</h1>
+      <AdminNav current="auctions" />
       <AdminAuctions />
       <div class="admin-columns">
         <DeadLetters />

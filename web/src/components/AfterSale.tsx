@@ -1,9 +1,10 @@
-import { useState } from 'preact/hooks';
-import { describeError, fieldErrors } from '../api';
-import { useApp } from '../app';
+import { useEffect, useState } from 'preact/hooks';
+import { describeError, fieldErrors, type PaymentAction } from '../api';
+import { formatTime, useApp, useServerNow } from '../app';
 import { isValidAmount, normaliseAmount } from '../money';
 import type { RoomState } from '../room';
-import type { Auction, CounterOffer } from '../types';
+import type { Auction, CloseReason, CounterOffer, Offer, OfferList } from '../types';
+import { Deadline } from './ui';
 
 /** Runs one action at a time and keeps its error. */
 function useAction() {
@@ -41,6 +42,9 @@ export function SellerDecision(props: { auction: Auction; state: RoomState; onDo
           You offered the item at {money(state.counterOffer.amount)}:{' '}
           {state.counterOffer.status === 'pending' ? 'waiting for the buyer.' : state.counterOffer.status + '.'}
         </p>
+        {state.counterOffer.status === 'pending' && (
+          <Deadline label="The buyer may answer for" until={state.counterOffer.expiresAt} testId="counter-expiry" />
+        )}
       </div>
     );
   }
@@ -61,6 +65,7 @@ export function SellerDecision(props: { auction: Auction; state: RoomState; onDo
       <p>
         The auction ended with a highest bid of <strong>{money(state.highestBid?.amount)}</strong>.
       </p>
+      <Deadline label="Decide within" until={auction.decisionDeadline} testId="decision-deadline" />
       {state.reserveMet === false && (
         <p class="warn" data-testid="decision-reserve-not-met">
           Reserve not met: the highest bid is below your reserve
@@ -133,6 +138,7 @@ export function CounterResponse(props: { counter: CounterOffer; onDone: (a: Auct
       <p>
         The seller offers you the item for <strong>{money(props.counter.amount)}</strong>.
       </p>
+      <Deadline label="Answer within" until={props.counter.expiresAt} testId="counter-expiry" />
       <div class="actions">
         <button
           type="button"
@@ -155,6 +161,235 @@ export function CounterResponse(props: { counter: CounterOffer; onDone: (a: Auct
       </div>
       {error && (
         <p class="error" role="alert" data-testid="counter-error">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+// ---- after the hammer, complete (CONTRACT 11) ----
+
+export const CLOSE_REASONS: Record<CloseReason, string> = {
+  no_bids: 'nobody bid',
+  rejected: 'the seller rejected the highest bid',
+  counter_rejected: 'the counter offer was rejected',
+  decision_expired: 'the seller did not decide in time',
+  counter_expired: 'the counter offer expired unanswered',
+  unpaid: 'the sale was voided: the payment never came',
+  offer_declined: 'the second-chance offer was declined or expired',
+};
+
+/** How the auction ended, in one line (what the room was told, or the REST view after a reload). */
+export function Outcome({ state, isBuyer }: { state: RoomState; isBuyer: boolean }) {
+  const { money } = useApp();
+  const a = state.auction;
+  const status = state.status ?? a?.status;
+  if (status === 'closed_no_winner') {
+    const reason = state.closeReason ?? a?.closeReason ?? null;
+    return (
+      <p class="muted" data-testid="close-reason" data-reason={reason ?? ''}>
+        Closed without a winner{reason ? `: ${CLOSE_REASONS[reason] ?? reason}` : ''}.
+      </p>
+    );
+  }
+  if (status === 'sold') {
+    const price = state.finalPrice ?? a?.finalPrice;
+    const name = isBuyer ? 'you' : (state.winnerName ?? a?.winnerName);
+    return (
+      <p class="ok" data-testid="sold-note">
+        Sold{name ? ` to ${name}` : ''}
+        {price ? ` for ${money(price)}` : ''}
+        {state.counterOffer?.status === 'accepted' ? ' (counter offer accepted)' : ''}.
+      </p>
+    );
+  }
+  return null;
+}
+
+/** The bidder's answer to a second-chance offer, with its expiry on the server's clock. */
+export function OfferResponse(props: { offer: Offer; onDone: (a: Auction) => void }) {
+  const { api, money } = useApp();
+  const { busy, error, run } = useAction();
+  return (
+    <div class="decision" data-testid="offer-panel">
+      <h2>Second-chance offer</h2>
+      <p>
+        The auction closed without a sale, and the seller offers you the item at your own highest bid:{' '}
+        <strong data-testid="offer-amount">{money(props.offer.amount)}</strong>.
+      </p>
+      <Deadline label="Answer within" until={props.offer.expiresAt} testId="offer-expiry" />
+      <div class="actions">
+        <button
+          type="button"
+          class="button-primary"
+          disabled={busy}
+          onClick={() => run(() => api.respondToOffer(props.offer.id, 'accept'), props.onDone)}
+          data-testid="offer-accept"
+        >
+          Buy it for {money(props.offer.amount)}
+        </button>
+        <button
+          type="button"
+          class="button-danger"
+          disabled={busy}
+          onClick={() => run(() => api.respondToOffer(props.offer.id, 'reject'), props.onDone)}
+          data-testid="offer-reject"
+        >
+          No, thanks
+        </button>
+      </div>
+      {error && (
+        <p class="error" role="alert" data-testid="offer-error">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** The seller's second-chance panel: the pending offer, or the other bidders with their highest bids. */
+export function SecondChance(props: { auction: Auction; refreshSeq: number; onOffered: () => void }) {
+  const { api, money } = useApp();
+  const { busy, error, run } = useAction();
+  const [list, setList] = useState<OfferList | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [seq, setSeq] = useState(0);
+  const id = props.auction.id;
+
+  useEffect(() => {
+    let cancelled = false;
+    api
+      .listOffers(id)
+      .then((l) => !cancelled && (setList(l), setLoadError(null)))
+      .catch((e) => !cancelled && setLoadError(describeError(e)));
+    return () => {
+      cancelled = true;
+    };
+  }, [api, id, seq, props.refreshSeq]);
+
+  if (loadError) return <p class="error">{loadError}</p>;
+  if (!list) return <p class="muted">Loading the other bidders…</p>;
+  const pending = list.items.find((o) => o.status === 'pending');
+  const history = list.items.filter((o) => o.status !== 'pending');
+  return (
+    <div class="decision second-chance" data-testid="second-chance-panel">
+      <h2>Second chance</h2>
+      {pending ? (
+        <>
+          <p data-testid="offer-pending">
+            Offered to a bidder at {money(pending.amount)}: waiting for their answer.
+          </p>
+          <Deadline label="They may answer for" until={pending.expiresAt} testId="offer-expiry" />
+        </>
+      ) : list.candidates.length === 0 ? (
+        <p class="muted">No other bidder is left to offer the item to.</p>
+      ) : (
+        <>
+          <p>Offer the item to another bidder, at their own highest bid:</p>
+          <ul class="candidates" data-testid="offer-candidates">
+            {list.candidates.map((c) => (
+              <li key={c.bidderId} class="candidate" data-testid="offer-candidate" data-bidder-id={c.bidderId}>
+                <span>
+                  {c.bidderName} · highest bid <strong>{money(c.amount)}</strong>
+                </span>
+                <button
+                  type="button"
+                  class="button-quiet"
+                  disabled={busy}
+                  aria-label={`Offer the item to ${c.bidderName} for ${money(c.amount)}`}
+                  onClick={() =>
+                    run(
+                      () => api.makeOffer(id, c.bidderId),
+                      () => {
+                        setSeq((n) => n + 1);
+                        props.onOffered();
+                      },
+                    )
+                  }
+                  data-testid="offer-send"
+                >
+                  Offer at {money(c.amount)}
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {history.length > 0 && (
+        <ul class="offer-history small muted">
+          {history.map((o) => (
+            <li key={o.id}>
+              Offer at {money(o.amount)}: {o.status}
+            </li>
+          ))}
+        </ul>
+      )}
+      {error && (
+        <p class="error" role="alert" data-testid="second-chance-error">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+const PAYMENT_LABELS: Record<string, string> = {
+  pending: 'not paid yet',
+  paid: 'marked paid by the buyer',
+  confirmed: 'confirmed by the seller',
+  unpaid: 'reported unpaid',
+};
+
+/** The payment of a sale, with the buttons each party may press now. */
+export function PaymentPanel(props: {
+  auction: Auction;
+  isBuyer: boolean;
+  isSeller: boolean;
+  onDone: (a: Auction) => void;
+}) {
+  const { api, clock } = useApp();
+  const { busy, error, run } = useAction();
+  const now = useServerNow(clock, 1000);
+  const payment = props.auction.payment;
+  if (!payment) return null;
+  const due = Date.parse(payment.dueAt);
+  const overdue = !Number.isNaN(due) && now >= due;
+  const open = payment.status === 'pending' || payment.status === 'paid';
+  const act = (action: PaymentAction) => run(() => api.payment(props.auction.id, action), props.onDone);
+  return (
+    <div class="payment" data-testid="payment-panel">
+      <h2>Payment</h2>
+      <p>
+        Payment: <strong data-testid="payment-status" data-status={payment.status}>{PAYMENT_LABELS[payment.status]}</strong>
+        {open && <span class="muted"> · due {formatTime(payment.dueAt)}</span>}
+      </p>
+      {open && !overdue && <Deadline label="Due in" until={payment.dueAt} testId="payment-due" />}
+      <div class="actions">
+        {props.isBuyer && payment.status === 'pending' && (
+          <button type="button" class="button-primary" disabled={busy} onClick={() => act('mark_paid')} data-testid="payment-mark-paid">
+            I have paid
+          </button>
+        )}
+        {props.isSeller && open && (
+          <button type="button" class="button-primary" disabled={busy} onClick={() => act('confirm')} data-testid="payment-confirm">
+            Confirm payment received
+          </button>
+        )}
+        {props.isSeller && open && overdue && (
+          <button
+            type="button"
+            class="button-danger"
+            disabled={busy}
+            onClick={() => act('report_unpaid')}
+            data-testid="payment-report-unpaid"
+          >
+            Report unpaid (voids the sale)
+          </button>
+        )}
+      </div>
+      {error && (
+        <p class="error" role="alert" data-testid="payment-error">
           {error}
         </p>
       )}

@@ -8,6 +8,7 @@ import { navigate, useRoute } from '../router';
 import { LiveSocket } from '../socket';
 import type { User } from '../types';
 import { Admin } from './Admin';
+import { AdminAudit, AdminUsers } from './AdminModeration';
 import { AuctionList } from './AuctionList';
 import { AuctionRoom } from './AuctionRoom';
 import { CreateAuction } from './CreateAuction';
@@ -109,6 +110,8 @@ function Shell({ config }: { config: AppConfig }) {
         {route.name === 'auction' && <AuctionRoom key={route.id} id={route.id} />}
         {route.name === 'new' && <CreateAuction />}
         {route.name === 'admin' && <Admin />}
+        {route.name === 'adminUsers' && <AdminUsers />}
+        {route.name === 'adminAudit' && <AdminAudit />}
         {route.name === 'login' && <Login />}
         {route.name === 'notFound' && (
           <section class="card">

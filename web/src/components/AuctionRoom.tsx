@@ -4,8 +4,16 @@ import { formatTime, useApp } from '../app';
 import { initialRoom, roomReducer, type RoomState } from '../room';
 import type { Bid } from '../types';
 import { BidBox } from './BidBox';
-import { CounterResponse, InvoiceLink, SellerDecision } from './AfterSale';
-import { Countdown, StatusBadge } from './ui';
+import {
+  CounterResponse,
+  InvoiceLink,
+  OfferResponse,
+  Outcome,
+  PaymentPanel,
+  SecondChance,
+  SellerDecision,
+} from './AfterSale';
+import { Countdown, Deadline, StatusBadge } from './ui';
 
 /** Who bought it, when the server says; otherwise the highest bidder (a counter goes to them too). */
 export function buyerOf(state: RoomState): string | null {
@@ -197,15 +205,18 @@ export function AuctionRoom({ id }: { id: string }) {
             )}
           </dl>
           {state.endedReason === 'buy_now' && <p class="ok">Sold at the buy-now price.</p>}
-          {status === 'closed_no_winner' && <p class="muted">Closed without a winner.</p>}
-          {status === 'sold' && (
-            <p class="ok" data-testid="sold-note">
-              Sold{isBuyer ? ' to you' : ''}
-              {a.finalPrice ? ` for ${money(a.finalPrice)}` : ''}
-              {state.counterOffer?.status === 'accepted' ? ' (counter offer accepted)' : ''}.
-            </p>
+          <Outcome state={state} isBuyer={isBuyer} />
+          {me &&
+            (status === 'sold' || (status === 'closed_no_winner' && a.closeReason === 'unpaid')) &&
+            (isSeller || isBuyer || me.role === 'admin') && <InvoiceLink auctionId={a.id} />}
+          {status === 'sold' && a.status === 'sold' && (isSeller || isBuyer) && (
+            <PaymentPanel
+              auction={a}
+              isBuyer={isBuyer}
+              isSeller={isSeller}
+              onDone={(next) => dispatch({ type: 'loaded', auction: next })}
+            />
           )}
-          {status === 'sold' && me && (isSeller || isBuyer || me.role === 'admin') && <InvoiceLink auctionId={a.id} />}
         </section>
 
         <section class="card bid-panel" aria-label="Bidding">
@@ -216,9 +227,19 @@ export function AuctionRoom({ id }: { id: string }) {
                 state={state}
                 onDone={(next) => dispatch({ type: 'loaded', auction: next })}
               />
+            ) : status === 'closed_no_winner' && a.status === 'closed_no_winner' && state.bidCount > 0 ? (
+              <SecondChance auction={a} refreshSeq={state.refreshSeq} onOffered={load} />
             ) : (
               <p class="muted">This is your auction. You cannot bid on it.</p>
             )
+          ) : a.offer && a.offer.status === 'pending' && me && a.offer.bidderId === me.id && status === 'closed_no_winner' ? (
+            <OfferResponse
+              offer={a.offer}
+              onDone={(next) => {
+                dispatch({ type: 'loaded', auction: next });
+                dispatch({ type: 'dismissNotice' });
+              }}
+            />
           ) : state.counterOffer && state.counterOffer.status === 'pending' && isBuyer ? (
             <CounterResponse
               counter={state.counterOffer}
@@ -244,9 +265,12 @@ export function AuctionRoom({ id }: { id: string }) {
               </p>
             )
           ) : status === 'ended' && isBuyer ? (
-            <p data-testid="awaiting-decision">
-              You have the highest bid. The seller is deciding whether to accept it.
-            </p>
+            <>
+              <p data-testid="awaiting-decision">
+                You have the highest bid. The seller is deciding whether to accept it.
+              </p>
+              <Deadline label="The seller decides within" until={a.decisionDeadline} testId="decision-deadline" />
+            </>
           ) : (
             <p class="muted">Bidding is closed.</p>
           )}

@@ -1,5 +1,5 @@
 import { STATUS_LABELS, useApp, useServerNow } from '../app';
-import { countdownFor } from '../clock';
+import { countdownFor, deadlineFor } from '../clock';
 
 export function StatusBadge({ status, testId }: { status: string | null; testId?: string }) {
   if (!status) return null;
@@ -31,5 +31,27 @@ export function Countdown(props: {
     >
       {view.label}
     </span>
+  );
+}
+
+/** Time left until a deadline after the hammer, by the server's clock (never the browser's). */
+export function Deadline(props: { label: string; until: string | null | undefined; testId?: string }) {
+  const { clock } = useApp();
+  const now = useServerNow(clock, 1000);
+  if (!props.until) return null;
+  const view = deadlineFor(props.until, now);
+  return (
+    <p class="deadline">
+      <span class="muted">{props.label} </span>
+      <span
+        class={`countdown${view.urgent ? ' countdown-urgent' : ''}`}
+        role="timer"
+        data-testid={props.testId}
+        data-remaining-ms={Math.round(view.ms)}
+        title={new Date(props.until).toLocaleString()}
+      >
+        {view.label}
+      </span>
+    </p>
   );
 }
