@@ -9,7 +9,9 @@
   same script through the bridge with the upstash-redis client;
 - fan-out: bid accepted -> client received, for 1,000 and 10,000 WebSocket clients in one room
   (bench/fanout.py), and memory per idle connection;
-- cold start: import + first request of the functions' handler module.
+- cold start: import + first request of the functions' handler module;
+- the suspended-user check (moderation): its Redis CPU inside the write limiter's and the bid
+  script's round trip, beside a separate check's round trip (bench/suspension.py).
 
 Prints a table and writes bench/results.json with the machine it ran on.
 """
@@ -29,7 +31,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bench import bench_services, loadgen, redis_floor
+from bench import bench_services, loadgen, redis_floor, suspension
 from infra.embedded import free_port
 from infra.stack import Stack
 from infra.tcp_proxy import TcpProxy
@@ -404,6 +406,9 @@ def main() -> None:
         log("== Redis floor: the bid script, raw redis-py vs upstash-redis through the bridge ==")
         results["redis_floor"] = redis_floor.run(database_url, redis_url, seller, SECONDS / 2)
         log(f"  {results['redis_floor']}")
+        log("== the suspended-user check: Redis CPU per call, against a separate check ==")
+        results["suspension_check"] = suspension.run(redis_url, database_url)
+        log(f"  {results['suspension_check']}")
         results["hot_auction"] = hot_auction(database_url, redis_url, tokens, seller)
         log("\n== fan-out ==")
         results["fan_out"] = fan_out(redis_url, database_url)

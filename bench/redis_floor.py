@@ -17,7 +17,7 @@ import orjson
 from infra.bridge import serve_in_thread
 from shared.adapters.db import Database, make_engine
 from shared.adapters.redis_store import RestStore, load_script
-from shared.services import auction_state, bidding
+from shared.services import auction_state, bidding, moderation
 from shared.services.context import Context
 from shared.settings import load_settings
 
@@ -38,6 +38,7 @@ def _fresh_auction(ctx: Context, seller: uuid.UUID) -> uuid.UUID:
     assert ctx.settings.database_url
     auction_id = new_auction(ctx.settings.database_url, seller)
     auction_state.rebuild(ctx, auction_id)
+    moderation.load_suspended(ctx)  # the bid script refuses to judge without the set
     return auction_id
 
 

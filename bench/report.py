@@ -8,6 +8,24 @@ from typing import Any
 from bench.__main__ import RESULTS
 
 
+def _suspension(check: dict[str, Any] | None) -> list[str]:
+    if not check:
+        return []
+    lim, bid = check["write_limiter_usec_per_call"], check["bid_script_usec_per_call"]
+    sep = check["separate_check_round_trip_us"]
+    return [
+        f"Suspended-user check (Redis CPU per call, inside the round trip the write makes "
+        f"anyway): write limiter {lim['without_check']} -> {lim['with_check']} us, bid script "
+        f"{bid['without_check']} -> {bid['with_check']} us; a separate check would cost a round "
+        f"trip: SISMEMBER {sep['redis_sismember']} us"
+        + (
+            f", PostgreSQL read {sep['postgresql_pk_read']} us."
+            if "postgresql_pk_read" in sep
+            else "."
+        )
+    ]
+
+
 def table(results: dict[str, Any]) -> str:
     m = results["machine"]
     lines = [
@@ -35,6 +53,7 @@ def table(results: dict[str, Any]) -> str:
         f"bridge {floor['upstash_rest_via_bridge']['calls_per_s']:.0f}/s.",
         f"Cold start ({cold['what']}): import {cold['import_ms']} ms + first request "
         f"{cold['first_request_ms']} ms = {cold['total_ms']} ms.",
+        *_suspension(results.get("suspension_check")),
         "",
         "| fan-out clients | p50 ms | p99 ms | max ms | every client got every bid once |",
         "| ---: | ---: | ---: | ---: | --- |",

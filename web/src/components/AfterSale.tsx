@@ -195,12 +195,14 @@ export function Outcome({ state, isBuyer }: { state: RoomState; isBuyer: boolean
   }
   if (status === 'sold') {
     const price = state.finalPrice ?? a?.finalPrice;
-    const name = isBuyer ? 'you' : (state.winnerName ?? a?.winnerName);
+    const name = state.winnerName ?? a?.winnerName;
+    const text =
+      `Sold${isBuyer ? ' to you' : ''}${price ? ` for ${money(price)}` : ''}` +
+      `${!isBuyer && name ? ` to ${name}` : ''}` +
+      `${state.counterOffer?.status === 'accepted' ? ' (counter offer accepted)' : ''}`;
     return (
       <p class="ok" data-testid="sold-note">
-        Sold{name ? ` to ${name}` : ''}
-        {price ? ` for ${money(price)}` : ''}
-        {state.counterOffer?.status === 'accepted' ? ' (counter offer accepted)' : ''}.
+        {text.endsWith('.') ? text : `${text}.`}
       </p>
     );
   }
