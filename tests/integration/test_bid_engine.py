@@ -233,7 +233,11 @@ class LosesFirstReply(BaseHTTPRequestHandler):
 
 
 def test_a_retried_rest_call_never_makes_a_second_bid(ctx, services, seller, buyer) -> None:  # type: ignore[no-untyped-def]
+    from shared.services import moderation
+
     auction_id = live_auction(ctx, seller)
+    # The suspended set in place (a fresh Redis asks for it first): the lost reply is the bid's.
+    moderation.load_suspended(ctx)
     handler = type("Handler", (LosesFirstReply,), {"upstream": services.rest_url, "seen": []})
     proxy = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
