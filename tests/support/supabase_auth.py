@@ -44,7 +44,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import jwt
@@ -130,6 +130,12 @@ class Mail:
     otp: str
 
 
+class Seen(NamedTuple):
+    method: str
+    path: str  # with the query
+    at: float  # epoch seconds
+
+
 @dataclass
 class Issued:
     access_token: str
@@ -189,7 +195,7 @@ class SupabaseAuthStandIn:
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.revoked_sessions: set[str] = set()
         self.mailbox: list[Mail] = []
-        self.requests: list[tuple[str, str]] = []  # (method, path with query)
+        self.requests: list[Seen] = []
         self.issued: list[Issued] = []
         self._links: dict[str, _Pending] = {}  # link token or otp -> pending sign-in
         self._codes: dict[str, _FlowCode] = {}  # PKCE auth codes
@@ -298,7 +304,12 @@ class SupabaseAuthStandIn:
 
     def refreshes(self) -> int:
         with self._lock:
-            return sum(1 for _, path in self.requests if "grant_type=refresh_token" in path)
+            return len(self.refreshed_at())
+
+    def refreshed_at(self) -> list[float]:
+        """When each refresh-token grant came (epoch seconds)."""
+        with self._lock:
+            return [r.at for r in self.requests if "grant_type=refresh_token" in r.path]
 
     def session_revoked(self, refresh_token: str) -> bool:
         with self._lock:
@@ -590,7 +601,7 @@ class SupabaseAuthStandIn:
         path = parts.path.removeprefix(PREFIX) if parts.path.startswith(PREFIX) else None
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         with self._lock:
-            self.requests.append((method, request.path))
+            self.requests.append(Seen(method, request.path, time.time()))
             try:
                 if path is None:
                     raise _Problem(404, "not_found", "Not found")
