@@ -421,6 +421,48 @@ def test_only_the_newest_auth_counts_and_a_closed_connection_gets_no_verdict() -
     assert hub.users == {} and hub.verifying == set()
 
 
+identity_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("event"), st.sampled_from(["u1", "u2"])),
+        st.tuples(st.just("auth"), st.just("")),
+        st.tuples(st.just("verdict"), st.sampled_from(["u1", "u2", "bad"])),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["u1", None]), identity_ops)
+def test_a_connection_gets_exactly_the_user_events_of_who_it_is(
+    start: str | None, ops: list[tuple[str, str]]
+) -> None:
+    """Any interleaving of user events, auth messages and verdicts: a connection receives an
+    event only for the identity it holds (verified), every one of them (a refresh loses none),
+    and never one for an identity it held before a change or a failed token."""
+    hub: Hub[str] = Hub()
+    wire = Wire()
+    hub.connect("tab", start)
+    ticket: AuthTicket | None = None
+    identity = start
+    held: list[int] = []  # events for `identity` while a verdict is pending
+    expected: list[int] = []
+    for n, (op, arg) in enumerate(ops):
+        if op == "event":
+            wire.take(hub.deliver(user_event(arg, n)))
+            if identity == arg:
+                (held if ticket is not None else expected).append(n)
+        elif op == "auth":
+            ticket = auth(hub, "tab")
+        elif op == "verdict" and ticket is not None:
+            verdict = None if arg == "bad" else arg
+            wire.take(hub.complete_auth("tab", ticket, verdict, EXP if verdict else None))
+            if verdict is not None and verdict == identity:
+                expected.extend(held)
+            identity, held, ticket = verdict, [], None
+    assert wire.numbers("tab", "bid:outbid") == expected
+    assert hub.sessions["tab"].user_id == identity
+
+
 # -- invariant 7 under any interleaving --------------------------------------------------------
 
 operations = st.lists(
