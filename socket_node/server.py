@@ -360,8 +360,6 @@ class SocketNode:
                 principal, expires_at = await self.verify_until(ticket.token)
             except InvalidToken as exc:
                 log.info("websocket re-authentication refused: %s", exc)
-        if principal is None or expires_at is None:
-            principal, expires_at = None, None
         self.send(
             self.hub.complete_auth(
                 connection,
