@@ -1,4 +1,5 @@
-"""Request and response models: they validate requests and generate the OpenAPI document."""
+"""Request and response models: they validate requests, serialise every success body (and
+every problem), and generate the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    MISSING,
     AfterValidator,
     BaseModel,
     BeforeValidator,
@@ -20,9 +22,20 @@ from pydantic import (
     model_validator,
 )
 
-from shared.domain.errors import invalid
+from shared.domain.errors import PROBLEMS, invalid
 from shared.domain.money import parse_money
 from shared.domain.times import parse_iso
+from shared.domain.vocabulary import (
+    AUCTION_STATUSES,
+    CLOSE_REASONS,
+    COUNTER_STATUSES,
+    NOTIFICATION_TYPES,
+    OFFER_STATUSES,
+    PAYMENT_STATUSES,
+    ROLES,
+)
+
+PROBLEM_CODES = tuple(PROBLEMS)
 
 
 def _money(value: object) -> Decimal:
@@ -78,10 +91,6 @@ UtcTime = Annotated[
         }
     ),
 ]
-MoneyOut = Annotated[
-    str, WithJsonSchema({"type": "string", "pattern": r"^\d+\.\d{2}$", "examples": ["1250.00"]})
-]
-TimeOut = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 
 
 def _no_nul(value: str) -> str:
@@ -93,7 +102,7 @@ def _no_nul(value: str) -> str:
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_no_nul)]
 StrictInt = Annotated[int, Strict()]
-Status = Literal["scheduled", "live", "ended", "sold", "closed_no_winner"]
+Status = Literal[AUCTION_STATUSES]
 Limit = Annotated[int, Field(ge=1, le=100)]
 
 
@@ -227,18 +236,43 @@ class AuditQuery(Page):
     auctionId: uuid.UUID | None = None
 
 
-# -- responses (documentation and contract tests) ---------------------------------------------
+# -- responses: every success body is serialised through its model (`http.operation`) ---------
+#
+# `extra="forbid"` and `strict=True`: a member no model declares, or a value of the wrong type,
+# is a bug the server answers with 500 rather than send. A member that may be absent is typed
+# `X | MISSING` (the schema says "not required", never "nullable"; absent stays absent on the
+# wire); a member the contract gives as `null` is required and typed `X | None`.
+
+MoneyText = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]+\.[0-9]{2}$"),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]+\.[0-9]{2}$", "examples": ["1250.00"]}),
+]
+Moment = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$"
+    ),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": "ISO 8601 UTC with milliseconds.",
+            "examples": ["2030-01-01T10:00:00.000Z"],
+        }
+    ),
+]
 
 
 class Out(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class BidSummary(Out):
     id: str
     bidderId: str
-    amount: MoneyOut
-    createdAt: TimeOut
+    amount: MoneyText
+    createdAt: Moment
 
 
 class BidOut(BidSummary):
@@ -247,26 +281,28 @@ class BidOut(BidSummary):
 
 class CounterSummary(Out):
     id: str
-    amount: MoneyOut
-    status: Literal["pending", "accepted", "rejected", "expired"]
-    expiresAt: TimeOut | None = Field(None, description="Unanswered by then it expires.")
+    amount: MoneyText
+    status: Literal[COUNTER_STATUSES]
+    expiresAt: Moment | MISSING = Field(
+        MISSING, description="Unanswered by then, it expires and the auction closes."
+    )
 
 
 class OfferOut(Out):
-    """A second-chance offer."""
+    """A second-chance offer (CONTRACT 11)."""
 
     id: str
     auctionId: str
     bidderId: str
-    amount: MoneyOut
-    status: Literal["pending", "accepted", "rejected", "expired"]
-    expiresAt: TimeOut
+    amount: MoneyText
+    status: Literal[OFFER_STATUSES]
+    expiresAt: Moment
 
 
 class OfferCandidate(Out):
     bidderId: str
     bidderName: str = Field(description="The bidder's public display name, e.g. `Asha K.`.")
-    amount: MoneyOut = Field(description="Their own highest bid: what an offer would ask.")
+    amount: MoneyText = Field(description="Their own highest bid: what an offer would ask.")
 
 
 class OfferList(Out):
@@ -278,8 +314,8 @@ class OfferList(Out):
 
 
 class PaymentOut(Out):
-    status: Literal["pending", "paid", "confirmed", "unpaid"]
-    dueAt: TimeOut
+    status: Literal[PAYMENT_STATUSES]
+    dueAt: Moment
 
 
 class AuctionOut(Out):
@@ -287,56 +323,53 @@ class AuctionOut(Out):
     sellerId: str
     itemName: str
     description: str
-    startPrice: MoneyOut
-    bidIncrement: MoneyOut
-    goLiveAt: TimeOut
+    startPrice: MoneyText
+    bidIncrement: MoneyText
+    goLiveAt: Moment
     durationMins: int
-    endsAt: TimeOut
+    endsAt: Moment
     status: Status
     highestBid: BidSummary | None
-    minNextBid: MoneyOut
+    minNextBid: MoneyText
     bidCount: int
     counterOffer: CounterSummary | None
-    serverTime: TimeOut
-    createdAt: TimeOut
-    updatedAt: TimeOut
-    reservePrice: MoneyOut | None = Field(None, description="Only for the seller and admins.")
-    reserveMet: bool | None = None
-    buyNowPrice: MoneyOut | None = None
-    softCloseSecs: int | None = None
-    myMaxAmount: MoneyOut | None = Field(None, description="The caller's own proxy maximum.")
-    winnerId: str | None = Field(None, description="The buyer, once sold.")
-    finalPrice: MoneyOut | None = Field(None, description="The sale price, once sold.")
-    winnerName: str | None = Field(
-        None, description="The buyer's public display name (`Asha K.`), once sold."
+    serverTime: Moment
+    createdAt: Moment
+    updatedAt: Moment
+    # The competitive rules appear only on auctions that use them ("absent means off").
+    reservePrice: MoneyText | MISSING = Field(
+        MISSING, description="Only for the seller, on an auction with a reserve."
     )
-    decisionDeadline: TimeOut | None = Field(
-        None, description="An ended auction: the seller decides by then, else the default."
+    reserveMet: bool | MISSING = Field(MISSING, description="On an auction with a reserve.")
+    buyNowPrice: MoneyText | MISSING = MISSING
+    softCloseSecs: int | MISSING = MISSING
+    myMaxAmount: MoneyText | MISSING = Field(
+        MISSING, description="The caller's own proxy maximum, while they have one."
     )
-    closeReason: (
-        Literal[
-            "no_bids",
-            "rejected",
-            "counter_rejected",
-            "decision_expired",
-            "counter_expired",
-            "unpaid",
-            "offer_declined",
-        ]
-        | None
-    ) = Field(None, description="Why a closed_no_winner auction closed.")
-    payment: PaymentOut | None = Field(None, description="A sold auction's payment.")
-    offer: OfferOut | None = Field(
-        None,
+    winnerId: str | MISSING = Field(MISSING, description="The buyer, once sold.")
+    finalPrice: MoneyText | MISSING = Field(MISSING, description="The sale price, once sold.")
+    # After the hammer (CONTRACT 11).
+    winnerName: str | MISSING = Field(
+        MISSING, description="The buyer's public display name (`Asha K.`), once sold."
+    )
+    decisionDeadline: Moment | MISSING = Field(
+        MISSING, description="An ended auction: the seller decides by then, else the default."
+    )
+    closeReason: Literal[CLOSE_REASONS] | MISSING = Field(
+        MISSING, description="Why a closed_no_winner auction closed."
+    )
+    payment: PaymentOut | MISSING = Field(MISSING, description="A sold auction's payment.")
+    offer: OfferOut | MISSING = Field(
+        MISSING,
         description="The second-chance offer: the newest to its seller and admins, the "
         "caller's own to a bidder.",
     )
 
 
 class BidPlaced(BidOut):
-    maxAmount: MoneyOut | None = Field(None, description="The maximum, for a proxy bid.")
-    minNextBid: MoneyOut
-    endsAt: TimeOut
+    maxAmount: MoneyText | MISSING = Field(MISSING, description="The maximum, for a proxy bid.")
+    minNextBid: MoneyText
+    endsAt: Moment
 
 
 class AuctionList(Out):
@@ -351,10 +384,10 @@ class BidList(Out):
 
 class NotificationOut(Out):
     id: str
-    type: str
+    type: Literal[NOTIFICATION_TYPES]
     payload: dict[str, Any]
-    readAt: TimeOut | None
-    createdAt: TimeOut
+    readAt: Moment | None
+    createdAt: Moment
 
 
 class NotificationList(Out):
@@ -368,10 +401,10 @@ class DeadJobOut(Out):
     kind: str = Field(description="`email:sale_confirmation`, `email:rejection`...")
     lastError: str | None
     attempts: int = Field(description="Failed tries since it was queued or last replayed.")
-    failedAt: TimeOut | None
-    replays: int = 0
-    auctionId: str | None = None
-    recipientId: str | None = None
+    failedAt: Moment | None
+    replays: int
+    auctionId: str | None
+    recipientId: str | None
 
 
 class DeadJobList(Out):
@@ -387,14 +420,14 @@ class UserOut(Out):
     id: str
     email: str
     name: str
-    role: Literal["buyer", "seller", "admin"]
+    role: Literal[ROLES]
 
 
 class AdminUserOut(UserOut):
     suspended: bool
-    suspendedAt: TimeOut | None
+    suspendedAt: Moment | None
     suspendedReason: str | None
-    createdAt: TimeOut
+    createdAt: Moment
 
 
 class AdminUserList(Out):
@@ -408,7 +441,7 @@ class AuditEntryOut(Out):
     action: str
     auctionId: str | None
     details: dict[str, Any]
-    createdAt: TimeOut
+    createdAt: Moment
 
 
 class AuditList(Out):
@@ -426,6 +459,9 @@ class HealthOut(Out):
     status: Literal["ok", "degraded"]
     db: str
     redis: str
+    code: Literal["unavailable"] | MISSING = Field(
+        MISSING, description="With 503: the problem code the rest of the API uses."
+    )
 
 
 class FieldProblem(Out):
@@ -434,13 +470,30 @@ class FieldProblem(Out):
 
 
 class ProblemOut(Out):
-    """RFC 9457 problem details; `code` is the machine-readable reason."""
+    """RFC 9457 problem details; `code` is the machine-readable reason. Built by the one
+    builder both deployables use (`shared.domain.errors.problem_body`)."""
 
     type: str
     title: str
     status: int
     detail: str
-    code: str
-    errors: list[FieldProblem] | None = Field(None, description="With `validation_error`.")
-    minNextBid: MoneyOut | None = Field(None, description="With `bid_too_low`.")
-    retryAfter: int | None = Field(None, description="With `rate_limited`: seconds to wait.")
+    code: Literal[PROBLEM_CODES]
+    errors: list[FieldProblem] | MISSING = Field(MISSING, description="With `validation_error`.")
+    minNextBid: MoneyText | MISSING = Field(MISSING, description="With `bid_too_low`.")
+    retryAfter: int | MISSING = Field(MISSING, description="With `rate_limited`: seconds to wait.")
+    highestBid: MoneyText | MISSING = Field(
+        MISSING, description="With `counter_too_low`: the amount the counter must exceed."
+    )
+    auctionStatus: Status | MISSING = Field(
+        MISSING,
+        description="With `decision_not_allowed`, `offer_not_allowed`: the auction's status.",
+    )
+    counterStatus: Literal[COUNTER_STATUSES] | MISSING = Field(
+        MISSING, description="With `counter_not_pending`: the counter offer's status."
+    )
+    offerStatus: Literal[OFFER_STATUSES] | MISSING = Field(
+        MISSING, description="With `offer_not_pending`: the offer's status."
+    )
+    paymentStatus: Literal[PAYMENT_STATUSES] | MISSING = Field(
+        MISSING, description="With `payment_action_not_allowed`: the payment's status."
+    )

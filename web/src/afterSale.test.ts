@@ -25,6 +25,7 @@ function auction(over: Partial<Auction> = {}): Auction {
     minNextBid: '100.00',
     bidCount: 2,
     counterOffer: null,
+    serverTime: '2025-01-01T11:00:00.000Z',
     createdAt: '2025-01-01T09:00:00Z',
     updatedAt: '2025-01-01T09:00:00Z',
     ...over,
@@ -110,7 +111,7 @@ describe('deadlines count down by the server clock', () => {
 });
 
 describe('new notifications read plainly', () => {
-  const note = (type: string, payload: Record<string, unknown>): Notification => ({
+  const note = (type: Notification['type'], payload: Record<string, unknown>): Notification => ({
     id: 'n',
     type,
     payload: { itemName: 'Lamp', ...payload },
@@ -118,7 +119,7 @@ describe('new notifications read plainly', () => {
     createdAt: '2025-01-01T11:00:00Z',
   });
   const money = (a: string) => `₹${a}`;
-  it.each([
+  it.each<[Notification['type'], Record<string, unknown>, string]>([
     ['decision_reminder', { amount: '100.00' }, 'Reminder: decide on “Lamp” at ₹100.00 before your decision window closes.'],
     ['decision_expired', {}, 'No decision in time on “Lamp”: it closed without a sale.'],
     ['decision_expired', { applied: 'accept' }, 'No decision in time on “Lamp”: the highest bid was accepted.'],

@@ -59,7 +59,8 @@ export function describeNotification(n: Notification, money: (amount: string) =>
     case 'sale_void':
       return `The sale of ${item} was voided: the payment was reported unpaid.`;
     default:
-      return capitalise(n.type.replace(/[_:]/g, ' ')) + (item !== 'an auction' ? `: ${item}` : '') + '.';
+      // A type newer than this client (the server's document lists those it knows today).
+      return capitalise(String(n.type).replace(/[_:]/g, ' ')) + (item !== 'an auction' ? `: ${item}` : '') + '.';
   }
 }
 

@@ -1,185 +1,72 @@
-// Shapes of the external contract (shared/CONTRACT.md). Money is a decimal string ("1250.00"),
-// times are ISO 8601 UTC strings, ids are opaque strings.
+// Shapes of the external contract (shared/CONTRACT.md). The REST shapes are the server's own:
+// `api-schema.d.ts` is generated from its OpenAPI document (`make types`), whose response models
+// are what the server serialises every body through, so a field named here is one it sends.
+// Money is a decimal string ("1250.00"), times are ISO 8601 UTC strings, ids are opaque strings.
 
-export type Role = 'buyer' | 'seller' | 'admin';
+import type { components } from './api-schema';
 
-export type AuctionStatus = 'scheduled' | 'live' | 'ended' | 'sold' | 'closed_no_winner';
+type Schemas = components['schemas'];
 
-export const AUCTION_STATUSES: AuctionStatus[] = ['scheduled', 'live', 'ended', 'sold', 'closed_no_winner'];
+export type User = Schemas['UserOut'];
+export type Role = User['role'];
+export type Token = Schemas['TokenOut'];
 
-export interface User {
-  id: string;
-  email: string;
-  name: string;
-  role: Role;
-}
+export type Auction = Schemas['AuctionOut'];
+export type AuctionStatus = Auction['status'];
+export type AuctionPage = Schemas['AuctionList'];
+/** The auction's `highestBid`. */
+export type HighestBid = Schemas['BidSummary'];
+export type CounterOffer = Schemas['CounterSummary'];
 
-export interface HighestBid {
-  id: string;
-  bidderId: string;
-  amount: string;
-  createdAt: string;
-}
+export type Bid = Schemas['BidOut'];
+/** The answer to a bid: the bid, the next minimum, the (maybe extended) end, a proxy's maximum. */
+export type PlacedBid = Schemas['BidPlaced'];
+export type BidPage = Schemas['BidList'];
 
-export interface Bid {
-  id: string;
-  auctionId: string;
-  bidderId: string;
-  amount: string;
-  createdAt: string;
-  /** Present on some servers: the bid was placed by the proxy on the bidder's behalf. */
-  proxy?: boolean;
-}
+export type Notification = Schemas['NotificationOut'];
+export type NotificationPage = Schemas['NotificationList'];
 
-export interface CounterOffer {
-  id: string;
-  amount: string;
-  status: 'pending' | 'accepted' | 'rejected' | 'expired';
-  /** Unanswered by then, the counter offer expires and the auction closes (CONTRACT 11). */
-  expiresAt?: string | null;
-  buyerId?: string;
-}
+export type DeadJob = Schemas['DeadJobOut'];
+export type DeadJobPage = Schemas['DeadJobList'];
+export type ReplayedJob = Schemas['ReplayedJobOut'];
 
-/** Why a closed_no_winner auction closed (CONTRACT 11). */
-export type CloseReason =
-  | 'no_bids'
-  | 'rejected'
-  | 'counter_rejected'
-  | 'decision_expired'
-  | 'counter_expired'
-  | 'unpaid'
-  | 'offer_declined';
+export type CreateAuctionInput = Schemas['CreateAuction'];
 
+// After the hammer, complete (CONTRACT 11).
+/** Why a closed_no_winner auction closed. */
+export type CloseReason = NonNullable<Auction['closeReason']>;
 /** A second-chance offer: a closed auction's item to another bidder at their own highest bid. */
-export interface Offer {
-  id: string;
-  auctionId: string;
-  bidderId: string;
-  amount: string;
-  status: 'pending' | 'accepted' | 'rejected' | 'expired';
-  expiresAt: string;
-}
+export type Offer = Schemas['OfferOut'];
+export type OfferCandidate = Schemas['OfferCandidate'];
+export type OfferList = Schemas['OfferList'];
+export type Payment = Schemas['PaymentOut'];
+export type PaymentStatus = Payment['status'];
+export type AdminUser = Schemas['AdminUserOut'];
+export type AdminUserPage = Schemas['AdminUserList'];
+export type AuditEntry = Schemas['AuditEntryOut'];
+export type AuditPage = Schemas['AuditList'];
 
-export interface OfferCandidate {
-  bidderId: string;
-  bidderName: string;
-  amount: string;
-}
+// Every status once (the compiler refuses a missing or an unknown one), in the order lists offer them.
+const STATUS_ORDER: Record<AuctionStatus, true> = {
+  scheduled: true,
+  live: true,
+  ended: true,
+  sold: true,
+  closed_no_winner: true,
+};
+export const AUCTION_STATUSES = Object.keys(STATUS_ORDER) as AuctionStatus[];
 
-export interface OfferList extends Page<Offer> {
-  candidates: OfferCandidate[];
-}
+export type FieldError = Schemas['FieldProblem'];
 
-export type PaymentStatus = 'pending' | 'paid' | 'confirmed' | 'unpaid';
+/** An application/problem+json body. Partial: a failure may also come from elsewhere (the
+ * network, a proxy, the socket node), with only some of the members. */
+export type Problem = Partial<Schemas['ProblemOut']>;
 
-export interface Payment {
-  status: PaymentStatus;
-  dueAt: string;
-}
-
-export interface AdminUser extends User {
-  suspended: boolean;
-  suspendedAt: string | null;
-  suspendedReason: string | null;
-  createdAt: string;
-}
-
-export interface AuditEntry {
-  id: number;
-  actorId: string | null;
-  action: string;
-  auctionId: string | null;
-  details: Record<string, unknown>;
-  createdAt: string;
-}
-
-export interface Auction {
-  id: string;
-  sellerId: string;
-  itemName: string;
-  description: string;
-  startPrice: string;
-  bidIncrement: string;
-  goLiveAt: string;
-  durationMins: number;
-  endsAt: string;
-  status: AuctionStatus;
-  highestBid: HighestBid | null;
-  minNextBid: string;
-  bidCount: number;
-  counterOffer: CounterOffer | null;
-  serverTime?: string;
-  createdAt: string;
-  updatedAt: string;
-  // Competitive rules; absent when off.
-  reservePrice?: string | null;
-  reserveMet?: boolean | null;
-  buyNowPrice?: string | null;
-  softCloseSecs?: number | null;
-  myMaxAmount?: string | null;
-  /** The buyer and the sale price, once sold. */
-  winnerId?: string | null;
-  finalPrice?: string | null;
-  /** The buyer's public display name ("Asha K."), once sold. */
-  winnerName?: string | null;
-  // After the hammer (CONTRACT 11).
-  /** An ended auction: the seller decides by then, else DECISION_DEFAULT applies. */
-  decisionDeadline?: string | null;
-  closeReason?: CloseReason | null;
-  payment?: Payment | null;
-  /** The second-chance offer the viewer may see (the seller's newest, or the bidder's own). */
-  offer?: Offer | null;
-  // Not in the contract's field list, used when a server provides them.
-  buyerId?: string | null;
-  endedReason?: string | null;
-}
-
-export interface Notification {
-  id: string;
-  type: string;
-  payload: Record<string, unknown>;
-  readAt: string | null;
-  createdAt: string;
-}
-
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
-
-export interface NotificationPage extends Page<Notification> {
-  unreadCount?: number;
-}
-
-export interface DeadJob {
-  id: string;
-  kind: string;
-  lastError: string;
-  attempts: number;
-  failedAt: string;
-}
-
+/** The socket node's `/admin/rooms` (not part of the REST API's document). */
 export interface RoomsInfo {
   rooms: { auctionId: string; connections: number }[];
   connections: number;
   onlineUsers: number;
-}
-
-export interface FieldError {
-  field: string;
-  message: string;
-}
-
-/** application/problem+json body. */
-export interface Problem {
-  type?: string;
-  title?: string;
-  status?: number;
-  detail?: string;
-  code?: string;
-  errors?: FieldError[];
-  minNextBid?: string;
-  [extra: string]: unknown;
 }
 
 // ---- WebSocket messages (server -> client) ----
