@@ -431,6 +431,11 @@ def _valid_body(model: type[BaseModel]) -> dict[str, Any]:
         "CounterResponse": {"action": "accept"},
         "ResetAuction": {"goLiveAt": _later()},
         "DevLogin": {"email": "someone@example.com"},
+        # CONTRACT 11
+        "MakeOffer": {"bidderId": str(uuid.uuid4())},
+        "OfferResponse": {"action": "accept"},
+        "PaymentRequest": {"action": "mark_paid"},
+        "Suspend": {"reason": "shill bidding"},
     }[model.__name__]
 
 
@@ -539,6 +544,60 @@ def test_checked_after_sale_routes(
         other = ended_auction(ctx, client, seller, [(buyer, "150.00")])
         decided = api("decide", seller, expect=200, auction_id=other, json={"action": action})
         assert decided.json()["status"] == status
+
+
+def test_checked_offer_payment_and_moderation_routes(
+    api: Api, ctx: Context, client: Any, seller: Person, buyer: Person, admin: Person
+) -> None:
+    """CONTRACT 11: second-chance offers, the payment, suspensions and the audit log."""
+    rival = harness.person(ctx, "buyer", "Ravi Kumar")
+    auction = ended_auction(ctx, client, seller, [(buyer, "100.00"), (rival, "150.00")])
+    api("decide", seller, expect=200, auction_id=auction, json={"action": "reject"})
+    listed = api("list_offers", seller, expect=200, auction_id=auction).json()
+    assert [c["bidderId"] for c in listed["candidates"]] == [buyer.id]
+    api("list_offers", buyer, expect=403, auction_id=auction)
+    to_buyer = {"bidderId": buyer.id}
+    api("make_offer", buyer, expect=403, auction_id=auction, json=to_buyer)
+    made = api("make_offer", seller, expect=201, auction_id=auction, json=to_buyer).json()
+    assert (made["amount"], made["status"]) == ("100.00", "pending")
+    pending = api("make_offer", seller, expect=409, auction_id=auction, json=to_buyer).json()
+    assert pending["code"] == "offer_pending"
+    accept = {"action": "accept"}
+    api("respond_to_offer", rival, expect=403, offer_id=made["id"], json=accept)
+    sold = api("respond_to_offer", buyer, expect=200, offer_id=made["id"], json=accept).json()
+    assert (sold["status"], sold["payment"]["status"]) == ("sold", "pending")
+    gone = api("respond_to_offer", buyer, expect=409, offer_id=made["id"], json=accept).json()
+    assert gone["offerStatus"] == "accepted"
+
+    paid = {"action": "mark_paid"}
+    api("payment", rival, expect=403, auction_id=auction, json=paid)
+    assert api("payment", buyer, expect=200, auction_id=auction, json=paid).json()["payment"][
+        "status"
+    ] == ("paid")
+    twice = api("payment", buyer, expect=409, auction_id=auction, json=paid).json()
+    assert (twice["code"], twice["paymentStatus"]) == ("payment_action_not_allowed", "paid")
+
+    found = api("list_users", admin, expect=200, query={"q": "ravi"}).json()
+    assert [u["id"] for u in found["items"]] == [rival.id]
+    reason = {"reason": "shill bidding"}
+    assert api("suspend_user", admin, expect=200, user_id=rival.id, json=reason).json()["suspended"]
+    with ctx.db.session() as session:
+        note = notifications.notify(
+            session,
+            ctx,
+            cause=f"contract:{uuid.uuid4()}",
+            user_id=rival.id,
+            kind=NotificationType.OUTBID,
+            payload={"auctionId": str(auction)},
+        )
+        assert note is not None
+        note_id = str(note.id)
+    refused = api("mark_read", rival, expect=403, notification_id=note_id).json()
+    assert refused["code"] == "account_suspended"
+    assert not api("unsuspend_user", admin, expect=200, user_id=rival.id).json()["suspended"]
+    api("mark_read", rival, expect=200, notification_id=note_id)
+    log = api("list_audit", admin, expect=200, query={"auctionId": str(auction)}).json()
+    assert [e["action"] for e in log["items"]][:2] == ["buyer.mark_paid", "bidder.offer_accept"]
 
 
 def test_checked_notification_routes(api: Api, ctx: Context, seller: Person, buyer: Person) -> None:
