@@ -12,6 +12,8 @@ from sqlalchemy.dialects.postgresql import insert
 from shared.adapters.db import Database, make_engine
 from shared.adapters.orm import Auction, Bid, User
 from shared.adapters.tokens import dev_user_id
+from shared.domain.deadlines import after, reminder_at
+from shared.settings import get_settings
 
 USERS = [
     ("seller@example.com", "Sunita Seller", "seller"),
@@ -93,6 +95,12 @@ def seed(database_url: str) -> int:
                 if status == "ended" and bids:
                     auction.highest_bid_id = _id(f"{item}:{len(bids)}")
                     auction.closed_at = auction.ends_at
+                    # The seller's decision window, as the end transition would start it.
+                    window = get_settings().decision_window_secs
+                    auction.decision_deadline = after(auction.ends_at, window)
+                    auction.decision_reminder_at = reminder_at(
+                        auction.ends_at, auction.decision_deadline
+                    )
     finally:
         db.dispose()
     return added
