@@ -39,6 +39,8 @@ async def ticker(ctx: Context, *, every_s: float = TICK_S) -> None:
             report = await asyncio.to_thread(own.tick, ctx)
             if report.started or report.ended:
                 log.info("tick: started %s ended %s", report.started, report.ended)
+            if report.deadlines:
+                log.info("tick: deadlines %s", report.deadlines)
         except Exception:
             log.exception("tick failed; next tick in %.0f s", every_s)
         await asyncio.sleep(max(0.0, every_s - (time.monotonic() - began)))
