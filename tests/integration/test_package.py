@@ -4,6 +4,7 @@ route on the gateway at its contract path, and schedules the one-minute lifecycl
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import zipfile
@@ -111,6 +112,28 @@ def test_deployed_functions_are_production(bundle) -> None:  # type: ignore[no-u
     resources = _template(bundle)["Resources"]
     for name in ("APIHandler", "LifecycleTick"):
         assert resources[name]["Properties"]["Environment"]["Variables"]["APP_ENV"] == "production"
+
+
+def test_both_functions_may_keep_and_read_invoices_in_s3(bundle) -> None:  # type: ignore[no-untyped-def]
+    """chalice's generated policy sees only app.py (the S3 calls are in shared/), so the roles
+    come from functions/.chalice/policy.json; without it invoices fail with AccessDenied."""
+    from shared.adapters.invoice_store import S3_PREFIX
+
+    resources = _template(bundle)["Resources"]
+    invoice = f"arn:aws:s3:::any-invoice-bucket/{S3_PREFIX}INV-000001.pdf"
+    for function in ("APIHandler", "LifecycleTick"):
+        role = resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]
+        statements = [
+            statement
+            for policy in resources[role]["Properties"]["Policies"]
+            for statement in policy["PolicyDocument"]["Statement"]
+            if statement["Effect"] == "Allow"
+        ]
+        for action in ("s3:GetObject", "s3:PutObject"):
+            assert any(
+                action in st["Action"] and fnmatch.fnmatchcase(invoice, st["Resource"])
+                for st in statements
+            ), (function, action)
 
 
 def test_template_declares_the_api_and_the_scheduled_tick(bundle) -> None:  # type: ignore[no-untyped-def]
