@@ -7,7 +7,8 @@ events v1) in front of `make package`'s deployment.zip.
   path (boto3 and its dependencies).
 - `Gateway` runs the handler in a fresh interpreter (`tests/support/lambda_bootstrap.py`:
   `python -I -S`, nothing on the path but the bundle, the runtime directory and the standard
-  library) and turns HTTP requests into API Gateway REST proxy events: the route template
+  library; the task directory on a read-only mount when we are root) and turns HTTP requests
+  into API Gateway REST proxy events: the route template
   (`resource`, `requestContext.resourcePath`) matched against the API's paths, decoded
   `pathParameters`, `queryStringParameters` and `multiValueQueryStringParameters`, `headers`
   and `multiValueHeaders`, a base64 body for binary media types, `requestContext.identity.
@@ -29,6 +30,7 @@ import base64
 import fnmatch
 import json
 import os
+import shutil
 import socket
 import struct
 import subprocess
@@ -226,6 +228,7 @@ class Gateway:
         with self.log_path.open("ab") as log:
             self._process = subprocess.Popen(
                 [
+                    *read_only_mount(self.bundle.task),
                     sys.executable,
                     "-I",
                     "-S",
@@ -528,6 +531,16 @@ class Gateway:
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return f"http://127.0.0.1:{self._server.server_address[1]}/{self.bundle.stage}"
+
+
+def read_only_mount(directory: Path) -> list[str]:
+    """A command prefix that runs the rest with `directory` on a read-only mount, as /var/task
+    is on Lambda. Permission bits do not stop root, so as root the process gets a mount
+    namespace of its own with `directory` bound read-only onto itself (util-linux `unshare`)."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        return []  # the extracted files' missing write bits are enough
+    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"'
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(directory)]
 
 
 def _first(headers: list[tuple[str, str]], name: str) -> str | None:

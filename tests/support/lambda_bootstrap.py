@@ -106,6 +106,7 @@ def main() -> None:
                 "strays": provenance([task, runtime, *stdlib]),
                 "routes": routes,
                 "import_ms": round(import_ms, 1),
+                "task_writable": _writable(task),
             }
         },
     )
@@ -128,6 +129,20 @@ def main() -> None:
             )
             continue
         send(sock, {"response": response})
+
+
+def _writable(directory: str) -> bool:
+    """Can this process create a file in `directory`? (On Lambda /var/task: no.)"""
+    probe = f"{directory}/.write-probe"
+    try:
+        with open(probe, "w") as f:
+            f.write("x")
+    except OSError:
+        return False
+    import os
+
+    os.unlink(probe)
+    return True
 
 
 def _routes(handler: Any) -> dict[str, set[str]]:
