@@ -8,6 +8,7 @@ import base64
 import uuid
 from typing import Any
 
+import orjson
 import pytest
 
 from infra.api_server import NO_ROUTE
@@ -166,7 +167,7 @@ def test_the_pdf_comes_as_bytes_when_accept_names_it_and_as_base64_text_for_any(
     """API Gateway decodes a base64 answer only when the request's Accept names a binary media
     type; `*/*` (curl's default) does not, so the deployed API sends the base64 text where the
     local server sends the PDF. The web app asks for application/pdf."""
-    _, api = pair
+    gateway, api = pair
     auction_id = live_auction(ctx, seller)
     http_api.post(
         f"/api/auctions/{auction_id}/bids", json={"amount": "100.00"}, headers=buyer.headers
@@ -185,6 +186,10 @@ def test_the_pdf_comes_as_bytes_when_accept_names_it_and_as_base64_text_for_any(
     anything = api.get(path, headers={**buyer.headers, "Accept": "*/*"})
     assert anything.status == 200 and base64.b64decode(anything.content) == pdf.content
     assert http_api.get(path, headers={**buyer.headers, "Accept": "*/*"}).content == pdf.content
+    # No Accept at all: Chalice itself refuses a binary answer (the local server supplies
+    # `*/*` for such a request, as RFC 9110 reads it).
+    bare = gateway.request("GET", path, headers=list(buyer.headers.items()))
+    assert (bare.status, orjson.loads(bare.body)["code"]) == (400, "bad_request")
 
 
 def _same(reply: Any) -> Any:

@@ -143,7 +143,8 @@ class Mirror:
 
         rate = self.ctx.settings.rate_limit
         model, wait = take_token(self.buckets.get(user), now, rate.per_second, rate.burst)
-        if abs(model.tokens - float(tokens)) > 1e-9:
+        # (Redis keeps the tokens as Lua's tostring: 14 significant digits)
+        if abs(model.tokens - float(tokens)) > 1e-12 * max(1.0, model.tokens):
             wrong.append(f"{what}: bucket holds {tokens}, the spec says {model.tokens}")
         # Carry on from what Redis stored (the script keeps 14 significant digits).
         self.buckets[user] = Bucket(float(tokens), now)
