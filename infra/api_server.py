@@ -5,7 +5,8 @@
   Authentication Token"; the deployed API maps that response the same way, see README);
 - no per-request stderr line: the app logs one JSON line per request itself.
 
-Usage: `python -m infra.api_server [--host 127.0.0.1] [--port 8000]`.
+Usage: `python -m infra.api_server [--host API_HOST] [--port API_PORT]` (defaults from the
+settings: 127.0.0.1 and 8000; the container image sets API_HOST=0.0.0.0).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import sys
 from typing import Any
 
+import orjson
 from chalice.config import Config
 from chalice.local import (
     ChaliceRequestHandler,
@@ -26,7 +28,12 @@ from chalice.local import (
 )
 
 from infra import prefork
+from shared.domain.errors import problem_body
 from shared.settings import REPO_ROOT, settings_or_exit
+
+# What a path no route has gets: here, and from the deployed API Gateway (the gateway response
+# `make package` writes into the template, infra/package.py).
+NO_ROUTE = orjson.dumps(problem_body("not_found", "No such route"))
 
 
 class Handler(ChaliceRequestHandler):
@@ -53,14 +60,10 @@ class Handler(ChaliceRequestHandler):
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
         if isinstance(error, ForbiddenError):
-            body = (
-                b'{"type":"https://auction.example/problems/not_found","title":"Not found",'
-                b'"status":404,"detail":"No such route","code":"not_found"}'
-            )
-            from chalicelib.http import SECURITY_HEADERS
+            from chalicelib.http import PROBLEM, SECURITY_HEADERS
 
-            headers = {**SECURITY_HEADERS, "Content-Type": "application/problem+json"}
-            self._send_http_response(404, headers, body)
+            headers = {**SECURITY_HEADERS, "Content-Type": PROBLEM}
+            self._send_http_response(404, headers, NO_ROUTE)
             return
         super()._send_error_response(error)
 
@@ -91,7 +94,7 @@ def make_server(host: str, port: int, *, shared_port: bool = False) -> LocalDevS
 def main() -> None:
     settings = settings_or_exit()
     parser = argparse.ArgumentParser(description="Serve the Chalice app locally.")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default=settings.api_host)
     parser.add_argument("--port", type=int, default=settings.api_port)
     parser.add_argument(
         "--workers",
