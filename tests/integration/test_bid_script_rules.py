@@ -45,7 +45,7 @@ from shared.domain.bidding import (
 )
 from shared.domain.money import from_minor
 from shared.domain.vocabulary import AuctionStatus
-from shared.services import bidding
+from shared.services import bidding, moderation
 from shared.services.context import Context
 from shared.settings import load_settings
 from tests.support.harness import Person, live_auction
@@ -105,6 +105,7 @@ class Mirror:
         if ends_in is not None:
             auction["ends_at"] = datetime.now(UTC) + timedelta(seconds=ends_in)
         auction_id = live_auction(ctx, seller, start_price="100.00", increment="10.00", **auction)
+        moderation.load_suspended(ctx)  # the script asks for the suspended set before judging
         state = ctx.store.command("HGETALL", keys.state(str(auction_id)))
         fields = dict(zip(state[::2], state[1::2], strict=True))
         book = Book(
@@ -260,6 +261,7 @@ def window_edge(ctx: Context, seller: Person, edge: str, offset: int, script: Sc
     """Seed the window around Redis's TIME and bid in one MULTI; the script's now must be the
     seed's now (else try again: the two fell in different milliseconds)."""
     client = redis.Redis.from_url(os.environ["REDIS_URL"], decode_responses=True)
+    moderation.load_suspended(ctx)  # the script asks for the suspended set before judging
     try:
         for _ in range(50):
             auction_id = live_auction(ctx, seller)
