@@ -138,6 +138,41 @@ class World:
                 ).one()
             )
 
+    def closed(self) -> uuid.UUID:
+        """Closed without a winner after bids: the buyer 150.00 on top (rejected), the
+        runner-up 120.00 (a second-chance offer may go to them)."""
+        auction_id = self.live()
+        self.bid(self.who("buyer", "runner-up"), auction_id, "120.00")
+        self.bid(self.buyer, auction_id, "150.00")
+        hammer(self.ctx, auction_id)
+        reply = self.api.post(
+            f"/api/auctions/{auction_id}/decision",
+            json={"action": "reject"},
+            headers=self.seller.headers,
+        )
+        assert reply.status == 200, reply
+        return auction_id
+
+    def offered(self) -> str:
+        """A pending second-chance offer to the runner-up; its id."""
+        auction_id = self.closed()
+        reply = self.api.post(
+            f"/api/auctions/{auction_id}/offers",
+            json={"bidderId": self.who("buyer", "runner-up").id},
+            headers=self.seller.headers,
+        )
+        assert reply.status == 201, reply
+        return str(reply.json()["id"])
+
+    def suspended(self, who: Person) -> Person:
+        reply = self.api.post(
+            f"/api/admin/users/{who.id}/suspend",
+            json={"reason": "shill bidding"},
+            headers=self.admin.headers,
+        )
+        assert reply.status == 200, reply
+        return who
+
     def dead_letter(self) -> str:
         job_id = f"email:sale:{uuid.uuid4()}:buyer"
         job = {"id": job_id, "kind": "email:sale_confirmation"}
@@ -627,6 +662,286 @@ def _(w: World) -> Reply:
 @scenario("get_invoice", "unavailable")
 def _(w: World) -> Reply:
     return _invoice(w, uuid.uuid4(), w.buyer, w.down())
+
+
+# after the hammer, complete (CONTRACT 11): second-chance offers, payment, moderation
+
+
+@scenario("place_bid", "account_suspended")
+def _(w: World) -> Reply:
+    auction_id = w.live()
+    return _bid(w, auction_id, w.suspended(w.buyer), {"amount": "100.00"})
+
+
+def _offer(w: World, auction_id: Any, who: Person | None, body: Any) -> Reply:
+    return w.api.post(
+        f"/api/auctions/{auction_id}/offers", json=body, headers=who.headers if who else None
+    )
+
+
+def _to_runner_up(w: World) -> dict[str, str]:
+    return {"bidderId": w.who("buyer", "runner-up").id}
+
+
+@scenario("make_offer", "ok")
+def _(w: World) -> Reply:
+    reply = _offer(w, w.closed(), w.seller, _to_runner_up(w))
+    assert (reply.json()["amount"], reply.json()["status"]) == ("120.00", "pending")
+    return reply
+
+
+@scenario("make_offer", "unauthenticated")
+def _(w: World) -> Reply:
+    return _offer(w, w.closed(), None, _to_runner_up(w))
+
+
+@scenario("make_offer", "forbidden")
+def _(w: World) -> Reply:
+    return _offer(w, w.closed(), w.buyer, _to_runner_up(w))
+
+
+@scenario("make_offer", "not_found")
+def _(w: World) -> Reply:
+    return _offer(w, uuid.uuid4(), w.seller, _to_runner_up(w))
+
+
+@scenario("make_offer", "offer_not_allowed")
+def _(w: World) -> Reply:
+    return _offer(w, w.closed(), w.seller, {"bidderId": w.buyer.id})  # the highest bidder
+
+
+@scenario("make_offer", "offer_pending")
+def _(w: World) -> Reply:
+    auction_id = w.closed()
+    assert _offer(w, auction_id, w.seller, _to_runner_up(w)).status == 201
+    return _offer(w, auction_id, w.seller, _to_runner_up(w))
+
+
+@scenario("make_offer", "validation_error")
+def _(w: World) -> Reply:
+    return _offer(w, w.closed(), w.seller, {"bidderId": w.who("buyer", "never-bid").id})
+
+
+@scenario("make_offer", "payload_too_large")
+def _(w: World) -> Reply:
+    return _offer(w, w.closed(), w.seller, BIG)
+
+
+@scenario("list_offers", "ok")
+def _(w: World) -> Reply:
+    reply = w.api.get(f"/api/auctions/{w.closed()}/offers", headers=w.seller.headers)
+    assert [c["amount"] for c in reply.json()["candidates"]] == ["120.00"]
+    return reply
+
+
+@scenario("list_offers", "unauthenticated")
+def _(w: World) -> Reply:
+    return w.api.get(f"/api/auctions/{w.closed()}/offers")
+
+
+@scenario("list_offers", "forbidden")
+def _(w: World) -> Reply:
+    return w.api.get(f"/api/auctions/{w.closed()}/offers", headers=w.buyer.headers)
+
+
+@scenario("list_offers", "not_found")
+def _(w: World) -> Reply:
+    return w.api.get(f"/api/auctions/{uuid.uuid4()}/offers", headers=w.seller.headers)
+
+
+def _respond(w: World, offer_id: str, who: Person | None, body: Any) -> Reply:
+    return w.api.post(
+        f"/api/offers/{offer_id}/response", json=body, headers=who.headers if who else None
+    )
+
+
+@scenario("respond_to_offer", "ok")
+def _(w: World) -> Reply:
+    reply = _respond(w, w.offered(), w.who("buyer", "runner-up"), {"action": "accept"})
+    assert (reply.json()["status"], reply.json()["finalPrice"]) == ("sold", "120.00")
+    return reply
+
+
+@scenario("respond_to_offer", "unauthenticated")
+def _(w: World) -> Reply:
+    return _respond(w, w.offered(), None, {"action": "accept"})
+
+
+@scenario("respond_to_offer", "forbidden")
+def _(w: World) -> Reply:
+    return _respond(w, w.offered(), w.buyer, {"action": "accept"})
+
+
+@scenario("respond_to_offer", "not_found")
+def _(w: World) -> Reply:
+    return _respond(w, str(uuid.uuid4()), w.buyer, {"action": "accept"})
+
+
+@scenario("respond_to_offer", "offer_not_pending")
+def _(w: World) -> Reply:
+    offer_id, runner_up = w.offered(), w.who("buyer", "runner-up")
+    assert _respond(w, offer_id, runner_up, {"action": "reject"}).status == 200
+    return _respond(w, offer_id, runner_up, {"action": "accept"})
+
+
+@scenario("respond_to_offer", "validation_error")
+def _(w: World) -> Reply:
+    return _respond(w, w.offered(), w.who("buyer", "runner-up"), {"action": "maybe"})
+
+
+@scenario("respond_to_offer", "payload_too_large")
+def _(w: World) -> Reply:
+    return _respond(w, w.offered(), w.who("buyer", "runner-up"), BIG)
+
+
+def _pay(w: World, auction_id: Any, who: Person | None, body: Any) -> Reply:
+    return w.api.post(
+        f"/api/auctions/{auction_id}/payment", json=body, headers=who.headers if who else None
+    )
+
+
+@scenario("payment", "ok")
+def _(w: World) -> Reply:
+    reply = _pay(w, w.sold(), w.buyer, {"action": "mark_paid"})
+    assert reply.json()["payment"]["status"] == "paid"
+    return reply
+
+
+@scenario("payment", "unauthenticated")
+def _(w: World) -> Reply:
+    return _pay(w, w.sold(), None, {"action": "mark_paid"})
+
+
+@scenario("payment", "forbidden")
+def _(w: World) -> Reply:
+    return _pay(w, w.sold(), w.seller, {"action": "mark_paid"})  # the buyer's to mark
+
+
+@scenario("payment", "not_found")
+def _(w: World) -> Reply:
+    return _pay(w, uuid.uuid4(), w.buyer, {"action": "mark_paid"})
+
+
+@scenario("payment", "payment_action_not_allowed")
+def _(w: World) -> Reply:
+    return _pay(w, w.sold(), w.seller, {"action": "report_unpaid"})  # not due yet
+
+
+@scenario("payment", "validation_error")
+def _(w: World) -> Reply:
+    return _pay(w, w.sold(), w.buyer, {"action": "refund"})
+
+
+@scenario("payment", "payload_too_large")
+def _(w: World) -> Reply:
+    return _pay(w, w.sold(), w.buyer, BIG)
+
+
+@scenario("list_users", "ok")
+def _(w: World) -> Reply:
+    target = w.who("buyer", "findable")
+    reply = w.api.get("/api/admin/users", query={"q": "findable"}, headers=w.admin.headers)
+    assert [u["id"] for u in reply.json()["items"]] == [target.id]
+    return reply
+
+
+@scenario("list_users", "unauthenticated")
+def _(w: World) -> Reply:
+    return w.api.get("/api/admin/users")
+
+
+@scenario("list_users", "forbidden")
+def _(w: World) -> Reply:
+    return w.api.get("/api/admin/users", headers=w.seller.headers)
+
+
+@scenario("list_users", "validation_error")
+def _(w: World) -> Reply:
+    return w.api.get("/api/admin/users", query={"suspended": "perhaps"}, headers=w.admin.headers)
+
+
+def _moderate(w: World, action: str, user_id: str, who: Person | None, **kwargs: Any) -> Reply:
+    return w.api.post(
+        f"/api/admin/users/{user_id}/{action}", headers=who.headers if who else None, **kwargs
+    )
+
+
+REASON = {"reason": "shill bidding"}
+
+
+@scenario("suspend_user", "ok")
+def _(w: World) -> Reply:
+    reply = _moderate(w, "suspend", w.buyer.id, w.admin, json=REASON)
+    assert reply.json()["suspended"] is True
+    return reply
+
+
+@scenario("suspend_user", "unauthenticated")
+def _(w: World) -> Reply:
+    return _moderate(w, "suspend", w.buyer.id, None, json=REASON)
+
+
+@scenario("suspend_user", "forbidden")
+def _(w: World) -> Reply:
+    return _moderate(w, "suspend", w.buyer.id, w.seller, json=REASON)
+
+
+@scenario("suspend_user", "not_found")
+def _(w: World) -> Reply:
+    return _moderate(w, "suspend", str(uuid.uuid4()), w.admin, json=REASON)
+
+
+@scenario("suspend_user", "validation_error")
+def _(w: World) -> Reply:
+    return _moderate(w, "suspend", w.buyer.id, w.admin, json={"reason": ""})
+
+
+@scenario("unsuspend_user", "ok")
+def _(w: World) -> Reply:
+    w.suspended(w.buyer)
+    reply = _moderate(w, "unsuspend", w.buyer.id, w.admin)
+    assert reply.json()["suspended"] is False
+    return reply
+
+
+@scenario("unsuspend_user", "unauthenticated")
+def _(w: World) -> Reply:
+    return _moderate(w, "unsuspend", w.buyer.id, None)
+
+
+@scenario("unsuspend_user", "forbidden")
+def _(w: World) -> Reply:
+    return _moderate(w, "unsuspend", w.buyer.id, w.buyer)
+
+
+@scenario("unsuspend_user", "not_found")
+def _(w: World) -> Reply:
+    return _moderate(w, "unsuspend", str(uuid.uuid4()), w.admin)
+
+
+@scenario("list_audit", "ok")
+def _(w: World) -> Reply:
+    w.suspended(w.buyer)
+    reply = w.api.get(
+        "/api/admin/audit", query={"action": "admin.suspend"}, headers=w.admin.headers
+    )
+    assert [e["details"]["userId"] for e in reply.json()["items"]] == [w.buyer.id]
+    return reply
+
+
+@scenario("list_audit", "unauthenticated")
+def _(w: World) -> Reply:
+    return w.api.get("/api/admin/audit")
+
+
+@scenario("list_audit", "forbidden")
+def _(w: World) -> Reply:
+    return w.api.get("/api/admin/audit", headers=w.seller.headers)
+
+
+@scenario("list_audit", "validation_error")
+def _(w: World) -> Reply:
+    return w.api.get("/api/admin/audit", query={"actorId": "nobody"}, headers=w.admin.headers)
 
 
 # documentation

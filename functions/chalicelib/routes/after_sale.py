@@ -33,7 +33,6 @@ bp = Blueprint(__name__)
     errors=(
         "unauthenticated",
         "forbidden",
-        "account_suspended",
         "not_found",
         "offer_not_allowed",
         "offer_pending",
@@ -76,7 +75,6 @@ def list_offers(call: Call) -> dict[str, Any]:
     errors=(
         "unauthenticated",
         "forbidden",
-        "account_suspended",
         "not_found",
         "offer_not_pending",
         "validation_error",
@@ -105,7 +103,6 @@ def respond_to_offer(call: Call) -> dict[str, Any]:
     errors=(
         "unauthenticated",
         "forbidden",
-        "account_suspended",
         "not_found",
         "payment_action_not_allowed",
         "validation_error",

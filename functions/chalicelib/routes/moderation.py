@@ -48,7 +48,7 @@ def list_users(call: Call) -> dict[str, Any]:
     roles=ADMIN,
     body=Suspend,
     response=AdminUserOut,
-    errors=("unauthenticated", "forbidden", "account_suspended", "not_found", "validation_error"),
+    errors=("unauthenticated", "forbidden", "not_found", "validation_error"),
 )
 def suspend_user(call: Call) -> dict[str, Any]:
     b: Suspend = call.body
@@ -64,7 +64,7 @@ def suspend_user(call: Call) -> dict[str, Any]:
     auth="required",
     roles=ADMIN,
     response=AdminUserOut,
-    errors=("unauthenticated", "forbidden", "account_suspended", "not_found"),
+    errors=("unauthenticated", "forbidden", "not_found"),
 )
 def unsuspend_user(call: Call) -> dict[str, Any]:
     return moderation.unsuspend(runtime.context(), call.viewer, call.params["user_id"])
