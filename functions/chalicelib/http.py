@@ -56,7 +56,7 @@ def problem_response(error: DomainError) -> Response:
     # Extra members never replace the problem's own (a `status` extra once did).
     body.update({k: v for k, v in error.extra.items() if k not in body})
     headers = {"Content-Type": PROBLEM}
-    if error.code == "rate_limited" and "retryAfter" in error.extra:
+    if "retryAfter" in error.extra:  # rate_limited, and a bid's outage (outcome_unknown...)
         headers["Retry-After"] = str(error.extra["retryAfter"])
     return Response(body=orjson.dumps(body).decode(), status_code=error.status, headers=headers)
 

@@ -322,4 +322,13 @@ class ProblemOut(Out):
     code: str
     errors: list[FieldProblem] | None = Field(None, description="With `validation_error`.")
     minNextBid: MoneyOut | None = Field(None, description="With `bid_too_low`.")
-    retryAfter: int | None = Field(None, description="With `rate_limited`: seconds to wait.")
+    retryAfter: int | None = Field(
+        None,
+        description="With `rate_limited`, and a bid's `unavailable` or `outcome_unknown`: "
+        "seconds to wait (also the `Retry-After` header).",
+    )
+    idempotencyKey: str | None = Field(
+        None,
+        description="With `outcome_unknown`: retry with this `Idempotency-Key` (yours, or the "
+        "one the server used when you sent none) to learn whether the bid was placed.",
+    )
