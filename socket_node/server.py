@@ -34,7 +34,7 @@ from websockets.http11 import Request, Response
 
 from shared.adapters import keys
 from shared.adapters.redis_store import StoreError, StoreUnavailable
-from shared.adapters.tokens import InvalidToken, Principal, Verifier
+from shared.adapters.tokens import InvalidToken, KeysUnavailable, Principal, Verifier
 from shared.domain.vocabulary import Role
 from shared.services import auction_state, health
 from shared.services.context import Context, for_socket_node
@@ -47,6 +47,7 @@ log = logging.getLogger("socket_node")
 WEB_DIST = REPO_ROOT / "web" / "dist"
 
 CLOSE_UNAUTHORIZED = 4401  # CONTRACT 5: an invalid token; the web client goes anonymous
+CLOSE_TRY_AGAIN_LATER = 1013  # the token cannot be checked now (the JWKS URL is down)
 MAX_MESSAGE_BYTES = 64 * 1024
 WRITE_HIGH_WATER = 64 * 1024  # past this, the transport calls pause_writing: "congested"
 SLOW_BUFFER_BYTES = 1024 * 1024  # a congested peer with more than this queued is dropped
@@ -119,6 +120,7 @@ class NodeConnection(ServerConnection):
         self.principal: Principal | None = None
         self.expires_at: float | None = None  # the token's exp, epoch seconds
         self.refused = False
+        self.refused_code = CLOSE_UNAUTHORIZED
         self.congested_since = 0.0
 
     def pause_writing(self) -> None:
@@ -285,6 +287,9 @@ class SocketNode:
             return  # an anonymous watcher
         try:
             connection.principal, connection.expires_at = await self.verify_until(token)
+        except KeysUnavailable as exc:
+            log.warning("websocket token not checkable now: %s", exc)
+            connection.refused, connection.refused_code = True, CLOSE_TRY_AGAIN_LATER
         except InvalidToken as exc:
             log.info("websocket token refused: %s", exc)
             connection.refused = True
@@ -296,6 +301,8 @@ class SocketNode:
             return problem(401, "unauthenticated", "An admin's Bearer token is required", cors)
         try:
             principal = await self.verify(token.strip())
+        except KeysUnavailable:
+            return problem(503, "unavailable", "Sign-in keys cannot be checked now; retry", cors)
         except InvalidToken:
             return problem(401, "unauthenticated", "The token is not valid", cors)
         if principal.role != Role.ADMIN:
@@ -364,7 +371,10 @@ class SocketNode:
 
     async def handle(self, connection: NodeConnection) -> None:
         if connection.refused:
-            await connection.close(CLOSE_UNAUTHORIZED, "invalid or expired token")
+            if connection.refused_code == CLOSE_TRY_AGAIN_LATER:
+                await connection.close(CLOSE_TRY_AGAIN_LATER, "token cannot be checked now")
+            else:
+                await connection.close(CLOSE_UNAUTHORIZED, "invalid or expired token")
             return
         principal = connection.principal
         self.hub.connect(connection, principal.user_id if principal else None)

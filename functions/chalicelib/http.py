@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from shared.adapters.db import DB_ERRORS
 from shared.adapters.redis_store import StoreError, StoreUnavailable
-from shared.domain.principal import InvalidToken, Principal
+from shared.domain.principal import InvalidToken, KeysUnavailable, Principal
 from shared.services.auctions import ANONYMOUS, Viewer
 
 if TYPE_CHECKING:
@@ -104,6 +104,9 @@ def authenticate(request: Request, *, required: bool) -> Principal | None:
         raise DomainError("unauthenticated", "Send Authorization: Bearer <token>")
     try:
         principal = verifier().verify(token.strip())
+    except KeysUnavailable as exc:  # the JWKS URL is down and the kid is not cached
+        log.warning(orjson.dumps({"event": "jwks_unavailable", "reason": str(exc)}).decode())
+        raise DomainError("unavailable", "Sign-in keys cannot be checked now; retry") from None
     except InvalidToken as exc:
         log.info(orjson.dumps({"event": "token_refused", "reason": str(exc)}).decode())
         raise DomainError("unauthenticated", "The token is not valid") from None

@@ -14,6 +14,12 @@ class InvalidToken(Exception):
     """The token is not acceptable; the message says why (for logs, not for the caller)."""
 
 
+class KeysUnavailable(InvalidToken):
+    """The keys that would decide cannot be had now (the JWKS URL is down and the token's
+    `kid` is not among the keys cached): neither valid nor invalid yet, so 503, not 401.
+    A subclass, so code that only knows InvalidToken still refuses the token."""
+
+
 @dataclass(frozen=True)
 class Principal:
     user_id: str
