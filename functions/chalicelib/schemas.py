@@ -21,6 +21,7 @@ from pydantic import (
 
 from shared.domain.errors import invalid
 from shared.domain.money import parse_money
+from shared.domain.text import NAME_PATTERN, TEXT_PATTERN, name_problem, text_problem
 from shared.domain.times import parse_iso
 
 
@@ -91,6 +92,29 @@ def _no_nul(value: str) -> str:
 
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_no_nul)]
+
+
+def _one_line(value: str) -> str:
+    problem = name_problem(value)  # names reach email subjects: shared/domain/text.py
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _no_controls(value: str) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# A name (a person's, an item's): one printable line. Longer text keeps line breaks and tabs.
+Name = Annotated[
+    Text, AfterValidator(_one_line), Field(json_schema_extra={"pattern": NAME_PATTERN})
+]
+LongText = Annotated[
+    Text, AfterValidator(_no_controls), Field(json_schema_extra={"pattern": TEXT_PATTERN})
+]
 StrictInt = Annotated[int, Strict()]
 Status = Literal["scheduled", "live", "ended", "sold", "closed_no_winner"]
 Limit = Annotated[int, Field(ge=1, le=100)]
@@ -108,8 +132,8 @@ class Query(BaseModel):
 
 
 class CreateAuction(Body):
-    itemName: Annotated[Text, StringConstraints(min_length=1, max_length=200)]
-    description: Annotated[Text, StringConstraints(max_length=5000)] = ""
+    itemName: Annotated[Name, StringConstraints(min_length=1, max_length=200)]
+    description: Annotated[LongText, StringConstraints(max_length=5000)] = ""
     startPrice: Money
     bidIncrement: Money
     goLiveAt: UtcTime
@@ -170,7 +194,7 @@ class DevLogin(Body):
         AfterValidator(_email),
         Field(json_schema_extra={"pattern": EMAIL.pattern}),
     ]
-    name: Annotated[Text, StringConstraints(min_length=1, max_length=200)] | None = None
+    name: Annotated[Name, StringConstraints(min_length=1, max_length=200)] | None = None
     role: Literal["buyer", "seller", "admin"] = "buyer"
 
 

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from shared.domain.text import clean_name
 from shared.domain.vocabulary import Role
 
 
@@ -43,7 +44,8 @@ class Principal:
         name = ""
         if isinstance(user_meta, dict):
             name = str(user_meta.get("name") or user_meta.get("full_name") or "")
-        email, name = _storable(email), _storable(name)
+        # Claims are the user's to write: cleaned, not refused (a token cannot be bounced).
+        email, name = clean_name(_storable(email)), clean_name(_storable(name))
         return cls(
             user_id=user_id, email=email[:320], name=(name or email or user_id)[:200], role=role
         )
