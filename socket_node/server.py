@@ -36,6 +36,7 @@ from shared.adapters import keys
 from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.adapters.tokens import InvalidToken, KeysUnavailable, Principal, Verifier
 from shared.domain.vocabulary import Role
+from shared.redaction import install_log_redaction
 from shared.services import auction_state, health
 from shared.services.context import Context, for_socket_node
 from shared.settings import REPO_ROOT, Settings, settings_or_exit
@@ -559,6 +560,7 @@ class SocketNode:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    install_log_redaction()  # a URL's password never reaches a log line
     logging.getLogger("websockets").setLevel(logging.WARNING)  # no line per connection
     settings = settings_or_exit()
     ctx = for_socket_node(settings)
