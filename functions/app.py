@@ -35,12 +35,12 @@ http.install(app)
 def lifecycle_tick(event: object) -> dict[str, object]:
     """The backstop ticker: the same tick as the socket node's, and a ping that keeps the
     socket node awake on free hosting."""
-    from shared.services import jobs, lifecycle
+    from shared.services import email_jobs, jobs, ticker
 
-    report = lifecycle.tick(runtime.context(), sweep=True)
+    report = ticker.tick(runtime.context())
     # Emails too, in case the socket node (whose loop runs them) is asleep; the queue's
     # leases keep the two workers off each other's jobs.
-    ran = jobs.work(runtime.context(), limit=50)
+    ran = jobs.work(runtime.context(), email_jobs.handlers(), limit=50)
     pinged = _ping_socket_node()
     return {
         "started": report.started,

@@ -5,21 +5,17 @@ event loop never waits on PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
 
-from shared.services import lifecycle
+from shared.services import email_jobs, jobs
 from shared.services.context import Context
+from shared.services.ticker import Ticker, rebuild_schedule
 
 log = logging.getLogger("socket_node")
 
 TICK_S = 1.0
 JOBS_EVERY_S = 0.5
-JOBS_MODULE = "shared.services.jobs"
-JOBS_RETRY_IMPORT_S = 30.0
 
 
 async def ticker(ctx: Context, *, every_s: float = TICK_S) -> None:
@@ -29,17 +25,18 @@ async def ticker(ctx: Context, *, every_s: float = TICK_S) -> None:
     delay = every_s
     while True:
         try:
-            count = await asyncio.to_thread(lifecycle.rebuild_schedule, ctx)
+            count = await asyncio.to_thread(rebuild_schedule, ctx)
             log.info("schedule rebuilt from PostgreSQL: %d open auctions", count)
             break
         except Exception:
             log.exception("schedule rebuild failed; retrying in %.0f s", delay)
             await asyncio.sleep(delay)
             delay = min(30.0, delay * 2)
+    own = Ticker()
     while True:
         began = time.monotonic()
         try:
-            report = await asyncio.to_thread(lifecycle.tick, ctx)
+            report = await asyncio.to_thread(own.tick, ctx)
             if report.started or report.ended:
                 log.info("tick: started %s ended %s", report.started, report.ended)
         except Exception:
@@ -47,28 +44,13 @@ async def ticker(ctx: Context, *, every_s: float = TICK_S) -> None:
         await asyncio.sleep(max(0.0, every_s - (time.monotonic() - began)))
 
 
-def _job_worker() -> Callable[[Context], Any] | None:
-    try:
-        module = importlib.import_module(JOBS_MODULE)
-    except ImportError:
-        return None
-    work: Callable[[Context], Any] | None = getattr(module, "work", None)
-    return work
-
-
 async def job_worker(ctx: Context, *, every_s: float = JOBS_EVERY_S) -> None:
-    """Run `shared.services.jobs.work(ctx)` (emails, invoices) about twice a second, once
-    that module exists; until then, look for it now and then."""
-    work = _job_worker()
-    if work is None:
-        log.info("no job worker yet (%s.work); looking again every %.0f s", JOBS_MODULE, 30)
-    while work is None:
-        await asyncio.sleep(JOBS_RETRY_IMPORT_S)
-        work = _job_worker()
+    """Run the job queue (emails with their invoices) about twice a second."""
+    handlers = email_jobs.handlers()
     while True:
         began = time.monotonic()
         try:
-            await asyncio.to_thread(work, ctx)
+            await asyncio.to_thread(jobs.work, ctx, handlers)
         except Exception:
             log.exception("job worker failed; next run in %.1f s", every_s)
         await asyncio.sleep(max(0.0, every_s - (time.monotonic() - began)))

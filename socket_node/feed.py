@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, RedisError
 
 from shared.adapters import keys
+from shared.adapters.redis_records import HighestBid
 from shared.adapters.redis_store import load_script
 from socket_node import messages
 from socket_node.messages import FeedEvent, RoomRead, StreamId
@@ -95,7 +96,7 @@ class RoomReader:
             state={
                 str(state_flat[i]): str(state_flat[i + 1]) for i in range(0, len(state_flat), 2)
             },
-            highest=orjson.loads(highest) if highest else None,
+            highest=HighestBid.from_json(highest),
             first_id=first_id or None,
             last_id=last_id or None,
             entries=[(entry_id, _field(fields, "e")) for entry_id, fields in entries],

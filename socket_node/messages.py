@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 
+from shared.adapters.redis_records import AuctionState, HighestBid
+from shared.domain.auctions import min_next_bid, reserve_met, shown_status
 from shared.domain.money import money_str
 from shared.domain.times import from_ms, iso
 
@@ -129,7 +131,7 @@ class RoomRead:
     entries after the client's lastEventId, and Redis's clock."""
 
     state: dict[str, str]
-    highest: dict[str, Any] | None
+    highest: HighestBid | None
     first_id: str | None
     last_id: str | None
     entries: list[tuple[str, str]]  # (stream id, stored body without eventId)
@@ -139,38 +141,37 @@ class RoomRead:
 
 
 def snapshot(auction_id: str, read: RoomRead, *, replay_gap: bool) -> str:
-    """The snapshot message, rendered from the Redis state as the bid script sees it."""
-    state = read.state
-    go_live, ends = int(state["goLiveAt"]), int(state["endsAt"])
-    status = state["status"]
-    if status == "scheduled" and go_live <= read.now_ms < ends:
-        status = "live"  # the window is the clock's; the ticker follows within a second
+    """The snapshot message, rendered from the Redis state as the bid script sees it (raises
+    KeyError/ValueError for a malformed state)."""
+    state = AuctionState.from_hash(read.state)
+    if state is None:
+        raise KeyError("the auction has no state")
     top = read.highest
-    increment, start = int(state["increment"]), int(state["startPrice"])
     highest_bid = None
     if top is not None:
         highest_bid = {
-            "id": top["bidId"],
-            "bidderId": top["userId"],
-            "amount": money_str(int(top["amount"])),
-            "createdAt": iso(from_ms(top["ts"])),
+            "id": top.bid_id,
+            "bidderId": top.user_id,
+            "amount": money_str(top.amount),
+            "createdAt": iso(from_ms(top.ts)),
         }
-    reserve = state.get("reserve") or ""
+    amount = top.amount if top else None
     body: dict[str, Any] = {
         "type": "snapshot",
         "auctionId": auction_id,
-        "status": status,
+        "status": shown_status(state.status, state.go_live_ms, state.ends_ms, read.now_ms),
         "highestBid": highest_bid,
-        "minNextBid": money_str(start if top is None else int(top["amount"]) + increment),
-        "goLiveAt": iso(from_ms(go_live)),
-        "endsAt": iso(from_ms(ends)),
+        "minNextBid": money_str(min_next_bid(state.start_price, state.increment, amount)),
+        "goLiveAt": iso(from_ms(state.go_live_ms)),
+        "endsAt": iso(from_ms(state.ends_ms)),
         "serverTime": iso(from_ms(read.now_ms)),
         "lastEventId": read.last_id,
         # true: the lastEventId asked for is older than the replay window; refetch over REST
         "replayGap": replay_gap,
     }
-    if reserve:  # competitive rules appear only on auctions that use them
-        body["reserveMet"] = top is not None and int(top["amount"]) >= int(reserve)
+    met = reserve_met(state.reserve, amount)
+    if met is not None:  # competitive rules appear only on auctions that use them
+        body["reserveMet"] = met
     return dumps(body)
 
 

@@ -18,8 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from shared.adapters.db import DB_ERRORS
 from shared.adapters.redis_store import StoreError, StoreUnavailable
-from shared.domain.principal import InvalidToken, KeysUnavailable, Principal
-from shared.services.auctions import ANONYMOUS, Viewer
+from shared.domain.principal import ANONYMOUS, InvalidToken, KeysUnavailable, Principal, Viewer
 
 if TYPE_CHECKING:
     from shared.adapters.tokens import Verifier

@@ -19,18 +19,29 @@ Events:
                           either `room` (auction id) + `eid` (the room stream id, its eventId)
                           or `user` (user id; the feed entry id is its eventId).
 
-Outbox and schedule:
+Outbox and schedules:
 - `outbox:bids`           stream of accepted bids not yet known to be in PostgreSQL
-- `auctions:start` / `auctions:end`   sorted sets scored by epoch ms
+- `auctions:{moment}`     one sorted set per timed transition (`shared.domain.schedule.Moment`:
+                          start, end, ...), auction ids scored by the epoch ms they are due
+
+Every script gets its key names from the caller (here), never builds them itself.
 """
 
 from __future__ import annotations
 
+from shared.domain.schedule import Moment
+
 FEED = "events:feed"
 OUTBOX_BIDS = "outbox:bids"
-SCHEDULE_START = "auctions:start"
-SCHEDULE_END = "auctions:end"
 RATE_WINDOW_PREFIX = "ratelimit:"
+
+
+def schedule(moment: Moment) -> str:
+    return f"auctions:{moment.value}"
+
+
+SCHEDULE_START = schedule(Moment.START)
+SCHEDULE_END = schedule(Moment.END)
 
 ROOM_STREAM_MAXLEN = 2000  # CONTRACT: replay reaches back at least 1,000 events per room
 FEED_MAXLEN = 20000

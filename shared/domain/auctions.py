@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from shared.domain.errors import FieldError, ValidationFailed
+from shared.domain.vocabulary import AuctionStatus
 
 MAX_DURATION_MINS = 60 * 24 * 30  # a month
 MAX_SOFT_CLOSE_SECS = 600
@@ -48,5 +50,29 @@ def check_draft(draft: AuctionDraft, now: datetime) -> None:
         raise ValidationFailed(errors)
 
 
-def min_next_bid(start_price: Decimal, increment: Decimal, highest: Decimal | None) -> Decimal:
+# Money as Decimal (the record, the API) or as integer minor units (Redis, the bid rules), and
+# moments as datetimes or epoch ms: each rule below is written once for both.
+Amount = TypeVar("Amount", int, Decimal)
+Moment = TypeVar("Moment", int, datetime)
+
+
+def min_next_bid(start_price: Amount, increment: Amount, highest: Amount | None) -> Amount:
+    """The first bid must reach the start price; every later one the highest plus the
+    increment (only a proxy's answer, capped at its owner's maximum, may rise by less)."""
     return start_price if highest is None else highest + increment
+
+
+def reserve_met(reserve: Amount | None, highest: Amount | None) -> bool | None:
+    """None when the auction has no reserve (the member is then absent: "absent means off")."""
+    if reserve is None:
+        return None
+    return highest is not None and highest >= reserve
+
+
+def shown_status(status: str, go_live_at: Moment, ends_at: Moment, now: Moment) -> str:
+    """The status people see. The window is the clock's, not the ticker's: a scheduled auction
+    whose window has opened is shown (and listed, and found by a status filter) as live before
+    the ticker moves it. (`auctions.status_filter` says the same in SQL.)"""
+    if status == AuctionStatus.SCHEDULED and go_live_at <= now < ends_at:
+        return AuctionStatus.LIVE.value
+    return status

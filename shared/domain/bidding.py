@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from shared.domain import auctions
 from shared.domain.vocabulary import AuctionStatus
 
 OPEN_STATUSES = frozenset({AuctionStatus.SCHEDULED, AuctionStatus.LIVE})
@@ -82,14 +83,14 @@ class Refused:
 
 
 def min_next_bid(rules: AuctionRules, leader: Leader | None) -> int:
-    return rules.start_price if leader is None else leader.amount + rules.increment
+    return auctions.min_next_bid(
+        rules.start_price, rules.increment, leader.amount if leader else None
+    )
 
 
 def reserve_met(rules: AuctionRules, leader: Leader | None) -> bool | None:
     """None when the auction has no reserve."""
-    if rules.reserve is None:
-        return None
-    return leader is not None and leader.amount >= rules.reserve
+    return auctions.reserve_met(rules.reserve, leader.amount if leader else None)
 
 
 def buy_now_open(rules: AuctionRules, leader: Leader | None) -> bool:

@@ -55,3 +55,18 @@ def _storable(text: str) -> str:
     """The user writes user_metadata: drop what PostgreSQL text cannot hold (U+0000, and lone
     surrogates, which JSON allows and UTF-8 does not)."""
     return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is asking, as the use cases see it (None fields for an anonymous reader)."""
+
+    user_id: str | None = None
+    role: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+
+ANONYMOUS = Viewer()

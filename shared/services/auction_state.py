@@ -3,52 +3,40 @@ PostgreSQL: at creation, on every status change, and whenever it is missing."""
 
 from __future__ import annotations
 
-import json
 import uuid
-from typing import Any
 
+import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.adapters import keys
 from shared.adapters.orm import Auction, Bid, ProxyMaximum
-from shared.adapters.redis_store import load_script
+from shared.adapters.redis_records import AuctionState, HighestBid
+from shared.adapters.redis_store import hash_to_dict, load_script
 from shared.domain.money import to_minor
 from shared.domain.times import to_ms
+from shared.services import records, schedules
 from shared.services.context import Context
 
 
-def state_fields(auction: Auction, seq: int) -> list[str | int]:
-    fields: dict[str, str | int] = {
-        "status": auction.status,
-        "goLiveAt": to_ms(auction.go_live_at),
-        "endsAt": to_ms(auction.ends_at),
-        "startPrice": to_minor(auction.start_price),
-        "increment": to_minor(auction.bid_increment),
-        "reserve": to_minor(auction.reserve_price) if auction.reserve_price is not None else "",
-        "buyNow": to_minor(auction.buy_now_price) if auction.buy_now_price is not None else "",
-        "softClose": auction.soft_close_secs or "",
-        "sellerId": str(auction.seller_id),
-        "round": auction.round,
-        "seq": seq,
-    }
-    flat: list[str | int] = []
-    for name, value in fields.items():
-        flat += [name, value]
-    return flat
+def state_of(auction: Auction, seq: int) -> AuctionState:
+    return AuctionState(
+        status=auction.status,
+        go_live_ms=to_ms(auction.go_live_at),
+        ends_ms=to_ms(auction.ends_at),
+        start_price=to_minor(auction.start_price),
+        increment=to_minor(auction.bid_increment),
+        reserve=to_minor(auction.reserve_price) if auction.reserve_price is not None else None,
+        buy_now=to_minor(auction.buy_now_price) if auction.buy_now_price is not None else None,
+        soft_close_s=auction.soft_close_secs,
+        seller_id=str(auction.seller_id),
+        round=auction.round,
+        seq=seq,
+    )
 
 
-def highest_bid(session: Session, auction: Auction) -> Bid | None:
-    return session.scalars(
-        select(Bid)
-        .where(Bid.auction_id == auction.id, Bid.round == auction.round)
-        .order_by(Bid.amount.desc(), Bid.seq.desc())
-        .limit(1)
-    ).first()
-
-
-def _record(session: Session, auction: Auction) -> tuple[str, str, list[str | int]]:
-    top = highest_bid(session, auction)
+def _record(session: Session, auction: Auction) -> tuple[str, str, AuctionState]:
+    top = records.highest_bid(session, auction)
     seq = session.scalar(select(func.max(Bid.seq)).where(Bid.auction_id == auction.id)) or 0
     maxima = session.scalars(
         select(ProxyMaximum).where(
@@ -62,34 +50,27 @@ def _record(session: Session, auction: Auction) -> tuple[str, str, list[str | in
     if top is not None:
         own = proxies.get(str(top.bidder_id))
         amount = to_minor(top.amount)
-        leader_max = max(amount, own["max"]) if own else amount
-        highest = json.dumps(
-            {
-                "bidId": str(top.id),
-                "userId": str(top.bidder_id),
-                "amount": amount,
-                "ts": to_ms(top.created_at),
-                "max": leader_max,
-                "maxAt": own["at"] if own else to_ms(top.created_at),
-            }
-        )
-    return highest, json.dumps(proxies) if proxies else "", state_fields(auction, seq)
+        highest = HighestBid(
+            bid_id=str(top.id),
+            user_id=str(top.bidder_id),
+            amount=amount,
+            ts=to_ms(top.created_at),
+            max=max(amount, own["max"]) if own else amount,
+            max_at=own["at"] if own else to_ms(top.created_at),
+        ).to_json()
+    return highest, orjson.dumps(proxies).decode() if proxies else "", state_of(auction, seq)
 
 
 def seed(ctx: Context, session: Session, auction: Auction, *, force: bool = False) -> bool:
-    """Write the Redis state of `auction` from PostgreSQL (when missing, or always if `force`)."""
+    """Write the Redis state of `auction` from PostgreSQL (when missing, or always if `force`),
+    with its schedule entries."""
     aid = str(auction.id)
-    highest, proxies, fields = _record(session, auction)
+    highest, proxies, state = _record(session, auction)
+    schedule = orjson.dumps(schedules.wire(schedules.entries_for(auction))).decode()
     written = ctx.store.script(
         load_script("seed_state"),
-        [
-            keys.state(aid),
-            keys.highest(aid),
-            keys.proxies(aid),
-            keys.SCHEDULE_START,
-            keys.SCHEDULE_END,
-        ],
-        [aid, 1 if force else 0, highest, proxies, *fields],
+        [keys.state(aid), keys.highest(aid), keys.proxies(aid)],
+        [aid, 1 if force else 0, highest, proxies, schedule, *state.to_fields()],
     )
     return bool(written)
 
@@ -104,8 +85,8 @@ def rebuild(ctx: Context, auction_id: uuid.UUID) -> bool:
         return True
 
 
-def read_state(ctx: Context, auction_id: str) -> dict[str, Any]:
-    """The raw state hash (empty when missing)."""
-    from shared.adapters.redis_store import hash_to_dict
-
-    return hash_to_dict(ctx.store.command("HGETALL", keys.state(auction_id)))
+def read_state(ctx: Context, auction_id: str) -> AuctionState | None:
+    """The state as Redis has it (None when missing)."""
+    return AuctionState.from_hash(
+        hash_to_dict(ctx.store.command("HGETALL", keys.state(auction_id)))
+    )

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
 
-import orjson
 from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,45 +21,41 @@ from sqlalchemy.orm import Session
 from shared.adapters import keys
 from shared.adapters.db import DB_ERRORS
 from shared.adapters.orm import Auction, Bid, ProxyMaximum
+from shared.adapters.redis_records import BidRecord
 from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.domain.money import from_minor, money_str
 from shared.domain.times import from_ms
 from shared.domain.vocabulary import NotificationType
-from shared.services import notifications, outbox
+from shared.services import notifications, outbox, sales
 from shared.services.context import Context
 
 log = logging.getLogger(__name__)
 
 
-def _rows(record: dict[str, Any]) -> list[dict[str, Any]]:
-    bids = record.get("bids") or []
-    return bids if isinstance(bids, list) else []  # an empty Lua table encodes as {}
+def _bid_rows(record: BidRecord) -> list[dict[str, object]]:
+    created = from_ms(record.at_ms)
+    auction_id = uuid.UUID(record.auction_id)
+    return [
+        {
+            "id": uuid.UUID(b.id),
+            "auction_id": auction_id,
+            "bidder_id": uuid.UUID(b.bidder_id),
+            "amount": from_minor(b.amount),
+            "round": record.round,
+            "seq": b.seq,
+            "is_proxy": b.is_proxy,
+            "created_at": created,
+        }
+        for b in record.bids
+    ]
 
 
-def store_bids(session: Session, record: dict[str, Any]) -> None:
+def store_bids(session: Session, record: BidRecord) -> None:
     """Insert the record's bids (idempotent by bid id)."""
-    rows = _rows(record)
-    if not rows:
+    if not record.bids:
         return
-    created = from_ms(record["at"])
     session.execute(
-        insert(Bid)
-        .values(
-            [
-                {
-                    "id": uuid.UUID(b["id"]),
-                    "auction_id": uuid.UUID(record["auctionId"]),
-                    "bidder_id": uuid.UUID(b["bidderId"]),
-                    "amount": from_minor(int(b["amount"])),
-                    "round": int(record["round"]),
-                    "seq": int(b["seq"]),
-                    "is_proxy": bool(b["isProxy"]),
-                    "created_at": created,
-                }
-                for b in rows
-            ]
-        )
-        .on_conflict_do_nothing(index_elements=["id"])
+        insert(Bid).values(_bid_rows(record)).on_conflict_do_nothing(index_elements=["id"])
     )
 
 
@@ -72,13 +66,12 @@ _INSERT_BID = (
 )
 
 
-def store_bids_now(ctx: Context, record: dict[str, Any]) -> None:
+def store_bids_now(ctx: Context, record: BidRecord) -> None:
     """The bid handler's insert, in one round trip per bid.
 
     pg8000 sends a parameterised statement in three round trips (parse, describe + bind,
     execute); a statement prepared once per connection goes in one (bind + execute), and in
     autocommit mode there is no BEGIN or COMMIT around it. Raises DB_ERRORS."""
-    created = from_ms(record["at"])
     with ctx.db.statement() as conn:
         pooled = conn.connection
         try:
@@ -86,39 +79,24 @@ def store_bids_now(ctx: Context, record: dict[str, Any]) -> None:
             if prepared is None:
                 prepared = pooled.dbapi_connection.prepare(_INSERT_BID)  # type: ignore[union-attr]
                 pooled.info["insert_bid"] = prepared
-            for b in _rows(record):
-                prepared.run(
-                    id=uuid.UUID(b["id"]),
-                    auction_id=uuid.UUID(record["auctionId"]),
-                    bidder_id=uuid.UUID(b["bidderId"]),
-                    amount=from_minor(int(b["amount"])),
-                    round=int(record["round"]),
-                    seq=int(b["seq"]),
-                    is_proxy=bool(b["isProxy"]),
-                    created_at=created,
-                )
+            for row in _bid_rows(record):
+                prepared.run(**row)
         except DB_ERRORS:
             pooled.invalidate()  # the connection may be broken: never hand it out again
             raise
 
 
-def has_rule_changes(record: dict[str, Any]) -> bool:
-    """A proxy maximum was set, or a soft close moved the end."""
-    return bool(record.get("maxOf")) or bool(record.get("extended") and not record.get("buyNow"))
-
-
-def store_rule_changes(session: Session, record: dict[str, Any]) -> None:
+def store_rule_changes(session: Session, record: BidRecord) -> None:
     """The proxy maximum and the moved end, so that a state rebuilt from PostgreSQL (Redis
     flushed) keeps both."""
-    auction_id = uuid.UUID(record["auctionId"])
-    if record.get("maxOf"):
-        placed = from_ms(record["at"])
+    auction_id = uuid.UUID(record.auction_id)
+    if record.max_of is not None and record.max is not None:
         stmt = insert(ProxyMaximum).values(
             auction_id=auction_id,
-            bidder_id=uuid.UUID(record["maxOf"]),
-            round=int(record["round"]),
-            max_amount=from_minor(int(record["max"])),
-            placed_at=placed,
+            bidder_id=uuid.UUID(record.max_of),
+            round=record.round,
+            max_amount=from_minor(record.max),
+            placed_at=from_ms(record.at_ms),
         )
         session.execute(
             stmt.on_conflict_do_update(
@@ -127,41 +105,39 @@ def store_rule_changes(session: Session, record: dict[str, Any]) -> None:
                 where=ProxyMaximum.placed_at < stmt.excluded.placed_at,
             )
         )
-    if record.get("extended") and not record.get("buyNow"):
+    if record.moves_the_end:
         session.execute(
             update(Auction)
             .where(Auction.id == auction_id)
-            .values(ends_at=func.greatest(Auction.ends_at, from_ms(record["endsAt"])))
+            .values(ends_at=func.greatest(Auction.ends_at, from_ms(record.ends_ms)))
         )
 
 
-def intake(session: Session, ctx: Context, record: dict[str, Any]) -> None:
+def intake(session: Session, ctx: Context, record: BidRecord) -> None:
     store_bids(session, record)
-    auction_id = uuid.UUID(record["auctionId"])
     store_rule_changes(session, record)
-
-    rows = _rows(record)
-    if not rows:
+    if not record.bids:
         return
+    auction_id = uuid.UUID(record.auction_id)
     auction = session.get(Auction, auction_id)
     item = auction.item_name if auction else ""
-    last = rows[-1]
-    cause = f"bid:{rows[0]['id']}"
+    last = record.bids[-1]
+    cause = f"bid:{record.bids[0].id}"
     payload = {
-        "auctionId": record["auctionId"],
+        "auctionId": record.auction_id,
         "itemName": item,
-        "bidId": last["id"],
-        "amount": money_str(int(last["amount"])),
+        "bidId": last.id,
+        "amount": money_str(last.amount),
     }
     notifications.notify(
         session,
         ctx,
         cause=cause,
-        user_id=record["sellerId"],
+        user_id=record.seller_id,
         kind=NotificationType.NEW_BID,
         payload=payload,
     )
-    for user_id in record.get("outbid") or []:
+    for user_id in record.outbid:
         notifications.notify(
             session,
             ctx,
@@ -170,10 +146,8 @@ def intake(session: Session, ctx: Context, record: dict[str, Any]) -> None:
             kind=NotificationType.OUTBID,
             payload=payload,
         )
-    if record.get("buyNow"):
-        from shared.services import lifecycle
-
-        lifecycle.finish_buy_now(session, ctx, auction_id, uuid.UUID(rows[0]["id"]))
+    if record.buy_now:
+        sales.finish_buy_now(session, ctx, auction_id, uuid.UUID(record.bids[0].id))
 
 
 def drain(ctx: Context, *, batch: int = 200) -> int:
@@ -189,7 +163,7 @@ def drain(ctx: Context, *, batch: int = 200) -> int:
     try:
         with ctx.db.session() as session:
             for entry_id, fields in entries:
-                record = orjson.loads(dict(zip(fields[::2], fields[1::2], strict=True))["r"])
+                record = BidRecord.from_json(dict(zip(fields[::2], fields[1::2], strict=True))["r"])
                 intake(session, ctx, record)
                 done.append(entry_id)
     except SQLAlchemyError as exc:

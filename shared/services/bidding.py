@@ -26,6 +26,7 @@ from cachetools import TTLCache
 
 from shared.adapters import keys
 from shared.adapters.db import DB_ERRORS
+from shared.adapters.redis_records import BidRecord
 from shared.adapters.redis_store import OutcomeUnknown, Script, StoreUnavailable, load_script
 from shared.domain.errors import DomainError
 from shared.domain.money import to_minor
@@ -214,21 +215,21 @@ def place_bid(
     if kind == "refused":
         raise _refusal(result)
 
-    record = result["record"]
+    record = BidRecord.from_dict(result["record"])
     try:
-        if record.get("buyNow"):
+        if record.buy_now:
             with ctx.db.session() as session:
                 bid_intake.intake(session, ctx, record)
         else:
             bid_intake.store_bids_now(ctx, record)
-            if bid_intake.has_rule_changes(record):  # rare: a maximum, a soft-close move
+            if record.has_rule_changes:  # rare: a maximum, a soft-close move
                 with ctx.db.session() as session:
                     bid_intake.store_rule_changes(session, record)
     except DB_ERRORS as exc:
         # Acknowledged all the same: the outbox record is drained once PostgreSQL is back.
         log.warning("bid %s stored in the outbox only: %s", result["bid"]["id"], exc)
     else:
-        if record.get("buyNow"):
+        if record.buy_now:
             outbox.relay(ctx)
 
     return BidReceipt(

@@ -28,27 +28,20 @@ from shared.domain.decisions import (
 )
 from shared.domain.errors import DomainError
 from shared.domain.money import money_str
+from shared.domain.principal import Viewer
 from shared.domain.vocabulary import AuctionStatus, CounterStatus, EventType, NotificationType
 from shared.services import (
-    auction_state,
     auctions,
     audit,
     email_jobs,
-    lifecycle,
     notifications,
     outbox,
+    records,
+    sales,
+    schedules,
+    transitions,
 )
-from shared.services.auctions import Viewer
 from shared.services.context import Context
-
-
-def _locked(session: Session, auction_id: uuid.UUID) -> Auction:
-    auction = session.scalars(
-        select(Auction).where(Auction.id == auction_id).with_for_update()
-    ).first()
-    if auction is None:
-        raise DomainError("not_found", "No such auction")
-    return auction
 
 
 def _highest(session: Session, auction: Auction) -> Bid | None:
@@ -57,15 +50,7 @@ def _highest(session: Session, auction: Auction) -> Bid | None:
         bid = session.get(Bid, auction.highest_bid_id)
         if bid is not None:
             return bid
-    return auction_state.highest_bid(session, auction)
-
-
-def _counter_of(session: Session, auction: Auction) -> CounterOffer | None:
-    return session.scalars(
-        select(CounterOffer).where(
-            CounterOffer.auction_id == auction.id, CounterOffer.round == auction.round
-        )
-    ).first()
+    return records.highest_bid(session, auction)
 
 
 def _close_unsold(session: Session, ctx: Context, auction: Auction, reason: str) -> None:
@@ -78,8 +63,7 @@ def _close_unsold(session: Session, ctx: Context, auction: Auction, reason: str)
         str(auction.id),
         auction.round,
         {"status": auction.status},
-        start_at="remove",
-        end_at="remove",
+        schedule=schedules.entries_for(auction),
     )
 
 
@@ -111,13 +95,13 @@ def decide(
 ) -> dict[str, Any]:
     """accept | reject | counter, by the auction's seller, once. Returns the auction."""
     with ctx.db.session() as session:
-        auction = auctions.get_auction(session, auction_id)
+        auction = records.get_auction(session, auction_id)
     if seller.user_id != str(auction.seller_id):
         raise DomainError("forbidden", "Only the auction's seller decides on it")
     # An auction past its end that no ticker has closed yet is closed first, then decided on.
-    lifecycle.advance_if_due(ctx, auction)
+    transitions.close_if_overdue(ctx, auction_id)
     with ctx.db.session() as session:
-        auction = _locked(session, auction_id)
+        auction = records.locked_auction(session, auction_id)
         top = _highest(session, auction) if auction.status == AuctionStatus.ENDED else None
         verdict = judge_decision(
             AwaitingDecision(
@@ -125,7 +109,7 @@ def decide(
                 seller_id=str(auction.seller_id),
                 highest_bidder_id=str(top.bidder_id) if top else None,
                 highest_amount=top.amount if top else None,
-                has_counter=_counter_of(session, auction) is not None,
+                has_counter=records.counter_of(session, auction) is not None,
             ),
             seller.user_id or "",
             action,
@@ -142,13 +126,13 @@ def decide(
             offer = _counter(session, ctx, auction, top, verdict.counter_amount)
             details.update(counterId=str(offer.id), amount=money_str(offer.amount))
         audit.record(session, seller.user_id, f"seller.{action.value}", auction.id, details)
-        body = auctions.view(session, ctx, auction, seller, live=None)
+        body = auctions.view_of(session, ctx, auction, seller)
     outbox.relay(ctx)
     return body
 
 
 def _accept(session: Session, ctx: Context, auction: Auction, top: Bid) -> None:
-    invoice = lifecycle.complete_sale(
+    invoice = sales.complete_sale(
         session,
         ctx,
         auction,
@@ -157,7 +141,7 @@ def _accept(session: Session, ctx: Context, auction: Auction, top: Bid) -> None:
         reason="accepted",
         bid_id=top.id,
     )
-    lifecycle.sale_announcement(
+    sales.announce_sale(
         session,
         ctx,
         auction,
@@ -248,7 +232,7 @@ def answer_counter(
         if auction_id is None:
             raise DomainError("not_found", "No such counter offer")
         # Lock order: the auction, then the offer (the seller's decision takes the same order).
-        auction = _locked(session, auction_id)
+        auction = records.locked_auction(session, auction_id)
         offer = session.scalars(
             select(CounterOffer).where(CounterOffer.id == cid).with_for_update()
         ).one()
@@ -266,7 +250,7 @@ def answer_counter(
         cause = f"counter:{offer.id}:{answer.value}"
         if verdict.status == AuctionStatus.SOLD:
             offer.status = CounterStatus.ACCEPTED.value
-            invoice = lifecycle.complete_sale(
+            invoice = sales.complete_sale(
                 session,
                 ctx,
                 auction,
@@ -275,7 +259,7 @@ def answer_counter(
                 reason="counter_accepted",
                 confirmation=False,  # the counter-accepted email confirms the sale
             )
-            lifecycle.sale_announcement(
+            sales.announce_sale(
                 session,
                 ctx,
                 auction,
@@ -321,6 +305,6 @@ def answer_counter(
             auction.id,
             {"counterId": str(offer.id), "amount": money_str(offer.amount)},
         )
-        body = auctions.view(session, ctx, auction, buyer, live=None, counter=offer)
+        body = auctions.view_of(session, ctx, auction, buyer)
     outbox.relay(ctx)
     return body

@@ -16,15 +16,17 @@ job id in `custom_args` lets its event log show such a pair.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from shared.adapters.mailer import Attachment, MailerError, Outgoing
+from shared.adapters.invoice_store import InvoiceStore
+from shared.adapters.mailer import Attachment, Mailer, MailerError, Outgoing, mailer_for
 from shared.adapters.orm import Auction, Bid, CounterOffer, EmailDelivery, Invoice, User
 from shared.domain.emails import Letter, Template, compose
 from shared.domain.invoices import invoice_filename, invoice_label
@@ -33,9 +35,43 @@ from shared.domain.money import money_str
 from shared.domain.times import iso, parse_iso
 from shared.services import invoices
 from shared.services.context import Context
+from shared.services.jobs import Handler
+from shared.settings import Settings
 
-if TYPE_CHECKING:
-    from shared.services.jobs import Outlets
+
+@dataclass
+class Outlets:
+    """The edges an email job writes to, passed in so tests can point them elsewhere."""
+
+    mailer: Mailer
+    invoices: InvoiceStore
+
+
+@dataclass
+class _Cache:
+    settings: Settings | None = None
+    outlets: Outlets | None = None
+
+
+_cache = _Cache()
+
+
+def outlets_for(settings: Settings) -> Outlets:
+    """The configured mailer and invoice store (built once per Settings object)."""
+    if _cache.settings is not settings or _cache.outlets is None:
+        _cache.outlets = Outlets(mailer_for(settings), InvoiceStore.from_settings(settings))
+        _cache.settings = settings
+    return _cache.outlets
+
+
+def handlers(outlets: Outlets | None = None) -> dict[str, Handler]:
+    """The job types this module runs, for `jobs.work`: `email`, through `outlets` (default:
+    the ones the Context's settings configure)."""
+
+    def email(ctx: Context, job: dict[str, Any]) -> None:
+        deliver(ctx, job, outlets or outlets_for(ctx.settings))
+
+    return {"email": email}
 
 
 def email_job(

@@ -17,7 +17,7 @@ from shared.adapters.invoice_store import InvoiceStore, InvoiceStoreError
 from shared.adapters.orm import Auction, Invoice, User
 from shared.domain.errors import DomainError
 from shared.domain.invoices import InvoiceFacts, Party, invoice_filename
-from shared.services.auctions import Viewer
+from shared.domain.principal import Viewer
 from shared.services.context import Context
 
 log = logging.getLogger(__name__)

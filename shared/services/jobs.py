@@ -11,25 +11,25 @@ Jobs come from the transactional outbox (`outbox.job`; the relay puts each id on
   replays it from there (`replay_dead`);
 - handlers are idempotent by the job's stable id (an email checks `email_deliveries`), so a
   retry, a replay or a worker that lost its lease never sends the same message twice.
+
+The queue knows no job type: its handlers come from where the app is wired together (the
+socket node's loop and the scheduled function pass `email_jobs.handlers(...)`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from shared.adapters import keys
-from shared.adapters.invoice_store import InvoiceStore
-from shared.adapters.mailer import Mailer, mailer_for
 from shared.adapters.redis_store import StoreError, StoreUnavailable, load_script
 from shared.domain.jobs import DEFAULT_POLICY, PermanentFailure, RetryPolicy, job_kind
 from shared.domain.times import from_ms, iso, to_ms
 from shared.services.context import Context
-from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -37,38 +37,10 @@ LEASE_MS = 60_000  # well above the mailer's 10 s timeout plus building an invoi
 BATCH = 20
 
 
-@dataclass
-class Outlets:
-    """The edges jobs write to, passed in so tests can point them elsewhere."""
-
-    mailer: Mailer
-    invoices: InvoiceStore
-
-
-@dataclass
-class _Cache:
-    settings: Settings | None = None
-    outlets: Outlets | None = None
-
-
-_cache = _Cache()
-
-
-def outlets_for(settings: Settings) -> Outlets:
-    """The configured mailer and invoice store (built once per Settings object)."""
-    if _cache.settings is not settings or _cache.outlets is None:
-        _cache.outlets = Outlets(mailer_for(settings), InvoiceStore.from_settings(settings))
-        _cache.settings = settings
-    return _cache.outlets
-
-
-Handler = Callable[[Context, dict[str, Any], Outlets], None]
-
-
-def _handlers() -> dict[str, Handler]:
-    from shared.services import email_jobs
-
-    return {"email": email_jobs.deliver}
+# A job type's handler: runs one job (a dict with a stable `id`), idempotently. Raises
+# PermanentFailure for what no retry can fix; any other exception is retried.
+Handler = Callable[[Context, dict[str, Any]], None]
+Handlers = Mapping[str, Handler]
 
 
 @dataclass
@@ -84,9 +56,9 @@ class WorkReport:
 
 def work(
     ctx: Context,
+    handlers: Handlers,
     *,
     limit: int = BATCH,
-    outlets: Outlets | None = None,
     policy: RetryPolicy = DEFAULT_POLICY,
     report: WorkReport | None = None,
 ) -> int:
@@ -110,10 +82,9 @@ def work(
         return 0
     if not claimed:
         return 0
-    outlets = outlets or outlets_for(ctx.settings)
     report = report if report is not None else WorkReport()
     for job_id, data, meta in claimed:
-        _run(ctx, str(job_id), str(data), str(meta or ""), now + LEASE_MS, outlets, policy, report)
+        _run(ctx, str(job_id), str(data), str(meta or ""), now + LEASE_MS, handlers, policy, report)
     return len(claimed)
 
 
@@ -123,7 +94,7 @@ def _run(
     data: str,
     meta_json: str,
     lease: int,
-    outlets: Outlets,
+    handlers: Handlers,
     policy: RetryPolicy,
     report: WorkReport,
 ) -> None:
@@ -133,10 +104,10 @@ def _run(
     try:
         job = orjson.loads(data)
         kind = job_kind(job)
-        handler = _handlers().get(str(job.get("type")))
+        handler = handlers.get(str(job.get("type")))
         if handler is None:
             raise PermanentFailure(f"no handler for jobs of type {job.get('type')!r}")
-        handler(ctx, job, outlets)
+        handler(ctx, job)
     except Exception as exc:  # any failure of one job must leave the others running
         error = f"{type(exc).__name__}: {exc}"[:500]
         now = to_ms(ctx.clock())

@@ -80,14 +80,12 @@ def list_for(
     ctx: Context, user_id: str, *, unread_only: bool, limit: int, cursor: str | None
 ) -> dict[str, Any]:
     """The owner's notifications, newest first, and how many are unread (all pages)."""
-    from shared.services.auctions import decode_cursor, encode_cursor
-
     owner = uuid.UUID(user_id)
     query = select(Notification).where(Notification.user_id == owner)
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
     if cursor:
-        created_text, id_text = decode_cursor(cursor, 2)
+        created_text, id_text = cursors.decode(cursor, 2)
         created, after = cursors.moment(created_text), cursors.identifier(id_text)
         query = query.where(
             or_(
@@ -106,7 +104,7 @@ def list_for(
         )
         page = rows[:limit]
         next_cursor = (
-            encode_cursor(page[-1].created_at.isoformat(), str(page[-1].id))
+            cursors.encode(page[-1].created_at.isoformat(), str(page[-1].id))
             if len(rows) > limit
             else None
         )

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 from shared.adapters import keys
 from shared.adapters.orm import OutboxEntry
 from shared.adapters.redis_store import StoreError, StoreUnavailable, load_script
+from shared.domain.schedule import Entries
 from shared.domain.times import to_ms
+from shared.services import schedules
 from shared.services.context import Context
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ def room_event(
             body={
                 "kind": "room",
                 "auctionId": auction_id,
+                "roomKey": keys.room_stream(auction_id),
                 "type": event_type,
                 "data": data,
                 "ts": to_ms(ctx.clock()),
@@ -71,22 +74,24 @@ def state_patch(
     round: int,
     set_fields: dict[str, str | int],
     *,
-    start_at: int | str | None = None,
-    end_at: int | str | None = None,
+    schedule: Entries | None = None,
     clear: bool = False,
 ) -> None:
-    """Patch the auction's Redis state (fields, schedules). `start_at`/`end_at`: epoch ms to
-    (re)schedule, "remove" to unschedule, None to leave as is."""
+    """Patch the auction's Redis state: `set_fields` (unless Redis holds a later round),
+    `schedule` entries to (re)place or remove, and with `clear` the highest bid and maximums
+    (a new round)."""
     session.add(
         OutboxEntry(
             kind="state",
             body={
                 "kind": "state",
                 "auctionId": auction_id,
+                "stateKey": keys.state(auction_id),
+                "highestKey": keys.highest(auction_id),
+                "proxiesKey": keys.proxies(auction_id),
                 "round": round,
                 "set": set_fields,
-                "startAt": start_at,
-                "endAt": end_at,
+                "schedule": schedules.wire(schedule or {}),
                 "clear": clear,
             },
         )
@@ -117,13 +122,7 @@ def relay(ctx: Context, *, batch: int = 200) -> int:
                 payload = orjson.dumps([{"id": str(r.id), "body": r.body} for r in rows])
                 ctx.store.script(
                     script,
-                    [
-                        keys.FEED,
-                        keys.SCHEDULE_START,
-                        keys.SCHEDULE_END,
-                        keys.JOBS_DATA,
-                        keys.JOBS_READY,
-                    ],
+                    [keys.FEED, keys.JOBS_DATA, keys.JOBS_READY],
                     [
                         payload.decode(),
                         keys.ROOM_STREAM_MAXLEN,

@@ -823,7 +823,7 @@ def test_the_write_limiter_lets_writes_through_when_redis_is_down(ctx: Context) 
 
 def _ended_with_bid(client: Any, ctx: Context, seller: Person, buyer: Person) -> uuid.UUID:
     """An auction that ran, got `buyer`'s bid, and ended (the end transition made it so)."""
-    from shared.services import lifecycle
+    from shared.services import transitions
 
     auction = live_auction(ctx, seller, start_price="100.00")
     assert bid(client, auction, buyer, {"amount": 150}).status_code == 201
@@ -832,7 +832,7 @@ def _ended_with_bid(client: Any, ctx: Context, seller: Person, buyer: Person) ->
         assert row is not None
         row.ends_at = datetime.now(UTC) - timedelta(seconds=1)
     ctx.store.command("HSET", f"auction:{auction}:state", "endsAt", 1)
-    assert lifecycle.end(ctx, auction)
+    assert transitions.end(ctx, auction)
     return auction
 
 

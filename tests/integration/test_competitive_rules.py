@@ -15,7 +15,7 @@ from sqlalchemy import select
 from shared.adapters import keys
 from shared.adapters.orm import Auction, Bid, Invoice, Notification
 from shared.domain.errors import DomainError
-from shared.services import bidding, lifecycle
+from shared.services import bidding, ticker, transitions
 from shared.settings import load_settings
 from tests.support.harness import flush_redis, live_auction, person
 
@@ -138,7 +138,7 @@ def test_an_auction_ending_below_the_reserve_goes_to_the_seller(ctx, seller) -> 
     asha = person(ctx, "buyer")
     bidding.place_bid(ctx, auction_id, asha.id, Decimal("100.00"))
     time.sleep(1.1)
-    assert lifecycle.end(ctx, auction_id)
+    assert transitions.end(ctx, auction_id)
     with ctx.db.session() as session:
         assert session.get(Auction, auction_id).status == "ended"
     ended = next(e for e in room_events(ctx, auction_id) if e["type"] == "auction:ended")
@@ -186,15 +186,15 @@ def test_soft_close_racing_the_ticker_at_the_last_second(ctx, seller) -> None:  
     stop = threading.Event()
     ended_at: list[datetime] = []
 
-    def ticker() -> None:
+    def run_ticker() -> None:
         while not stop.is_set():
-            lifecycle.tick(fast, sweep=True)
+            ticker.tick(fast)
             with fast.db.session() as session:
                 if session.get(Auction, auction_id).status != "live" and not ended_at:
                     ended_at.append(datetime.now(UTC))
             time.sleep(0.02)
 
-    thread = threading.Thread(target=ticker, daemon=True)
+    thread = threading.Thread(target=run_ticker, daemon=True)
     thread.start()
     accepted: list[dict[str, str]] = []
     deadline = time.monotonic() + 2.5

@@ -54,7 +54,8 @@ def queued_jobs(ctx: Any) -> dict[str, dict[str, Any]]:
 
 
 def redis_status(ctx: Any, auction_id: uuid.UUID) -> str:
-    return auction_state.read_state(ctx, str(auction_id)).get("status", "")
+    state = auction_state.read_state(ctx, str(auction_id))
+    return state.status if state else ""
 
 
 def audit_actions(ctx: Any, auction_id: uuid.UUID) -> list[str]:
@@ -410,9 +411,9 @@ def test_unknown_counters_are_404_and_bad_answers_422(client, rival, countered) 
 def test_a_counter_from_a_round_an_admin_reset_no_longer_stands(  # type: ignore[no-untyped-def]
     ctx, client, rival, admin, ended, countered
 ) -> None:
-    from shared.services import lifecycle
+    from shared.services import admin_actions
 
-    lifecycle.admin_reset(ctx, ended, datetime.now(UTC) + timedelta(hours=1), admin.id)
+    admin_actions.reset(ctx, ended, datetime.now(UTC) + timedelta(hours=1), admin.id)
     response = answer(client, rival, countered, "accept")
     assert response.status_code == 409
     assert response.json_body["code"] == "counter_not_pending"

@@ -17,7 +17,7 @@ from shared.adapters import keys
 from shared.adapters.invoice_store import InvoiceStore
 from shared.adapters.mailer import FileMailer
 from shared.adapters.orm import EmailDelivery
-from shared.services import jobs
+from shared.services import email_jobs
 from tests.support import harness
 from tests.support.after_sale import call, ended_auction, run_jobs
 from tests.support.sendgrid_sink import SendGridSink
@@ -169,7 +169,7 @@ def test_without_a_key_development_mail_lands_in_files(  # type: ignore[no-untyp
 ) -> None:
     sendgrid_sink.reset()
     assert ctx.settings.sendgrid_api_key is None  # the suite runs without a key
-    outlets = jobs.Outlets(
+    outlets = email_jobs.Outlets(
         FileMailer(tmp_path / "mail", ctx.settings.email_from),
         InvoiceStore(bucket=None, directory=tmp_path / "invoices"),
     )
@@ -184,10 +184,10 @@ def test_without_a_key_development_mail_lands_in_files(  # type: ignore[no-untyp
 
 
 def test_the_default_outlets_follow_the_settings(ctx, sink) -> None:  # type: ignore[no-untyped-def]
-    outlets = jobs.outlets_for(ctx.settings)
-    assert outlets is jobs.outlets_for(ctx.settings)  # built once per configuration
+    outlets = email_jobs.outlets_for(ctx.settings)
+    assert outlets is email_jobs.outlets_for(ctx.settings)  # built once per configuration
     assert type(outlets.mailer).__name__ == "SendGridMailer"
     plain = ctx.settings.model_copy(
         update={"sendgrid_api_key": None, "sendgrid_api_host": "https://api.sendgrid.com"}
     )
-    assert type(jobs.outlets_for(plain).mailer).__name__ == "FileMailer"
+    assert type(email_jobs.outlets_for(plain).mailer).__name__ == "FileMailer"

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from shared.adapters.invoice_store import InvoiceStore
 from shared.adapters.orm import Auction, Invoice
 from shared.domain.errors import DomainError
-from shared.services import invoices, lifecycle
+from shared.services import email_jobs, invoices, sales
 from tests.support import harness
 from tests.support.after_sale import call, ended_auction, run_jobs
 from tests.support.invoice_sample import SAMPLE_FACTS, render_sample
@@ -66,7 +66,7 @@ def test_invoice_numbers_are_gap_free_even_when_a_sale_rolls_back(
     doomed = ended_auction(ctx, client, seller, [(rival, "150.00")])
     with pytest.raises(RuntimeError), ctx.db.session() as session:
         auction = session.get(Auction, doomed)
-        invoice = lifecycle.complete_sale(
+        invoice = sales.complete_sale(
             session,
             ctx,
             auction,
@@ -114,9 +114,8 @@ def test_the_invoice_pdf_names_everything_and_is_built_once(  # type: ignore[no-
 ) -> None:
     auction_id = sell(ctx, client, seller, rival, "120000.00")
     store = CountingStore(tmp_path)
-    from shared.services import jobs
 
-    run_jobs(ctx, outlets=jobs.Outlets(jobs.outlets_for(ctx.settings).mailer, store))
+    run_jobs(ctx, outlets=email_jobs.Outlets(email_jobs.outlets_for(ctx.settings).mailer, store))
     assert store.puts == 1  # two emails, one PDF
     invoice, pdf = invoices.ensure_pdf(ctx, auction_id, store)
     assert store.puts == 1
@@ -230,7 +229,7 @@ def test_an_unreachable_bucket_is_a_503_not_a_500(ctx, client, seller, rival, mo
 def test_download_service_refuses_strangers_before_building_anything(
     ctx, client, seller, rival, buyer, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
-    from shared.services.auctions import Viewer
+    from shared.domain.principal import Viewer
 
     auction_id = sell(ctx, client, seller, rival, "150.00")
     store = CountingStore(tmp_path)

@@ -88,7 +88,7 @@ def replay(client: Any, who: harness.Person | None, job_id: str) -> Any:
 
 
 def test_nothing_due_nothing_run(qctx) -> None:  # type: ignore[no-untyped-def]
-    assert jobs.work(qctx) == 0
+    assert jobs.work(qctx, email_jobs.handlers()) == 0
 
 
 def test_provider_down_for_a_while_every_email_arrives_once(  # type: ignore[no-untyped-def]
@@ -115,7 +115,7 @@ def test_provider_down_for_a_while_every_email_arrives_once(  # type: ignore[no-
         assert waits[job_id] == DEFAULT_POLICY.delay_ms(job_id, 1)
 
     clock.advance(min(waits.values()) - 1)
-    assert jobs.work(qctx) == 0  # not due yet: backoff holds
+    assert jobs.work(qctx, email_jobs.handlers()) == 0  # not due yet: backoff holds
 
     sink.drop()  # the network fails differently now: no answer at all
     clock.advance(max(waits.values()))
@@ -221,7 +221,7 @@ def test_a_crashed_workers_job_is_taken_again_after_its_lease(  # type: ignore[n
     )
     assert [c[0] for c in claimed] == [job_id]
     assert jobs.job_state(qctx, job_id) == "processing"
-    assert jobs.work(qctx) == 0  # under someone's lease
+    assert jobs.work(qctx, email_jobs.handlers()) == 0  # under someone's lease
     clock.advance(jobs.LEASE_MS + 1)
     assert run_jobs(qctx).done == [job_id]
     assert len(sink.messages) == 1
@@ -266,9 +266,9 @@ def test_two_workers_sending_the_same_job_at_once_send_it_once(  # type: ignore[
     auction_id = decided(ctx, client, seller, rival, "reject")
     raw = qctx.store.command("HGET", keys.JOBS_DATA, f"email:rejection:{auction_id}:r1:buyer")
     job = orjson.loads(raw)
-    base = jobs.outlets_for(qctx.settings)
+    base = email_jobs.outlets_for(qctx.settings)
     assert isinstance(base.mailer, SendGridMailer)
-    outlets = jobs.Outlets(SlowMailer(base.mailer), base.invoices)
+    outlets = email_jobs.Outlets(SlowMailer(base.mailer), base.invoices)
     threads = [
         threading.Thread(target=email_jobs.deliver, args=(qctx, job, outlets)) for _ in range(3)
     ]
@@ -314,7 +314,7 @@ def test_many_workers_in_many_processes_deliver_each_email_exactly_once(  # type
     def drain(worker: Context) -> None:
         barrier.wait()
         total = 0
-        while n := jobs.work(worker, limit=3):
+        while n := jobs.work(worker, email_jobs.handlers(), limit=3):
             total += n
         ran.append(total)
 
@@ -386,7 +386,7 @@ def test_replaying_what_is_not_a_dead_letter_is_404(client, admin) -> None:  # t
 
 def test_an_unreachable_queue_postpones_work_without_raising(ctx) -> None:  # type: ignore[no-untyped-def]
     dead_store = RestStore("http://127.0.0.1:9", "token", timeout_s=0.5, retries=0)
-    assert jobs.work(dataclasses.replace(ctx, store=dead_store)) == 0
+    assert jobs.work(dataclasses.replace(ctx, store=dead_store), email_jobs.handlers()) == 0
 
 
 def test_sink_counts_what_it_refused(sendgrid_sink: SendGridSink) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from shared.domain.vocabulary import NotificationType
-from shared.services import lifecycle, notifications
+from shared.services import admin_actions, notifications
 from tests.support import harness
 from tests.support.after_sale import (
     bid,
@@ -39,7 +39,7 @@ def rival(ctx):  # type: ignore[no-untyped-def]
 
 def test_each_type_reaches_the_right_people_along_a_sale(ctx, client, seller, buyer, rival) -> None:  # type: ignore[no-untyped-def]
     auction_id = harness.insert_auction(ctx, seller)
-    lifecycle.admin_start(ctx, auction_id)
+    admin_actions.start_now(ctx, auction_id)
     bid(client, buyer, auction_id, "100.00")
     bid(client, rival, auction_id, "150.00")
     hammer(ctx, auction_id)

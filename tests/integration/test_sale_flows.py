@@ -17,7 +17,7 @@ from sqlalchemy import update
 from shared.adapters import keys
 from shared.adapters.orm import Auction
 from shared.domain.times import to_ms
-from shared.services import lifecycle
+from shared.services import ticker
 from tests.support import harness
 from tests.support.after_sale import event_types, notification_types, run_jobs
 
@@ -43,7 +43,7 @@ def clock_runs_out(ctx: Any, auction_id: uuid.UUID) -> None:
     with ctx.db.session() as session:
         session.execute(update(Auction).where(Auction.id == auction_id).values(ends_at=past))
     ctx.store.command("HSET", keys.state(str(auction_id)), "endsAt", to_ms(past))
-    assert str(auction_id) in lifecycle.tick(ctx, sweep=True).ended
+    assert str(auction_id) in ticker.tick(ctx).ended
 
 
 def pdf_text(pdf: bytes) -> str:

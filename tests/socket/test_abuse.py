@@ -315,7 +315,8 @@ def test_a_join_flood_keeps_the_ticker_on_time_and_health_answering(
         f"\njoin flood: {flood.sent} messages on {flood.connections} connections in 10 s, "
         f"{flood.closed_1008} closed with 1008, answers {dict(flood.answers)}; "
         f"/health {len(latencies)} checks, median {median:.1f} ms, p95 {p95:.1f} ms, "
-        f"max {max(latencies):.1f} ms, failed: {failures}; auction:ended {late_s:.2f} s after endsAt"
+        f"max {max(latencies):.1f} ms, failed: {failures}; "
+        f"auction:ended {late_s:.2f} s after endsAt"
     )
     assert flood.sent > 1_000 and flood.closed_1008 > 0  # it was a flood, and it was cut off
     assert flood.answers["rate_limited"] > 0

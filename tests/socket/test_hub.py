@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared.adapters.redis_records import HighestBid
 from socket_node import messages
 from socket_node.hub import Hub, JoinTicket, Send
 from socket_node.messages import FeedEvent, RoomRead
@@ -315,7 +316,7 @@ def test_a_scheduled_auction_inside_its_window_shows_as_live() -> None:
     )
     assert snap["status"] == "live"
     reserve = {**STATE, "reserve": "200000"}
-    high = {"bidId": "b", "userId": "u", "amount": 150000, "ts": NOW - 5}
+    high = HighestBid("b", "u", amount=150000, ts=NOW - 5, max=150000, max_at=NOW - 5)
     snap = json.loads(
         messages.snapshot(AUCTION, RoomRead(reserve, high, None, None, [], NOW), replay_gap=False)
     )

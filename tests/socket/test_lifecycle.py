@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from shared.adapters import keys
 from shared.adapters.orm import Auction, Notification
-from shared.services import bidding, lifecycle
+from shared.services import bidding, ticker, transitions
 from shared.services.context import Context, for_socket_node
 from shared.settings import get_settings
 from tests.socket.conftest import InProcessNode, wait_for
@@ -93,7 +93,7 @@ def test_two_tickers_racing_make_each_transition_exactly_once(
             while not stop.is_set():
                 # sweep=True: both tickers read the overdue auctions from PostgreSQL too, so
                 # they really do go for the same transitions at the same moment.
-                lifecycle.tick(node_ctx, sweep=True)
+                ticker.tick(node_ctx)
         except BaseException as exc:
             errors.append(exc)
 
@@ -227,14 +227,10 @@ def test_the_node_runs_the_job_worker_about_twice_a_second(
     ctx: Context, node_factory: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from shared.services import jobs
-    from socket_node import background
 
-    assert background._job_worker() is jobs.work  # the real worker, once its module exists
     calls: list[tuple[Context, str]] = []
     monkeypatch.setattr(
-        background,
-        "_job_worker",
-        lambda: lambda c: calls.append((c, threading.current_thread().name)),
+        jobs, "work", lambda c, handlers: calls.append((c, threading.current_thread().name))
     )
     node = node_factory(jobs=True)
     wait_for(lambda: len(calls) >= 3, timeout=5)
@@ -256,7 +252,7 @@ def test_a_bid_accepted_just_before_the_end_counts_even_while_the_end_is_under_w
     auction = live_auction(ctx, seller, ends_at=ends_at)
     real_drain = bid_intake.drain
 
-    def failing_insert(ctx: Context, record: dict[str, Any]) -> None:
+    def failing_insert(ctx: Context, record: object) -> None:
         raise OperationalError("INSERT", {}, Exception("PostgreSQL unreachable"))
 
     def drain_while_a_bid_lands(ctx: Context, **kwargs: Any) -> int:
@@ -269,9 +265,9 @@ def test_a_bid_accepted_just_before_the_end_counts_even_while_the_end_is_under_w
 
     time.sleep(0.2)
     monkeypatch.setattr(bid_intake, "drain", drain_while_a_bid_lands)
-    lifecycle.end(ctx, auction)
+    transitions.end(ctx, auction)
     monkeypatch.setattr(bid_intake, "drain", real_drain)
-    lifecycle.end(ctx, auction)  # the next tick, after the end
+    transitions.end(ctx, auction)  # the next tick, after the end
 
     assert statuses(ctx, [auction]) == {auction: "ended"}
     ended = [e for e in room_events(ctx, auction) if e["type"] == "auction:ended"]

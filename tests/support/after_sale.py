@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from shared.adapters import keys
 from shared.adapters.orm import Auction, Notification
 from shared.domain.times import to_ms
-from shared.services import jobs, lifecycle, outbox
+from shared.services import email_jobs, jobs, outbox, transitions
 from shared.services.context import Context
 from tests.support.harness import Person, live_auction
 
@@ -40,7 +40,7 @@ def hammer(ctx: Context, auction_id: uuid.UUID) -> None:
     with ctx.db.session() as session:
         session.execute(update(Auction).where(Auction.id == auction_id).values(ends_at=past))
     ctx.store.command("HSET", keys.state(str(auction_id)), "endsAt", to_ms(past))
-    assert lifecycle.end(ctx, auction_id), "the end transition did not run"
+    assert transitions.end(ctx, auction_id), "the end transition did not run"
 
 
 def ended_auction(
@@ -58,11 +58,13 @@ def ended_auction(
     return auction_id
 
 
-def run_jobs(ctx: Context, **kwargs: Any) -> jobs.WorkReport:
+def run_jobs(
+    ctx: Context, *, outlets: email_jobs.Outlets | None = None, **kwargs: Any
+) -> jobs.WorkReport:
     """Relay what the outbox holds, then run the queue until nothing is due now."""
     outbox.relay(ctx)
     report = jobs.WorkReport()
-    while jobs.work(ctx, report=report, **kwargs):
+    while jobs.work(ctx, email_jobs.handlers(outlets), report=report, **kwargs):
         pass
     return report
 

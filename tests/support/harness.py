@@ -28,7 +28,9 @@ from shared.settings import REPO_ROOT, get_settings
 # wipe each other's tables. Databases of sessions that died are dropped at the next start.
 TEST_DB_PREFIX = "auction_test_"
 TEST_DB = f"{TEST_DB_PREFIX}{os.getpid()}"
-TEST_REDIS_DB = 9
+# Likewise one Redis db per session on a shared server (REDIS_URL): claimed in db 0 under
+# `auction-test:db:{n}` with the session's pid; a claim whose process is gone is taken over.
+REDIS_CLAIM_PREFIX = "auction-test:db:"
 TOKEN = "test-bridge-token"
 
 
@@ -110,6 +112,34 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def claim_redis_db(url: str) -> int:
+    """A Redis db (1..15) no other live test session uses."""
+    admin = redis.Redis.from_url(with_redis_db(url, 0), decode_responses=True)
+    try:
+        for db in range(1, 16):
+            key = f"{REDIS_CLAIM_PREFIX}{db}"
+            if admin.set(key, os.getpid(), nx=True):
+                return db
+            owner = admin.get(key)
+            if owner is None or (owner.isdigit() and not _alive(int(owner))):
+                admin.set(key, os.getpid())
+                return db
+            if owner == str(os.getpid()):
+                return db
+    finally:
+        admin.close()
+    raise RuntimeError("every Redis db 1..15 is claimed by a live test session")
+
+
+def release_redis_db(url: str, db: int) -> None:
+    admin = redis.Redis.from_url(with_redis_db(url, 0), decode_responses=True)
+    try:
+        if admin.get(f"{REDIS_CLAIM_PREFIX}{db}") == str(os.getpid()):
+            admin.delete(f"{REDIS_CLAIM_PREFIX}{db}")
+    finally:
+        admin.close()
+
+
 @dataclass
 class SuiteServices:
     database_url: str
@@ -117,11 +147,13 @@ class SuiteServices:
     rest_url: str
     bridge: BridgeServer
     services: Services
+    redis_db: int
 
     def stop(self) -> None:
         self.bridge.shutdown()
         self.bridge.server_close()
         drop_database(self.database_url, TEST_DB)
+        release_redis_db(self.redis_url, self.redis_db)
         self.services.stop()
 
 
@@ -137,7 +169,8 @@ def start_services() -> SuiteServices:
     database_url = with_database(services.database_url, TEST_DB)
     drop_abandoned_test_databases(database_url)
     ensure_database(database_url)
-    redis_url = with_redis_db(services.redis_url, TEST_REDIS_DB)
+    redis_db = claim_redis_db(services.redis_url)
+    redis_url = with_redis_db(services.redis_url, redis_db)
     bridge = serve_in_thread(redis_url, TOKEN, 0)
     rest_url = f"http://127.0.0.1:{bridge.server_address[1]}"
     os.environ.update(
@@ -154,7 +187,7 @@ def start_services() -> SuiteServices:
     get_settings.cache_clear()
     reset_schema(database_url)
     redis.Redis.from_url(redis_url).flushdb()
-    return SuiteServices(database_url, redis_url, rest_url, bridge, services)
+    return SuiteServices(database_url, redis_url, rest_url, bridge, services, redis_db)
 
 
 def reset_schema(database_url: str) -> None:

@@ -184,9 +184,12 @@ describe('room reducer', () => {
 
   it("shows our own accepted bid at once and still takes its event's minimum", () => {
     const loaded = run([{ type: 'loaded', auction: auction() }]);
-    const mine = roomReducer(loaded, { type: 'bidAccepted', bid: bid(1, '100.00') });
+    const mine = roomReducer(loaded, {
+      type: 'bidAccepted',
+      bid: { ...bid(1, '100.00'), minNextBid: '110.00' },
+    });
     expect(mine.highestBid?.id).toBe('b1');
-    expect(mine.minNextBid).toBe('110.00'); // amount + increment until the event says otherwise
+    expect(mine.minNextBid).toBe('110.00'); // the reply's minimum, until the event says otherwise
     const confirmed = run([ev('bid:placed', 1, { bid: bid(1, '100.00'), minNextBid: '112.00' })], mine);
     expect(confirmed.minNextBid).toBe('112.00');
     expect(confirmed.bidCount).toBe(1);

@@ -8,7 +8,7 @@ from typing import Any
 from chalice import Blueprint
 
 from shared.domain.vocabulary import Role
-from shared.services import auctions, lifecycle
+from shared.services import admin_actions, auctions
 
 from .. import runtime
 from ..http import Call, operation
@@ -60,7 +60,7 @@ def list_all_auctions(call: Call) -> dict[str, Any]:
 def start_auction(call: Call) -> dict[str, Any]:
     aid = auction_id(call)
     ctx = runtime.context()
-    lifecycle.admin_start(ctx, aid, actor_id=call.user.user_id)
+    admin_actions.start_now(ctx, aid, actor_id=call.user.user_id)
     return auctions.read_auction(ctx, str(aid), call.viewer)
 
 
@@ -89,5 +89,5 @@ def reset_auction(call: Call) -> dict[str, Any]:
     aid = auction_id(call)
     body: ResetAuction = call.body
     ctx = runtime.context()
-    lifecycle.admin_reset(ctx, aid, body.goLiveAt, actor_id=call.user.user_id)
+    admin_actions.reset(ctx, aid, body.goLiveAt, actor_id=call.user.user_id)
     return auctions.read_auction(ctx, str(aid), call.viewer)

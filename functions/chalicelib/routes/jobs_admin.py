@@ -11,7 +11,6 @@ from shared.domain import cursors
 from shared.domain.errors import DomainError
 from shared.domain.vocabulary import Role
 from shared.services import audit, jobs
-from shared.services.auctions import decode_cursor, encode_cursor
 
 from .. import runtime
 from ..http import Call, operation
@@ -25,7 +24,7 @@ ADMIN = (Role.ADMIN.value,)
 def _offset(cursor: str | None) -> int:
     if not cursor:
         return 0
-    (text,) = decode_cursor(cursor, 1)
+    (text,) = cursors.decode(cursor, 1)
     return cursors.sequence(text)
 
 
@@ -45,7 +44,7 @@ def list_dead_jobs(call: Call) -> dict[str, Any]:
     q: Page = call.query
     offset = _offset(q.cursor)
     items, more = jobs.list_dead(runtime.context(), limit=q.limit, offset=offset)
-    return {"items": items, "nextCursor": encode_cursor(str(offset + q.limit)) if more else None}
+    return {"items": items, "nextCursor": cursors.encode(str(offset + q.limit)) if more else None}
 
 
 @operation(

@@ -48,6 +48,15 @@ local function publish_user(feed_key, user_id, auction_id, event_type, data_json
   return redis.call('XADD', feed_key, 'MAXLEN', '~', feed_maxlen, '*', 'e', body, 'user', user_id)
 end
 
+-- Schedule entries computed by the caller (shared.domain.schedule): [[zset key, due ms]] adds,
+-- [[zset key, null]] removes `member`.
+local function apply_schedule(entries, member)
+  for _, entry in ipairs(entries or {}) do
+    if entry[2] and entry[2] ~= cjson.null then redis.call('ZADD', entry[1], entry[2], member)
+    else redis.call('ZREM', entry[1], member) end
+  end
+end
+
 local function hash_of(flat)
   local h = {}
   for i = 1, #flat, 2 do h[flat[i]] = flat[i + 1] end

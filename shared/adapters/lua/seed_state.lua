@@ -1,14 +1,15 @@
 -- Write an auction's Redis state from the record in PostgreSQL when it is missing (flushed,
 -- evicted, a new Redis), or when `force` and the record's round is not older than Redis's.
 --
--- KEYS: 1 state  2 highest  3 proxies  4 start schedule  5 end schedule
+-- KEYS: 1 state  2 highest  3 proxies
 -- ARGV: 1 auctionId  2 force (0/1)  3 highest JSON or ''  4 proxies JSON object or ''
---       5.. field/value pairs of the state hash (must include status, goLiveAt, endsAt, round)
+--       5 schedule entries JSON: [[schedule key, due ms | false (remove)], ...]
+--       6.. field/value pairs of the state hash (must include round)
 -- Returns 1 when written, 0 when left alone.
 
 local exists = redis.call('EXISTS', KEYS[1]) == 1
 local fields = {}
-for i = 5, #ARGV, 2 do fields[ARGV[i]] = ARGV[i + 1] end
+for i = 6, #ARGV, 2 do fields[ARGV[i]] = ARGV[i + 1] end
 if exists then
   if ARGV[2] ~= '1' then return 0 end
   local round = tonumber(redis.call('HGET', KEYS[1], 'round') or '0')
@@ -17,7 +18,7 @@ end
 
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 local args = {}
-for i = 5, #ARGV do table.insert(args, ARGV[i]) end
+for i = 6, #ARGV do table.insert(args, ARGV[i]) end
 redis.call('HSET', KEYS[1], unpack(args))
 if ARGV[3] ~= '' then redis.call('SET', KEYS[2], ARGV[3]) end
 if ARGV[4] ~= '' then
@@ -25,16 +26,5 @@ if ARGV[4] ~= '' then
     redis.call('HSET', KEYS[3], user, cjson.encode(value))
   end
 end
-
-local status = fields.status
-if status == 'scheduled' then
-  redis.call('ZADD', KEYS[4], fields.goLiveAt, ARGV[1])
-  redis.call('ZADD', KEYS[5], fields.endsAt, ARGV[1])
-elseif status == 'live' then
-  redis.call('ZREM', KEYS[4], ARGV[1])
-  redis.call('ZADD', KEYS[5], fields.endsAt, ARGV[1])
-else
-  redis.call('ZREM', KEYS[4], ARGV[1])
-  redis.call('ZREM', KEYS[5], ARGV[1])
-end
+apply_schedule(cjson.decode(ARGV[5]), ARGV[1])
 return 1

@@ -1,0 +1,187 @@
+"""The shapes the system keeps in Redis, each read and written by one typed codec.
+
+The Lua scripts write these same shapes (`place_bid.lua`, `seed_state.lua`); every Python
+reader goes through the classes here instead of reading dict keys in several files.
+
+- `AuctionState`: the hash `auction:{id}:state` the bid script judges.
+- `HighestBid`: the JSON at `auction:{id}:highest`.
+- `BidRecord`: an accepted bid's outbox record on `outbox:bids` (what PostgreSQL must learn).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+
+def _optional_int(value: str | None) -> int | None:
+    return int(value) if value not in (None, "") else None
+
+
+@dataclass(frozen=True, slots=True)
+class AuctionState:
+    """Money in minor units, moments in epoch ms. `seq` numbers the auction's bids."""
+
+    status: str
+    go_live_ms: int
+    ends_ms: int
+    start_price: int
+    increment: int
+    reserve: int | None
+    buy_now: int | None
+    soft_close_s: int | None
+    seller_id: str
+    round: int
+    seq: int = 0
+
+    @classmethod
+    def from_hash(cls, fields: dict[str, str]) -> AuctionState | None:
+        """None for a missing state (an empty hash). Raises KeyError/ValueError when malformed."""
+        if not fields:
+            return None
+        return cls(
+            status=fields["status"],
+            go_live_ms=int(fields["goLiveAt"]),
+            ends_ms=int(fields["endsAt"]),
+            start_price=int(fields["startPrice"]),
+            increment=int(fields["increment"]),
+            reserve=_optional_int(fields.get("reserve")),
+            buy_now=_optional_int(fields.get("buyNow")),
+            soft_close_s=_optional_int(fields.get("softClose")),
+            seller_id=fields.get("sellerId", ""),
+            round=int(fields.get("round") or 1),
+            seq=int(fields.get("seq") or 0),
+        )
+
+    def to_fields(self) -> list[str | int]:
+        """HSET's flat field/value list (an absent rule is an empty string: the scripts'
+        `num()` reads it as nil)."""
+        fields: dict[str, str | int] = {
+            "status": self.status,
+            "goLiveAt": self.go_live_ms,
+            "endsAt": self.ends_ms,
+            "startPrice": self.start_price,
+            "increment": self.increment,
+            "reserve": "" if self.reserve is None else self.reserve,
+            "buyNow": "" if self.buy_now is None else self.buy_now,
+            "softClose": self.soft_close_s or "",
+            "sellerId": self.seller_id,
+            "round": self.round,
+            "seq": self.seq,
+        }
+        flat: list[str | int] = []
+        for name, value in fields.items():
+            flat += [name, value]
+        return flat
+
+
+@dataclass(frozen=True, slots=True)
+class HighestBid:
+    """The leader: the visible bid (`bid_id`, `amount`, `ts`) and the private maximum behind
+    it (`max`, set at `max_at`; the earlier of equal maximums wins)."""
+
+    bid_id: str
+    user_id: str
+    amount: int
+    ts: int
+    max: int
+    max_at: int
+
+    @classmethod
+    def from_json(cls, raw: str | bytes | None) -> HighestBid | None:
+        if not raw:
+            return None
+        data = orjson.loads(raw)
+        amount = int(data["amount"])
+        return cls(
+            bid_id=str(data["bidId"]),
+            user_id=str(data["userId"]),
+            amount=amount,
+            ts=int(data["ts"]),
+            max=int(data.get("max", amount)),
+            max_at=int(data.get("maxAt", data["ts"])),
+        )
+
+    def to_json(self) -> str:
+        return orjson.dumps(
+            {
+                "bidId": self.bid_id,
+                "userId": self.user_id,
+                "amount": self.amount,
+                "ts": self.ts,
+                "max": self.max,
+                "maxAt": self.max_at,
+            }
+        ).decode()
+
+
+@dataclass(frozen=True, slots=True)
+class PlacedRow:
+    """One visible bid of a record (a plain bid, or a proxy's bid or answer)."""
+
+    id: str
+    bidder_id: str
+    amount: int
+    is_proxy: bool
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class BidRecord:
+    """Everything PostgreSQL must learn from one accepted offer (`place_bid.lua` writes it)."""
+
+    auction_id: str
+    round: int
+    bids: tuple[PlacedRow, ...]
+    at_ms: int
+    ends_ms: int
+    extended: bool  # a soft close moved the end
+    outbid: tuple[str, ...]
+    buy_now: bool
+    seller_id: str
+    max_of: str | None  # a proxy maximum was set (by this user) ...
+    max: int | None  # ... to this amount
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> BidRecord:
+        return cls.from_dict(orjson.loads(raw))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> BidRecord:
+        bids = data.get("bids") or []
+        outbid = data.get("outbid") or []
+        return cls(
+            auction_id=str(data["auctionId"]),
+            round=int(data["round"]),
+            # cjson encodes an empty Lua table as {}: no bids (a raised maximum places none).
+            bids=tuple(
+                PlacedRow(
+                    id=str(b["id"]),
+                    bidder_id=str(b["bidderId"]),
+                    amount=int(b["amount"]),
+                    is_proxy=bool(b["isProxy"]),
+                    seq=int(b["seq"]),
+                )
+                for b in (bids if isinstance(bids, list) else [])
+            ),
+            at_ms=int(data["at"]),
+            ends_ms=int(data["endsAt"]),
+            extended=bool(data.get("extended")),
+            outbid=tuple(str(u) for u in (outbid if isinstance(outbid, list) else [])),
+            buy_now=bool(data.get("buyNow")),
+            seller_id=str(data.get("sellerId") or ""),
+            max_of=str(data["maxOf"]) if data.get("maxOf") else None,
+            max=int(data["max"]) if data.get("max") not in (None, "") else None,
+        )
+
+    @property
+    def moves_the_end(self) -> bool:
+        """A soft close moved the end (a buy-now's end is the sale itself)."""
+        return self.extended and not self.buy_now
+
+    @property
+    def has_rule_changes(self) -> bool:
+        """A proxy maximum was set, or a soft close moved the end."""
+        return self.max_of is not None or self.moves_the_end

@@ -1,0 +1,127 @@
+"""The API's shapes of an auction and a bid (CONTRACT sections 4 and 10), rendered from what
+the callers read: the record in PostgreSQL, and while an auction is open, what Redis knows
+better (a later end after a soft close, the newest highest bid, a buy-now sale in flight).
+
+Pure: no session, no Redis. The queries that gather the inputs live in `auctions`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from shared.adapters.orm import Auction, Bid, CounterOffer
+from shared.adapters.redis_records import HighestBid
+from shared.domain.auctions import min_next_bid, reserve_met, shown_status
+from shared.domain.money import from_minor, money_str
+from shared.domain.principal import Viewer
+from shared.domain.times import from_ms, iso
+from shared.domain.vocabulary import AuctionStatus
+
+HIGHEST_BID_MEMBERS = ("id", "bidderId", "amount", "createdAt")
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """What Redis knows better than PostgreSQL while an auction is open."""
+
+    status: str | None
+    ends_at: datetime | None
+    highest: HighestBid | None
+    my_max: int | None  # the viewer's own proxy maximum (minor units)
+
+
+def bid_view(bid: Bid) -> dict[str, Any]:
+    """The Bid object of CONTRACT section 4."""
+    return {
+        "id": str(bid.id),
+        "auctionId": str(bid.auction_id),
+        "bidderId": str(bid.bidder_id),
+        "amount": money_str(bid.amount),
+        "createdAt": iso(bid.created_at),
+    }
+
+
+def bid_view_from_redis(auction_id: str, highest: HighestBid) -> dict[str, Any]:
+    """The same Bid object, for the leader as Redis has it."""
+    return {
+        "id": highest.bid_id,
+        "auctionId": auction_id,
+        "bidderId": highest.user_id,
+        "amount": money_str(highest.amount),
+        "createdAt": iso(from_ms(highest.ts)),
+    }
+
+
+def highest_bid_view(bid: dict[str, Any] | Bid) -> dict[str, Any]:
+    """The auction's `highestBid` ({id, bidderId, amount, createdAt}), from a Bid or its view."""
+    view = bid_view(bid) if isinstance(bid, Bid) else bid
+    return {k: view[k] for k in HIGHEST_BID_MEMBERS}
+
+
+def counter_view(counter: CounterOffer) -> dict[str, Any]:
+    return {"id": str(counter.id), "amount": money_str(counter.amount), "status": counter.status}
+
+
+def auction_view(
+    auction: Auction,
+    viewer: Viewer,
+    now: datetime,
+    *,
+    highest: dict[str, Any] | None,
+    bid_count: int,
+    counter: CounterOffer | None,
+    live: LiveState | None = None,
+) -> dict[str, Any]:
+    """The auction object (with the competitive-rule members only where the auction uses
+    them: "absent means off"). `highest` is the record's highest bid (a Bid view); `live`,
+    when given, overrides what Redis knows better."""
+    status = auction.status
+    end = auction.ends_at
+    if live is not None:
+        if live.ends_at is not None:
+            end = max(end, live.ends_at)
+        if live.status == AuctionStatus.SOLD and status != AuctionStatus.SOLD:
+            status = AuctionStatus.SOLD.value  # bought now; PostgreSQL follows in a moment
+        if live.highest is not None:
+            highest = bid_view_from_redis(str(auction.id), live.highest)
+    status = shown_status(status, auction.go_live_at, end, now)
+    highest_amount = Decimal(highest["amount"]) if highest else None
+    body: dict[str, Any] = {
+        "id": str(auction.id),
+        "sellerId": str(auction.seller_id),
+        "itemName": auction.item_name,
+        "description": auction.description,
+        "startPrice": money_str(auction.start_price),
+        "bidIncrement": money_str(auction.bid_increment),
+        "goLiveAt": iso(auction.go_live_at),
+        "durationMins": auction.duration_mins,
+        "endsAt": iso(end),
+        "status": status,
+        "highestBid": highest_bid_view(highest) if highest else None,
+        "minNextBid": money_str(
+            min_next_bid(auction.start_price, auction.bid_increment, highest_amount)
+        ),
+        "bidCount": int(bid_count),
+        "counterOffer": counter_view(counter) if counter else None,
+        "serverTime": iso(now),
+        "createdAt": iso(auction.created_at),
+        "updatedAt": iso(auction.updated_at),
+    }
+    if auction.buy_now_price is not None:
+        body["buyNowPrice"] = money_str(auction.buy_now_price)
+    if auction.soft_close_secs is not None:
+        body["softCloseSecs"] = auction.soft_close_secs
+    met = reserve_met(auction.reserve_price, highest_amount)
+    if met is not None:
+        body["reserveMet"] = met
+        if viewer.user_id == str(auction.seller_id):  # never shown to anyone else
+            body["reservePrice"] = money_str(auction.reserve_price)
+    if status == AuctionStatus.SOLD and auction.winner_id is not None:
+        body["winnerId"] = str(auction.winner_id)
+        body["finalPrice"] = money_str(auction.final_price)
+    if viewer.user_id and live is not None and live.my_max is not None:
+        body["myMaxAmount"] = money_str(from_minor(live.my_max))
+    return body
