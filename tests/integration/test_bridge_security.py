@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -97,13 +98,17 @@ def test_every_project_script_runs_through_the_bridge(services: SuiteServices) -
 
 
 def _sent_commands() -> set[str]:
-    """Every command name the code sends through a store: `store.command("X", ...)`, and each
-    `["X", ...]` inside a list of commands (what `store.pipeline(...)` takes), in shared/ and
-    functions/."""
+    """Every command name the code sends through a store: `store.command("X", ...)`, and every
+    `["X", arg, ...]` list (the shape `store.pipeline(...)` takes, wherever it is built), in
+    shared/ and functions/."""
     names: set[str] = set()
 
     def literal(node: ast.AST) -> str | None:
-        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.isupper():
+        if (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and re.fullmatch(r"[A-Z]{3,}", node.value)
+        ):
             return node.value
         return None
 
@@ -118,18 +123,10 @@ def _sent_commands() -> set[str]:
                 and (name := literal(node.args[0]))
             ):
                 names.add(name)
-            if isinstance(node, ast.List):
-                for item in node.elts:
-                    if isinstance(item, ast.List) and item.elts and (name := literal(item.elts[0])):
-                        names.add(name)
             if (
-                isinstance(node, ast.Call)
-                and isinstance(node.func, ast.Attribute)
-                and node.func.attr == "append"
-                and node.args
-                and isinstance(node.args[0], ast.List)
-                and node.args[0].elts
-                and (name := literal(node.args[0].elts[0]))
+                isinstance(node, ast.List)
+                and len(node.elts) >= 2
+                and (name := literal(node.elts[0]))
             ):
                 names.add(name)
     return names
