@@ -35,6 +35,7 @@ from websockets.http11 import Request, Response
 from shared.adapters import keys
 from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.adapters.tokens import InvalidToken, KeysUnavailable, Principal, Verifier
+from shared.domain.errors import problem_body
 from shared.domain.vocabulary import Role
 from shared.redaction import install_log_redaction
 from shared.services import auction_state, health
@@ -96,15 +97,9 @@ def json_reply(status: int, body: Any, extra: dict[str, str] | None = None) -> R
     return _response(status, orjson.dumps(body), "application/json", extra)
 
 
-def problem(status: int, code: str, detail: str, extra: dict[str, str] | None = None) -> Response:
-    body = {
-        "type": f"https://auction.example/problems/{code}",
-        "title": http.HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    return _response(status, orjson.dumps(body), "application/problem+json", extra)
+def problem(code: str, detail: str, extra: dict[str, str] | None = None) -> Response:
+    body = problem_body(code, detail)  # the API's builder: the same titles, from one table
+    return _response(body["status"], orjson.dumps(body), "application/problem+json", extra)
 
 
 def now_ms() -> int:
@@ -188,7 +183,6 @@ class SocketNode:
             return self.preflight(request)
         if request.method != "GET":
             return problem(
-                405,
                 "method_not_allowed",
                 f"{request.method} is not served here",
                 {"Allow": "GET, OPTIONS"},
@@ -299,15 +293,15 @@ class SocketNode:
         cors = self.cors(request)
         scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return problem(401, "unauthenticated", "An admin's Bearer token is required", cors)
+            return problem("unauthenticated", "An admin's Bearer token is required", cors)
         try:
             principal = await self.verify(token.strip())
         except KeysUnavailable:
-            return problem(503, "unavailable", "Sign-in keys cannot be checked now; retry", cors)
+            return problem("unavailable", "Sign-in keys cannot be checked now; retry", cors)
         except InvalidToken:
-            return problem(401, "unauthenticated", "The token is not valid", cors)
+            return problem("unauthenticated", "The token is not valid", cors)
         if principal.role != Role.ADMIN:
-            return problem(403, "forbidden", "Admins only", cors)
+            return problem("forbidden", "Admins only", cors)
         return json_reply(200, await self.cluster_figures(), cors)
 
     # -- the admin view: this node's figures, and its siblings' through Redis --------------

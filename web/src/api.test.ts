@@ -90,7 +90,7 @@ describe('placeBidWithRetry', () => {
       placeBid: async (_id: string, _body: unknown, key: string) => {
         keys.push(key);
         if (n++ < 2) throw new ApiError(0, { title: 'Network error' });
-        return { id: 'b1', auctionId: 'a1', bidderId: 'u', amount: '100.00', createdAt: '' };
+        return { id: 'b1', auctionId: 'a1', bidderId: 'u', amount: '100.00', createdAt: '', minNextBid: '110.00', endsAt: '' };
       },
     };
     const bid = await placeBidWithRetry(api, 'a1', { amount: '100.00' }, 'k', async () => {});

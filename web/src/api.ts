@@ -1,7 +1,23 @@
 // Typed client for the REST API (CONTRACT §4). Every failure becomes an ApiError carrying the
 // problem+json body, so screens show `code`/`detail`/`errors` without parsing anything.
 
-import type { Auction, Bid, DeadJob, Notification, NotificationPage, Page, Problem, RoomsInfo, User } from './types';
+import type {
+  Auction,
+  AuctionPage,
+  BidPage,
+  CreateAuctionInput,
+  DeadJobPage,
+  Notification,
+  NotificationPage,
+  PlacedBid,
+  Problem,
+  ReplayedJob,
+  RoomsInfo,
+  Token,
+  User,
+} from './types';
+
+export type { CreateAuctionInput };
 
 export class ApiError extends Error {
   constructor(
@@ -28,18 +44,6 @@ export interface RequestOptions {
   body?: unknown;
   headers?: Record<string, string>;
   signal?: AbortSignal;
-}
-
-export interface CreateAuctionInput {
-  itemName: string;
-  description: string;
-  startPrice: string;
-  bidIncrement: string;
-  goLiveAt: string;
-  durationMins: number;
-  reservePrice?: string;
-  buyNowPrice?: string;
-  softCloseSecs?: number;
 }
 
 export type BidBody = { amount: string } | { maxAmount: string };
@@ -114,7 +118,7 @@ export class Api {
 
   // ---- auth ----
   devLogin(email: string, name: string, role: string) {
-    return this.json<{ token: string }>('POST', '/api/dev/login', { body: { email, name, role } });
+    return this.json<Token>('POST', '/api/dev/login', { body: { email, name, role } });
   }
   me() {
     return this.json<User>('GET', '/api/me');
@@ -122,19 +126,19 @@ export class Api {
 
   // ---- auctions ----
   listAuctions(status?: string, cursor?: string | null, limit = 20) {
-    return this.json<Page<Auction>>('GET', '/api/auctions', { query: { status, cursor, limit } });
+    return this.json<AuctionPage>('GET', '/api/auctions', { query: { status, cursor, limit } });
   }
   getAuction(id: string) {
     return this.json<Auction>('GET', `/api/auctions/${encodeURIComponent(id)}`);
   }
   listBids(id: string, cursor?: string | null, limit = 50) {
-    return this.json<Page<Bid>>('GET', `/api/auctions/${encodeURIComponent(id)}/bids`, { query: { cursor, limit } });
+    return this.json<BidPage>('GET', `/api/auctions/${encodeURIComponent(id)}/bids`, { query: { cursor, limit } });
   }
   createAuction(input: CreateAuctionInput) {
     return this.json<Auction>('POST', '/api/auctions', { body: input });
   }
   placeBid(id: string, body: BidBody, idempotencyKey: string) {
-    return this.json<Bid>('POST', `/api/auctions/${encodeURIComponent(id)}/bids`, {
+    return this.json<PlacedBid>('POST', `/api/auctions/${encodeURIComponent(id)}/bids`, {
       body,
       headers: { 'Idempotency-Key': idempotencyKey },
     });
@@ -164,7 +168,7 @@ export class Api {
 
   // ---- admin ----
   adminAuctions(status?: string, cursor?: string | null, limit = 50) {
-    return this.json<Page<Auction>>('GET', '/api/admin/auctions', { query: { status, cursor, limit } });
+    return this.json<AuctionPage>('GET', '/api/admin/auctions', { query: { status, cursor, limit } });
   }
   adminStart(id: string) {
     return this.json<Auction>('POST', `/api/admin/auctions/${encodeURIComponent(id)}/start`);
@@ -173,10 +177,10 @@ export class Api {
     return this.json<Auction>('POST', `/api/admin/auctions/${encodeURIComponent(id)}/reset`, { body: { goLiveAt } });
   }
   deadJobs() {
-    return this.json<{ items: DeadJob[] }>('GET', '/api/admin/jobs/dead');
+    return this.json<DeadJobPage>('GET', '/api/admin/jobs/dead');
   }
   replayDeadJob(id: string) {
-    return this.json<unknown>('POST', `/api/admin/jobs/dead/${encodeURIComponent(id)}/replay`);
+    return this.json<ReplayedJob>('POST', `/api/admin/jobs/dead/${encodeURIComponent(id)}/replay`);
   }
   /** Served by the socket node, not the API. */
   rooms(socketOrigin: string) {

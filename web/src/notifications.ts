@@ -35,7 +35,8 @@ export function describeNotification(n: Notification, money: (amount: string) =>
     case 'counter_rejected':
       return `The counter offer on ${item} was rejected.`;
     default:
-      return capitalise(n.type.replace(/[_:]/g, ' ')) + (item !== 'an auction' ? `: ${item}` : '') + '.';
+      // A type newer than this client (the server's document lists those it knows today).
+      return capitalise(String(n.type).replace(/[_:]/g, ' ')) + (item !== 'an auction' ? `: ${item}` : '') + '.';
   }
 }
 

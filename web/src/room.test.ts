@@ -20,6 +20,7 @@ function auction(over: Partial<Auction> = {}): Auction {
     minNextBid: '100.00',
     bidCount: 0,
     counterOffer: null,
+    serverTime: '2025-01-01T10:30:00.000Z',
     createdAt: '2025-01-01T09:00:00Z',
     updatedAt: '2025-01-01T09:00:00Z',
     ...over,

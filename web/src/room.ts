@@ -114,7 +114,6 @@ function applyLoaded(state: RoomState, auction: Auction, bids: Bid[] | undefined
     bidCount: keepLive ? Math.max(state.bidCount, auction.bidCount) : auction.bidCount,
     reserveMet: auction.reserveMet ?? (keepLive ? state.reserveMet : null),
     counterOffer: auction.counterOffer,
-    endedReason: auction.endedReason ?? state.endedReason,
     bids: merged.bids,
   };
 }
