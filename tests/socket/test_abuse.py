@@ -116,7 +116,8 @@ def test_a_flooding_connection_is_refused_then_closed_with_1008_others_unaffecte
         flooder.send(PING)
     assert closed_code(flooder) == 1008
     got = Counter(m.get("code") or m["type"] for m in flooder.received)
-    assert got["pong"] == hub_module.MESSAGES_BURST
+    # The burst, and whatever refilled while the 200 were sent (more on a slow machine).
+    assert got["pong"] >= hub_module.MESSAGES_BURST
     assert got["rate_limited"] == hub_module.REFUSALS_BEFORE_CLOSE - 1
     neighbour.send(PING)
     assert neighbour.recv()["type"] == "pong"
