@@ -50,6 +50,10 @@ export type BidBody = { amount: string } | { maxAmount: string };
 
 type ServerTimeListener = (serverTime: string, sentAt: number, receivedAt: number) => void;
 
+/** The access token to send now: asked for on every call, so a refreshed session's token is
+ * used at once (supabase-js refreshes it first when it is about to expire). */
+export type TokenSource = () => Promise<string | null> | string | null;
+
 export function queryString(query: RequestOptions['query']): string {
   if (!query) return '';
   const params = new URLSearchParams();
@@ -76,7 +80,7 @@ export class Api {
 
   constructor(
     readonly base: string,
-    private readonly getToken: () => string | null,
+    private readonly getToken: TokenSource,
     private readonly fetchFn: typeof fetch = (...args) => fetch(...args),
   ) {}
 
@@ -84,7 +88,14 @@ export class Api {
   async raw(method: string, path: string, opts: RequestOptions & { accept?: string } = {}): Promise<Response> {
     const url = (/^https?:/.test(path) ? path : `${this.base}${path}`) + queryString(opts.query);
     const headers: Record<string, string> = { Accept: opts.accept ?? 'application/json', ...opts.headers };
-    const token = this.getToken();
+    let token: string | null;
+    try {
+      token = await this.getToken();
+    } catch {
+      // The session could not be read or refreshed (Supabase unreachable): a network failure,
+      // not an anonymous request that would come back 401.
+      throw new ApiError(0, { title: 'Network error', detail: 'Could not refresh your session.' });
+    }
     if (token) headers.Authorization = `Bearer ${token}`;
     let body: string | undefined;
     if (opts.body !== undefined) {
