@@ -57,9 +57,10 @@ LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 NOT_ALLOWED = "ERR command not allowed"
 
 # What the project sends through REST, and nothing more. Derived from the code:
-# `store.command(...)` / `store.pipeline([...])` in shared/ and functions/ (a test parses them
-# and fails when one is missing here: tests/integration/test_bridge_security.py), the scripts'
-# EVALSHA / EVAL / SCRIPT LOAD, and the plain data commands the test suite pokes state with.
+# `store.command(...)` / `store.pipeline([...])` in shared/, functions/ and tests/ (a test
+# parses them and fails when one is missing here: tests/integration/test_bridge_security.py),
+# and the scripts' EVALSHA / EVAL / SCRIPT LOAD. A test that needs anything else (a mutated
+# script, FLUSHDB) talks to Redis over TCP, as the socket node does.
 ALLOWED = frozenset(
     {
         # shared/services: health, auctions, lifecycle, jobs, bid intake, auction state
@@ -81,16 +82,21 @@ ALLOWED = frozenset(
         "EVALSHA",
         "EVAL",
         "SCRIPT",
-        # the test suite's state pokes and the bridge's protocol tests
+        # the test suite's pokes at state (plain data commands on keys) and the bridge's
+        # protocol tests
         "SET",
+        "DEL",
+        "EXISTS",
         "INCR",
         "INCRBY",
         "HSET",
         "HKEYS",
         "LPUSH",
+        "RPUSH",
         "ZRANGE",
         "ZRANGEBYSCORE",
         "XADD",
+        "XLEN",
     }
 )
 
@@ -320,8 +326,16 @@ def make_handler(
                     if not isinstance(body, list) or not all(_valid_command(c) for c in body):
                         self._reply(400, {"error": "ERR failed to parse pipeline request"})
                         return
-                    if not all(allowed(c) for c in body):  # all or nothing: none runs
-                        self._reply(400, {"error": NOT_ALLOWED})
+                    if not all(allowed(c) for c in body):
+                        # All or nothing: none runs. Each answered as refused, in the shape
+                        # a pipeline's answer has (the client reads a list, never an object).
+                        refused = [
+                            {"error": NOT_ALLOWED}
+                            if not allowed(c)
+                            else {"error": "ERR not run: the pipeline has a command not allowed"}
+                            for c in body
+                        ]
+                        self._reply(400, refused)
                         return
                     run = bridge.pipeline if path == "/pipeline" else bridge.multi_exec
                     self._reply(200, [_one(r, encode) for r in run(body)] if body else [])
