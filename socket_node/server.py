@@ -73,6 +73,9 @@ def _response(
     headers["Content-Length"] = str(len(body))
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"  # nothing the node serves is meant to be framed
+    # websockets closes the connection after a plain-HTTP answer: say so, or a keep-alive
+    # client sends its next request into a closed socket.
+    headers["Connection"] = "close"
     headers["Cache-Control"] = (
         "public, max-age=300"
         if content_type.startswith(("text/css", "application/javascript", "image/"))
