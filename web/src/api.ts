@@ -258,6 +258,12 @@ export function describeError(e: unknown, money: (amount: string) => string = (a
         return 'Could not reach the server. Check your connection and try again.';
       case 'unavailable':
         return 'The service is temporarily unavailable. Try again shortly.';
+      case 'outcome_unknown':
+        return (
+          'We could not confirm whether your bid was placed: the connection to the bid store ' +
+          'was lost, and retrying did not settle it. Press the button again to check. The same ' +
+          'bid is never placed twice, and the bid history shows it if it went through.'
+        );
       case 'account_suspended':
         return 'Your account is suspended: you can look around, but not bid, sell or answer.';
       case 'offer_pending':
