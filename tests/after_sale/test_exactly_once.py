@@ -309,7 +309,9 @@ def test_after_a_restart_overdue_deadlines_fire_soon_and_once(
     passed meanwhile. The node boots, rebuilds the schedules from PostgreSQL and fires each
     once; a second restart fires nothing again."""
     world = build(ctx, client, seller, soon(-10), per_kind=2)
-    ctx.store.command("FLUSHDB")
+    import redis
+
+    redis.Redis.from_url(ctx.settings.redis_url or "").flushdb()  # over TCP, not the bridge
     booted = time.monotonic()
     node_factory(ticker=True)
     wait_for(lambda: world.done(ctx), timeout=15)
