@@ -31,7 +31,7 @@ from shared.adapters.redis_store import (
     TcpStore,
     load_script,
 )
-from shared.services import bidding
+from shared.services import bidding, moderation
 from shared.services.context import Context
 from shared.settings import load_settings
 from tests.support.harness import TOKEN, Person, live_auction
@@ -113,6 +113,7 @@ def test_a_bid_sent_to_a_paused_redis_is_outcome_unknown_and_a_retry_returns_it_
     # The bid script is loaded already, as on any Redis that has served a bid: the EVALSHA
     # sent into the pause runs when Redis wakes (a cold Redis would answer NOSCRIPT then).
     ctx.store.command("SCRIPT", "LOAD", load_script("place_bid").source)
+    moderation.load_suspended(ctx)  # and the suspended set is in place, as after any bid
     own_redis.pause()
     try:
         lost = post_bid(api, buyer, auction_id, "bid-attempt-1" if own_key else None)
