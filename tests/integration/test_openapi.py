@@ -148,6 +148,7 @@ def test_path_and_query_parameters_are_documented(served: dict[str, Any]) -> Non
         "ended",
         "sold",
         "closed_no_winner",
+        "cancelled",  # CONTRACT section 10
     }
     assert "cursor" in listing
     for method, path, spec in _operations(served):
