@@ -51,6 +51,7 @@ WRITE_HIGH_WATER = 64 * 1024  # past this, the transport calls pause_writing: "c
 SLOW_BUFFER_BYTES = 1024 * 1024  # a congested peer with more than this queued is dropped
 SLOW_AFTER_S = 10.0  # ... and so is one congested for this long
 SUMMARY_EVERY_S = 5.0
+MEDIA_PREFIX = "/media/"  # photos stored under var/media (shared/adapters/media_store.py)
 
 
 def _response(
@@ -172,6 +173,8 @@ class SocketNode:
             return await self.admin_rooms(request)
         if path == "/config.json":
             return json_reply(200, self.client_config(request))
+        if path.startswith(MEDIA_PREFIX):
+            return self.media(path)
         return self.static(path)
 
     def client_config(self, request: Request) -> dict[str, Any]:
@@ -194,6 +197,16 @@ class SocketNode:
             return _response(404, b"the web app is not built: run make run", "text/plain")
         content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         return _response(200, Path(target).read_bytes(), content_type)
+
+    def media(self, path: str) -> Response:
+        """Auction photos kept locally (no MEDIA_BUCKET) under var/media: served here, on the
+        web app's own origin, so the page needs no other host (with MEDIA_BUCKET they come
+        from S3 / MEDIA_BASE_URL instead)."""
+        root = (self.settings.var_dir / "media").resolve()
+        target = (root / path.removeprefix(MEDIA_PREFIX)).resolve()
+        if not target.is_relative_to(root) or target.suffix != ".webp" or not target.is_file():
+            return problem(404, "not_found", "No such photo")
+        return _response(200, target.read_bytes(), "image/webp")
 
     def cors(self, request: Request) -> dict[str, str]:
         origin = request.headers.get("Origin")
