@@ -69,7 +69,7 @@ def test_a_phone_photo_is_stored_upright_without_metadata_with_a_thumbnail(
     assert b"PhoneCo" not in local_file(body["url"]).read_bytes()
     # The blue band was on the left of the stored picture: upright (turned 90 clockwise) it
     # is at the top.
-    r, g, b = stored.convert("RGB").getpixel((300, 20))
+    r, _g, b = stored.convert("RGB").getpixel((300, 20))
     assert b > 150 and r < 100
     thumb = Image.open(local_file(body["thumbUrl"]))
     assert thumb.format == "WEBP" and max(thumb.size) == 400 and thumb.size == (267, 400)
