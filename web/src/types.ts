@@ -3,9 +3,20 @@
 
 export type Role = 'buyer' | 'seller' | 'admin';
 
-export type AuctionStatus = 'scheduled' | 'live' | 'ended' | 'sold' | 'closed_no_winner';
+export type AuctionStatus = 'scheduled' | 'live' | 'ended' | 'sold' | 'closed_no_winner' | 'cancelled';
 
-export const AUCTION_STATUSES: AuctionStatus[] = ['scheduled', 'live', 'ended', 'sold', 'closed_no_winner'];
+export const AUCTION_STATUSES: AuctionStatus[] = ['scheduled', 'live', 'ended', 'sold', 'closed_no_winner', 'cancelled'];
+
+/** `GET /api/auctions` sorts (CONTRACT §10). */
+export type SortOrder = 'ending_soon' | 'newest' | 'price_asc' | 'price_desc' | 'most_bids';
+
+export interface AuctionImage {
+  id: string;
+  url: string;
+  thumbUrl: string;
+  width: number;
+  height: number;
+}
 
 export interface User {
   id: string;
@@ -27,6 +38,8 @@ export interface Bid {
   bidderId: string;
   amount: string;
   createdAt: string;
+  /** The bidder's public name ("Asha K."), never an email. */
+  bidderName?: string;
   /** Present on some servers: the bid was placed by the proxy on the bidder's behalf. */
   proxy?: boolean;
 }
@@ -65,9 +78,31 @@ export interface Auction {
   /** The buyer and the sale price, once sold. */
   winnerId?: string | null;
   finalPrice?: string | null;
+  // Marketplace (CONTRACT §10).
+  category?: string | null;
+  images?: AuctionImage[];
+  watchers?: number;
+  watching?: boolean;
+  cancelReason?: string | null;
   // Not in the contract's field list, used when a server provides them.
   buyerId?: string | null;
   endedReason?: string | null;
+}
+
+export type BidStanding = 'leading' | 'outbid' | 'won' | 'lost';
+
+export interface MyBid {
+  auction: Auction;
+  myHighestBid: string;
+  myMaxAmount: string | null;
+  state: BidStanding;
+}
+
+export interface Purchase {
+  auction: Auction;
+  finalPrice: string;
+  invoiceNumber: string;
+  payment: { status: string; dueAt: string } | null;
 }
 
 export interface Notification {
@@ -156,7 +191,7 @@ export interface ErrorMessage {
 
 export type ServerMessage = SnapshotMessage | EventMessage | PongMessage | ErrorMessage;
 
-export const ROOM_EVENTS = ['bid:placed', 'auction:started', 'auction:ended'] as const;
+export const ROOM_EVENTS = ['bid:placed', 'auction:started', 'auction:ended', 'auction:cancelled'] as const;
 
 export const USER_EVENTS = [
   'bid:outbid',
