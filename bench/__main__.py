@@ -9,7 +9,8 @@
   same script through the bridge with the upstash-redis client;
 - fan-out: bid accepted -> client received, for 1,000 and 10,000 WebSocket clients in one room
   (bench/fanout.py), and memory per idle connection;
-- cold start: import + first request of the functions' handler module.
+- cold start: import + first request of the functions' handler module;
+- search over 100,000 auctions (full text vs ILIKE) and photo ingest (bench/search.py).
 
 Prints a table and writes bench/results.json with the machine it ran on.
 """
@@ -30,6 +31,7 @@ from typing import Any
 from sqlalchemy import text
 
 from bench import bench_services, loadgen, redis_floor
+from bench import search as search_bench
 from infra.embedded import free_port
 from infra.stack import Stack
 from infra.tcp_proxy import TcpProxy
@@ -408,7 +410,12 @@ def main() -> None:
         log("\n== fan-out ==")
         results["fan_out"] = fan_out(redis_url, database_url)
         log(f"  {results['fan_out']}")
-        results["targets"] = verdicts(results)
+        from tests.support.harness import with_database
+
+        results["marketplace"] = search_bench.run(
+            with_database(database_url, "auction_bench_search"), redis_url
+        )
+        results["targets"] = verdicts(results) + search_bench.verdicts(results["marketplace"])
         results["took_s"] = round(time.perf_counter() - started, 1)
     finally:
         services.stop()

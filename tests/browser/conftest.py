@@ -109,7 +109,12 @@ def web_stack(services: SuiteServices) -> Iterator[LoggedStack]:
         socket_port=socket_port,
         bridge_port=free_port(),
         token=harness.TOKEN,
-        extra_env={"APP_ENV": "test", "CORS_ORIGINS": ",".join(origins)},
+        extra_env={
+            "APP_ENV": "test",
+            "CORS_ORIGINS": ",".join(origins),
+            # The web app (and the photos it stores locally) are served by this socket node.
+            "APP_BASE_URL": origins[0],
+        },
     )
     try:
         stack.start()
