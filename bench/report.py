@@ -68,8 +68,8 @@ def table(results: dict[str, Any]) -> str:
             lines.append(f"| {label} | {f['p50_ms']} | {f['p99_ms']} | {f['max_ms']} |")
     if photos:
         lines.append(
-            f"\nPhoto ingest ({photos['photo_bytes'] / 1e6:.1f} MB phone JPEG, {photos['requests']} "
-            f"uploads): p50 {photos['p50_ms']} ms, p99 {photos['p99_ms']} ms."
+            f"\nPhoto ingest ({photos['photo_bytes'] / 1e6:.1f} MB phone JPEG, "
+            f"{photos['requests']} uploads): p50 {photos['p50_ms']} ms, p99 {photos['p99_ms']} ms."
         )
     lines += ["", "| target | measured | met |", "| --- | --- | --- |"]
     for t in results["targets"]:
