@@ -207,7 +207,9 @@ function applyEvent(state: RoomState, e: EventMessage): RoomState {
       return {
         ...state,
         status: 'cancelled',
-        notice: `This auction was cancelled${typeof data.cancelReason === 'string' ? `: ${data.cancelReason}` : ''}.`,
+        notice: `This auction was cancelled${
+          typeof data.cancelReason === 'string' ? `: ${data.cancelReason.replace(/[.!]+$/, '')}` : ''
+        }.`,
         refreshSeq: state.refreshSeq + 1,
       };
     case 'bid:outbid': {
