@@ -41,6 +41,7 @@ from shared.services import (
     auctions,
     audit,
     bid_intake,
+    email_jobs,
     ending_soon,
     notifications,
     outbox,
@@ -180,10 +181,14 @@ def cancel(ctx: Context, auction_id: uuid.UUID, viewer: Viewer, reason: str) -> 
             _judge(ctx, session, auction, viewer)
             now = ctx.clock()
             voided_round = auction.round
-            people = {
-                *watchlist.round_bidders(session, auction),
-                *watchlist.watchers(session, auction.id),
-            }
+            top_bids = dict(
+                session.execute(
+                    select(Bid.bidder_id, func.max(Bid.amount))
+                    .where(Bid.auction_id == auction.id, Bid.round == auction.round)
+                    .group_by(Bid.bidder_id)
+                ).all()
+            )
+            people = {str(b) for b in top_bids} | set(watchlist.watchers(session, auction.id))
             from_status = auction.status
             auction.status = AuctionStatus.CANCELLED.value
             auction.cancel_reason = reason
@@ -218,6 +223,14 @@ def cancel(ctx: Context, auction_id: uuid.UUID, viewer: Viewer, reason: str) -> 
                     user_id=user,
                     kind=NotificationType.AUCTION_CANCELLED,
                     payload={"auctionId": aid, "itemName": auction.item_name, **data},
+                )
+            # Bidders had money on it: they get an email too (watchers the notification only).
+            for bidder, amount in sorted(top_bids.items(), key=lambda item: str(item[0])):
+                outbox.job(
+                    session,
+                    email_jobs.cancellation_job(
+                        auction, voided_round, str(bidder), amount, now, reason
+                    ),
                 )
             audit.record(
                 session,

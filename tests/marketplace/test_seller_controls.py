@@ -217,3 +217,27 @@ def test_a_refused_cancel_reopens_the_auction_for_bids(
 def test_cancel_of_an_unknown_auction_is_404(client: Any, admin: Person) -> None:
     response = call(client, "POST", f"/api/auctions/{uuid.uuid4()}/cancel", admin, {"reason": "x"})
     assert response.status_code == 404
+
+
+def test_the_bidders_of_a_cancelled_auction_get_an_email_once(
+    ctx: Context, client: Any, seller: Person, admin: Person, sink: Any
+) -> None:
+    from tests.support.after_sale import run_jobs
+
+    asha, ravi, watcher = (person(ctx, "buyer") for _ in range(3))
+    aid = live_auction(ctx, seller, item_name="Teak <desk>")
+    call(client, "PUT", f"/api/auctions/{aid}/watch", watcher)
+    bid(client, asha, aid, "100")
+    bid(client, ravi, aid, "110")
+    reason = {"reason": "Withdrawn: <b>water damage</b>"}
+    assert call(client, "POST", f"/api/auctions/{aid}/cancel", admin, reason).status_code == 200
+    run_jobs(ctx, outlets=None)
+    run_jobs(ctx, outlets=None)  # a second pass sends nothing again
+    assert sink.duplicates() == []
+    assert sink.to(watcher.principal.email) == []
+    (to_asha,) = sink.to(asha.principal.email)
+    (to_ravi,) = sink.to(ravi.principal.email)
+    assert "Auction cancelled: Teak <desk>" == to_asha.subject
+    assert "100.00" in to_asha.text and "110.00" in to_ravi.text
+    assert "water damage" in to_asha.text
+    assert "<b>water damage</b>" not in to_asha.html  # what people typed is escaped

@@ -112,12 +112,17 @@ def upgrade() -> None:
     op.alter_column("auctions", "current_price", nullable=False)
 
     op.drop_constraint(op.f("ck_auctions_status"), "auctions", type_="check")
-    op.create_check_constraint(op.f("ck_auctions_status"), "auctions", f"status IN ({STATUSES_0001}, 'cancelled')"
+    op.create_check_constraint(
+        op.f("ck_auctions_status"), "auctions", f"status IN ({STATUSES_0001}, 'cancelled')"
     )
-    op.create_check_constraint(op.f("ck_auctions_category"), "auctions", "category IS NULL OR category ~ '^[a-z0-9-]{1,40}$'"
+    op.create_check_constraint(
+        op.f("ck_auctions_category"),
+        "auctions",
+        "category IS NULL OR category ~ '^[a-z0-9-]{1,40}$'",
     )
     op.drop_constraint(op.f("ck_notifications_type"), "notifications", type_="check")
-    op.create_check_constraint(op.f("ck_notifications_type"),
+    op.create_check_constraint(
+        op.f("ck_notifications_type"),
         "notifications",
         f"type IN ({TYPES_0001}, 'ending_soon', 'auction_cancelled')",
     )
@@ -178,7 +183,8 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_auction_images")),
     )
-    op.create_index(op.f("ix_auction_images_auction_id_position"), "auction_images", ["auction_id", "position"]
+    op.create_index(
+        op.f("ix_auction_images_auction_id_position"), "auction_images", ["auction_id", "position"]
     )
 
 
@@ -202,10 +208,14 @@ def downgrade() -> None:
     ):
         op.drop_index(name, table_name="auctions")
     op.drop_constraint(op.f("ck_notifications_type"), "notifications", type_="check")
-    op.create_check_constraint(op.f("ck_notifications_type"), "notifications", f"type IN ({TYPES_0001})")
+    op.create_check_constraint(
+        op.f("ck_notifications_type"), "notifications", f"type IN ({TYPES_0001})"
+    )
     op.drop_constraint(op.f("ck_auctions_category"), "auctions", type_="check")
     op.drop_constraint(op.f("ck_auctions_status"), "auctions", type_="check")
-    op.create_check_constraint(op.f("ck_auctions_status"), "auctions", f"status IN ({STATUSES_0001})")
+    op.create_check_constraint(
+        op.f("ck_auctions_status"), "auctions", f"status IN ({STATUSES_0001})"
+    )
     op.drop_column("bids", "stored_at")
     for column in (
         "search",
