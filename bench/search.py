@@ -34,7 +34,7 @@ from shared.settings import load_settings
 
 AUCTIONS = int(os.environ.get("BENCH_SEARCH_AUCTIONS", "100000"))
 REQUESTS = int(os.environ.get("BENCH_SEARCH_REQUESTS", "400"))
-CLIENTS = 4
+CLIENTS = int(os.environ.get("BENCH_SEARCH_CLIENTS", "2"))  # one per core
 UPLOADS = int(os.environ.get("BENCH_UPLOADS", "24"))
 SEARCH_P99_TARGET_MS = 50.0
 
@@ -65,10 +65,14 @@ def fill(database_url: str, count: int) -> None:
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     upgrade(database_url)
-    engine = make_engine(database_url, pool_size=0)
+    engine = make_engine(database_url, pool_size=0, timeout_s=600)  # a big INSERT ... SELECT
     words = "ARRAY[" + ",".join(f"'{w}'" for w in WORDS) + "]"
     cats = "ARRAY[" + ",".join(f"'{c}'" for c in CATEGORIES) + "]"
     n = len(WORDS)
+
+    def pick(step: int) -> str:
+        return f"({words})[1 + mod(i * {step}, {n})]"
+
     now = datetime.now(UTC)
     started = time.perf_counter()
     with engine.begin() as conn:
@@ -82,14 +86,14 @@ def fill(database_url: str, count: int) -> None:
                 "INSERT INTO auctions (id, seller_id, item_name, description, start_price, "
                 "bid_increment, go_live_at, duration_mins, ends_at, status, category, created_at) "
                 f"SELECT gen_random_uuid(), :s, "
-                f"initcap(({words})[1 + (i * 7) % {n}] || ' ' || ({words})[1 + (i * 13) % {n}]), "
-                f"'A ' || ({words})[1 + (i * 17) % {n}] || ' ' || ({words})[1 + (i * 23) % {n}] "
-                f"|| ' piece, ' || ({words})[1 + (i * 29) % {n}] || ' finish.', "
-                "10 + (i * 37) % 5000, 5, :g - (i % 500) * interval '1 minute', 1440, "
-                ":g - (i % 500) * interval '1 minute' + interval '1 day', "
-                "CASE WHEN i % 10 < 7 THEN 'live' WHEN i % 10 < 9 THEN 'scheduled' "
+                f"initcap({pick(7)} || ' ' || {pick(13)}), "
+                f"'A ' || {pick(17)} || ' ' || {pick(23)} || ' piece, ' || {pick(29)} || ' finish.', "
+                "10 + mod(i * 37, 5000), 5, "
+                "CAST(:g AS timestamptz) - mod(i, 500) * interval '1 minute', 1440, "
+                "CAST(:g AS timestamptz) - mod(i, 500) * interval '1 minute' + interval '1 day', "
+                "CASE WHEN mod(i, 10) < 7 THEN 'live' WHEN mod(i, 10) < 9 THEN 'scheduled' "
                 "ELSE 'closed_no_winner' END, "
-                f"({cats})[1 + (i * 11) % {len(CATEGORIES)}], :g - i * interval '1 second' "
+                f"({cats})[1 + mod(i * 11, {len(CATEGORIES)})], CAST(:g AS timestamptz) - i * interval '1 second' "
                 "FROM generate_series(1, :n) AS i"
             ),
             {"s": seller, "g": now, "n": count},
@@ -97,9 +101,9 @@ def fill(database_url: str, count: int) -> None:
         # Prices and counts as bids would leave them (the trigger keeps them from then on).
         conn.execute(
             text(
-                "UPDATE auctions SET bid_count = 1 + (abs(hashtext(id::text)) % 40), "
-                "current_price = start_price + (abs(hashtext(id::text)) % 40) * 5 "
-                "WHERE status = 'live' AND abs(hashtext(id::text)) % 3 > 0"
+                "UPDATE auctions SET bid_count = 1 + mod(abs(hashtext(id::text)), 40), "
+                "current_price = start_price + mod(abs(hashtext(id::text)), 40) * 5 "
+                "WHERE status = 'live' AND mod(abs(hashtext(id::text)), 3) > 0"
             )
         )
         conn.execute(text("ANALYZE auctions"))

@@ -10,8 +10,9 @@ Paging under a moving sort key. Prices, bid counts and ends move while someone p
 raises the price and the count, a soft close moves the end). A plain keyset on (key, id) then
 repeats an auction that moved past the cursor and skips one that moved in front of it. So a
 list is a snapshot of its first page: the cursor carries that page's moment T0 (PostgreSQL's
-clock, read in the page's own REPEATABLE READ snapshot) with the last row's key and id, and
-every later page orders each auction by its key AS OF T0:
+clock, read inside the first page's own statement) with the last row's key and id, and
+every later page orders each auction by its key AS OF T0 (each page is one statement, one
+snapshot):
 - an auction whose keys did not change since T0 (`sort_changed_at <= T0`, kept by a trigger)
   is read by its live columns, through their indexes;
 - the few that changed since T0 have their key rebuilt from the bids PostgreSQL had stored
@@ -193,49 +194,55 @@ def find(
     session: Session, now: datetime, criteria: Criteria, *, limit: int, cursor: str | None
 ) -> tuple[list[Auction], str | None]:
     """One page of auctions matching `criteria`, and the cursor of the next (None: the last).
-    Call on a fresh session: it reads in one REPEATABLE READ snapshot."""
-    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    t_first: datetime = session.execute(select(func.clock_timestamp())).scalar_one()
+
+    The page is one statement, so one snapshot; the first page reads its moment T0 inside it
+    (`clock_timestamp()`, evaluated after the statement's snapshot was taken)."""
     sort = SORTS[criteria.sort]
     where = _filters(criteria, now)
     live = _live_key(criteria.sort)
     if cursor is None:
-        t0 = t_first
-        query = select(Auction.id, live.label("k")).where(
+        query = select(Auction, live.label("k"), func.clock_timestamp().label("t0")).where(
             *where, *_price_range(criteria, Auction.current_price)
         )
-        page = session.execute(_ordered(query, live, Auction.id, sort).limit(limit + 1)).all()
-    else:
-        t0, k, after_id = _read_cursor(cursor, criteria, now)
-        unchanged = or_(Auction.sort_changed_at.is_(None), Auction.sort_changed_at <= t0)
-        stable = select(Auction.id.label("id"), live.label("k")).where(
-            *where,
-            Auction.created_at <= t0,
-            *([unchanged] if sort.moving else []),
-            *_price_range(criteria, Auction.current_price),
-            _after(live, Auction.id, sort, k, after_id),
+        first = session.execute(_ordered(query, live, Auction.id, sort).limit(limit + 1)).all()
+        page_rows = first[:limit]
+        next_cursor = None
+        if len(first) > limit:
+            last = page_rows[-1]
+            next_cursor = cursors.encode(
+                criteria.sort.value, last.t0.isoformat(), _key_text(last.k), str(last[0].id)
+            )
+        return [r[0] for r in page_rows], next_cursor
+    t0, k, after_id = _read_cursor(cursor, criteria, now)
+    unchanged = or_(Auction.sort_changed_at.is_(None), Auction.sort_changed_at <= t0)
+    stable = select(Auction.id.label("id"), live.label("k")).where(
+        *where,
+        Auction.created_at <= t0,
+        *([unchanged] if sort.moving else []),
+        *_price_range(criteria, Auction.current_price),
+        _after(live, Auction.id, sort, k, after_id),
+    )
+    stable = _ordered(stable, live, Auction.id, sort).limit(limit + 1)
+    parts = [stable]
+    if sort.moving:
+        moved_rows = (
+            select(
+                Auction.id.label("id"),
+                _as_of_key(criteria.sort, t0).label("k"),
+                _price_as_of(t0).label("p"),
+            )
+            .where(*where, Auction.created_at <= t0, Auction.sort_changed_at > t0)
+            .subquery()
         )
-        stable = _ordered(stable, live, Auction.id, sort).limit(limit + 1)
-        parts = [stable]
-        if sort.moving:
-            moved_rows = (
-                select(
-                    Auction.id.label("id"),
-                    _as_of_key(criteria.sort, t0).label("k"),
-                    _price_as_of(t0).label("p"),
-                )
-                .where(*where, Auction.created_at <= t0, Auction.sort_changed_at > t0)
-                .subquery()
-            )
-            moved = select(moved_rows.c.id, moved_rows.c.k).where(
-                *_price_range(criteria, moved_rows.c.p),
-                _after(moved_rows.c.k, moved_rows.c.id, sort, k, after_id),
-            )
-            parts.append(_ordered(moved, moved_rows.c.k, moved_rows.c.id, sort).limit(limit + 1))
-        both = union_all(*(p.subquery().select() for p in parts)).subquery()
-        page = session.execute(
-            _ordered(select(both.c.id, both.c.k), both.c.k, both.c.id, sort).limit(limit + 1)
-        ).all()
+        moved = select(moved_rows.c.id, moved_rows.c.k).where(
+            *_price_range(criteria, moved_rows.c.p),
+            _after(moved_rows.c.k, moved_rows.c.id, sort, k, after_id),
+        )
+        parts.append(_ordered(moved, moved_rows.c.k, moved_rows.c.id, sort).limit(limit + 1))
+    both = union_all(*(p.subquery().select() for p in parts)).subquery()
+    page = session.execute(
+        _ordered(select(both.c.id, both.c.k), both.c.k, both.c.id, sort).limit(limit + 1)
+    ).all()
     rows = page[:limit]
     by_id = {
         a.id: a
