@@ -94,7 +94,8 @@ def fill(database_url: str, count: int) -> None:
                 "CAST(:g AS timestamptz) - mod(i, 500) * interval '1 minute' + interval '1 day', "
                 "CASE WHEN mod(i, 10) < 7 THEN 'live' WHEN mod(i, 10) < 9 THEN 'scheduled' "
                 "ELSE 'closed_no_winner' END, "
-                f"({cats})[1 + mod(i * 11, {len(CATEGORIES)})], CAST(:g AS timestamptz) - i * interval '1 second' "
+                f"({cats})[1 + mod(i * 11, {len(CATEGORIES)})], "
+                "CAST(:g AS timestamptz) - i * interval '1 second' "
                 "FROM generate_series(1, :n) AS i"
             ),
             {"s": seller, "g": now, "n": count},

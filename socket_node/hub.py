@@ -14,6 +14,12 @@ Joining a room without losing or repeating an event, while the live feed keeps f
 Every member has a position (the newest room event it was sent); nothing at or below it is
 sent to it again. In the steady state a member's position is the room's last fanned-out
 event, so the hot path hands the room's member set to the broadcaster as is.
+
+Changing identity on an open connection (`{"type":"auth"}`, CONTRACT 9) has the same shape:
+`begin_auth` holds the connection's user events while the shell verifies the token, and
+`complete_auth` moves the connection to the new user's channel (or to none). The held events
+go out only when the identity did not change (a token refresh loses nothing); for another user,
+or a token that failed, they are dropped: a connection is never half-authenticated.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from socket_node import messages
-from socket_node.messages import FeedEvent, Join, Leave, Ping, Refusal, RoomRead, StreamId
+from socket_node.messages import Auth, FeedEvent, Join, Leave, Ping, Refusal, RoomRead, StreamId
 
 C = TypeVar("C", bound=Hashable)
 START: StreamId = (0, 0)  # before the first event of any stream
@@ -44,6 +50,13 @@ class JoinTicket:
     auction_id: str
     after: StreamId | None  # replay the room's events after this id (None: snapshot only)
     asked: StreamId | None  # the lastEventId the client gave
+
+
+@dataclass(slots=True)
+class AuthTicket:
+    """An identity change in flight: the shell verifies `token` and hands the ticket back."""
+
+    token: str | None  # None: the message carried no token (fails without a check)
 
 
 @dataclass(slots=True)
@@ -69,6 +82,8 @@ class Session:
     user_id: str | None
     rooms: set[str] = field(default_factory=set)
     tickets: dict[str, JoinTicket] = field(default_factory=dict)
+    auth: AuthTicket | None = None  # an identity change in flight
+    held: list[str] = field(default_factory=list)  # user events held meanwhile
 
 
 class Hub(Generic[C]):
@@ -76,6 +91,7 @@ class Hub(Generic[C]):
         self.sessions: dict[C, Session] = {}
         self.rooms: dict[str, Room[C]] = {}
         self.users: dict[str, set[C]] = {}
+        self.verifying: set[C] = set()  # connections with an identity change in flight
 
     # -- connections -----------------------------------------------------------------------
 
@@ -91,17 +107,61 @@ class Hub(Generic[C]):
             return
         for auction_id in list(session.rooms):
             self._remove_member(conn, auction_id)
-        if session.user_id is not None:
-            mine = self.users.get(session.user_id)
-            if mine is not None:
-                mine.discard(conn)
-                if not mine:
-                    del self.users[session.user_id]
+        self._leave_user(conn, session.user_id)
+        self.verifying.discard(conn)
+
+    def _leave_user(self, conn: C, user_id: str | None) -> None:
+        if user_id is None:
+            return
+        mine = self.users.get(user_id)
+        if mine is not None:
+            mine.discard(conn)
+            if not mine:
+                del self.users[user_id]
+
+    # -- identity --------------------------------------------------------------------------
+
+    def begin_auth(self, conn: C, auth: Auth) -> AuthTicket:
+        """A client asked to become whoever `auth.token` names: from now until
+        `complete_auth`, its user events are held, not sent."""
+        session = self.sessions[conn]
+        ticket = AuthTicket(auth.token)
+        if session.auth is None:
+            session.held = []
+        session.auth = ticket  # a newer request supersedes one still in flight
+        self.verifying.add(conn)
+        return ticket
+
+    def complete_auth(
+        self, conn: C, ticket: AuthTicket, user_id: str | None, expires_at_ms: int | None
+    ) -> list[Send[C]]:
+        """The verdict on `ticket`: `user_id` (and the token's exp) when the token was good,
+        None when it was not; the connection is then that user's, or anonymous."""
+        session = self.sessions.get(conn)
+        if session is None or session.auth is not ticket:
+            return []  # gone, or superseded by a newer auth message
+        held, session.held, session.auth = session.held, [], None
+        self.verifying.discard(conn)
+        previous = session.user_id
+        if previous != user_id:
+            self._leave_user(conn, previous)
+            session.user_id = user_id
+            if user_id is not None:
+                self.users.setdefault(user_id, set()).add(conn)
+        if user_id is None or expires_at_ms is None:
+            return [Send((conn,), messages.unauthenticated())]
+        out = [Send((conn,), messages.authed(user_id, expires_at_ms))]
+        if user_id == previous:  # a refreshed token: what arrived meanwhile is still theirs
+            out.extend(Send((conn,), payload) for payload in held)
+        return out
 
     # -- client messages -------------------------------------------------------------------
 
-    def receive(self, conn: C, raw: str | bytes, now_ms: int) -> list[Send[C]] | JoinTicket:
-        """A client message: the replies to send, or a join for the shell to complete."""
+    def receive(
+        self, conn: C, raw: str | bytes, now_ms: int
+    ) -> list[Send[C]] | JoinTicket | AuthTicket:
+        """A client message: the replies to send, or a join or an identity change for the
+        shell to complete."""
         session = self.sessions.get(conn)
         if session is None:
             return []
@@ -113,6 +173,8 @@ class Hub(Generic[C]):
         if isinstance(message, Leave):
             self._remove_member(conn, message.auction_id)
             return []
+        if isinstance(message, Auth):
+            return self.begin_auth(conn, message)
         return self.begin_join(conn, message)
 
     def begin_join(self, conn: C, join: Join) -> list[Send[C]] | JoinTicket:
@@ -208,6 +270,12 @@ class Hub(Generic[C]):
         """One feed entry: who gets it. Entries arrive in feed order."""
         if event.user is not None:
             conns = self.users.get(event.user)
+            if not conns:
+                return []
+            if self.verifying and not self.verifying.isdisjoint(conns):
+                for conn in conns & self.verifying:
+                    self.sessions[conn].held.append(event.payload)
+                conns = conns - self.verifying
             return [Send(tuple(conns), event.payload)] if conns else []
         assert event.room is not None
         room = self.rooms.get(event.room)

@@ -60,7 +60,16 @@ class Refusal:
     auction_id: str | None = None
 
 
-ClientMessage = Join | Leave | Ping
+@dataclass(frozen=True, slots=True)
+class Auth:
+    """A new identity for an open connection (CONTRACT 9): the token to verify, or None when
+    the message carries no usable token (answered like a bad one: the connection goes
+    anonymous, never keeping the identity it had)."""
+
+    token: str | None
+
+
+ClientMessage = Join | Leave | Ping | Auth
 
 
 def _auction_id(value: Any) -> str | None:
@@ -83,6 +92,9 @@ def parse_client(raw: str | bytes) -> ClientMessage | Refusal:
     kind = message["type"]
     if kind == "ping":
         return Ping()
+    if kind == "auth":
+        token = message.get("token")
+        return Auth(token.strip() if isinstance(token, str) and token.strip() else None)
     if kind not in ("join", "leave"):
         return Refusal("unknown_type", f"Unknown message type {kind[:40]!r}")
     raw_id = message.get("auctionId")
@@ -122,6 +134,16 @@ def error(code: str, detail: str, auction_id: str | None = None) -> str:
 
 def pong(now_ms: int) -> str:
     return dumps({"type": "pong", "serverTime": iso(from_ms(now_ms))})
+
+
+def authed(user_id: str, expires_at_ms: int) -> str:
+    """The answer to a good `auth`: who the connection is now, and until when (the token's
+    exp; the node closes the connection with 4401 then unless another `auth` came)."""
+    return dumps({"type": "authed", "userId": user_id, "expiresAt": iso(from_ms(expires_at_ms))})
+
+
+def unauthenticated() -> str:
+    return error("unauthenticated", "The token is not valid: this connection continues anonymously")
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,12 +34,13 @@ from websockets.http11 import Request, Response
 from shared.adapters import keys
 from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.adapters.tokens import InvalidToken, Principal, Verifier
+from shared.domain.errors import problem_body
 from shared.domain.vocabulary import Role
 from shared.services import auction_state, health
 from shared.services.context import Context, for_socket_node
 from shared.settings import REPO_ROOT, Settings, settings_or_exit
 from socket_node import background, feed
-from socket_node.hub import Hub, JoinTicket, Send
+from socket_node.hub import AuthTicket, Hub, JoinTicket, Send
 from socket_node.messages import FeedEvent
 
 log = logging.getLogger("socket_node")
@@ -75,15 +76,9 @@ def json_reply(status: int, body: Any, extra: dict[str, str] | None = None) -> R
     return _response(status, orjson.dumps(body), "application/json", extra)
 
 
-def problem(status: int, code: str, detail: str, extra: dict[str, str] | None = None) -> Response:
-    body = {
-        "type": f"https://auction.example/problems/{code}",
-        "title": http.HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    return _response(status, orjson.dumps(body), "application/problem+json", extra)
+def problem(code: str, detail: str, extra: dict[str, str] | None = None) -> Response:
+    body = problem_body(code, detail)  # the API's builder: the same titles, from one table
+    return _response(body["status"], orjson.dumps(body), "application/problem+json", extra)
 
 
 def now_ms() -> int:
@@ -101,6 +96,21 @@ class NodeConnection(ServerConnection):
         self.expires_at: float | None = None  # the token's exp, epoch seconds
         self.refused = False
         self.congested_since = 0.0
+        self.expiry: asyncio.TimerHandle | None = None
+
+    def expire_at(self, expires_at: float | None) -> None:
+        """A signed-in connection lasts as long as its token: at `expires_at` it is closed
+        with 4401 and the client comes back with a fresh token (or as an anonymous watcher).
+        Each identity change sets the timer again; None (anonymous) clears it."""
+        self.expires_at = expires_at
+        if self.expiry is not None:
+            self.expiry.cancel()
+            self.expiry = None
+        if expires_at is not None:
+            self.expiry = asyncio.get_running_loop().call_later(
+                max(0.0, expires_at - time.time()),
+                lambda: asyncio.ensure_future(self.close(CLOSE_UNAUTHORIZED, "token expired")),
+            )
 
     def pause_writing(self) -> None:
         super().pause_writing()
@@ -161,7 +171,6 @@ class SocketNode:
             return self.preflight(request)
         if request.method != "GET":
             return problem(
-                405,
                 "method_not_allowed",
                 f"{request.method} is not served here",
                 {"Allow": "GET, OPTIONS"},
@@ -178,14 +187,21 @@ class SocketNode:
         return self.static(path)
 
     def client_config(self, request: Request) -> dict[str, Any]:
-        host = request.headers.get("Host") or f"localhost:{self.settings.socket_port}"
+        """What the browser app needs to know (CONTRACT 9): the public URLs of a split deploy
+        when they are configured, else the API's port and this node on the host it was
+        asked by (the local stack)."""
+        settings = self.settings
+        host = request.headers.get("Host") or f"localhost:{settings.socket_port}"
         hostname = host.rsplit(":", 1)[0] if not host.startswith("[") else host
-        secure = self.settings.app_base_url.startswith("https")
+        secure = settings.app_base_url.startswith("https")
         return {
-            "apiBase": f"{'https' if secure else 'http'}://{hostname}:{self.settings.api_port}",
-            "wsUrl": f"{'wss' if secure else 'ws'}://{host}/ws",
-            "devLogin": self.settings.dev_login_enabled,
-            "currency": self.settings.currency,
+            "apiBase": settings.api_public_url
+            or f"{'https' if secure else 'http'}://{hostname}:{settings.api_port}",
+            "wsUrl": settings.ws_public_url or f"{'wss' if secure else 'ws'}://{host}/ws",
+            "devLogin": settings.dev_login_enabled,
+            "currency": settings.currency,
+            "supabaseUrl": settings.supabase_url,
+            "supabaseAnonKey": settings.supabase_anon_key,
         }
 
     def static(self, path: str) -> Response:
@@ -249,13 +265,13 @@ class SocketNode:
         cors = self.cors(request)
         scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            return problem(401, "unauthenticated", "An admin's Bearer token is required", cors)
+            return problem("unauthenticated", "An admin's Bearer token is required", cors)
         try:
             principal = await self.verify(token.strip())
         except InvalidToken:
-            return problem(401, "unauthenticated", "The token is not valid", cors)
+            return problem("unauthenticated", "The token is not valid", cors)
         if principal.role != Role.ADMIN:
-            return problem(403, "forbidden", "Admins only", cors)
+            return problem("forbidden", "Admins only", cors)
         return json_reply(200, await self.cluster_figures(), cors)
 
     # -- the admin view: this node's figures, and its siblings' through Redis --------------
@@ -324,30 +340,43 @@ class SocketNode:
             return
         principal = connection.principal
         self.hub.connect(connection, principal.user_id if principal else None)
-        # A signed-in connection lasts as long as its token: then 4401, and the client comes
-        # back with a fresh token (or as an anonymous watcher).
-        expiry = None
-        if connection.expires_at is not None:
-            expiry = asyncio.get_running_loop().call_later(
-                max(0.0, connection.expires_at - time.time()),
-                lambda: asyncio.ensure_future(
-                    connection.close(CLOSE_UNAUTHORIZED, "token expired")
-                ),
-            )
+        connection.expire_at(connection.expires_at)
         try:
             async for raw in connection:
                 result = self.hub.receive(connection, raw, now_ms())
                 if isinstance(result, JoinTicket):
                     await self.join(connection, result)
+                elif isinstance(result, AuthTicket):
+                    await self.reauthenticate(connection, result)
                 else:
                     self.send(result)
         except ConnectionClosed:
             pass
         finally:
-            if expiry is not None:
-                expiry.cancel()
+            connection.expire_at(None)
             self.hub.disconnect(connection)
             self.congested.discard(connection)
+
+    async def reauthenticate(self, connection: NodeConnection, ticket: AuthTicket) -> None:
+        """`{"type":"auth"}`: the connection becomes whoever the new token names, in place,
+        or anonymous when the token is bad (never keeping the identity it had)."""
+        principal: Principal | None = None
+        expires_at: float | None = None
+        if ticket.token is not None:
+            try:
+                principal, expires_at = await self.verify_until(ticket.token)
+            except InvalidToken as exc:
+                log.info("websocket re-authentication refused: %s", exc)
+        self.send(
+            self.hub.complete_auth(
+                connection,
+                ticket,
+                principal.user_id if principal else None,
+                int(expires_at * 1000) if expires_at is not None else None,
+            )
+        )
+        connection.principal = principal
+        connection.expire_at(expires_at)
 
     async def join(self, connection: NodeConnection, ticket: JoinTicket) -> None:
         aid = ticket.auction_id

@@ -22,10 +22,17 @@ from shared.domain.principal import ANONYMOUS, InvalidToken, Principal, Viewer
 
 if TYPE_CHECKING:
     from shared.adapters.tokens import Verifier
-from shared.domain.errors import PROBLEMS, DomainError, FieldError, ValidationFailed
+from shared.domain.errors import (
+    PROBLEMS,
+    DomainError,
+    FieldError,
+    ValidationFailed,
+    problem_body,
+)
 from shared.services import rate_limits, users
 
 from . import runtime
+from .schemas import ProblemOut
 
 log = logging.getLogger("api")
 MAX_BODY = 64 * 1024
@@ -36,28 +43,49 @@ PROBLEM = "application/problem+json"
 # -- responses ---------------------------------------------------------------------------------
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def _serialise(model: type[BaseModel], body: Any) -> str:
+    """`body` through `model`: validated (strict, no undeclared member), then written from the
+    model, so the JSON is exactly what the OpenAPI document says. Raises ValidationError."""
+    instance = model.__pydantic_validator__.validate_python(body)
+    return model.__pydantic_serializer__.to_json(instance).decode()
+
+
+def _contract_breach(where: str, status: int, exc: ValidationError) -> Response:
+    # A bug: the server was about to send a body its own document does not allow. Say so
+    # in the log (where and what, never the values) and answer 500 instead.
+    errors = [
+        {"loc": ".".join(str(p) for p in e["loc"]), "type": e["type"], "msg": e["msg"]}
+        for e in exc.errors(include_url=False, include_input=False)
+    ]
+    log.error(
+        orjson.dumps(
+            {
+                "event": "response_breaks_contract",
+                "operation": where,
+                "status": status,
+                "errors": errors,
+            }
+        ).decode()
+    )
+    return internal_error()
+
+
+def internal_error() -> Response:
+    body = problem_body("internal_error", "An unexpected error occurred")
     return Response(
-        body=orjson.dumps(body).decode(),
-        status_code=status,
-        headers={"Content-Type": JSON, **(headers or {})},
+        body=orjson.dumps(body).decode(), status_code=500, headers={"Content-Type": PROBLEM}
     )
 
 
 def problem_response(error: DomainError) -> Response:
-    body: dict[str, Any] = {
-        "type": f"https://auction.example/problems/{error.code}",
-        "title": error.title,
-        "status": error.status,
-        "detail": error.detail,
-        "code": error.code,
-    }
-    # Extra members never replace the problem's own (a `status` extra once did).
-    body.update({k: v for k, v in error.extra.items() if k not in body})
+    try:
+        text = _serialise(ProblemOut, error.body())
+    except ValidationError as exc:
+        return _contract_breach(f"problem:{error.code}", error.status, exc)
     headers = {"Content-Type": PROBLEM}
     if error.code == "rate_limited" and "retryAfter" in error.extra:
         headers["Retry-After"] = str(error.extra["retryAfter"])
-    return Response(body=orjson.dumps(body).decode(), status_code=error.status, headers=headers)
+    return Response(body=text, status_code=error.status, headers=headers)
 
 
 def problem(code: str, detail: str | None = None, **extra: Any) -> Response:
@@ -147,6 +175,20 @@ class Operation:
     max_body: int = MAX_BODY
     raw_body: tuple[str, ...] = ()
 
+    def model_for(self, status: int) -> type[BaseModel] | None:
+        """The model a JSON body answered with `status` is serialised through."""
+        if status == self.status:
+            return self.response
+        return next((model for code, model in self.responses if code == status), None)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A view's JSON body with another of its documented statuses (health's 503)."""
+
+    body: Any
+    status: int
+
 
 @dataclass
 class Call:
@@ -200,6 +242,27 @@ def _parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
         raise _validation(exc, "query") from None
 
 
+def render(op: Operation, result: Any) -> Response:
+    """A view's result as the JSON response its operation declares, through the model of its
+    status; a body that breaks the model (or has none) is a 500, never sent."""
+    body, status = (
+        (result.body, result.status) if isinstance(result, Reply) else (result, op.status)
+    )
+    model = op.model_for(status)
+    if model is None:
+        log.error(
+            orjson.dumps(
+                {"event": "response_without_model", "operation": op.name, "status": status}
+            ).decode()
+        )
+        return internal_error()
+    try:
+        text = _serialise(model, body)
+    except ValidationError as exc:
+        return _contract_breach(op.name, status, exc)
+    return Response(body=text, status_code=status, headers={"Content-Type": JSON})
+
+
 def operation(
     bp: Blueprint | Chalice,
     method: str,
@@ -247,7 +310,8 @@ def operation(
     )
 
     def decorate(view: Callable[[Call], Any]) -> Callable[..., Response]:
-        OPERATIONS.append(replace(op, name=view.__name__))
+        registered = replace(op, name=view.__name__)
+        OPERATIONS.append(registered)
 
         def handler(**params: str) -> Response:
             request = bp.current_request
@@ -284,9 +348,9 @@ def operation(
             except StoreError as exc:
                 log.error(orjson.dumps({"event": "redis_error", "error": str(exc)[:300]}).decode())
                 return problem("unavailable", "The bid store refused the request; retry")
-            if isinstance(result, Response):
+            if isinstance(result, Response):  # a PDF, a page, the document itself
                 return result
-            return json_response(result, status)
+            return render(registered, result)
 
         handler.__name__ = view.__name__
         handler.__doc__ = view.__doc__
@@ -396,7 +460,7 @@ def install(app: Chalice) -> None:
             response = get_response(event)
         except Exception:  # a bug: say so plainly, never leak a trace
             log.exception("unhandled error")
-            response = problem("internal_error", "An unexpected error occurred")
+            response = internal_error()
         response = _rewrite_chalice_error(response)
         for name, value in SECURITY_HEADERS.items():
             # A route may set its own (the docs page's CSP allows its inline styles).

@@ -1,4 +1,5 @@
-"""Request and response models: they validate requests and generate the OpenAPI document."""
+"""Request and response models: they validate requests, serialise every success body (and
+every problem), and generate the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    MISSING,
     AfterValidator,
     BaseModel,
     BeforeValidator,
@@ -20,10 +22,13 @@ from pydantic import (
     model_validator,
 )
 
-from shared.domain.errors import invalid
+from shared.domain.errors import PROBLEMS, invalid
 from shared.domain.marketplace import CATEGORY, MAX_CANCEL_REASON, MAX_QUERY_CHARS
 from shared.domain.money import parse_money
 from shared.domain.times import parse_iso
+from shared.domain.vocabulary import AUCTION_STATUSES, COUNTER_STATUSES, NOTIFICATION_TYPES, ROLES
+
+PROBLEM_CODES = tuple(PROBLEMS)
 
 
 def _money(value: object) -> Decimal:
@@ -79,10 +84,6 @@ UtcTime = Annotated[
         }
     ),
 ]
-MoneyOut = Annotated[
-    str, WithJsonSchema({"type": "string", "pattern": r"^\d+\.\d{2}$", "examples": ["1250.00"]})
-]
-TimeOut = Annotated[str, WithJsonSchema({"type": "string", "format": "date-time"})]
 
 
 def _no_nul(value: str) -> str:
@@ -94,7 +95,7 @@ def _no_nul(value: str) -> str:
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_no_nul)]
 StrictInt = Annotated[int, Strict()]
-Status = Literal["scheduled", "live", "ended", "sold", "closed_no_winner", "cancelled"]
+Status = Literal[AUCTION_STATUSES]
 Category = Annotated[
     str,
     StringConstraints(pattern=CATEGORY.pattern, min_length=1, max_length=40),
@@ -265,18 +266,43 @@ class NotificationQuery(Page):
     unreadOnly: bool = False
 
 
-# -- responses (documentation and contract tests) ---------------------------------------------
+# -- responses: every success body is serialised through its model (`http.operation`) ---------
+#
+# `extra="forbid"` and `strict=True`: a member no model declares, or a value of the wrong type,
+# is a bug the server answers with 500 rather than send. A member that may be absent is typed
+# `X | MISSING` (the schema says "not required", never "nullable"; absent stays absent on the
+# wire); a member the contract gives as `null` is required and typed `X | None`.
+
+MoneyText = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]+\.[0-9]{2}$"),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]+\.[0-9]{2}$", "examples": ["1250.00"]}),
+]
+Moment = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$"
+    ),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "description": "ISO 8601 UTC with milliseconds.",
+            "examples": ["2030-01-01T10:00:00.000Z"],
+        }
+    ),
+]
 
 
 class Out(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class BidSummary(Out):
     id: str
     bidderId: str
-    amount: MoneyOut
-    createdAt: TimeOut
+    amount: MoneyText
+    createdAt: Moment
 
 
 class BidOut(BidSummary):
@@ -286,8 +312,8 @@ class BidOut(BidSummary):
 
 class CounterSummary(Out):
     id: str
-    amount: MoneyOut
-    status: Literal["pending", "accepted", "rejected"]
+    amount: MoneyText
+    status: Literal[COUNTER_STATUSES]
 
 
 class ImageOut(Out):
@@ -303,37 +329,46 @@ class AuctionOut(Out):
     sellerId: str
     itemName: str
     description: str
-    startPrice: MoneyOut
-    bidIncrement: MoneyOut
-    goLiveAt: TimeOut
+    startPrice: MoneyText
+    bidIncrement: MoneyText
+    goLiveAt: Moment
     durationMins: int
-    endsAt: TimeOut
+    endsAt: Moment
     status: Status
     highestBid: BidSummary | None
-    minNextBid: MoneyOut
+    minNextBid: MoneyText
     bidCount: int
     counterOffer: CounterSummary | None
-    serverTime: TimeOut
-    createdAt: TimeOut
-    updatedAt: TimeOut
-    reservePrice: MoneyOut | None = Field(None, description="Only for the seller and admins.")
-    reserveMet: bool | None = None
-    buyNowPrice: MoneyOut | None = None
-    softCloseSecs: int | None = None
-    myMaxAmount: MoneyOut | None = Field(None, description="The caller's own proxy maximum.")
-    winnerId: str | None = Field(None, description="The buyer, once sold.")
-    finalPrice: MoneyOut | None = Field(None, description="The sale price, once sold.")
-    category: str | None
+    serverTime: Moment
+    createdAt: Moment
+    updatedAt: Moment
+    # The competitive rules appear only on auctions that use them ("absent means off").
+    reservePrice: MoneyText | MISSING = Field(
+        MISSING, description="Only for the seller, on an auction with a reserve."
+    )
+    reserveMet: bool | MISSING = Field(MISSING, description="On an auction with a reserve.")
+    buyNowPrice: MoneyText | MISSING = MISSING
+    softCloseSecs: int | MISSING = MISSING
+    myMaxAmount: MoneyText | MISSING = Field(
+        MISSING, description="The caller's own proxy maximum, while they have one."
+    )
+    winnerId: str | MISSING = Field(MISSING, description="The buyer, once sold.")
+    finalPrice: MoneyText | MISSING = Field(MISSING, description="The sale price, once sold.")
+    category: str | None = Field(description="A lowercase slug, or null.")
     images: list[ImageOut]
     watchers: int = Field(description="How many people watch it.")
-    watching: bool | None = Field(None, description="Whether the caller watches it (signed in).")
-    cancelReason: str | None = Field(None, description="Why it was cancelled, once cancelled.")
+    watching: bool | MISSING = Field(
+        MISSING, description="Whether the caller watches it (signed-in callers only)."
+    )
+    cancelReason: str | MISSING = Field(
+        MISSING, description="Why it was cancelled, once cancelled."
+    )
 
 
 class BidPlaced(BidOut):
-    maxAmount: MoneyOut | None = Field(None, description="The maximum, for a proxy bid.")
-    minNextBid: MoneyOut
-    endsAt: TimeOut
+    maxAmount: MoneyText | MISSING = Field(MISSING, description="The maximum, for a proxy bid.")
+    minNextBid: MoneyText
+    endsAt: Moment
 
 
 class AuctionList(Out):
@@ -348,8 +383,8 @@ class BidList(Out):
 
 class MyBidOut(Out):
     auction: AuctionOut
-    myHighestBid: MoneyOut
-    myMaxAmount: MoneyOut | None
+    myHighestBid: MoneyText
+    myMaxAmount: MoneyText | None
     state: Literal["leading", "outbid", "won", "lost"]
 
 
@@ -360,12 +395,12 @@ class MyBidList(Out):
 
 class PaymentOut(Out):
     status: str
-    dueAt: TimeOut
+    dueAt: Moment
 
 
 class PurchaseOut(Out):
     auction: AuctionOut
-    finalPrice: MoneyOut
+    finalPrice: MoneyText
     invoiceNumber: str = Field(examples=["INV-000042"])
     payment: PaymentOut | None = Field(
         description="The sale's payment (after-sale flow); null until that flow exists."
@@ -383,10 +418,10 @@ class ReadAllOut(Out):
 
 class NotificationOut(Out):
     id: str
-    type: str
+    type: Literal[NOTIFICATION_TYPES]
     payload: dict[str, Any]
-    readAt: TimeOut | None
-    createdAt: TimeOut
+    readAt: Moment | None
+    createdAt: Moment
 
 
 class NotificationList(Out):
@@ -400,10 +435,10 @@ class DeadJobOut(Out):
     kind: str = Field(description="`email:sale_confirmation`, `email:rejection`...")
     lastError: str | None
     attempts: int = Field(description="Failed tries since it was queued or last replayed.")
-    failedAt: TimeOut | None
-    replays: int = 0
-    auctionId: str | None = None
-    recipientId: str | None = None
+    failedAt: Moment | None
+    replays: int
+    auctionId: str | None
+    recipientId: str | None
 
 
 class DeadJobList(Out):
@@ -419,7 +454,7 @@ class UserOut(Out):
     id: str
     email: str
     name: str
-    role: Literal["buyer", "seller", "admin"]
+    role: Literal[ROLES]
 
 
 class TokenOut(Out):
@@ -432,6 +467,9 @@ class HealthOut(Out):
     status: Literal["ok", "degraded"]
     db: str
     redis: str
+    code: Literal["unavailable"] | MISSING = Field(
+        MISSING, description="With 503: the problem code the rest of the API uses."
+    )
 
 
 class FieldProblem(Out):
@@ -440,13 +478,23 @@ class FieldProblem(Out):
 
 
 class ProblemOut(Out):
-    """RFC 9457 problem details; `code` is the machine-readable reason."""
+    """RFC 9457 problem details; `code` is the machine-readable reason. Built by the one
+    builder both deployables use (`shared.domain.errors.problem_body`)."""
 
     type: str
     title: str
     status: int
     detail: str
-    code: str
-    errors: list[FieldProblem] | None = Field(None, description="With `validation_error`.")
-    minNextBid: MoneyOut | None = Field(None, description="With `bid_too_low`.")
-    retryAfter: int | None = Field(None, description="With `rate_limited`: seconds to wait.")
+    code: Literal[PROBLEM_CODES]
+    errors: list[FieldProblem] | MISSING = Field(MISSING, description="With `validation_error`.")
+    minNextBid: MoneyText | MISSING = Field(MISSING, description="With `bid_too_low`.")
+    retryAfter: int | MISSING = Field(MISSING, description="With `rate_limited`: seconds to wait.")
+    highestBid: MoneyText | MISSING = Field(
+        MISSING, description="With `counter_too_low`: the amount the counter must exceed."
+    )
+    auctionStatus: Status | MISSING = Field(
+        MISSING, description="With `decision_not_allowed`: the auction's status."
+    )
+    counterStatus: Literal[COUNTER_STATUSES] | MISSING = Field(
+        MISSING, description="With `counter_not_pending`: the counter offer's status."
+    )

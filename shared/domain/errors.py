@@ -1,7 +1,9 @@
-"""Domain errors, and the one table that maps each `code` to an HTTP status and a title."""
+"""Domain errors, the one table that maps each `code` to an HTTP status and a title, and the one
+builder of problem+json bodies (the API and the socket node both answer with it)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +39,28 @@ PROBLEMS: dict[str, tuple[int, str]] = {
 }
 
 
+PROBLEM_TYPE = "https://auction.example/problems/{code}"
+
+
+def problem_body(
+    code: str, detail: str | None = None, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The RFC 9457 body of `code`: `{type, title, status, detail, code}` from the table, plus
+    what the code carries (`errors`, `minNextBid`, `retryAfter`...)."""
+    status, title = PROBLEMS[code]
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE.format(code=code),
+        "title": title,
+        "status": status,
+        "detail": detail or title,
+        "code": code,
+    }
+    if extra:
+        # Extra members never replace the problem's own (a `status` extra once did).
+        body.update({k: v for k, v in extra.items() if k not in body})
+    return body
+
+
 @dataclass
 class FieldError:
     field: str
@@ -54,6 +78,9 @@ class DomainError(Exception):
         self.detail = detail or self.title
         self.extra = extra
         super().__init__(f"{code}: {self.detail}")
+
+    def body(self) -> dict[str, Any]:
+        return problem_body(self.code, self.detail, self.extra)
 
 
 class ValidationFailed(DomainError):

@@ -61,10 +61,11 @@ class LoggedStack(Stack):
     (shown when a test fails), so their output never mixes into pytest's."""
 
     logs: dict[str, Path]
+    log_dir: Path
     _files: list[IO[bytes]]
 
     def _spawn(self, name: str, *args: str) -> None:
-        log_path = ARTIFACTS / "logs" / f"{name}.log"
+        log_path = getattr(self, "log_dir", ARTIFACTS / "logs") / f"{name}.log"
         log_path.parent.mkdir(parents=True, exist_ok=True)
         out = log_path.open("wb")
         self.logs = {**getattr(self, "logs", {}), name: log_path}
@@ -89,19 +90,28 @@ class LoggedStack(Stack):
         return "\n".join(parts)
 
 
-@pytest.fixture(scope="module")
-def web_stack(services: SuiteServices) -> Iterator[LoggedStack]:
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """var/artifacts/browser, emptied once per session (each stack and test has its folder)."""
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True)
+    return ARTIFACTS
+
+
+def start_stack(
+    services: SuiteServices,
+    name: str,
+    extra_env: dict[str, str],
+    socket_port: int | None = None,
+) -> LoggedStack:
     """Bridge, API and socket node (with its ticker and job worker) on free ports, over the
-    suite's PostgreSQL and Redis, emptied first."""
+    suite's PostgreSQL and Redis, emptied first; logs under the artifacts' `logs-<name>/`."""
     if not WEB_INDEX.is_file():
         pytest.fail(f"the web app is not built ({WEB_INDEX} missing): run `make web`")
     from chalicelib import runtime
 
     harness.wipe(runtime.context())
-    shutil.rmtree(ARTIFACTS, ignore_errors=True)
-    ARTIFACTS.mkdir(parents=True)
-    api_port, socket_port = free_port(), free_port()
-    origins = [f"http://{host}:{socket_port}" for host in ("127.0.0.1", "localhost")]
+    api_port, socket_port = free_port(), socket_port or free_port()
     stack = LoggedStack(
         database_url=services.database_url,
         redis_url=services.redis_url,
@@ -110,18 +120,31 @@ def web_stack(services: SuiteServices) -> Iterator[LoggedStack]:
         bridge_port=free_port(),
         token=harness.TOKEN,
         extra_env={
-            "APP_ENV": "test",
-            "CORS_ORIGINS": ",".join(origins),
+            "CORS_ORIGINS": ",".join(origins(socket_port)),
             # The web app (and the photos it stores locally) are served by this socket node.
-            "APP_BASE_URL": origins[0],
+            "APP_BASE_URL": origins(socket_port)[0],
+            **extra_env,
         },
     )
+    stack.log_dir = ARTIFACTS / f"logs-{name}"
     try:
         stack.start()
     except Exception as exc:
         stack.stop()
         stack.close_logs()
         pytest.fail(f"the stack did not start: {exc}\n{stack.log_tails()}")
+    return stack
+
+
+def origins(socket_port: int) -> list[str]:
+    """Where the SPA is served from (the socket node), by either local name."""
+    return [f"http://{host}:{socket_port}" for host in ("127.0.0.1", "localhost")]
+
+
+@pytest.fixture(scope="module")
+def web_stack(services: SuiteServices, artifacts: Path) -> Iterator[LoggedStack]:
+    """The development stack: dev login on."""
+    stack = start_stack(services, "dev", {"APP_ENV": "test"})
     try:
         yield stack
     finally:
@@ -199,14 +222,20 @@ FAILED = pytest.StashKey[bool]()
 SHOT_FOLDERS: list[Path] = []  # this session's, for the summary line
 
 
+@pytest.fixture(scope="module")
+def stack(web_stack: LoggedStack) -> LoggedStack:
+    """The stack the module's pages talk to (a module may override it with its own)."""
+    return web_stack
+
+
 @pytest.fixture
 def browsing(
-    request: pytest.FixtureRequest, browser: Browser, web_stack: LoggedStack
+    request: pytest.FixtureRequest, browser: Browser, stack: LoggedStack
 ) -> Iterator[Browsing]:
     """The people of one test, on the SPA as the socket node serves it (with /config.json)."""
     folder = ARTIFACTS / request.node.name
     folder.mkdir(parents=True, exist_ok=True)
-    session = Browsing(browser, f"{web_stack.socket_url}/", Screenshots(folder))
+    session = Browsing(browser, f"{stack.socket_url}/", Screenshots(folder))
     SHOT_FOLDERS.append(folder)
     try:
         yield session
@@ -215,7 +244,7 @@ def browsing(
             for who, page in session.pages.items():
                 if not page.is_closed():
                     page.screenshot(path=str(folder / f"failure-{who}.png"), full_page=True)
-            print(web_stack.log_tails(), file=sys.stderr)
+            print(stack.log_tails(), file=sys.stderr)
         session.close()
         print(f"\nbrowser screenshots: {folder.relative_to(REPO_ROOT)}/")
 

@@ -237,7 +237,7 @@ def test_the_bidders_of_a_cancelled_auction_get_an_email_once(
     assert sink.to(watcher.principal.email) == []
     (to_asha,) = sink.to(asha.principal.email)
     (to_ravi,) = sink.to(ravi.principal.email)
-    assert "Auction cancelled: Teak <desk>" == to_asha.subject
+    assert to_asha.subject == "Auction cancelled: Teak <desk>"
     assert "100.00" in to_asha.text and "110.00" in to_ravi.text
     assert "water damage" in to_asha.text
     assert "<b>water damage</b>" not in to_asha.html  # what people typed is escaped

@@ -19,7 +19,7 @@ from websockets.sync.client import ClientConnection, connect
 from infra.embedded import free_port
 from infra.stack import Stack
 from shared.services.context import Context, for_socket_node
-from shared.settings import get_settings
+from shared.settings import Settings, get_settings
 from socket_node.server import SocketNode
 from tests.support.harness import TOKEN, SuiteServices
 
@@ -77,9 +77,9 @@ class Client:
 class InProcessNode:
     """A SocketNode on an event loop of its own (a thread), on a free port."""
 
-    def __init__(self, ctx: Context, **options: Any) -> None:
+    def __init__(self, ctx: Context, settings: Settings | None = None, **options: Any) -> None:
         self.ctx = ctx
-        self.node = SocketNode(get_settings(), ctx, **options)
+        self.node = SocketNode(settings or get_settings(), ctx, **options)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
@@ -121,12 +121,13 @@ def node_factory(ctx: Context) -> Iterator[Callable[..., InProcessNode]]:
     started: list[InProcessNode] = []
     contexts: list[Context] = []
 
-    def start(**options: Any) -> InProcessNode:
+    def start(settings: Settings | None = None, **options: Any) -> InProcessNode:
         options.setdefault("ticker", False)
         options.setdefault("jobs", False)
-        node_ctx = for_socket_node(get_settings())
+        settings = settings or get_settings()
+        node_ctx = for_socket_node(settings)
         contexts.append(node_ctx)
-        node = InProcessNode(node_ctx, **options)
+        node = InProcessNode(node_ctx, settings, **options)
         started.append(node)
         return node
 

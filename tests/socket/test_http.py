@@ -3,11 +3,17 @@ the configured origins)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 import httpx
+import pytest
 
+from infra.embedded import free_port
 from shared.services.context import Context
+from shared.settings import REPO_ROOT, get_settings, load_settings
 from tests.socket.conftest import InProcessNode
 from tests.support.harness import Person, live_auction
 
@@ -78,3 +84,63 @@ def test_other_methods_are_refused_with_405(node: InProcessNode) -> None:
     response = httpx.post(f"{node.http_url}/admin/rooms", timeout=5)
     assert response.status_code == 405
     assert response.json()["code"] == "method_not_allowed"
+
+
+def test_config_json_gives_the_local_defaults(node: InProcessNode) -> None:
+    response = httpx.get(f"{node.http_url}/config.json", timeout=5)
+    assert response.status_code == 200
+    settings = get_settings()
+    assert response.json() == {
+        "apiBase": f"http://127.0.0.1:{settings.api_port}",
+        "wsUrl": f"ws://127.0.0.1:{node.port}/ws",
+        "devLogin": True,
+        "currency": settings.currency,
+        "supabaseUrl": None,
+        "supabaseAnonKey": None,
+    }
+
+
+def test_config_json_gives_the_public_urls_of_a_split_deploy(node_factory: Any) -> None:
+    settings = load_settings(
+        API_PUBLIC_URL="https://abc123.execute-api.ap-south-1.amazonaws.com/prod/",
+        WS_PUBLIC_URL="wss://auction-socket.onrender.com/ws",
+        SUPABASE_URL="https://project.supabase.co",
+        SUPABASE_ANON_KEY="anon-key",
+        SUPABASE_JWKS_URL="https://project.supabase.co/auth/v1/.well-known/jwks.json",
+    )
+    node = node_factory(settings)
+    body = httpx.get(f"{node.http_url}/config.json", timeout=5).json()
+    assert body == {
+        "apiBase": "https://abc123.execute-api.ap-south-1.amazonaws.com/prod",
+        "wsUrl": "wss://auction-socket.onrender.com/ws",
+        "devLogin": False,
+        "currency": settings.currency,
+        "supabaseUrl": "https://project.supabase.co",
+        "supabaseAnonKey": "anon-key",
+    }
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("API_PUBLIC_URL", "api.example.com"),
+        ("WS_PUBLIC_URL", "https://socket.example.com/ws"),
+        ("SUPABASE_URL", "ftp://project.supabase.co"),
+    ],
+)
+def test_a_malformed_public_url_stops_the_socket_node_with_one_line_naming_it(
+    services: Any, variable: str, value: str
+) -> None:
+    env = {**os.environ, "APP_ENV": "test", "SOCKET_PORT": str(free_port()), variable: value}
+    done = subprocess.run(
+        [sys.executable, "-m", "socket_node"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith(f"configuration error: {variable}: ")

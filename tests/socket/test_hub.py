@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from shared.adapters.redis_records import HighestBid
 from socket_node import messages
-from socket_node.hub import Hub, JoinTicket, Send
+from socket_node.hub import AuthTicket, Hub, JoinTicket, Send
 from socket_node.messages import FeedEvent, RoomRead
 
 AUCTION = "5b0c8a0e-6a43-4f4c-9c32-0d6b1d0f2a11"
@@ -285,6 +285,9 @@ def test_client_messages_are_parsed_or_refused_with_a_code() -> None:
         json.dumps({"type": "join", "auctionId": AUCTION.upper(), "lastEventId": "12-3"})
     ) == (messages.Join(AUCTION, (12, 3)))
     assert parse(json.dumps({"type": "leave", "auctionId": AUCTION})) == messages.Leave(AUCTION)
+    assert parse('{"type":"auth","token":" a.b.c "}') == messages.Auth("a.b.c")
+    assert parse('{"type":"auth","token":7}') == messages.Auth(None)
+    assert parse('{"type":"auth"}') == messages.Auth(None)
     cases = {
         "{": "invalid_json",
         "[]": "invalid_message",
@@ -318,6 +321,147 @@ def test_a_scheduled_auction_inside_its_window_shows_as_live() -> None:
     assert snap["highestBid"]["amount"] == "1500.00"
     assert snap["minNextBid"] == "1525.00"
     assert snap["reserveMet"] is False
+
+
+# -- changing identity on an open connection (CONTRACT 9) -------------------------------------
+
+EXP = NOW + 3_600_000
+
+
+def auth(hub: Hub[str], conn: str, token: Any = "a.b.c") -> AuthTicket:
+    ticket = hub.receive(conn, json.dumps({"type": "auth", "token": token}), NOW)
+    assert isinstance(ticket, AuthTicket)
+    return ticket
+
+
+def test_auth_moves_an_anonymous_connection_onto_its_users_channel() -> None:
+    hub: Hub[str] = Hub()
+    wire = Wire()
+    hub.connect("tab", None)
+    wire.take(hub.deliver(user_event("u1", 1)))
+    wire.take(hub.complete_auth("tab", auth(hub, "tab"), "u1", EXP))
+    wire.take(hub.deliver(user_event("u1", 2)))
+    assert wire.types("tab") == ["authed", "bid:outbid"]
+    assert wire.got["tab"][0] == {
+        "type": "authed",
+        "userId": "u1",
+        "expiresAt": "2027-01-15T09:00:00.000Z",
+    }
+    assert wire.numbers("tab", "bid:outbid") == [2]
+    assert hub.users == {"u1": {"tab"}}
+
+
+def test_a_refreshed_token_keeps_the_user_and_loses_no_user_event_meanwhile() -> None:
+    hub: Hub[str] = Hub()
+    wire = Wire()
+    hub.connect("tab", "u1")
+    hub.connect("other-tab", "u1")
+    ticket = auth(hub, "tab")
+    # While the shell verifies the new token, events for the user are held for this tab only.
+    wire.take(hub.deliver(user_event("u1", 1)))
+    assert wire.numbers("tab", "bid:outbid") == []
+    assert wire.numbers("other-tab", "bid:outbid") == [1]
+    wire.take(hub.complete_auth("tab", ticket, "u1", EXP))
+    wire.take(hub.deliver(user_event("u1", 2)))
+    assert wire.types("tab") == ["authed", "bid:outbid", "bid:outbid"]
+    assert wire.numbers("tab", "bid:outbid") == [1, 2]
+    assert hub.users == {"u1": {"tab", "other-tab"}}
+
+
+def test_auth_as_another_user_moves_the_channel_and_drops_what_was_held() -> None:
+    hub: Hub[str] = Hub()
+    wire = Wire()
+    hub.connect("tab", "u1")
+    ticket = auth(hub, "tab")
+    wire.take(hub.deliver(user_event("u1", 1)))  # for the old identity: never sent
+    wire.take(hub.complete_auth("tab", ticket, "u2", EXP))
+    wire.take(hub.deliver(user_event("u1", 2)))
+    wire.take(hub.deliver(user_event("u2", 3)))
+    assert wire.types("tab") == ["authed", "bid:outbid"]
+    assert wire.got["tab"][0]["userId"] == "u2"
+    assert wire.numbers("tab", "bid:outbid") == [3]
+    assert hub.users == {"u2": {"tab"}}
+
+
+@pytest.mark.parametrize("token", ["forged.token.here", None, "", 42])
+def test_a_bad_token_leaves_the_connection_anonymous_never_half_authenticated(
+    token: Any,
+) -> None:
+    hub: Hub[str] = Hub()
+    wire = Wire()
+    hub.connect("tab", "u1")
+    wire.take(hub.complete_join("tab", join(hub, "tab"), read([])))
+    ticket = auth(hub, "tab", token)
+    assert ticket.token == (token if isinstance(token, str) and token else None)
+    wire.take(hub.deliver(user_event("u1", 1)))  # held, then dropped with the old identity
+    wire.take(hub.complete_auth("tab", ticket, None, None))
+    wire.take(hub.deliver(user_event("u1", 2)))
+    wire.take(hub.deliver(room_event(3)))
+    assert wire.types("tab") == ["snapshot", "error", "bid:placed"]
+    assert wire.got["tab"][1]["code"] == "unauthenticated"
+    assert hub.users == {}
+    assert hub.sessions["tab"].user_id is None
+    # ... and a good token afterwards signs it in again.
+    wire.take(hub.complete_auth("tab", auth(hub, "tab"), "u1", EXP))
+    wire.take(hub.deliver(user_event("u1", 4)))
+    assert wire.numbers("tab", "bid:outbid") == [4]
+
+
+def test_only_the_newest_auth_counts_and_a_closed_connection_gets_no_verdict() -> None:
+    hub: Hub[str] = Hub()
+    wire = Wire()
+    hub.connect("tab", None)
+    first, second = auth(hub, "tab", "first"), auth(hub, "tab", "second")
+    assert hub.complete_auth("tab", first, "u1", EXP) == []  # superseded
+    wire.take(hub.complete_auth("tab", second, "u2", EXP))
+    assert wire.got["tab"][0]["userId"] == "u2"
+    assert hub.users == {"u2": {"tab"}}
+    late = auth(hub, "tab")
+    hub.disconnect("tab")
+    assert hub.complete_auth("tab", late, "u1", EXP) == []
+    assert hub.users == {} and hub.verifying == set()
+
+
+identity_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("event"), st.sampled_from(["u1", "u2"])),
+        st.tuples(st.just("auth"), st.just("")),
+        st.tuples(st.just("verdict"), st.sampled_from(["u1", "u2", "bad"])),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(["u1", None]), identity_ops)
+def test_a_connection_gets_exactly_the_user_events_of_who_it_is(
+    start: str | None, ops: list[tuple[str, str]]
+) -> None:
+    """Any interleaving of user events, auth messages and verdicts: a connection receives an
+    event only for the identity it holds (verified), every one of them (a refresh loses none),
+    and never one for an identity it held before a change or a failed token."""
+    hub: Hub[str] = Hub()
+    wire = Wire()
+    hub.connect("tab", start)
+    ticket: AuthTicket | None = None
+    identity = start
+    held: list[int] = []  # events for `identity` while a verdict is pending
+    expected: list[int] = []
+    for n, (op, arg) in enumerate(ops):
+        if op == "event":
+            wire.take(hub.deliver(user_event(arg, n)))
+            if identity == arg:
+                (held if ticket is not None else expected).append(n)
+        elif op == "auth":
+            ticket = auth(hub, "tab")
+        elif op == "verdict" and ticket is not None:
+            verdict = None if arg == "bad" else arg
+            wire.take(hub.complete_auth("tab", ticket, verdict, EXP if verdict else None))
+            if verdict is not None and verdict == identity:
+                expected.extend(held)
+            identity, held, ticket = verdict, [], None
+    assert wire.numbers("tab", "bid:outbid") == expected
+    assert hub.sessions["tab"].user_id == identity
 
 
 # -- invariant 7 under any interleaving --------------------------------------------------------

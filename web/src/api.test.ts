@@ -27,6 +27,37 @@ describe('api client', () => {
     expect(JSON.parse(String(calls[0].init.body))).toEqual({ amount: '100.00' });
   });
 
+  it('asks for the token on every call, so a refreshed one is used at once', async () => {
+    let current = 'first';
+    const sent: (string | undefined)[] = [];
+    const api = new Api('http://api.test', async () => current, (async (_url: string, init: RequestInit) => {
+      sent.push((init.headers as Record<string, string>).Authorization);
+      return jsonResponse(200, { id: 'u1' });
+    }) as unknown as typeof fetch);
+    await api.me();
+    current = 'refreshed';
+    await api.me();
+    expect(sent).toEqual(['Bearer first', 'Bearer refreshed']);
+  });
+
+  it('fails like the network when the session cannot be read, rather than going anonymous', async () => {
+    let fetched = false;
+    const api = new Api(
+      'http://api.test',
+      async () => {
+        throw new Error('refresh failed');
+      },
+      (async () => {
+        fetched = true;
+        return jsonResponse(200, {});
+      }) as unknown as typeof fetch,
+    );
+    const err = await api.me().catch((e) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect(err.isNetwork).toBe(true);
+    expect(fetched).toBe(false);
+  });
+
   it('turns problem+json into ApiError with code, fields and Retry-After', async () => {
     const api = new Api('http://api.test', () => null, (async () =>
       jsonResponse(
@@ -90,7 +121,16 @@ describe('placeBidWithRetry', () => {
       placeBid: async (_id: string, _body: unknown, key: string) => {
         keys.push(key);
         if (n++ < 2) throw new ApiError(0, { title: 'Network error' });
-        return { id: 'b1', auctionId: 'a1', bidderId: 'u', amount: '100.00', createdAt: '' };
+        return {
+          id: 'b1',
+          auctionId: 'a1',
+          bidderId: 'u',
+          bidderName: 'Asha K.',
+          amount: '100.00',
+          createdAt: '',
+          minNextBid: '110.00',
+          endsAt: '',
+        };
       },
     };
     const bid = await placeBidWithRetry(api, 'a1', { amount: '100.00' }, 'k', async () => {});

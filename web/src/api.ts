@@ -4,18 +4,25 @@
 import type {
   Auction,
   AuctionImage,
-  Bid,
-  DeadJob,
-  MyBid,
+  AuctionPage,
+  BidPage,
+  CreateAuctionInput,
+  DeadJobPage,
+  EditAuctionInput,
+  MyBidPage,
   Notification,
   NotificationPage,
-  Page,
+  PlacedBid,
   Problem,
-  Purchase,
+  PurchasePage,
+  ReplayedJob,
   RoomsInfo,
   SortOrder,
+  Token,
   User,
 } from './types';
+
+export type { CreateAuctionInput };
 
 export class ApiError extends Error {
   constructor(
@@ -57,22 +64,13 @@ export interface SearchParams {
   sort?: SortOrder;
 }
 
-export interface CreateAuctionInput {
-  itemName: string;
-  description: string;
-  startPrice: string;
-  bidIncrement: string;
-  goLiveAt: string;
-  durationMins: number;
-  reservePrice?: string;
-  buyNowPrice?: string;
-  softCloseSecs?: number;
-  category?: string;
-}
-
 export type BidBody = { amount: string } | { maxAmount: string };
 
 type ServerTimeListener = (serverTime: string, sentAt: number, receivedAt: number) => void;
+
+/** The access token to send now: asked for on every call, so a refreshed session's token is
+ * used at once (supabase-js refreshes it first when it is about to expire). */
+export type TokenSource = () => Promise<string | null> | string | null;
 
 export function queryString(query: RequestOptions['query']): string {
   if (!query) return '';
@@ -100,7 +98,7 @@ export class Api {
 
   constructor(
     readonly base: string,
-    private readonly getToken: () => string | null,
+    private readonly getToken: TokenSource,
     private readonly fetchFn: typeof fetch = (...args) => fetch(...args),
   ) {}
 
@@ -108,7 +106,14 @@ export class Api {
   async raw(method: string, path: string, opts: RequestOptions & { accept?: string } = {}): Promise<Response> {
     const url = (/^https?:/.test(path) ? path : `${this.base}${path}`) + queryString(opts.query);
     const headers: Record<string, string> = { Accept: opts.accept ?? 'application/json', ...opts.headers };
-    const token = this.getToken();
+    let token: string | null;
+    try {
+      token = await this.getToken();
+    } catch {
+      // The session could not be read or refreshed (Supabase unreachable): a network failure,
+      // not an anonymous request that would come back 401.
+      throw new ApiError(0, { title: 'Network error', detail: 'Could not refresh your session.' });
+    }
     if (token) headers.Authorization = `Bearer ${token}`;
     let body: string | Blob | undefined;
     if (opts.rawBody !== undefined) {
@@ -145,7 +150,7 @@ export class Api {
 
   // ---- auth ----
   devLogin(email: string, name: string, role: string) {
-    return this.json<{ token: string }>('POST', '/api/dev/login', { body: { email, name, role } });
+    return this.json<Token>('POST', '/api/dev/login', { body: { email, name, role } });
   }
   me() {
     return this.json<User>('GET', '/api/me');
@@ -153,22 +158,22 @@ export class Api {
 
   // ---- auctions ----
   listAuctions(status?: string, cursor?: string | null, limit = 20) {
-    return this.json<Page<Auction>>('GET', '/api/auctions', { query: { status, cursor, limit } });
+    return this.json<AuctionPage>('GET', '/api/auctions', { query: { status, cursor, limit } });
   }
   searchAuctions(params: SearchParams, cursor?: string | null, limit = 20) {
-    return this.json<Page<Auction>>('GET', '/api/auctions', { query: { ...params, cursor, limit } });
+    return this.json<AuctionPage>('GET', '/api/auctions', { query: { ...params, cursor, limit } });
   }
   getAuction(id: string) {
     return this.json<Auction>('GET', `/api/auctions/${encodeURIComponent(id)}`);
   }
   listBids(id: string, cursor?: string | null, limit = 50) {
-    return this.json<Page<Bid>>('GET', `/api/auctions/${encodeURIComponent(id)}/bids`, { query: { cursor, limit } });
+    return this.json<BidPage>('GET', `/api/auctions/${encodeURIComponent(id)}/bids`, { query: { cursor, limit } });
   }
   createAuction(input: CreateAuctionInput) {
     return this.json<Auction>('POST', '/api/auctions', { body: input });
   }
   placeBid(id: string, body: BidBody, idempotencyKey: string) {
-    return this.json<Bid>('POST', `/api/auctions/${encodeURIComponent(id)}/bids`, {
+    return this.json<PlacedBid>('POST', `/api/auctions/${encodeURIComponent(id)}/bids`, {
       body,
       headers: { 'Idempotency-Key': idempotencyKey },
     });
@@ -181,7 +186,7 @@ export class Api {
   respondToCounter(counterId: string, action: 'accept' | 'reject') {
     return this.json<Auction>('POST', `/api/counter/${encodeURIComponent(counterId)}/response`, { body: { action } });
   }
-  editAuction(id: string, changes: Partial<CreateAuctionInput>) {
+  editAuction(id: string, changes: EditAuctionInput) {
     return this.json<Auction>('PATCH', `/api/auctions/${encodeURIComponent(id)}`, { body: changes });
   }
   cancelAuction(id: string, reason: string) {
@@ -200,16 +205,16 @@ export class Api {
     return this.json<void>(on ? 'PUT' : 'DELETE', `/api/auctions/${encodeURIComponent(id)}/watch`);
   }
   myBids(state?: string, cursor?: string | null, limit = 20) {
-    return this.json<Page<MyBid>>('GET', '/api/me/bids', { query: { state, cursor, limit } });
+    return this.json<MyBidPage>('GET', '/api/me/bids', { query: { state, cursor, limit } });
   }
   myAuctions(status?: string, cursor?: string | null, limit = 20) {
-    return this.json<Page<Auction>>('GET', '/api/me/auctions', { query: { status, cursor, limit } });
+    return this.json<AuctionPage>('GET', '/api/me/auctions', { query: { status, cursor, limit } });
   }
   myPurchases(cursor?: string | null, limit = 20) {
-    return this.json<Page<Purchase>>('GET', '/api/me/purchases', { query: { cursor, limit } });
+    return this.json<PurchasePage>('GET', '/api/me/purchases', { query: { cursor, limit } });
   }
   myWatchlist(cursor?: string | null, limit = 20) {
-    return this.json<Page<Auction>>('GET', '/api/me/watchlist', { query: { cursor, limit } });
+    return this.json<AuctionPage>('GET', '/api/me/watchlist', { query: { cursor, limit } });
   }
   async invoice(id: string): Promise<Blob> {
     const res = await this.raw('GET', `/api/auctions/${encodeURIComponent(id)}/invoice`, { accept: 'application/pdf' });
@@ -231,7 +236,7 @@ export class Api {
 
   // ---- admin ----
   adminAuctions(status?: string, cursor?: string | null, limit = 50) {
-    return this.json<Page<Auction>>('GET', '/api/admin/auctions', { query: { status, cursor, limit } });
+    return this.json<AuctionPage>('GET', '/api/admin/auctions', { query: { status, cursor, limit } });
   }
   adminStart(id: string) {
     return this.json<Auction>('POST', `/api/admin/auctions/${encodeURIComponent(id)}/start`);
@@ -240,10 +245,10 @@ export class Api {
     return this.json<Auction>('POST', `/api/admin/auctions/${encodeURIComponent(id)}/reset`, { body: { goLiveAt } });
   }
   deadJobs() {
-    return this.json<{ items: DeadJob[] }>('GET', '/api/admin/jobs/dead');
+    return this.json<DeadJobPage>('GET', '/api/admin/jobs/dead');
   }
   replayDeadJob(id: string) {
-    return this.json<unknown>('POST', `/api/admin/jobs/dead/${encodeURIComponent(id)}/replay`);
+    return this.json<ReplayedJob>('POST', `/api/admin/jobs/dead/${encodeURIComponent(id)}/replay`);
   }
   /** Served by the socket node, not the API. */
   rooms(socketOrigin: string) {

@@ -4,6 +4,7 @@
 import { createContext } from 'preact';
 import { useContext, useEffect, useState } from 'preact/hooks';
 import type { Api } from './api';
+import type { SessionSource } from './auth';
 import type { ServerClock } from './clock';
 import type { AppConfig } from './config';
 import type { ConnectionStatus, LiveSocket } from './socket';
@@ -14,11 +15,13 @@ export interface AppServices {
   api: Api;
   socket: LiveSocket;
   clock: ServerClock;
-  token: string | null;
+  /** Where sign-in comes from (Supabase, dev login, or none); it owns the token. */
+  session: SessionSource;
+  /** The signed-in user's id, null when anonymous (the token itself stays with `session`). */
+  userId: string | null;
   me: User | null;
   /** Formats a decimal-string amount in the configured currency. */
   money: (amount: string | number | null | undefined) => string;
-  signIn: (token: string) => void;
   signOut: () => void;
 }
 
@@ -61,26 +64,6 @@ export function formatTime(iso: string | null | undefined, withSeconds = false):
   if (Number.isNaN(d.getTime())) return '—';
   return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: withSeconds ? 'medium' : 'short' });
 }
-
-const TOKEN_KEY = 'auction.token';
-
-export const tokenStore = {
-  get(): string | null {
-    try {
-      return localStorage.getItem(TOKEN_KEY);
-    } catch {
-      return null;
-    }
-  },
-  set(token: string | null): void {
-    try {
-      if (token) localStorage.setItem(TOKEN_KEY, token);
-      else localStorage.removeItem(TOKEN_KEY);
-    } catch {
-      /* storage disabled: the session lasts until reload */
-    }
-  },
-};
 
 export const STATUS_LABELS: Record<string, string> = {
   scheduled: 'Scheduled',

@@ -10,6 +10,8 @@ describe('config', () => {
       wsUrl: 'ws://example.test:8080/ws',
       devLogin: false,
       currency: 'INR',
+      supabaseUrl: null,
+      supabaseAnonKey: null,
     });
     expect(fallbackConfig({ protocol: 'https:', hostname: 'a.test', host: 'a.test' }).wsUrl).toBe('wss://a.test/ws');
     expect(fallbackConfig({ protocol: 'http:', hostname: 'localhost', host: 'localhost:8080' }).devLogin).toBe(true);
@@ -22,6 +24,8 @@ describe('config', () => {
       wsUrl: 'ws://example.test:8080/ws',
       devLogin: true,
       currency: 'USD',
+      supabaseUrl: null,
+      supabaseAnonKey: null,
     });
   });
 
@@ -44,7 +48,36 @@ describe('config', () => {
       wsUrl: 'ws://ws.test/ws',
       devLogin: true,
       currency: 'INR',
+      supabaseUrl: null,
+      supabaseAnonKey: null,
     });
+  });
+
+  it('takes the public URLs of a split deploy and the Supabase project as given', () => {
+    const c = resolveConfig(
+      {
+        apiBase: 'https://abc.execute-api.ap-south-1.amazonaws.com/prod',
+        wsUrl: 'wss://auction-socket.onrender.com/ws',
+        devLogin: false,
+        currency: 'INR',
+        supabaseUrl: 'https://project.supabase.co/',
+        supabaseAnonKey: 'anon-key',
+      },
+      loc,
+    );
+    expect(c).toEqual({
+      apiBase: 'https://abc.execute-api.ap-south-1.amazonaws.com/prod',
+      wsUrl: 'wss://auction-socket.onrender.com/ws',
+      devLogin: false,
+      currency: 'INR',
+      supabaseUrl: 'https://project.supabase.co',
+      supabaseAnonKey: 'anon-key',
+    });
+  });
+
+  it('turns Supabase sign-in off unless both the URL and the anon key are given', () => {
+    expect(resolveConfig({ supabaseUrl: 'https://p.supabase.co', supabaseAnonKey: null }, loc).supabaseUrl).toBeNull();
+    expect(resolveConfig({ supabaseUrl: ' ', supabaseAnonKey: 'k' }, loc).supabaseAnonKey).toBeNull();
   });
 
   it("derives the socket node's HTTP origin from the WebSocket URL", () => {

@@ -6,6 +6,9 @@ export interface AppConfig {
   wsUrl: string;
   devLogin: boolean;
   currency: string;
+  /** Supabase Auth (both set, or sign-in through Supabase is off). */
+  supabaseUrl: string | null;
+  supabaseAnonKey: string | null;
 }
 
 interface LocationLike {
@@ -24,6 +27,8 @@ export function fallbackConfig(loc: LocationLike): AppConfig {
     // Only a local machine can plausibly be a development stack.
     devLogin: LOCAL_HOSTS.has(loc.hostname),
     currency: 'INR',
+    supabaseUrl: null,
+    supabaseAnonKey: null,
   };
 }
 
@@ -33,11 +38,16 @@ export function resolveConfig(raw: unknown, loc: LocationLike): AppConfig {
   if (!raw || typeof raw !== 'object') return base;
   const r = raw as Record<string, unknown>;
   const text = (v: unknown) => (typeof v === 'string' && v.trim() ? v.trim() : null);
+  const supabaseUrl = text(r.supabaseUrl)?.replace(/\/+$/, '') ?? null;
+  const supabaseAnonKey = text(r.supabaseAnonKey);
+  const supabase = supabaseUrl !== null && supabaseAnonKey !== null;
   return {
     apiBase: (text(r.apiBase) ?? base.apiBase).replace(/\/+$/, ''),
     wsUrl: text(r.wsUrl) ?? base.wsUrl,
     devLogin: typeof r.devLogin === 'boolean' ? r.devLogin : base.devLogin,
     currency: (text(r.currency) ?? base.currency).toUpperCase(),
+    supabaseUrl: supabase ? supabaseUrl : null,
+    supabaseAnonKey: supabase ? supabaseAnonKey : null,
   };
 }
 

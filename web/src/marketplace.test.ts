@@ -36,7 +36,7 @@ describe('marketplace in the browser app', () => {
   });
 
   it('describes the new notifications', () => {
-    const n = (type: string, payload: Record<string, unknown>): Notification => ({
+    const n = (type: Notification['type'], payload: Record<string, unknown>): Notification => ({
       id: 'n',
       type,
       payload,

@@ -6,7 +6,8 @@ import type { Notification } from './types';
 const money = (a: string) => formatMoney(a, 'INR');
 const n = (type: string, payload: Record<string, unknown> = {}): Notification => ({
   id: '1',
-  type,
+  type: type as Notification['type'], // 'something_new': a server newer than this client
+
   payload,
   readAt: null,
   createdAt: '2025-01-01T00:00:00Z',

@@ -40,7 +40,8 @@ export function describeNotification(n: Notification, money: (amount: string) =>
     case 'auction_cancelled':
       return `${capitalise(item)} was cancelled${typeof p.cancelReason === 'string' ? `: ${p.cancelReason}` : ''}.`;
     default:
-      return capitalise(n.type.replace(/[_:]/g, ' ')) + (item !== 'an auction' ? `: ${item}` : '') + '.';
+      // A type newer than this client (the server's document lists those it knows today).
+      return capitalise(String(n.type).replace(/[_:]/g, ' ')) + (item !== 'an auction' ? `: ${item}` : '') + '.';
   }
 }
 

@@ -20,14 +20,25 @@ function auction(over: Partial<Auction> = {}): Auction {
     minNextBid: '100.00',
     bidCount: 0,
     counterOffer: null,
+    serverTime: '2025-01-01T10:30:00.000Z',
     createdAt: '2025-01-01T09:00:00Z',
     updatedAt: '2025-01-01T09:00:00Z',
+    category: null,
+    images: [],
+    watchers: 0,
     ...over,
   };
 }
 
 function bid(n: number, amount: string, bidderId = 'u1'): Bid {
-  return { id: `b${n}`, auctionId: ID, bidderId, amount, createdAt: `2025-01-01T10:${String(n).padStart(2, '0')}:00Z` };
+  return {
+    id: `b${n}`,
+    auctionId: ID,
+    bidderId,
+    bidderName: 'Asha K.',
+    amount,
+    createdAt: `2025-01-01T10:${String(n).padStart(2, '0')}:00Z`,
+  };
 }
 
 function ev(type: string, eventId: number, data: Record<string, unknown> = {}): RoomAction {
@@ -184,9 +195,12 @@ describe('room reducer', () => {
 
   it("shows our own accepted bid at once and still takes its event's minimum", () => {
     const loaded = run([{ type: 'loaded', auction: auction() }]);
-    const mine = roomReducer(loaded, { type: 'bidAccepted', bid: bid(1, '100.00') });
+    const mine = roomReducer(loaded, {
+      type: 'bidAccepted',
+      bid: { ...bid(1, '100.00'), minNextBid: '110.00' },
+    });
     expect(mine.highestBid?.id).toBe('b1');
-    expect(mine.minNextBid).toBe('110.00'); // amount + increment until the event says otherwise
+    expect(mine.minNextBid).toBe('110.00'); // the reply's minimum, until the event says otherwise
     const confirmed = run([ev('bid:placed', 1, { bid: bid(1, '100.00'), minNextBid: '112.00' })], mine);
     expect(confirmed.minNextBid).toBe('112.00');
     expect(confirmed.bidCount).toBe(1);

@@ -2,7 +2,7 @@
 // it. Every step is idempotent: the same bid twice, or an old event replayed after a fresher
 // snapshot, leaves the state as it was (bids only ever rise, so "higher amount wins").
 
-import { compareMoney, toCents } from './money';
+import { compareMoney } from './money';
 import type {
   Auction,
   AuctionStatus,
@@ -45,7 +45,8 @@ export interface RoomState {
 export type RoomAction =
   | { type: 'loaded'; auction: Auction; bids?: Bid[] }
   | { type: 'message'; msg: ServerMessage }
-  | { type: 'bidAccepted'; bid: Bid }
+  // Our own POST's reply: the bid, and the server's minimum next bid after it.
+  | { type: 'bidAccepted'; bid: Bid & { minNextBid?: string } }
   | { type: 'dismissOutbid' }
   | { type: 'dismissNotice' };
 
@@ -113,7 +114,6 @@ function applyLoaded(state: RoomState, auction: Auction, bids: Bid[] | undefined
     bidCount: keepLive ? Math.max(state.bidCount, auction.bidCount) : auction.bidCount,
     reserveMet: auction.reserveMet ?? (keepLive ? state.reserveMet : null),
     counterOffer: auction.counterOffer,
-    endedReason: auction.endedReason ?? state.endedReason,
     bids: merged.bids,
   };
 }
@@ -136,18 +136,12 @@ function applySnapshot(state: RoomState, s: SnapshotMessage): RoomState {
   };
 }
 
-function nextAfter(bid: Bid, state: RoomState): string | null {
-  const inc = state.auction?.bidIncrement;
-  if (!inc) return null;
-  const cents = toCents(bid.amount) + toCents(inc);
-  return Number.isNaN(cents) ? null : `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
-}
-
 function applyBidPlaced(state: RoomState, data: Record<string, unknown>): RoomState {
   const bid = data.bid as Bid | undefined;
   if (!bid || !bid.id) return state;
   const { bids, added } = mergeBids(state.bids, [bid]);
   // Our own POST reply may land before its bid:placed event: that event still updates minNextBid.
+  // The minimum next bid is the server's (the event carries it): never computed here.
   const higher = isHigher(bid, state.highestBid) || state.highestBid?.id === bid.id;
   const reserveMet = bool(data.reserveMet);
   const bidCount = typeof data.bidCount === 'number' ? Math.max(data.bidCount, state.bidCount) : state.bidCount + added;
@@ -157,7 +151,7 @@ function applyBidPlaced(state: RoomState, data: Record<string, unknown>): RoomSt
     bidCount,
     status: state.status === 'scheduled' || state.status === null ? 'live' : state.status,
     highestBid: higher ? toHighest(bid) : state.highestBid,
-    minNextBid: higher ? (str(data.minNextBid) ?? nextAfter(bid, state) ?? state.minNextBid) : state.minNextBid,
+    minNextBid: higher ? (str(data.minNextBid) ?? state.minNextBid) : state.minNextBid,
     endsAt: higher ? (str(data.endsAt) ?? state.endsAt) : state.endsAt,
     reserveMet: reserveMet ?? state.reserveMet,
   };
@@ -276,7 +270,7 @@ export function roomReducer(state: RoomState, action: RoomAction): RoomState {
     case 'loaded':
       return action.auction.id === state.auctionId ? applyLoaded(state, action.auction, action.bids) : state;
     case 'bidAccepted':
-      return applyBidPlaced(state, { bid: action.bid });
+      return applyBidPlaced(state, { bid: action.bid, minNextBid: action.bid.minNextBid });
     case 'dismissOutbid':
       return { ...state, outbid: null };
     case 'dismissNotice':

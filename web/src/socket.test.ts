@@ -253,7 +253,7 @@ describe('LiveSocket', () => {
     expect(h.last().url).toBe('ws://node.test/ws');
   });
 
-  it('leaves a room when its last handler goes, and reconnects on a token change', () => {
+  it('leaves a room when its last handler goes', () => {
     const h = harness(null);
     h.live.start();
     h.last().open();
@@ -263,8 +263,72 @@ describe('LiveSocket', () => {
       { type: 'join', auctionId: 'a1', lastEventId: null },
       { type: 'leave', auctionId: 'a1' },
     ]);
+  });
+
+  it('re-authenticates the open connection in place on a new token (sign-in, refresh)', () => {
+    const h = harness(null);
+    h.live.start();
+    h.last().open();
+    h.live.join('a1', () => {});
+    h.live.setToken('first'); // signed in
+    h.live.setToken('first'); // the same token again: nothing to say
+    h.live.setToken('refreshed'); // TOKEN_REFRESHED
+    expect(h.sockets).toHaveLength(1);
+    expect(h.last().closed).toBe(false);
+    expect(h.last().sent.filter((m) => m.type === 'auth')).toEqual([
+      { type: 'auth', token: 'first' },
+      { type: 'auth', token: 'refreshed' },
+    ]);
+    h.last().receive({ type: 'authed', userId: 'u1', expiresAt: '2027-01-15T09:00:00.000Z' });
+    h.last().receive({ type: 'authed', userId: 'u1', expiresAt: '2027-01-15T10:00:00.000Z' });
+    expect(h.live.authedUntil).toBe('2027-01-15T10:00:00.000Z');
+    // A reconnect later carries the newest token in its URL, and says nothing more.
+    h.last().drop();
+    h.advance(1000);
+    expect(h.last().url).toBe('ws://node.test/ws?token=refreshed');
+    h.last().open();
+    expect(h.last().sent.filter((m) => m.type === 'auth')).toEqual([]);
+  });
+
+  it('sends a token that changed while the connection was opening as soon as it opens', () => {
+    const h = harness('old');
+    h.live.start();
     h.live.setToken('new');
+    expect(h.last().sent).toEqual([]);
+    h.last().open();
+    expect(h.last().sent[0]).toEqual({ type: 'auth', token: 'new' });
+    expect(h.sockets).toHaveLength(1);
+  });
+
+  it('signs out by reconnecting anonymously, keeping its rooms', () => {
+    const h = harness('tok');
+    h.live.start();
+    h.last().open();
+    h.live.join('a1', () => {});
+    h.last().receive({ type: 'snapshot', auctionId: 'a1', lastEventId: '5', serverTime: '2027-01-15T09:00:00.000Z' });
+    h.live.setToken(null);
     expect(h.sockets[0].closed).toBe(true);
-    expect(h.last().url).toBe('ws://node.test/ws?token=new');
+    expect(h.last().url).toBe('ws://node.test/ws');
+    h.last().open();
+    expect(h.last().sent[0]).toEqual({ type: 'join', auctionId: 'a1', lastEventId: '5' });
+  });
+
+  it('goes anonymous when the server refuses the newest token, and says which', () => {
+    const h = harness(null);
+    const rejected: string[] = [];
+    h.live.onAuthRejected = (token) => rejected.push(token);
+    h.live.start();
+    h.last().open();
+    h.live.setToken('stale');
+    h.live.setToken('fresh');
+    // The answer to 'stale' (superseded by 'fresh' already) changes nothing...
+    h.last().receive({ type: 'error', code: 'unauthenticated', detail: 'bad' });
+    expect(rejected).toEqual([]);
+    // ... the answer to the newest does.
+    h.last().receive({ type: 'error', code: 'unauthenticated', detail: 'bad' });
+    expect(rejected).toEqual(['fresh']);
+    expect(h.live.authedUntil).toBeNull();
+    h.live.setToken('fresh'); // handed the same token again: it is tried again
+    expect(h.last().sent.filter((m) => m.type === 'auth').pop()).toEqual({ type: 'auth', token: 'fresh' });
   });
 });

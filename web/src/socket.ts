@@ -92,8 +92,11 @@ const ROOM_EVENT_TYPES = new Set<string>(ROOM_EVENTS);
 
 export class LiveSocket {
   status: ConnectionStatus = 'connecting';
-  /** Called once when the server refuses the token; the socket then continues anonymously. */
-  onAuthRejected: (() => void) | null = null;
+  /** Called when the server refuses the token (close code 4401, or an `unauthenticated` answer
+   * to `auth`), with that token; the socket then continues anonymously until given another. */
+  onAuthRejected: ((token: string) => void) | null = null;
+  /** The `expiresAt` of the server's last `authed` answer (null: anonymous or not told yet). */
+  authedUntil: string | null = null;
 
   private readonly deps: SocketDeps;
   private ws: WebSocketLike | null = null;
@@ -106,6 +109,10 @@ export class LiveSocket {
   private pingTimer: unknown = null;
   private pingSentAt: number | null = null;
   private started = false;
+  /** The token the server knows this connection by: the URL's, then each `auth` sent. */
+  private serverToken: string | null = null;
+  /** Tokens sent in `auth` messages not yet answered, oldest first (answers come in order). */
+  private pendingAuth: string[] = [];
 
   constructor(
     private readonly wsUrl: string,
@@ -129,14 +136,23 @@ export class LiveSocket {
     this.teardown();
   }
 
-  /** Signs the connection in or out: reconnects with the new token, keeping rooms and positions. */
+  /**
+   * A new access token (signed in, refreshed) re-authenticates the open connection in place with
+   * `{"type":"auth"}` (CONTRACT 9): no reconnect, rooms and positions untouched; a connection
+   * still opening does it as soon as it opens. Signing out (null) opens a fresh anonymous
+   * connection, keeping rooms and positions.
+   */
   setToken(token: string | null): void {
     if (token === this.token) return;
     this.token = token;
     if (!this.started) return;
-    this.teardown();
-    this.setStatus('connecting');
-    this.connect();
+    if (token === null) {
+      this.teardown();
+      this.setStatus('connecting');
+      this.connect();
+      return;
+    }
+    this.sendAuth();
   }
 
   /** Joins a room; the handler gets its snapshot, its events, and the user's events for it. Returns leave(). */
@@ -186,9 +202,13 @@ export class LiveSocket {
       return;
     }
     this.ws = ws;
+    this.serverToken = this.token;
+    this.pendingAuth = [];
+    this.authedUntil = null;
     ws.onopen = () => {
       if (this.ws !== ws) return;
       this.setStatus('live');
+      this.sendAuth(); // the token changed while the connection was opening
       for (const [id, room] of this.rooms) this.sendJoin(id, room);
       this.sendPing();
       this.pingTimer = this.deps.setInterval(() => this.heartbeat(), PING_EVERY_MS);
@@ -228,8 +248,9 @@ export class LiveSocket {
     this.pingSentAt = null;
     if (!this.started) return;
     if (code === AUTH_REJECTED && this.token) {
+      const rejected = this.token;
       this.token = null;
-      this.onAuthRejected?.();
+      this.onAuthRejected?.(rejected);
     }
     this.setStatus('reconnecting');
     this.scheduleReconnect();
@@ -269,6 +290,31 @@ export class LiveSocket {
     if (this.send({ type: 'ping' })) this.pingSentAt = this.deps.now();
   }
 
+  private sendAuth(): void {
+    const token = this.token;
+    if (token === null || token === this.serverToken) return;
+    if (this.send({ type: 'auth', token })) {
+      this.serverToken = token;
+      this.pendingAuth.push(token);
+    }
+  }
+
+  /** The answer to the oldest `auth` in flight: `authed`, or an `unauthenticated` error. */
+  private authAnswered(msg: { type: string; expiresAt?: unknown }): void {
+    const token = this.pendingAuth.shift();
+    if (token === undefined) return;
+    if (msg.type === 'authed') {
+      this.authedUntil = typeof msg.expiresAt === 'string' ? msg.expiresAt : null;
+      return;
+    }
+    this.authedUntil = null;
+    if (this.serverToken === token) this.serverToken = null; // the server made it anonymous
+    if (this.token === token) {
+      this.token = null;
+      this.onAuthRejected?.(token);
+    }
+  }
+
   private sendJoin(auctionId: string, room: RoomSub): void {
     if (this.send({ type: 'join', auctionId, lastEventId: room.lastEventId })) room.joinSentAt = this.deps.now();
   }
@@ -293,6 +339,12 @@ export class LiveSocket {
     }
     if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string') return;
     const now = this.deps.now();
+
+    if (msg.type === 'authed' || (msg.type === 'error' && (msg as { code?: unknown }).code === 'unauthenticated')) {
+      this.authAnswered(msg as { type: string; expiresAt?: unknown });
+      this.deliver(msg, undefined);
+      return;
+    }
 
     if (msg.type === 'pong') {
       this.clock?.add(makeSample((msg as PongMessage).serverTime, now, this.pingSentAt ?? undefined));

@@ -1,156 +1,70 @@
-// Shapes of the external contract (shared/CONTRACT.md). Money is a decimal string ("1250.00"),
-// times are ISO 8601 UTC strings, ids are opaque strings.
+// Shapes of the external contract (shared/CONTRACT.md). The REST shapes are the server's own:
+// `api-schema.d.ts` is generated from its OpenAPI document (`make types`), whose response models
+// are what the server serialises every body through, so a field named here is one it sends.
+// Money is a decimal string ("1250.00"), times are ISO 8601 UTC strings, ids are opaque strings.
 
-export type Role = 'buyer' | 'seller' | 'admin';
+import type { components } from './api-schema';
 
-export type AuctionStatus = 'scheduled' | 'live' | 'ended' | 'sold' | 'closed_no_winner' | 'cancelled';
+type Schemas = components['schemas'];
 
-export const AUCTION_STATUSES: AuctionStatus[] = ['scheduled', 'live', 'ended', 'sold', 'closed_no_winner', 'cancelled'];
+export type User = Schemas['UserOut'];
+export type Role = User['role'];
+export type Token = Schemas['TokenOut'];
 
-/** `GET /api/auctions` sorts (CONTRACT §10). */
+export type Auction = Schemas['AuctionOut'];
+export type AuctionStatus = Auction['status'];
+export type AuctionPage = Schemas['AuctionList'];
+/** The auction's `highestBid`. */
+export type HighestBid = Schemas['BidSummary'];
+export type CounterOffer = Schemas['CounterSummary'];
+
+export type Bid = Schemas['BidOut'];
+/** The answer to a bid: the bid, the next minimum, the (maybe extended) end, a proxy's maximum. */
+export type PlacedBid = Schemas['BidPlaced'];
+export type BidPage = Schemas['BidList'];
+
+export type Notification = Schemas['NotificationOut'];
+export type NotificationPage = Schemas['NotificationList'];
+
+export type DeadJob = Schemas['DeadJobOut'];
+export type DeadJobPage = Schemas['DeadJobList'];
+export type ReplayedJob = Schemas['ReplayedJobOut'];
+
+export type CreateAuctionInput = Schemas['CreateAuction'];
+
+// Marketplace (CONTRACT §10).
+export type AuctionImage = Schemas['ImageOut'];
+export type MyBid = Schemas['MyBidOut'];
+export type MyBidPage = Schemas['MyBidList'];
+export type BidStanding = MyBid['state'];
+export type Purchase = Schemas['PurchaseOut'];
+export type PurchasePage = Schemas['PurchaseList'];
+export type EditAuctionInput = Schemas['EditAuction'];
+/** `GET /api/auctions` sorts (a query parameter: not among the document's schemas). */
 export type SortOrder = 'ending_soon' | 'newest' | 'price_asc' | 'price_desc' | 'most_bids';
 
-export interface AuctionImage {
-  id: string;
-  url: string;
-  thumbUrl: string;
-  width: number;
-  height: number;
-}
+// Every status once (the compiler refuses a missing or an unknown one), in the order lists offer them.
+const STATUS_ORDER: Record<AuctionStatus, true> = {
+  scheduled: true,
+  live: true,
+  ended: true,
+  sold: true,
+  closed_no_winner: true,
+  cancelled: true,
+};
+export const AUCTION_STATUSES = Object.keys(STATUS_ORDER) as AuctionStatus[];
 
-export interface User {
-  id: string;
-  email: string;
-  name: string;
-  role: Role;
-}
+export type FieldError = Schemas['FieldProblem'];
 
-export interface HighestBid {
-  id: string;
-  bidderId: string;
-  amount: string;
-  createdAt: string;
-}
+/** An application/problem+json body. Partial: a failure may also come from elsewhere (the
+ * network, a proxy, the socket node), with only some of the members. */
+export type Problem = Partial<Schemas['ProblemOut']>;
 
-export interface Bid {
-  id: string;
-  auctionId: string;
-  bidderId: string;
-  amount: string;
-  createdAt: string;
-  /** The bidder's public name ("Asha K."), never an email. */
-  bidderName?: string;
-  /** Present on some servers: the bid was placed by the proxy on the bidder's behalf. */
-  proxy?: boolean;
-}
-
-export interface CounterOffer {
-  id: string;
-  amount: string;
-  status: 'pending' | 'accepted' | 'rejected';
-  buyerId?: string;
-}
-
-export interface Auction {
-  id: string;
-  sellerId: string;
-  itemName: string;
-  description: string;
-  startPrice: string;
-  bidIncrement: string;
-  goLiveAt: string;
-  durationMins: number;
-  endsAt: string;
-  status: AuctionStatus;
-  highestBid: HighestBid | null;
-  minNextBid: string;
-  bidCount: number;
-  counterOffer: CounterOffer | null;
-  serverTime?: string;
-  createdAt: string;
-  updatedAt: string;
-  // Competitive rules; absent when off.
-  reservePrice?: string | null;
-  reserveMet?: boolean | null;
-  buyNowPrice?: string | null;
-  softCloseSecs?: number | null;
-  myMaxAmount?: string | null;
-  /** The buyer and the sale price, once sold. */
-  winnerId?: string | null;
-  finalPrice?: string | null;
-  // Marketplace (CONTRACT §10).
-  category?: string | null;
-  images?: AuctionImage[];
-  watchers?: number;
-  watching?: boolean;
-  cancelReason?: string | null;
-  // Not in the contract's field list, used when a server provides them.
-  buyerId?: string | null;
-  endedReason?: string | null;
-}
-
-export type BidStanding = 'leading' | 'outbid' | 'won' | 'lost';
-
-export interface MyBid {
-  auction: Auction;
-  myHighestBid: string;
-  myMaxAmount: string | null;
-  state: BidStanding;
-}
-
-export interface Purchase {
-  auction: Auction;
-  finalPrice: string;
-  invoiceNumber: string;
-  payment: { status: string; dueAt: string } | null;
-}
-
-export interface Notification {
-  id: string;
-  type: string;
-  payload: Record<string, unknown>;
-  readAt: string | null;
-  createdAt: string;
-}
-
-export interface Page<T> {
-  items: T[];
-  nextCursor: string | null;
-}
-
-export interface NotificationPage extends Page<Notification> {
-  unreadCount?: number;
-}
-
-export interface DeadJob {
-  id: string;
-  kind: string;
-  lastError: string;
-  attempts: number;
-  failedAt: string;
-}
-
+/** The socket node's `/admin/rooms` (not part of the REST API's document). */
 export interface RoomsInfo {
   rooms: { auctionId: string; connections: number }[];
   connections: number;
   onlineUsers: number;
-}
-
-export interface FieldError {
-  field: string;
-  message: string;
-}
-
-/** application/problem+json body. */
-export interface Problem {
-  type?: string;
-  title?: string;
-  status?: number;
-  detail?: string;
-  code?: string;
-  errors?: FieldError[];
-  minNextBid?: string;
-  [extra: string]: unknown;
 }
 
 // ---- WebSocket messages (server -> client) ----

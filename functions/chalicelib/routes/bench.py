@@ -17,13 +17,24 @@ from sqlalchemy import or_, select
 
 from shared.adapters.orm import Auction, Bid
 from shared.domain.errors import DomainError
+from shared.domain.money import money_str
 from shared.services import auctions
 
 from .. import runtime
 from ..http import Call, operation
-from ..schemas import AuctionSearchQuery, PlaceBid
+from ..schemas import AuctionList, AuctionSearchQuery, MoneyText, Out, PlaceBid
 
 bp = Blueprint(__name__)
+
+
+class BenchAck(Out):
+    ok: bool
+
+
+class BenchBid(Out):
+    id: str
+    amount: MoneyText
+    minNextBid: MoneyText
 
 
 @operation(
@@ -34,6 +45,7 @@ bp = Blueprint(__name__)
     tag="bench",
     auth="required",
     body=PlaceBid,
+    response=BenchAck,
     rate_limited=False,
 )
 def noop(call: Call) -> dict[str, Any]:
@@ -48,6 +60,7 @@ def noop(call: Call) -> dict[str, Any]:
     tag="bench",
     auth="required",
     body=PlaceBid,
+    response=BenchBid,
     status=201,
     rate_limited=False,
 )
@@ -71,7 +84,7 @@ def rowlock_bid(call: Call) -> dict[str, Any]:
         floor = auction.start_price if top is None else top.amount + auction.bid_increment
         assert amount is not None
         if amount < floor:
-            raise DomainError("bid_too_low", minNextBid=f"{floor:f}")
+            raise DomainError("bid_too_low", minNextBid=money_str(floor))
         if top is not None and str(top.bidder_id) == call.user.user_id:
             raise DomainError("already_highest")
         bid = Bid(
@@ -88,8 +101,8 @@ def rowlock_bid(call: Call) -> dict[str, Any]:
         auction.highest_bid_id = bid.id
         return {
             "id": str(bid.id),
-            "amount": f"{amount:f}",
-            "minNextBid": f"{amount + auction.bid_increment:f}",
+            "amount": money_str(amount),
+            "minNextBid": money_str(amount + auction.bid_increment),
         }
 
 
@@ -100,6 +113,7 @@ def rowlock_bid(call: Call) -> dict[str, Any]:
     summary="The common peer search: ILIKE '%word%' over name and description, same render",
     tag="bench",
     query=AuctionSearchQuery,
+    response=AuctionList,
 )
 def search_ilike(call: Call) -> dict[str, Any]:
     q: AuctionSearchQuery = call.query

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice import Blueprint
 
 from shared.domain.errors import DomainError
 from shared.services import health, users
 
 from .. import runtime
-from ..http import Call, json_response, operation, parse_body, verifier
+from ..http import Call, Reply, operation, parse_body, verifier
 from ..schemas import DevLogin, HealthOut, TokenOut, UserOut
 
 bp = Blueprint(__name__)
@@ -25,9 +25,9 @@ bp = Blueprint(__name__)
     response=HealthOut,
     responses=((503, HealthOut),),  # the same body, naming the part that is down
 )
-def get_health(call: Call) -> Response:
+def get_health(call: Call) -> Reply:
     status, body = health.check(runtime.context())
-    return json_response(body, status)
+    return Reply(body, status)
 
 
 @operation(

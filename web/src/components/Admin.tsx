@@ -8,12 +8,12 @@ import { AUCTION_STATUSES, type Auction, type DeadJob, type RoomsInfo } from '..
 import { StatusBadge } from './ui';
 
 export function Admin() {
-  const { me, token } = useApp();
-  if (!token || (me && me.role !== 'admin')) {
+  const { me, userId } = useApp();
+  if (!userId || (me && me.role !== 'admin')) {
     return (
       <section class="card narrow">
         <h1>Admin</h1>
-        <p>This page is for admins. {token ? '' : <a href="#/login">Sign in</a>}</p>
+        <p>This page is for admins. {userId ? '' : <a href="#/login">Sign in</a>}</p>
       </section>
     );
   }

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { Api, ApiError } from '../api';
-import { AppContext, tokenStore, type AppServices } from '../app';
+import { AppContext, type AppServices } from '../app';
+import { authErrorInAddress, leftoverCode, sessionSource } from '../auth';
 import { makeSample, ServerClock } from '../clock';
 import { loadConfig, type AppConfig } from '../config';
 import { formatMoney } from '../money';
@@ -24,29 +25,73 @@ export function App() {
   return <Shell config={config} />;
 }
 
-function Shell({ config }: { config: AppConfig }) {
-  const [token, setToken] = useState<string | null>(() => tokenStore.get());
-  const [me, setMe] = useState<User | null>(null);
-  const [sessionNote, setSessionNote] = useState<string | null>(null);
+/** An emailed link that came back with an error (`#error=...`): taken out of the address
+ * before the router reads the hash as a route, and shown on the login page. */
+function linkErrorOnArrival(): string | null {
+  const found = authErrorInAddress(location.href);
+  if (!found) return null;
+  history.replaceState(history.state, '', found.cleaned);
+  return found.message;
+}
 
-  // Created once: the API reads the token lazily, the socket is told when it changes.
-  const { api, socket, clock } = useMemo(() => {
+function Shell({ config }: { config: AppConfig }) {
+  const [sessionNote, setSessionNote] = useState<string | null>(linkErrorOnArrival);
+  const [userId, setUserId] = useState<string | null>(null);
+  const [me, setMe] = useState<User | null>(null);
+
+  // Created once. The API asks the session for the token on every call; the socket is handed
+  // every new token (a refresh re-authenticates it in place).
+  const { api, socket, clock, session } = useMemo(() => {
     const clock = new ServerClock();
-    const api = new Api(config.apiBase, () => tokenStore.get());
+    const session = sessionSource(config);
+    const api = new Api(config.apiBase, () => session.accessToken());
     api.onServerTime = (t, sent, received) => clock.add(makeSample(t, received, sent));
-    const socket = new LiveSocket(config.wsUrl, tokenStore.get(), clock);
-    return { api, socket, clock };
+    const socket = new LiveSocket(config.wsUrl, null, clock);
+    return { api, socket, clock, session };
   }, [config]);
 
-  useEffect(() => {
-    socket.start();
-    return () => socket.stop();
-  }, [socket]);
+  useEffect(
+    () =>
+      session.subscribe((change) => {
+        socket.setToken(change.token);
+        setUserId(change.userId);
+        if (change.event === 'SIGNED_IN') setSessionNote(null);
+      }),
+    [session, socket],
+  );
 
   useEffect(() => {
-    socket.setToken(token);
+    // A token the socket node refused (say, it expired while the laptop slept): ask the session
+    // for its current one, which supabase-js refreshes when it has to.
+    socket.onAuthRejected = (rejected) => {
+      session.accessToken().then(
+        (current) => current && current !== rejected && socket.setToken(current),
+        () => {},
+      );
+    };
+    socket.start();
+    return () => socket.stop();
+  }, [socket, session]);
+
+  useEffect(() => {
+    if (session.kind !== 'supabase') return;
+    let cancelled = false;
+    // After supabase-js has looked at the address: a link's code it could not use (opened in
+    // another browser than the one that asked for it) is taken out, with a word why.
+    session.accessToken().then((token) => {
+      const cleaned = leftoverCode(location.href);
+      if (cancelled || !cleaned) return;
+      history.replaceState(history.state, '', cleaned);
+      if (!token) setSessionNote('Open the sign-in link in the browser where you asked for it, or ask for a new one.');
+    });
+    return () => {
+      cancelled = true;
+    };
+  }, [session]);
+
+  useEffect(() => {
     setMe(null);
-    if (!token) return;
+    if (!userId) return;
     let cancelled = false;
     api
       .me()
@@ -54,8 +99,7 @@ function Shell({ config }: { config: AppConfig }) {
       .catch((e) => {
         if (cancelled) return;
         if (e instanceof ApiError && e.status === 401) {
-          tokenStore.set(null);
-          setToken(null);
+          session.signOut();
           setSessionNote('Your session has expired. Please sign in again.');
         } else {
           setSessionNote(`Could not load your profile: ${e instanceof Error ? e.message : e}`);
@@ -64,7 +108,7 @@ function Shell({ config }: { config: AppConfig }) {
     return () => {
       cancelled = true;
     };
-  }, [token, api, socket]);
+  }, [userId, api, session]);
 
   const services: AppServices = useMemo(
     () => ({
@@ -72,21 +116,15 @@ function Shell({ config }: { config: AppConfig }) {
       api,
       socket,
       clock,
-      token,
+      session,
+      userId,
       me,
       money: (amount) => formatMoney(amount, config.currency),
-      signIn: (t: string) => {
-        tokenStore.set(t);
-        setSessionNote(null);
-        setToken(t);
-      },
       signOut: () => {
-        tokenStore.set(null);
-        setToken(null);
-        navigate('#/');
+        session.signOut().finally(() => navigate('#/'));
       },
     }),
-    [config, api, socket, clock, token, me],
+    [config, api, socket, clock, session, userId, me],
   );
 
   const route = useRoute();

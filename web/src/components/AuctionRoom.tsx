@@ -9,10 +9,9 @@ import { SellerControls, WatchButton } from './SellerControls';
 import { CounterResponse, InvoiceLink, SellerDecision } from './AfterSale';
 import { Countdown, StatusBadge } from './ui';
 
-/** Who bought it, when the server says; otherwise the highest bidder (a counter goes to them too). */
+/** Who bought it, once sold; before that the highest bidder (a counter offer goes to them too). */
 export function buyerOf(state: RoomState): string | null {
-  const a = state.auction;
-  return a?.buyerId ?? a?.winnerId ?? state.counterOffer?.buyerId ?? state.highestBid?.bidderId ?? null;
+  return state.auction?.winnerId ?? state.highestBid?.bidderId ?? null;
 }
 
 export function AuctionRoom({ id }: { id: string }) {
@@ -284,7 +283,6 @@ export function AuctionRoom({ id }: { id: string }) {
                 <span class="feed-amount">{money(b.amount)}</span>
                 <span class="feed-who">
                   {bidderLabel(b)}
-                  {b.proxy ? ' (proxy)' : ''}
                 </span>
                 <time class="feed-time" dateTime={b.createdAt}>
                   {formatTime(b.createdAt, true)}

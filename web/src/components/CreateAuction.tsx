@@ -53,13 +53,13 @@ export function toCreateInput(v: FormValues): CreateAuctionInput {
 }
 
 export function CreateAuction() {
-  const { api, me, token } = useApp();
+  const { api, me, userId } = useApp();
   const [values, setValues] = useState<FormValues>(defaults);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
-  if (!token) {
+  if (!userId) {
     return (
       <section class="card narrow">
         <h1>New auction</h1>

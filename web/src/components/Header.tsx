@@ -2,7 +2,7 @@ import { useApp, useConnectionStatus } from '../app';
 import { NotificationBell } from './NotificationBell';
 
 export function Header() {
-  const { me, token, socket, signOut } = useApp();
+  const { me, userId, socket, signOut } = useApp();
   const status = useConnectionStatus(socket);
   const canSell = me?.role === 'seller' || me?.role === 'admin';
 
@@ -22,8 +22,8 @@ export function Header() {
           {status}
         </span>
         <div class="header-user">
-          {token && <NotificationBell />}
-          {token ? (
+          {userId && <NotificationBell />}
+          {userId ? (
             <>
               <span class="current-user" data-testid="current-user">
                 {me ? (
@@ -47,7 +47,7 @@ export function Header() {
       </div>
       <nav class="main-nav" aria-label="Main">
         <a href="#/">Auctions</a>
-        {token && (
+        {userId && (
           <>
             <a href="#/me/bids" data-testid="my-bids-link">
               My bids

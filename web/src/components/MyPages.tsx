@@ -3,14 +3,20 @@ import { useEffect, useState } from 'preact/hooks';
 import { describeError } from '../api';
 import { STATUS_LABELS, useApp } from '../app';
 import { auctionHref } from '../router';
-import type { Auction, BidStanding, MyBid, Page, Purchase } from '../types';
+import type { Auction, BidStanding, MyBid, Purchase } from '../types';
+
 import { AuctionCards } from './AuctionList';
 import { CardPhoto } from './Photos';
 import { StatusBadge } from './ui';
 
+interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
 /** A cursor list with "Load more", for any of the personal pages. */
 function usePages<T>(load: (cursor: string | null) => Promise<Page<T>>, deps: unknown[]) {
-  const { token } = useApp();
+  const { userId } = useApp();
   const [items, setItems] = useState<T[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
@@ -32,13 +38,13 @@ function usePages<T>(load: (cursor: string | null) => Promise<Page<T>>, deps: un
   }
 
   useEffect(() => {
-    if (!token) return;
+    if (!userId) return;
     const signal = { cancelled: false };
     more(null, true, signal);
     return () => {
       signal.cancelled = true;
     };
-  }, [token, ...deps]);
+  }, [userId, ...deps]);
 
   return { items, cursor, loading, error, more: () => more(cursor, false) };
 }
@@ -55,8 +61,8 @@ function Frame(props: {
   children: ComponentChildren;
   filters?: ComponentChildren;
 }) {
-  const { token } = useApp();
-  if (!token) {
+  const { userId } = useApp();
+  if (!userId) {
     return (
       <section class="card narrow">
         <h1>{props.title}</h1>

@@ -6,7 +6,7 @@ import { auctionHref } from '../router';
 import type { Notification } from '../types';
 
 export function NotificationBell() {
-  const { api, socket, token, money } = useApp();
+  const { api, socket, userId, money } = useApp();
   const [unread, setUnread] = useState(0);
   const [open, setOpen] = useState(false);
   const [items, setItems] = useState<Notification[]>([]);
@@ -36,7 +36,7 @@ export function NotificationBell() {
     counted.current = new Set();
     setUnread(0);
     setItems([]);
-  }, [api, token]);
+  }, [api, userId]);
 
   useEffect(() => {
     let cancelled = false;
@@ -59,7 +59,7 @@ export function NotificationBell() {
     return () => {
       cancelled = true;
     };
-  }, [api, token, syncSeq]);
+  }, [api, userId, syncSeq]);
 
   useEffect(
     () =>
