@@ -395,21 +395,17 @@ def run(
 def main() -> None:
     import json
 
-    from bench import bench_services
+    from bench.fixtures import bench_services
+    from infra.databases import ensure_database
     from infra.migrate import upgrade
-    from tests.support.harness import ensure_database
 
-    services, database_url, redis_url = bench_services("auction_bench_fanout", 11)
-    os.environ.setdefault("APP_ENV", "test")
-    try:
+    with bench_services("auction_bench_fanout") as (database_url, redis_url):
         ensure_database(database_url)
         upgrade(database_url)
         sizes = tuple(int(n) for n in os.environ.get("FANOUT_SIZES", "1000,10000").split(","))
         print(
             json.dumps(run(database_url=database_url, redis_url=redis_url, sizes=sizes), indent=2)
         )
-    finally:
-        services.stop()
 
 
 if __name__ == "__main__":

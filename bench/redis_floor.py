@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from bench.fixtures import WORKERS, new_auction
 from infra.bridge import serve_in_thread
 from shared.adapters.db import Database, make_engine
 from shared.adapters.redis_store import RestStore, load_script
@@ -33,8 +34,6 @@ def next_bid(result: dict[str, Any], current: Decimal) -> Decimal:
 
 
 def _fresh_auction(ctx: Context, seller: uuid.UUID) -> uuid.UUID:
-    from bench.__main__ import new_auction
-
     assert ctx.settings.database_url
     auction_id = new_auction(ctx.settings.database_url, seller)
     auction_state.rebuild(ctx, auction_id)
@@ -108,7 +107,6 @@ def _rest(redis_url: str, auction_id: uuid.UUID, seconds: float) -> dict[str, An
     processes of callers so that the client side is not the limit."""
     import multiprocessing
 
-    from bench.__main__ import WORKERS
     from infra.embedded import free_port, wait_for_port
 
     port = free_port()

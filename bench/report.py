@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bench.__main__ import RESULTS
+from bench.fixtures import RESULTS
 
 
 def table(results: dict[str, Any]) -> str:

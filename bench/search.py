@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import statistics
 import time
@@ -25,7 +26,8 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 from sqlalchemy import text
 
-from bench import bench_services
+from bench.fixtures import bench_services, log
+from infra.databases import reset_schema
 from infra.embedded import free_port
 from infra.stack import Stack
 from shared.adapters.db import make_engine
@@ -52,22 +54,9 @@ QUERIES = [("clock", "cat-3"), ("brass lamp", "cat-7"), ("violin", "cat-1"), ("o
 DB_RUNS = 50
 
 
-def log(message: str) -> None:
-    print(message, flush=True)
-
-
 def fill(database_url: str, count: int) -> None:
     """A fresh schema and `count` auctions with names, descriptions, categories, prices."""
-    from infra.migrate import upgrade
-    from tests.support.harness import ensure_database
-
-    ensure_database(database_url)
-    engine = make_engine(database_url, pool_size=0)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    upgrade(database_url)
+    reset_schema(database_url)
     engine = make_engine(database_url, pool_size=0, timeout_s=600)  # a big INSERT ... SELECT
     words = "ARRAY[" + ",".join(f"'{w}'" for w in WORDS) + "]"
     cats = "ARRAY[" + ",".join(f"'{c}'" for c in CATEGORIES) + "]"
@@ -207,9 +196,31 @@ def database(database_url: str) -> dict[str, Any]:
     return out
 
 
-def ingest(api_url: str) -> dict[str, Any]:
-    from tests.marketplace.images import phone_photo
+def phone_photo(target_bytes: int = 4_000_000) -> bytes:
+    """About `target_bytes` of noisy 4:3 JPEG (the worst case for an encoder) as a phone
+    stores it: landscape with an orientation tag, EXIF with the make and the GPS position."""
+    from PIL import ExifTags, Image
 
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    exif[ExifTags.Base.Make] = "PhoneCo"
+    exif[ExifTags.IFD.GPSInfo] = {
+        ExifTags.GPS.GPSLatitudeRef: "N",
+        ExifTags.GPS.GPSLatitude: (12.0, 58.0, 1.5),
+        ExifTags.GPS.GPSLongitudeRef: "E",
+        ExifTags.GPS.GPSLongitude: (77.0, 35.0, 40.0),
+    }
+    width, height = 4000, 3000
+    while True:
+        image = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=70, exif=exif)
+        if out.tell() <= target_bytes * 1.15:
+            return out.getvalue()
+        width, height = int(width * 0.9), int(height * 0.9)
+
+
+def ingest(api_url: str) -> dict[str, Any]:
     verifier = Verifier(load_settings(APP_ENV="test"))
     token = verifier.mint_dev_token("bench-photos@example.com", "Photo Seller", "seller")
     headers = {"Authorization": f"Bearer {token}"}
@@ -302,12 +313,9 @@ def run(database_url: str, redis_url: str) -> dict[str, Any]:
 
 
 def main() -> None:
-    services, database_url, redis_url = bench_services("auction_bench_search", 11)
-    os.environ.update(DATABASE_URL=database_url, REDIS_URL=redis_url, APP_ENV="test")
-    try:
+    with bench_services("auction_bench_search") as (database_url, redis_url):
+        os.environ.update(DATABASE_URL=database_url, REDIS_URL=redis_url, APP_ENV="test")
         results = run(database_url, redis_url)
-    finally:
-        services.stop()
     for v in verdicts(results):
         log(f"  [{'met' if v['met'] else 'NOT MET':>7}] {v['target']}: {v['measured']}")
 

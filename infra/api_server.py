@@ -14,6 +14,7 @@ import argparse
 import sys
 from typing import Any
 
+import orjson
 from chalice.config import Config
 from chalice.local import (
     ChaliceRequestHandler,
@@ -26,7 +27,12 @@ from chalice.local import (
 )
 
 from infra import prefork
+from shared.domain.errors import problem_body
 from shared.settings import REPO_ROOT, settings_or_exit
+
+# What a path no route has gets: here, and from the deployed API Gateway (the gateway response
+# `make package` writes into the template, infra/package.py).
+NO_ROUTE = orjson.dumps(problem_body("not_found", "No such route"))
 
 
 class Handler(ChaliceRequestHandler):
@@ -53,14 +59,10 @@ class Handler(ChaliceRequestHandler):
 
     def _send_error_response(self, error: LocalGatewayException) -> None:
         if isinstance(error, ForbiddenError):
-            body = (
-                b'{"type":"https://auction.example/problems/not_found","title":"Not found",'
-                b'"status":404,"detail":"No such route","code":"not_found"}'
-            )
-            from chalicelib.http import SECURITY_HEADERS
+            from chalicelib.http import PROBLEM, SECURITY_HEADERS
 
-            headers = {**SECURITY_HEADERS, "Content-Type": "application/problem+json"}
-            self._send_http_response(404, headers, body)
+            headers = {**SECURITY_HEADERS, "Content-Type": PROBLEM}
+            self._send_http_response(404, headers, NO_ROUTE)
             return
         super()._send_error_response(error)
 

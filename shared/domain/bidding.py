@@ -15,6 +15,7 @@ other maximum was beaten when its owner lost the lead. So a new offer meets at m
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 
 from shared.domain import auctions
@@ -209,5 +210,5 @@ def take_token(
         tokens = min(float(burst), tokens + elapsed * per_second)
     if tokens >= 1.0:
         return Bucket(tokens - 1.0, now_ms), None
-    wait = (1.0 - tokens) / per_second
-    return Bucket(tokens, now_ms), max(1, int(wait + 0.999))
+    # (the script computes the same: math.ceil of the same float division)
+    return Bucket(tokens, now_ms), max(1, math.ceil((1.0 - tokens) / per_second))

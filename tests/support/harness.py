@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import pg8000.native
 import redis
 from sqlalchemy import text
 
+from infra import databases
 from infra.bridge import BridgeServer, serve_in_thread
 from infra.stack import Services
 from shared.adapters.orm import Auction, Base
@@ -30,114 +29,18 @@ TEST_DB_PREFIX = "auction_test_"
 TEST_DB = f"{TEST_DB_PREFIX}{os.getpid()}"
 # Likewise one Redis db per session on a shared server (REDIS_URL): claimed in db 0 under
 # `auction-test:db:{n}` with the session's pid; a claim whose process is gone is taken over.
-REDIS_CLAIM_PREFIX = "auction-test:db:"
+REDIS_CLAIM_PREFIX = databases.REDIS_CLAIM_PREFIX
 TOKEN = "test-bridge-token"
-
-
-def with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
-
-
-def with_redis_db(url: str, db: int) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
-
-
-def _admin_connection(url: str) -> pg8000.native.Connection:
-    """A connection to the server's `postgres` database (to create and drop databases)."""
-    from shared.adapters.db import sqlalchemy_url
-
-    parts = urlsplit(url)
-    _, connect_args = sqlalchemy_url(url)
-    kwargs: dict[str, Any] = {
-        "user": parts.username or "postgres",
-        "password": parts.password,
-        "database": "postgres",
-    }
-    if "unix_sock" in connect_args:
-        kwargs["unix_sock"] = connect_args["unix_sock"]
-    else:
-        kwargs["host"] = parts.hostname or "127.0.0.1"
-        kwargs["port"] = parts.port or 5432
-    if "ssl_context" in connect_args:
-        kwargs["ssl_context"] = connect_args["ssl_context"]
-    return pg8000.native.Connection(**kwargs)
-
-
-def ensure_database(url: str) -> None:
-    """CREATE DATABASE if it does not exist."""
-    name = urlsplit(url).path.lstrip("/")
-    conn = _admin_connection(url)
-    try:
-        if not conn.run("SELECT 1 FROM pg_database WHERE datname = :n", n=name):
-            conn.run(f'CREATE DATABASE "{name}"')
-    finally:
-        conn.close()
-
-
-def drop_database(url: str, name: str) -> None:
-    conn = _admin_connection(url)
-    try:
-        conn.run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        conn.close()
 
 
 def drop_abandoned_test_databases(url: str) -> None:
     """Databases of test sessions whose process is gone."""
-    conn = _admin_connection(url)
-    try:
-        names = [
-            r[0]
-            for r in conn.run(
-                "SELECT datname FROM pg_database WHERE datname LIKE :p", p=f"{TEST_DB_PREFIX}%"
-            )
-        ]
-    finally:
-        conn.close()
-    for name in names:
-        pid = name.removeprefix(TEST_DB_PREFIX)
-        if pid.isdigit() and not _alive(int(pid)):
-            drop_database(url, name)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    databases.drop_abandoned_databases(url, TEST_DB_PREFIX)
 
 
 def claim_redis_db(url: str) -> int:
     """A Redis db (1..15) no other live test session uses."""
-    admin = redis.Redis.from_url(with_redis_db(url, 0), decode_responses=True)
-    try:
-        for db in range(1, 16):
-            key = f"{REDIS_CLAIM_PREFIX}{db}"
-            if admin.set(key, os.getpid(), nx=True):
-                return db
-            owner = admin.get(key)
-            if owner is None or (owner.isdigit() and not _alive(int(owner))):
-                admin.set(key, os.getpid())
-                return db
-            if owner == str(os.getpid()):
-                return db
-    finally:
-        admin.close()
-    raise RuntimeError("every Redis db 1..15 is claimed by a live test session")
-
-
-def release_redis_db(url: str, db: int) -> None:
-    admin = redis.Redis.from_url(with_redis_db(url, 0), decode_responses=True)
-    try:
-        if admin.get(f"{REDIS_CLAIM_PREFIX}{db}") == str(os.getpid()):
-            admin.delete(f"{REDIS_CLAIM_PREFIX}{db}")
-    finally:
-        admin.close()
+    return databases.claim_redis_db(url, REDIS_CLAIM_PREFIX)
 
 
 @dataclass
@@ -152,8 +55,8 @@ class SuiteServices:
     def stop(self) -> None:
         self.bridge.shutdown()
         self.bridge.server_close()
-        drop_database(self.database_url, TEST_DB)
-        release_redis_db(self.redis_url, self.redis_db)
+        databases.drop_database(self.database_url, TEST_DB)
+        databases.release_redis_db(self.redis_url, self.redis_db, REDIS_CLAIM_PREFIX)
         self.services.stop()
 
 
@@ -166,11 +69,10 @@ def start_services() -> SuiteServices:
         persist_redis=False,
     ).start()
     assert services.database_url and services.redis_url
-    database_url = with_database(services.database_url, TEST_DB)
+    database_url = databases.with_database(services.database_url, TEST_DB)
     drop_abandoned_test_databases(database_url)
-    ensure_database(database_url)
     redis_db = claim_redis_db(services.redis_url)
-    redis_url = with_redis_db(services.redis_url, redis_db)
+    redis_url = databases.with_redis_db(services.redis_url, redis_db)
     bridge = serve_in_thread(redis_url, TOKEN, 0)
     rest_url = f"http://127.0.0.1:{bridge.server_address[1]}"
     os.environ.update(
@@ -185,22 +87,9 @@ def start_services() -> SuiteServices:
         SUPABASE_JWT_SECRET="",
     )
     get_settings.cache_clear()
-    reset_schema(database_url)
+    databases.reset_schema(database_url)  # a fresh schema, built by the migrations
     redis.Redis.from_url(redis_url).flushdb()
     return SuiteServices(database_url, redis_url, rest_url, bridge, services, redis_db)
-
-
-def reset_schema(database_url: str) -> None:
-    """A fresh schema, built by the migrations themselves."""
-    from infra.migrate import upgrade
-    from shared.adapters.db import make_engine
-
-    engine = make_engine(database_url, pool_size=0)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    upgrade(database_url)
 
 
 def wipe(ctx: Context) -> None:

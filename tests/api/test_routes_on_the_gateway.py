@@ -1,0 +1,982 @@
+"""Every route, every answer it documents, over every transport: in-process (chalice.test),
+the local HTTP server, and the packaged bundle behind the API Gateway harness (REST proxy
+events v1 into `make package`'s zip, read-only, in a fresh interpreter).
+
+Driven by the operation registry (`chalicelib.http.OPERATIONS`): each operation's success and
+each problem code it declares (`errors`), and each extra documented status (`responses`), is
+a scenario here. A route or a code without one fails `test_every_documented_answer_has_a_
+scenario`, so a new route is covered or the suite says so.
+
+Each scenario sets up what it needs (directly in PostgreSQL/Redis, or through the API), makes
+the request over the transport under test and returns the reply; the test checks the status,
+the problem `code` (or the success body against the operation's response model), the media
+type and the security headers. A few answers need a process configured otherwise (PostgreSQL
+and Redis down, rate limits of one a minute, auth keys set): the gateway transport starts a
+Lambda instance so configured; in-process and HTTP patch the settings the handlers read, or
+skip with the reason when that would mean stopping the suite's own services.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import select
+
+from shared.adapters import keys
+from shared.adapters.orm import CounterOffer
+from shared.adapters.tokens import dev_secret
+from shared.domain.errors import PROBLEMS
+from shared.domain.vocabulary import NotificationType
+from shared.services import notifications
+from shared.services.context import Context
+from shared.settings import get_settings
+from tests.support import harness
+from tests.support.after_sale import hammer
+from tests.support.api_client import Api, Reply
+from tests.support.gateway import Gateway
+from tests.support.harness import Person
+
+BIG = {"itemName": "x" * (70 * 1024)}  # over the 64 KiB body limit
+
+
+def operations() -> list[Any]:
+    """The operations the app serves (a route module imported but not registered, like the
+    bench's, is not one of them)."""
+    import app as functions_app
+    from chalicelib.http import OPERATIONS
+
+    served = functions_app.app.routes
+    return [op for op in OPERATIONS if op.method in served.get(op.path, {})]
+
+
+def documented(op: Any) -> list[str]:
+    """What `op` says it answers: "ok", each problem code, each extra status."""
+    return ["ok", *op.errors, *(str(status) for status, _ in op.responses)]
+
+
+# -- the world a scenario acts in -------------------------------------------------------------
+
+
+@dataclass
+class World:
+    api: Api
+    transport: str
+    ctx: Context
+    request: pytest.FixtureRequest
+    monkeypatch: pytest.MonkeyPatch
+    _people: dict[str, Person] = field(default_factory=dict)
+
+    def who(self, role: str, name: str | None = None) -> Person:
+        key = name or role
+        if key not in self._people:
+            self._people[key] = harness.person(self.ctx, role, name)
+        return self._people[key]
+
+    @property
+    def seller(self) -> Person:
+        return self.who("seller")
+
+    @property
+    def buyer(self) -> Person:
+        return self.who("buyer")
+
+    @property
+    def admin(self) -> Person:
+        return self.who("admin")
+
+    def live(self, **kwargs: Any) -> uuid.UUID:
+        return harness.live_auction(self.ctx, self.seller, **kwargs)
+
+    def scheduled(self) -> uuid.UUID:
+        return harness.insert_auction(
+            self.ctx, self.seller, go_live_at=datetime.now(UTC) + timedelta(hours=1)
+        )
+
+    def bid(self, who: Person, auction_id: uuid.UUID, amount: str) -> Reply:
+        reply = self.api.post(
+            f"/api/auctions/{auction_id}/bids", json={"amount": amount}, headers=who.headers
+        )
+        assert reply.status == 201, reply
+        return reply
+
+    def ended(self) -> uuid.UUID:
+        """Ended with the buyer's bid of 150.00, awaiting the seller's decision."""
+        auction_id = self.live()
+        self.bid(self.buyer, auction_id, "150.00")
+        hammer(self.ctx, auction_id)
+        return auction_id
+
+    def sold(self) -> uuid.UUID:
+        auction_id = self.ended()
+        reply = self.api.post(
+            f"/api/auctions/{auction_id}/decision",
+            json={"action": "accept"},
+            headers=self.seller.headers,
+        )
+        assert reply.status == 200, reply
+        return auction_id
+
+    def countered(self) -> str:
+        """A pending counter offer of 200.00 to the buyer; its id."""
+        auction_id = self.ended()
+        reply = self.api.post(
+            f"/api/auctions/{auction_id}/decision",
+            json={"action": "counter", "amount": "200.00"},
+            headers=self.seller.headers,
+        )
+        assert reply.status == 200, reply
+        with self.ctx.db.session() as session:
+            return str(
+                session.scalars(
+                    select(CounterOffer.id).where(CounterOffer.auction_id == auction_id)
+                ).one()
+            )
+
+    def dead_letter(self) -> str:
+        job_id = f"email:sale:{uuid.uuid4()}:buyer"
+        job = {"id": job_id, "kind": "email:sale_confirmation"}
+        meta = {"attempts": 10, "lastError": "SendGrid answered 503", "failedAt": 1}
+        self.ctx.store.pipeline(
+            [
+                ["HSET", keys.JOBS_DATA, job_id, orjson.dumps(job).decode()],
+                ["HSET", keys.JOBS_META, job_id, orjson.dumps(meta).decode()],
+                ["RPUSH", keys.JOBS_DEAD, job_id],
+            ]
+        )
+        return job_id
+
+    def notification(self, who: Person) -> str:
+        with self.ctx.db.session() as session:
+            made = notifications.notify(
+                session,
+                self.ctx,
+                cause=f"test:{uuid.uuid4()}",
+                user_id=who.id,
+                kind=NotificationType.NEW_BID,
+                payload={"auctionId": str(uuid.uuid4()), "itemName": "Lot"},
+            )
+            assert made is not None
+            return str(made.id)
+
+    # -- the API configured otherwise ----------------------------------------------------
+
+    def down(self) -> Api:
+        """The API with PostgreSQL and Redis unreachable."""
+        if self.transport != "gateway":
+            pytest.skip(
+                "PostgreSQL and Redis down would stop the suite's own services: the gateway "
+                "transport runs this in a Lambda instance of its own"
+            )
+        return self._gateway("down_gateway")
+
+    def tight(self) -> Api:
+        """The API with write and bid limits of one a minute."""
+        if self.transport == "gateway":
+            return self._gateway("tight_gateway")
+        limits = {"write_rate_limit": "1/m:1", "bid_rate_limit": "1/m:1"}
+        self.monkeypatch.setattr(self.ctx, "settings", self.ctx.settings.model_copy(update=limits))
+        return self.api
+
+    def with_auth_keys(self) -> Api:
+        """The API with auth keys configured (so no dev login): the bundle always is."""
+        if self.transport != "gateway":
+            from chalicelib import runtime
+
+            keyed = get_settings().model_copy(
+                update={"supabase_jwt_secret": dev_secret(get_settings())}
+            )
+            self.monkeypatch.setattr(runtime, "settings", lambda: keyed)
+        return self.api
+
+    def with_dev_login(self) -> Api:
+        if self.transport == "gateway":
+            pytest.skip(
+                "no dev login in the bundle: its keys come as SUPABASE_JWT_SECRET, since the "
+                "read-only task directory cannot hold var/dev-jwt-secret"
+            )
+        return self.api
+
+    def _gateway(self, fixture: str) -> Api:
+        pair: tuple[Gateway, Api] = self.request.getfixturevalue(fixture)
+        return pair[1]
+
+
+# -- the scenarios --------------------------------------------------------------------------
+
+Scenario = Callable[[World], Reply]
+SCENARIOS: dict[tuple[str, str], Scenario] = {}
+
+
+def scenario(operation: str, *answers: str) -> Callable[[Scenario], Scenario]:
+    def register(fn: Scenario) -> Scenario:
+        for answer in answers:
+            SCENARIOS[(operation, answer)] = fn
+        return fn
+
+    return register
+
+
+def _new_auction(go_live: datetime | None = None) -> dict[str, Any]:
+    return {
+        "itemName": "Brass compass",
+        "startPrice": "100.00",
+        "bidIncrement": "10.00",
+        "goLiveAt": (go_live or datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+        "durationMins": 30,
+    }
+
+
+# /api/auctions
+
+
+@scenario("create_auction", "ok")
+def _(w: World) -> Reply:
+    return w.api.post("/api/auctions", json=_new_auction(), headers=w.seller.headers)
+
+
+@scenario("create_auction", "unauthenticated")
+def _(w: World) -> Reply:
+    return w.api.post("/api/auctions", json=_new_auction())
+
+
+@scenario("create_auction", "forbidden")
+def _(w: World) -> Reply:
+    return w.api.post("/api/auctions", json=_new_auction(), headers=w.buyer.headers)
+
+
+@scenario("create_auction", "validation_error")
+def _(w: World) -> Reply:
+    body = {**_new_auction(), "startPrice": "1.001"}
+    return w.api.post("/api/auctions", json=body, headers=w.seller.headers)
+
+
+@scenario("create_auction", "payload_too_large")
+def _(w: World) -> Reply:
+    return w.api.post("/api/auctions", json=BIG, headers=w.seller.headers)
+
+
+@scenario("list_auctions", "ok")
+def _(w: World) -> Reply:
+    w.live()
+    return w.api.get("/api/auctions", query={"status": "live", "limit": 5})
+
+
+@scenario("list_auctions", "validation_error")
+def _(w: World) -> Reply:
+    return w.api.get("/api/auctions", query={"limit": 0})
+
+
+@scenario("get_auction", "ok")
+def _(w: World) -> Reply:
+    return w.api.get(f"/api/auctions/{w.live()}", headers=w.buyer.headers)
+
+
+@scenario("get_auction", "not_found")
+def _(w: World) -> Reply:
+    return w.api.get(f"/api/auctions/{uuid.uuid4()}")
+
+
+# bids
+
+
+def _bid(w: World, auction_id: uuid.UUID, who: Person | None, body: Any, api: Api | None = None):  # type: ignore[no-untyped-def]
+    return (api or w.api).post(
+        f"/api/auctions/{auction_id}/bids", json=body, headers=who.headers if who else None
+    )
+
+
+@scenario("place_bid", "ok")
+def _(w: World) -> Reply:
+    return _bid(w, w.live(), w.buyer, {"amount": "100.00"})
+
+
+@scenario("place_bid", "unauthenticated")
+def _(w: World) -> Reply:
+    return _bid(w, w.live(), None, {"amount": "100.00"})
+
+
+@scenario("place_bid", "own_auction")
+def _(w: World) -> Reply:
+    return _bid(w, w.live(), w.seller, {"amount": "100.00"})
+
+
+@scenario("place_bid", "not_found")
+def _(w: World) -> Reply:
+    return _bid(w, uuid.uuid4(), w.buyer, {"amount": "100.00"})
+
+
+@scenario("place_bid", "auction_not_live")
+def _(w: World) -> Reply:
+    return _bid(w, w.scheduled(), w.buyer, {"amount": "100.00"})
+
+
+@scenario("place_bid", "bid_too_low")
+def _(w: World) -> Reply:
+    reply = _bid(w, w.live(), w.buyer, {"amount": "99.99"})
+    assert reply.json()["minNextBid"] == "100.00"
+    return reply
+
+
+@scenario("place_bid", "already_highest")
+def _(w: World) -> Reply:
+    auction_id = w.live()
+    w.bid(w.buyer, auction_id, "100.00")
+    return _bid(w, auction_id, w.buyer, {"amount": "110.00"})
+
+
+@scenario("place_bid", "validation_error")
+def _(w: World) -> Reply:
+    return _bid(w, w.live(), w.buyer, {"amount": "100.00", "maxAmount": "150.00"})
+
+
+@scenario("place_bid", "rate_limited")
+def _(w: World) -> Reply:
+    api, auction_id = w.tight(), w.live()
+    _bid(w, auction_id, w.buyer, {"amount": "100.00"}, api)
+    reply = _bid(w, auction_id, w.buyer, {"amount": "110.00"}, api)
+    assert int(reply.headers["retry-after"]) >= 1
+    return reply
+
+
+@scenario("place_bid", "payload_too_large")
+def _(w: World) -> Reply:
+    return _bid(w, w.live(), w.buyer, BIG)
+
+
+@scenario("place_bid", "unavailable")
+def _(w: World) -> Reply:
+    return _bid(w, uuid.uuid4(), w.buyer, {"amount": "100.00"}, w.down())
+
+
+@scenario("list_bids", "ok")
+def _(w: World) -> Reply:
+    auction_id = w.live()
+    w.bid(w.buyer, auction_id, "100.00")
+    reply = w.api.get(f"/api/auctions/{auction_id}/bids", query={"limit": 1})
+    assert [b["amount"] for b in reply.json()["items"]] == ["100.00"]
+    return reply
+
+
+@scenario("list_bids", "not_found")
+def _(w: World) -> Reply:
+    return w.api.get(f"/api/auctions/{uuid.uuid4()}/bids")
+
+
+@scenario("list_bids", "validation_error")
+def _(w: World) -> Reply:
+    return w.api.get(f"/api/auctions/{w.live()}/bids", query={"limit": 101})
+
+
+# admin
+
+
+@scenario("list_all_auctions", "ok")
+def _(w: World) -> Reply:
+    w.scheduled()
+    return w.api.get("/api/admin/auctions", headers=w.admin.headers)
+
+
+@scenario("list_all_auctions", "unauthenticated")
+def _(w: World) -> Reply:
+    return w.api.get("/api/admin/auctions")
+
+
+@scenario("list_all_auctions", "forbidden")
+def _(w: World) -> Reply:
+    return w.api.get("/api/admin/auctions", headers=w.seller.headers)
+
+
+@scenario("list_all_auctions", "validation_error")
+def _(w: World) -> Reply:
+    return w.api.get("/api/admin/auctions", query={"status": "nonsense"}, headers=w.admin.headers)
+
+
+def _admin(w: World, action: str, auction_id: Any, who: Person | None, **kwargs: Any) -> Reply:
+    api = kwargs.pop("api", None) or w.api
+    return api.post(
+        f"/api/admin/auctions/{auction_id}/{action}",
+        headers=who.headers if who else None,
+        **kwargs,
+    )
+
+
+@scenario("start_auction", "ok")
+def _(w: World) -> Reply:
+    reply = _admin(w, "start", w.scheduled(), w.admin)
+    assert reply.json()["status"] == "live"
+    return reply
+
+
+@scenario("start_auction", "unauthenticated")
+def _(w: World) -> Reply:
+    return _admin(w, "start", w.scheduled(), None)
+
+
+@scenario("start_auction", "forbidden")
+def _(w: World) -> Reply:
+    return _admin(w, "start", w.scheduled(), w.seller)
+
+
+@scenario("start_auction", "not_found")
+def _(w: World) -> Reply:
+    return _admin(w, "start", uuid.uuid4(), w.admin)
+
+
+@scenario("start_auction", "decision_not_allowed")
+def _(w: World) -> Reply:
+    return _admin(w, "start", w.live(), w.admin)
+
+
+@scenario("start_auction", "rate_limited")
+def _(w: World) -> Reply:
+    api = w.tight()
+    _admin(w, "start", uuid.uuid4(), w.admin, api=api)
+    return _admin(w, "start", uuid.uuid4(), w.admin, api=api)
+
+
+@scenario("start_auction", "unavailable")
+def _(w: World) -> Reply:
+    return _admin(w, "start", uuid.uuid4(), w.admin, api=w.down())
+
+
+def _reset_body() -> dict[str, str]:
+    return {"goLiveAt": (datetime.now(UTC) + timedelta(hours=2)).isoformat()}
+
+
+@scenario("reset_auction", "ok")
+def _(w: World) -> Reply:
+    reply = _admin(w, "reset", w.live(), w.admin, json=_reset_body())
+    assert reply.json()["status"] == "scheduled"
+    return reply
+
+
+@scenario("reset_auction", "unauthenticated")
+def _(w: World) -> Reply:
+    return _admin(w, "reset", w.live(), None, json=_reset_body())
+
+
+@scenario("reset_auction", "forbidden")
+def _(w: World) -> Reply:
+    return _admin(w, "reset", w.live(), w.buyer, json=_reset_body())
+
+
+@scenario("reset_auction", "not_found")
+def _(w: World) -> Reply:
+    return _admin(w, "reset", uuid.uuid4(), w.admin, json=_reset_body())
+
+
+@scenario("reset_auction", "decision_not_allowed")
+def _(w: World) -> Reply:
+    return _admin(w, "reset", w.sold(), w.admin, json=_reset_body())
+
+
+@scenario("reset_auction", "validation_error")
+def _(w: World) -> Reply:
+    return _admin(w, "reset", w.live(), w.admin, json={"goLiveAt": "2030-01-01T10:00:00"})
+
+
+@scenario("reset_auction", "payload_too_large")
+def _(w: World) -> Reply:
+    return _admin(w, "reset", w.live(), w.admin, json=BIG)
+
+
+@scenario("reset_auction", "rate_limited")
+def _(w: World) -> Reply:
+    api = w.tight()
+    _admin(w, "reset", uuid.uuid4(), w.admin, json=_reset_body(), api=api)
+    return _admin(w, "reset", uuid.uuid4(), w.admin, json=_reset_body(), api=api)
+
+
+@scenario("reset_auction", "unavailable")
+def _(w: World) -> Reply:
+    return _admin(w, "reset", uuid.uuid4(), w.admin, json=_reset_body(), api=w.down())
+
+
+# after the hammer
+
+
+def _decide(w: World, auction_id: Any, who: Person | None, body: Any) -> Reply:
+    return w.api.post(
+        f"/api/auctions/{auction_id}/decision", json=body, headers=who.headers if who else None
+    )
+
+
+@scenario("decide", "ok")
+def _(w: World) -> Reply:
+    reply = _decide(w, w.ended(), w.seller, {"action": "accept"})
+    assert reply.json()["status"] == "sold"
+    return reply
+
+
+@scenario("decide", "unauthenticated")
+def _(w: World) -> Reply:
+    return _decide(w, w.ended(), None, {"action": "accept"})
+
+
+@scenario("decide", "forbidden")
+def _(w: World) -> Reply:
+    return _decide(w, w.ended(), w.buyer, {"action": "accept"})
+
+
+@scenario("decide", "not_found")
+def _(w: World) -> Reply:
+    return _decide(w, uuid.uuid4(), w.seller, {"action": "accept"})
+
+
+@scenario("decide", "decision_not_allowed")
+def _(w: World) -> Reply:
+    return _decide(w, w.live(), w.seller, {"action": "accept"})
+
+
+@scenario("decide", "counter_too_low")
+def _(w: World) -> Reply:
+    return _decide(w, w.ended(), w.seller, {"action": "counter", "amount": "150.00"})
+
+
+@scenario("decide", "validation_error")
+def _(w: World) -> Reply:
+    return _decide(w, w.ended(), w.seller, {"action": "counter"})
+
+
+@scenario("decide", "payload_too_large")
+def _(w: World) -> Reply:
+    return _decide(w, w.ended(), w.seller, BIG)
+
+
+def _answer(w: World, counter_id: str, who: Person | None, body: Any) -> Reply:
+    return w.api.post(
+        f"/api/counter/{counter_id}/response", json=body, headers=who.headers if who else None
+    )
+
+
+@scenario("respond_to_counter", "ok")
+def _(w: World) -> Reply:
+    reply = _answer(w, w.countered(), w.buyer, {"action": "accept"})
+    assert (reply.json()["status"], reply.json()["finalPrice"]) == ("sold", "200.00")
+    return reply
+
+
+@scenario("respond_to_counter", "unauthenticated")
+def _(w: World) -> Reply:
+    return _answer(w, w.countered(), None, {"action": "accept"})
+
+
+@scenario("respond_to_counter", "forbidden")
+def _(w: World) -> Reply:
+    return _answer(w, w.countered(), w.who("buyer", "someone-else"), {"action": "accept"})
+
+
+@scenario("respond_to_counter", "not_found")
+def _(w: World) -> Reply:
+    return _answer(w, str(uuid.uuid4()), w.buyer, {"action": "accept"})
+
+
+@scenario("respond_to_counter", "counter_not_pending")
+def _(w: World) -> Reply:
+    counter_id = w.countered()
+    assert _answer(w, counter_id, w.buyer, {"action": "reject"}).status == 200
+    return _answer(w, counter_id, w.buyer, {"action": "accept"})
+
+
+@scenario("respond_to_counter", "validation_error")
+def _(w: World) -> Reply:
+    return _answer(w, w.countered(), w.buyer, {"action": "maybe"})
+
+
+@scenario("respond_to_counter", "payload_too_large")
+def _(w: World) -> Reply:
+    return _answer(w, w.countered(), w.buyer, BIG)
+
+
+def _invoice(w: World, auction_id: Any, who: Person | None, api: Api | None = None) -> Reply:
+    headers = {"Accept": "application/pdf", **(who.headers if who else {})}
+    return (api or w.api).get(f"/api/auctions/{auction_id}/invoice", headers=headers)
+
+
+@scenario("get_invoice", "ok")
+def _(w: World) -> Reply:
+    reply = _invoice(w, w.sold(), w.buyer)
+    assert (
+        reply.content.startswith(b"%PDF-")
+        and b"INV-000001" in reply.headers.get("content-disposition", "").encode()
+    )
+    return reply
+
+
+@scenario("get_invoice", "unauthenticated")
+def _(w: World) -> Reply:
+    return _invoice(w, w.sold(), None)
+
+
+@scenario("get_invoice", "forbidden")
+def _(w: World) -> Reply:
+    return _invoice(w, w.sold(), w.who("buyer", "someone-else"))
+
+
+@scenario("get_invoice", "not_found")
+def _(w: World) -> Reply:
+    return _invoice(w, w.ended(), w.seller)  # not sold (yet): no invoice
+
+
+@scenario("get_invoice", "unavailable")
+def _(w: World) -> Reply:
+    return _invoice(w, uuid.uuid4(), w.buyer, w.down())
+
+
+# documentation
+
+
+@scenario("get_openapi", "ok")
+def _(w: World) -> Reply:
+    reply = w.api.get("/api/openapi.json")
+    assert reply.json()["openapi"].startswith("3.1")
+    return reply
+
+
+@scenario("get_docs", "ok")
+def _(w: World) -> Reply:
+    reply = w.api.get("/api/docs")
+    assert b"<title>" in reply.content
+    return reply
+
+
+# the job queue's dead letters
+
+
+@scenario("list_dead_jobs", "ok")
+def _(w: World) -> Reply:
+    job_id = w.dead_letter()
+    reply = w.api.get("/api/admin/jobs/dead", headers=w.admin.headers)
+    assert [item["id"] for item in reply.json()["items"]] == [job_id]
+    return reply
+
+
+@scenario("list_dead_jobs", "unauthenticated")
+def _(w: World) -> Reply:
+    return w.api.get("/api/admin/jobs/dead")
+
+
+@scenario("list_dead_jobs", "forbidden")
+def _(w: World) -> Reply:
+    return w.api.get("/api/admin/jobs/dead", headers=w.buyer.headers)
+
+
+@scenario("list_dead_jobs", "validation_error")
+def _(w: World) -> Reply:
+    return w.api.get("/api/admin/jobs/dead", query={"cursor": "!!"}, headers=w.admin.headers)
+
+
+@scenario("list_dead_jobs", "unavailable")
+def _(w: World) -> Reply:
+    return w.down().get("/api/admin/jobs/dead", headers=w.admin.headers)
+
+
+def _replay(w: World, job_id: str, who: Person | None, api: Api | None = None) -> Reply:
+    # Colons percent-encoded, as a careful client sends them.
+    path = f"/api/admin/jobs/dead/{job_id.replace(':', '%3A')}/replay"
+    return (api or w.api).post(path, headers=who.headers if who else None)
+
+
+@scenario("replay_dead_job", "ok")
+def _(w: World) -> Reply:
+    job_id = w.dead_letter()
+    reply = _replay(w, job_id, w.admin)
+    assert reply.json()["id"] == job_id
+    return reply
+
+
+@scenario("replay_dead_job", "unauthenticated")
+def _(w: World) -> Reply:
+    return _replay(w, w.dead_letter(), None)
+
+
+@scenario("replay_dead_job", "forbidden")
+def _(w: World) -> Reply:
+    return _replay(w, w.dead_letter(), w.seller)
+
+
+@scenario("replay_dead_job", "not_found")
+def _(w: World) -> Reply:
+    return _replay(w, "email:sale:nothing:buyer", w.admin)
+
+
+@scenario("replay_dead_job", "unavailable")
+def _(w: World) -> Reply:
+    return _replay(w, "email:sale:nothing:buyer", w.admin, w.down())
+
+
+# notifications
+
+
+@scenario("list_notifications", "ok")
+def _(w: World) -> Reply:
+    w.notification(w.seller)
+    reply = w.api.get("/api/notifications", query={"unreadOnly": "true"}, headers=w.seller.headers)
+    assert reply.json()["unreadCount"] == 1
+    return reply
+
+
+@scenario("list_notifications", "unauthenticated")
+def _(w: World) -> Reply:
+    return w.api.get("/api/notifications")
+
+
+@scenario("list_notifications", "validation_error")
+def _(w: World) -> Reply:
+    return w.api.get("/api/notifications", query={"unreadOnly": "perhaps"}, headers=w.buyer.headers)
+
+
+@scenario("mark_read", "ok")
+def _(w: World) -> Reply:
+    notification_id = w.notification(w.seller)
+    reply = w.api.post(f"/api/notifications/{notification_id}/read", headers=w.seller.headers)
+    assert reply.json()["readAt"]
+    return reply
+
+
+@scenario("mark_read", "unauthenticated")
+def _(w: World) -> Reply:
+    return w.api.post(f"/api/notifications/{w.notification(w.seller)}/read")
+
+
+@scenario("mark_read", "not_found")
+def _(w: World) -> Reply:
+    notification_id = w.notification(w.seller)  # someone else's
+    return w.api.post(f"/api/notifications/{notification_id}/read", headers=w.buyer.headers)
+
+
+# system
+
+
+@scenario("get_health", "ok")
+def _(w: World) -> Reply:
+    reply = w.api.get("/health")
+    assert reply.json() == {"status": "ok", "db": "ok", "redis": "ok"}
+    return reply
+
+
+@scenario("get_health", "503")
+def _(w: World) -> Reply:
+    reply = w.down().get("/health")
+    assert reply.json()["db"] != "ok" and reply.json()["redis"] != "ok"
+    return reply
+
+
+@scenario("get_me", "ok")
+def _(w: World) -> Reply:
+    reply = w.api.get("/api/me", headers=w.buyer.headers)
+    assert reply.json()["id"] == w.buyer.id
+    return reply
+
+
+@scenario("get_me", "unauthenticated")
+def _(w: World) -> Reply:
+    return w.api.get("/api/me", headers={"Authorization": "Bearer not.a.token"})
+
+
+@scenario("dev_login", "ok")
+def _(w: World) -> Reply:
+    return w.with_dev_login().post("/api/dev/login", json={"email": "asha@example.com"})
+
+
+@scenario("dev_login", "validation_error")
+def _(w: World) -> Reply:
+    return w.with_dev_login().post("/api/dev/login", json={"email": "not an email"})
+
+
+@scenario("dev_login", "not_found")
+def _(w: World) -> Reply:
+    return w.with_auth_keys().post("/api/dev/login", json={"email": "asha@example.com"})
+
+
+# -- the tests ------------------------------------------------------------------------------
+
+
+# the marketplace (CONTRACT section 10)
+
+JPEG = {"Content-Type": "image/jpeg"}
+
+
+def _photo() -> bytes:
+    from tests.marketplace import images
+
+    return images.jpeg(64, 48)
+
+
+def _upload(w: World, auction_id: Any, body: bytes) -> Reply:
+    headers = {**w.seller.headers, **JPEG}
+    return w.api.post(f"/api/auctions/{auction_id}/images", body=body, headers=headers)
+
+
+@scenario("edit_auction", "ok")
+def _(w: World) -> Reply:
+    return w.api.patch(
+        f"/api/auctions/{w.scheduled()}", json={"category": "compasses"}, headers=w.seller.headers
+    )
+
+
+@scenario("edit_auction", "auction_not_editable")
+def _(w: World) -> Reply:
+    return w.api.patch(
+        f"/api/auctions/{w.live()}", json={"itemName": "x"}, headers=w.seller.headers
+    )
+
+
+@scenario("cancel_auction", "ok")
+def _(w: World) -> Reply:
+    return w.api.post(
+        f"/api/auctions/{w.scheduled()}/cancel",
+        json={"reason": "Withdrawn"},
+        headers=w.seller.headers,
+    )
+
+
+@scenario("cancel_auction", "forbidden")
+def _(w: World) -> Reply:
+    return w.api.post(
+        f"/api/auctions/{w.scheduled()}/cancel", json={"reason": "x"}, headers=w.buyer.headers
+    )
+
+
+@scenario("cancel_auction", "auction_not_cancellable")
+def _(w: World) -> Reply:
+    return w.api.post(
+        f"/api/auctions/{w.sold()}/cancel", json={"reason": "x"}, headers=w.admin.headers
+    )
+
+
+@scenario("upload_image", "ok")
+def _(w: World) -> Reply:
+    # Through the gateway: a binary body, base64 in the proxy event (binary_types).
+    return _upload(w, w.scheduled(), _photo())
+
+
+@scenario("upload_image", "auction_not_editable")
+def _(w: World) -> Reply:
+    return _upload(w, w.live(), _photo())
+
+
+@scenario("upload_image", "too_many_images")
+def _(w: World) -> Reply:
+    auction_id = w.scheduled()
+    photo = _photo()
+    for _ in range(8):
+        assert _upload(w, auction_id, photo).status == 201
+    return _upload(w, auction_id, photo)
+
+
+def _uploaded(w: World) -> tuple[uuid.UUID, str]:
+    auction_id = w.scheduled()
+    reply = _upload(w, auction_id, _photo())
+    assert reply.status == 201, reply
+    return auction_id, reply.json()["id"]
+
+
+@scenario("delete_image", "ok")
+def _(w: World) -> Reply:
+    auction_id, image_id = _uploaded(w)
+    return w.api.delete(f"/api/auctions/{auction_id}/images/{image_id}", headers=w.seller.headers)
+
+
+@scenario("delete_image", "auction_not_editable")
+def _(w: World) -> Reply:
+    auction_id, image_id = _uploaded(w)
+    w.api.post(f"/api/admin/auctions/{auction_id}/start", headers=w.admin.headers)
+    return w.api.delete(f"/api/auctions/{auction_id}/images/{image_id}", headers=w.seller.headers)
+
+
+@scenario("watch", "ok")
+def _(w: World) -> Reply:
+    return w.api.put(f"/api/auctions/{w.live()}/watch", headers=w.buyer.headers)
+
+
+@scenario("unwatch", "ok")
+def _(w: World) -> Reply:
+    return w.api.delete(f"/api/auctions/{w.live()}/watch", headers=w.buyer.headers)
+
+
+@scenario("my_watchlist", "ok")
+def _(w: World) -> Reply:
+    w.api.put(f"/api/auctions/{w.live()}/watch", headers=w.buyer.headers)
+    return w.api.get("/api/me/watchlist", headers=w.buyer.headers)
+
+
+@scenario("my_bids", "ok")
+def _(w: World) -> Reply:
+    w.bid(w.buyer, w.live(), "100.00")
+    return w.api.get("/api/me/bids", query={"state": "leading"}, headers=w.buyer.headers)
+
+
+@scenario("my_auctions", "ok")
+def _(w: World) -> Reply:
+    w.ended()
+    return w.api.get("/api/me/auctions", headers=w.seller.headers)
+
+
+@scenario("my_purchases", "ok")
+def _(w: World) -> Reply:
+    w.sold()
+    return w.api.get("/api/me/purchases", headers=w.buyer.headers)
+
+
+@scenario("mark_all_read", "ok")
+def _(w: World) -> Reply:
+    w.notification(w.buyer)
+    return w.api.post("/api/notifications/read-all", headers=w.buyer.headers)
+
+
+@scenario("mark_all_read", "unauthenticated")
+def _(w: World) -> Reply:
+    return w.api.post("/api/notifications/read-all")
+
+
+def _cases() -> Iterator[Any]:
+    for op in operations():
+        for answer in documented(op):
+            yield pytest.param(op, answer, id=f"{op.name}-{answer}")
+
+
+def test_every_documented_answer_has_a_scenario() -> None:
+    missing = [
+        f"{op.name} {answer}"
+        for op in operations()
+        for answer in documented(op)
+        if (op.name, answer) not in SCENARIOS
+    ]
+    assert not missing, f"routes or answers without a scenario here: {missing}"
+    known = {(op.name, answer) for op in operations() for answer in documented(op)}
+    assert not set(SCENARIOS) - known, "scenarios for answers no operation documents"
+
+
+@pytest.mark.parametrize(("op", "answer"), list(_cases()))
+def test_the_route_answers_as_documented(  # type: ignore[no-untyped-def]
+    op, answer, api, transport, ctx, request, monkeypatch
+) -> None:
+    scenario_fn = SCENARIOS.get((op.name, answer))
+    if scenario_fn is None:
+        pytest.fail(f"no scenario for {op.name} {answer}")
+    world = World(api, transport, ctx, request, monkeypatch)
+    reply = scenario_fn(world)
+    assert reply.headers.get("x-content-type-options") == "nosniff", reply.headers
+    if answer == "ok":
+        assert reply.status == op.status, reply
+        if op.status == 204:  # no content: no body, no media type (watch, delete a photo)
+            assert reply.content == b"", reply
+        else:
+            assert reply.media_type == op.media_type, reply
+        if op.response is not None:
+            op.response.model_validate(reply.json())
+    elif answer.isdigit():
+        assert reply.status == int(answer), reply
+        model = dict(op.responses)[int(answer)]
+        model.model_validate(reply.json())
+    else:
+        assert (reply.status, reply.code) == (PROBLEMS[answer][0], answer), reply
+        problem = reply.json()
+        assert problem["status"] == reply.status and problem["title"] == PROBLEMS[answer][1]
