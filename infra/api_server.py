@@ -5,7 +5,8 @@
   Authentication Token"; the deployed API maps that response the same way, see README);
 - no per-request stderr line: the app logs one JSON line per request itself.
 
-Usage: `python -m infra.api_server [--host 127.0.0.1] [--port 8000]`.
+Usage: `python -m infra.api_server [--host API_HOST] [--port API_PORT]` (defaults from the
+settings: 127.0.0.1 and 8000; the container image sets API_HOST=0.0.0.0).
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def make_server(host: str, port: int, *, shared_port: bool = False) -> LocalDevS
 def main() -> None:
     settings = settings_or_exit()
     parser = argparse.ArgumentParser(description="Serve the Chalice app locally.")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default=settings.api_host)
     parser.add_argument("--port", type=int, default=settings.api_port)
     parser.add_argument(
         "--workers",

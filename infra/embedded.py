@@ -71,9 +71,22 @@ class EmbeddedPostgres:
             pid = int(pid_file.read_text().splitlines()[0])
             os.kill(pid, signal.SIGINT)
             deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
-                os.kill(pid, 0)
+            while time.monotonic() < deadline and not _exited(pid):
                 time.sleep(0.05)
+
+
+def _exited(pid: int) -> bool:
+    """Whether `pid` is gone. pg_ctl daemonizes the postmaster, so it is re-parented to the
+    nearest reaper; in a container that is this runner (PID 1), which must reap it, or its
+    zombie answers `kill(pid, 0)` for as long as anyone waits."""
+    with contextlib.suppress(ChildProcessError):
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
 
 
 @dataclass

@@ -7,16 +7,24 @@
 4. the URLs printed; Ctrl-C or SIGTERM stops everything, in reverse order.
 
 `Stack` is also what the tests and the benchmarks use to start the same processes.
+
+The container image runs `python -m infra.stack --dev-unless-configured`: a bare `docker run`
+is the development stack, anything configured is production (`development_unless_configured`).
+The API listens on API_HOST (127.0.0.1 here, 0.0.0.0 in the image); the bridge and the embedded
+servers stay on loopback everywhere: they are internal, and the bridge accepts a well-known
+token.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +69,7 @@ class Stack:
     redis_url: str
     api_port: int = 8000
     socket_port: int = 8080
+    api_host: str = "127.0.0.1"  # API_HOST: 0.0.0.0 inside a container
     bridge_port: int | None = BRIDGE_PORT  # None: use the configured UPSTASH_REDIS_REST_URL
     token: str = "local-dev-token"
     extra_env: dict[str, str] = field(default_factory=dict)
@@ -79,13 +88,15 @@ class Stack:
             UPSTASH_REDIS_REST_TOKEN=self.token,
             PYTHONUNBUFFERED="1",
         )
+        # This stack's socket_port decides; an inherited PORT (Render's) would override it.
+        env.pop("PORT", None)
         if self.bridge_port is not None:
             env["UPSTASH_REDIS_REST_URL"] = f"http://127.0.0.1:{self.bridge_port}"
         return env
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.api_port}"
+        return f"http://{_local_address(self.api_host)}:{self.api_port}"
 
     @property
     def socket_url(self) -> str:
@@ -120,7 +131,14 @@ class Stack:
 
     def start_api(self) -> None:
         self._spawn(
-            "api", "infra.api_server", "--port", str(self.api_port), "--workers", str(self.workers)
+            "api",
+            "infra.api_server",
+            "--host",
+            self.api_host,
+            "--port",
+            str(self.api_port),
+            "--workers",
+            str(self.workers),
         )
 
     def start_socket_node(self) -> None:
@@ -165,6 +183,28 @@ class Stack:
         return [n for n, p in self.processes.items() if p.poll() is not None]
 
 
+def _local_address(host: str) -> str:
+    """How this machine reaches a server listening on `host` (a wildcard: via loopback)."""
+    if host == "0.0.0.0":
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def development_unless_configured(environ: MutableMapping[str, str]) -> bool:
+    """The image's default command: with neither DATABASE_URL nor APP_ENV given, a bare
+    `docker run` is the development stack (embedded databases, demo data, dev login), so set
+    APP_ENV=development. Given a DATABASE_URL and no APP_ENV it stays production, the default
+    everywhere: it refuses to start without auth keys and never seeds demo users into that
+    database. Empty values count as not given, as for every setting. Returns whether it set
+    development."""
+    if environ.get("APP_ENV", "").strip() or environ.get("DATABASE_URL", "").strip():
+        return False
+    environ["APP_ENV"] = "development"
+    return True
+
+
 def prepare(settings: Settings, services: Services) -> None:
     """Migrate, and seed demo data in development."""
     from infra.migrate import upgrade
@@ -178,7 +218,20 @@ def prepare(settings: Settings, services: Services) -> None:
             print(f"seeded {added} demo auctions", flush=True)
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.stack", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--dev-unless-configured",
+        action="store_true",
+        help="run as APP_ENV=development when neither DATABASE_URL nor APP_ENV is set "
+        "(the container image's default command)",
+    )
+    args = parser.parse_args(argv)
+    # Before the settings are first read (they are cached, and every child inherits them).
+    if args.dev_unless_configured and development_unless_configured(os.environ):
+        print("neither DATABASE_URL nor APP_ENV given: APP_ENV=development", flush=True)
     settings = settings_or_exit()
     stopping = False
 
@@ -200,6 +253,7 @@ def main() -> None:
             redis_url=services.redis_url,
             api_port=settings.api_port,
             socket_port=settings.socket_port,
+            api_host=settings.api_host,
             bridge_port=None if settings.upstash_redis_rest_url else BRIDGE_PORT,
             token=settings.upstash_redis_rest_token,
         )

@@ -5,6 +5,7 @@ A wrong value stops the start with one line naming the variable (`load_settings`
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -73,6 +74,10 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = Field(None, alias="JWT_ISSUER")
 
     api_port: int = Field(8000, alias="API_PORT", ge=1, le=65535)
+    # Where the local API server listens. Loopback by default: in development it signs dev
+    # tokens for anyone who asks (any role), which must not reach the rest of the network. The
+    # container image sets 0.0.0.0 so that a published port (`-p 8000:8000`) reaches it.
+    api_host: str = Field("127.0.0.1", alias="API_HOST")
     # Render sets PORT and it wins (CONTRACT 9): the image's own SOCKET_PORT must not hide it.
     socket_port: int = Field(
         8080, validation_alias=AliasChoices("PORT", "SOCKET_PORT"), ge=1, le=65535
@@ -116,6 +121,16 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("api_host")
+    @classmethod
+    def _ip_address(cls, value: str) -> str:
+        try:
+            return str(ipaddress.ip_address(value.strip()))
+        except ValueError:
+            raise ValueError(
+                "must be an IP address to listen on, e.g. 127.0.0.1 or 0.0.0.0"
+            ) from None
 
     @field_validator("bid_rate_limit", "write_rate_limit")
     @classmethod

@@ -62,6 +62,9 @@ def _response(
     headers["Content-Type"] = content_type
     headers["Content-Length"] = str(len(body))
     headers["X-Content-Type-Options"] = "nosniff"
+    # websockets closes the connection after a plain-HTTP answer: say so, or a keep-alive
+    # client sends its next request into a closed socket.
+    headers["Connection"] = "close"
     headers["Cache-Control"] = (
         "public, max-age=300"
         if content_type.startswith(("text/css", "application/javascript", "image/"))

@@ -3,17 +3,20 @@ at 200, stops every child on SIGINT or SIGTERM, and works again when run a secon
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
 from infra.embedded import free_port
+from infra.stack import development_unless_configured
 from shared.settings import REPO_ROOT
 from tests.support.harness import TOKEN, SuiteServices
 
@@ -90,3 +93,104 @@ def test_a_wrong_setting_stops_the_start_with_one_line_naming_it() -> None:
     assert lines == [
         "configuration error: BID_RATE_LIMIT: expected RATE/UNIT[:BURST], e.g. 5/s or 5/s:10"
     ]
+
+
+@pytest.mark.parametrize(
+    ("given", "development"),
+    [
+        ({}, True),  # a bare `docker run`: the development stack, embedded and seeded
+        ({"APP_ENV": "", "DATABASE_URL": " "}, True),  # empty is not given, as for every setting
+        ({"REDIS_URL": "redis://cache:6379/0"}, True),
+        ({"DATABASE_URL": "postgresql://app@db/auction"}, False),  # someone's real database
+        ({"APP_ENV": "production"}, False),
+        ({"APP_ENV": "test"}, False),
+    ],
+)
+def test_the_image_runs_development_only_when_nothing_is_configured(
+    given: dict[str, str], development: bool
+) -> None:
+    environ = dict(given)
+    assert development_unless_configured(environ) is development
+    if development:
+        assert environ["APP_ENV"] == "development"
+    else:
+        assert environ.get("APP_ENV") == given.get("APP_ENV")
+
+
+def test_the_images_command_with_a_database_url_is_production_and_refuses_without_keys() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("APP_ENV", "PORT")}
+    env.update(
+        DATABASE_URL="postgresql://app@db.invalid:5432/auction",
+        JWT_PUBLIC_KEYS="",
+        SUPABASE_JWKS_URL="",
+        SUPABASE_JWT_SECRET="",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "infra.stack", "--dev-unless-configured"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert [line for line in proc.stderr.splitlines() if line.strip()] == [
+        "configuration error: JWT_PUBLIC_KEYS, SUPABASE_JWKS_URL or SUPABASE_JWT_SECRET is "
+        "required when APP_ENV=production"
+    ]
+
+
+def _listening_on(port: int) -> set[str]:
+    """The local addresses a TCP socket listens on at `port`, from /proc/net/tcp."""
+    addresses = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, hex_port = local.split(":")
+        if int(hex_port, 16) == port and state == "0A":  # LISTEN
+            addresses.add(str(ipaddress.IPv4Address(bytes.fromhex(address)[::-1])))
+    return addresses
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux's /proc/net/tcp")
+@pytest.mark.parametrize(
+    ("api_host", "expected"),
+    [(None, "127.0.0.1"), ("0.0.0.0", "0.0.0.0")],
+    ids=["default", "image"],
+)
+def test_the_api_listens_on_loopback_unless_api_host_says_otherwise(
+    services: SuiteServices, api_host: str | None, expected: str
+) -> None:
+    port = free_port()
+    env = {**os.environ, "APP_ENV": "test"}
+    env.pop("API_HOST", None)
+    if api_host:
+        env["API_HOST"] = api_host
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "infra.api_server", "--port", str(port)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_healthy([f"http://127.0.0.1:{port}/health"], proc, timeout_s=60)
+        assert _listening_on(port) == {expected}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_a_wrong_api_host_stops_the_start_with_one_line_naming_it() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "infra.stack"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "API_HOST": "localhost"},
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        "configuration error: API_HOST: must be an IP address to listen on, e.g. 127.0.0.1 or "
+        "0.0.0.0"
+    )

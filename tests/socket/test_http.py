@@ -86,6 +86,15 @@ def test_other_methods_are_refused_with_405(node: InProcessNode) -> None:
     assert response.json()["code"] == "method_not_allowed"
 
 
+def test_a_client_that_keeps_connections_alive_gets_every_answer(node: InProcessNode) -> None:
+    # The node closes the TCP connection after each plain-HTTP answer (websockets does), so the
+    # answer must say so; otherwise a keep-alive client's next request meets a closed socket.
+    with httpx.Client(timeout=5) as client:
+        first = client.get(f"{node.http_url}/health")
+        assert first.headers["Connection"] == "close"
+        assert client.get(f"{node.http_url}/config.json").status_code == 200
+
+
 def test_config_json_gives_the_local_defaults(node: InProcessNode) -> None:
     response = httpx.get(f"{node.http_url}/config.json", timeout=5)
     assert response.status_code == 200
