@@ -5,6 +5,7 @@ bridge with the real upstash-redis client (what the functions do)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -111,19 +112,8 @@ def _rest(redis_url: str, auction_id: uuid.UUID, seconds: float) -> dict[str, An
 
     port = free_port()
     bridge = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "infra.bridge",
-            "--redis-url",
-            redis_url,
-            "--port",
-            str(port),
-            "--token",
-            "bench-token",
-            "--workers",
-            str(WORKERS),
-        ],
+        [sys.executable, "-m", "infra.bridge", "--port", str(port), "--workers", str(WORKERS)],
+        env={**os.environ, "REDIS_URL": redis_url, "UPSTASH_REDIS_REST_TOKEN": "bench-token"},
         stdout=subprocess.DEVNULL,
     )
     try:

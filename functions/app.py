@@ -19,7 +19,10 @@ from chalicelib.routes import (
     system,
 )
 
+from shared.redaction import install_log_redaction
+
 logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(message)s")
+install_log_redaction()  # a URL's password never reaches a log line
 
 app = Chalice(app_name="auction-api")
 app.api.binary_types.append("application/pdf")

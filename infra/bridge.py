@@ -10,16 +10,31 @@ both. No such server exists on PyPI; this is the protocol as the client speaks i
 - `Authorization: Bearer <token>`, else 401;
 - `Upstash-Encoding: base64`: every string in a result is base64, except the status `OK`.
 
-Usage: `python -m infra.bridge --redis-url redis://... --port 8079 --token local-dev-token`.
+It listens on the developer's machine, so it defends itself (README "Security"):
+- the `Host` header must name this machine (127.0.0.1, localhost or [::1]) and the bridge's
+  port, so a web page cannot reach it through DNS rebinding (403);
+- the token is checked before the body is read, and a body is at most `MAX_BODY` (413);
+- only the commands the project sends run (`ALLOWED`); `EVAL`, `EVALSHA` and `SCRIPT LOAD`
+  only for the project's own scripts (`shared/adapters/lua/`), since Lua can call FLUSHALL.
+  Anything else, CONFIG, FLUSHALL, SHUTDOWN, MODULE and DEBUG included, is 400
+  `{"error": "ERR command not allowed"}` and never reaches Redis.
+
+Usage: `REDIS_URL=redis://... UPSTASH_REDIS_REST_TOKEN=... python -m infra.bridge --port 8079`
+(both from the environment, never the command line, which every local user can read).
+`make run` makes a random token per run unless UPSTASH_REDIS_REST_TOKEN is set.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import hmac
+import os
+import sys
 import threading
 from collections.abc import Callable
+from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -30,8 +45,93 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from infra import prefork
+from shared.adapters.redis_store import LUA_DIR, load_script
+from shared.redaction import mask_url
 
 Encoder = Callable[[bytes], str]
+
+# Upstash's own request limit is 1 MB; the project's largest request (a script's source with
+# EVAL, ~20 KiB) is far below it.
+MAX_BODY = 1 << 20
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+NOT_ALLOWED = "ERR command not allowed"
+
+# What the project sends through REST, and nothing more. Derived from the code:
+# `store.command(...)` / `store.pipeline([...])` in shared/, functions/ and tests/ (a test
+# parses them and fails when one is missing here: tests/integration/test_bridge_security.py),
+# and the scripts' EVALSHA / EVAL / SCRIPT LOAD. A test that needs anything else (a mutated
+# script, FLUSHDB) talks to Redis over TCP, as the socket node does.
+ALLOWED = frozenset(
+    {
+        # shared/services: health, auctions, lifecycle, jobs, bid intake, auction state
+        "PING",
+        "GET",
+        "HGET",
+        "HGETALL",
+        "HMGET",
+        "HEXISTS",
+        "LLEN",
+        "LRANGE",
+        "LPOS",
+        "ZSCORE",
+        "ZADD",
+        "ZREM",
+        "XRANGE",
+        "XDEL",
+        # every atomic change is one of the project's Lua scripts (checked by SHA1 below)
+        "EVALSHA",
+        "EVAL",
+        "SCRIPT",
+        # the test suite's pokes at state (plain data commands on keys) and the bridge's
+        # protocol tests
+        "SET",
+        "DEL",
+        "EXISTS",
+        "INCR",
+        "INCRBY",
+        "HSET",
+        "HKEYS",
+        "LPUSH",
+        "RPUSH",
+        "ZRANGE",
+        "ZRANGEBYSCORE",
+        "XADD",
+        "XLEN",
+    }
+)
+
+
+@cache
+def project_scripts() -> frozenset[str]:
+    """SHA1s of the project's scripts, as `load_script` builds them (lib.lua prepended)."""
+    return frozenset(
+        load_script(path.stem).sha for path in LUA_DIR.glob("*.lua") if path.stem != "lib"
+    )
+
+
+def _sha1(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def allowed(command: list[Any]) -> bool:
+    """Whether one command (already shaped as a list of strings and numbers) may run."""
+    name = command[0]
+    if not isinstance(name, str):
+        return False
+    name = name.upper()
+    if name not in ALLOWED:
+        return False
+    if name == "SCRIPT":
+        return (
+            len(command) == 3
+            and str(command[1]).upper() == "LOAD"
+            and _sha1(str(command[2])) in project_scripts()
+        )
+    if name == "EVAL":
+        return len(command) >= 3 and _sha1(str(command[1])) in project_scripts()
+    if name == "EVALSHA":
+        return len(command) >= 3 and str(command[1]).lower() in project_scripts()
+    return True
 
 
 def _b64(value: bytes) -> str:
@@ -66,15 +166,32 @@ def _one(value: Any, encode: Encoder) -> dict[str, Any]:
     return {"result": _render(value, encode)}
 
 
+class NotSent(Exception):
+    """Redis could not be reached: nothing was sent, nothing ran."""
+
+
 class Bridge:
     """Runs commands on raw connections (no redis-py reply callbacks, so replies stay raw)."""
 
     def __init__(self, redis_url: str) -> None:
-        self.pool = redis.ConnectionPool.from_url(redis_url, protocol=2, max_connections=256)
+        # The read timeout is far above the REST client's (2 s): the client decides when an
+        # answer is late; this only frees a thread whose Redis vanished without a word.
+        self.pool = redis.ConnectionPool.from_url(
+            redis_url,
+            protocol=2,
+            max_connections=256,
+            socket_timeout=30,
+            socket_connect_timeout=5,
+        )
 
     def _exchange(self, commands: list[list[Any]]) -> list[Any]:
-        """Send every command, then read every reply: one network round trip to Redis."""
-        conn = self.pool.get_connection()
+        """Send every command, then read every reply: one network round trip to Redis.
+        Raises NotSent when Redis could not be reached; any later failure may have run some
+        of the commands (the caller says "outcome unknown")."""
+        try:
+            conn = self.pool.get_connection()
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            raise NotSent(str(exc)) from exc
         try:
             conn.send_packed_command(conn.pack_commands([tuple(c) for c in commands]))
             replies: list[Any] = []
@@ -84,8 +201,10 @@ class Bridge:
                 except ResponseError as exc:
                     replies.append(exc)
             return replies
-        except BaseException:
+        except BaseException as exc:
             conn.disconnect()
+            if "connecting to" in str(exc):  # redis-py's words for a failed (re)connect
+                raise NotSent(str(exc)) from exc
             raise
         finally:
             self.pool.release(conn)
@@ -114,8 +233,22 @@ def _valid_command(value: Any) -> bool:
     )
 
 
-def make_handler(bridge: Bridge, token: str) -> type[BaseHTTPRequestHandler]:
+def _split_host(value: str) -> tuple[str, str]:
+    """ "127.0.0.1:8079" -> ("127.0.0.1", "8079"); "[::1]:8079" -> ("::1", "8079")."""
+    if value.startswith("["):
+        name, _, rest = value[1:].partition("]")
+        return name, rest.removeprefix(":")
+    name, _, port = value.rpartition(":")
+    return (name, port) if name else (value, "")
+
+
+def make_handler(
+    bridge: Bridge, token: str, host: str = "127.0.0.1"
+) -> type[BaseHTTPRequestHandler]:
     expected = f"Bearer {token}".encode()
+    # The names this bridge answers to: this machine, and the address it was bound to when
+    # that is a real one (not a wildcard).
+    names = LOOPBACK_NAMES | ({host.strip("[]")} if host not in ("", "0.0.0.0", "::") else set())
 
     class UpstashHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -127,21 +260,49 @@ def make_handler(bridge: Bridge, token: str) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # quiet: one line per request
             return
 
-        def _reply(self, status: int, body: Any) -> None:
+        def _reply(self, status: int, body: Any, *, close: bool = False) -> None:
             payload = orjson.dumps(body)
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
+            if close:  # the body was not read: this connection cannot carry another request
+                self.send_header("Connection", "close")
+                self.close_connection = True
             self.end_headers()
             self.wfile.write(payload)
 
+        def _host_allowed(self) -> bool:
+            name, port = _split_host((self.headers.get("Host") or "").strip().lower())
+            return name in names and port == str(self.server.server_address[1])
+
+        def _body_length(self) -> int | None:
+            """The Content-Length to read, or None after refusing the request."""
+            if self.headers.get("Transfer-Encoding"):
+                self._reply(411, {"error": "ERR send a Content-Length"}, close=True)
+                return None
+            raw = (self.headers.get("Content-Length") or "0").strip()
+            if not raw.isdigit():
+                self._reply(400, {"error": "ERR invalid Content-Length"}, close=True)
+                return None
+            length = int(raw)
+            if length > MAX_BODY:
+                self._reply(413, {"error": f"ERR body over {MAX_BODY} bytes"}, close=True)
+                return None
+            return length
+
         def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            raw = self.rfile.read(length) if length else b""
+            # Nothing of the body is read before the caller has shown it may send one.
+            if not self._host_allowed():
+                self._reply(403, {"error": "ERR host not allowed"}, close=True)
+                return
             auth = (self.headers.get("Authorization") or "").encode()
             if not hmac.compare_digest(auth, expected):
-                self._reply(401, {"error": "Unauthorized"})
+                self._reply(401, {"error": "Unauthorized"}, close=True)
                 return
+            length = self._body_length()
+            if length is None:
+                return
+            raw = self.rfile.read(length) if length else b""
             encode: Encoder = (
                 _b64 if (self.headers.get("Upstash-Encoding") or "") == "base64" else _utf8
             )
@@ -156,18 +317,36 @@ def make_handler(bridge: Bridge, token: str) -> type[BaseHTTPRequestHandler]:
                     if not _valid_command(body):
                         self._reply(400, {"error": "ERR failed to parse command"})
                         return
+                    if not allowed(body):
+                        self._reply(400, {"error": NOT_ALLOWED})
+                        return
                     result = _one(bridge.command(body), encode)
                     self._reply(400 if "error" in result else 200, result)
                 elif path in ("/pipeline", "/multi-exec"):
                     if not isinstance(body, list) or not all(_valid_command(c) for c in body):
                         self._reply(400, {"error": "ERR failed to parse pipeline request"})
                         return
+                    if not all(allowed(c) for c in body):
+                        # All or nothing: none runs. Each answered as refused, in the shape
+                        # a pipeline's answer has (the client reads a list, never an object).
+                        refused = [
+                            {"error": NOT_ALLOWED}
+                            if not allowed(c)
+                            else {"error": "ERR not run: the pipeline has a command not allowed"}
+                            for c in body
+                        ]
+                        self._reply(400, refused)
+                        return
                     run = bridge.pipeline if path == "/pipeline" else bridge.multi_exec
                     self._reply(200, [_one(r, encode) for r in run(body)] if body else [])
                 else:
                     self._reply(404, {"error": "ERR unknown endpoint"})
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            except NotSent as exc:
                 self._reply(503, {"error": f"ERR redis unavailable: {exc}"})
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                # Sent, and no answer: Redis may have run it. The REST client tells the two
+                # apart (shared.adapters.redis_store), so a bid can say "outcome unknown".
+                self._reply(503, {"error": f"ERR redis outcome unknown: {exc}"})
 
         def do_GET(self) -> None:
             self._reply(405, {"error": "ERR use POST"})
@@ -188,8 +367,10 @@ def serve(
     redis_url: str, token: str, port: int, host: str = "127.0.0.1", *, shared_port: bool = False
 ) -> BridgeServer:
     """Create the server (bound, not yet serving)."""
+    if not token:
+        raise ValueError("the bridge needs a token")
     server_cls = SharedPortBridgeServer if shared_port else BridgeServer
-    return server_cls((host, port), make_handler(Bridge(redis_url), token))
+    return server_cls((host, port), make_handler(Bridge(redis_url), token, host))
 
 
 def serve_in_thread(redis_url: str, token: str, port: int = 0) -> BridgeServer:
@@ -199,9 +380,7 @@ def serve_in_thread(redis_url: str, token: str, port: int = 0) -> BridgeServer:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--redis-url", required=True)
-    parser.add_argument("--token", required=True)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--port", type=int, default=8079)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument(
@@ -211,25 +390,23 @@ def main() -> None:
         help="processes sharing the port (SO_REUSEPORT); 0: one of them",
     )
     args = parser.parse_args()
-    server = serve(args.redis_url, args.token, args.port, args.host, shared_port=args.workers != 1)
+    redis_url = os.environ.get("REDIS_URL") or ""
+    token = os.environ.get("UPSTASH_REDIS_REST_TOKEN") or ""
+    if not redis_url or not token:
+        print(
+            "infra.bridge: set REDIS_URL and UPSTASH_REDIS_REST_TOKEN in the environment",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    server = serve(redis_url, token, args.port, args.host, shared_port=args.workers != 1)
     if args.workers:
         print(
-            f"upstash-rest bridge on http://{args.host}:{args.port} -> {args.redis_url}", flush=True
+            f"upstash-rest bridge on http://{args.host}:{args.port} -> {mask_url(redis_url)}",
+            flush=True,
         )
+    # The workers inherit the environment: the URL and the token never appear in argv.
     prefork.serve(
-        server,
-        "infra.bridge",
-        [
-            "--redis-url",
-            args.redis_url,
-            "--token",
-            args.token,
-            "--port",
-            str(args.port),
-            "--host",
-            args.host,
-        ],
-        args.workers,
+        server, "infra.bridge", ["--port", str(args.port), "--host", args.host], args.workers
     )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -31,7 +32,15 @@ from pathlib import Path
 import httpx
 
 from infra.embedded import EmbeddedPostgres, EmbeddedRedis, wait_for_port
+from shared.redaction import mask_secrets, mask_url
 from shared.settings import BRIDGE_PORT, REPO_ROOT, Settings, settings_or_exit
+
+
+def bridge_token() -> str:
+    """The local bridge's token: UPSTASH_REDIS_REST_TOKEN when set, else a fresh random one
+    per run (a published default would let any local process, or a web page that reaches the
+    port, run commands). The stack hands it to its children in their environment only."""
+    return os.environ.get("UPSTASH_REDIS_REST_TOKEN") or secrets.token_urlsafe(32)
 
 
 @dataclass
@@ -71,7 +80,7 @@ class Stack:
     socket_port: int = 8080
     api_host: str = "127.0.0.1"  # API_HOST: 0.0.0.0 inside a container
     bridge_port: int | None = BRIDGE_PORT  # None: use the configured UPSTASH_REDIS_REST_URL
-    token: str = "local-dev-token"
+    token: str = field(default_factory=bridge_token)
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     quiet: bool = False
@@ -115,15 +124,12 @@ class Stack:
     def start_bridge(self) -> None:
         if self.bridge_port is None:
             return
+        # REDIS_URL and the token reach it through the environment (`env`), never argv.
         self._spawn(
             "bridge",
             "infra.bridge",
-            "--redis-url",
-            self.redis_url,
             "--port",
             str(self.bridge_port),
-            "--token",
-            self.token,
             "--workers",
             str(self.workers),
         )
@@ -255,7 +261,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             socket_port=settings.socket_port,
             api_host=settings.api_host,
             bridge_port=None if settings.upstash_redis_rest_url else BRIDGE_PORT,
-            token=settings.upstash_redis_rest_token,
+            # Upstash's own token when its URL is set; else the bridge's, random per run.
+            token=settings.upstash_redis_rest_token
+            if settings.upstash_redis_rest_url
+            else bridge_token(),
         )
         if stopping:
             raise KeyboardInterrupt
@@ -269,9 +278,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                     f"  REST API             http://localhost:{settings.api_port}/api/docs",
                     f"  Upstash REST bridge  http://127.0.0.1:{BRIDGE_PORT}"
                     if stack.bridge_port
-                    else f"  Upstash REST         {settings.upstash_redis_rest_url}",
-                    f"  PostgreSQL           {services.database_url}",
-                    f"  Redis                {services.redis_url}",
+                    else f"  Upstash REST         {mask_url(settings.rest_url)}",
+                    f"  PostgreSQL           {mask_url(services.database_url)}",
+                    f"  Redis                {mask_url(services.redis_url)}",
                     "  demo users (dev login): seller@example.com, asha@example.com, "
                     "ravi@example.com, admin@example.com",
                     "  Ctrl-C stops everything.",
@@ -290,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         pass
     except Exception as exc:
-        print(f"could not start the stack: {exc}", file=sys.stderr, flush=True)
+        print(f"could not start the stack: {mask_secrets(str(exc))}", file=sys.stderr, flush=True)
         code = 1
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)

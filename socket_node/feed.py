@@ -29,6 +29,9 @@ log = logging.getLogger("socket_node.feed")
 BLOCK_MS = 2_000
 BATCH = 1_000
 RETRY_MAX_S = 2.0
+# CONTRACT 5 and 12: a join replays at most the 1,000 most recent events; a client further
+# behind gets `replayGap` (and refetches over REST) instead of a read of the whole stream.
+REPLAY_MAX = 1_000
 
 
 def client(url: str, *, max_connections: int = 16, blocking: bool = False) -> aioredis.Redis:
@@ -50,43 +53,55 @@ def _id(sid: StreamId) -> str:
     return f"{sid[0]}-{sid[1]}"
 
 
+def _field(flat: list[str], name: str) -> str:
+    """A field of a stream entry as a script returns it (a flat list), "{}" when absent."""
+    for i in range(0, len(flat) - 1, 2):
+        if flat[i] == name:
+            return flat[i + 1]
+    return "{}"
+
+
 class RoomReader:
     """One atomic read (MULTI) of what a joining client needs: the snapshot script's state,
-    highest bid, last event id and clock, the room stream's first id, and the entries after
-    the client's lastEventId. Atomic, so the replay ends exactly at the snapshot's
-    lastEventId and the live feed takes over from there."""
+    highest bid, last event id and clock, and the replay script's stream first id and the
+    entries after the client's lastEventId, at most `replay_max` of them (a client further
+    behind gets a gap, decided inside Redis, so the entries never cross the network). Atomic,
+    so the replay ends exactly at the snapshot's lastEventId and the live feed takes over."""
 
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: aioredis.Redis, *, replay_max: int = REPLAY_MAX) -> None:
         self.redis = redis
         self.script = load_script("snapshot")
+        self.replay = load_script("replay")
+        self.replay_max = replay_max
 
     async def read(self, auction_id: str, after: StreamId | None) -> RoomRead:
         try:
             return await self._read(auction_id, after)
         except NoScriptError:
             await self.redis.script_load(self.script.source)
+            await self.redis.script_load(self.replay.source)
             return await self._read(auction_id, after)
 
     async def _read(self, auction_id: str, after: StreamId | None) -> RoomRead:
         room = keys.room_stream(auction_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.evalsha(self.script.sha, 3, keys.state(auction_id), keys.highest(auction_id), room)
-            pipe.xrange(room, "-", "+", count=1)
-            if after is not None:
-                pipe.xrange(room, f"({_id(after)}", "+")
+            # Without a lastEventId there is nothing to replay: the stream's first id only.
+            since = _id(after) if after is not None else ""
+            pipe.evalsha(self.replay.sha, 1, room, since, self.replay_max)
             replies = await pipe.execute()
         state_flat, highest, last_id, now_ms = replies[0]
-        first = replies[1]
-        entries = replies[2] if after is not None else []
+        first_id, gap, entries = replies[1]
         return RoomRead(
             state={
                 str(state_flat[i]): str(state_flat[i + 1]) for i in range(0, len(state_flat), 2)
             },
             highest=HighestBid.from_json(highest),
-            first_id=first[0][0] if first else None,
+            first_id=first_id or None,
             last_id=last_id or None,
-            entries=[(entry_id, fields.get("e", "{}")) for entry_id, fields in entries],
+            entries=[(entry_id, _field(fields, "e")) for entry_id, fields in entries],
             now_ms=int(now_ms),
+            replay_truncated=after is not None and bool(gap),
         )
 
     async def since(self, auction_id: str, after: StreamId | None) -> list[FeedEvent]:

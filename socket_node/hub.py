@@ -20,19 +20,63 @@ Changing identity on an open connection (`{"type":"auth"}`, CONTRACT 9) has the 
 `complete_auth` moves the connection to the new user's channel (or to none). The held events
 go out only when the identity did not change (a token refresh loses nothing); for another user,
 or a token that failed, they are dropped: a connection is never half-authenticated.
+
+Every client message first spends a token of its connection's bucket (`MessageLimit`: 20 a
+second, bursts of 40, on the clock the shell passes in). Past it the message is refused with
+`rate_limited`; a connection refused `REFUSALS_BEFORE_CLOSE` times within
+`REFUSALS_WINDOW_MS` is not slowing down, and is closed with 1008 (policy violation).
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Collection, Hashable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from shared.domain.bidding import Bucket, take_token
 from socket_node import messages
 from socket_node.messages import Auth, FeedEvent, Join, Leave, Ping, Refusal, RoomRead, StreamId
 
 C = TypeVar("C", bound=Hashable)
 START: StreamId = (0, 0)  # before the first event of any stream
+
+# CONTRACT 12: at most 20 messages a second per connection, bursts of 40.
+MESSAGES_PER_S = 20.0
+MESSAGES_BURST = 40
+# "Keeps going": 20 refused messages (one more second's worth) within 10 s, and the
+# connection is closed. A client that backs off after a `rate_limited` never gets there.
+REFUSALS_BEFORE_CLOSE = 20
+REFUSALS_WINDOW_MS = 10_000
+CLOSE_POLICY_VIOLATION = 1008
+
+
+class MessageLimit:
+    """One connection's message budget: a token bucket (the bid limiter's `take_token`), and
+    the times of its recent refusals."""
+
+    __slots__ = ("bucket", "closed", "refusals")
+
+    def __init__(self) -> None:
+        self.bucket: Bucket | None = None
+        self.refusals: deque[int] = deque()
+        self.closed = False
+
+    def admit(self, now_ms: int) -> str:
+        """`ok`, `refuse` (answer rate_limited), `close` (policy violation: once), then
+        `ignore` for whatever still arrives while the connection closes."""
+        if self.closed:
+            return "ignore"
+        self.bucket, wait = take_token(self.bucket, now_ms, MESSAGES_PER_S, MESSAGES_BURST)
+        if wait is None:
+            return "ok"
+        self.refusals.append(now_ms)
+        while self.refusals and self.refusals[0] <= now_ms - REFUSALS_WINDOW_MS:
+            self.refusals.popleft()
+        if len(self.refusals) >= REFUSALS_BEFORE_CLOSE:
+            self.closed = True
+            return "close"
+        return "refuse"
 
 
 @dataclass(slots=True)
@@ -41,6 +85,15 @@ class Send(Generic[C]):
 
     targets: Collection[C]
     payload: str
+
+
+@dataclass(slots=True)
+class Close(Generic[C]):
+    """Close `target`'s connection with `code` (after the Sends before it)."""
+
+    target: C
+    code: int
+    reason: str
 
 
 @dataclass(slots=True)
@@ -84,6 +137,7 @@ class Session:
     tickets: dict[str, JoinTicket] = field(default_factory=dict)
     auth: AuthTicket | None = None  # an identity change in flight
     held: list[str] = field(default_factory=list)  # user events held meanwhile
+    limit: MessageLimit = field(default_factory=MessageLimit)
 
 
 class Hub(Generic[C]):
@@ -159,11 +213,19 @@ class Hub(Generic[C]):
 
     def receive(
         self, conn: C, raw: str | bytes, now_ms: int
-    ) -> list[Send[C]] | JoinTicket | AuthTicket:
+    ) -> list[Send[C] | Close[C]] | JoinTicket | AuthTicket:
         """A client message: the replies to send, or a join or an identity change for the
         shell to complete."""
         session = self.sessions.get(conn)
         if session is None:
+            return []
+        verdict = session.limit.admit(now_ms)
+        if verdict == "refuse":
+            detail = f"At most {MESSAGES_PER_S:.0f} messages a second (bursts of {MESSAGES_BURST})"
+            return [Send((conn,), messages.error("rate_limited", detail))]
+        if verdict == "close":
+            return [Close(conn, CLOSE_POLICY_VIOLATION, "message rate limit exceeded")]
+        if verdict == "ignore":
             return []
         message = messages.parse_client(raw)
         if isinstance(message, Refusal):
@@ -219,7 +281,8 @@ class Hub(Generic[C]):
         # The stream no longer reaches back to the client's position (trimmed, or Redis lost
         # it), or the client claims events this stream never had: it must refetch.
         gap = after is not None and (
-            (last is None and after > START)
+            read.replay_truncated  # further behind than a join replays
+            or (last is None and after > START)
             or (last is not None and after > last)
             or (first is not None and START < after < first)
         )

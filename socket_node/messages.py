@@ -158,6 +158,8 @@ class RoomRead:
     last_id: str | None
     entries: list[tuple[str, str]]  # (stream id, stored body without eventId)
     now_ms: int
+    # More events follow lastEventId than a join replays (feed.REPLAY_MAX): a replay gap.
+    replay_truncated: bool = False
 
 
 def snapshot(auction_id: str, read: RoomRead, *, replay_gap: bool) -> str:

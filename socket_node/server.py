@@ -21,9 +21,10 @@ import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import orjson
+from cachetools import TTLCache
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
@@ -33,26 +34,36 @@ from websockets.http11 import Request, Response
 
 from shared.adapters import keys
 from shared.adapters.redis_store import StoreError, StoreUnavailable
-from shared.adapters.tokens import InvalidToken, Principal, Verifier
+from shared.adapters.tokens import InvalidToken, KeysUnavailable, Principal, Verifier
 from shared.domain.errors import problem_body
 from shared.domain.vocabulary import Role
+from shared.redaction import install_log_redaction
 from shared.services import auction_state, health
 from shared.services.context import Context, for_socket_node
 from shared.settings import REPO_ROOT, Settings, settings_or_exit
 from socket_node import background, feed
-from socket_node.hub import AuthTicket, Hub, JoinTicket, Send
+from socket_node.hub import AuthTicket, Close, Hub, JoinTicket, Send
 from socket_node.messages import FeedEvent
 
 log = logging.getLogger("socket_node")
 WEB_DIST = REPO_ROOT / "web" / "dist"
 
 CLOSE_UNAUTHORIZED = 4401  # CONTRACT 5: an invalid token; the web client goes anonymous
+CLOSE_TRY_AGAIN_LATER = 1013  # the token cannot be checked now (the JWKS URL is down)
 MAX_MESSAGE_BYTES = 64 * 1024
 WRITE_HIGH_WATER = 64 * 1024  # past this, the transport calls pause_writing: "congested"
 SLOW_BUFFER_BYTES = 1024 * 1024  # a congested peer with more than this queued is dropped
 SLOW_AFTER_S = 10.0  # ... and so is one congested for this long
 SUMMARY_EVERY_S = 5.0
 MEDIA_PREFIX = "/media/"  # photos stored under var/media (shared/adapters/media_store.py)
+# Auction ids PostgreSQL said do not exist are remembered for a while (ids are minted by the
+# server, so one does not come to exist later): a flood of joins to made-up ids costs neither
+# a database round trip nor a worker thread each.
+UNKNOWN_AUCTION_TTL_S = 30.0
+UNKNOWN_AUCTION_MAX = 10_000
+# At most this many joins look an auction up in PostgreSQL at once: the ticker, the job
+# worker and /health share the node's few worker threads and database connections.
+REBUILDS_AT_ONCE = 2
 
 
 def _response(
@@ -62,6 +73,7 @@ def _response(
     headers["Content-Type"] = content_type
     headers["Content-Length"] = str(len(body))
     headers["X-Content-Type-Options"] = "nosniff"
+    headers["X-Frame-Options"] = "DENY"  # nothing the node serves is meant to be framed
     # websockets closes the connection after a plain-HTTP answer: say so, or a keep-alive
     # client sends its next request into a closed socket.
     headers["Connection"] = "close"
@@ -73,6 +85,16 @@ def _response(
     for name, value in (extra or {}).items():
         headers[name] = value
     return Response(status, http.HTTPStatus(status).phrase, headers, body)
+
+
+def _origin(url: Any) -> str | None:
+    """ "wss://node.example/ws" -> "wss://node.example" (None for anything else)."""
+    if not isinstance(url, str):
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https", "ws", "wss") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def json_reply(status: int, body: Any, extra: dict[str, str] | None = None) -> Response:
@@ -98,6 +120,7 @@ class NodeConnection(ServerConnection):
         self.principal: Principal | None = None
         self.expires_at: float | None = None  # the token's exp, epoch seconds
         self.refused = False
+        self.refused_code = CLOSE_UNAUTHORIZED
         self.congested_since = 0.0
         self.expiry: asyncio.TimerHandle | None = None
 
@@ -150,6 +173,11 @@ class SocketNode:
         )
         self.congested: set[NodeConnection] = set()
         self.dropped_slow = 0
+        self.unknown_auctions: TTLCache[str, bool] = TTLCache(
+            maxsize=UNKNOWN_AUCTION_MAX, ttl=UNKNOWN_AUCTION_TTL_S
+        )
+        self.rebuilds = asyncio.Semaphore(REBUILDS_AT_ONCE)
+        self.refused_connections = 0
         self.run_ticker = ticker
         self.run_jobs = jobs
         self.ping_interval = ping_interval
@@ -187,7 +215,7 @@ class SocketNode:
             return json_reply(200, self.client_config(request))
         if path.startswith(MEDIA_PREFIX):
             return self.media(path)
-        return self.static(path)
+        return self.static(path, request)
 
     def client_config(self, request: Request) -> dict[str, Any]:
         """What the browser app needs to know (CONTRACT 9): the public URLs of a split deploy
@@ -207,15 +235,47 @@ class SocketNode:
             "supabaseAnonKey": settings.supabase_anon_key,
         }
 
-    def static(self, path: str) -> Response:
+    def static(self, path: str, request: Request) -> Response:
         root = WEB_DIST.resolve()
         target = (root / path.lstrip("/")).resolve()
         if not str(target).startswith(str(root)) or not target.is_file():
             target = root / "index.html"  # the SPA routes by hash; everything else is the app
+        csp = {"Content-Security-Policy": self.content_security_policy(request)}
         if not target.is_file():
-            return _response(404, b"the web app is not built: run make run", "text/plain")
+            return _response(404, b"the web app is not built: run make run", "text/plain", csp)
         content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        return _response(200, Path(target).read_bytes(), content_type)
+        return _response(200, Path(target).read_bytes(), content_type, csp)
+
+    def content_security_policy(self, request: Request) -> str:
+        """The SPA's policy: its own scripts and styles only, never framed (the bid button is
+        prefilled and the token is in localStorage: no clickjacking), and network access to
+        exactly the origins /config.json names (API, WebSocket, Supabase), images also from
+        the media origin."""
+        config = self.client_config(request)
+        connect = ["'self'"]
+        for url in (config.get("apiBase"), config.get("wsUrl"), self.settings.supabase_url):
+            origin = _origin(url)
+            if origin and origin not in connect:
+                connect.append(origin)
+        images = ["'self'", "data:", "blob:"]
+        for url in (self.settings.media_base_url, config.get("apiBase")):
+            origin = _origin(url)
+            if origin and origin not in images:
+                images.append(origin)
+        return "; ".join(
+            [
+                "default-src 'self'",
+                "script-src 'self'",
+                "style-src 'self'",
+                f"img-src {' '.join(images)}",
+                f"connect-src {' '.join(connect)}",
+                "font-src 'self'",
+                "object-src 'none'",
+                "base-uri 'none'",
+                "form-action 'self'",
+                "frame-ancestors 'none'",
+            ]
+        )
 
     def media(self, path: str) -> Response:
         """Auction photos kept locally (no MEDIA_BUCKET) under var/media: served here, on the
@@ -260,6 +320,9 @@ class SocketNode:
             return  # an anonymous watcher
         try:
             connection.principal, connection.expires_at = await self.verify_until(token)
+        except KeysUnavailable as exc:
+            log.warning("websocket token not checkable now: %s", exc)
+            connection.refused, connection.refused_code = True, CLOSE_TRY_AGAIN_LATER
         except InvalidToken as exc:
             log.info("websocket token refused: %s", exc)
             connection.refused = True
@@ -271,6 +334,8 @@ class SocketNode:
             return problem("unauthenticated", "An admin's Bearer token is required", cors)
         try:
             principal = await self.verify(token.strip())
+        except KeysUnavailable:
+            return problem("unavailable", "Sign-in keys cannot be checked now; retry", cors)
         except InvalidToken:
             return problem("unauthenticated", "The token is not valid", cors)
         if principal.role != Role.ADMIN:
@@ -339,7 +404,10 @@ class SocketNode:
 
     async def handle(self, connection: NodeConnection) -> None:
         if connection.refused:
-            await connection.close(CLOSE_UNAUTHORIZED, "invalid or expired token")
+            if connection.refused_code == CLOSE_TRY_AGAIN_LATER:
+                await connection.close(CLOSE_TRY_AGAIN_LATER, "token cannot be checked now")
+            else:
+                await connection.close(CLOSE_UNAUTHORIZED, "invalid or expired token")
             return
         principal = connection.principal
         self.hub.connect(connection, principal.user_id if principal else None)
@@ -384,13 +452,15 @@ class SocketNode:
     async def join(self, connection: NodeConnection, ticket: JoinTicket) -> None:
         aid = ticket.auction_id
         try:
+            if aid in self.unknown_auctions:
+                self.send(self.hub.fail_join(connection, ticket, "not_found", "No such auction"))
+                return
             read = await self.rooms.read(aid, ticket.after)
             # No Redis state (flushed, or no such auction): PostgreSQL knows which.
-            if not read.state and await asyncio.to_thread(
-                auction_state.rebuild, self.ctx, uuid.UUID(aid)
-            ):
+            if not read.state and await self.rebuild(aid):
                 read = await self.rooms.read(aid, ticket.after)
             if not read.state:
+                self.unknown_auctions[aid] = True
                 self.send(self.hub.fail_join(connection, ticket, "not_found", "No such auction"))
                 return
             self.send(self.hub.complete_join(connection, ticket, read))
@@ -409,12 +479,36 @@ class SocketNode:
                 )
             )
 
-    def send(self, sends: Iterable[Send[NodeConnection]]) -> None:
+    async def rebuild(self, auction_id: str) -> bool:
+        """The auction's state from PostgreSQL (False: no such auction), a few at a time."""
+        async with self.rebuilds:
+            if auction_id in self.unknown_auctions:  # found out while this one waited
+                return False
+            return await asyncio.to_thread(auction_state.rebuild, self.ctx, uuid.UUID(auction_id))
+
+    def send(self, sends: Iterable[Send[NodeConnection] | Close[NodeConnection]]) -> None:
         """Write each message to its targets now, in order (no await: nothing overtakes)."""
         for item in sends:
+            if isinstance(item, Close):
+                self.fail(item.target, item.code, item.reason)
+                continue
             broadcast(item.targets, item.payload)
         if self.congested:
             self.police()
+
+    def fail(self, connection: NodeConnection, code: int, reason: str) -> None:
+        """Fail the connection (RFC 6455 7.1.7): the close frame goes out now, and nothing
+        more it sends is read, let alone parsed. A flooder's close reply sits behind whatever
+        it queued; a graceful close would read all of that first."""
+        log.warning("closing a connection with %d: %s", code, reason)
+        self.refused_connections += 1
+        self.hub.disconnect(connection)
+        try:
+            connection.protocol.fail(code, reason)
+            connection.send_data()  # as websockets.broadcast writes: protocol, then transport
+        except Exception:  # already closing, or the transport is gone
+            if connection.transport is not None:
+                connection.transport.abort()
 
     def on_feed(self, events: list[FeedEvent]) -> None:
         for event in events:
@@ -511,6 +605,7 @@ class SocketNode:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    install_log_redaction()  # a URL's password never reaches a log line
     logging.getLogger("websockets").setLevel(logging.WARNING)  # no line per connection
     settings = settings_or_exit()
     ctx = for_socket_node(settings)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from shared.adapters.db import DB_ERRORS
 from shared.adapters.redis_store import StoreError, StoreUnavailable
-from shared.domain.principal import ANONYMOUS, InvalidToken, Principal, Viewer
+from shared.domain.principal import ANONYMOUS, InvalidToken, KeysUnavailable, Principal, Viewer
 
 if TYPE_CHECKING:
     from shared.adapters.tokens import Verifier
@@ -83,7 +83,7 @@ def problem_response(error: DomainError) -> Response:
     except ValidationError as exc:
         return _contract_breach(f"problem:{error.code}", error.status, exc)
     headers = {"Content-Type": PROBLEM}
-    if error.code == "rate_limited" and "retryAfter" in error.extra:
+    if "retryAfter" in error.extra:  # rate_limited, and a bid's outage (outcome_unknown...)
         headers["Retry-After"] = str(error.extra["retryAfter"])
     return Response(body=text, status_code=error.status, headers=headers)
 
@@ -131,6 +131,9 @@ def authenticate(request: Request, *, required: bool) -> Principal | None:
         raise DomainError("unauthenticated", "Send Authorization: Bearer <token>")
     try:
         principal = verifier().verify(token.strip())
+    except KeysUnavailable as exc:  # the JWKS URL is down and the kid is not cached
+        log.warning(orjson.dumps({"event": "jwks_unavailable", "reason": str(exc)}).decode())
+        raise DomainError("unavailable", "Sign-in keys cannot be checked now; retry") from None
     except InvalidToken as exc:
         log.info(orjson.dumps({"event": "token_refused", "reason": str(exc)}).decode())
         raise DomainError("unauthenticated", "The token is not valid") from None

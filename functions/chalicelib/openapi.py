@@ -182,7 +182,7 @@ def _problem_responses(op: Operation) -> dict[str, Any]:
                 }
             },
         }
-        if status == 429:
+        if status == 429 or "outcome_unknown" in codes:
             response["headers"] = {
                 "Retry-After": {
                     "description": "Seconds to wait before retrying.",

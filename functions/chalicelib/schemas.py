@@ -25,6 +25,7 @@ from pydantic import (
 from shared.domain.errors import PROBLEMS, invalid
 from shared.domain.marketplace import CATEGORY, MAX_CANCEL_REASON, MAX_QUERY_CHARS
 from shared.domain.money import parse_money
+from shared.domain.text import NAME_PATTERN, TEXT_PATTERN, name_problem, text_problem
 from shared.domain.times import parse_iso
 from shared.domain.vocabulary import AUCTION_STATUSES, COUNTER_STATUSES, NOTIFICATION_TYPES, ROLES
 
@@ -94,6 +95,29 @@ def _no_nul(value: str) -> str:
 
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_no_nul)]
+
+
+def _one_line(value: str) -> str:
+    problem = name_problem(value)  # names reach email subjects: shared/domain/text.py
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _no_controls(value: str) -> str:
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+# A name (a person's, an item's): one printable line. Longer text keeps line breaks and tabs.
+Name = Annotated[
+    Text, AfterValidator(_one_line), Field(json_schema_extra={"pattern": NAME_PATTERN})
+]
+LongText = Annotated[
+    Text, AfterValidator(_no_controls), Field(json_schema_extra={"pattern": TEXT_PATTERN})
+]
 StrictInt = Annotated[int, Strict()]
 Status = Literal[AUCTION_STATUSES]
 Category = Annotated[
@@ -117,8 +141,8 @@ class Query(BaseModel):
 
 
 class CreateAuction(Body):
-    itemName: Annotated[Text, StringConstraints(min_length=1, max_length=200)]
-    description: Annotated[Text, StringConstraints(max_length=5000)] = ""
+    itemName: Annotated[Name, StringConstraints(min_length=1, max_length=200)]
+    description: Annotated[LongText, StringConstraints(max_length=5000)] = ""
     startPrice: Money
     bidIncrement: Money
     goLiveAt: UtcTime
@@ -210,7 +234,7 @@ class DevLogin(Body):
         AfterValidator(_email),
         Field(json_schema_extra={"pattern": EMAIL.pattern}),
     ]
-    name: Annotated[Text, StringConstraints(min_length=1, max_length=200)] | None = None
+    name: Annotated[Name, StringConstraints(min_length=1, max_length=200)] | None = None
     role: Literal["buyer", "seller", "admin"] = "buyer"
 
 
@@ -488,7 +512,16 @@ class ProblemOut(Out):
     code: Literal[PROBLEM_CODES]
     errors: list[FieldProblem] | MISSING = Field(MISSING, description="With `validation_error`.")
     minNextBid: MoneyText | MISSING = Field(MISSING, description="With `bid_too_low`.")
-    retryAfter: int | MISSING = Field(MISSING, description="With `rate_limited`: seconds to wait.")
+    retryAfter: int | MISSING = Field(
+        MISSING,
+        description="With `rate_limited`, and a bid's `unavailable` or `outcome_unknown`: "
+        "seconds to wait (also the `Retry-After` header).",
+    )
+    idempotencyKey: str | MISSING = Field(
+        MISSING,
+        description="With `outcome_unknown`: retry with this `Idempotency-Key` (yours, or the "
+        "one the server used when you sent none) to learn whether the bid was placed.",
+    )
     highestBid: MoneyText | MISSING = Field(
         MISSING, description="With `counter_too_low`: the amount the counter must exceed."
     )

@@ -9,6 +9,7 @@ Auction state (written by the functions and the ticker, read by the bid script):
 - `auction:{id}:proxies`  hash userId -> JSON `{max, placedAt}`: private proxy maximums
 - `auction:{id}:idem:{userId}:{key}`  the result of an accepted bid, for idempotent replays
 - `auction:{id}:bucket:{userId}`      the bid rate limiter's token bucket
+- `ratelimit:bid-lookup:user:{userId}` the same limit per user for bids on missing states
 
 Events:
 - `auction:{id}:events`   the room's stream (capped): each entry has one field `e`, the event
@@ -69,6 +70,12 @@ def idempotency_prefix(auction_id: str) -> str:
 
 def bucket_prefix(auction_id: str) -> str:
     return f"auction:{auction_id}:bucket:"
+
+
+def bid_lookup_bucket(user_id: str) -> str:
+    """The bid script's bucket per user across auctions, charged when a bid names an auction
+    whose state is missing (before PostgreSQL is asked): made-up ids cannot flood it."""
+    return write_bucket("bid-lookup", f"user:{user_id}")
 
 
 def write_bucket(group: str, caller: str) -> str:

@@ -8,10 +8,12 @@ carries them. Anything that must be atomic is a Lua script (see `shared/adapters
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
@@ -41,7 +43,52 @@ class StoreError(Exception):
 
 
 class StoreUnavailable(Exception):
-    """Redis (or the REST endpoint in front of it) could not be reached."""
+    """Redis (or the REST endpoint in front of it) could not be reached: the command was not
+    sent, or was refused before it ran (connection refused, DNS, a wrong token)."""
+
+
+class OutcomeUnknown(StoreUnavailable):
+    """The command was sent and no answer came (a timeout, a connection dropped mid-request):
+    Redis may have run it. Everything that catches StoreUnavailable treats it as an outage;
+    the bid path tells the caller the difference (503 `outcome_unknown`)."""
+
+
+T = TypeVar("T")
+
+
+def with_retries(
+    run: Callable[[], T],
+    classify: Callable[[Exception], type[Exception] | None],
+    *,
+    retries: int,
+    interval_s: float,
+) -> T:
+    """Run `run`, retrying a failed attempt `retries` times. `classify` names what a failure
+    means (StoreUnavailable: nothing was sent; OutcomeUnknown: it may have run; StoreError and
+    the like: an answer, not retried; None: not ours, re-raised). Every attempt counts: once any
+    attempt may have reached Redis, a later "connection refused" does not make it unsent."""
+    maybe_ran: Exception | None = None
+    last: Exception | None = None
+    for attempt in range(retries + 1):
+        if attempt:
+            time.sleep(interval_s)
+        try:
+            return run()
+        except Exception as exc:
+            kind = classify(exc)
+            if kind is None:
+                raise
+            if kind not in (StoreUnavailable, OutcomeUnknown):
+                raise kind(str(exc)) from exc
+            if kind is OutcomeUnknown:
+                maybe_ran = exc
+            last = exc
+            if "Unauthorized" in str(exc):
+                break  # a wrong token stays wrong
+    assert last is not None
+    if maybe_ran is not None:
+        raise OutcomeUnknown(f"{type(maybe_ran).__name__}: {maybe_ran}") from last
+    raise StoreUnavailable(f"{type(last).__name__}: {last}") from last
 
 
 class RedisStore(Protocol):
@@ -76,7 +123,8 @@ class RestStore(ScriptRunner):
     The client's defaults are wrong for a bid path: its httpx client has no timeout and it
     retries a failed request once after 3 s. Here: 2 s per request, one retry after 50 ms.
     A retried request can reach Redis twice; every write script is idempotent for that reason
-    (the bid script keys on the bid id / Idempotency-Key).
+    (the bid script keys on the bid id / Idempotency-Key). The retries are ours, not the
+    client's, so that a failure says whether any attempt may have reached Redis.
     """
 
     def __init__(
@@ -90,11 +138,12 @@ class RestStore(ScriptRunner):
     ) -> None:
         from upstash_redis import Redis
 
+        self._retries = retries
+        self._retry_interval_s = retry_interval_s
         self._client = Redis(
             url=url,
             token=token,
-            rest_retries=retries,
-            rest_retry_interval=retry_interval_s,
+            rest_retries=0,
             allow_telemetry=False,
             read_your_writes=False,
         )
@@ -104,17 +153,29 @@ class RestStore(ScriptRunner):
             limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
         )
 
-    def _call(self, run: Any) -> Any:
+    @staticmethod
+    def _classify(exc: Exception) -> type[Exception] | None:
         from upstash_redis.errors import UpstashError
 
-        try:
-            return run()
-        except UpstashError as exc:
-            if "Unauthorized" in str(exc) or "redis unavailable" in str(exc):
-                raise StoreUnavailable(str(exc)) from exc
-            raise StoreError(str(exc)) from exc
-        except (httpx.HTTPError, OSError, ValueError) as exc:
-            raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from exc
+        if isinstance(exc, UpstashError):
+            text = str(exc)
+            if "outcome unknown" in text:  # the bridge sent it to Redis and heard nothing
+                return OutcomeUnknown
+            if "Unauthorized" in text or "redis unavailable" in text:
+                return StoreUnavailable
+            return StoreError  # an answer: Redis's own (a script error, NOSCRIPT...) or a refusal
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+            return StoreUnavailable  # no request left this process
+        if isinstance(exc, httpx.HTTPError | OSError | ValueError):
+            # A read timeout, a connection dropped mid-request, an answer that is not the
+            # protocol (a proxy's error page): the request may have run.
+            return OutcomeUnknown
+        return None
+
+    def _call(self, run: Callable[[], Any]) -> Any:
+        return with_retries(
+            run, self._classify, retries=self._retries, interval_s=self._retry_interval_s
+        )
 
     # The client's public methods reshape replies by command name (HGETALL to a dict...);
     # its transport below them speaks the REST protocol and decodes base64, nothing more.
@@ -146,9 +207,15 @@ class RestStore(ScriptRunner):
 class TcpStore(ScriptRunner):
     """redis-py over TCP, for the long-lived socket node (and tests)."""
 
-    def __init__(self, url: str, *, timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, url: str, *, timeout_s: float = 5.0, retries: int = 1, retry_interval_s: float = 0.05
+    ) -> None:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
+        self._retries = retries
+        self._retry_interval_s = retry_interval_s
         self._client = redis.Redis.from_url(
             url,
             decode_responses=True,
@@ -156,20 +223,38 @@ class TcpStore(ScriptRunner):
             socket_timeout=timeout_s,
             socket_connect_timeout=timeout_s,
             health_check_interval=30,
+            # Our retries (with_retries), not redis-py's: they know a timeout from a refusal.
+            retry=Retry(NoBackoff(), 0),
         )
         # Raw replies, exactly as the REST transport gives them (HGETALL as a flat list...).
         self._client.response_callbacks.clear()
 
-    def _call(self, run: Any) -> Any:
+    @staticmethod
+    def _classify(exc: Exception) -> type[Exception] | None:
+        import redis
+
+        if isinstance(exc, redis.exceptions.ResponseError):
+            return StoreError
+        if isinstance(exc, redis.exceptions.ConnectionError | redis.exceptions.TimeoutError):
+            # redis-py says "Error 111 connecting to host:port" / "Timeout connecting to
+            # server" when no connection was made; anything else (a read timeout, "Connection
+            # closed by server") came after the command may have been written.
+            return StoreUnavailable if "connecting to" in str(exc) else OutcomeUnknown
+        return None
+
+    def _call(self, run: Callable[[], Any]) -> Any:
         import redis
 
         try:
-            return run()
-        except redis.exceptions.ResponseError as exc:
-            code = getattr(exc, "status_code", None)
-            raise StoreError(f"{code} {exc}" if code else str(exc)) from exc
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-            raise StoreUnavailable(str(exc)) from exc
+            return with_retries(
+                run, self._classify, retries=self._retries, interval_s=self._retry_interval_s
+            )
+        except StoreError as exc:
+            cause = exc.__cause__
+            code = getattr(cause, "status_code", None)
+            if isinstance(cause, redis.exceptions.ResponseError) and code:
+                raise StoreError(f"{code} {cause}") from cause
+            raise
 
     def command(self, *args: str | int | float) -> Any:
         return self._call(lambda: self._client.execute_command(*args))  # type: ignore[no-untyped-call]

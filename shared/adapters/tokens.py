@@ -5,6 +5,13 @@ Keys, in order of preference: `JWT_PUBLIC_KEYS` (inline JWKS, ES256/RS256), `SUP
 (HS256). In development with none of these, a local dev secret under var/ signs the tokens of
 `POST /api/dev/login`, and the same verifier trusts it.
 
+Keys from the JWKS URL are trusted as long as the set they came in is (5 minutes), never
+longer: no per-kid cache outlives the set (PyJWKClient's `cache_keys` would keep a revoked key
+for the life of the process), and a token verified with such a key is remembered only until
+its set expires. Whatever the URL answers (`{"keys":[]}`, not JSON, a 404) refuses the token
+(401); the URL unreachable (refused, timed out, 5xx) while the token's kid is not cached is
+`KeysUnavailable` (503): no JWKS failure is a 500.
+
 Refused: `alg: none`; an HMAC token when only public keys are configured and the reverse
 (algorithm confusion: the algorithm must match the kind of key that the `kid` names); a bad
 signature, `exp` in the past, the wrong `aud`, or (when configured) the wrong `iss`.
@@ -12,6 +19,7 @@ signature, `exp` in the past, the wrong `aud`, or (when configured) the wrong `i
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import secrets
@@ -20,14 +28,16 @@ import time
 import uuid
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
+from urllib.error import HTTPError, URLError
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-from jwt import PyJWK, PyJWKClient
+from jwt import PyJWK, PyJWKClient, PyJWKClientConnectionError
 
 from shared.domain.principal import InvalidToken as InvalidToken
+from shared.domain.principal import KeysUnavailable as KeysUnavailable
 from shared.domain.principal import Principal as Principal
 from shared.settings import Settings
 
@@ -39,6 +49,21 @@ DEV_ISSUER = "auction-dev-login"
 JWKS_REFRESH_COOLDOWN_S = 30.0
 JWKS_CACHE_S = 300
 VERIFIED_CACHE_SIZE = 10_000
+
+
+class Verified(NamedTuple):
+    principal: Principal
+    expires: float  # the token's exp, epoch seconds
+    trust_until: float | None  # monotonic: when the key's JWKS set expires (None: exp rules)
+
+
+def _jwks_host_down(exc: PyJWKClientConnectionError) -> bool:
+    """Refused, unreachable, timed out or a 5xx: the host is down (503). A 4xx is an answer:
+    the URL is wrong, and the token cannot be verified (401)."""
+    cause = exc.__cause__
+    if isinstance(cause, HTTPError):
+        return cause.code >= 500
+    return isinstance(cause, URLError | TimeoutError | OSError | http.client.HTTPException)
 
 
 def dev_user_id(email: str) -> str:
@@ -66,8 +91,9 @@ def dev_secret(settings: Settings) -> str:
 
 
 class Verifier:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, jwks_cache_s: float = JWKS_CACHE_S) -> None:
         self.settings = settings
+        self._jwks_cache_s = jwks_cache_s
         self._keys: dict[str, PyJWK] = {}
         self._anonymous_keys: list[PyJWK] = []
         if settings.jwt_public_keys:
@@ -79,56 +105,82 @@ class Verifier:
         self._jwks_client = (
             PyJWKClient(
                 settings.supabase_jwks_url,
-                cache_keys=True,
-                lifespan=JWKS_CACHE_S,
+                cache_keys=False,  # a kid is only as good as the set it came in
+                cache_jwk_set=True,
+                lifespan=jwks_cache_s,
                 timeout=5,
                 cooldown_duration=JWKS_REFRESH_COOLDOWN_S,
             )
             if settings.supabase_jwks_url
             else None
         )
-        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._verified: OrderedDict[str, Verified] = OrderedDict()
         self._verified_lock = threading.Lock()
         self._hmac: str | None = settings.supabase_jwt_secret
         self._dev = settings.dev_login_enabled
         if self._dev and self._hmac is None:
             self._hmac = dev_secret(settings)
 
-    def _asymmetric_key(self, kid: str | None, alg: str) -> Any:
+    def _asymmetric_key(self, kid: str | None, alg: str) -> tuple[Any, float | None]:
+        """The public key `kid` names, and (for a key from the JWKS URL) until when, on the
+        monotonic clock, it may be trusted without asking the URL again."""
         if kid and kid in self._keys:
-            return self._keys[kid].key
+            return self._keys[kid].key, None
         if self._jwks_client is not None and kid:
-            try:
-                return self._jwks_client.get_signing_key(kid).key
-            except jwt.PyJWKClientError as exc:
-                raise InvalidToken(f"unknown kid {kid!r}: {exc}") from None
+            return self._jwks_key(self._jwks_client, kid)
         if not kid and len(self._anonymous_keys) == 1:
-            return self._anonymous_keys[0].key
+            return self._anonymous_keys[0].key, None
         raise InvalidToken(f"no key for kid {kid!r}")
 
+    def _jwks_key(self, client: PyJWKClient, kid: str) -> tuple[Any, float]:
+        cache = client.jwk_set_cache
+        cached = cache.jwk_set_with_timestamp if cache is not None else None
+        before = time.monotonic()
+        try:
+            key = client.get_signing_key(kid).key
+        except PyJWKClientConnectionError as exc:
+            if _jwks_host_down(exc):
+                raise KeysUnavailable(f"the JWKS URL is unreachable: {exc}") from None
+            raise InvalidToken(f"the JWKS URL refused: {exc}") from None
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            # An unknown kid, or an answer that is not a usable key set ({"keys": []}, not
+            # JSON...): the token cannot be verified.
+            raise InvalidToken(f"kid {kid!r}: {type(exc).__name__}: {exc}") from None
+        # The set the key came in was fetched at its timestamp; when it was (re)fetched during
+        # this lookup, `before` is earlier than that fetch: trust errs on the short side.
+        since = before
+        if cache is not None and cached is not None and cache.jwk_set_with_timestamp is cached:
+            since = cached.get_timestamp()
+        return key, since + self._jwks_cache_s
+
     def verify(self, token: str) -> Principal:
-        """The token's principal, or InvalidToken."""
+        """The token's principal, or InvalidToken (KeysUnavailable: try again later)."""
         return self.verify_until(token)[0]
 
     def verify_until(self, token: str) -> tuple[Principal, float]:
         """The token's principal and its `exp` (epoch seconds), or InvalidToken. A token
         verified before is answered from memory until its `exp` (a bidder sends the same token
         many times a second; the signature check and PyJWT's parsing cost more than the rest
-        of a bid's CPU time)."""
+        of a bid's CPU time), and a token verified with a key from the JWKS URL no longer
+        than that key's set is trusted."""
         now = time.time()
         with self._verified_lock:
             known = self._verified.get(token)
-            if known is not None and known[1] > now:
+            if (
+                known is not None
+                and known.expires > now
+                and (known.trust_until is None or time.monotonic() < known.trust_until)
+            ):
                 self._verified.move_to_end(token)
-                return known
-        principal, expires = self._verify_fully(token)
+                return known.principal, known.expires
+        verified = self._verify_fully(token)
         with self._verified_lock:
-            self._verified[token] = (principal, expires)
+            self._verified[token] = verified
             while len(self._verified) > VERIFIED_CACHE_SIZE:
                 self._verified.popitem(last=False)
-        return principal, expires
+        return verified.principal, verified.expires
 
-    def _verify_fully(self, token: str) -> tuple[Principal, float]:
+    def _verify_fully(self, token: str) -> Verified:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -137,8 +189,9 @@ class Verifier:
         kid = header.get("kid")
         if not isinstance(alg, str) or not (kid is None or isinstance(kid, str)):
             raise InvalidToken("alg and kid must be strings")
+        trust_until: float | None = None
         if alg in ASYMMETRIC:
-            key = self._asymmetric_key(kid, alg)
+            key, trust_until = self._asymmetric_key(kid, alg)
             expected = RSAPublicKey if alg[:2] in {"RS", "PS"} else EllipticCurvePublicKey
             if not isinstance(key, expected):
                 raise InvalidToken(f"{alg} does not match the key kind of kid {kid!r}")
@@ -161,7 +214,7 @@ class Verifier:
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from None
-        return Principal.from_claims(claims), float(claims["exp"])
+        return Verified(Principal.from_claims(claims), float(claims["exp"]), trust_until)
 
     def mint_dev_token(self, email: str, name: str, role: str, ttl_s: int = 12 * 3600) -> str:
         """Development only: a token for `POST /api/dev/login`."""

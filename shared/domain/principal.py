@@ -7,11 +7,18 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from shared.domain.text import clean_name
 from shared.domain.vocabulary import Role
 
 
 class InvalidToken(Exception):
     """The token is not acceptable; the message says why (for logs, not for the caller)."""
+
+
+class KeysUnavailable(InvalidToken):
+    """The keys that would decide cannot be had now (the JWKS URL is down and the token's
+    `kid` is not among the keys cached): neither valid nor invalid yet, so 503, not 401.
+    A subclass, so code that only knows InvalidToken still refuses the token."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +44,8 @@ class Principal:
         name = ""
         if isinstance(user_meta, dict):
             name = str(user_meta.get("name") or user_meta.get("full_name") or "")
-        email, name = _storable(email), _storable(name)
+        # Claims are the user's to write: cleaned, not refused (a token cannot be bounced).
+        email, name = clean_name(_storable(email)), clean_name(_storable(name))
         return cls(
             user_id=user_id, email=email[:320], name=(name or email or user_id)[:200], role=role
         )

@@ -5,22 +5,29 @@ in one step. The handler then stores the bid rows in PostgreSQL; when it cannot 
 down, a crash), the bid is still acknowledged, because the outbox record is drained into
 PostgreSQL by the intake (`bid_intake.drain`) as soon as PostgreSQL is back. A bid event is
 broadcast only for a bid that is in the outbox, so every broadcast bid ends up stored.
+
+An outage never answers with a guess: when the script was sent and no answer came, the bid
+may have been placed, and the caller hears `outcome_unknown` with the Idempotency-Key that
+tells (a retry with it returns the bid if it was placed, and places it once if not); when it
+never reached Redis, `unavailable`: nothing was placed.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import orjson
+from cachetools import TTLCache
 
 from shared.adapters import keys
 from shared.adapters.db import DB_ERRORS
 from shared.adapters.redis_records import BidRecord
-from shared.adapters.redis_store import load_script
+from shared.adapters.redis_store import OutcomeUnknown, Script, StoreUnavailable, load_script
 from shared.domain.errors import DomainError
 from shared.domain.money import to_minor
 from shared.services import auction_state, bid_intake, outbox
@@ -30,6 +37,17 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 ANSWER_NAMESPACE = uuid.UUID("0b7f3b1e-5d2c-4a8e-8f1a-3c6d9e2b7a10")
+RETRY_AFTER_S = 1  # an outage's answer: retry soon, with the same Idempotency-Key
+
+# Auction ids PostgreSQL just said do not exist: a bid naming one again within 30 s costs one
+# script (which charges the bidder's lookup bucket) and no database read. Ids are minted by
+# the server at creation, so an id that was unknown does not become an auction later.
+UNKNOWN_AUCTION_TTL_S = 30.0
+UNKNOWN_AUCTION_MAX = 10_000
+_unknown_auctions: TTLCache[str, bool] = TTLCache(
+    maxsize=UNKNOWN_AUCTION_MAX, ttl=UNKNOWN_AUCTION_TTL_S
+)
+_unknown_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -85,6 +103,7 @@ def bid_script_call(
         f"{keys.idempotency_prefix(aid)}{user_id}:{idem}",
         f"{keys.bucket_prefix(aid)}{user_id}",
         keys.SCHEDULE_END,
+        keys.bid_lookup_bucket(user_id),
     ]
     args: list[str | int | float] = [
         aid,
@@ -102,6 +121,39 @@ def bid_script_call(
         bidder_name,
     ]
     return script_keys, args
+
+
+def _idempotency_key(script_keys: list[str]) -> str:
+    """The key a retry must send to reach this bid's idempotency record (the caller's own,
+    or the bid id the handler minted when it sent none)."""
+    return script_keys[6].rsplit(":", 1)[1]
+
+
+def _run_bid_script(
+    ctx: Context, script: Script, script_keys: list[str], args: list[str | int | float]
+) -> tuple[str, str]:
+    """One run of the bid script, its failures said as what they mean for the bid."""
+    try:
+        kind, body = ctx.store.script(script, script_keys, args)
+    except OutcomeUnknown as exc:
+        key = _idempotency_key(script_keys)
+        log.warning("bid outcome unknown (Idempotency-Key %s): %s", key, exc)
+        raise DomainError(
+            "outcome_unknown",
+            "The bid was sent, and no answer came back: it may or may not have been placed. "
+            f"Retry with the same Idempotency-Key ({key}): you will get the bid if it was "
+            "placed, and it is never placed twice.",
+            retryAfter=RETRY_AFTER_S,
+            idempotencyKey=key,
+        ) from None
+    except StoreUnavailable as exc:
+        log.warning("bid not placed, the bid store is unreachable: %s", exc)
+        raise DomainError(
+            "unavailable",
+            "The bid was not placed: the bid store cannot be reached. Retry shortly.",
+            retryAfter=RETRY_AFTER_S,
+        ) from None
+    return str(kind), str(body)
 
 
 def judge_in_redis(
@@ -126,14 +178,35 @@ def judge_in_redis(
         bidder_name=bidder_name,
     )
     script = load_script("place_bid")
-    kind, body = ctx.store.script(script, script_keys, args)
+    kind, body = _run_bid_script(ctx, script, script_keys, args)
     if kind == "missing":
-        if not auction_state.rebuild(ctx, auction_id):
+        # The script charged the bidder's lookup bucket before answering `missing`.
+        aid = str(auction_id)
+        with _unknown_lock:
+            known_unknown = aid in _unknown_auctions
+        if known_unknown:
             raise DomainError("not_found", "No such auction")
-        kind, body = ctx.store.script(script, script_keys, args)
+        if not _rebuild(ctx, auction_id):
+            with _unknown_lock:
+                _unknown_auctions[aid] = True
+            raise DomainError("not_found", "No such auction")
+        kind, body = _run_bid_script(ctx, script, script_keys, args)
         if kind == "missing":  # flushed again between the two calls
             raise DomainError("unavailable", "Auction state could not be rebuilt; retry")
     return kind, orjson.loads(body)
+
+
+def _rebuild(ctx: Context, auction_id: uuid.UUID) -> bool:
+    """The state from PostgreSQL; an outage on the way is `unavailable` (nothing placed)."""
+    try:
+        return auction_state.rebuild(ctx, auction_id)
+    except StoreUnavailable as exc:
+        log.warning("bid not placed, the auction state cannot be rebuilt: %s", exc)
+        raise DomainError(
+            "unavailable",
+            "The bid was not placed: the bid store cannot be reached. Retry shortly.",
+            retryAfter=RETRY_AFTER_S,
+        ) from None
 
 
 def place_bid(

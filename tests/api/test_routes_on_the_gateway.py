@@ -175,6 +175,33 @@ class World:
             )
         return self._gateway("down_gateway")
 
+    def lost_replies(self) -> Api:
+        """The API whose bid store hears every request and never answers: each connection is
+        read, then dropped (Redis may have run the command; the API cannot know)."""
+        if self.transport == "gateway":
+            pytest.skip("the bid store of a Lambda instance of its own is not this process's")
+        import socket
+        import threading
+
+        from shared.adapters.redis_store import RestStore
+
+        listener = socket.create_server(("127.0.0.1", 0))
+
+        def swallow() -> None:
+            while True:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    return
+                with conn:
+                    conn.recv(65536)
+
+        threading.Thread(target=swallow, daemon=True).start()
+        self.request.addfinalizer(listener.close)
+        lost = RestStore(f"http://127.0.0.1:{listener.getsockname()[1]}", harness.TOKEN)
+        self.monkeypatch.setattr(self.ctx, "store", lost)
+        return self.api
+
     def tight(self) -> Api:
         """The API with write and bid limits of one a minute."""
         if self.transport == "gateway":
@@ -352,6 +379,15 @@ def _(w: World) -> Reply:
 @scenario("place_bid", "unavailable")
 def _(w: World) -> Reply:
     return _bid(w, uuid.uuid4(), w.buyer, {"amount": "100.00"}, w.down())
+
+
+@scenario("place_bid", "outcome_unknown")
+def _(w: World) -> Reply:
+    auction_id, api = w.live(), w.lost_replies()
+    reply = _bid(w, auction_id, w.buyer, {"amount": "100.00"}, api)
+    assert int(reply.headers["retry-after"]) >= 1
+    assert reply.json()["idempotencyKey"]
+    return reply
 
 
 @scenario("list_bids", "ok")

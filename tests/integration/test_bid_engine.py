@@ -29,7 +29,7 @@ from shared.domain.errors import DomainError
 from shared.services import bid_intake, bidding
 from shared.services.bidding import ANSWER_NAMESPACE
 from shared.services.context import Context
-from tests.support.harness import TOKEN, insert_auction, live_auction, person
+from tests.support.harness import TOKEN, flush_redis, insert_auction, live_auction, person
 
 
 def stored_bids(ctx: Context, auction_id: uuid.UUID) -> list[Bid]:
@@ -341,7 +341,7 @@ def test_after_flushall_the_next_bid_is_judged_on_state_rebuilt_from_postgres(
             ).status_code
             == 201
         )
-    ctx.store.command("FLUSHDB")
+    flush_redis()
 
     low = client.http.post(url, headers=alice.headers, body=b'{"amount": "155.00"}')
     assert low.status_code == 409

@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from shared.adapters import keys
-from shared.adapters.redis_store import Script, load_script
+from shared.adapters.redis_store import Script, TcpStore, load_script
 from shared.domain.bidding import (
     Accepted,
     AuctionRules,
@@ -356,5 +356,11 @@ def test_a_flipped_window_comparison_is_caught(ctx, seller) -> None:  # type: ig
     ids=["floor", "self-outbid", "soft-close", "buy-now", "retry-after"],
 )
 def test_a_mutated_rule_is_caught(ctx, seller, old, new, variant, sequence) -> None:  # type: ignore[no-untyped-def]
-    mirror = Mirror.start(ctx, seller, variant, rate=RATES["slow"], script=mutant(old, new))
-    assert run(mirror, seller, sequence) != []
+    # Over TCP: the bridge runs only the project's own scripts, and a mutant is not one.
+    store = TcpStore(ctx.settings.redis_url or "")
+    try:
+        tcp = replace(ctx, store=store)
+        mirror = Mirror.start(tcp, seller, variant, rate=RATES["slow"], script=mutant(old, new))
+        assert run(mirror, seller, sequence) != []
+    finally:
+        store.close()

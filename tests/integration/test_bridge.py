@@ -7,9 +7,11 @@ import uuid
 
 import httpx
 import pytest
+import redis
 from upstash_redis import AsyncRedis, Redis
 from upstash_redis.errors import UpstashError
 
+from shared.adapters.redis_store import load_script
 from tests.support.harness import TOKEN, SuiteServices
 
 
@@ -50,18 +52,37 @@ def test_streams(rest: Redis, key: str) -> None:
     assert [e[1] for e in entries] == [["e", "one"], ["e", "two"]]
 
 
-def test_eval_evalsha_and_noscript(rest: Redis, key: str) -> None:
-    script = "return {KEYS[1], ARGV[1], 42, redis.call('INCR', KEYS[1])}"
-    assert rest.eval(script, [key], ["v"]) == [key, "v", 42, 1]
-    sha = rest.script_load(script)
-    assert rest.evalsha(sha, [key], ["w"]) == [key, "w", 42, 2]
+@pytest.fixture
+def snapshot() -> str:
+    """A project script (the bridge runs only those): snapshot.lua, as the store loads it."""
+    return load_script("snapshot").source
+
+
+def test_eval_evalsha_and_noscript(
+    services: SuiteServices, rest: Redis, key: str, snapshot: str
+) -> None:
+    tcp = redis.Redis.from_url(services.redis_url)
+    tcp.hset(f"{key}:state", mapping={"status": "live"})
+    tcp.close()
+    state, highest, last_id, now_ms = rest.eval(snapshot, [f"{key}:state", f"{key}:h", key], [])
+    assert (state, highest, last_id) == (["status", "live"], None, None)
+    assert isinstance(now_ms, int) and now_ms > 0
+    sha = rest.script_load(snapshot)
+    assert sha == load_script("snapshot").sha
+    assert rest.evalsha(sha, [f"{key}:state", f"{key}:h", key], [])[0] == ["status", "live"]
+    tcp = redis.Redis.from_url(services.redis_url)
+    tcp.script_flush()
+    tcp.close()
     with pytest.raises(UpstashError, match=r"^NOSCRIPT"):
-        rest.evalsha("0" * 40, [], [])
+        rest.evalsha(sha, [f"{key}:state", f"{key}:h", key], [])
 
 
-def test_script_errors_keep_redis_error_text(rest: Redis) -> None:
-    with pytest.raises(UpstashError, match="ERR"):
-        rest.eval("return redis.call('INCR', KEYS[1], 'too', 'many')", ["k"], [])
+def test_script_errors_keep_redis_error_text(
+    services: SuiteServices, rest: Redis, key: str, snapshot: str
+) -> None:
+    rest.set(f"{key}:state", "not a hash")
+    with pytest.raises(UpstashError, match="WRONGTYPE"):
+        rest.eval(snapshot, [f"{key}:state", f"{key}:h", key], [])
 
 
 def test_pipeline_returns_each_result_in_order(rest: Redis, key: str) -> None:
@@ -101,12 +122,13 @@ def test_async_client(services: SuiteServices, key: str) -> None:
         client = AsyncRedis(url=services.rest_url, token=TOKEN, rest_retries=0)
         try:
             await client.set(key, "async")
-            sha = await client.script_load("return ARGV[1]")
+            sha = await client.script_load(load_script("snapshot").source)
             pipe = client.pipeline()
             pipe.get(key)
             pipe.hset(f"{key}:h", values={"f": "v"})
-            return [await client.get(key), await client.evalsha(sha, [], ["ok"]), await pipe.exec()]
+            snap = await client.evalsha(sha, [f"{key}:h", f"{key}:x", f"{key}:room"], [])
+            return [await client.get(key), snap[:3], await pipe.exec()]
         finally:
             await client.close()
 
-    assert asyncio.run(scenario()) == ["async", "ok", ["async", 1]]
+    assert asyncio.run(scenario()) == ["async", [[], None, None], ["async", 1]]

@@ -17,7 +17,7 @@ from shared.adapters.orm import Auction, Bid, Invoice, Notification
 from shared.domain.errors import DomainError
 from shared.services import bidding, ticker, transitions
 from shared.settings import load_settings
-from tests.support.harness import live_auction, person
+from tests.support.harness import flush_redis, live_auction, person
 
 
 def bid(client, who, auction_id, **body):  # type: ignore[no-untyped-def]
@@ -298,7 +298,7 @@ def test_a_moved_end_and_a_maximum_survive_a_redis_flush_at_once(client, ctx, se
     )
     asha, ravi = person(ctx, "buyer"), person(ctx, "buyer")
     placed = bid(client, asha, auction_id, maxAmount="300.00")
-    ctx.store.command("FLUSHDB")  # before any intake ran
+    flush_redis()  # before any intake ran
     assert auction(client, auction_id)["endsAt"] == placed.json_body["endsAt"]
     answered = bid(client, ravi, auction_id, amount="200.00")  # asha's proxy still answers
     assert answered.status_code == 201

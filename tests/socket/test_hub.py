@@ -271,9 +271,14 @@ def test_a_connection_watches_at_most_fifty_rooms() -> None:
 
     hub: Hub[str] = Hub()
     hub.connect("a", None)
+    now = NOW
     for _ in range(messages.MAX_ROOMS_PER_CONNECTION):
-        assert isinstance(join(hub, "a", auction=str(uuid.uuid4())), JoinTicket)
-    refused = hub.receive("a", json.dumps({"type": "join", "auctionId": str(uuid.uuid4())}), NOW)
+        now += 100  # within the message rate limit (20 a second)
+        raw = json.dumps({"type": "join", "auctionId": str(uuid.uuid4()), "lastEventId": None})
+        assert isinstance(hub.receive("a", raw, now), JoinTicket)
+    refused = hub.receive(
+        "a", json.dumps({"type": "join", "auctionId": str(uuid.uuid4())}), now + 100
+    )
     assert isinstance(refused, list)
     assert json.loads(refused[0].payload)["code"] == "too_many_rooms"
 

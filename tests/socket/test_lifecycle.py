@@ -23,7 +23,7 @@ from shared.services import bidding, ticker, transitions
 from shared.services.context import Context, for_socket_node
 from shared.settings import get_settings
 from tests.socket.conftest import InProcessNode, wait_for
-from tests.support.harness import Person, insert_auction, live_auction, person
+from tests.support.harness import Person, flush_redis, insert_auction, live_auction, person
 
 
 def room_events(ctx: Context, auction_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -209,7 +209,7 @@ def test_overdue_transitions_fire_soon_after_boot_from_postgresql_alone(
     to_close = insert_auction(
         ctx, seller, go_live_at=past, duration_mins=1, status="live", seed_redis=False
     )
-    ctx.store.command("FLUSHDB")
+    flush_redis()
     booted = time.monotonic()
     node_factory(ticker=True)
     wait_for(

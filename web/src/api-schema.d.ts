@@ -1101,9 +1101,14 @@ export interface components {
             minNextBid?: string;
             /**
              * Retryafter
-             * @description With `rate_limited`: seconds to wait.
+             * @description With `rate_limited`, and a bid's `unavailable` or `outcome_unknown`: seconds to wait (also the `Retry-After` header).
              */
             retryAfter?: number;
+            /**
+             * Idempotencykey
+             * @description With `outcome_unknown`: retry with this `Idempotency-Key` (yours, or the one the server used when you sent none) to learn whether the bid was placed.
+             */
+            idempotencyKey?: string;
             /**
              * Highestbid
              * @description With `counter_too_low`: the amount the counter must exceed.
@@ -2324,9 +2329,11 @@ export interface operations {
                     };
                 };
             };
-            /** @description `unavailable`: Service unavailable */
+            /** @description `unavailable`: Service unavailable; `outcome_unknown`: The outcome is unknown; retry with the same Idempotency-Key */
             503: {
                 headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2334,7 +2341,7 @@ export interface operations {
                         /** @constant */
                         status?: 503;
                         /** @enum {unknown} */
-                        code?: "unavailable";
+                        code?: "unavailable" | "outcome_unknown";
                     };
                 };
             };

@@ -150,3 +150,40 @@ describe('placeBidWithRetry', () => {
     expect(calls).toBe(1);
   });
 });
+
+describe('placeBidWithRetry and an unknown outcome', () => {
+  const unknown = () => new ApiError(503, { code: 'outcome_unknown', detail: 'retry with the same key' }, 1);
+
+  it('retries an unknown outcome with the same key, with backoff, until it is settled', async () => {
+    const keys: string[] = [];
+    const waits: number[] = [];
+    let n = 0;
+    const api = {
+      placeBid: async (_id: string, _body: unknown, key: string) => {
+        keys.push(key);
+        if (n++ < 3) throw unknown();
+        return { id: 'b1', auctionId: 'a1', bidderId: 'u', amount: '100.00', createdAt: '', minNextBid: '110.00', endsAt: '' };
+      },
+    };
+    const bid = await placeBidWithRetry(api, 'a1', { amount: '100.00' }, 'k', async (ms) => {
+      waits.push(ms);
+    });
+    expect(bid.id).toBe('b1');
+    expect(keys).toEqual(['k', 'k', 'k', 'k']);
+    expect(waits).toEqual([1000, 1000, 2000]); // Retry-After (1 s) is the floor
+  });
+
+  it('gives up after a few tries and says plainly what happened', async () => {
+    let calls = 0;
+    const api = {
+      placeBid: async () => {
+        calls++;
+        throw unknown();
+      },
+    };
+    const failure = await placeBidWithRetry(api, 'a1', { amount: '1.00' }, 'k', async () => {}).catch((e) => e);
+    expect(calls).toBe(5);
+    expect(describeError(failure)).toMatch(/could not confirm whether your bid was placed/);
+    expect(describeError(failure)).toMatch(/never placed twice/);
+  });
+});

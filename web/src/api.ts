@@ -291,6 +291,12 @@ export function describeError(e: unknown, money: (amount: string) => string = (a
         return 'Photos must be JPEG, PNG or WebP.';
       case 'payload_too_large':
         return 'That file is too large (photos: at most 5 MB).';
+      case 'outcome_unknown':
+        return (
+          'We could not confirm whether your bid was placed: the connection to the bid store ' +
+          'was lost, and retrying did not settle it. Press the button again to check. The same ' +
+          'bid is never placed twice, and the bid history shows it if it went through.'
+        );
     }
     return p.detail || p.title || e.message;
   }

@@ -132,7 +132,8 @@ def get_auction(call: Call) -> dict[str, Any]:
         "validation_error",
         "rate_limited",
         "payload_too_large",
-        "unavailable",
+        "unavailable",  # not placed: the bid store could not be reached (Retry-After)
+        "outcome_unknown",  # sent, no answer: retry with the same Idempotency-Key (Retry-After)
     ),
 )
 def place_bid(call: Call) -> dict[str, Any]:

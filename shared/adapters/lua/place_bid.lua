@@ -3,7 +3,7 @@
 -- new highest, soft close, the events and the outbox record.
 --
 -- KEYS: 1 state  2 highest  3 proxies  4 room stream  5 feed  6 outbox  7 idempotency key
---       8 rate bucket  9 end schedule
+--       8 rate bucket  9 end schedule  10 the user's lookup bucket (bids on missing states)
 -- ARGV: 1 auctionId  2 userId  3 amount (minor units)  4 isMax (0/1)  5 bidId
 --       6 answerBidId (a proxy answer's id)  7 allowSelfOutbid (0/1)  8 tokens per second
 --       9 burst  10 room maxlen  11 feed maxlen  12 idempotency ttl (s)
@@ -20,27 +20,45 @@ if my_name == '' then my_name = nil end
 local done = redis.call('GET', KEYS[7])
 if done then return {'replay', done} end
 
-local flat = redis.call('HGETALL', KEYS[1])
-if #flat == 0 then return {'missing', ''} end
-local st = hash_of(flat)
 local now = now_ms()
-
--- Token bucket per user per auction (shared.domain.bidding.take_token).
 local rate, burst = tonumber(ARGV[8]), tonumber(ARGV[9])
-local b = redis.call('HMGET', KEYS[8], 'tokens', 'at')
-local tokens = burst
-if b[1] then
-  tokens = math.min(burst, tonumber(b[1]) + math.max(0, now - tonumber(b[2])) / 1000.0 * rate)
+
+-- A token bucket (shared.domain.bidding.take_token): nil when a token was taken, else the
+-- seconds to wait.
+local function take_token(key)
+  local b = redis.call('HMGET', key, 'tokens', 'at')
+  local tokens = burst
+  if b[1] then
+    tokens = math.min(burst, tonumber(b[1]) + math.max(0, now - tonumber(b[2])) / 1000.0 * rate)
+  end
+  local ttl = math.ceil(burst / rate * 1000) + 1000
+  if tokens < 1.0 then
+    redis.call('HSET', key, 'tokens', tostring(tokens), 'at', now)
+    redis.call('PEXPIRE', key, ttl)
+    return math.max(1, math.ceil((1.0 - tokens) / rate))
+  end
+  redis.call('HSET', key, 'tokens', tostring(tokens - 1.0), 'at', now)
+  redis.call('PEXPIRE', key, ttl)
+  return nil
 end
-local bucket_ttl = math.ceil(burst / rate * 1000) + 1000
-if tokens < 1.0 then
-  redis.call('HSET', KEYS[8], 'tokens', tostring(tokens), 'at', now)
-  redis.call('PEXPIRE', KEYS[8], bucket_ttl)
-  local wait = math.max(1, math.ceil((1.0 - tokens) / rate))
+
+local function rate_limited(wait)
   return {'refused', cjson.encode({code = 'rate_limited', retryAfter = wait})}
 end
-redis.call('HSET', KEYS[8], 'tokens', tostring(tokens - 1.0), 'at', now)
-redis.call('PEXPIRE', KEYS[8], bucket_ttl)
+
+local flat = redis.call('HGETALL', KEYS[1])
+if #flat == 0 then
+  -- No state: the caller will ask PostgreSQL. That costs a bucket of the user's own (across
+  -- auctions), so a flood of bids to made-up auction ids is refused here, before any lookup.
+  local wait = take_token(KEYS[10])
+  if wait then return rate_limited(wait) end
+  return {'missing', ''}
+end
+local st = hash_of(flat)
+
+-- Token bucket per user per auction.
+local wait = take_token(KEYS[8])
+if wait then return rate_limited(wait) end
 
 local start_price, increment = tonumber(st.startPrice), tonumber(st.increment)
 local reserve, buy_now, soft_close = num(st.reserve), num(st.buyNow), num(st.softClose)

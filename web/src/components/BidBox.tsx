@@ -10,7 +10,15 @@ export function isRetryable(e: unknown): boolean {
   return e instanceof ApiError && (e.isNetwork || e.status === 502 || e.status === 503 || e.status === 504);
 }
 
+/** The server sent the bid on and heard nothing back: it may or may not be placed. */
+export function isOutcomeUnknown(e: unknown): boolean {
+  return e instanceof ApiError && (e.code === 'outcome_unknown' || e.isNetwork || e.status === 504);
+}
+
 const RETRY_DELAYS_MS = [400, 1200];
+// An unknown outcome is worth more patience: the same key either returns the bid (it was
+// placed) or places it once, so each retry is safe; Redis usually answers within seconds.
+const UNKNOWN_OUTCOME_DELAYS_MS = [500, 1000, 2000, 4000];
 
 /** Places a bid, retrying transient failures with the same Idempotency-Key so at most one bid is made. */
 export async function placeBidWithRetry(
@@ -24,8 +32,11 @@ export async function placeBidWithRetry(
     try {
       return await api.placeBid(auctionId, body, key);
     } catch (e) {
-      if (!isRetryable(e) || attempt >= RETRY_DELAYS_MS.length) throw e;
-      await sleep(RETRY_DELAYS_MS[attempt]);
+      if (!isRetryable(e)) throw e;
+      const delays = isOutcomeUnknown(e) ? UNKNOWN_OUTCOME_DELAYS_MS : RETRY_DELAYS_MS;
+      if (attempt >= delays.length) throw e;
+      const asked = e instanceof ApiError && e.retryAfter ? e.retryAfter * 1000 : 0;
+      await sleep(Math.max(delays[attempt], asked));
     }
   }
 }
