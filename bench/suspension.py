@@ -28,8 +28,8 @@ from shared.settings import load_settings
 SUSPENDED_USERS = 1_000
 CALLS = 20_000
 REPEATS = 3  # alternating runs of each variant; the fastest counts (the least disturbed)
-CHECK = """if redis.call('EXISTS', KEYS[10]) == 0 then return {'missing', '"suspensions"'} end
-if redis.call('SISMEMBER', KEYS[10], user_id) == 1 then
+CHECK = """if redis.call('EXISTS', KEYS[11]) == 0 then return {'missing', '"suspensions"'} end
+if redis.call('SISMEMBER', KEYS[11], user_id) == 1 then
   return {'refused', cjson.encode({code = 'account_suspended'})}
 end"""
 

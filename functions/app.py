@@ -15,6 +15,7 @@ from chalicelib.routes import (
     decisions,
     docs,
     jobs_admin,
+    marketplace,
     moderation,
     notifications,
     system,
@@ -27,6 +28,9 @@ install_log_redaction()  # a URL's password never reaches a log line
 
 app = Chalice(app_name="auction-api")
 app.api.binary_types.append("application/pdf")
+# Photo uploads arrive as raw bodies: API Gateway passes them on base64-encoded only when
+# their type is declared binary (Chalice then decodes `raw_body`).
+app.api.binary_types.extend(["image/jpeg", "image/png", "image/webp"])
 app.register_blueprint(system.bp)
 app.register_blueprint(auctions.bp)
 app.register_blueprint(admin.bp)
@@ -36,6 +40,7 @@ app.register_blueprint(notifications.bp)
 app.register_blueprint(jobs_admin.bp)
 app.register_blueprint(after_sale.bp)
 app.register_blueprint(moderation.bp)
+app.register_blueprint(marketplace.bp)
 if os.environ.get("AUCTION_BENCH_ROUTES") == "1" and os.environ.get("APP_ENV") != "production":
     from chalicelib.routes import bench
 

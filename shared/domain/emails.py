@@ -37,6 +37,7 @@ class Template(StrEnum):
     PAYMENT_CONFIRMED = "payment_confirmed"
     PAYMENT_DUE = "payment_due"
     SALE_VOID = "sale_void"
+    AUCTION_CANCELLED = "auction_cancelled"
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Letter:
     deadline: datetime | None = None  # by when to act (a decision, an offer, a payment)
     default_action: str | None = None  # DECISION_DEFAULT as it will apply: accept | reject
     payment_status: str | None = None  # a payment's status when the email is written
+    note: str | None = None  # a cancellation's reason, as its author wrote it
 
 
 @dataclass(frozen=True)
@@ -254,6 +256,24 @@ def _decision_expired(letter: Letter) -> Draft:
             ("Item", letter.item_name),
             ("Highest bid", _money(letter)),
             ("Closed", when),
+        ],
+        action=("View the auction", letter.auction_link),
+    )
+
+
+def _cancellation(letter: Letter) -> Draft:
+    reason = f" The reason given: {letter.note}" if letter.note else ""
+    return Draft(
+        subject=f"Auction cancelled: {letter.item_name}",
+        paragraphs=[
+            f"The auction of {letter.item_name} was cancelled before it was sold.{reason}",
+            f"Your highest bid of {_money(letter)} is void: nothing is owed and nothing more "
+            "needs doing.",
+        ],
+        facts=[
+            ("Item", letter.item_name),
+            ("Your bid", _money(letter)),
+            ("Cancelled", display_time(letter.at, letter.tz)),
         ],
         action=("View the auction", letter.auction_link),
     )
@@ -496,6 +516,7 @@ DRAFTS = {
     Template.PAYMENT_CONFIRMED: _payment_confirmed,
     Template.PAYMENT_DUE: _payment_due,
     Template.SALE_VOID: _sale_void,
+    Template.AUCTION_CANCELLED: _cancellation,
 }
 
 

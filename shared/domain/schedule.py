@@ -24,6 +24,8 @@ class Moment(StrEnum):
     COUNTER_EXPIRY = "counter_expiry"  # a pending counter offer expires
     OFFER_EXPIRY = "offer_expiry"  # a pending second-chance offer expires
     PAYMENT_DUE = "payment_due"  # a sale's payment is due: both parties are told
+    # watchers and bidders hear "ending soon" ENDING_SOON_SECS before the end, once a round
+    ENDING_SOON = "ending_soon"
 
 
 # What a schedule entry becomes: due at this epoch ms, or None: not due (removed).
@@ -76,3 +78,16 @@ def deadline_entries(pending: PendingDeadlines) -> Entries:
         ),
         Moment.PAYMENT_DUE: pending.payment_due if pending.status == AuctionStatus.SOLD else None,
     }
+
+
+def ending_soon_due(
+    status: str, go_live_ms: int, ends_ms: int, lead_ms: int, sent: bool
+) -> int | None:
+    """When the "ending soon" notice of an open auction is due (None: never again, because it
+    was sent for this round or the auction is no longer open). Its own schedule, written by
+    whoever changes the end (create, edit, the notice's transition re-placing it after a soft
+    close moved the end), never by `window_entries`. An auction shorter than the lead hears
+    it when it opens."""
+    if sent or status not in (AuctionStatus.SCHEDULED, AuctionStatus.LIVE):
+        return None
+    return max(ends_ms - lead_ms, go_live_ms)

@@ -11,6 +11,7 @@ class AuctionStatus(StrEnum):
     ENDED = "ended"  # ended with bids, waiting for the seller's decision
     CLOSED_NO_WINNER = "closed_no_winner"
     SOLD = "sold"
+    CANCELLED = "cancelled"  # called off by its seller (or an admin) before a sale; final
 
 
 class Role(StrEnum):
@@ -80,6 +81,9 @@ class NotificationType(StrEnum):
     PAYMENT_CONFIRMED = "payment_confirmed"
     PAYMENT_DUE = "payment_due"  # not in CONTRACT 11's list: both parties, at dueAt
     SALE_VOID = "sale_void"
+    # CONTRACT section 10 (the marketplace)
+    ENDING_SOON = "ending_soon"
+    AUCTION_CANCELLED = "auction_cancelled"
 
 
 class EventType(StrEnum):
@@ -91,6 +95,7 @@ class EventType(StrEnum):
     AUCTION_ENDED = "auction:ended"
     AUCTION_SOLD = "auction:sold"  # everyone sees how it ended (CONTRACT 11)
     AUCTION_CLOSED = "auction:closed"
+    AUCTION_CANCELLED = "auction:cancelled"
     # user events: every connection of one user
     BID_OUTBID = "bid:outbid"
     SELLER_DECISION_REQUIRED = "seller:decision_required"
@@ -118,6 +123,7 @@ ROOM_EVENTS = frozenset(
         EventType.AUCTION_ENDED,
         EventType.AUCTION_SOLD,
         EventType.AUCTION_CLOSED,
+        EventType.AUCTION_CANCELLED,
     }
 )
 
@@ -128,4 +134,25 @@ OFFER_STATUSES: tuple[str, ...] = tuple(s.value for s in OfferStatus)
 PAYMENT_STATUSES: tuple[str, ...] = tuple(s.value for s in PaymentStatus)
 CLOSE_REASONS: tuple[str, ...] = tuple(r.value for r in CloseReason)
 NOTIFICATION_TYPES: tuple[str, ...] = tuple(t.value for t in NotificationType)
-FINAL_STATUSES = frozenset({AuctionStatus.SOLD, AuctionStatus.CLOSED_NO_WINNER})
+FINAL_STATUSES = frozenset(
+    {AuctionStatus.SOLD, AuctionStatus.CLOSED_NO_WINNER, AuctionStatus.CANCELLED}
+)
+
+
+class SortOrder(StrEnum):
+    """How `GET /api/auctions` orders its list (CONTRACT section 10)."""
+
+    ENDING_SOON = "ending_soon"
+    NEWEST = "newest"
+    PRICE_ASC = "price_asc"
+    PRICE_DESC = "price_desc"
+    MOST_BIDS = "most_bids"
+
+
+class BidState(StrEnum):
+    """Where the caller stands on an auction they bid on (`GET /api/me/bids`)."""
+
+    LEADING = "leading"
+    OUTBID = "outbid"
+    WON = "won"
+    LOST = "lost"

@@ -84,6 +84,7 @@ def bid_script_call(
     *,
     is_max: bool = False,
     idempotency_key: str | None = None,
+    bidder_name: str = "",
 ) -> tuple[list[str], list[str | int | float]]:
     """KEYS and ARGV of one place_bid.lua call (a fresh bid id each time)."""
     aid = str(auction_id)
@@ -118,6 +119,7 @@ def bid_script_call(
         keys.ROOM_STREAM_MAXLEN,
         keys.FEED_MAXLEN,
         keys.IDEMPOTENCY_TTL_S,
+        bidder_name,
     ]
     return script_keys, args
 
@@ -163,11 +165,18 @@ def judge_in_redis(
     *,
     is_max: bool = False,
     idempotency_key: str | None = None,
+    bidder_name: str = "",
 ) -> tuple[str, dict[str, Any]]:
     """Run the bid script (rebuilding a missing state from PostgreSQL first). Returns
     (kind, result): kind is ok | replay | refused."""
     script_keys, args = bid_script_call(
-        ctx.settings, auction_id, user_id, amount, is_max=is_max, idempotency_key=idempotency_key
+        ctx.settings,
+        auction_id,
+        user_id,
+        amount,
+        is_max=is_max,
+        idempotency_key=idempotency_key,
+        bidder_name=bidder_name,
     )
     script = load_script("place_bid")
     kind, body = _run_bid_script(ctx, script, script_keys, args)
@@ -232,9 +241,17 @@ def place_bid(
     *,
     is_max: bool = False,
     idempotency_key: str | None = None,
+    bidder_name: str = "",
 ) -> BidReceipt:
+    """`bidder_name`: the bidder's public name (`bidderName` of their bid objects and events)."""
     kind, result = judge_in_redis(
-        ctx, auction_id, user_id, amount, is_max=is_max, idempotency_key=idempotency_key
+        ctx,
+        auction_id,
+        user_id,
+        amount,
+        is_max=is_max,
+        idempotency_key=idempotency_key,
+        bidder_name=bidder_name,
     )
     if kind == "refused":
         raise _refusal(result)

@@ -236,6 +236,22 @@ def invoice_jobs(
     ]
 
 
+def cancellation_job(
+    auction: Auction, voided_round: int, bidder_id: str, amount: Decimal, at: datetime, reason: str
+) -> dict[str, Any]:
+    """A bidder's email about an auction cancelled under their bid (its bids are void)."""
+    return email_job(
+        Template.AUCTION_CANCELLED,
+        f"{auction.id}:r{voided_round}:{bidder_id}",
+        auction_id=str(auction.id),
+        recipient_id=bidder_id,
+        role="buyer",
+        amount=money_str(amount),
+        at=iso(at),
+        reason=reason,
+    )
+
+
 # -- delivery ---------------------------------------------------------------------------------
 
 
@@ -288,6 +304,7 @@ def _letter(session: Session, ctx: Context, job: dict[str, Any]) -> tuple[Letter
         deadline: datetime | None = None,
         default_action: str | None = None,
         payment_status: str | None = None,
+        note: str | None = None,
     ) -> tuple[Letter, User]:
         return Letter(
             template=template,
@@ -306,6 +323,7 @@ def _letter(session: Session, ctx: Context, job: dict[str, Any]) -> tuple[Letter
             deadline=deadline,
             default_action=default_action,
             payment_status=payment_status,
+            note=note,
         ), recipient
 
     def sale_letter(invoice: Invoice, **extra: Any) -> tuple[Letter, User]:
@@ -323,6 +341,13 @@ def _letter(session: Session, ctx: Context, job: dict[str, Any]) -> tuple[Letter
 
     if template in (Template.SALE_CONFIRMATION, Template.COUNTER_ACCEPTED):
         return sale_letter(_invoice_of(session, job, auction), reserve=auction.reserve_price)
+    if template == Template.AUCTION_CANCELLED:
+        return letter(
+            Decimal(str(job["amount"])),
+            parse_iso(str(job["at"])),
+            seller.name,
+            note=str(job.get("reason") or "") or None,
+        )
     if template == Template.REJECTION:
         bid: Bid = _need(session.get(Bid, _uuid(job, "bidId")), "the rejected bid")
         decided = parse_iso(str(job["at"])) if job.get("at") else bid.created_at

@@ -20,6 +20,7 @@ from shared.adapters.orm import Auction, Bid, Invoice, SecondChanceOffer, User
 from shared.domain.deadlines import after, has_passed
 from shared.domain.emails import Template
 from shared.domain.errors import DomainError
+from shared.domain.marketplace import public_name
 from shared.domain.money import money_str
 from shared.domain.offers import (
     OfferAnswer,
@@ -28,7 +29,6 @@ from shared.domain.offers import (
     judge_offer,
     judge_offer_answer,
 )
-from shared.domain.people import public_name
 from shared.domain.principal import Viewer
 from shared.domain.vocabulary import (
     AuctionStatus,
@@ -327,7 +327,7 @@ def list_offers(ctx: Context, auction_id: uuid.UUID, viewer: Viewer) -> dict[str
         candidates = [
             {
                 "bidderId": str(b),
-                "bidderName": public_name(names.get(b, "")),
+                "bidderName": public_name(names.get(b, ""), str(b)),
                 "amount": money_str(highest[b]),
             }
             for b in ranked

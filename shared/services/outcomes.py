@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from shared.adapters.orm import Auction, Bid, Invoice
 from shared.domain.money import money_str
 from shared.domain.vocabulary import AuctionStatus, CloseReason, EventType, NotificationType
-from shared.services import notifications, outbox, sales, schedules
+from shared.services import notifications, outbox, sales, schedules, watchlist
 from shared.services.context import Context
 
 
@@ -57,6 +57,7 @@ def close_unsold(session: Session, ctx: Context, auction: Auction, reason: Close
     auction.winner_id = None
     auction.final_price = None
     session.flush()
+    watchlist.tell_outcome(session, ctx, auction)  # watchers hear the outcome too
     outbox.state_patch(
         session,
         str(auction.id),

@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from shared.adapters.orm import Auction, Bid, Invoice, InvoiceSequence, User
 from shared.domain.deadlines import after
+from shared.domain.marketplace import public_name
 from shared.domain.money import money_str
-from shared.domain.people import public_name
 from shared.domain.times import iso
 from shared.domain.vocabulary import AuctionStatus, EventType, NotificationType, PaymentStatus
-from shared.services import notifications, outbox, records, schedules
+from shared.services import notifications, outbox, records, schedules, watchlist
 from shared.services.context import Context
 from shared.services.views import highest_bid_view
 
@@ -68,6 +68,7 @@ def complete_sale(
     )
     session.add(invoice)
     session.flush()
+    watchlist.tell_outcome(session, ctx, auction, told=(str(buyer_id),))
     outbox.state_patch(
         session,
         aid,
@@ -118,7 +119,7 @@ def announce_sale(
         {
             "status": auction.status,
             "finalPrice": money_str(auction.final_price),
-            "winnerName": public_name(buyer.name if buyer else ""),
+            "winnerName": public_name(buyer.name if buyer else "", str(auction.winner_id)),
         },
     )
     data = {

@@ -30,6 +30,7 @@ from shared.services import (
     auction_state,
     bid_intake,
     deadlines,
+    ending_soon,
     offers,
     outbox,
     payments,
@@ -140,6 +141,7 @@ def _payments_due(session: Session, now: datetime | None = None) -> Sequence[uui
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(Moment.START, transitions.start, _overdue_starts),
     Transition(Moment.END, transitions.end, _overdue_ends),
+    Transition(Moment.ENDING_SOON, ending_soon.fire, ending_soon.overdue),
     Transition(Moment.DECISION_REMINDER, deadlines.decision_reminder, _reminders, _reminders),
     Transition(
         Moment.DECISION_DEADLINE,
@@ -256,7 +258,11 @@ def rebuild_schedule(ctx: Context, moments: tuple[Transition, ...] = TRANSITIONS
         for auction in session.scalars(select(Auction).where(Auction.status.in_(OPEN))):
             aid = str(auction.id)
             auction_state.seed(ctx, session, auction)
-            schedules.place(ctx, aid, schedules.entries_for(auction, schedules.redis_end(ctx, aid)))
+            end = schedules.redis_end(ctx, aid)
+            schedules.place(ctx, aid, schedules.entries_for(auction, end))
+            schedules.place(
+                ctx, aid, ending_soon.entry(auction, ctx.settings.ending_soon_secs, end)
+            )
             count += 1
         waiting: set[uuid.UUID] = set()
         for t in moments:

@@ -24,7 +24,15 @@ from shared.domain.auctions import reserve_met
 from shared.domain.deadlines import after, reminder_at
 from shared.domain.times import iso, to_ms
 from shared.domain.vocabulary import AuctionStatus, EventType, NotificationType
-from shared.services import bid_intake, notifications, outbox, outcomes, records, schedules
+from shared.services import (
+    bid_intake,
+    notifications,
+    outbox,
+    outcomes,
+    records,
+    schedules,
+    watchlist,
+)
 from shared.services.context import Context
 from shared.services.views import highest_bid_view
 
@@ -103,6 +111,10 @@ def end(ctx: Context, auction_id: uuid.UUID) -> bool:
             _close_without_bids(session, ctx, auction)
         else:
             _await_decision(session, ctx, auction, top)
+        # Bidders had their own `auction_ended`; the other watchers hear it here.
+        watchlist.tell_outcome(
+            session, ctx, auction, told=watchlist.round_bidders(session, auction)
+        )
         outbox.state_patch(
             session,
             aid,

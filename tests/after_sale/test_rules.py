@@ -1,5 +1,5 @@
 """The pure rules after the hammer (CONTRACT 11): deadlines and the default, which schedule
-entries an auction needs, second-chance offers, payments, public names, the VOID invoice."""
+entries an auction needs, second-chance offers, payments, the VOID invoice."""
 
 from __future__ import annotations
 
@@ -30,7 +30,6 @@ from shared.domain.offers import (
     judge_offer_answer,
 )
 from shared.domain.payments import PaymentAction, Sale, judge_payment
-from shared.domain.people import public_name
 from shared.domain.schedule import Moment, PendingDeadlines, deadline_entries
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -208,24 +207,6 @@ def test_no_payment_without_a_sale() -> None:
     with pytest.raises(DomainError) as refused:
         judge_payment(None, "s", PaymentAction.CONFIRM, T0)
     assert code(refused) == "payment_action_not_allowed"
-
-
-# -- public names ---------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("name", "shown"),
-    [
-        ("Asha Kulkarni", "Asha K."),
-        ("Ravi Shankar kumar", "Ravi K."),
-        ("  Asha  ", "Asha"),
-        ("asha@example.com", "A bidder"),
-        ("Asha asha@example.com", "Asha"),
-        ("", "A bidder"),
-    ],
-)
-def test_the_public_display_name(name: str, shown: str) -> None:
-    assert public_name(name) == shown
 
 
 # -- the void invoice and the emails --------------------------------------------------------

@@ -19,6 +19,7 @@ export function describeNotification(n: Notification, money: (amount: string) =>
     case 'auction_started':
       return `${capitalise(item)} is now live.`;
     case 'auction_ended':
+      if (p.watching === true && p.status === 'sold') return `${capitalise(item)}, which you watch, sold.`;
       if (p.status === 'closed_no_winner') return `${capitalise(item)} has ended without bids.`;
       if (p.youAreHighest === true) return `${capitalise(item)} has ended with your bid${at} the highest.`;
       return `${capitalise(item)} has ended.`;
@@ -58,6 +59,10 @@ export function describeNotification(n: Notification, money: (amount: string) =>
       return `The payment${at} for ${item} is due.`;
     case 'sale_void':
       return `The sale of ${item} was voided: the payment was reported unpaid.`;
+    case 'ending_soon':
+      return `${capitalise(item)} is ending soon.`;
+    case 'auction_cancelled':
+      return `${capitalise(item)} was cancelled${typeof p.cancelReason === 'string' ? `: ${p.cancelReason}` : ''}.`;
     default:
       // A type newer than this client (the server's document lists those it knows today).
       return capitalise(String(n.type).replace(/[_:]/g, ' ')) + (item !== 'an auction' ? `: ${item}` : '') + '.';

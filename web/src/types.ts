@@ -45,6 +45,16 @@ export type AdminUser = Schemas['AdminUserOut'];
 export type AdminUserPage = Schemas['AdminUserList'];
 export type AuditEntry = Schemas['AuditEntryOut'];
 export type AuditPage = Schemas['AuditList'];
+// Marketplace (CONTRACT §10).
+export type AuctionImage = Schemas['ImageOut'];
+export type MyBid = Schemas['MyBidOut'];
+export type MyBidPage = Schemas['MyBidList'];
+export type BidStanding = MyBid['state'];
+export type Purchase = Schemas['PurchaseOut'];
+export type PurchasePage = Schemas['PurchaseList'];
+export type EditAuctionInput = Schemas['EditAuction'];
+/** `GET /api/auctions` sorts (a query parameter: not among the document's schemas). */
+export type SortOrder = 'ending_soon' | 'newest' | 'price_asc' | 'price_desc' | 'most_bids';
 
 // Every status once (the compiler refuses a missing or an unknown one), in the order lists offer them.
 const STATUS_ORDER: Record<AuctionStatus, true> = {
@@ -53,6 +63,7 @@ const STATUS_ORDER: Record<AuctionStatus, true> = {
   ended: true,
   sold: true,
   closed_no_winner: true,
+  cancelled: true,
 };
 export const AUCTION_STATUSES = Object.keys(STATUS_ORDER) as AuctionStatus[];
 
@@ -113,6 +124,7 @@ export const ROOM_EVENTS = [
   'auction:ended',
   'auction:sold',
   'auction:closed',
+  'auction:cancelled',
 ] as const;
 
 export const USER_EVENTS = [

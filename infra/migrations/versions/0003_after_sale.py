@@ -1,15 +1,12 @@
 """after the hammer, complete: deadlines, second-chance offers, payment, moderation (issue 14)
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-27
 
-The marketplace's revision 0002 is written in parallel and recreates two of the CHECK
-constraints below (auctions.status, notifications.type). When 0003 is chained after 0002
-(`down_revision = "0002"`), the value lists of both revisions must be merged: every list this
-revision writes is spelled out once, here at the top, and includes what 0002 is known to add
-(`ending_soon`, `auction_cancelled`: CONTRACT 10-11), so that a chain in either order leaves
-the union. This revision does not touch auctions.status.
+Written beside the marketplace's 0002 and chained after it: every CHECK value list this
+revision writes is spelled out once, here at the top (the notification types below include
+0002's `ending_soon` and `auction_cancelled`). This revision does not touch auctions.status.
 """
 
 from collections.abc import Sequence
@@ -18,12 +15,12 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # -- every CHECK value list of this revision, in one place ----------------------------------
-# The list of the revision below this one (chained after 0002: 0002's list).
+# The list of the revision below this one (0002's).
 NOTIFICATION_TYPES_BEFORE = (
     "new_bid",
     "outbid",
@@ -35,6 +32,8 @@ NOTIFICATION_TYPES_BEFORE = (
     "counter_offer",
     "counter_accepted",
     "counter_rejected",
+    "ending_soon",
+    "auction_cancelled",
 )
 NOTIFICATION_TYPES = (
     *NOTIFICATION_TYPES_BEFORE,
@@ -49,9 +48,6 @@ NOTIFICATION_TYPES = (
     "payment_confirmed",
     "payment_due",
     "sale_void",
-    # the marketplace's (revision 0002), so the chained result keeps them
-    "ending_soon",
-    "auction_cancelled",
 )
 COUNTER_STATUSES_BEFORE = ("pending", "accepted", "rejected")
 COUNTER_STATUSES = (*COUNTER_STATUSES_BEFORE, "expired")

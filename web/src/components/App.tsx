@@ -15,6 +15,7 @@ import { AuctionRoom } from './AuctionRoom';
 import { CreateAuction } from './CreateAuction';
 import { Header } from './Header';
 import { Login } from './Login';
+import { MyAuctions, MyBids, Purchases, Watchlist } from './MyPages';
 
 export function App() {
   const [config, setConfig] = useState<AppConfig | null>(null);
@@ -151,6 +152,10 @@ function Shell({ config }: { config: AppConfig }) {
         {route.name === 'adminUsers' && <AdminUsers />}
         {route.name === 'adminAudit' && <AdminAudit />}
         {route.name === 'login' && <Login />}
+        {route.name === 'myBids' && <MyBids />}
+        {route.name === 'myAuctions' && <MyAuctions />}
+        {route.name === 'purchases' && <Purchases />}
+        {route.name === 'watchlist' && <Watchlist />}
         {route.name === 'notFound' && (
           <section class="card">
             <h1>Page not found</h1>
