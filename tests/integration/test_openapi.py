@@ -600,6 +600,12 @@ def test_checked_offer_payment_and_moderation_routes(
         note_id = str(note.id)
     refused = api("mark_read", rival, expect=403, notification_id=note_id).json()
     assert refused["code"] == "account_suspended"
+    # Every write refuses a suspended user, the marketplace's too.
+    for name in ("watch", "unwatch"):
+        assert api(name, rival, expect=403, auction_id=auction).json()["code"] == (
+            "account_suspended"
+        )
+    assert api("mark_all_read", rival, expect=403).json()["code"] == "account_suspended"
     assert not api("unsuspend_user", admin, expect=200, user_id=rival.id).json()["suspended"]
     api("mark_read", rival, expect=200, notification_id=note_id)
     log = api("list_audit", admin, expect=200, query={"auctionId": str(auction)}).json()

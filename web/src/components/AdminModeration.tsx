@@ -101,7 +101,7 @@ function UserList() {
   return (
     <section class="card" data-testid="admin-users">
       <form
-        class="filters"
+        class="admin-filters"
         onSubmit={(e) => {
           e.preventDefault();
           setQuery(q.trim());
@@ -253,7 +253,7 @@ function AuditLog() {
   return (
     <section class="card" data-testid="admin-audit">
       <form
-        class="filters"
+        class="admin-filters"
         onSubmit={(e) => {
           e.preventDefault();
           setFilters({ ...form });
