@@ -84,8 +84,11 @@ def bid_script_call(
     *,
     is_max: bool = False,
     idempotency_key: str | None = None,
+    request_id: str | None = None,
 ) -> tuple[list[str], list[str | int | float]]:
-    """KEYS and ARGV of one place_bid.lua call (a fresh bid id each time)."""
+    """KEYS and ARGV of one place_bid.lua call (a fresh bid id each time). `request_id` (the
+    API request's X-Request-Id) goes into the bid's outbox record and its feed entries, never
+    into what clients receive."""
     aid = str(auction_id)
     bid_id = uuid.uuid4()
     # A retried request carries the same bid id, so without an Idempotency-Key the bid id
@@ -117,6 +120,7 @@ def bid_script_call(
         keys.ROOM_STREAM_MAXLEN,
         keys.FEED_MAXLEN,
         keys.IDEMPOTENCY_TTL_S,
+        request_id or "",
     ]
     return script_keys, args
 
@@ -162,11 +166,18 @@ def judge_in_redis(
     *,
     is_max: bool = False,
     idempotency_key: str | None = None,
+    request_id: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Run the bid script (rebuilding a missing state from PostgreSQL first). Returns
     (kind, result): kind is ok | replay | refused."""
     script_keys, args = bid_script_call(
-        ctx.settings, auction_id, user_id, amount, is_max=is_max, idempotency_key=idempotency_key
+        ctx.settings,
+        auction_id,
+        user_id,
+        amount,
+        is_max=is_max,
+        idempotency_key=idempotency_key,
+        request_id=request_id,
     )
     script = load_script("place_bid")
     kind, body = _run_bid_script(ctx, script, script_keys, args)
@@ -208,9 +219,16 @@ def place_bid(
     *,
     is_max: bool = False,
     idempotency_key: str | None = None,
+    request_id: str | None = None,
 ) -> BidReceipt:
     kind, result = judge_in_redis(
-        ctx, auction_id, user_id, amount, is_max=is_max, idempotency_key=idempotency_key
+        ctx,
+        auction_id,
+        user_id,
+        amount,
+        is_max=is_max,
+        idempotency_key=idempotency_key,
+        request_id=request_id,
     )
     if kind == "refused":
         raise _refusal(result)

@@ -13,7 +13,7 @@ from shared.domain.errors import DomainError, invalid
 from shared.services import auctions, bidding
 
 from .. import runtime
-from ..http import Call, operation
+from ..http import Call, operation, request_id
 from ..schemas import (
     AuctionList,
     AuctionListQuery,
@@ -110,6 +110,7 @@ def get_auction(call: Call) -> dict[str, Any]:
     status=201,
     headers=("Idempotency-Key",),
     rate_limited=False,  # the bid script's own bucket (BID_RATE_LIMIT) judges bids
+    outcome_metrics="Bid",  # EMF: BidLatency, BidAccepted, BidRefused by code
     errors=(
         "unauthenticated",
         "own_auction",
@@ -138,6 +139,7 @@ def place_bid(call: Call) -> dict[str, Any]:
         amount,
         is_max=b.maxAmount is not None,
         idempotency_key=key,
+        request_id=request_id(),
     )
     body = {**receipt.bid, "minNextBid": receipt.min_next_bid, "endsAt": receipt.ends_at}
     if receipt.max_amount is not None:
