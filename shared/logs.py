@@ -5,8 +5,8 @@ One formatter for the API and the socket node, installed by their entry points
 as `orjson.dumps({...})`, or as an `Event`, which renders itself only when a line is written)
 keeps its members at the top level; any other message becomes `{"message": ...}`. Each line
 also says when, how severe, which logger and which service. A traceback is one member, so a
-line is still one line. Credentials are masked in the finished line (`shared.redaction`), so
-no member, message or traceback can carry a URL's password out.
+line is still one line. Credentials are masked in every string of the line before it is
+written (`shared.redaction`), so no member, message or traceback can carry a URL's password.
 
 `Event` is for lines on a hot path: a dict that the formatter writes as it is, without the
 JSON round trip a pre-rendered string costs (it still renders itself for `getMessage()`).
@@ -77,7 +77,20 @@ class JsonFormatter(logging.Formatter):
             line["error"] = record.exc_text
         if record.stack_info:
             line["stack"] = self.formatStack(record.stack_info)
-        return mask_secrets(orjson.dumps(line, default=str).decode())
+        return orjson.dumps(_masked(line), default=str).decode()
+
+
+def _masked(value: Any) -> Any:
+    """`value` with URL credentials masked in every string inside it. Masked before the line
+    is serialised: a pattern run over the JSON text could eat a closing quote."""
+    if isinstance(value, str):
+        # Only a string with an `@` (user:password@) or `=` (?token=) can hold one.
+        return mask_secrets(value) if "@" in value or "=" in value else value
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_masked(v) for v in value]
+    return value
 
 
 def configure_logging(service: str, level: str | int | None = None) -> logging.Handler:
