@@ -87,7 +87,8 @@ def _masked(value: Any) -> Any:
         # Only a string with an `@` (user:password@) or `=` (?token=) can hold one.
         return mask_secrets(value) if "@" in value or "=" in value else value
     if isinstance(value, dict):
-        return {k: _masked(v) for k, v in value.items()}
+        # `_aws` (an EMF directive) is built from the code's own constants: nothing to mask.
+        return {k: v if k == "_aws" else _masked(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_masked(v) for v in value]
     return value
