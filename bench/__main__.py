@@ -9,7 +9,8 @@
   same script through the bridge with the upstash-redis client;
 - fan-out: bid accepted -> client received, for 1,000 and 10,000 WebSocket clients in one room
   (bench/fanout.py), and memory per idle connection;
-- cold start: import + first request of the functions' handler module.
+- cold start: import + first request of the functions' handler module;
+- search over 100,000 auctions (full text vs ILIKE) and photo ingest (bench/search.py).
 
 Prints a table and writes bench/results.json with the machine it ran on.
 """
@@ -27,6 +28,7 @@ from typing import Any
 from sqlalchemy import text
 
 from bench import cold_start, hot_auction, redis_floor
+from bench import search as search_bench
 from bench.fixtures import (
     BIDDERS,
     RESULTS,
@@ -133,7 +135,7 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-SCENARIOS = ("cold_start", "redis_floor", "hot_auction", "fan_out")
+SCENARIOS = ("cold_start", "redis_floor", "hot_auction", "fan_out", "search")
 
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -181,7 +183,15 @@ def main(argv: list[str] | None = None) -> None:
             log("\n== fan-out ==")
             results["fan_out"] = fan_out(redis_url, database_url)
             log(f"  {results['fan_out']}")
-        results["targets"] = verdicts(results)
+        if "search" in chosen:
+            from infra.databases import with_database
+
+            results["marketplace"] = search_bench.run(
+                with_database(database_url, "auction_bench_search"), redis_url
+            )
+        results["targets"] = verdicts(results) + search_bench.verdicts(
+            results.get("marketplace", {})
+        )
         results["took_s"] = round(time.perf_counter() - started, 1)
     log("\n== targets ==")
     for v in results["targets"]:

@@ -7,7 +7,16 @@ import os
 
 from chalice import Chalice, Rate
 from chalicelib import http, runtime
-from chalicelib.routes import admin, auctions, decisions, docs, jobs_admin, notifications, system
+from chalicelib.routes import (
+    admin,
+    auctions,
+    decisions,
+    docs,
+    jobs_admin,
+    marketplace,
+    notifications,
+    system,
+)
 
 from shared.logs import configure_logging
 
@@ -16,6 +25,9 @@ configure_logging("api")
 
 app = Chalice(app_name="auction-api")
 app.api.binary_types.append("application/pdf")
+# Photo uploads arrive as raw bodies: API Gateway passes them on base64-encoded only when
+# their type is declared binary (Chalice then decodes `raw_body`).
+app.api.binary_types.extend(["image/jpeg", "image/png", "image/webp"])
 app.register_blueprint(system.bp)
 app.register_blueprint(auctions.bp)
 app.register_blueprint(admin.bp)
@@ -23,6 +35,7 @@ app.register_blueprint(docs.bp)
 app.register_blueprint(decisions.bp)
 app.register_blueprint(notifications.bp)
 app.register_blueprint(jobs_admin.bp)
+app.register_blueprint(marketplace.bp)
 if os.environ.get("AUCTION_BENCH_ROUTES") == "1" and os.environ.get("APP_ENV") != "production":
     from chalicelib.routes import bench
 

@@ -56,6 +56,7 @@ WRITE_HIGH_WATER = 64 * 1024  # past this, the transport calls pause_writing: "c
 SLOW_BUFFER_BYTES = 1024 * 1024  # a congested peer with more than this queued is dropped
 SLOW_AFTER_S = 10.0  # ... and so is one congested for this long
 SUMMARY_EVERY_S = 5.0
+MEDIA_PREFIX = "/media/"  # photos stored under var/media (shared/adapters/media_store.py)
 # Auction ids PostgreSQL said do not exist are remembered for a while (ids are minted by the
 # server, so one does not come to exist later): a flood of joins to made-up ids costs neither
 # a database round trip nor a worker thread each.
@@ -218,6 +219,8 @@ class SocketNode:
             return await self.admin_metrics(request)
         if path == "/config.json":
             return json_reply(200, self.client_config(request))
+        if path.startswith(MEDIA_PREFIX):
+            return self.media(path)
         return self.static(path, request)
 
     def client_config(self, request: Request) -> dict[str, Any]:
@@ -279,6 +282,16 @@ class SocketNode:
                 "frame-ancestors 'none'",
             ]
         )
+
+    def media(self, path: str) -> Response:
+        """Auction photos kept locally (no MEDIA_BUCKET) under var/media: served here, on the
+        web app's own origin, so the page needs no other host (with MEDIA_BUCKET they come
+        from S3 / MEDIA_BASE_URL instead)."""
+        root = (self.settings.var_dir / "media").resolve()
+        target = (root / path.removeprefix(MEDIA_PREFIX)).resolve()
+        if not target.is_relative_to(root) or target.suffix != ".webp" or not target.is_file():
+            return problem(404, "not_found", "No such photo")
+        return _response(200, target.read_bytes(), "image/webp")
 
     def cors(self, request: Request) -> dict[str, str]:
         origin = request.headers.get("Origin")

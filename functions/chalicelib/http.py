@@ -192,6 +192,10 @@ class Operation:
     # Documented responses besides the success and the problems (health's 503 body...).
     responses: tuple[tuple[int, type[BaseModel]], ...] = ()
     name: str = ""  # the view's name: the OpenAPI operationId
+    # The largest body the route takes (every JSON route: MAX_BODY), and the media types of a
+    # raw (binary) body it reads itself (a photo upload), for the document.
+    max_body: int = MAX_BODY
+    raw_body: tuple[str, ...] = ()
 
     def model_for(self, status: int) -> type[BaseModel] | None:
         """The model a JSON body answered with `status` is serialised through."""
@@ -300,6 +304,8 @@ def operation(
     parse: bool = True,
     rate_limited: bool | None = None,
     responses: tuple[tuple[int, type[BaseModel]], ...] = (),
+    max_body: int = MAX_BODY,
+    raw_body: tuple[str, ...] = (),
     outcome_metrics: str | None = None,
 ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
     """Register a route. `parse=False` leaves the body to the view (`parse_body`), for a
@@ -324,6 +330,8 @@ def operation(
         headers,
         tag if limited else None,
         responses,
+        max_body=max_body,
+        raw_body=raw_body,
     )
 
     def decorate(view: Callable[[Call], Any]) -> Callable[..., Response]:
@@ -337,10 +345,10 @@ def operation(
             try:
                 if (
                     request.method in {"POST", "PUT", "PATCH"}
-                    and len(request.raw_body or b"") > MAX_BODY
+                    and len(request.raw_body or b"") > max_body
                 ):
                     raise DomainError(
-                        "payload_too_large", f"Bodies are limited to {MAX_BODY} bytes"
+                        "payload_too_large", f"Bodies are limited to {max_body} bytes"
                     )
                 principal = None
                 if auth != "none":
@@ -443,7 +451,7 @@ def preflight_headers(origin: str | None, requested: str | None) -> dict[str, st
         return {"Vary": "Origin"}
     return {
         **headers,
-        "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+        "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
         "Access-Control-Allow-Headers": requested
         or "Authorization, Content-Type, Idempotency-Key, X-Request-Id",
         "Access-Control-Max-Age": "600",

@@ -59,6 +59,8 @@ TAGS = [
     {"name": "decisions", "description": "The seller's decision and counter offers."},
     {"name": "invoices", "description": "Invoices of sold auctions."},
     {"name": "notifications", "description": "The signed-in user's notifications."},
+    {"name": "watchlist", "description": "Watching auctions."},
+    {"name": "me", "description": "The signed-in user's own pages: bids, auctions, purchases."},
     {"name": "admin", "description": "Administration (role `admin`); every action is audited."},
     {"name": "docs", "description": "This document and its human-readable page."},
 ]
@@ -85,6 +87,8 @@ def documented_errors(op: Operation) -> list[str]:
         implied.append("not_found")
     if op.body is not None:
         implied += ["validation_error", "payload_too_large"]
+    if op.raw_body:
+        implied += ["unsupported_media_type", "payload_too_large", "validation_error"]
     if op.query is not None or op.headers:
         implied.append("validation_error")
     if op.rate_group is not None:
@@ -230,6 +234,13 @@ def _operation(op: Operation) -> dict[str, Any]:
             "required": required,
             "description": f"At most {MAX_BODY} bytes.",
             "content": {JSON: {"schema": {"$ref": REF.format(model=op.body.__name__)}}},
+        }
+    if op.raw_body:
+        binary = {"type": "string", "format": "binary", "maxLength": op.max_body}
+        spec["requestBody"] = {
+            "required": True,
+            "description": f"The raw bytes, at most {op.max_body} bytes.",
+            "content": {media: {"schema": binary} for media in op.raw_body},
         }
     responses = {str(op.status): _success(op)}
     for status, model in op.responses:

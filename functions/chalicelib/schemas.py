@@ -4,6 +4,7 @@ every problem), and generate the OpenAPI document."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -22,6 +23,7 @@ from pydantic import (
 )
 
 from shared.domain.errors import PROBLEMS, invalid
+from shared.domain.marketplace import CATEGORY, MAX_CANCEL_REASON, MAX_QUERY_CHARS
 from shared.domain.money import parse_money
 from shared.domain.text import NAME_PATTERN, TEXT_PATTERN, name_problem, text_problem
 from shared.domain.times import parse_iso
@@ -118,6 +120,12 @@ LongText = Annotated[
 ]
 StrictInt = Annotated[int, Strict()]
 Status = Literal[AUCTION_STATUSES]
+Category = Annotated[
+    str,
+    StringConstraints(pattern=CATEGORY.pattern, min_length=1, max_length=40),
+    Field(description="A lowercase slug: 1 to 40 of a-z, 0-9 and -.", examples=["clocks"]),
+]
+Sort = Literal["ending_soon", "newest", "price_asc", "price_desc", "most_bids"]
 Limit = Annotated[int, Field(ge=1, le=100)]
 
 
@@ -142,6 +150,37 @@ class CreateAuction(Body):
     reservePrice: Money | None = None
     buyNowPrice: Money | None = None
     softCloseSecs: Annotated[StrictInt, Field(ge=0, le=600)] | None = None
+    category: Category | None = None
+
+
+class EditAuction(Body):
+    """Any create field; a member left out stays as it is, `null` clears an optional rule
+    (reservePrice, buyNowPrice, softCloseSecs, category). The merged auction is checked as a
+    whole, as on create."""
+
+    itemName: Annotated[Text, StringConstraints(min_length=1, max_length=200)] | None = None
+    description: Annotated[Text, StringConstraints(max_length=5000)] | None = None
+    startPrice: Money | None = None
+    bidIncrement: Money | None = None
+    goLiveAt: UtcTime | None = None
+    durationMins: Annotated[StrictInt, Field(ge=1, le=43200)] | None = None
+    reservePrice: Money | None = None
+    buyNowPrice: Money | None = None
+    softCloseSecs: Annotated[StrictInt, Field(ge=0, le=600)] | None = None
+    category: Category | None = None
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> EditAuction:
+        for name in ("itemName", "description", "startPrice", "bidIncrement", "goLiveAt"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise invalid(name, "cannot be cleared")
+        if "durationMins" in self.model_fields_set and self.durationMins is None:
+            raise invalid("durationMins", "cannot be cleared")
+        return self
+
+
+class CancelAuction(Body):
+    reason: Annotated[Text, StringConstraints(min_length=1, max_length=MAX_CANCEL_REASON)]
 
 
 class PlaceBid(Body):
@@ -208,6 +247,45 @@ class AuctionListQuery(Page):
     status: Status | None = None
 
 
+class AuctionSearchQuery(AuctionListQuery):
+    q: (
+        Annotated[
+            Text,
+            StringConstraints(max_length=MAX_QUERY_CHARS),
+            Field(
+                description="Words to find in the item name and description (web search "
+                'syntax: "a phrase", or, -word).'
+            ),
+        ]
+        | None
+    ) = None
+    category: Category | None = None
+    minPrice: Money | None = Field(
+        None, description="On the current price (highest bid, else start price)."
+    )
+    maxPrice: Money | None = None
+    sellerId: uuid.UUID | None = None
+    sort: Sort = "newest"
+
+    @model_validator(mode="after")
+    def _range(self) -> AuctionSearchQuery:
+        if (
+            self.minPrice is not None
+            and self.maxPrice is not None
+            and self.minPrice > self.maxPrice
+        ):
+            raise invalid("minPrice", "must not be above maxPrice")
+        return self
+
+
+class MyBidsQuery(Page):
+    state: Literal["leading", "outbid", "won", "lost"] | None = None
+
+
+class MyAuctionsQuery(Page):
+    status: Status | None = None
+
+
 class NotificationQuery(Page):
     unreadOnly: bool = False
 
@@ -253,12 +331,21 @@ class BidSummary(Out):
 
 class BidOut(BidSummary):
     auctionId: str
+    bidderName: str = Field(description='The bidder\'s public name, e.g. "Asha K.".')
 
 
 class CounterSummary(Out):
     id: str
     amount: MoneyText
     status: Literal[COUNTER_STATUSES]
+
+
+class ImageOut(Out):
+    id: str
+    url: str = Field(description="The photo (WebP, at most 2048 px on its longer side).")
+    thumbUrl: str = Field(description="Its thumbnail (WebP, at most 400 px).")
+    width: int
+    height: int
 
 
 class AuctionOut(Out):
@@ -291,6 +378,15 @@ class AuctionOut(Out):
     )
     winnerId: str | MISSING = Field(MISSING, description="The buyer, once sold.")
     finalPrice: MoneyText | MISSING = Field(MISSING, description="The sale price, once sold.")
+    category: str | None = Field(description="A lowercase slug, or null.")
+    images: list[ImageOut]
+    watchers: int = Field(description="How many people watch it.")
+    watching: bool | MISSING = Field(
+        MISSING, description="Whether the caller watches it (signed-in callers only)."
+    )
+    cancelReason: str | MISSING = Field(
+        MISSING, description="Why it was cancelled, once cancelled."
+    )
 
 
 class BidPlaced(BidOut):
@@ -307,6 +403,41 @@ class AuctionList(Out):
 class BidList(Out):
     items: list[BidOut]
     nextCursor: str | None
+
+
+class MyBidOut(Out):
+    auction: AuctionOut
+    myHighestBid: MoneyText
+    myMaxAmount: MoneyText | None
+    state: Literal["leading", "outbid", "won", "lost"]
+
+
+class MyBidList(Out):
+    items: list[MyBidOut]
+    nextCursor: str | None
+
+
+class PaymentOut(Out):
+    status: str
+    dueAt: Moment
+
+
+class PurchaseOut(Out):
+    auction: AuctionOut
+    finalPrice: MoneyText
+    invoiceNumber: str = Field(examples=["INV-000042"])
+    payment: PaymentOut | None = Field(
+        description="The sale's payment (after-sale flow); null until that flow exists."
+    )
+
+
+class PurchaseList(Out):
+    items: list[PurchaseOut]
+    nextCursor: str | None
+
+
+class ReadAllOut(Out):
+    updated: int = Field(description="How many notifications were marked read now.")
 
 
 class NotificationOut(Out):

@@ -88,6 +88,7 @@ class HighestBid:
     ts: int
     max: int
     max_at: int
+    name: str | None = None  # the leader's public name (bidderName of a proxy's answer)
 
     @classmethod
     def from_json(cls, raw: str | bytes | None) -> HighestBid | None:
@@ -102,19 +103,21 @@ class HighestBid:
             ts=int(data["ts"]),
             max=int(data.get("max", amount)),
             max_at=int(data.get("maxAt", data["ts"])),
+            name=str(data["name"]) if data.get("name") else None,
         )
 
     def to_json(self) -> str:
-        return orjson.dumps(
-            {
-                "bidId": self.bid_id,
-                "userId": self.user_id,
-                "amount": self.amount,
-                "ts": self.ts,
-                "max": self.max,
-                "maxAt": self.max_at,
-            }
-        ).decode()
+        body: dict[str, Any] = {
+            "bidId": self.bid_id,
+            "userId": self.user_id,
+            "amount": self.amount,
+            "ts": self.ts,
+            "max": self.max,
+            "maxAt": self.max_at,
+        }
+        if self.name:
+            body["name"] = self.name
+        return orjson.dumps(body).decode()
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ class AuctionDraft:
     reserve_price: Decimal | None = None
     buy_now_price: Decimal | None = None
     soft_close_secs: int | None = None
+    category: str | None = None
 
 
 def ends_at(go_live_at: datetime, duration_mins: int) -> datetime:
@@ -72,7 +73,7 @@ def reserve_met(reserve: Amount | None, highest: Amount | None) -> bool | None:
 def shown_status(status: str, go_live_at: Moment, ends_at: Moment, now: Moment) -> str:
     """The status people see. The window is the clock's, not the ticker's: a scheduled auction
     whose window has opened is shown (and listed, and found by a status filter) as live before
-    the ticker moves it. (`auctions.status_filter` says the same in SQL.)"""
+    the ticker moves it. (`search.status_filter` says the same in SQL.)"""
     if status == AuctionStatus.SCHEDULED and go_live_at <= now < ends_at:
         return AuctionStatus.LIVE.value
     return status

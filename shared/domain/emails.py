@@ -25,6 +25,7 @@ class Template(StrEnum):
     REJECTION = "rejection"
     COUNTER_INVITATION = "counter_invitation"
     COUNTER_ACCEPTED = "counter_accepted"
+    AUCTION_CANCELLED = "auction_cancelled"
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Letter:
     highest_bid: Decimal | None = None  # a counter invitation: the bid it answers
     invoice_label: str | None = None  # a sale: INV-000042 (the PDF is attached)
     reserve: Decimal | None = None  # the seller's reserve, shown to the seller only
+    note: str | None = None  # a cancellation's reason, as its author wrote it
 
 
 @dataclass(frozen=True)
@@ -181,11 +183,30 @@ def _counter_accepted(letter: Letter) -> Draft:
     )
 
 
+def _cancellation(letter: Letter) -> Draft:
+    reason = f" The reason given: {letter.note}" if letter.note else ""
+    return Draft(
+        subject=f"Auction cancelled: {letter.item_name}",
+        paragraphs=[
+            f"The auction of {letter.item_name} was cancelled before it was sold.{reason}",
+            f"Your highest bid of {_money(letter)} is void: nothing is owed and nothing more "
+            "needs doing.",
+        ],
+        facts=[
+            ("Item", letter.item_name),
+            ("Your bid", _money(letter)),
+            ("Cancelled", display_time(letter.at, letter.tz)),
+        ],
+        action=("View the auction", letter.auction_link),
+    )
+
+
 DRAFTS = {
     Template.SALE_CONFIRMATION: _sale_confirmation,
     Template.REJECTION: _rejection,
     Template.COUNTER_INVITATION: _counter_invitation,
     Template.COUNTER_ACCEPTED: _counter_accepted,
+    Template.AUCTION_CANCELLED: _cancellation,
 }
 
 

@@ -17,6 +17,8 @@ from shared.domain.vocabulary import AuctionStatus
 class Moment(StrEnum):
     START = "start"  # scheduled -> live at goLiveAt
     END = "end"  # live -> ended | closed_no_winner at endsAt (or later, after a soft close)
+    # watchers and bidders hear "ending soon" ENDING_SOON_SECS before the end, once a round
+    ENDING_SOON = "ending_soon"
 
 
 # What a schedule entry becomes: due at this epoch ms, or None: not due (removed).
@@ -31,3 +33,16 @@ def window_entries(status: str, go_live_ms: int, ends_ms: int) -> Entries:
     if status == AuctionStatus.LIVE:
         return {Moment.START: None, Moment.END: ends_ms}
     return {Moment.START: None, Moment.END: None}
+
+
+def ending_soon_due(
+    status: str, go_live_ms: int, ends_ms: int, lead_ms: int, sent: bool
+) -> int | None:
+    """When the "ending soon" notice of an open auction is due (None: never again, because it
+    was sent for this round or the auction is no longer open). Its own schedule, written by
+    whoever changes the end (create, edit, the notice's transition re-placing it after a soft
+    close moved the end), never by `window_entries`. An auction shorter than the lead hears
+    it when it opens."""
+    if sent or status not in (AuctionStatus.SCHEDULED, AuctionStatus.LIVE):
+        return None
+    return max(ends_ms - lead_ms, go_live_ms)

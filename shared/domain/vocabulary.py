@@ -11,6 +11,7 @@ class AuctionStatus(StrEnum):
     ENDED = "ended"  # ended with bids, waiting for the seller's decision
     CLOSED_NO_WINNER = "closed_no_winner"
     SOLD = "sold"
+    CANCELLED = "cancelled"  # called off by its seller (or an admin) before a sale; final
 
 
 class Role(StrEnum):
@@ -36,6 +37,9 @@ class NotificationType(StrEnum):
     COUNTER_OFFER = "counter_offer"
     COUNTER_ACCEPTED = "counter_accepted"
     COUNTER_REJECTED = "counter_rejected"
+    # CONTRACT section 10 (the marketplace)
+    ENDING_SOON = "ending_soon"
+    AUCTION_CANCELLED = "auction_cancelled"
 
 
 class EventType(StrEnum):
@@ -45,6 +49,7 @@ class EventType(StrEnum):
     BID_PLACED = "bid:placed"
     AUCTION_STARTED = "auction:started"
     AUCTION_ENDED = "auction:ended"
+    AUCTION_CANCELLED = "auction:cancelled"
     # user events: every connection of one user
     BID_OUTBID = "bid:outbid"
     SELLER_DECISION_REQUIRED = "seller:decision_required"
@@ -56,10 +61,38 @@ class EventType(StrEnum):
     NOTIFICATION = "notification"
 
 
-ROOM_EVENTS = frozenset({EventType.BID_PLACED, EventType.AUCTION_STARTED, EventType.AUCTION_ENDED})
+ROOM_EVENTS = frozenset(
+    {
+        EventType.BID_PLACED,
+        EventType.AUCTION_STARTED,
+        EventType.AUCTION_ENDED,
+        EventType.AUCTION_CANCELLED,
+    }
+)
 
 AUCTION_STATUSES: tuple[str, ...] = tuple(s.value for s in AuctionStatus)
 ROLES: tuple[str, ...] = tuple(r.value for r in Role)
 COUNTER_STATUSES: tuple[str, ...] = tuple(s.value for s in CounterStatus)
 NOTIFICATION_TYPES: tuple[str, ...] = tuple(t.value for t in NotificationType)
-FINAL_STATUSES = frozenset({AuctionStatus.SOLD, AuctionStatus.CLOSED_NO_WINNER})
+FINAL_STATUSES = frozenset(
+    {AuctionStatus.SOLD, AuctionStatus.CLOSED_NO_WINNER, AuctionStatus.CANCELLED}
+)
+
+
+class SortOrder(StrEnum):
+    """How `GET /api/auctions` orders its list (CONTRACT section 10)."""
+
+    ENDING_SOON = "ending_soon"
+    NEWEST = "newest"
+    PRICE_ASC = "price_asc"
+    PRICE_DESC = "price_desc"
+    MOST_BIDS = "most_bids"
+
+
+class BidState(StrEnum):
+    """Where the caller stands on an auction they bid on (`GET /api/me/bids`)."""
+
+    LEADING = "leading"
+    OUTBID = "outbid"
+    WON = "won"
+    LOST = "lost"

@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.adapters import keys
-from shared.adapters.orm import Auction, Bid, ProxyMaximum
+from shared.adapters.orm import Auction, Bid, ProxyMaximum, User
 from shared.adapters.redis_records import AuctionState, HighestBid
 from shared.adapters.redis_store import hash_to_dict, load_script
+from shared.domain.marketplace import public_name
 from shared.domain.money import to_minor
 from shared.domain.times import to_ms
 from shared.services import records, schedules
@@ -50,6 +51,7 @@ def _record(session: Session, auction: Auction) -> tuple[str, str, AuctionState]
     if top is not None:
         own = proxies.get(str(top.bidder_id))
         amount = to_minor(top.amount)
+        bidder = session.get(User, top.bidder_id)
         highest = HighestBid(
             bid_id=str(top.id),
             user_id=str(top.bidder_id),
@@ -57,6 +59,7 @@ def _record(session: Session, auction: Auction) -> tuple[str, str, AuctionState]
             ts=to_ms(top.created_at),
             max=max(amount, own["max"]) if own else amount,
             max_at=own["at"] if own else to_ms(top.created_at),
+            name=public_name(bidder.name, str(top.bidder_id)) if bidder else None,
         ).to_json()
     return highest, orjson.dumps(proxies).decode() if proxies else "", state_of(auction, seq)
 

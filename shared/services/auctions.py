@@ -5,23 +5,24 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.adapters import keys
-from shared.adapters.orm import Auction, Bid, CounterOffer
+from shared.adapters.orm import Auction, Bid, CounterOffer, User
 from shared.adapters.redis_records import AuctionState, HighestBid
 from shared.adapters.redis_store import StoreError, StoreUnavailable, hash_to_dict
 from shared.domain import cursors
 from shared.domain.auctions import AuctionDraft, check_draft, ends_at
+from shared.domain.marketplace import public_name
 from shared.domain.principal import Viewer
 from shared.domain.times import from_ms
 from shared.domain.vocabulary import AuctionStatus, Role
-from shared.services import auction_state, records
+from shared.services import auction_state, ending_soon, media, records, search, watchlist
 from shared.services.context import Context
 from shared.services.views import LiveState, auction_view, bid_view
 
@@ -43,6 +44,7 @@ def create_auction(ctx: Context, seller_id: str, draft: AuctionDraft) -> dict[st
             reserve_price=draft.reserve_price,
             buy_now_price=draft.buy_now_price,
             soft_close_secs=draft.soft_close_secs,
+            category=draft.category,
             go_live_at=draft.go_live_at,
             duration_mins=draft.duration_mins,
             ends_at=ends_at(draft.go_live_at, draft.duration_mins),
@@ -54,16 +56,20 @@ def create_auction(ctx: Context, seller_id: str, draft: AuctionDraft) -> dict[st
         session.refresh(auction)
         try:
             auction_state.seed(ctx, session, auction, force=True)
+            ending_soon.place(ctx, auction)
         except (StoreUnavailable, StoreError) as exc:
             # The first bid rebuilds the state, and the ticker's sweep finds the schedule.
             log.warning("auction %s created without Redis state: %s", auction.id, exc)
-        return auction_view(
-            auction,
-            Viewer(seller_id, Role.SELLER),
-            ctx.clock(),
-            highest=None,
-            bid_count=0,
-            counter=None,
+        return _with_extras(
+            auction_view(
+                auction,
+                Viewer(seller_id, Role.SELLER),
+                ctx.clock(),
+                highest=None,
+                bid_count=0,
+                counter=None,
+            ),
+            Extras(images=[], watchers=0, watching=False),
         )
 
 
@@ -109,13 +115,16 @@ def _bid_count(session: Session, auction: Auction) -> int:
 def view_of(session: Session, ctx: Context, auction: Auction, viewer: Viewer) -> dict[str, Any]:
     """The auction as the record has it now (after a change: no Redis read)."""
     top = records.highest_bid(session, auction)
-    return auction_view(
-        auction,
-        viewer,
-        ctx.clock(),
-        highest=bid_view(top) if top else None,
-        bid_count=_bid_count(session, auction),
-        counter=records.counter_of(session, auction),
+    return _with_extras(
+        auction_view(
+            auction,
+            viewer,
+            ctx.clock(),
+            highest=bid_view(top) if top else None,
+            bid_count=_bid_count(session, auction),
+            counter=records.counter_of(session, auction),
+        ),
+        extras_of(session, ctx, [auction.id], viewer)[auction.id],
     )
 
 
@@ -131,112 +140,109 @@ def read_auction(ctx: Context, auction_id: str, viewer: Viewer) -> dict[str, Any
         if auction.status not in OPEN and live is not None:
             # Closed: PostgreSQL is the record; keep only the caller's own maximum from Redis.
             live = LiveState(None, None, None, live.my_max)
-        return auction_view(
-            auction,
-            viewer,
-            ctx.clock(),
-            highest=bid_view(top) if top else None,
-            bid_count=_bid_count(session, auction),
-            counter=records.counter_of(session, auction),
-            live=live,
+        return _with_extras(
+            auction_view(
+                auction,
+                viewer,
+                ctx.clock(),
+                highest=bid_view(top) if top else None,
+                bid_count=_bid_count(session, auction),
+                counter=records.counter_of(session, auction),
+                live=live,
+            ),
+            extras_of(session, ctx, [auction.id], viewer)[auction.id],
         )
 
 
 # -- lists -------------------------------------------------------------------------------------
 
 
-def _after_cursor(query: Select[Any], cursor: str | None) -> Select[Any]:
-    if not cursor:
-        return query
-    created_text, id_text = cursors.decode(cursor, 2)
-    created, after_id = cursors.moment(created_text), cursors.identifier(id_text)
-    return query.where(
-        or_(
-            Auction.created_at < created,
-            and_(Auction.created_at == created, Auction.id < after_id),
+@dataclass(frozen=True)
+class Extras:
+    """What the marketplace adds to an auction object (CONTRACT section 10)."""
+
+    images: list[dict[str, Any]]
+    watchers: int
+    watching: bool | None  # None for an anonymous reader (the member is then absent)
+
+
+def extras_of(
+    session: Session, ctx: Context, ids: list[uuid.UUID], viewer: Viewer
+) -> dict[uuid.UUID, Extras]:
+    images = media.images_of(session, ctx, ids)
+    counts = watchlist.counts(session, ids)
+    mine = watchlist.watched_by(session, ids, viewer.user_id) if viewer.user_id else set()
+    return {
+        aid: Extras(
+            images=images.get(aid, []),
+            watchers=counts.get(aid, 0),
+            watching=(aid in mine) if viewer.user_id else None,
         )
-    )
+        for aid in ids
+    }
 
 
-def status_filter(status: str, now: datetime) -> ColumnElement[bool]:
-    """`shared.domain.auctions.shown_status` in SQL: a list's status filter finds auctions by
-    the status they show (a scheduled auction whose window has opened is live)."""
-    window_open = (
-        (Auction.status == AuctionStatus.SCHEDULED)
-        & (Auction.go_live_at <= now)
-        & (Auction.ends_at > now)
-    )
-    if status == AuctionStatus.LIVE:
-        return (Auction.status == AuctionStatus.LIVE) | window_open
-    if status == AuctionStatus.SCHEDULED:
-        return (Auction.status == AuctionStatus.SCHEDULED) & ~window_open
-    return Auction.status == status
+def _with_extras(body: dict[str, Any], extras: Extras | None) -> dict[str, Any]:
+    if extras is not None:
+        body["images"] = extras.images
+        body["watchers"] = extras.watchers
+        if extras.watching is not None:
+            body["watching"] = extras.watching
+    return body
+
+
+def render(
+    session: Session, ctx: Context, viewer: Viewer, page: list[Auction]
+) -> list[dict[str, Any]]:
+    """Auction objects for a page of records, in a handful of queries whatever its size."""
+    ids = [a.id for a in page]
+    tops: dict[uuid.UUID, dict[str, Any]] = {}
+    counters: dict[uuid.UUID, CounterOffer] = {}
+    if ids:
+        rounds = {a.id: a.round for a in page}
+        for bid in session.scalars(
+            select(Bid)
+            .where(Bid.auction_id.in_(ids))
+            .distinct(Bid.auction_id)
+            .order_by(Bid.auction_id, Bid.round.desc(), Bid.amount.desc(), Bid.seq.desc())
+        ):
+            if rounds[bid.auction_id] == bid.round:
+                tops[bid.auction_id] = bid_view(bid)
+        for offer in session.scalars(select(CounterOffer).where(CounterOffer.auction_id.in_(ids))):
+            if rounds[offer.auction_id] == offer.round:
+                counters[offer.auction_id] = offer
+    extras = extras_of(session, ctx, ids, viewer)
+    now = ctx.clock()
+    return [
+        _with_extras(
+            auction_view(
+                a,
+                viewer,
+                now,
+                highest=tops.get(a.id),
+                bid_count=a.bid_count,
+                counter=counters.get(a.id),
+            ),
+            extras.get(a.id),
+        )
+        for a in page
+    ]
 
 
 def list_auctions(
     ctx: Context,
     viewer: Viewer,
     *,
-    status: str | None,
     limit: int,
     cursor: str | None,
-    seller_id: str | None = None,
+    criteria: search.Criteria | None = None,
+    status: str | None = None,
 ) -> dict[str, Any]:
+    """A page of auctions (`criteria`: filters and sort; `status` alone is the admin list)."""
+    chosen = criteria or search.Criteria(status=status)
     with ctx.db.session() as session:
-        query = select(Auction)
-        if status:
-            query = query.where(status_filter(status, ctx.clock()))
-        if seller_id:
-            query = query.where(Auction.seller_id == uuid.UUID(seller_id))
-        query = _after_cursor(query, cursor)
-        rows = session.scalars(
-            query.order_by(Auction.created_at.desc(), Auction.id.desc()).limit(limit + 1)
-        ).all()
-        page = list(rows[:limit])
-        ids = [a.id for a in page]
-        counts: dict[uuid.UUID, int] = {}
-        tops: dict[uuid.UUID, dict[str, Any]] = {}
-        counters: dict[uuid.UUID, CounterOffer] = {}
-        if ids:
-            rounds = {a.id: a.round for a in page}
-            for auction_id, round_, count in session.execute(
-                select(Bid.auction_id, Bid.round, func.count())
-                .where(Bid.auction_id.in_(ids))
-                .group_by(Bid.auction_id, Bid.round)
-            ):
-                if rounds[auction_id] == round_:
-                    counts[auction_id] = count
-            for bid in session.scalars(
-                select(Bid)
-                .where(Bid.auction_id.in_(ids))
-                .distinct(Bid.auction_id)
-                .order_by(Bid.auction_id, Bid.round.desc(), Bid.amount.desc(), Bid.seq.desc())
-            ):
-                if rounds[bid.auction_id] == bid.round:
-                    tops[bid.auction_id] = bid_view(bid)
-            for offer in session.scalars(
-                select(CounterOffer).where(CounterOffer.auction_id.in_(ids))
-            ):
-                if rounds[offer.auction_id] == offer.round:
-                    counters[offer.auction_id] = offer
-        now = ctx.clock()
-        items = [
-            auction_view(
-                a,
-                viewer,
-                now,
-                highest=tops.get(a.id),
-                bid_count=counts.get(a.id, 0),
-                counter=counters.get(a.id),
-            )
-            for a in page
-        ]
-        next_cursor = (
-            cursors.encode(page[-1].created_at.isoformat(), str(page[-1].id))
-            if len(rows) > limit
-            else None
-        )
-        return {"items": items, "nextCursor": next_cursor}
+        page, next_cursor = search.find(session, ctx.clock(), chosen, limit=limit, cursor=cursor)
+        return {"items": render(session, ctx, viewer, page), "nextCursor": next_cursor}
 
 
 def list_bids(ctx: Context, auction_id: str, *, limit: int, cursor: str | None) -> dict[str, Any]:
@@ -248,11 +254,19 @@ def list_bids(ctx: Context, auction_id: str, *, limit: int, cursor: str | None) 
             amount_text, seq_text = cursors.decode(cursor, 2)
             amount, seq = cursors.amount(amount_text), cursors.sequence(seq_text)
             query = query.where(or_(Bid.amount < amount, and_(Bid.amount == amount, Bid.seq < seq)))
-        rows = session.scalars(
-            query.order_by(Bid.amount.desc(), Bid.seq.desc()).limit(limit + 1)
+        rows = session.execute(
+            query.add_columns(User.name)
+            .join(User, User.id == Bid.bidder_id)
+            .order_by(Bid.amount.desc(), Bid.seq.desc())
+            .limit(limit + 1)
         ).all()
         page = rows[:limit]
         next_cursor = (
-            cursors.encode(str(page[-1].amount), str(page[-1].seq)) if len(rows) > limit else None
+            cursors.encode(str(page[-1][0].amount), str(page[-1][0].seq))
+            if len(rows) > limit
+            else None
         )
-        return {"items": [bid_view(b) for b in page], "nextCursor": next_cursor}
+        return {
+            "items": [bid_view(b, public_name(name, str(b.bidder_id))) for b, name in page],
+            "nextCursor": next_cursor,
+        }

@@ -84,6 +84,7 @@ def bid_script_call(
     *,
     is_max: bool = False,
     idempotency_key: str | None = None,
+    bidder_name: str = "",
     request_id: str | None = None,
 ) -> tuple[list[str], list[str | int | float]]:
     """KEYS and ARGV of one place_bid.lua call (a fresh bid id each time). `request_id` (the
@@ -120,6 +121,7 @@ def bid_script_call(
         keys.ROOM_STREAM_MAXLEN,
         keys.FEED_MAXLEN,
         keys.IDEMPOTENCY_TTL_S,
+        bidder_name,
         request_id or "",
     ]
     return script_keys, args
@@ -166,6 +168,7 @@ def judge_in_redis(
     *,
     is_max: bool = False,
     idempotency_key: str | None = None,
+    bidder_name: str = "",
     request_id: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Run the bid script (rebuilding a missing state from PostgreSQL first). Returns
@@ -177,6 +180,7 @@ def judge_in_redis(
         amount,
         is_max=is_max,
         idempotency_key=idempotency_key,
+        bidder_name=bidder_name,
         request_id=request_id,
     )
     script = load_script("place_bid")
@@ -219,8 +223,10 @@ def place_bid(
     *,
     is_max: bool = False,
     idempotency_key: str | None = None,
+    bidder_name: str = "",
     request_id: str | None = None,
 ) -> BidReceipt:
+    """`bidder_name`: the bidder's public name (`bidderName` of their bid objects and events)."""
     kind, result = judge_in_redis(
         ctx,
         auction_id,
@@ -228,6 +234,7 @@ def place_bid(
         amount,
         is_max=is_max,
         idempotency_key=idempotency_key,
+        bidder_name=bidder_name,
         request_id=request_id,
     )
     if kind == "refused":

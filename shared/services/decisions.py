@@ -40,6 +40,7 @@ from shared.services import (
     sales,
     schedules,
     transitions,
+    watchlist,
 )
 from shared.services.context import Context
 
@@ -58,6 +59,7 @@ def _close_unsold(session: Session, ctx: Context, auction: Auction, reason: str)
     auction.closed_reason = reason
     auction.closed_at = ctx.clock()
     session.flush()
+    watchlist.tell_outcome(session, ctx, auction)
     outbox.state_patch(
         session,
         str(auction.id),

@@ -137,6 +137,22 @@ def counter_accepted_jobs(offer: CounterOffer) -> list[dict[str, Any]]:
     ]
 
 
+def cancellation_job(
+    auction: Auction, voided_round: int, bidder_id: str, amount: Decimal, at: datetime, reason: str
+) -> dict[str, Any]:
+    """A bidder's email about an auction cancelled under their bid (its bids are void)."""
+    return email_job(
+        Template.AUCTION_CANCELLED,
+        f"{auction.id}:r{voided_round}:{bidder_id}",
+        auction_id=str(auction.id),
+        recipient_id=bidder_id,
+        role="buyer",
+        amount=money_str(amount),
+        at=iso(at),
+        reason=reason,
+    )
+
+
 # -- delivery ---------------------------------------------------------------------------------
 
 
@@ -173,6 +189,7 @@ def _letter(session: Session, ctx: Context, job: dict[str, Any]) -> tuple[Letter
         highest_bid: Decimal | None = None,
         label: str | None = None,
         reserve: Decimal | None = None,
+        note: str | None = None,
     ) -> Letter:
         return Letter(
             template=template,
@@ -188,6 +205,7 @@ def _letter(session: Session, ctx: Context, job: dict[str, Any]) -> tuple[Letter
             highest_bid=highest_bid,
             invoice_label=label,
             reserve=reserve if role == "seller" else None,  # private to the seller
+            note=note,
         )
 
     if template in (Template.SALE_CONFIRMATION, Template.COUNTER_ACCEPTED):
@@ -206,6 +224,13 @@ def _letter(session: Session, ctx: Context, job: dict[str, Any]) -> tuple[Letter
             currency=invoice.currency,
             label=invoice_label(invoice.number),
             reserve=auction.reserve_price,
+        ), recipient
+    if template == Template.AUCTION_CANCELLED:
+        return letter(
+            Decimal(str(job["amount"])),
+            parse_iso(str(job["at"])),
+            seller.name,
+            note=str(job.get("reason") or "") or None,
         ), recipient
     if template == Template.REJECTION:
         bid: Bid = _need(session.get(Bid, _uuid(job, "bidId")), "the rejected bid")

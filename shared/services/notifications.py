@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -133,3 +133,14 @@ def mark_read(ctx: Context, user_id: str, notification_id: str) -> dict[str, Any
         if row.read_at is None:
             row.read_at = ctx.clock()
         return view(row)
+
+
+def mark_all_read(ctx: Context, user_id: str) -> int:
+    """Mark every unread notification of the owner read (now); returns how many."""
+    with ctx.db.session() as session:
+        result = session.execute(
+            update(Notification)
+            .where(Notification.user_id == uuid.UUID(user_id), Notification.read_at.is_(None))
+            .values(read_at=ctx.clock())
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

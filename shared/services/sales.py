@@ -14,7 +14,7 @@ from shared.adapters.orm import Auction, Bid, Invoice, InvoiceSequence
 from shared.domain.money import money_str
 from shared.domain.times import iso
 from shared.domain.vocabulary import AuctionStatus, EventType, NotificationType
-from shared.services import notifications, outbox, records, schedules
+from shared.services import notifications, outbox, records, schedules, watchlist
 from shared.services.context import Context
 from shared.services.views import highest_bid_view
 
@@ -61,6 +61,7 @@ def complete_sale(
     )
     session.add(invoice)
     session.flush()
+    watchlist.tell_outcome(session, ctx, auction, told=(str(buyer_id),))
     outbox.state_patch(
         session,
         aid,

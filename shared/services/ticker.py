@@ -26,7 +26,14 @@ from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.domain.schedule import Moment
 from shared.domain.times import to_ms
 from shared.domain.vocabulary import AuctionStatus
-from shared.services import auction_state, bid_intake, outbox, schedules, transitions
+from shared.services import (
+    auction_state,
+    bid_intake,
+    ending_soon,
+    outbox,
+    schedules,
+    transitions,
+)
 from shared.services.context import Context
 
 log = logging.getLogger(__name__)
@@ -66,6 +73,7 @@ def _overdue_ends(session: Session, now: datetime) -> Sequence[uuid.UUID]:
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(Moment.START, transitions.start, _overdue_starts),
     Transition(Moment.END, transitions.end, _overdue_ends),
+    Transition(Moment.ENDING_SOON, ending_soon.fire, ending_soon.overdue),
 )
 
 
@@ -168,6 +176,10 @@ def rebuild_schedule(ctx: Context) -> int:
         for auction in session.scalars(select(Auction).where(Auction.status.in_(OPEN))):
             aid = str(auction.id)
             auction_state.seed(ctx, session, auction)
-            schedules.place(ctx, aid, schedules.entries_for(auction, schedules.redis_end(ctx, aid)))
+            end = schedules.redis_end(ctx, aid)
+            schedules.place(ctx, aid, schedules.entries_for(auction, end))
+            schedules.place(
+                ctx, aid, ending_soon.entry(auction, ctx.settings.ending_soon_secs, end)
+            )
             count += 1
     return count

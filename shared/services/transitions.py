@@ -23,7 +23,7 @@ from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.domain.auctions import reserve_met
 from shared.domain.times import iso, to_ms
 from shared.domain.vocabulary import AuctionStatus, EventType, NotificationType
-from shared.services import bid_intake, notifications, outbox, records, schedules
+from shared.services import bid_intake, notifications, outbox, records, schedules, watchlist
 from shared.services.context import Context
 from shared.services.views import highest_bid_view
 
@@ -102,6 +102,10 @@ def end(ctx: Context, auction_id: uuid.UUID) -> bool:
             _close_without_bids(session, ctx, auction)
         else:
             _await_decision(session, ctx, auction, top)
+        # Bidders had their own `auction_ended`; the other watchers hear it here.
+        watchlist.tell_outcome(
+            session, ctx, auction, told=watchlist.round_bidders(session, auction)
+        )
         outbox.state_patch(
             session,
             aid,

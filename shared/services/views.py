@@ -33,15 +33,18 @@ class LiveState:
     my_max: int | None  # the viewer's own proxy maximum (minor units)
 
 
-def bid_view(bid: Bid) -> dict[str, Any]:
-    """The Bid object of CONTRACT section 4."""
-    return {
+def bid_view(bid: Bid, bidder_name: str | None = None) -> dict[str, Any]:
+    """The Bid object of CONTRACT section 4 (with `bidderName`, section 10, when known)."""
+    body = {
         "id": str(bid.id),
         "auctionId": str(bid.auction_id),
         "bidderId": str(bid.bidder_id),
         "amount": money_str(bid.amount),
         "createdAt": iso(bid.created_at),
     }
+    if bidder_name is not None:
+        body["bidderName"] = bidder_name
+    return body
 
 
 def bid_view_from_redis(auction_id: str, highest: HighestBid) -> dict[str, Any]:
@@ -109,7 +112,10 @@ def auction_view(
         "serverTime": iso(now),
         "createdAt": iso(auction.created_at),
         "updatedAt": iso(auction.updated_at),
+        "category": auction.category,
     }
+    if status == AuctionStatus.CANCELLED:
+        body["cancelReason"] = auction.cancel_reason
     if auction.buy_now_price is not None:
         body["buyNowPrice"] = money_str(auction.buy_now_price)
     if auction.soft_close_secs is not None:

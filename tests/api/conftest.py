@@ -29,6 +29,7 @@ from tests.support.gateway import Gateway, LambdaTask
 from tests.support.harness import SuiteServices
 
 INVOICE_BUCKET = "gateway-invoices"
+MEDIA_BUCKET = "gateway-media"  # the bundle's task directory is read-only: photos go to S3
 TRANSPORTS = ("in-process", "http", "gateway")
 
 
@@ -56,15 +57,17 @@ def s3_server() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     url = f"http://127.0.0.1:{port}"
-    boto3.client(
+    s3 = boto3.client(
         "s3",
         endpoint_url=url,
         region_name="ap-south-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
-    ).create_bucket(
-        Bucket=INVOICE_BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-south-1"}
     )
+    for bucket in (INVOICE_BUCKET, MEDIA_BUCKET):
+        s3.create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "ap-south-1"}
+        )
     try:
         yield url
     finally:
@@ -86,6 +89,7 @@ def bundle_environment(services: SuiteServices, s3_url: str, **overrides: str) -
         UPSTASH_REDIS_REST_TOKEN=os.environ["UPSTASH_REDIS_REST_TOKEN"],
         SUPABASE_JWT_SECRET=dev_secret(get_settings()),
         INVOICE_BUCKET=INVOICE_BUCKET,
+        MEDIA_BUCKET=MEDIA_BUCKET,
         AWS_ENDPOINT_URL_S3=s3_url,
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",

@@ -119,7 +119,12 @@ def start_stack(
         socket_port=socket_port,
         bridge_port=free_port(),
         token=harness.TOKEN,
-        extra_env={"CORS_ORIGINS": ",".join(origins(socket_port)), **extra_env},
+        extra_env={
+            "CORS_ORIGINS": ",".join(origins(socket_port)),
+            # The web app (and the photos it stores locally) are served by this socket node.
+            "APP_BASE_URL": origins(socket_port)[0],
+            **extra_env,
+        },
     )
     stack.log_dir = ARTIFACTS / f"logs-{name}"
     try:

@@ -168,6 +168,7 @@ def test_path_and_query_parameters_are_documented(served: dict[str, Any]) -> Non
         "ended",
         "sold",
         "closed_no_winner",
+        "cancelled",  # CONTRACT section 10
     }
     assert "cursor" in listing
     for method, path, spec in _operations(served):
@@ -350,6 +351,9 @@ def test_the_checker_refuses_what_the_document_does_not_allow(documented: Any) -
         "serverTime": "2030-01-01T10:00:00.000Z",
         "createdAt": "2029-01-01T10:00:00.000Z",
         "updatedAt": "2029-01-01T10:00:00.000Z",
+        "category": None,  # CONTRACT section 10: always there, and the photos and watchers
+        "images": [],
+        "watchers": 0,
     }
     problem = {"type": "t", "title": "t", "status": 404, "detail": "d", "code": "not_found"}
 
@@ -431,6 +435,8 @@ def _valid_body(model: type[BaseModel]) -> dict[str, Any]:
         "CounterResponse": {"action": "accept"},
         "ResetAuction": {"goLiveAt": _later()},
         "DevLogin": {"email": "someone@example.com"},
+        "EditAuction": {"itemName": "Brass lamp, polished"},
+        "CancelAuction": {"reason": "Withdrawn by its seller"},
     }[model.__name__]
 
 
@@ -584,6 +590,64 @@ def test_checked_admin_routes(api: Api, ctx: Context, seller: Person, admin: Per
     assert replayed["state"] == "ready"
 
 
+def test_checked_marketplace_routes(
+    api: Api, ctx: Context, seller: Person, buyer: Person, admin: Person
+) -> None:
+    """CONTRACT section 10: seller controls, photos, watching, the personal pages."""
+    from tests.marketplace import images
+
+    auction = api("create_auction", seller, expect=201, json=_valid_body(CreateAuction)).json()
+    aid = auction["id"]
+    edited = api("edit_auction", seller, expect=200, auction_id=aid, json={"category": "lamps"})
+    assert edited.json()["category"] == "lamps"
+    jpeg = {"Content-Type": "image/jpeg"}
+    photo = api(
+        "upload_image", seller, expect=201, auction_id=aid, content=images.jpeg(), headers=jpeg
+    ).json()
+    assert set(photo) == {"id", "url", "thumbUrl", "width", "height"}
+    gif = {"Content-Type": "image/gif"}
+    api("upload_image", seller, expect=415, auction_id=aid, content=b"GIF89a", headers=gif)
+    huge = b"\xff" * (5 * 1024 * 1024 + 1)
+    api("upload_image", seller, expect=413, auction_id=aid, content=huge, headers=jpeg)
+    api("upload_image", seller, expect=422, auction_id=aid, content=images.png(), headers=jpeg)
+    api("delete_image", seller, expect=204, auction_id=aid, image_id=photo["id"])
+    api("watch", buyer, expect=204, auction_id=aid)
+    api("unwatch", buyer, expect=204, auction_id=aid)
+    api("watch", buyer, expect=204, auction_id=aid)
+    assert api("get_auction", buyer, expect=200, auction_id=aid).json()["watching"] is True
+    assert [a["id"] for a in api("my_watchlist", buyer, expect=200).json()["items"]] == [aid]
+    assert api("my_auctions", seller, expect=200).json()["items"][0]["id"] == aid
+    assert api("my_bids", buyer, expect=200).json()["items"] == []
+    assert api("my_purchases", buyer, expect=200).json()["items"] == []
+    found = api("list_auctions", expect=200, query={"q": "lamp", "sort": "price_desc"}).json()
+    assert [a["id"] for a in found["items"]] == [aid]
+    api("cancel_auction", buyer, expect=403, auction_id=aid, json={"reason": "not mine"})
+    cancelled = api("cancel_auction", seller, expect=200, auction_id=aid, json={"reason": "Gone"})
+    assert (cancelled.json()["status"], cancelled.json()["cancelReason"]) == ("cancelled", "Gone")
+    api("cancel_auction", admin, expect=409, auction_id=aid, json={"reason": "again"})
+    api("edit_auction", seller, expect=409, auction_id=aid, json={"itemName": "x"})
+    api("upload_image", seller, expect=409, auction_id=aid, content=images.png(), headers=jpeg)
+    other = api("create_auction", seller, expect=201, json=_valid_body(CreateAuction)).json()
+    kept = api(
+        "upload_image",
+        seller,
+        expect=201,
+        auction_id=other["id"],
+        content=images.jpeg(),
+        headers=jpeg,
+    ).json()
+    live = live_auction(ctx, seller)
+    with ctx.db.session() as session:
+        from shared.adapters.orm import AuctionImage
+
+        image = session.get(AuctionImage, uuid.UUID(kept["id"]))
+        assert image is not None
+        image.auction_id = live  # a photo on an auction that has gone live meanwhile
+    api("delete_image", seller, expect=409, auction_id=live, image_id=kept["id"])
+    # The buyer watched it: the cancel told them.
+    assert api("mark_all_read", buyer, expect=200).json()["updated"] >= 1
+
+
 def test_checked_docs_routes(api: Api) -> None:
     assert api("get_openapi", expect=200).json()["openapi"].startswith("3.1")
     assert api("get_docs", expect=200).text.startswith("<!doctype html>")
@@ -628,7 +692,7 @@ def test_checked_rate_limits(
         who = harness.person(ctx, op.roles[0] if op.roles else "seller")  # a full bucket
         params = _unknown_params(op)
         body = _valid_body(op.body) if op.body is not None else None
-        first = 201 if op.name == "create_auction" else 404
+        first = {"create_auction": 201, "mark_all_read": 200}.get(op.name, 404)
         api(op.name, who, expect=first, json=body, **params)
         refused = api(op.name, who, expect=429, json=body, **params)
         assert int(refused.headers["Retry-After"]) >= 1

@@ -14,6 +14,7 @@ from sqlalchemy import update
 from shared.adapters import keys
 from shared.adapters.orm import Auction
 from shared.adapters.redis_records import AuctionState, BidRecord, HighestBid
+from shared.domain.marketplace import public_name
 from shared.domain.times import to_ms
 from shared.services import auction_state, bid_intake, bidding
 from shared.services.context import Context
@@ -36,8 +37,14 @@ def test_a_rebuilt_state_is_the_state_the_bids_left(ctx, seller: Person, buyer: 
     )
     aid = str(auction_id)
     for who, amount, is_max in ((buyer, "300.00", True), (rival, "200.00", False)):
+        # As the handler calls it: with the bidder's public name (the leader keeps it).
         kind, result = bidding.judge_in_redis(
-            ctx, auction_id, who.id, Decimal(amount), is_max=is_max
+            ctx,
+            auction_id,
+            who.id,
+            Decimal(amount),
+            is_max=is_max,
+            bidder_name=public_name(who.principal.name, who.id),
         )
         assert kind == "ok", result
     assert bid_intake.drain(ctx) == 2

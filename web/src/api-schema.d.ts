@@ -111,7 +111,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List auctions, newest first */
+        /** Find auctions: full text, category, price range, seller, status; five sorts */
         get: operations["list_auctions"];
         put?: never;
         /**
@@ -139,7 +139,11 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Edit a scheduled auction of mine (any create field)
+         * @description Needs the role `seller` or `admin`.
+         */
+        patch: operations["edit_auction"];
         trace?: never;
     };
     "/api/auctions/{auction_id}/bids": {
@@ -154,6 +158,23 @@ export interface paths {
         put?: never;
         /** Place a bid (or a proxy maximum) */
         post: operations["place_bid"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auctions/{auction_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel an auction: its seller while scheduled (or live without bids), an admin any time before it is sold */
+        post: operations["cancel_auction"];
         delete?: never;
         options?: never;
         head?: never;
@@ -177,6 +198,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auctions/{auction_id}/images": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Add a photo to a scheduled auction of mine (raw JPEG, PNG or WebP body)
+         * @description Needs the role `seller` or `admin`.
+         */
+        post: operations["upload_image"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auctions/{auction_id}/images/{image_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a photo from a scheduled auction of mine
+         * @description Needs the role `seller` or `admin`.
+         */
+        delete: operations["delete_image"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auctions/{auction_id}/invoice": {
         parameters: {
             query?: never;
@@ -189,6 +250,24 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auctions/{auction_id}/watch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Watch an auction (idempotent) */
+        put: operations["watch"];
+        post?: never;
+        /** Stop watching an auction (idempotent) */
+        delete: operations["unwatch"];
         options?: never;
         head?: never;
         patch?: never;
@@ -262,6 +341,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me/auctions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My own auctions, every status: those awaiting my decision first
+         * @description Needs the role `seller` or `admin`.
+         */
+        get: operations["my_auctions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/bids": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The auctions I bid on and where I stand, most recent bid first */
+        get: operations["my_bids"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/purchases": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What I bought: the auction, its price, invoice and payment */
+        get: operations["my_purchases"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/watchlist": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The auctions I watch, most recently watched first */
+        get: operations["my_watchlist"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/notifications": {
         parameters: {
             query?: never;
@@ -273,6 +423,23 @@ export interface paths {
         get: operations["list_notifications"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/notifications/read-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mark every unread notification of mine read */
+        post: operations["mark_all_read"];
         delete?: never;
         options?: never;
         head?: never;
@@ -381,7 +548,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "scheduled" | "live" | "ended" | "closed_no_winner" | "sold";
+            status: "scheduled" | "live" | "ended" | "closed_no_winner" | "sold" | "cancelled";
             highestBid: components["schemas"]["BidSummary"] | null;
             /**
              * Minnextbid
@@ -447,6 +614,28 @@ export interface components {
              * @example 1250.00
              */
             finalPrice?: string;
+            /**
+             * Category
+             * @description A lowercase slug, or null.
+             */
+            category: string | null;
+            /** Images */
+            images: components["schemas"]["ImageOut"][];
+            /**
+             * Watchers
+             * @description How many people watch it.
+             */
+            watchers: number;
+            /**
+             * Watching
+             * @description Whether the caller watches it (signed-in callers only).
+             */
+            watching?: boolean;
+            /**
+             * Cancelreason
+             * @description Why it was cancelled, once cancelled.
+             */
+            cancelReason?: string;
         };
         /** BidList */
         BidList: {
@@ -475,6 +664,11 @@ export interface components {
             createdAt: string;
             /** Auctionid */
             auctionId: string;
+            /**
+             * Biddername
+             * @description The bidder's public name, e.g. "Asha K.".
+             */
+            bidderName: string;
         };
         /** BidPlaced */
         BidPlaced: {
@@ -496,6 +690,11 @@ export interface components {
             createdAt: string;
             /** Auctionid */
             auctionId: string;
+            /**
+             * Biddername
+             * @description The bidder's public name, e.g. "Asha K.".
+             */
+            bidderName: string;
             /**
              * Maxamount
              * @description The maximum, for a proxy bid.
@@ -533,6 +732,11 @@ export interface components {
              * @example 2030-01-01T10:00:00.000Z
              */
             createdAt: string;
+        };
+        /** CancelAuction */
+        CancelAuction: {
+            /** Reason */
+            reason: string;
         };
         /** CounterResponse */
         CounterResponse: {
@@ -604,6 +808,11 @@ export interface components {
              * @default null
              */
             softCloseSecs?: number | null;
+            /**
+             * Category
+             * @default null
+             */
+            category?: string | null;
         };
         /** DeadJobList */
         DeadJobList: {
@@ -669,6 +878,64 @@ export interface components {
              */
             role?: "buyer" | "seller" | "admin";
         };
+        /**
+         * EditAuction
+         * @description Any create field; a member left out stays as it is, `null` clears an optional rule
+         *     (reservePrice, buyNowPrice, softCloseSecs, category). The merged auction is checked as a
+         *     whole, as on create.
+         */
+        EditAuction: {
+            /**
+             * Itemname
+             * @default null
+             */
+            itemName?: string | null;
+            /**
+             * Description
+             * @default null
+             */
+            description?: string | null;
+            /**
+             * Startprice
+             * @default null
+             */
+            startPrice?: (number | string) | null;
+            /**
+             * Bidincrement
+             * @default null
+             */
+            bidIncrement?: (number | string) | null;
+            /**
+             * Goliveat
+             * @default null
+             */
+            goLiveAt?: string | null;
+            /**
+             * Durationmins
+             * @default null
+             */
+            durationMins?: number | null;
+            /**
+             * Reserveprice
+             * @default null
+             */
+            reservePrice?: (number | string) | null;
+            /**
+             * Buynowprice
+             * @default null
+             */
+            buyNowPrice?: (number | string) | null;
+            /**
+             * Softclosesecs
+             * @default null
+             */
+            softCloseSecs?: number | null;
+            /**
+             * Category
+             * @default null
+             */
+            category?: string | null;
+        };
         /** FieldProblem */
         FieldProblem: {
             /**
@@ -700,6 +967,48 @@ export interface components {
              */
             code?: "unavailable";
         };
+        /** ImageOut */
+        ImageOut: {
+            /** Id */
+            id: string;
+            /**
+             * Url
+             * @description The photo (WebP, at most 2048 px on its longer side).
+             */
+            url: string;
+            /**
+             * Thumburl
+             * @description Its thumbnail (WebP, at most 400 px).
+             */
+            thumbUrl: string;
+            /** Width */
+            width: number;
+            /** Height */
+            height: number;
+        };
+        /** MyBidList */
+        MyBidList: {
+            /** Items */
+            items: components["schemas"]["MyBidOut"][];
+            /** Nextcursor */
+            nextCursor: string | null;
+        };
+        /** MyBidOut */
+        MyBidOut: {
+            auction: components["schemas"]["AuctionOut"];
+            /**
+             * Myhighestbid
+             * @example 1250.00
+             */
+            myHighestBid: string;
+            /** Mymaxamount */
+            myMaxAmount: string | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "leading" | "outbid" | "won" | "lost";
+        };
         /** NotificationList */
         NotificationList: {
             /** Items */
@@ -717,7 +1026,7 @@ export interface components {
              * Type
              * @enum {string}
              */
-            type: "new_bid" | "outbid" | "auction_started" | "auction_ended" | "decision_required" | "accepted" | "rejected" | "counter_offer" | "counter_accepted" | "counter_rejected";
+            type: "new_bid" | "outbid" | "auction_started" | "auction_ended" | "decision_required" | "accepted" | "rejected" | "counter_offer" | "counter_accepted" | "counter_rejected" | "ending_soon" | "auction_cancelled";
             /** Payload */
             payload: {
                 [key: string]: unknown;
@@ -731,6 +1040,18 @@ export interface components {
              * @example 2030-01-01T10:00:00.000Z
              */
             createdAt: string;
+        };
+        /** PaymentOut */
+        PaymentOut: {
+            /** Status */
+            status: string;
+            /**
+             * Dueat
+             * Format: date-time
+             * @description ISO 8601 UTC with milliseconds.
+             * @example 2030-01-01T10:00:00.000Z
+             */
+            dueAt: string;
         };
         /**
          * PlaceBid
@@ -799,13 +1120,44 @@ export interface components {
              * @description With `decision_not_allowed`: the auction's status.
              * @enum {string}
              */
-            auctionStatus?: "scheduled" | "live" | "ended" | "closed_no_winner" | "sold";
+            auctionStatus?: "scheduled" | "live" | "ended" | "closed_no_winner" | "sold" | "cancelled";
             /**
              * Counterstatus
              * @description With `counter_not_pending`: the counter offer's status.
              * @enum {string}
              */
             counterStatus?: "pending" | "accepted" | "rejected";
+        };
+        /** PurchaseList */
+        PurchaseList: {
+            /** Items */
+            items: components["schemas"]["PurchaseOut"][];
+            /** Nextcursor */
+            nextCursor: string | null;
+        };
+        /** PurchaseOut */
+        PurchaseOut: {
+            auction: components["schemas"]["AuctionOut"];
+            /**
+             * Finalprice
+             * @example 1250.00
+             */
+            finalPrice: string;
+            /**
+             * Invoicenumber
+             * @example INV-000042
+             */
+            invoiceNumber: string;
+            /** @description The sale's payment (after-sale flow); null until that flow exists. */
+            payment: components["schemas"]["PaymentOut"] | null;
+        };
+        /** ReadAllOut */
+        ReadAllOut: {
+            /**
+             * Updated
+             * @description How many notifications were marked read now.
+             */
+            updated: number;
         };
         /** ReplayedJobOut */
         ReplayedJobOut: {
@@ -883,7 +1235,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string;
-                status?: "scheduled" | "live" | "ended" | "closed_no_winner" | "sold";
+                status?: "scheduled" | "live" | "ended" | "closed_no_winner" | "sold" | "cancelled";
             };
             header?: never;
             path?: never;
@@ -1388,7 +1740,17 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string;
-                status?: "scheduled" | "live" | "ended" | "closed_no_winner" | "sold";
+                status?: "scheduled" | "live" | "ended" | "closed_no_winner" | "sold" | "cancelled";
+                /** @description Words to find in the item name and description (web search syntax: "a phrase", or, -word). */
+                q?: string;
+                /** @description A lowercase slug: 1 to 40 of a-z, 0-9 and -. */
+                category?: string;
+                /** @description A positive amount with at most 2 fractional digits: a JSON number or a decimal string. */
+                minPrice?: number | string;
+                /** @description A positive amount with at most 2 fractional digits: a JSON number or a decimal string. */
+                maxPrice?: number | string;
+                sellerId?: string;
+                sort?: "ending_soon" | "newest" | "price_asc" | "price_desc" | "most_bids";
             };
             header?: never;
             path?: never;
@@ -1396,7 +1758,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description List auctions, newest first */
+            /** @description Find auctions: full text, category, price range, seller, status; five sorts */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1606,6 +1968,148 @@ export interface operations {
                         status?: 404;
                         /** @enum {unknown} */
                         code?: "not_found";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    edit_auction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The auction's id (a UUID; anything else is 404). */
+                auction_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description At most 65536 bytes. */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["EditAuction"];
+            };
+        };
+        responses: {
+            /** @description Edit a scheduled auction of mine (any create field) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuctionOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `auction_not_editable`: Only a scheduled auction can be edited */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 409;
+                        /** @enum {unknown} */
+                        code?: "auction_not_editable";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate_limited";
                     };
                 };
             };
@@ -1843,6 +2347,148 @@ export interface operations {
             };
         };
     };
+    cancel_auction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The auction's id (a UUID; anything else is 404). */
+                auction_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description At most 65536 bytes. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CancelAuction"];
+            };
+        };
+        responses: {
+            /** @description Cancel an auction: its seller while scheduled (or live without bids), an admin any time before it is sold */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuctionOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `auction_not_cancellable`: This auction can no longer be cancelled */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 409;
+                        /** @enum {unknown} */
+                        code?: "auction_not_cancellable";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
     decide: {
         parameters: {
             query?: never;
@@ -1985,6 +2631,273 @@ export interface operations {
             };
         };
     };
+    upload_image: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The auction's id (a UUID; anything else is 404). */
+                auction_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description The raw bytes, at most 5242880 bytes. */
+        requestBody: {
+            content: {
+                "image/jpeg": string;
+                "image/png": string;
+                "image/webp": string;
+            };
+        };
+        responses: {
+            /** @description Add a photo to a scheduled auction of mine (raw JPEG, PNG or WebP body) */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `auction_not_editable`: Only a scheduled auction can be edited; `too_many_images`: An auction has at most 8 images */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 409;
+                        /** @enum {unknown} */
+                        code?: "auction_not_editable" | "too_many_images";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 415;
+                        /** @enum {unknown} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    delete_image: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The auction's id (a UUID; anything else is 404). */
+                auction_id: string;
+                /** @description The image's id (a UUID; anything else is 404). */
+                image_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Remove a photo from a scheduled auction of mine */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `auction_not_editable`: Only a scheduled auction can be edited */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 409;
+                        /** @enum {unknown} */
+                        code?: "auction_not_editable";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
     get_invoice: {
         parameters: {
             query?: never;
@@ -2045,6 +2958,164 @@ export interface operations {
                         status?: 404;
                         /** @enum {unknown} */
                         code?: "not_found";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    watch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The auction's id (a UUID; anything else is 404). */
+                auction_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Watch an auction (idempotent) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    unwatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The auction's id (a UUID; anything else is 404). */
+                auction_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Stop watching an auction (idempotent) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate_limited";
                     };
                 };
             };
@@ -2355,6 +3426,282 @@ export interface operations {
             };
         };
     };
+    my_auctions: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                status?: "scheduled" | "live" | "ended" | "closed_no_winner" | "sold" | "cancelled";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description My own auctions, every status: those awaiting my decision first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuctionList"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    my_bids: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                state?: "leading" | "outbid" | "won" | "lost";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The auctions I bid on and where I stand, most recent bid first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MyBidList"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    my_purchases: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What I bought: the auction, its price, invoice and payment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PurchaseList"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    my_watchlist: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The auctions I watch, most recently watched first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuctionList"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
     list_notifications: {
         parameters: {
             query?: {
@@ -2402,6 +3749,70 @@ export interface operations {
                         status?: 422;
                         /** @enum {unknown} */
                         code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    mark_all_read: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Mark every unread notification of mine read */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReadAllOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate_limited";
                     };
                 };
             };

@@ -121,7 +121,16 @@ describe('placeBidWithRetry', () => {
       placeBid: async (_id: string, _body: unknown, key: string) => {
         keys.push(key);
         if (n++ < 2) throw new ApiError(0, { title: 'Network error' });
-        return { id: 'b1', auctionId: 'a1', bidderId: 'u', amount: '100.00', createdAt: '', minNextBid: '110.00', endsAt: '' };
+        return {
+          id: 'b1',
+          auctionId: 'a1',
+          bidderId: 'u',
+          bidderName: 'Asha K.',
+          amount: '100.00',
+          createdAt: '',
+          minNextBid: '110.00',
+          endsAt: '',
+        };
       },
     };
     const bid = await placeBidWithRetry(api, 'a1', { amount: '100.00' }, 'k', async () => {});
@@ -153,7 +162,16 @@ describe('placeBidWithRetry and an unknown outcome', () => {
       placeBid: async (_id: string, _body: unknown, key: string) => {
         keys.push(key);
         if (n++ < 3) throw unknown();
-        return { id: 'b1', auctionId: 'a1', bidderId: 'u', amount: '100.00', createdAt: '', minNextBid: '110.00', endsAt: '' };
+        return {
+          id: 'b1',
+          auctionId: 'a1',
+          bidderId: 'u',
+          bidderName: 'Asha K.',
+          amount: '100.00',
+          createdAt: '',
+          minNextBid: '110.00',
+          endsAt: '',
+        };
       },
     };
     const bid = await placeBidWithRetry(api, 'a1', { amount: '100.00' }, 'k', async (ms) => {

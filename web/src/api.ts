@@ -3,16 +3,21 @@
 
 import type {
   Auction,
+  AuctionImage,
   AuctionPage,
   BidPage,
   CreateAuctionInput,
   DeadJobPage,
+  EditAuctionInput,
+  MyBidPage,
   Notification,
   NotificationPage,
   PlacedBid,
   Problem,
+  PurchasePage,
   ReplayedJob,
   RoomsInfo,
+  SortOrder,
   Token,
   User,
 } from './types';
@@ -43,8 +48,21 @@ export class ApiError extends Error {
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | null | undefined>;
   body?: unknown;
+  /** A raw (binary) body sent as is with its own Content-Type (a photo). */
+  rawBody?: Blob;
   headers?: Record<string, string>;
   signal?: AbortSignal;
+}
+
+/** The search and browse parameters of `GET /api/auctions` (CONTRACT §10). */
+export interface SearchParams {
+  q?: string;
+  category?: string;
+  minPrice?: string;
+  maxPrice?: string;
+  sellerId?: string;
+  status?: string;
+  sort?: SortOrder;
 }
 
 export type BidBody = { amount: string } | { maxAmount: string };
@@ -98,8 +116,11 @@ export class Api {
       throw new ApiError(0, { title: 'Network error', detail: 'Could not refresh your session.' });
     }
     if (token) headers.Authorization = `Bearer ${token}`;
-    let body: string | undefined;
-    if (opts.body !== undefined) {
+    let body: string | Blob | undefined;
+    if (opts.rawBody !== undefined) {
+      headers['Content-Type'] = opts.rawBody.type || 'application/octet-stream';
+      body = opts.rawBody;
+    } else if (opts.body !== undefined) {
       headers['Content-Type'] = 'application/json';
       body = JSON.stringify(opts.body);
     }
@@ -140,6 +161,9 @@ export class Api {
   listAuctions(status?: string, cursor?: string | null, limit = 20) {
     return this.json<AuctionPage>('GET', '/api/auctions', { query: { status, cursor, limit } });
   }
+  searchAuctions(params: SearchParams, cursor?: string | null, limit = 20) {
+    return this.json<AuctionPage>('GET', '/api/auctions', { query: { ...params, cursor, limit } });
+  }
   getAuction(id: string) {
     return this.json<Auction>('GET', `/api/auctions/${encodeURIComponent(id)}`);
   }
@@ -163,6 +187,36 @@ export class Api {
   respondToCounter(counterId: string, action: 'accept' | 'reject') {
     return this.json<Auction>('POST', `/api/counter/${encodeURIComponent(counterId)}/response`, { body: { action } });
   }
+  editAuction(id: string, changes: EditAuctionInput) {
+    return this.json<Auction>('PATCH', `/api/auctions/${encodeURIComponent(id)}`, { body: changes });
+  }
+  cancelAuction(id: string, reason: string) {
+    return this.json<Auction>('POST', `/api/auctions/${encodeURIComponent(id)}/cancel`, { body: { reason } });
+  }
+  uploadImage(id: string, file: Blob) {
+    return this.json<AuctionImage>('POST', `/api/auctions/${encodeURIComponent(id)}/images`, { rawBody: file });
+  }
+  deleteImage(id: string, imageId: string) {
+    return this.json<void>(
+      'DELETE',
+      `/api/auctions/${encodeURIComponent(id)}/images/${encodeURIComponent(imageId)}`,
+    );
+  }
+  watch(id: string, on: boolean) {
+    return this.json<void>(on ? 'PUT' : 'DELETE', `/api/auctions/${encodeURIComponent(id)}/watch`);
+  }
+  myBids(state?: string, cursor?: string | null, limit = 20) {
+    return this.json<MyBidPage>('GET', '/api/me/bids', { query: { state, cursor, limit } });
+  }
+  myAuctions(status?: string, cursor?: string | null, limit = 20) {
+    return this.json<AuctionPage>('GET', '/api/me/auctions', { query: { status, cursor, limit } });
+  }
+  myPurchases(cursor?: string | null, limit = 20) {
+    return this.json<PurchasePage>('GET', '/api/me/purchases', { query: { cursor, limit } });
+  }
+  myWatchlist(cursor?: string | null, limit = 20) {
+    return this.json<AuctionPage>('GET', '/api/me/watchlist', { query: { cursor, limit } });
+  }
   async invoice(id: string): Promise<Blob> {
     const res = await this.raw('GET', `/api/auctions/${encodeURIComponent(id)}/invoice`, { accept: 'application/pdf' });
     return res.blob();
@@ -176,6 +230,9 @@ export class Api {
   }
   markRead(id: string) {
     return this.json<Notification>('POST', `/api/notifications/${encodeURIComponent(id)}/read`);
+  }
+  markAllRead() {
+    return this.json<{ updated: number }>('POST', '/api/notifications/read-all');
   }
 
   // ---- admin ----
@@ -229,6 +286,16 @@ export function describeError(e: unknown, money: (amount: string) => string = (a
         return 'Could not reach the server. Check your connection and try again.';
       case 'unavailable':
         return 'The service is temporarily unavailable. Try again shortly.';
+      case 'auction_not_editable':
+        return 'Only a scheduled auction can be changed.';
+      case 'auction_not_cancellable':
+        return 'This auction can no longer be cancelled.';
+      case 'too_many_images':
+        return 'An auction has at most 8 photos.';
+      case 'unsupported_media_type':
+        return 'Photos must be JPEG, PNG or WebP.';
+      case 'payload_too_large':
+        return 'That file is too large (photos: at most 5 MB).';
       case 'outcome_unknown':
         return (
           'We could not confirm whether your bid was placed: the connection to the bid store ' +

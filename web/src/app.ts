@@ -71,4 +71,5 @@ export const STATUS_LABELS: Record<string, string> = {
   ended: 'Ended',
   sold: 'Sold',
   closed_no_winner: 'Closed, no winner',
+  cancelled: 'Cancelled',
 };

@@ -19,6 +19,7 @@ export function describeNotification(n: Notification, money: (amount: string) =>
     case 'auction_started':
       return `${capitalise(item)} is now live.`;
     case 'auction_ended':
+      if (p.watching === true && p.status === 'sold') return `${capitalise(item)}, which you watch, sold.`;
       if (p.status === 'closed_no_winner') return `${capitalise(item)} has ended without bids.`;
       if (p.youAreHighest === true) return `${capitalise(item)} has ended with your bid${at} the highest.`;
       return `${capitalise(item)} has ended.`;
@@ -34,6 +35,10 @@ export function describeNotification(n: Notification, money: (amount: string) =>
       return `The counter offer${at} on ${item} was accepted.`;
     case 'counter_rejected':
       return `The counter offer on ${item} was rejected.`;
+    case 'ending_soon':
+      return `${capitalise(item)} is ending soon.`;
+    case 'auction_cancelled':
+      return `${capitalise(item)} was cancelled${typeof p.cancelReason === 'string' ? `: ${p.cancelReason}` : ''}.`;
     default:
       // A type newer than this client (the server's document lists those it knows today).
       return capitalise(String(n.type).replace(/[_:]/g, ' ')) + (item !== 'an auction' ? `: ${item}` : '') + '.';

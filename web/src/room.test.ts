@@ -23,12 +23,22 @@ function auction(over: Partial<Auction> = {}): Auction {
     serverTime: '2025-01-01T10:30:00.000Z',
     createdAt: '2025-01-01T09:00:00Z',
     updatedAt: '2025-01-01T09:00:00Z',
+    category: null,
+    images: [],
+    watchers: 0,
     ...over,
   };
 }
 
 function bid(n: number, amount: string, bidderId = 'u1'): Bid {
-  return { id: `b${n}`, auctionId: ID, bidderId, amount, createdAt: `2025-01-01T10:${String(n).padStart(2, '0')}:00Z` };
+  return {
+    id: `b${n}`,
+    auctionId: ID,
+    bidderId,
+    bidderName: 'Asha K.',
+    amount,
+    createdAt: `2025-01-01T10:${String(n).padStart(2, '0')}:00Z`,
+  };
 }
 
 function ev(type: string, eventId: number, data: Record<string, unknown> = {}): RoomAction {

@@ -197,6 +197,15 @@ function applyEvent(state: RoomState, e: EventMessage): RoomState {
         refreshSeq: state.refreshSeq + 1,
       };
     }
+    case 'auction:cancelled':
+      return {
+        ...state,
+        status: 'cancelled',
+        notice: `This auction was cancelled${
+          typeof data.cancelReason === 'string' ? `: ${data.cancelReason.replace(/[.!]+$/, '')}` : ''
+        }.`,
+        refreshSeq: state.refreshSeq + 1,
+      };
     case 'bid:outbid': {
       const bid = data.bid as Bid | undefined;
       const amount = str(data.amount) ?? bid?.amount ?? state.highestBid?.amount ?? null;

@@ -6,6 +6,10 @@ export type Route =
   | { name: 'new' }
   | { name: 'admin' }
   | { name: 'login' }
+  | { name: 'myBids' }
+  | { name: 'myAuctions' }
+  | { name: 'purchases' }
+  | { name: 'watchlist' }
   | { name: 'notFound' };
 
 export function parseRoute(hash: string): Route {
@@ -16,6 +20,10 @@ export function parseRoute(hash: string): Route {
   if (parts.length === 1 && parts[0] === 'new') return { name: 'new' };
   if (parts.length === 1 && parts[0] === 'admin') return { name: 'admin' };
   if (parts.length === 1 && parts[0] === 'login') return { name: 'login' };
+  if (parts.length === 2 && parts[0] === 'me') {
+    const page = { bids: 'myBids', auctions: 'myAuctions', purchases: 'purchases', watchlist: 'watchlist' }[parts[1]];
+    if (page) return { name: page } as Route;
+  }
   return { name: 'notFound' };
 }
 
@@ -33,4 +41,30 @@ export function useRoute(): Route {
     return () => removeEventListener('hashchange', onChange);
   }, []);
   return route;
+}
+
+/** The query of a hash route (`#/?q=clock&sort=ending_soon`): a list's state lives there, so
+ * a search can be shared as a link. */
+export function hashQuery(hash: string = location.hash): URLSearchParams {
+  const at = hash.indexOf('?');
+  return new URLSearchParams(at >= 0 ? hash.slice(at + 1) : '');
+}
+
+/** The hash for `path` with these query values (empty ones left out). */
+export function withQuery(path: string, values: Record<string, string | undefined>): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(values)) if (v) params.set(k, v);
+  const qs = params.toString();
+  return `#${path}${qs ? `?${qs}` : ''}`;
+}
+
+/** The current hash's query, re-read on every change. */
+export function useHashQuery(): URLSearchParams {
+  const [query, setQuery] = useState(() => hashQuery());
+  useEffect(() => {
+    const onChange = () => setQuery(hashQuery());
+    addEventListener('hashchange', onChange);
+    return () => removeEventListener('hashchange', onChange);
+  }, []);
+  return query;
 }

@@ -32,6 +32,17 @@ export type ReplayedJob = Schemas['ReplayedJobOut'];
 
 export type CreateAuctionInput = Schemas['CreateAuction'];
 
+// Marketplace (CONTRACT §10).
+export type AuctionImage = Schemas['ImageOut'];
+export type MyBid = Schemas['MyBidOut'];
+export type MyBidPage = Schemas['MyBidList'];
+export type BidStanding = MyBid['state'];
+export type Purchase = Schemas['PurchaseOut'];
+export type PurchasePage = Schemas['PurchaseList'];
+export type EditAuctionInput = Schemas['EditAuction'];
+/** `GET /api/auctions` sorts (a query parameter: not among the document's schemas). */
+export type SortOrder = 'ending_soon' | 'newest' | 'price_asc' | 'price_desc' | 'most_bids';
+
 // Every status once (the compiler refuses a missing or an unknown one), in the order lists offer them.
 const STATUS_ORDER: Record<AuctionStatus, true> = {
   scheduled: true,
@@ -39,6 +50,7 @@ const STATUS_ORDER: Record<AuctionStatus, true> = {
   ended: true,
   sold: true,
   closed_no_winner: true,
+  cancelled: true,
 };
 export const AUCTION_STATUSES = Object.keys(STATUS_ORDER) as AuctionStatus[];
 
@@ -93,7 +105,7 @@ export interface ErrorMessage {
 
 export type ServerMessage = SnapshotMessage | EventMessage | PongMessage | ErrorMessage;
 
-export const ROOM_EVENTS = ['bid:placed', 'auction:started', 'auction:ended'] as const;
+export const ROOM_EVENTS = ['bid:placed', 'auction:started', 'auction:ended', 'auction:cancelled'] as const;
 
 export const USER_EVENTS = [
   'bid:outbid',

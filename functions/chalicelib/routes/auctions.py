@@ -10,14 +10,16 @@ from chalice import Blueprint
 
 from shared.domain.auctions import AuctionDraft
 from shared.domain.errors import DomainError, invalid
-from shared.services import auctions, bidding
+from shared.domain.marketplace import public_name
+from shared.domain.vocabulary import SortOrder
+from shared.services import auctions, bidding, search
 
 from .. import runtime
 from ..http import Call, operation, request_id
 from ..schemas import (
     AuctionList,
-    AuctionListQuery,
     AuctionOut,
+    AuctionSearchQuery,
     BidList,
     BidPlaced,
     CreateAuction,
@@ -62,6 +64,7 @@ def create_auction(call: Call) -> dict[str, Any]:
         reserve_price=b.reservePrice,
         buy_now_price=b.buyNowPrice,
         soft_close_secs=b.softCloseSecs,
+        category=b.category,
     )
     return auctions.create_auction(runtime.context(), call.user.user_id, draft)
 
@@ -70,17 +73,26 @@ def create_auction(call: Call) -> dict[str, Any]:
     bp,
     "GET",
     "/api/auctions",
-    summary="List auctions, newest first",
+    summary="Find auctions: full text, category, price range, seller, status; five sorts",
     tag="auctions",
     auth="optional",
-    query=AuctionListQuery,
+    query=AuctionSearchQuery,
     response=AuctionList,
     errors=("validation_error",),
 )
 def list_auctions(call: Call) -> dict[str, Any]:
-    q: AuctionListQuery = call.query
+    q: AuctionSearchQuery = call.query
+    criteria = search.Criteria(
+        status=q.status,
+        q=q.q or None,
+        category=q.category,
+        min_price=q.minPrice,
+        max_price=q.maxPrice,
+        seller_id=q.sellerId,
+        sort=SortOrder(q.sort),
+    )
     return auctions.list_auctions(
-        runtime.context(), call.viewer, status=q.status, limit=q.limit, cursor=q.cursor
+        runtime.context(), call.viewer, criteria=criteria, limit=q.limit, cursor=q.cursor
     )
 
 
@@ -139,6 +151,7 @@ def place_bid(call: Call) -> dict[str, Any]:
         amount,
         is_max=b.maxAmount is not None,
         idempotency_key=key,
+        bidder_name=public_name(call.user.name, call.user.user_id),
         request_id=request_id(),
     )
     body = {**receipt.bid, "minNextBid": receipt.min_next_bid, "endsAt": receipt.ends_at}

@@ -13,15 +13,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalice import Blueprint
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from shared.adapters.orm import Auction, Bid
 from shared.domain.errors import DomainError
 from shared.domain.money import money_str
+from shared.services import auctions
 
 from .. import runtime
 from ..http import Call, operation
-from ..schemas import MoneyText, Out, PlaceBid
+from ..schemas import AuctionList, AuctionSearchQuery, MoneyText, Out, PlaceBid
 
 bp = Blueprint(__name__)
 
@@ -103,3 +104,28 @@ def rowlock_bid(call: Call) -> dict[str, Any]:
             "amount": money_str(amount),
             "minNextBid": money_str(amount + auction.bid_increment),
         }
+
+
+@operation(
+    bp,
+    "GET",
+    "/bench/search-ilike",
+    summary="The common peer search: ILIKE '%word%' over name and description, same render",
+    tag="bench",
+    query=AuctionSearchQuery,
+    response=AuctionList,
+)
+def search_ilike(call: Call) -> dict[str, Any]:
+    q: AuctionSearchQuery = call.query
+    ctx = runtime.context()
+    pattern = f"%{q.q or ''}%"
+    key = Auction.current_price if q.sort == "price_asc" else Auction.created_at
+    with ctx.db.session() as session:
+        query = select(Auction).where(
+            or_(Auction.item_name.ilike(pattern), Auction.description.ilike(pattern))
+        )
+        if q.category:
+            query = query.where(Auction.category == q.category)
+        rows = list(session.scalars(query.order_by(key, Auction.id).limit(q.limit + 1)))
+        page = rows[: q.limit]
+        return {"items": auctions.render(session, ctx, call.viewer, page), "nextCursor": None}

@@ -10,7 +10,7 @@ from shared.services import notifications
 
 from .. import runtime
 from ..http import Call, operation
-from ..schemas import NotificationList, NotificationOut, NotificationQuery
+from ..schemas import NotificationList, NotificationOut, NotificationQuery, ReadAllOut
 
 bp = Blueprint(__name__)
 
@@ -51,3 +51,17 @@ def mark_read(call: Call) -> dict[str, Any]:
     return notifications.mark_read(
         runtime.context(), call.user.user_id, call.params["notification_id"]
     )
+
+
+@operation(
+    bp,
+    "POST",
+    "/api/notifications/read-all",
+    summary="Mark every unread notification of mine read",
+    tag="notifications",
+    auth="required",
+    response=ReadAllOut,
+    errors=("unauthenticated",),
+)
+def mark_all_read(call: Call) -> dict[str, Any]:
+    return {"updated": notifications.mark_all_read(runtime.context(), call.user.user_id)}

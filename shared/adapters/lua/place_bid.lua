@@ -7,14 +7,17 @@
 -- ARGV: 1 auctionId  2 userId  3 amount (minor units)  4 isMax (0/1)  5 bidId
 --       6 answerBidId (a proxy answer's id)  7 allowSelfOutbid (0/1)  8 tokens per second
 --       9 burst  10 room maxlen  11 feed maxlen  12 idempotency ttl (s)
---       13 requestId (the API request's id, or ''; into the outbox record and the feed entries)
+--       13 the bidder's public name (bidderName; the leader's is kept in `highest`)
+--       14 requestId (the API request's id, or ''; into the outbox record and the feed entries)
 -- Returns {kind, json}: kind is ok | replay | refused | missing.
 
 local auction_id, user_id = ARGV[1], ARGV[2]
 local offer, is_max = tonumber(ARGV[3]), ARGV[4] == '1'
 local allow_self = ARGV[7] == '1'
 local room_maxlen, feed_maxlen = tonumber(ARGV[10]), tonumber(ARGV[11])
-local request_id = ARGV[13] or ''
+local my_name = ARGV[13]
+if my_name == '' then my_name = nil end
+local request_id = ARGV[14] or ''
 
 local done = redis.call('GET', KEYS[7])
 if done then return {'replay', done} end
@@ -101,7 +104,7 @@ if leader and leader.userId == user_id and is_max then
     sold = true
   else
     new_leader = {userId = leader.userId, amount = leader.amount, max = offer, maxAt = now,
-                  bidId = leader.bidId, ts = leader.ts}
+                  bidId = leader.bidId, ts = leader.ts, name = my_name or leader.name}
   end
 elseif leader and leader.userId == user_id and not allow_self then
   return refuse('already_highest')
@@ -114,32 +117,34 @@ end
 
 if sold then
   bids = {{user_id, buy_now, false}}
-  new_leader = {userId = user_id, amount = buy_now, max = buy_now, maxAt = now}
+  new_leader = {userId = user_id, amount = buy_now, max = buy_now, maxAt = now, name = my_name}
 elseif new_leader == nil then
   local rival = nil
   if leader and leader.userId ~= user_id then rival = leader end
   if is_max then
     if rival == nil then
-      new_leader = {userId = user_id, amount = floor, max = offer, maxAt = now}
+      new_leader = {userId = user_id, amount = floor, max = offer, maxAt = now, name = my_name}
       bids = {{user_id, floor, true}}
     elseif offer > rival.max then
       local price = math.min(offer, rival.max + increment)
-      new_leader = {userId = user_id, amount = price, max = offer, maxAt = now}
+      new_leader = {userId = user_id, amount = price, max = offer, maxAt = now, name = my_name}
       bids = {{user_id, price, true}}
     else
       local answer = math.min(rival.max, offer + increment)
-      new_leader = {userId = rival.userId, amount = answer, max = rival.max, maxAt = rival.maxAt}
+      new_leader = {userId = rival.userId, amount = answer, max = rival.max, maxAt = rival.maxAt,
+                    name = rival.name}
       bids = {{user_id, offer, true}, {rival.userId, answer, true}}
     end
   else
     if rival and rival.max >= offer then
       local answer = math.min(rival.max, offer + increment)
-      new_leader = {userId = rival.userId, amount = answer, max = rival.max, maxAt = rival.maxAt}
+      new_leader = {userId = rival.userId, amount = answer, max = rival.max, maxAt = rival.maxAt,
+                    name = rival.name}
       bids = {{user_id, offer, false}, {rival.userId, answer, true}}
     else
       local own_max = offer
       if leader and leader.userId == user_id then own_max = math.max(offer, leader.max) end
-      new_leader = {userId = user_id, amount = offer, max = own_max, maxAt = now}
+      new_leader = {userId = user_id, amount = offer, max = own_max, maxAt = now, name = my_name}
       bids = {{user_id, offer, false}}
     end
   end
@@ -164,6 +169,13 @@ if leader then lost(leader.userId) end
 for _, row in ipairs(bids) do lost(row[1]) end
 table.sort(outbid)
 
+-- bidderName: the requester's from the caller, the leader's as the leader JSON keeps it.
+local function name_of(u)
+  if u == user_id then return my_name end
+  if leader and leader.userId == u then return leader.name end
+  return nil
+end
+
 -- Write the rows: ids, sequence numbers, events.
 local ids = {ARGV[5], ARGV[6]}
 local seq = tonumber(st.seq or '0')
@@ -172,7 +184,7 @@ local requester_bid = nil
 for i, row in ipairs(bids) do
   seq = seq + 1
   local bid = {id = ids[i], auctionId = auction_id, bidderId = row[1], amount = money(row[2]),
-               createdAt = iso(now)}
+               createdAt = iso(now), bidderName = name_of(row[1])}
   local after = {amount = row[2]}
   local data = {bid = bid, minNextBid = money(row[2] + increment), endsAt = iso(ends)}
   if reserve then data.reserveMet = row[2] >= reserve end
@@ -196,7 +208,8 @@ if is_max then
 end
 
 local highest_bid = {id = new_leader.bidId, auctionId = auction_id, bidderId = new_leader.userId,
-                     amount = money(new_leader.amount), createdAt = iso(new_leader.ts)}
+                     amount = money(new_leader.amount), createdAt = iso(new_leader.ts),
+                     bidderName = new_leader.name}
 for _, loser in ipairs(outbid) do
   publish_user(KEYS[5], loser, auction_id, 'bid:outbid',
     cjson.encode({bid = highest_bid, minNextBid = money(new_leader.amount + increment)}), now, feed_maxlen,

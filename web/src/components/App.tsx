@@ -14,6 +14,7 @@ import { AuctionRoom } from './AuctionRoom';
 import { CreateAuction } from './CreateAuction';
 import { Header } from './Header';
 import { Login } from './Login';
+import { MyAuctions, MyBids, Purchases, Watchlist } from './MyPages';
 
 export function App() {
   const [config, setConfig] = useState<AppConfig | null>(null);
@@ -148,6 +149,10 @@ function Shell({ config }: { config: AppConfig }) {
         {route.name === 'new' && <CreateAuction />}
         {route.name === 'admin' && <Admin />}
         {route.name === 'login' && <Login />}
+        {route.name === 'myBids' && <MyBids />}
+        {route.name === 'myAuctions' && <MyAuctions />}
+        {route.name === 'purchases' && <Purchases />}
+        {route.name === 'watchlist' && <Watchlist />}
         {route.name === 'notFound' && (
           <section class="card">
             <h1>Page not found</h1>

@@ -4,6 +4,8 @@ import { formatTime, useApp } from '../app';
 import { initialRoom, roomReducer, type RoomState } from '../room';
 import type { Bid } from '../types';
 import { BidBox } from './BidBox';
+import { Gallery } from './Photos';
+import { SellerControls, WatchButton } from './SellerControls';
 import { CounterResponse, InvoiceLink, SellerDecision } from './AfterSale';
 import { Countdown, StatusBadge } from './ui';
 
@@ -88,7 +90,8 @@ export function AuctionRoom({ id }: { id: string }) {
   const buyerId = buyerOf(state);
   const isBuyer = !!me && me.id === buyerId;
   const status = state.status ?? a.status;
-  const bidderLabel = (b: Bid) => (me && b.bidderId === me.id ? 'You' : `Bidder ${b.bidderId.slice(0, 8)}`);
+  const bidderLabel = (b: Bid) =>
+    me && b.bidderId === me.id ? 'You' : (b.bidderName ?? `Bidder ${b.bidderId.slice(0, 4)}`);
 
   return (
     <article class="room">
@@ -110,7 +113,15 @@ export function AuctionRoom({ id }: { id: string }) {
                 : `Ended ${formatTime(state.endsAt)}`}
           </span>
         </p>
+        <WatchButton auction={a} onChange={load} />
+        {a.category && <span class="chip chip-static">{a.category}</span>}
+        <Gallery images={a.images ?? []} alt={a.itemName} />
         {a.description && <p class="description">{a.description}</p>}
+        {status === 'cancelled' && (
+          <p class="banner banner-warn" role="status" data-testid="cancelled-note">
+            Cancelled{a.cancelReason ? `: ${a.cancelReason}` : '.'}
+          </p>
+        )}
         {loadError && (
           <p class="error" role="alert">
             {loadError}
@@ -137,6 +148,13 @@ export function AuctionRoom({ id }: { id: string }) {
           </button>
         </div>
       )}
+
+      <SellerControls
+        auction={a}
+        status={status}
+        bidCount={state.bidCount}
+        onChange={(next) => (next ? dispatch({ type: 'loaded', auction: next }) : load())}
+      />
 
       <div class="room-grid">
         <section class="card price-panel" aria-label="Current price">

@@ -14,7 +14,8 @@ type FormValues = Record<
   | 'durationMins'
   | 'reservePrice'
   | 'buyNowPrice'
-  | 'softCloseSecs',
+  | 'softCloseSecs'
+  | 'category',
   string
 >;
 
@@ -29,6 +30,7 @@ function defaults(): FormValues {
     reservePrice: '',
     buyNowPrice: '',
     softCloseSecs: '',
+    category: '',
   };
 }
 
@@ -46,6 +48,7 @@ export function toCreateInput(v: FormValues): CreateAuctionInput {
   if (v.reservePrice.trim()) input.reservePrice = v.reservePrice.trim();
   if (v.buyNowPrice.trim()) input.buyNowPrice = v.buyNowPrice.trim();
   if (v.softCloseSecs.trim()) input.softCloseSecs = num(v.softCloseSecs) as number;
+  if (v.category.trim()) input.category = v.category.trim().toLowerCase();
   return input;
 }
 
@@ -163,6 +166,14 @@ export function CreateAuction() {
         {field('durationMins', 'Duration (minutes)', (c) => (
           <input type="number" min={1} step={1} inputMode="numeric" required {...c} />
         ))}
+        {field(
+          'category',
+          'Category',
+          (c) => (
+            <input type="text" maxLength={40} autoComplete="off" placeholder="e.g. clocks" {...c} />
+          ),
+          'Optional: lowercase letters, digits and hyphens.',
+        )}
         <fieldset class="optional">
           <legend>Optional rules</legend>
           {field(

@@ -47,6 +47,24 @@ export function Header() {
       </div>
       <nav class="main-nav" aria-label="Main">
         <a href="#/">Auctions</a>
+        {userId && (
+          <>
+            <a href="#/me/bids" data-testid="my-bids-link">
+              My bids
+            </a>
+            <a href="#/me/watchlist" data-testid="watchlist-link">
+              Watchlist
+            </a>
+            <a href="#/me/purchases" data-testid="purchases-link">
+              Purchases
+            </a>
+          </>
+        )}
+        {canSell && (
+          <a href="#/me/auctions" data-testid="my-auctions-link">
+            My auctions
+          </a>
+        )}
         {canSell && (
           <a href="#/new" data-testid="new-auction-link">
             New auction

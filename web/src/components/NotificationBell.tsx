@@ -105,6 +105,17 @@ export function NotificationBell() {
     }
   }
 
+  async function markAllRead() {
+    try {
+      await api.markAllRead();
+      const now = new Date().toISOString();
+      setItems((prev) => prev.map((p) => (p.readAt ? p : { ...p, readAt: now })));
+      setUnread(0);
+    } catch (e) {
+      setError(describeError(e));
+    }
+  }
+
   // Escape or a click elsewhere closes the panel.
   useEffect(() => {
     if (!open) return;
@@ -151,6 +162,11 @@ export function NotificationBell() {
       {open && (
         <div id="notification-panel" ref={panelRef} class="bell-panel" role="region" aria-label="Notifications">
           <h2>Notifications</h2>
+          {unread > 0 && (
+            <button type="button" class="button-quiet small" onClick={markAllRead} data-testid="notification-read-all">
+              Mark all read
+            </button>
+          )}
           {loading && <p class="muted">Loading…</p>}
           {error && (
             <p class="error" role="alert">

@@ -1,0 +1,250 @@
+"""What a seller may do to their own auction before it sells: edit it while it is scheduled,
+and call it off (an admin may call off any auction before it is sold).
+
+Edit: under the row lock, the changes are merged into the record and the draft rules are
+checked on the merged whole (a new start price above the existing reserve is refused); the
+Redis state the bid script judges and the schedules move with it, through the outbox.
+
+Cancel, exactly:
+1. the Redis state is closed first (`cancel_state.lua`, atomically with a last look: for a
+   seller, a bid that got there first wins and the cancel is refused), so from this moment
+   the bid script refuses every bid (`auction_not_live`);
+2. every accepted bid is drained into PostgreSQL, so the bidders read next are all of them;
+3. under the row lock the rule is judged again on the record; the auction becomes
+   `cancelled` in a new round (its bids are kept, void, as after a reset), and the bidders
+   and watchers are told (`auction_cancelled`), the room hears `auction:cancelled`, the
+   schedules are cleared and the action is audited, in one transaction.
+If 3 refuses or fails, step 1 is undone (the status the bid script saw is restored).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import func, select
+
+from shared.adapters import keys
+from shared.adapters.orm import Auction, Bid
+from shared.adapters.redis_store import StoreError, StoreUnavailable, load_script
+from shared.domain.auctions import AuctionDraft, check_draft, ends_at, shown_status
+from shared.domain.errors import DomainError
+from shared.domain.marketplace import may_cancel
+from shared.domain.principal import Viewer
+from shared.domain.schedule import Moment
+from shared.domain.times import iso
+from shared.domain.vocabulary import AuctionStatus, EventType, NotificationType
+from shared.services import (
+    auction_state,
+    auctions,
+    audit,
+    bid_intake,
+    email_jobs,
+    ending_soon,
+    notifications,
+    outbox,
+    records,
+    schedules,
+    watchlist,
+)
+from shared.services.context import Context
+
+log = logging.getLogger(__name__)
+
+# The auction's own fields a PATCH may name (the create fields), by their record names.
+EDITABLE = (
+    "item_name",
+    "description",
+    "start_price",
+    "bid_increment",
+    "go_live_at",
+    "duration_mins",
+    "reserve_price",
+    "buy_now_price",
+    "soft_close_secs",
+    "category",
+)
+
+
+def _draft_of(auction: Auction) -> AuctionDraft:
+    return AuctionDraft(**{name: getattr(auction, name) for name in EDITABLE})
+
+
+def edit(
+    ctx: Context, auction_id: uuid.UUID, viewer: Viewer, changes: dict[str, Any]
+) -> dict[str, Any]:
+    """Apply `changes` (record field -> new value; None clears an optional rule) to a
+    scheduled auction of the caller's. Returns the auction."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    now = ctx.clock()
+    with ctx.db.session() as session:
+        auction = records.locked_auction(session, auction_id)
+        if viewer.user_id != str(auction.seller_id):
+            raise DomainError("forbidden", "Only the auction's seller edits it")
+        if shown_status(auction.status, auction.go_live_at, auction.ends_at, now) != (
+            AuctionStatus.SCHEDULED
+        ):
+            raise DomainError(
+                "auction_not_editable", "An auction can be edited only while it is scheduled"
+            )
+        draft = replace(_draft_of(auction), **changes)
+        check_draft(draft, now)
+        for name in EDITABLE:
+            setattr(auction, name, getattr(draft, name))
+        auction.ends_at = ends_at(draft.go_live_at, draft.duration_mins)
+        session.flush()
+        seq = session.scalar(select(func.max(Bid.seq)).where(Bid.auction_id == auction.id)) or 0
+        flat = auction_state.state_of(auction, seq).to_fields()
+        fields = {
+            str(k): v for k, v in zip(flat[::2], flat[1::2], strict=True) if k not in ("seq",)
+        }
+        outbox.state_patch(
+            session,
+            str(auction.id),
+            auction.round,
+            fields,
+            schedule={
+                **schedules.entries_for(auction),
+                **ending_soon.entry(auction, ctx.settings.ending_soon_secs),
+            },
+        )
+        view = auctions.view_of(session, ctx, auction, viewer)
+    outbox.relay(ctx)
+    return view
+
+
+def _has_bids(session: Any, auction: Auction) -> bool:
+    return bool(
+        session.scalar(
+            select(func.count())
+            .select_from(Bid)
+            .where(Bid.auction_id == auction.id, Bid.round == auction.round)
+        )
+    )
+
+
+def _judge(ctx: Context, session: Any, auction: Auction, viewer: Viewer) -> None:
+    verdict = may_cancel(
+        shown_status=shown_status(auction.status, auction.go_live_at, auction.ends_at, ctx.clock()),
+        has_bids=_has_bids(session, auction),
+        is_seller=viewer.user_id == str(auction.seller_id),
+        is_admin=viewer.is_admin,
+    )
+    if verdict is None:
+        raise DomainError("forbidden", "Only the auction's seller or an admin cancels it")
+    if not verdict:
+        raise DomainError(
+            "auction_not_cancellable",
+            "A seller cancels while the auction is scheduled, or live without bids; an admin "
+            "any time before it is sold",
+        )
+
+
+def _state_script(ctx: Context, aid: str, *args: str | int) -> list[str]:
+    return list(
+        ctx.store.script(
+            load_script("cancel_state"), [keys.state(aid), keys.highest(aid)], list(args)
+        )
+    )
+
+
+def _close_for_bids(ctx: Context, auction_id: uuid.UUID, viewer: Viewer) -> str:
+    """Step 1: the bid script refuses from now on. Returns the status it had."""
+    aid = str(auction_id)
+    strict = 0 if viewer.is_admin else 1
+    outcome, before = _state_script(ctx, aid, "close", strict, "")
+    if outcome == "missing":  # no state (flushed): written from the record, then closed
+        auction_state.rebuild(ctx, auction_id)
+        outcome, before = _state_script(ctx, aid, "close", strict, "")
+    if outcome in ("refused", "has_bids"):
+        raise DomainError(
+            "auction_not_cancellable",
+            "The auction has bids now" if outcome == "has_bids" else f"The auction is {before}",
+        )
+    return before
+
+
+def cancel(ctx: Context, auction_id: uuid.UUID, viewer: Viewer, reason: str) -> dict[str, Any]:
+    """Call the auction off (see the module's docstring). Returns the auction."""
+    aid = str(auction_id)
+    with ctx.db.session() as session:
+        _judge(ctx, session, records.get_auction(session, auction_id), viewer)
+    before = _close_for_bids(ctx, auction_id, viewer)
+    try:
+        bid_intake.drain(ctx)
+        with ctx.db.session() as session:
+            auction = records.locked_auction(session, auction_id)
+            _judge(ctx, session, auction, viewer)
+            now = ctx.clock()
+            voided_round = auction.round
+            top_bids = dict(
+                session.execute(
+                    select(Bid.bidder_id, func.max(Bid.amount))
+                    .where(Bid.auction_id == auction.id, Bid.round == auction.round)
+                    .group_by(Bid.bidder_id)
+                ).all()
+            )
+            people = {str(b) for b in top_bids} | set(watchlist.watchers(session, auction.id))
+            from_status = auction.status
+            auction.status = AuctionStatus.CANCELLED.value
+            auction.cancel_reason = reason
+            auction.closed_reason = "cancelled"
+            auction.closed_at = now
+            auction.round += 1  # its bids stay in the record, void (as after a reset)
+            auction.highest_bid_id = None
+            session.flush()
+            outbox.state_patch(
+                session,
+                aid,
+                auction.round,
+                {"status": auction.status, "round": auction.round},
+                schedule={Moment.START: None, Moment.END: None, Moment.ENDING_SOON: None},
+                clear=True,
+            )
+            data = {
+                "status": auction.status,
+                "cancelReason": reason,
+                "cancelledAt": iso(now),
+                "byAdmin": viewer.user_id != str(auction.seller_id),
+            }
+            outbox.room_event(session, ctx, aid, EventType.AUCTION_CANCELLED, data)
+            told = people - {viewer.user_id or ""}
+            if viewer.user_id != str(auction.seller_id):
+                told.add(str(auction.seller_id))
+            for user in sorted(told):
+                notifications.notify(
+                    session,
+                    ctx,
+                    cause=f"cancel:{aid}:{voided_round}",
+                    user_id=user,
+                    kind=NotificationType.AUCTION_CANCELLED,
+                    payload={"auctionId": aid, "itemName": auction.item_name, **data},
+                )
+            # Bidders had money on it: they get an email too (watchers the notification only).
+            for bidder, amount in sorted(top_bids.items(), key=lambda item: str(item[0])):
+                outbox.job(
+                    session,
+                    email_jobs.cancellation_job(
+                        auction, voided_round, str(bidder), amount, now, reason
+                    ),
+                )
+            audit.record(
+                session,
+                viewer.user_id,
+                "seller.cancel" if viewer.user_id == str(auction.seller_id) else "admin.cancel",
+                auction.id,
+                {"reason": reason, "fromStatus": from_status, "voidedRound": voided_round},
+            )
+            view = auctions.view_of(session, ctx, auction, viewer)
+    except BaseException:
+        try:
+            _state_script(ctx, aid, "reopen", 0, before)
+        except (StoreUnavailable, StoreError) as exc:
+            log.error("auction %s left closed for bids after a failed cancel: %s", aid, exc)
+        raise
+    outbox.relay(ctx)
+    return view
