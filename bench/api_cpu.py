@@ -76,6 +76,7 @@ def run(database_url: str, redis_url: str, tokens: list[str], seller: uuid.UUID)
             "APP_ENV": "test",
             "LOG_LEVEL": "WARNING",
             "BID_RATE_LIMIT": "1000000/s:1000000",
+            "AUCTION_BENCH_ROUTES": "1",
         },
     )
     stack.start_bridge()
@@ -106,6 +107,8 @@ def run(database_url: str, redis_url: str, tokens: list[str], seller: uuid.UUID)
             (_cpu_seconds(bridge_pid) - bridge_before) / (REQUESTS + WARMUP) * 1e6, 1
         )
         reads: dict[str, Callable[[int], Any]] = {
+            # The floor: the same server, token check and body parsing, and nothing else.
+            "http_floor": lambda i: reader.call("POST", "/bench/noop", {"amount": "1.00"}),
             "get_auction": lambda i: reader.call("GET", f"/api/auctions/{auction_id}"),
             "list_20": lambda i: reader.call("GET", "/api/auctions?limit=20"),
             "history_20": lambda i: reader.call("GET", f"/api/auctions/{auction_id}/bids?limit=20"),
