@@ -103,6 +103,6 @@ def test_a_connection_the_server_closed_is_replaced(bridge_url: str) -> None:
     assert store.command("PING") == "PONG"
     transport = store._client._http._client
     stale = transport._idle[0]
-    stale.sock.shutdown(socket.SHUT_RDWR)  # as if the server had closed it while idle
+    stale.shutdown(socket.SHUT_RDWR)  # as if the server had closed it while idle
     assert store.command("PING") == "PONG"
     assert stale not in transport._idle
