@@ -34,6 +34,8 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	PYTHONPATH=.:functions $(VENV)/bin/lint-imports --no-cache
+	@# A merge's conflict markers never land (one did, in the README).
+	@! git grep -nE '^(<<<<<<<|>>>>>>>)( |$$)' -- . ':!*.lock' || { echo "conflict markers above"; exit 1; }
 
 typecheck: $(STAMP)
 	$(PY) -m mypy

@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bench import cold_start, hot_auction, redis_floor, suspension
+from bench import api_cpu, cold_start, hot_auction, redis_floor, suspension
 from bench import search as search_bench
 from bench.fixtures import (
     BIDDERS,
@@ -138,6 +138,7 @@ def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 SCENARIOS = (
+    "api_cpu",
     "cold_start",
     "redis_floor",
     "suspension_check",
@@ -178,6 +179,8 @@ def main(argv: list[str] | None = None) -> None:
             "seconds_per_run": SECONDS,
             "server_workers": WORKERS,
         }
+        if "api_cpu" in chosen:
+            results["api_cpu"] = api_cpu.run(database_url, redis_url, tokens, seller)
         if "cold_start" in chosen:
             log("== cold start ==")
             results["cold_start"] = cold_start.run(database_url, redis_url, seller)

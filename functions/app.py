@@ -3,7 +3,6 @@ scheduled lifecycle tick that backs up the socket node's ticker."""
 
 from __future__ import annotations
 
-import logging
 import os
 
 from chalice import Chalice, Rate
@@ -21,10 +20,10 @@ from chalicelib.routes import (
     system,
 )
 
-from shared.redaction import install_log_redaction
+from shared.logs import configure_logging
 
-logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(message)s")
-install_log_redaction()  # a URL's password never reaches a log line
+# One JSON object per line (EMF lines included), credentials masked in each.
+configure_logging("api")
 
 app = Chalice(app_name="auction-api")
 app.api.binary_types.append("application/pdf")

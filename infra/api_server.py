@@ -12,6 +12,7 @@ settings: 127.0.0.1 and 8000; the container image sets API_HOST=0.0.0.0).
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import Any
 
@@ -105,7 +106,10 @@ def main() -> None:
     args = parser.parse_args()
     server = make_server(args.host, args.port, shared_port=args.workers != 1)
     if args.workers:
-        print(f"api on http://{args.host}:{args.port} ({args.workers} workers)", flush=True)
+        # A JSON line like every other (the app configured logging when it was imported).
+        logging.getLogger("api").info(
+            "api on http://%s:%s (%d workers)", args.host, args.port, args.workers
+        )
     prefork.serve(
         server.server,
         "infra.api_server",

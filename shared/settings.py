@@ -50,6 +50,12 @@ class RateLimit:
         return cls(per_second=per_second, burst=burst)
 
 
+@lru_cache(maxsize=16)
+def _parsed_rate(text: str) -> RateLimit:
+    """Every bid asks for its limit: parsed once per text, not per request."""
+    return RateLimit.parse(text)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=True)
 
@@ -228,11 +234,11 @@ class Settings(BaseSettings):
 
     @property
     def rate_limit(self) -> RateLimit:
-        return RateLimit.parse(self.bid_rate_limit)
+        return _parsed_rate(self.bid_rate_limit)
 
     @property
     def write_limit(self) -> RateLimit:
-        return RateLimit.parse(self.write_rate_limit)
+        return _parsed_rate(self.write_rate_limit)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -7,10 +7,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 
+from shared.logs import Event
 from shared.services import email_jobs, jobs
 from shared.services.context import Context
-from shared.services.ticker import Ticker, rebuild_schedule
+from shared.services.jobs import WorkReport
+from shared.services.ticker import Ticker, TickReport, rebuild_schedule
 
 log = logging.getLogger("socket_node")
 
@@ -18,7 +21,12 @@ TICK_S = 1.0
 JOBS_EVERY_S = 0.5
 
 
-async def ticker(ctx: Context, *, every_s: float = TICK_S) -> None:
+async def ticker(
+    ctx: Context,
+    *,
+    every_s: float = TICK_S,
+    on_tick: Callable[[TickReport, float], None] | None = None,
+) -> None:
     """Rebuild the schedules from PostgreSQL, then tick every second. The Chalice scheduled
     function runs the same tick every minute; transitions are claimed atomically and guarded
     by status, so both at once (or a restart mid-transition) do each one exactly once."""
@@ -26,7 +34,7 @@ async def ticker(ctx: Context, *, every_s: float = TICK_S) -> None:
     while True:
         try:
             count = await asyncio.to_thread(rebuild_schedule, ctx)
-            log.info("schedule rebuilt from PostgreSQL: %d open auctions", count)
+            log.info(Event(event="schedule_rebuilt", openAuctions=count))
             break
         except Exception:
             log.exception("schedule rebuild failed; retrying in %.0f s", delay)
@@ -37,22 +45,31 @@ async def ticker(ctx: Context, *, every_s: float = TICK_S) -> None:
         began = time.monotonic()
         try:
             report = await asyncio.to_thread(own.tick, ctx)
-            if report.started or report.ended:
-                log.info("tick: started %s ended %s", report.started, report.ended)
-            if report.deadlines:
-                log.info("tick: deadlines %s", report.deadlines)
+            if on_tick is not None:
+                on_tick(report, time.monotonic() - began)
+            if any(report.fired.values()):
+                fired = {moment.value: ids for moment, ids in report.fired.items() if ids}
+                log.info(Event(event="tick", fired=fired, intake=report.intake))
         except Exception:
             log.exception("tick failed; next tick in %.0f s", every_s)
         await asyncio.sleep(max(0.0, every_s - (time.monotonic() - began)))
 
 
-async def job_worker(ctx: Context, *, every_s: float = JOBS_EVERY_S) -> None:
+async def job_worker(
+    ctx: Context,
+    *,
+    every_s: float = JOBS_EVERY_S,
+    on_work: Callable[[WorkReport], None] | None = None,
+) -> None:
     """Run the job queue (emails with their invoices) about twice a second."""
     handlers = email_jobs.handlers()
     while True:
         began = time.monotonic()
         try:
-            await asyncio.to_thread(jobs.work, ctx, handlers)
+            report = WorkReport()
+            await asyncio.to_thread(jobs.work, ctx, handlers, report=report)
+            if on_work is not None:
+                on_work(report)
         except Exception:
             log.exception("job worker failed; next run in %.1f s", every_s)
         await asyncio.sleep(max(0.0, every_s - (time.monotonic() - began)))

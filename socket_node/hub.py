@@ -146,6 +146,9 @@ class Hub(Generic[C]):
         self.rooms: dict[str, Room[C]] = {}
         self.users: dict[str, set[C]] = {}
         self.verifying: set[C] = set()  # connections with an identity change in flight
+        # Running totals for the node's figures (socket_node/metrics.py reads them).
+        self.rate_limited = 0  # messages refused with `rate_limited`
+        self.replay_gaps = 0  # joins answered with `replayGap: true`
 
     # -- connections -----------------------------------------------------------------------
 
@@ -221,6 +224,7 @@ class Hub(Generic[C]):
             return []
         verdict = session.limit.admit(now_ms)
         if verdict == "refuse":
+            self.rate_limited += 1
             detail = f"At most {MESSAGES_PER_S:.0f} messages a second (bursts of {MESSAGES_BURST})"
             return [Send((conn,), messages.error("rate_limited", detail))]
         if verdict == "close":
@@ -289,6 +293,8 @@ class Hub(Generic[C]):
         # Rendered before anything changes: a malformed state raises here and the shell can
         # still fail the join cleanly.
         out = [messages.snapshot(ticket.auction_id, read, replay_gap=gap)]
+        if gap:
+            self.replay_gaps += 1
         del session.tickets[ticket.auction_id]
         buffered = room.pending.pop(conn)
         position = last

@@ -199,16 +199,24 @@ def snapshot(auction_id: str, read: RoomRead, *, replay_gap: bool) -> str:
 
 def with_event_id(body: str, event_id: str) -> str:
     """A stored event (the JSON written by lib.lua, without eventId) as the wire message."""
+    return _wire(body, event_id)[0]
+
+
+def _wire(body: str, event_id: str) -> tuple[str, str]:
+    """The wire message of a stored event, and its type. Only the members of CONTRACT 5 are
+    sent, whatever else the stored event carries."""
     event = orjson.loads(body)
-    return dumps(
+    kind = event.get("type")
+    payload = dumps(
         {
-            "type": event.get("type"),
+            "type": kind,
             "eventId": event_id,
             "auctionId": event.get("auctionId"),
             "data": event.get("data"),
             "ts": event.get("ts"),
         }
     )
+    return payload, str(kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,16 +227,20 @@ class FeedEvent:
     feed_id: str
     room: str | None
     user: str | None
-    event_id: StreamId
+    event_id: StreamId  # its first part is the epoch ms Redis wrote it (the bid's accept time)
     payload: str
+    kind: str = ""  # the event's type, for the figures and the fan-out log line
+    # The API request that caused it (the feed entry's `rid`), for the fan-out log line only.
+    request_id: str | None = None
 
 
 def feed_event(feed_id: str, fields: dict[str, str]) -> FeedEvent:
     """Raises ValueError (or KeyError) for an entry that is not an event."""
     body = fields["e"]
+    rid = fields.get("rid")
     if "room" in fields:
         eid = fields["eid"]
-        return FeedEvent(feed_id, fields["room"], None, stream_id(eid), with_event_id(body, eid))
-    return FeedEvent(
-        feed_id, None, fields["user"], stream_id(feed_id), with_event_id(body, feed_id)
-    )
+        payload, kind = _wire(body, eid)
+        return FeedEvent(feed_id, fields["room"], None, stream_id(eid), payload, kind, rid)
+    payload, kind = _wire(body, feed_id)
+    return FeedEvent(feed_id, None, fields["user"], stream_id(feed_id), payload, kind, rid)

@@ -37,13 +37,14 @@ from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.adapters.tokens import InvalidToken, KeysUnavailable, Principal, Verifier
 from shared.domain.errors import problem_body
 from shared.domain.vocabulary import Role
-from shared.redaction import install_log_redaction
+from shared.logs import configure_logging
 from shared.services import auction_state, health
 from shared.services.context import Context, for_socket_node
 from shared.settings import REPO_ROOT, Settings, settings_or_exit
 from socket_node import background, feed
 from socket_node.hub import AuthTicket, Close, Hub, JoinTicket, Send
 from socket_node.messages import FeedEvent
+from socket_node.metrics import CONTENT_TYPE, NodeMetrics, may_scrape_without_token
 
 log = logging.getLogger("socket_node")
 WEB_DIST = REPO_ROOT / "web" / "dist"
@@ -178,6 +179,7 @@ class SocketNode:
         )
         self.rebuilds = asyncio.Semaphore(REBUILDS_AT_ONCE)
         self.refused_connections = 0
+        self.metrics = NodeMetrics(self)  # GET /metrics, GET /admin/metrics
         self.run_ticker = ticker
         self.run_jobs = jobs
         self.ping_interval = ping_interval
@@ -211,6 +213,10 @@ class SocketNode:
             return json_reply(status, body)
         if path == "/admin/rooms":
             return await self.admin_rooms(request)
+        if path == "/metrics":
+            return await self.prometheus(connection, request)
+        if path == "/admin/metrics":
+            return await self.admin_metrics(request)
         if path == "/config.json":
             return json_reply(200, self.client_config(request))
         if path.startswith(MEDIA_PREFIX):
@@ -320,15 +326,18 @@ class SocketNode:
             return  # an anonymous watcher
         try:
             connection.principal, connection.expires_at = await self.verify_until(token)
+            self.metrics.auth.labels("handshake", "ok").inc()
         except KeysUnavailable as exc:
             log.warning("websocket token not checkable now: %s", exc)
             connection.refused, connection.refused_code = True, CLOSE_TRY_AGAIN_LATER
+            self.metrics.auth.labels("handshake", "unavailable").inc()
         except InvalidToken as exc:
             log.info("websocket token refused: %s", exc)
             connection.refused = True
+            self.metrics.auth.labels("handshake", "invalid").inc()
 
-    async def admin_rooms(self, request: Request) -> Response:
-        cors = self.cors(request)
+    async def admin_refusal(self, request: Request, cors: dict[str, str]) -> Response | None:
+        """None when the request carries an admin's Bearer token, else the problem to answer."""
         scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return problem("unauthenticated", "An admin's Bearer token is required", cors)
@@ -340,7 +349,30 @@ class SocketNode:
             return problem("unauthenticated", "The token is not valid", cors)
         if principal.role != Role.ADMIN:
             return problem("forbidden", "Admins only", cors)
+        return None
+
+    async def admin_rooms(self, request: Request) -> Response:
+        cors = self.cors(request)
+        refusal = await self.admin_refusal(request, cors)
+        if refusal is not None:
+            return refusal
         return json_reply(200, await self.cluster_figures(), cors)
+
+    async def prometheus(self, connection: NodeConnection, request: Request) -> Response:
+        """CONTRACT 12: an admin's token, or a scraper on this machine (not through a proxy)."""
+        if not may_scrape_without_token(connection.remote_address, request.headers):
+            refusal = await self.admin_refusal(request, {})
+            if refusal is not None:
+                return refusal
+        return _response(200, self.metrics.prometheus_text(), CONTENT_TYPE)
+
+    async def admin_metrics(self, request: Request) -> Response:
+        """This node's figures as JSON for the admin page (admin token; CORS like rooms)."""
+        cors = self.cors(request)
+        refusal = await self.admin_refusal(request, cors)
+        if refusal is not None:
+            return refusal
+        return json_reply(200, self.metrics.figures(self.node_id), cors)
 
     # -- the admin view: this node's figures, and its siblings' through Redis --------------
 
@@ -438,6 +470,7 @@ class SocketNode:
                 principal, expires_at = await self.verify_until(ticket.token)
             except InvalidToken as exc:
                 log.info("websocket re-authentication refused: %s", exc)
+        self.metrics.auth.labels("reauth", "ok" if principal else "invalid").inc()
         self.send(
             self.hub.complete_auth(
                 connection,
@@ -450,11 +483,18 @@ class SocketNode:
         connection.expire_at(expires_at)
 
     async def join(self, connection: NodeConnection, ticket: JoinTicket) -> None:
+        began = time.perf_counter()
+        result = await self._join(connection, ticket)
+        self.metrics.joins.labels(result).inc()
+        if result == "ok":
+            self.metrics.join_time.observe(time.perf_counter() - began)
+
+    async def _join(self, connection: NodeConnection, ticket: JoinTicket) -> str:
         aid = ticket.auction_id
         try:
             if aid in self.unknown_auctions:
                 self.send(self.hub.fail_join(connection, ticket, "not_found", "No such auction"))
-                return
+                return "not_found"
             read = await self.rooms.read(aid, ticket.after)
             # No Redis state (flushed, or no such auction): PostgreSQL knows which.
             if not read.state and await self.rebuild(aid):
@@ -462,8 +502,9 @@ class SocketNode:
             if not read.state:
                 self.unknown_auctions[aid] = True
                 self.send(self.hub.fail_join(connection, ticket, "not_found", "No such auction"))
-                return
+                return "not_found"
             self.send(self.hub.complete_join(connection, ticket, read))
+            return "ok"
         except (RedisError, OSError, SQLAlchemyError, StoreError, StoreUnavailable) as exc:
             log.warning("room %s unreadable for a join: %s", aid, exc)
             self.send(
@@ -471,6 +512,7 @@ class SocketNode:
                     connection, ticket, "unavailable", "The room cannot be read right now; retry"
                 )
             )
+            return "unavailable"
         except (KeyError, ValueError) as exc:
             log.error("room %s has a malformed state: %r", aid, exc)
             self.send(
@@ -478,6 +520,7 @@ class SocketNode:
                     connection, ticket, "unavailable", "The room cannot be read right now; retry"
                 )
             )
+            return "unavailable"
 
     async def rebuild(self, auction_id: str) -> bool:
         """The auction's state from PostgreSQL (False: no such auction), a few at a time."""
@@ -512,12 +555,16 @@ class SocketNode:
 
     def on_feed(self, events: list[FeedEvent]) -> None:
         for event in events:
+            receivers = 0
             for item in self.hub.deliver(event):
                 broadcast(item.targets, item.payload)
+                receivers += len(item.targets)
+            self.metrics.fanned_out(event, receivers)  # latency, type, the fan-out log line
         if self.congested:
             self.police()
 
     async def on_feed_gap(self) -> None:
+        self.metrics.feed_gaps.inc()
         for aid, after in self.hub.catch_up_points().items():
             self.on_feed(await self.rooms.since(aid, after))
 
@@ -572,11 +619,16 @@ class SocketNode:
             asyncio.create_task(self.feed.run()),
             asyncio.create_task(self.police_loop()),
             asyncio.create_task(self.publish_summary()),
+            asyncio.create_task(self.metrics.backlog_loop(self.ctx)),
         ]
         if self.run_ticker:
-            self.tasks.append(asyncio.create_task(background.ticker(self.ctx)))
+            self.tasks.append(
+                asyncio.create_task(background.ticker(self.ctx, on_tick=self.metrics.ticked))
+            )
         if self.run_jobs:
-            self.tasks.append(asyncio.create_task(background.job_worker(self.ctx)))
+            self.tasks.append(
+                asyncio.create_task(background.job_worker(self.ctx, on_work=self.metrics.worked))
+            )
         return self.port
 
     async def stop(self) -> None:
@@ -598,15 +650,14 @@ class SocketNode:
     async def run(self, host: str, port: int, stop: asyncio.Future[None]) -> None:
         await self.start(host, port)
         log.info("socket node %s on http://%s:%s (ws at /ws)", self.node_id, host, self.port)
-        print(f"socket node on http://{host}:{self.port}", flush=True)
         await stop
         await self.stop()
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    install_log_redaction()  # a URL's password never reaches a log line
-    logging.getLogger("websockets").setLevel(logging.WARNING)  # no line per connection
+    # One JSON object per line, credentials masked in each; websockets' line per
+    # connection and httpx's per request are quieted.
+    configure_logging("socket-node")
     settings = settings_or_exit()
     ctx = for_socket_node(settings)
 

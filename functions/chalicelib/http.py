@@ -4,6 +4,7 @@ maps errors to problem+json, and records the route for the OpenAPI document."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from shared.adapters.db import DB_ERRORS
 from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.domain.principal import ANONYMOUS, InvalidToken, KeysUnavailable, Principal, Viewer
+from shared.logs import Event
 
 if TYPE_CHECKING:
     from shared.adapters.tokens import Verifier
@@ -31,7 +33,7 @@ from shared.domain.errors import (
 )
 from shared.services import moderation, rate_limits, users
 
-from . import runtime
+from . import emf, runtime
 from .schemas import ProblemOut
 
 log = logging.getLogger("api")
@@ -71,6 +73,7 @@ def _contract_breach(where: str, status: int, exc: ValidationError) -> Response:
 
 
 def internal_error() -> Response:
+    _problem_code.set("internal_error")
     body = problem_body("internal_error", "An unexpected error occurred")
     return Response(
         body=orjson.dumps(body).decode(), status_code=500, headers={"Content-Type": PROBLEM}
@@ -78,6 +81,7 @@ def internal_error() -> Response:
 
 
 def problem_response(error: DomainError) -> Response:
+    _problem_code.set(error.code)
     try:
         text = _serialise(ProblemOut, error.body())
     except ValidationError as exc:
@@ -107,6 +111,21 @@ def _validation(exc: ValidationError, where: str) -> ValidationFailed:
 _verifier: Verifier | None = None
 # The verified user of the current request, for the request log line.
 _current_user: ContextVar[str | None] = ContextVar("current_user", default=None)
+# The request's id (X-Request-Id, or one minted here): it travels with a bid into its outbox
+# record and its feed entries, so the socket nodes' fan-out lines name it too.
+_request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+# The problem code the current request was answered with (None: it succeeded), for the metrics.
+_problem_code: ContextVar[str | None] = ContextVar("problem_code", default=None)
+# The operation's metric name when it declares one (`outcome_metrics`), for the EMF line.
+_metric: ContextVar[str | None] = ContextVar("metric", default=None)
+# A caller's X-Request-Id is used when it is a plain token; anything else (too long, spaces,
+# control characters) is replaced, since it is written into logs and Redis.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def request_id() -> str | None:
+    """The current request's id (None outside a request)."""
+    return _request_id.get()
 
 
 def verifier() -> Verifier:
@@ -288,12 +307,15 @@ def operation(
     suspension_checked_by_view: bool = False,
     max_body: int = MAX_BODY,
     raw_body: tuple[str, ...] = (),
+    outcome_metrics: str | None = None,
 ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
     """Register a route. `parse=False` leaves the body to the view (`parse_body`), for a
     route that must refuse before it reads anything. Writes (any method but GET) spend a
     token of the caller's write bucket for the route's tag unless `rate_limited=False`, and a
     suspended caller's write is refused (`account_suspended`) in that same round trip; a
-    write without the limiter checks it on its own, unless the view does (the bid script)."""
+    write without the limiter checks it on its own, unless the view does (the bid script).
+    `outcome_metrics="Bid"`: its request line carries the EMF metrics BidLatency, BidAccepted
+    and BidRefused (by problem code), see `emf.py`."""
     limited = method != "GET" if rate_limited is None else rate_limited
     op = Operation(
         method,
@@ -321,6 +343,8 @@ def operation(
 
         def handler(**params: str) -> Response:
             request = bp.current_request
+            if outcome_metrics is not None:
+                _metric.set(outcome_metrics)
             try:
                 if (
                     request.method in {"POST", "PUT", "PATCH"}
@@ -465,8 +489,12 @@ def install(app: Chalice) -> None:
         event: Request, get_response: Callable[[Request], Response]
     ) -> Response:
         started = time.perf_counter()
-        request_id = event.headers.get("x-request-id") or uuid.uuid4().hex
+        given = event.headers.get("x-request-id")
+        request_id = given if given and REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        _request_id.set(request_id)
         _current_user.set(None)
+        _problem_code.set(None)
+        _metric.set(None)
         try:
             response = get_response(event)
         except Exception:  # a bug: say so plainly, never leak a trace
@@ -480,19 +508,25 @@ def install(app: Chalice) -> None:
             response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
         response.headers.update(cors_headers(event.headers.get("origin")))
         response.headers["X-Request-Id"] = request_id
-        if log.isEnabledFor(logging.INFO):
-            log.info(
-                orjson.dumps(
-                    {
-                        "event": "request",
-                        "requestId": request_id,
-                        "method": event.method,
-                        "path": (event.context or {}).get("path") or event.path,
-                        "route": event.path,
-                        "status": response.status_code,
-                        "ms": round((time.perf_counter() - started) * 1000, 2),
-                        "userId": _current_user.get(),
-                    }
-                ).decode()
+        metric = _metric.get()
+        if metric is not None or log.isEnabledFor(logging.INFO):
+            ms = round((time.perf_counter() - started) * 1000, 2)
+            line = Event(
+                event="request",
+                requestId=request_id,
+                method=event.method,
+                path=(event.context or {}).get("path") or event.path,
+                route=event.path,
+                status=response.status_code,
+                ms=ms,
+                userId=_current_user.get(),
             )
+            if metric is not None:
+                code = _problem_code.get() if response.status_code >= 400 else None
+                if response.status_code >= 400 and code is None:
+                    code = _CHALICE_CODES.get(response.status_code, "internal_error")
+                line.update(emf.outcome_members(metric, ms, code, int(time.time() * 1000)))
+            # Written whatever LOG_LEVEL says when it carries metrics: a quieter log level must
+            # not switch the bid metrics off.
+            log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, line, None, None))
         return response

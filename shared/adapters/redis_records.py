@@ -146,6 +146,7 @@ class BidRecord:
     seller_id: str
     max_of: str | None  # a proxy maximum was set (by this user) ...
     max: int | None  # ... to this amount
+    request_id: str | None = None  # the API request that placed it (logs only)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> BidRecord:
@@ -177,6 +178,7 @@ class BidRecord:
             seller_id=str(data.get("sellerId") or ""),
             max_of=str(data["maxOf"]) if data.get("maxOf") else None,
             max=int(data["max"]) if data.get("max") not in (None, "") else None,
+            request_id=str(data["requestId"]) if data.get("requestId") else None,
         )
 
     @property

@@ -8,14 +8,19 @@ carries them. Anything that must be atomic is a Lua script (see `shared/adapters
 from __future__ import annotations
 
 import hashlib
+import socket
+import ssl
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
-import httpx
+import httptools
+import orjson
 
 LUA_DIR = Path(__file__).with_name("lua")
 
@@ -117,8 +122,117 @@ class ScriptRunner:
         return self.command("EVAL", script.source, len(keys), *keys, *args)
 
 
+class NotSent(OSError):
+    """No request left this process: the connection could not be made."""
+
+
+class _Headers(dict[str, str]):
+    """Response headers by lower-cased name; `get` takes any case (the client asks for
+    "Upstash-Sync-Token")."""
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return super().get(name.lower(), default)
+
+
+class _Answer:
+    """httptools' callbacks: one HTTP response, collected."""
+
+    __slots__ = ("body", "complete", "headers", "keep_alive", "parser")
+
+    def __init__(self) -> None:
+        self.body = bytearray()
+        self.complete = False
+        self.keep_alive = False
+        self.headers = _Headers()
+        self.parser = httptools.HttpResponseParser(self)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_body(self, body: bytes) -> None:
+        self.body += body
+
+    def on_message_complete(self) -> None:
+        # Asked here: once the callback returns, llhttp has reset and says False.
+        self.keep_alive = self.parser.should_keep_alive()
+        self.complete = True
+
+    def json(self) -> Any:
+        """What upstash-redis reads of an answer: `headers.get(...)` and `json()`."""
+        return orjson.loads(self.body)
+
+
+class RestConnections:
+    """The HTTP under the upstash-redis client: keep-alive HTTP/1.1 connections (one per
+    caller at a time, a LIFO pool: the API server runs a thread per connection), each with a
+    timeout, responses parsed by `httptools` (llhttp, the parser uvicorn uses).
+
+    It plugs into the client's one seam below its public methods: `SyncHttpClient._client`,
+    of which the client calls `post(url, headers=..., json=...)`, then `headers.get(...)` and
+    `json()` on the answer, and `close()` (upstash-redis is pinned; `tests/adapters/
+    test_rest_connections.py` fails if that seam moves). Why not a stock client: per call, the
+    client's own httpx.Client costs ~575 µs of CPU here and the standard library's
+    http.client ~150 µs (most of it parsing headers with the email package); this ~45 µs, on a
+    path whose whole budget is ~600 µs (bench `api_cpu`)."""
+
+    def __init__(self, url: str, *, timeout_s: float, keep: int = 64) -> None:
+        parts = urlsplit(url)
+        self._tls = ssl.create_default_context() if parts.scheme == "https" else None
+        self._host = parts.hostname or "127.0.0.1"
+        self._port = parts.port or (443 if self._tls else 80)
+        self._host_header = parts.netloc.rpartition("@")[2]
+        self._base = parts.path.rstrip("/")
+        self._timeout_s = timeout_s
+        self._keep = keep
+        self._idle: deque[socket.socket] = deque()
+
+    def _connection(self) -> socket.socket:
+        try:
+            return self._idle.pop()
+        except IndexError:
+            pass
+        try:
+            sock = socket.create_connection((self._host, self._port), timeout=self._timeout_s)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self._tls is not None:
+                sock = self._tls.wrap_socket(sock, server_hostname=self._host)
+        except OSError as exc:
+            raise NotSent(f"{type(exc).__name__}: {exc}") from exc
+        return sock
+
+    def post(self, url: str, *, headers: dict[str, str], json: Any) -> _Answer:
+        path = self._base + (urlsplit(url).path.removeprefix(self._base) or "/")
+        body = orjson.dumps(json)
+        lines = [f"POST {path} HTTP/1.1", f"Host: {self._host_header}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}", "", ""]
+        request = "\r\n".join(lines).encode("latin-1") + body
+        sock = self._connection()
+        answer = _Answer()
+        try:
+            sock.sendall(request)
+            while not answer.complete:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    raise ConnectionResetError("the server closed the connection")
+                answer.parser.feed_data(chunk)
+        except BaseException:
+            sock.close()  # in an unknown state: never reused
+            raise
+        if answer.keep_alive and len(self._idle) < self._keep:
+            self._idle.append(sock)
+        else:
+            sock.close()
+        return answer
+
+    def close(self) -> None:
+        while self._idle:
+            self._idle.pop().close()
+
+
 class RestStore(ScriptRunner):
-    """Upstash REST through the real `upstash-redis` client.
+    """Upstash REST through the real `upstash-redis` client (its REST protocol, base64
+    decoding and error replies), over `RestConnections`.
 
     The client's defaults are wrong for a bid path: its httpx client has no timeout and it
     retries a failed request once after 3 s. Here: 2 s per request, one retry after 50 ms.
@@ -147,11 +261,9 @@ class RestStore(ScriptRunner):
             allow_telemetry=False,
             read_your_writes=False,
         )
-        # The client exposes no timeout setting; its transport is a plain httpx.Client.
-        self._client._http._client = httpx.Client(
-            timeout=httpx.Timeout(timeout_s),
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-        )
+        self._client._http._client.close()  # its own httpx.Client, never used
+        # Duck-typed into the seam the client's SyncHttpClient calls (see RestConnections).
+        self._client._http._client = RestConnections(url, timeout_s=timeout_s)  # type: ignore[assignment]
 
     @staticmethod
     def _classify(exc: Exception) -> type[Exception] | None:
@@ -164,9 +276,9 @@ class RestStore(ScriptRunner):
             if "Unauthorized" in text or "redis unavailable" in text:
                 return StoreUnavailable
             return StoreError  # an answer: Redis's own (a script error, NOSCRIPT...) or a refusal
-        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        if isinstance(exc, NotSent):
             return StoreUnavailable  # no request left this process
-        if isinstance(exc, httpx.HTTPError | OSError | ValueError):
+        if isinstance(exc, httptools.HttpParserError | OSError | ValueError):
             # A read timeout, a connection dropped mid-request, an answer that is not the
             # protocol (a proxy's error page): the request may have run.
             return OutcomeUnknown

@@ -26,6 +26,7 @@ from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.domain.money import from_minor, money_str
 from shared.domain.times import from_ms
 from shared.domain.vocabulary import NotificationType
+from shared.logs import Event
 from shared.services import notifications, outbox, sales
 from shared.services.context import Context
 
@@ -160,15 +161,21 @@ def drain(ctx: Context, *, batch: int = 200) -> int:
     if not entries:
         return 0
     done: list[str] = []
+    request_ids: list[str] = []
     try:
         with ctx.db.session() as session:
             for entry_id, fields in entries:
                 record = BidRecord.from_json(dict(zip(fields[::2], fields[1::2], strict=True))["r"])
                 intake(session, ctx, record)
                 done.append(entry_id)
+                if record.request_id:
+                    request_ids.append(record.request_id)
     except SQLAlchemyError as exc:
         log.warning("bid intake postponed (%d records waiting): %s", len(entries), exc)
         return 0
     ctx.store.command("XDEL", keys.OUTBOX_BIDS, *done)
+    # The requests whose bids are now surely in PostgreSQL (a bid can be followed from the
+    # API's request line through here to every socket node's fan-out line).
+    log.info(Event(event="bid_intake", records=len(done), requestIds=request_ids))
     outbox.relay(ctx)
     return len(done)

@@ -85,8 +85,11 @@ def bid_script_call(
     is_max: bool = False,
     idempotency_key: str | None = None,
     bidder_name: str = "",
+    request_id: str | None = None,
 ) -> tuple[list[str], list[str | int | float]]:
-    """KEYS and ARGV of one place_bid.lua call (a fresh bid id each time)."""
+    """KEYS and ARGV of one place_bid.lua call (a fresh bid id each time). `request_id` (the
+    API request's X-Request-Id) goes into the bid's outbox record and its feed entries, never
+    into what clients receive."""
     aid = str(auction_id)
     bid_id = uuid.uuid4()
     # A retried request carries the same bid id, so without an Idempotency-Key the bid id
@@ -120,6 +123,7 @@ def bid_script_call(
         keys.FEED_MAXLEN,
         keys.IDEMPOTENCY_TTL_S,
         bidder_name,
+        request_id or "",
     ]
     return script_keys, args
 
@@ -166,6 +170,7 @@ def judge_in_redis(
     is_max: bool = False,
     idempotency_key: str | None = None,
     bidder_name: str = "",
+    request_id: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Run the bid script (rebuilding a missing state from PostgreSQL first). Returns
     (kind, result): kind is ok | replay | refused."""
@@ -177,6 +182,7 @@ def judge_in_redis(
         is_max=is_max,
         idempotency_key=idempotency_key,
         bidder_name=bidder_name,
+        request_id=request_id,
     )
     script = load_script("place_bid")
     kind, body = _run_bid_script(ctx, script, script_keys, args)
@@ -242,6 +248,7 @@ def place_bid(
     is_max: bool = False,
     idempotency_key: str | None = None,
     bidder_name: str = "",
+    request_id: str | None = None,
 ) -> BidReceipt:
     """`bidder_name`: the bidder's public name (`bidderName` of their bid objects and events)."""
     kind, result = judge_in_redis(
@@ -252,6 +259,7 @@ def place_bid(
         is_max=is_max,
         idempotency_key=idempotency_key,
         bidder_name=bidder_name,
+        request_id=request_id,
     )
     if kind == "refused":
         raise _refusal(result)

@@ -125,6 +125,11 @@ def redis_end(ctx: Context, auction_id: str) -> datetime | None:
 def claim(ctx: Context, moment: Moment, limit: int = 100) -> list[str]:
     """The due auction ids of one schedule, each claimed under a lease (atomically: two
     tickers never both take one)."""
-    return list(
-        ctx.store.script(load_script("claim_due"), [keys.schedule(moment)], [limit, LEASE_MS]) or []
-    )
+    return [aid for aid, _ in claim_due(ctx, moment, limit)]
+
+
+def claim_due(ctx: Context, moment: Moment, limit: int = 100) -> list[tuple[str, int]]:
+    """`claim`, each id with the epoch ms it was due (the ticker's lag is now minus that)."""
+    flat = ctx.store.script(load_script("claim_due"), [keys.schedule(moment)], [limit, LEASE_MS])
+    flat = list(flat or [])
+    return [(str(flat[i]), int(float(flat[i + 1]))) for i in range(0, len(flat) - 1, 2)]

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from shared.adapters.orm import Auction, CounterOffer, Invoice, SecondChanceOffer
 from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.domain.schedule import Moment
+from shared.domain.times import to_ms
 from shared.domain.vocabulary import AuctionStatus, CounterStatus, OfferStatus, PaymentStatus
 from shared.services import (
     auction_state,
@@ -162,6 +163,9 @@ class TickReport:
     fired: dict[Moment, list[str]] = field(default_factory=dict)
     intake: int = 0
     relayed: int = 0
+    # How late each transition this tick made from a schedule entry fired: (moment, seconds
+    # from the entry's due time to the transition done). The socket node's figures.
+    late: list[tuple[Moment, float]] = field(default_factory=list)
 
     @property
     def started(self) -> list[str]:
@@ -194,9 +198,12 @@ class Ticker:
         few seconds from PostgreSQL itself)."""
         report = TickReport(intake=bid_intake.drain(ctx), relayed=outbox.relay(ctx))
         due: dict[Moment, list[str]] = {}
+        due_ms: dict[tuple[Moment, str], int] = {}
         for t in self.transitions:
             try:
-                due[t.moment] = schedules.claim(ctx, t.moment)
+                claimed = schedules.claim_due(ctx, t.moment)
+                due[t.moment] = [aid for aid, _ in claimed]
+                due_ms.update({(t.moment, aid): at for aid, at in claimed})
             except (StoreUnavailable, StoreError) as exc:
                 log.warning("schedule %s unreadable this tick: %s", t.moment, exc)
                 due[t.moment] = []
@@ -208,7 +215,11 @@ class Ticker:
         for t in self.transitions:
             made = report.fired.setdefault(t.moment, [])
             for aid in due[t.moment]:
+                before = len(made)
                 _run(ctx, t, aid, made)
+                at = due_ms.get((t.moment, aid))
+                if len(made) > before and at is not None:
+                    report.late.append((t.moment, max(0.0, (to_ms(ctx.clock()) - at) / 1000)))
         return report
 
     def _sweep(self, ctx: Context, due: dict[Moment, list[str]]) -> None:

@@ -27,6 +27,7 @@ import type {
   Token,
   User,
 } from './types';
+import type { NodeMetrics } from './figures';
 
 export type { CreateAuctionInput, PaymentStatus };
 export type PaymentAction = 'mark_paid' | 'confirm' | 'report_unpaid';
@@ -287,6 +288,10 @@ export class Api {
   /** Served by the socket node, not the API. */
   rooms(socketOrigin: string) {
     return this.json<RoomsInfo>('GET', `${socketOrigin}/admin/rooms`);
+  }
+  /** The socket node's own figures (its /metrics registry as JSON). */
+  nodeMetrics(socketOrigin: string) {
+    return this.json<NodeMetrics>('GET', `${socketOrigin}/admin/metrics`);
   }
 }
 

@@ -15,7 +15,7 @@ from shared.domain.vocabulary import SortOrder
 from shared.services import auctions, bidding, search
 
 from .. import runtime
-from ..http import Call, operation
+from ..http import Call, operation, request_id
 from ..schemas import (
     AuctionList,
     AuctionOut,
@@ -123,6 +123,7 @@ def get_auction(call: Call) -> dict[str, Any]:
     headers=("Idempotency-Key",),
     rate_limited=False,  # the bid script's own bucket (BID_RATE_LIMIT) judges bids
     suspension_checked_by_view=True,  # so does the bid script, in the same round trip
+    outcome_metrics="Bid",  # EMF: BidLatency, BidAccepted, BidRefused by code
     errors=(
         "unauthenticated",
         "account_suspended",
@@ -153,6 +154,7 @@ def place_bid(call: Call) -> dict[str, Any]:
         is_max=b.maxAmount is not None,
         idempotency_key=key,
         bidder_name=public_name(call.user.name, call.user.user_id),
+        request_id=request_id(),
     )
     body = {**receipt.bid, "minNextBid": receipt.min_next_bid, "endsAt": receipt.ends_at}
     if receipt.max_amount is not None:

@@ -32,19 +32,28 @@ local function iso(ms)
 end
 
 -- A room event: into the room's stream (its entry id is the eventId, replay reads it) and the
--- live feed every socket node reads. `data_json` is already JSON.
-local function publish_room(room_key, feed_key, auction_id, event_type, data_json, ts, room_maxlen, feed_maxlen)
+-- live feed every socket node reads. `data_json` is already JSON. `request_id` (optional: the
+-- API request that caused it) goes into the feed entry's `rid` field, beside the event, never
+-- into it: the socket nodes name it in their fan-out log lines, clients never see it.
+local function publish_room(room_key, feed_key, auction_id, event_type, data_json, ts, room_maxlen, feed_maxlen, request_id)
   local body = '{"type":' .. cjson.encode(event_type) .. ',"auctionId":' .. cjson.encode(auction_id) ..
     ',"data":' .. data_json .. ',"ts":' .. cjson.encode(iso(ts)) .. '}'
   local id = redis.call('XADD', room_key, 'MAXLEN', '~', room_maxlen, '*', 'e', body)
-  redis.call('XADD', feed_key, 'MAXLEN', '~', feed_maxlen, '*', 'e', body, 'room', auction_id, 'eid', id)
+  if request_id and request_id ~= '' then
+    redis.call('XADD', feed_key, 'MAXLEN', '~', feed_maxlen, '*', 'e', body, 'room', auction_id, 'eid', id, 'rid', request_id)
+  else
+    redis.call('XADD', feed_key, 'MAXLEN', '~', feed_maxlen, '*', 'e', body, 'room', auction_id, 'eid', id)
+  end
   return id
 end
 
 -- An event for every connection of one user (not replayed; its eventId is the feed entry id).
-local function publish_user(feed_key, user_id, auction_id, event_type, data_json, ts, feed_maxlen)
+local function publish_user(feed_key, user_id, auction_id, event_type, data_json, ts, feed_maxlen, request_id)
   local body = '{"type":' .. cjson.encode(event_type) .. ',"auctionId":' .. cjson.encode(auction_id) ..
     ',"data":' .. data_json .. ',"ts":' .. cjson.encode(iso(ts)) .. '}'
+  if request_id and request_id ~= '' then
+    return redis.call('XADD', feed_key, 'MAXLEN', '~', feed_maxlen, '*', 'e', body, 'user', user_id, 'rid', request_id)
+  end
   return redis.call('XADD', feed_key, 'MAXLEN', '~', feed_maxlen, '*', 'e', body, 'user', user_id)
 end
 

@@ -9,6 +9,7 @@
 --       6 answerBidId (a proxy answer's id)  7 allowSelfOutbid (0/1)  8 tokens per second
 --       9 burst  10 room maxlen  11 feed maxlen  12 idempotency ttl (s)
 --       13 the bidder's public name (bidderName; the leader's is kept in `highest`)
+--       14 requestId (the API request's id, or ''; into the outbox record and the feed entries)
 -- Returns {kind, json}: kind is ok | replay | refused | missing (json '"state"': the auction's
 -- state, '"suspensions"': the suspended set; the caller rebuilds it from PostgreSQL).
 
@@ -18,6 +19,7 @@ local allow_self = ARGV[7] == '1'
 local room_maxlen, feed_maxlen = tonumber(ARGV[10]), tonumber(ARGV[11])
 local my_name = ARGV[13]
 if my_name == '' then my_name = nil end
+local request_id = ARGV[14] or ''
 
 local done = redis.call('GET', KEYS[7])
 if done then return {'replay', done} end
@@ -194,7 +196,7 @@ for i, row in ipairs(bids) do
   local after = {amount = row[2]}
   local data = {bid = bid, minNextBid = money(row[2] + increment), endsAt = iso(ends)}
   if reserve then data.reserveMet = row[2] >= reserve end
-  publish_room(KEYS[4], KEYS[5], auction_id, 'bid:placed', cjson.encode(data), now, room_maxlen, feed_maxlen)
+  publish_room(KEYS[4], KEYS[5], auction_id, 'bid:placed', cjson.encode(data), now, room_maxlen, feed_maxlen, request_id)
   table.insert(placed, {id = ids[i], bidderId = row[1], amount = row[2], isProxy = row[3], seq = seq})
   if i == 1 then requester_bid = bid end
   if row[1] == new_leader.userId then new_leader.bidId = ids[i]; new_leader.ts = now end
@@ -218,7 +220,8 @@ local highest_bid = {id = new_leader.bidId, auctionId = auction_id, bidderId = n
                      bidderName = new_leader.name}
 for _, loser in ipairs(outbid) do
   publish_user(KEYS[5], loser, auction_id, 'bid:outbid',
-    cjson.encode({bid = highest_bid, minNextBid = money(new_leader.amount + increment)}), now, feed_maxlen)
+    cjson.encode({bid = highest_bid, minNextBid = money(new_leader.amount + increment)}), now, feed_maxlen,
+    request_id)
 end
 
 -- The outbox record: everything PostgreSQL must learn from this bid (shared.services.bid_intake).
@@ -227,6 +230,7 @@ local record = {
   endsAt = ends, extended = ends ~= tonumber(st.endsAt), outbid = outbid, buyNow = sold,
   sellerId = st.sellerId, maxOf = is_max and user_id or cjson.null,
   max = is_max and offer or cjson.null}
+if request_id ~= '' then record.requestId = request_id end
 redis.call('XADD', KEYS[6], '*', 'r', cjson.encode(record))
 
 local result = cjson.encode({

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { describeError } from '../api';
+import { EMPTY, type FigurePoint, type FiguresState, POLL_MS, reduceFigures, sparkPath } from '../figures';
 import { formatTime, STATUS_LABELS, useApp } from '../app';
 import { socketHttpOrigin } from '../config';
 import { localInputToIso, toLocalInput } from '../datetime';
@@ -22,6 +23,7 @@ export function Admin() {
     <section class="admin">
       <h1>Admin</h1>
       <AdminNav current="auctions" />
+      <LiveFigures />
       <AdminAuctions />
       <div class="admin-columns">
         <DeadLetters />
@@ -296,6 +298,83 @@ function LiveRooms() {
           {(info.rooms ?? []).length === 0 && <p class="muted">No open rooms.</p>}
         </>
       )}
+    </section>
+  );
+}
+
+/** The figures an operator watches (README "Runbook: figures and logs"), as this socket node
+ * sees them, polled every few seconds and drawn over the last ten minutes. */
+const CHARTS: { key: keyof FigurePoint; label: string; unit: string; digits: number }[] = [
+  { key: 'connections', label: 'Connections', unit: '', digits: 0 },
+  { key: 'rooms', label: 'Rooms', unit: '', digits: 0 },
+  { key: 'fanoutP99Ms', label: 'Fan-out p99', unit: ' ms', digits: 1 },
+  { key: 'tickerLagS', label: 'Ticker lag', unit: ' s', digits: 2 },
+  { key: 'outboxPending', label: 'Outbox pending', unit: '', digits: 0 },
+  { key: 'jobsDead', label: 'Dead jobs', unit: '', digits: 0 },
+];
+
+function LiveFigures() {
+  const { api, config } = useApp();
+  const [state, setState] = useState<FiguresState>(EMPTY);
+  const [unavailable, setUnavailable] = useState(false);
+  const origin = socketHttpOrigin(config.wsUrl);
+
+  useEffect(() => {
+    if (!origin) {
+      setUnavailable(true);
+      return;
+    }
+    let stopped = false;
+    const poll = () =>
+      api
+        .nodeMetrics(origin)
+        .then((sample) => {
+          if (stopped) return;
+          setState((s) => reduceFigures(s, sample));
+          setUnavailable(false);
+        })
+        .catch(() => stopped || setUnavailable(true));
+    poll();
+    const timer = setInterval(poll, POLL_MS);
+    return () => {
+      stopped = true;
+      clearInterval(timer);
+    };
+  }, [origin]);
+
+  const last = state.points.at(-1);
+  return (
+    <section class="card" data-testid="admin-figures">
+      <div class="page-title">
+        <h2>Live figures</h2>
+        <span class="muted small">
+          {state.last ? `node ${state.last.nodeId} · last 10 minutes · every ${POLL_MS / 1000} s` : ''}
+        </span>
+      </div>
+      {unavailable && <p class="muted">unavailable</p>}
+      <div class="figures">
+        {CHARTS.map((chart) => {
+          const values = state.points.map((p) => p[chart.key] as number | null);
+          const now = last ? (last[chart.key] as number | null) : null;
+          const shown = now === null ? '–' : `${now.toFixed(chart.digits)}${chart.unit}`;
+          return (
+            <figure
+              key={chart.key}
+              class="figure"
+              data-testid={`figure-${chart.key}`}
+              data-value={now === null ? '' : String(now)}
+              data-points={values.length}
+            >
+              <figcaption>
+                <span>{chart.label}</span> <strong>{shown}</strong>
+              </figcaption>
+              <svg viewBox="0 0 200 48" preserveAspectRatio="none" role="img" aria-label={`${chart.label}: ${shown}`}>
+                <path d={sparkPath(values, 200, 46)} transform="translate(0 1)" />
+              </svg>
+            </figure>
+          );
+        })}
+      </div>
     </section>
   );
 }
