@@ -255,8 +255,10 @@ class Server:
                 failure: Reply | None = None
                 try:
                     exchange.parser.feed_data(data)
-                except _Refused:
-                    failure = exchange.refusal
+                except (_Refused, httptools.HttpParserCallbackError):
+                    # httptools wraps what a callback raised: a refusal of the head, or a
+                    # head too large.
+                    failure = exchange.refusal or Reply(400, body=b"bad request")
                 except httptools.HttpParserInvalidMethodError:
                     failure = self._unknown_method(data, peer)
                 except httptools.HttpParserUpgrade:
