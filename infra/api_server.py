@@ -1,9 +1,15 @@
-"""Serve the Chalice app locally (what `chalice local` does), tuned for real use:
+"""Serve the Chalice app locally as API Gateway runs it: each HTTP request becomes an API
+Gateway REST proxy event (v1) for `app.app(event, context)`, the very handler Lambda calls,
+and its answer becomes the HTTP response.
 
-- Nagle off: http.server otherwise holds each keep-alive response ~40 ms for a delayed ACK;
-- a path with no route answers 404 problem+json (API Gateway says 403 "Missing
-  Authentication Token"; the deployed API maps that response the same way, see README);
-- no per-request stderr line: the app logs one JSON line per request itself.
+- one threaded HTTP/1.1 server (`infra.http11`: keep-alive, httptools; `chalice local`'s
+  http.server spent ~250 µs of CPU per request parsing and buffering);
+- routes matched as API Gateway matches them (literal segments before `{captures}`, path
+  parameters URL-decoded); `current_request` per thread (Chalice's LocalChalice);
+- a path with no route answers 404 problem+json (API Gateway says 403 "Missing Authentication
+  Token"; the deployed API maps that response the same way, see README and infra/package.py);
+- a request without Accept may get a binary answer (RFC 9110: no Accept means any type);
+- bodies of the binary types (images) travel base64-encoded, as API Gateway sends them.
 
 Usage: `python -m infra.api_server [--host API_HOST] [--port API_PORT]` (defaults from the
 settings: 127.0.0.1 and 8000; the container image sets API_HOST=0.0.0.0).
@@ -12,84 +18,149 @@ settings: 127.0.0.1 and 8000; the container image sets API_HOST=0.0.0.0).
 from __future__ import annotations
 
 import argparse
+import base64
 import logging
 import sys
+import uuid
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, unquote
 
 import orjson
-from chalice.config import Config
-from chalice.local import (
-    ChaliceRequestHandler,
-    CustomLocalChalice,
-    ForbiddenError,
-    LocalChalice,
-    LocalDevServer,
-    LocalGatewayException,
-    ThreadedHTTPServer,
-)
 
 from infra import prefork
+from infra.http11 import Reply, Request, Server
 from shared.domain.errors import problem_body
 from shared.settings import REPO_ROOT, settings_or_exit
 
 # What a path no route has gets: here, and from the deployed API Gateway (the gateway response
 # `make package` writes into the template, infra/package.py).
 NO_ROUTE = orjson.dumps(problem_body("not_found", "No such route"))
+# The largest body the server reads; each route holds its own limit below it (64 KiB for JSON,
+# 5 MiB for a photo), so what reaches the app gets the app's own 413 problem.
+MAX_BODY = 6 * 1024 * 1024
+TOO_LARGE = orjson.dumps(problem_body("payload_too_large", "The body is too large"))
 
 
-class Handler(ChaliceRequestHandler):
-    disable_nagle_algorithm = True
-    wbufsize = 1 << 16  # headers and body in one send; http.server flushes after each request
+@dataclass
+class LambdaContext:
+    """What Lambda passes beside the event (the app reads none of it but the request id)."""
 
-    def _parse_payload(self) -> tuple[dict[str, Any], bytes | None]:
-        headers, body = super()._parse_payload()
-        # No Accept header means any type is acceptable (RFC 9110 12.5.1); Chalice would
-        # otherwise refuse a binary answer (the invoice PDF) with 400.
-        if not any(name.lower() == "accept" for name in headers):
-            headers["Accept"] = "*/*"
-        return headers, body
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_name: str = "auction-api-local"
+    memory_limit_in_mb: int = 512
 
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def __getattr__(self, name: str) -> Any:
-        # Any other method (TRACE, CONNECT, a made-up token): http.server would answer 501;
-        # through the app it gets a 405 problem, as a method a route lacks does.
-        if name.startswith("do_"):
-            return self._generic_handle
-        raise AttributeError(name)
-
-    def _send_error_response(self, error: LocalGatewayException) -> None:
-        if isinstance(error, ForbiddenError):
-            from chalicelib.http import PROBLEM, SECURITY_HEADERS
-
-            headers = {**SECURITY_HEADERS, "Content-Type": PROBLEM}
-            self._send_http_response(404, headers, NO_ROUTE)
-            return
-        super()._send_error_response(error)
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
 
 
-class Server(ThreadedHTTPServer):
-    request_queue_size = 1024
+class Routes:
+    """API Gateway's matching: a route's literal segments before its captures (the sort puts
+    `{` after every letter), the trailing slash of a non-root path ignored."""
+
+    def __init__(self, templates: list[str]) -> None:
+        self._by_length: dict[int, list[tuple[str, tuple[str, ...]]]] = {}
+        for template in sorted(templates):
+            parts = tuple(template.split("/"))
+            self._by_length.setdefault(len(parts), []).append((template, parts))
+
+    def match(self, path: str) -> tuple[str, dict[str, str]] | None:
+        if path != "/" and path.endswith("/"):
+            path = path[:-1]
+        parts = path.split("/")
+        for template, pattern in self._by_length.get(len(parts), ()):
+            captured: dict[str, str] = {}
+            for given, expected in zip(parts, pattern, strict=True):
+                if expected.startswith("{") and expected.endswith("}"):
+                    captured[expected[1:-1]] = unquote(given)
+                elif given != expected:
+                    break
+            else:
+                return template, captured
+        return None
 
 
-class SharedPortServer(Server):
-    """One of several worker processes on one port: the kernel spreads connections."""
+class Gateway:
+    """HTTP -> API Gateway REST proxy event -> the Chalice handler -> HTTP."""
 
-    allow_reuse_port = True
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.routes = Routes(list(app.routes))
+        self.binary_types = tuple(app.api.binary_types)
+        from chalicelib.http import PROBLEM, SECURITY_HEADERS
+
+        self.no_route = Reply(404, [*SECURITY_HEADERS.items(), ("Content-Type", PROBLEM)], NO_ROUTE)
+        self.too_large = Reply(
+            413, [*SECURITY_HEADERS.items(), ("Content-Type", PROBLEM)], TOO_LARGE
+        )
+
+    def head(self, request: Request, content_length: int | None) -> Reply | None:
+        if content_length is not None and content_length > MAX_BODY:
+            return self.too_large
+        return None
+
+    def event(self, request: Request, resource: str, params: dict[str, str]) -> dict[str, Any]:
+        path, _, query = request.target.partition("?")
+        headers: dict[str, str] = {}
+        multi: dict[str, list[str]] = {}
+        for name, value in request.headers:
+            headers[name] = value
+            multi.setdefault(name, []).append(value)
+        if "accept" not in headers:
+            headers["accept"] = "*/*"  # no Accept: any type, a binary answer too
+            multi["accept"] = ["*/*"]
+        query_params = parse_qs(query, keep_blank_values=True) if query else {}
+        body: bytes | str | None = request.body or None
+        binary = False
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if body is not None and content_type in self.binary_types:
+            body, binary = base64.b64encode(request.body).decode("ascii"), True
+        return {
+            "resource": resource,
+            "path": path,
+            "httpMethod": request.method,
+            "headers": headers,
+            "multiValueHeaders": multi,
+            "queryStringParameters": {k: v[-1] for k, v in query_params.items()} or None,
+            "multiValueQueryStringParameters": query_params or None,
+            "pathParameters": params or None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourcePath": resource,
+                "httpMethod": request.method,
+                "path": path,
+                "stage": "local",
+                "identity": {"sourceIp": request.peer},
+            },
+            "body": body,
+            "isBase64Encoded": binary,
+        }
+
+    def __call__(self, request: Request) -> Reply:
+        path = request.target.partition("?")[0]
+        found = self.routes.match(path)
+        if found is None:
+            return self.no_route
+        answer = self.app(self.event(request, *found), LambdaContext())
+        headers = list(answer.get("headers", {}).items())
+        for name, values in (answer.get("multiValueHeaders") or {}).items():
+            headers += [(name, value) for value in values]
+        body = answer.get("body") or ""
+        raw = base64.b64decode(body) if answer.get("isBase64Encoded") else body.encode()
+        return Reply(int(answer["statusCode"]), headers, raw)
 
 
-def make_server(host: str, port: int, *, shared_port: bool = False) -> LocalDevServer:
+def make_server(host: str, port: int, *, shared_port: bool = False) -> Server:
     sys.path.insert(0, str(REPO_ROOT / "functions"))
     import app as functions_app  # the Chalice project's app.py
+    from chalice.local import CustomLocalChalice, LocalChalice
 
     app_obj = functions_app.app
-    # What chalice.local.create_local_server does: per-thread current_request.
+    # What chalice.local does: `current_request` per thread (this server runs one per
+    # connection), where Lambda runs one request per process.
     CustomLocalChalice.__bases__ = (LocalChalice, app_obj.__class__)
     app_obj.__class__ = CustomLocalChalice
-    config = Config(chalice_stage="dev", user_provided_params={"app_name": "auction-api"})
-    server_cls = SharedPortServer if shared_port else Server
-    return LocalDevServer(app_obj, config, host, port, handler_cls=Handler, server_cls=server_cls)
+    return Server(host, port, Gateway(app_obj), reuse_port=shared_port, max_body=MAX_BODY)
 
 
 def main() -> None:
@@ -111,7 +182,7 @@ def main() -> None:
             "api on http://%s:%s (%d workers)", args.host, args.port, args.workers
         )
     prefork.serve(
-        server.server,
+        server,
         "infra.api_server",
         ["--host", args.host, "--port", str(args.port)],
         args.workers,

@@ -11,11 +11,16 @@ import contextlib
 import signal
 import subprocess
 import sys
-from socketserver import BaseServer
-from typing import Any
+from typing import Any, Protocol
 
 
-def serve(server: BaseServer, module: str, argv: list[str], workers: int) -> None:
+class Serving(Protocol):
+    def serve_forever(self) -> None: ...
+
+    def server_close(self) -> None: ...
+
+
+def serve(server: Serving, module: str, argv: list[str], workers: int) -> None:
     """Serve here, and in `workers - 1` more processes of `python -m module *argv`; SIGTERM
     or Ctrl-C stops them all."""
     children = [

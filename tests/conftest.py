@@ -55,13 +55,13 @@ def api_url(services: SuiteServices) -> Iterator[str]:
     from infra.api_server import make_server
 
     server = make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server.server_address[1]}"
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
-        server.server.shutdown()
-        server.server.server_close()
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture
