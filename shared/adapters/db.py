@@ -2,48 +2,36 @@
 
 from __future__ import annotations
 
-import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import pg8000.exceptions
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-# What a database call can raise: SQLAlchemy's errors, and pg8000's own for the few calls
-# made on the driver directly (see bid_intake.store_bids_now).
-DB_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, pg8000.exceptions.Error, OSError)
+from shared.adapters.pg import LANE_ERRORS, HotLane, connect_kwargs
 
-_SSL_MODES_THAT_ENCRYPT = {"require", "verify-ca", "verify-full", "prefer"}
+# What a database call can raise: SQLAlchemy's errors, and pg8000's own for the calls made
+# on the driver directly (the hot lane).
+DB_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, *LANE_ERRORS)
 
 
 def sqlalchemy_url(database_url: str) -> tuple[str, dict[str, Any]]:
-    """Turn a libpq-style URL into a pg8000 SQLAlchemy URL plus connect_args.
-
-    pg8000 raises on `?sslmode=...` and, given nothing, silently talks plaintext, so the mode
-    is translated into an `ssl.SSLContext` here.
-    """
+    """A libpq-style URL as a pg8000 SQLAlchemy URL plus connect_args (the SSL mode and the
+    Unix socket as `shared.adapters.pg.connect_kwargs` reads them)."""
     parts = urlsplit(database_url)
-    scheme = "postgresql+pg8000"
     query = dict(parse_qsl(parts.query))
-    connect_args: dict[str, Any] = {}
-    mode = query.pop("sslmode", None)
-    if mode in _SSL_MODES_THAT_ENCRYPT:
-        context = ssl.create_default_context()
-        if mode in {"require", "prefer"}:
-            # libpq's `require` encrypts without verifying the certificate.
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        connect_args["ssl_context"] = context
-    if "host" in query and query["host"].startswith("/"):
-        # libpq's unix-socket form: ?host=/dir  ->  pg8000's unix_sock=/dir/.s.PGSQL.<port>
-        port = parts.port or 5432
-        connect_args["unix_sock"] = f"{query.pop('host')}/.s.PGSQL.{port}"
-    url = urlunsplit((scheme, parts.netloc, parts.path, urlencode(query), ""))
+    query.pop("sslmode", None)
+    if query.get("host", "").startswith("/"):
+        query.pop("host")
+    driver = connect_kwargs(database_url)
+    connect_args: dict[str, Any] = {
+        k: driver[k] for k in ("ssl_context", "unix_sock") if k in driver
+    }
+    url = urlunsplit(("postgresql+pg8000", parts.netloc, parts.path, urlencode(query), ""))
     return url, connect_args
 
 
@@ -71,19 +59,38 @@ def make_engine(
 
 class Database:
     """One engine per process; sessions are short and explicit. An optional second engine in
-    autocommit mode serves single-statement writes on the hot path (`statement`)."""
+    autocommit mode serves single statements (`statement`), and the hot lane (`lane`, raw
+    pg8000 prepared statements on the same database) the busiest single statements."""
 
-    def __init__(self, engine: Engine, autocommit_engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        autocommit_engine: Engine | None = None,
+        database_url: str | None = None,
+    ) -> None:
         self.engine = engine
         self.autocommit_engine = autocommit_engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._database_url = database_url
+        self._lane: HotLane | None = None
 
     @classmethod
     def connect(cls, database_url: str, *, pool_size: int = 5) -> Database:
         return cls(
             make_engine(database_url, pool_size=pool_size),
             make_engine(database_url, pool_size=pool_size, autocommit=True),
+            database_url,
         )
+
+    @property
+    def lane(self) -> HotLane:
+        if self._lane is None:
+            url = self._database_url
+            if url is None:  # built from an engine alone: the same database as that engine
+                rendered = self.engine.url.render_as_string(hide_password=False)
+                url = rendered.replace("postgresql+pg8000://", "postgresql://", 1)
+            self._lane = HotLane(url)
+        return self._lane
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -105,3 +112,5 @@ class Database:
         self.engine.dispose()
         if self.autocommit_engine is not None:
             self.autocommit_engine.dispose()
+        if self._lane is not None:
+            self._lane.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from functools import cache
 
 from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert
@@ -19,7 +20,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from shared.adapters import keys
-from shared.adapters.db import DB_ERRORS
 from shared.adapters.orm import Auction, Bid, ProxyMaximum
 from shared.adapters.redis_records import BidRecord
 from shared.adapters.redis_store import StoreError, StoreUnavailable
@@ -60,31 +60,27 @@ def store_bids(session: Session, record: BidRecord) -> None:
     )
 
 
-_INSERT_BID = (
-    "INSERT INTO bids (id, auction_id, bidder_id, amount, round, seq, is_proxy, created_at) "
-    "VALUES (:id, :auction_id, :bidder_id, :amount, :round, :seq, :is_proxy, :created_at) "
-    "ON CONFLICT (id) DO NOTHING"
-)
+_BID_COLUMNS = ("id", "auction_id", "bidder_id", "amount", "round", "seq", "is_proxy", "created_at")
+
+
+@cache
+def _insert_bids(count: int) -> str:
+    """One INSERT of `count` bids (a proxy's answer places two), idempotent by bid id."""
+    rows = ", ".join(
+        "(" + ", ".join(f":{column}{i}" for column in _BID_COLUMNS) + ")" for i in range(count)
+    )
+    return f"INSERT INTO bids ({', '.join(_BID_COLUMNS)}) VALUES {rows} ON CONFLICT (id) DO NOTHING"
 
 
 def store_bids_now(ctx: Context, record: BidRecord) -> None:
-    """The bid handler's insert, in one round trip per bid.
-
-    pg8000 sends a parameterised statement in three round trips (parse, describe + bind,
-    execute); a statement prepared once per connection goes in one (bind + execute), and in
-    autocommit mode there is no BEGIN or COMMIT around it. Raises DB_ERRORS."""
-    with ctx.db.statement() as conn:
-        pooled = conn.connection
-        try:
-            prepared = pooled.info.get("insert_bid")
-            if prepared is None:
-                prepared = pooled.dbapi_connection.prepare(_INSERT_BID)  # type: ignore[union-attr]
-                pooled.info["insert_bid"] = prepared
-            for row in _bid_rows(record):
-                prepared.run(**row)
-        except DB_ERRORS:
-            pooled.invalidate()  # the connection may be broken: never hand it out again
-            raise
+    """The bid handler's insert: one prepared statement on the hot lane, in autocommit (one
+    round trip, no BEGIN or COMMIT: pg8000 sends a parameterised statement in three round
+    trips, a prepared one in one). Raises DB_ERRORS."""
+    rows = _bid_rows(record)
+    if not rows:
+        return
+    params = {f"{column}{i}": row[column] for i, row in enumerate(rows) for column in row}
+    ctx.db.lane.run(_insert_bids(len(rows)), **params)
 
 
 def store_rule_changes(session: Session, record: BidRecord) -> None:

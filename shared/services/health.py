@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
-
 from shared.services.context import Context
 
 
 def check(ctx: Context) -> tuple[int, dict[str, Any]]:
     body: dict[str, Any] = {"status": "ok", "db": "ok", "redis": "ok"}
     try:
-        with ctx.db.engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+        ctx.db.lane.run("SELECT 1")
     except Exception as exc:  # any failure means "down", whatever the driver raised
         body["db"] = f"down: {type(exc).__name__}"
     try:
