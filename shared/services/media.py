@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.adapters import image_codec
+from shared.adapters.auction_reads import ImageRow
 from shared.adapters.media_store import MediaStore, MediaStoreError
 from shared.adapters.orm import Auction, AuctionImage
 from shared.domain.auctions import shown_status
@@ -50,7 +51,7 @@ def store_for(settings: Settings) -> MediaStore:
     return cached[1]
 
 
-def image_view(image: AuctionImage, store: MediaStore) -> dict[str, Any]:
+def image_view(image: AuctionImage | ImageRow, store: MediaStore) -> dict[str, Any]:
     return {
         "id": str(image.id),
         "url": store.url(image.storage_key),

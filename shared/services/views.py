@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from shared.adapters.auction_reads import AuctionRow, BidRow, CounterRow
 from shared.adapters.orm import Auction, Bid, CounterOffer, Invoice, SecondChanceOffer
 from shared.adapters.redis_records import HighestBid
 from shared.domain.auctions import min_next_bid, reserve_met, shown_status
@@ -33,7 +34,7 @@ class LiveState:
     my_max: int | None  # the viewer's own proxy maximum (minor units)
 
 
-def bid_view(bid: Bid, bidder_name: str | None = None) -> dict[str, Any]:
+def bid_view(bid: Bid | BidRow, bidder_name: str | None = None) -> dict[str, Any]:
     """The Bid object of CONTRACT section 4 (with `bidderName`, section 10, when known)."""
     body = {
         "id": str(bid.id),
@@ -64,7 +65,7 @@ def highest_bid_view(bid: dict[str, Any] | Bid) -> dict[str, Any]:
     return {k: view[k] for k in HIGHEST_BID_MEMBERS}
 
 
-def counter_view(counter: CounterOffer) -> dict[str, Any]:
+def counter_view(counter: CounterOffer | CounterRow) -> dict[str, Any]:
     view = {"id": str(counter.id), "amount": money_str(counter.amount), "status": counter.status}
     if counter.expires_at is not None:
         view["expiresAt"] = iso(counter.expires_at)
@@ -89,13 +90,13 @@ def payment_view(invoice: Invoice) -> dict[str, Any]:
 
 
 def auction_view(
-    auction: Auction,
+    auction: Auction | AuctionRow,
     viewer: Viewer,
     now: datetime,
     *,
     highest: dict[str, Any] | None,
     bid_count: int,
-    counter: CounterOffer | None,
+    counter: CounterOffer | CounterRow | None,
     live: LiveState | None = None,
     invoice: Invoice | None = None,
     offer: SecondChanceOffer | None = None,
