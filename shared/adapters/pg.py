@@ -13,9 +13,11 @@ from __future__ import annotations
 import contextlib
 import ssl
 from collections import deque
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import pg8000.converters
 import pg8000.exceptions
 import pg8000.native
 
@@ -55,6 +57,20 @@ def connect_kwargs(database_url: str, *, database: str | None = None) -> dict[st
     return kwargs
 
 
+TIMESTAMPTZ_OID = 1184
+
+
+def _timestamptz(text: str) -> datetime:
+    """PostgreSQL's text form of a timestamptz ("2026-12-01 03:04:29.123+00"), parsed by the
+    C `fromisoformat`: pg8000's own converter goes through `strptime`, which was ~15% of an
+    auction read's CPU. Anything else (infinity, BC) goes to pg8000's."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        parsed: datetime = pg8000.converters.timestamptz_in(text)
+        return parsed
+
+
 class HotLane:
     """A LIFO pool of autocommit connections (the API server runs a thread per connection; a
     Lambda instance one request at a time), each keeping its prepared statements by text."""
@@ -71,6 +87,7 @@ class HotLane:
             conn, prepared = self._idle.pop()
         except IndexError:
             conn, prepared = pg8000.native.Connection(**self._kwargs), {}
+            conn.register_in_adapter(TIMESTAMPTZ_OID, _timestamptz)
         try:
             statement = prepared.get(sql)
             if statement is None:
