@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from shared.adapters.pg import HotLane
 
@@ -71,6 +72,12 @@ class ImageRow:
 
 
 @dataclass(frozen=True, slots=True)
+class PaymentRow:
+    payment_status: str
+    payment_due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class AuctionRead:
     auction: AuctionRow
     highest: BidRow | None
@@ -78,6 +85,8 @@ class AuctionRead:
     images: tuple[ImageRow, ...]
     watchers: int
     watching: bool
+    payment: PaymentRow | None = None  # a sale's current (not void) invoice
+    winner_name: str | None = None  # the buyer's name (the view makes it public)
 
 
 _AUCTION_COLUMNS = (
@@ -88,7 +97,7 @@ _AUCTION_COLUMNS = (
 )
 _WIDTH = len(_AUCTION_COLUMNS.split(","))
 
-READ_AUCTION = f"""
+_SELECT = f"""
 SELECT {", ".join(f"a.{c.strip()}" for c in _AUCTION_COLUMNS.split(","))},
        b.id, b.bidder_id, b.amount, b.created_at,
        c.id, c.amount, c.status, c.expires_at,
@@ -105,21 +114,47 @@ SELECT {", ".join(f"a.{c.strip()}" for c in _AUCTION_COLUMNS.split(","))},
   LEFT JOIN LATERAL (SELECT id, amount, status, expires_at FROM counter_offers
                       WHERE auction_id = a.id AND round = a.round
                       LIMIT 1) c ON true
- WHERE a.id = :auction_id
 """
+READ_AUCTION = _SELECT + " WHERE a.id = :auction_id"
+# A page of a list: each sale's payment and buyer too (lists show them; offers they do not).
+READ_AUCTIONS = (
+    _SELECT.replace(
+        "  FROM auctions a\n",
+        ",\n       p.payment_status, p.payment_due_at, wu.name\n  FROM auctions a\n",
+    )
+    + """  LEFT JOIN LATERAL (SELECT payment_status, payment_due_at FROM invoices
+                      WHERE auction_id = a.id AND voided_at IS NULL
+                      ORDER BY sold_at DESC LIMIT 1) p ON a.status = 'sold'
+  LEFT JOIN users wu ON wu.id = a.winner_id
+ WHERE a.id = ANY(:ids)
+"""
+)
 
 
 def read_auction(lane: HotLane, auction_id: uuid.UUID, viewer_id: str | None) -> AuctionRead | None:
     """The auction and what its display needs, or None when there is no such auction."""
     viewer = uuid.UUID(viewer_id) if viewer_id else None
     rows = lane.run(READ_AUCTION, auction_id=auction_id, viewer=viewer)
-    if not rows:
-        return None
-    row = rows[0]
+    return _read(rows[0]) if rows else None
+
+
+def read_auctions(
+    lane: HotLane, ids: list[uuid.UUID], viewer_id: str | None
+) -> dict[uuid.UUID, AuctionRead]:
+    """Several auctions for a list, in one statement, by id."""
+    if not ids:
+        return {}
+    viewer = uuid.UUID(viewer_id) if viewer_id else None
+    found = [_read(row) for row in lane.run(READ_AUCTIONS, ids=ids, viewer=viewer)]
+    return {read.auction.id: read for read in found}
+
+
+def _read(row: list[Any]) -> AuctionRead:
     auction = AuctionRow(*row[:_WIDTH])
     bid_id, bidder_id, amount, placed_at = row[_WIDTH : _WIDTH + 4]
     counter_id, counter_amount, counter_status, expires_at = row[_WIDTH + 4 : _WIDTH + 8]
-    watchers, watching, images = row[_WIDTH + 8 :]
+    watchers, watching, images = row[_WIDTH + 8 : _WIDTH + 11]
+    payment_status, payment_due_at, winner_name = (row[_WIDTH + 11 :] + [None] * 3)[:3]
     return AuctionRead(
         auction=auction,
         highest=(BidRow(bid_id, auction.id, bidder_id, amount, placed_at) if bid_id else None),
@@ -131,6 +166,8 @@ def read_auction(lane: HotLane, auction_id: uuid.UUID, viewer_id: str | None) ->
         images=tuple(ImageRow(uuid.UUID(i[0]), i[1], i[2], int(i[3]), int(i[4])) for i in images),
         watchers=int(watchers),
         watching=bool(watching),
+        payment=PaymentRow(payment_status, payment_due_at) if payment_status else None,
+        winner_name=winner_name,
     )
 
 
@@ -151,6 +188,7 @@ SELECT b.id, b.bidder_id, b.amount, b.created_at, b.seq, u.name
                       ORDER BY b.amount DESC, b.seq DESC LIMIT :limit) b ON true
   LEFT JOIN users u ON u.id = b.bidder_id
  WHERE a.id = :auction_id
+ ORDER BY b.amount DESC, b.seq DESC
 """
 
 

@@ -99,7 +99,11 @@ def store_rule_changes(session: Session, record: BidRecord) -> None:
             stmt.on_conflict_do_update(
                 index_elements=["auction_id", "bidder_id", "round"],
                 set_={"max_amount": stmt.excluded.max_amount, "placed_at": stmt.excluded.placed_at},
-                where=ProxyMaximum.placed_at < stmt.excluded.placed_at,
+                # A bidder's maximum only rises within a round (a leader may only raise it; a
+                # beaten one's next must clear the price, above the old), so the larger is the
+                # later: a retried, older record never lowers it. (The acceptance moments can
+                # tie within one millisecond; the amounts cannot.)
+                where=ProxyMaximum.max_amount < stmt.excluded.max_amount,
             )
         )
     if record.moves_the_end:

@@ -192,8 +192,9 @@ def _key_text(value: Any) -> str:
 
 def find(
     session: Session, now: datetime, criteria: Criteria, *, limit: int, cursor: str | None
-) -> tuple[list[Auction], str | None]:
-    """One page of auctions matching `criteria`, and the cursor of the next (None: the last).
+) -> tuple[list[uuid.UUID], str | None]:
+    """The ids of one page of auctions matching `criteria`, in order, and the cursor of the
+    next page (None: the last).
 
     The page is one statement, so one snapshot; the first page reads its moment T0 inside it
     (`clock_timestamp()`, evaluated after the statement's snapshot was taken)."""
@@ -201,7 +202,7 @@ def find(
     where = _filters(criteria, now)
     live = _live_key(criteria.sort)
     if cursor is None:
-        query = select(Auction, live.label("k"), func.clock_timestamp().label("t0")).where(
+        query = select(Auction.id, live.label("k"), func.clock_timestamp().label("t0")).where(
             *where, *_price_range(criteria, Auction.current_price)
         )
         first = session.execute(_ordered(query, live, Auction.id, sort).limit(limit + 1)).all()
@@ -210,9 +211,9 @@ def find(
         if len(first) > limit:
             last = page_rows[-1]
             next_cursor = cursors.encode(
-                criteria.sort.value, last.t0.isoformat(), _key_text(last.k), str(last[0].id)
+                criteria.sort.value, last.t0.isoformat(), _key_text(last.k), str(last.id)
             )
-        return [r[0] for r in page_rows], next_cursor
+        return [r.id for r in page_rows], next_cursor
     t0, k, after_id = _read_cursor(cursor, criteria, now)
     unchanged = or_(Auction.sort_changed_at.is_(None), Auction.sort_changed_at <= t0)
     stable = select(Auction.id.label("id"), live.label("k")).where(
@@ -244,15 +245,10 @@ def find(
         _ordered(select(both.c.id, both.c.k), both.c.k, both.c.id, sort).limit(limit + 1)
     ).all()
     rows = page[:limit]
-    by_id = {
-        a.id: a
-        for a in session.scalars(select(Auction).where(Auction.id.in_([r.id for r in rows])))
-    }
-    auctions = [by_id[r.id] for r in rows if r.id in by_id]
     next_cursor = None
     if len(page) > limit and rows:
         last = rows[-1]
         next_cursor = cursors.encode(
             criteria.sort.value, t0.isoformat(), _key_text(last.k), str(last.id)
         )
-    return auctions, next_cursor
+    return [r.id for r in rows], next_cursor

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from shared.adapters.auction_reads import AuctionRow, BidRow, CounterRow
+from shared.adapters.auction_reads import AuctionRow, BidRow, CounterRow, PaymentRow
 from shared.adapters.orm import Auction, Bid, CounterOffer, Invoice, SecondChanceOffer
 from shared.adapters.redis_records import HighestBid
 from shared.domain.auctions import min_next_bid, reserve_met, shown_status
@@ -84,7 +84,7 @@ def offer_view(offer: SecondChanceOffer) -> dict[str, Any]:
     }
 
 
-def payment_view(invoice: Invoice) -> dict[str, Any]:
+def payment_view(invoice: Invoice | PaymentRow) -> dict[str, Any]:
     """A sale's `payment` (CONTRACT 11)."""
     return {"status": invoice.payment_status, "dueAt": iso(invoice.payment_due_at)}
 
@@ -98,7 +98,7 @@ def auction_view(
     bid_count: int,
     counter: CounterOffer | CounterRow | None,
     live: LiveState | None = None,
-    invoice: Invoice | None = None,
+    invoice: Invoice | PaymentRow | None = None,
     offer: SecondChanceOffer | None = None,
     winner_name: str | None = None,
 ) -> dict[str, Any]:

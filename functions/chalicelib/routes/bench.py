@@ -121,11 +121,11 @@ def search_ilike(call: Call) -> dict[str, Any]:
     pattern = f"%{q.q or ''}%"
     key = Auction.current_price if q.sort == "price_asc" else Auction.created_at
     with ctx.db.session() as session:
-        query = select(Auction).where(
+        query = select(Auction.id).where(
             or_(Auction.item_name.ilike(pattern), Auction.description.ilike(pattern))
         )
         if q.category:
             query = query.where(Auction.category == q.category)
-        rows = list(session.scalars(query.order_by(key, Auction.id).limit(q.limit + 1)))
-        page = rows[: q.limit]
-        return {"items": auctions.render(session, ctx, call.viewer, page), "nextCursor": None}
+        ids = list(session.scalars(query.order_by(key, Auction.id).limit(q.limit)))
+    # The same rendering as the full-text list's (auctions.render_ids).
+    return {"items": auctions.render_ids(ctx, call.viewer, ids), "nextCursor": None}
