@@ -67,9 +67,14 @@ types-check: $(STAMP) $(CODEGEN)
 		echo "$(API_TYPES) is stale: it no longer matches the API's OpenAPI document."; \
 		echo "Run 'make types' and commit the result."; exit 1; }
 
+# The suite in PYTEST_WORKERS processes (pytest-xdist; most tests wait on sockets and clocks,
+# so more workers than cores pays), a module's tests together in one; then the few `serial`
+# ones in one process.
+PYTEST_WORKERS ?= 3
 test: $(STAMP) web lint typecheck types-check
 	cd web && npm test --silent
-	APP_ENV=test $(PY) -m pytest $(PYTEST_ARGS)
+	APP_ENV=test $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not serial" $(PYTEST_ARGS)
+	APP_ENV=test $(PY) -m pytest -m serial $(PYTEST_ARGS)
 
 bench: $(STAMP) web
 	APP_ENV=test $(PY) -m bench

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,9 +13,43 @@ from tests.support import harness
 from tests.support.harness import Person, SuiteServices
 from tests.support.sendgrid_sink import SendGridSink
 
+if TYPE_CHECKING:
+    from infra.stack import Services
+
+_EMBEDDED: pytest.StashKey[Services] = pytest.StashKey()
+
 # The settings default to production; the suite (and every process it starts) is `test`,
 # however pytest was invoked (settings are read lazily, after this line).
 os.environ.setdefault("APP_ENV", "test")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Embedded PostgreSQL and Redis, when no URLs are given, are started once by the process
+    that runs the session (pytest, or pytest-xdist's controller), before any worker exists:
+    the workers inherit the URLs, and each makes its own database and claims its own Redis
+    db on them (`harness.start_services`), as sessions side by side on a shared server do.
+    (Each worker starting the embedded servers itself would stop them under the others.)"""
+    if hasattr(config, "workerinput"):  # an xdist worker: its controller did this
+        return
+    from infra.stack import Services
+    from shared.settings import REPO_ROOT
+
+    embedded = Services(
+        REPO_ROOT / "var" / "test",
+        os.environ.get("DATABASE_URL") or None,
+        os.environ.get("REDIS_URL") or None,
+        persist_redis=False,
+    ).start()
+    assert embedded.database_url and embedded.redis_url
+    os.environ["DATABASE_URL"] = embedded.database_url
+    os.environ["REDIS_URL"] = embedded.redis_url
+    config.stash[_EMBEDDED] = embedded
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    embedded = config.stash.get(_EMBEDDED, None)
+    if embedded is not None:
+        embedded.stop()
 
 
 @pytest.fixture(scope="session")

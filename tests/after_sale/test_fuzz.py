@@ -20,6 +20,9 @@ schema = _load().include(
     path_regex=r"^/api/(auctions/\{auction_id\}/(offers|payment)|offers/|admin/(users|audit))"
 )
 
+# schemathesis names every generated operation with the test's one node id.
+pytestmark = pytest.mark.serial
+
 
 @pytest.fixture
 def world(

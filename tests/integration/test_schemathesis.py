@@ -33,6 +33,9 @@ from tests.support.harness import Person, insert_auction, live_auction
 
 MAX_EXAMPLES = 40
 
+# schemathesis names every generated operation with the test's one node id.
+pytestmark = pytest.mark.serial
+
 
 def no_unavailable_while_everything_is_up(ctx: Any, response: Any, case: Any) -> bool | None:
     """503 is documented (a dependency down), but PostgreSQL and Redis are up here: a 503 now
