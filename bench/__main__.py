@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
             results["api_cpu"] = api_cpu.run(database_url, redis_url, tokens, seller)
         if "cold_start" in chosen:
             log("== cold start ==")
-            results["cold_start"] = cold_start.run(database_url, redis_url, seller)
+            results["cold_start"] = cold_start.run(database_url, redis_url, tokens, seller)
             log(f"  {results['cold_start']}")
         if "redis_floor" in chosen:
             log("== Redis floor: the bid script, raw redis-py vs upstash-redis via the bridge ==")

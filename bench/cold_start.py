@@ -1,7 +1,9 @@
 """Cold start: the deployed bundle as Lambda runs it. `make package`'s zip extracted into a
 read-only directory (`infra.lambda_task`), a fresh interpreter with nothing on its path but the
-bundle and the standard library (-S), `import app` and a first GET /api/auctions/{id}
-(median of 7)."""
+bundle and the standard library (-S), `import app` and a first bid answered (POST
+/api/auctions/{id}/bids by a signed-in bidder on a live auction whose Redis state the bid
+seeds: the whole bid path, cold; median of 7). Also the modules imported, by package, for the
+profile of a miss."""
 
 from __future__ import annotations
 
@@ -20,17 +22,20 @@ import json, sys, time
 t0 = time.perf_counter()
 import app
 t1 = time.perf_counter()
-auction_id = sys.argv[1]
+imported = len(sys.modules)
+auction_id, token = sys.argv[1], sys.argv[2]
+path = f"/api/auctions/{auction_id}/bids"
+headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
 event = {
-    "resource": "/api/auctions/{auction_id}", "path": f"/api/auctions/{auction_id}",
-    "httpMethod": "GET", "headers": {"Accept": "application/json"},
-    "multiValueHeaders": {"Accept": ["application/json"]},
+    "resource": "/api/auctions/{auction_id}/bids", "path": path,
+    "httpMethod": "POST", "headers": headers,
+    "multiValueHeaders": {k: [v] for k, v in headers.items()},
     "queryStringParameters": None, "multiValueQueryStringParameters": None,
     "pathParameters": {"auction_id": auction_id}, "stageVariables": None,
-    "requestContext": {"resourcePath": "/api/auctions/{auction_id}", "httpMethod": "GET",
+    "requestContext": {"resourcePath": "/api/auctions/{auction_id}/bids", "httpMethod": "POST",
                        "stage": "api", "requestId": "cold-start",
                        "identity": {"sourceIp": "127.0.0.1"}},
-    "body": None, "isBase64Encoded": False,
+    "body": json.dumps({"amount": "1.00"}), "isBase64Encoded": False,
 }
 class Context:
     aws_request_id = "cold-start"
@@ -39,25 +44,31 @@ class Context:
     def get_remaining_time_in_millis(self): return 30000
 response = app.app(event, Context())
 t2 = time.perf_counter()
+packages = {}
+for name in sys.modules:
+    top = name.split(".")[0]
+    packages[top] = packages.get(top, 0) + 1
 print(json.dumps({"import_ms": (t1 - t0) * 1000, "first_request_ms": (t2 - t1) * 1000,
-                  "status": response["statusCode"]}))
+                  "status": response["statusCode"], "modules_at_import": imported,
+                  "modules_after_bid": len(sys.modules), "packages": packages}))
 """
 
 
-def run(database_url: str, redis_url: str, seller: uuid.UUID) -> dict[str, Any]:
+def run(database_url: str, redis_url: str, tokens: list[str], seller: uuid.UUID) -> dict[str, Any]:
     """The deployed bundle as Lambda runs it: `make package`'s zip extracted into a read-only
     directory, a fresh interpreter with nothing on its path but the bundle and the standard
-    library (-S), importing app.py and serving a first GET /api/auctions/{id} (PostgreSQL
-    and Redis through the bridge, like a real first request)."""
+    library (-S), importing app.py and answering a first bid (PostgreSQL, and Redis through
+    the bridge, like a real first request), each sample on an auction of its own."""
     from infra import lambda_task, package
     from infra.bridge import serve_in_thread
+    from shared.adapters.tokens import dev_secret
+    from shared.settings import load_settings
 
     log("  packaging the functions (make package) to measure the code as it is now")
     bundle = package.package()
     # read-only, like /var/task: no bytecode gets written
     task = lambda_task.extract(bundle, REPO_ROOT / "var" / "bench" / "lambda-task")
     bridge = serve_in_thread(redis_url, "cold-token", 0)
-    auction_id = new_auction(database_url, seller)
     env = {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(task),
@@ -67,19 +78,26 @@ def run(database_url: str, redis_url: str, seller: uuid.UUID) -> dict[str, Any]:
         "DATABASE_URL": database_url,
         "UPSTASH_REDIS_REST_URL": f"http://127.0.0.1:{bridge.server_address[1]}",
         "UPSTASH_REDIS_REST_TOKEN": "cold-token",
+        # The bidders' tokens are HS256 under the local dev secret; the bundle trusts them as
+        # a Supabase project's (legacy JWT secret) tokens: its read-only task has no var/.
+        "SUPABASE_JWT_SECRET": dev_secret(load_settings()),
     }
     samples = []
     try:
-        for _ in range(7):
+        for i in range(7):
+            auction_id = new_auction(database_url, seller)
             out = subprocess.run(
-                [sys.executable, "-S", "-c", COLD_START_PROBE, str(auction_id)],
+                [sys.executable, "-S", "-c", COLD_START_PROBE, str(auction_id), tokens[i]],
                 cwd=task,
                 capture_output=True,
                 text=True,
                 env=env,
                 check=True,
             )
-            samples.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            sample = json.loads(out.stdout.strip().splitlines()[-1])
+            if sample["status"] != 201:  # a refused bid would time a shorter path
+                raise RuntimeError(f"the cold bid was answered {sample['status']}: {out.stdout}")
+            samples.append(sample)
     finally:
         bridge.shutdown()
         bridge.server_close()
@@ -91,5 +109,11 @@ def run(database_url: str, redis_url: str, seller: uuid.UUID) -> dict[str, Any]:
         "total_ms": round(median["import_ms"] + median["first_request_ms"], 1),
         "status": median["status"],
         "samples": len(samples),
-        "what": "GET /api/auctions/{id} on the extracted make-package bundle, read-only, -S",
+        "modules_at_import": median["modules_at_import"],
+        "modules_after_bid": median["modules_after_bid"],
+        "heaviest_packages": dict(
+            sorted(median["packages"].items(), key=lambda item: -item[1])[:12]
+        ),
+        "what": "import app + a first bid (POST /api/auctions/{id}/bids, 201) on the "
+        "extracted make-package bundle, read-only, -S",
     }

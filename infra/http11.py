@@ -53,6 +53,11 @@ class Request:
         return value
 
 
+# Statuses that never carry content, whose Content-Length would say something else (RFC 9110
+# 8.6: none in a 204; in a 304 only the length the 200 would have had).
+_WITHOUT_CONTENT = frozenset({204, 304})
+
+
 @dataclass(slots=True)
 class Reply:
     status: int
@@ -67,7 +72,8 @@ class Reply:
             reason = "Unknown"
         lines = [f"HTTP/1.1 {self.status} {reason}"]
         lines += [f"{name}: {value}" for name, value in self.headers]
-        lines.append(f"Content-Length: {len(self.body)}")
+        if self.status not in _WITHOUT_CONTENT:
+            lines.append(f"Content-Length: {len(self.body)}")
         if not keep_alive:
             lines.append("Connection: close")
         lines += ["", ""]

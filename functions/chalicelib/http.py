@@ -3,6 +3,7 @@ maps errors to problem+json, and records the route for the OpenAPI document."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
@@ -196,6 +197,8 @@ class Operation:
     # raw (binary) body it reads itself (a photo upload), for the document.
     max_body: int = MAX_BODY
     raw_body: tuple[str, ...] = ()
+    # Answers carry an ETag and honour If-None-Match (304), see `revalidated`.
+    etag: bool = False
 
     def model_for(self, status: int) -> type[BaseModel] | None:
         """The model a JSON body answered with `status` is serialised through."""
@@ -308,6 +311,7 @@ def operation(
     max_body: int = MAX_BODY,
     raw_body: tuple[str, ...] = (),
     outcome_metrics: str | None = None,
+    etag: bool = False,
 ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
     """Register a route. `parse=False` leaves the body to the view (`parse_body`), for a
     route that must refuse before it reads anything. Writes (any method but GET) spend a
@@ -315,7 +319,7 @@ def operation(
     suspended caller's write is refused (`account_suspended`) in that same round trip; a
     write without the limiter checks it on its own, unless the view does (the bid script).
     `outcome_metrics="Bid"`: its request line carries the EMF metrics BidLatency, BidAccepted
-    and BidRefused (by problem code), see `emf.py`."""
+    and BidRefused (by problem code), see `emf.py`. `etag=True` (a read): see `revalidated`."""
     limited = method != "GET" if rate_limited is None else rate_limited
     op = Operation(
         method,
@@ -335,6 +339,7 @@ def operation(
         responses,
         max_body=max_body,
         raw_body=raw_body,
+        etag=etag,
     )
 
     def decorate(view: Callable[[Call], Any]) -> Callable[..., Response]:
@@ -385,7 +390,10 @@ def operation(
                 return problem("unavailable", "The bid store refused the request; retry")
             if isinstance(result, Response):  # a PDF, a page, the document itself
                 return result
-            return render(registered, result)
+            response = render(registered, result)
+            if etag:
+                return revalidated(response, request.headers.get("if-none-match"), principal)
+            return response
 
         handler.__name__ = view.__name__
         handler.__doc__ = view.__doc__
@@ -393,6 +401,59 @@ def operation(
         return handler
 
     return decorate
+
+
+# -- conditional reads ------------------------------------------------------------------------
+
+
+# The moment of the answer (for clients' clock samples) is no part of what the auction is.
+_SERVER_TIME = re.compile(rb'"serverTime":"[^"]*"')
+
+
+def entity_tag(body: bytes) -> str:
+    """A weak validator (RFC 9110 8.8.1) of a JSON answer: the hash of its bytes less its
+    `serverTime`, so that two answers differing only in the moment they were made match
+    (they are the same auction). A JSON string holds no bare quote, so the pattern cannot
+    cut into another field."""
+    return 'W/"' + hashlib.blake2b(_SERVER_TIME.sub(b"", body), digest_size=16).hexdigest() + '"'
+
+
+def none_match(header: str | None, tag: str) -> bool:
+    """Whether If-None-Match names `tag` (or is `*`), by the weak comparison a GET uses
+    (RFC 9110 13.1.2: `W/"x"` and `"x"` match)."""
+    if not header:
+        return False
+    wanted = tag.removeprefix("W/")
+    for candidate in header.split(","):
+        candidate = candidate.strip()
+        if candidate == "*" or candidate.removeprefix("W/") == wanted:
+            return True
+    return False
+
+
+def revalidated(
+    response: Response, if_none_match: str | None, viewer: Principal | None
+) -> Response:
+    """An auction read, made revalidatable: tagged with the hash of its body, answered 304
+    with no body when the client's tag is still current. Reconnecting clients and CDNs then
+    ask "still this?" and get a few bytes back, not the auction again; the answer is never
+    served stale (`no-cache`: every use revalidates), and a signed-in viewer's (it says
+    whether they watch) stays in their own cache (`private`, varying by Authorization).
+    The tag changes exactly when the answer would, but for its `serverTime` (a revalidated
+    copy keeps the moment it was first made: clocks are sampled from fresh answers)."""
+    if response.status_code != 200:
+        return response
+    body = response.body if isinstance(response.body, bytes) else str(response.body).encode()
+    tag = entity_tag(body)
+    headers = {
+        "ETag": tag,
+        "Cache-Control": "private, no-cache" if viewer is not None else "no-cache",
+        "Vary": "Authorization",
+    }
+    if none_match(if_none_match, tag):
+        return Response(body="", status_code=304, headers=headers)
+    response.headers.update(headers)
+    return response
 
 
 # -- cross-cutting: CORS, security headers, request logs, Chalice's own errors -----------------
@@ -506,7 +567,10 @@ def install(app: Chalice) -> None:
             response.headers.setdefault(name, value)
         if runtime.settings().app_env == "production":
             response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
-        response.headers.update(cors_headers(event.headers.get("origin")))
+        cors = cors_headers(event.headers.get("origin"))
+        if "Vary" in cors and "Vary" in response.headers:  # a revalidatable read varies too
+            cors["Vary"] = f"{response.headers['Vary']}, {cors['Vary']}"
+        response.headers.update(cors)
         response.headers["X-Request-Id"] = request_id
         metric = _metric.get()
         if metric is not None or log.isEnabledFor(logging.INFO):

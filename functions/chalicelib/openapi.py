@@ -77,6 +77,19 @@ HEADER_PARAMETERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string", "pattern": "^[!-~]{1,200}$", "maxLength": 200},
         "example": "b1d7a3c2-2f7e-4e0a-9c55-6f3b2a1d9e10",
     },
+    "If-None-Match": {
+        "description": "The ETag of a copy the client holds: answered 304 with no body while "
+        "it is still current.",
+        "schema": {"type": "string", "maxLength": 1000},
+        "example": 'W/"5d41402abc4b2a76b9719d911017c592"',
+    },
+}
+_ETAG_HEADER = {
+    "ETag": {
+        "description": "A weak validator of the answer (its `serverTime` aside), for "
+        "If-None-Match.",
+        "schema": {"type": "string"},
+    }
 }
 
 
@@ -217,7 +230,7 @@ def _operation(op: Operation) -> dict[str, Any]:
     parameters = _path_parameters(op.path)
     if op.query is not None:
         parameters += _query_parameters(op.query)
-    for header in op.headers:
+    for header in (*op.headers, *(("If-None-Match",) if op.etag else ())):
         parameters.append({"name": header, "in": "header", "required": False})
         parameters[-1].update(HEADER_PARAMETERS.get(header, {"schema": {"type": "string"}}))
     spec: dict[str, Any] = {
@@ -250,6 +263,12 @@ def _operation(op: Operation) -> dict[str, Any]:
             "content": {media: {"schema": binary} for media in op.raw_body},
         }
     responses = {str(op.status): _success(op)}
+    if op.etag:
+        responses[str(op.status)]["headers"] = _ETAG_HEADER
+        responses["304"] = {
+            "description": "Not modified: the copy named by If-None-Match is current",
+            "headers": _ETAG_HEADER,
+        }
     for status, model in op.responses:
         responses[str(status)] = {
             "description": model.__doc__ or model.__name__,

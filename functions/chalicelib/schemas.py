@@ -138,11 +138,11 @@ Limit = Annotated[int, Field(ge=1, le=100)]
 
 
 class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=False)
+    model_config = ConfigDict(extra="forbid", populate_by_name=False, defer_build=True)
 
 
 class Query(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
 
 # -- requests ---------------------------------------------------------------------------------
@@ -366,7 +366,7 @@ Moment = Annotated[
 
 
 class Out(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
 
 class BidSummary(Out):

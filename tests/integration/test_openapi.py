@@ -767,6 +767,15 @@ def test_checked_rate_limits(
     assert int(refused.headers["Retry-After"]) >= 1
 
 
+def test_checked_revalidations(api: Api, ctx: Context, seller: Person, buyer: Person) -> None:
+    """The auction reads that carry an ETag answer a current If-None-Match with 304."""
+    live = live_auction(ctx, seller)
+    api("place_bid", buyer, expect=201, auction_id=live, json={"amount": "100"})
+    for name in ("get_auction", "list_bids"):
+        tag = api(name, expect=200, auction_id=live).headers["ETag"]
+        api(name, expect=304, auction_id=live, headers={"If-None-Match": tag})
+
+
 def test_checked_answers_with_the_dependencies_down(
     api: Api, ctx: Context, seller: Person, buyer: Person, admin: Person, monkeypatch: Any
 ) -> None:

@@ -2647,7 +2647,13 @@ export interface operations {
     get_auction: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description The ETag of a copy the client holds: answered 304 with no body while it is still current.
+                 * @example W/"5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The auction's id (a UUID; anything else is 404). */
                 auction_id: string;
@@ -2659,11 +2665,22 @@ export interface operations {
             /** @description One auction, live */
             200: {
                 headers: {
+                    /** @description A weak validator of the answer (its `serverTime` aside), for If-None-Match. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AuctionOut"];
                 };
+            };
+            /** @description Not modified: the copy named by If-None-Match is current */
+            304: {
+                headers: {
+                    /** @description A weak validator of the answer (its `serverTime` aside), for If-None-Match. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `unauthenticated`: Authentication required */
             401: {
@@ -2857,7 +2874,13 @@ export interface operations {
                 limit?: number;
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /**
+                 * @description The ETag of a copy the client holds: answered 304 with no body while it is still current.
+                 * @example W/"5d41402abc4b2a76b9719d911017c592"
+                 */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description The auction's id (a UUID; anything else is 404). */
                 auction_id: string;
@@ -2869,11 +2892,22 @@ export interface operations {
             /** @description Bid history, highest first */
             200: {
                 headers: {
+                    /** @description A weak validator of the answer (its `serverTime` aside), for If-None-Match. */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["BidList"];
                 };
+            };
+            /** @description Not modified: the copy named by If-None-Match is current */
+            304: {
+                headers: {
+                    /** @description A weak validator of the answer (its `serverTime` aside), for If-None-Match. */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `not_found`: Not found */
             404: {

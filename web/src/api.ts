@@ -133,7 +133,9 @@ export class Api {
     }
     let res: Response;
     try {
-      res = await this.fetchFn(url, { method, headers, body, signal: opts.signal });
+      // no-store: the app samples the server's clock from each answer's serverTime, which a copy
+      // revalidated by the browser (ETag, 304) would carry from its first fetch.
+      res = await this.fetchFn(url, { method, headers, body, signal: opts.signal, cache: 'no-store' });
     } catch (e) {
       if ((e as Error)?.name === 'AbortError') throw e;
       throw new ApiError(0, { title: 'Network error', detail: 'Could not reach the server.' });

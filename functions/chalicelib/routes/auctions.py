@@ -105,6 +105,7 @@ def list_auctions(call: Call) -> dict[str, Any]:
     auth="optional",
     response=AuctionOut,
     errors=("not_found",),
+    etag=True,
 )
 def get_auction(call: Call) -> dict[str, Any]:
     return auctions.read_auction(runtime.context(), str(auction_id(call)), call.viewer)
@@ -171,6 +172,7 @@ def place_bid(call: Call) -> dict[str, Any]:
     query=Page,
     response=BidList,
     errors=("not_found", "validation_error"),
+    etag=True,
 )
 def list_bids(call: Call) -> dict[str, Any]:
     q: Page = call.query
