@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -82,6 +84,25 @@ def client(ctx):  # type: ignore[no-untyped-def]
 
     with Client(functions_app.app) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def packaged_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`make package`'s zip (infra.package), made once per test run: the xdist workers of one
+    run share it (a lock file; the first to come packages), as packaging takes ~30 s of CPU.
+    Its SAM template is `sam.json` beside it. Read it only: copy or extract to change it."""
+    from infra import package
+
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent / f"bundle-{run}") if run else (base / "bundle")
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        zip_path = root / "dist" / "deployment.zip"
+        if not zip_path.exists():
+            package.package(out=root / "dist")
+    return zip_path
 
 
 @pytest.fixture(scope="session")

@@ -34,13 +34,12 @@ TRANSPORTS = ("in-process", "http", "gateway")
 
 
 @pytest.fixture(scope="session")
-def lambda_bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LambdaTask]:
-    """`make package` (infra.package) into a temporary directory, extracted read-only."""
-    from infra import package
-
+def lambda_bundle(
+    tmp_path_factory: pytest.TempPathFactory, packaged_bundle: Path
+) -> Iterator[LambdaTask]:
+    """`make package`'s zip (the run's one), extracted read-only."""
     work = tmp_path_factory.mktemp("lambda")
-    zip_path = package.package(out=work / "dist")
-    task = LambdaTask.build(zip_path, work / "dist" / "sam.json", work)
+    task = LambdaTask.build(packaged_bundle, packaged_bundle.parent / "sam.json", work)
     try:
         yield task
     finally:

@@ -21,8 +21,8 @@ PARAM = re.compile(r"{[^}]+}")
 
 
 @pytest.fixture(scope="module")
-def bundle():  # type: ignore[no-untyped-def]
-    return package.package()
+def bundle(packaged_bundle: Path) -> Path:
+    return packaged_bundle
 
 
 def test_bundle_has_the_app_and_the_domain_package(bundle) -> None:  # type: ignore[no-untyped-def]
