@@ -7,12 +7,12 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import Connection, Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from shared.adapters.pg import LANE_ERRORS, HotLane, connect_kwargs
+from shared.adapters.pg import LANE_ERRORS, TIMESTAMPTZ_OID, HotLane, connect_kwargs, timestamptz_in
 
 # What a database call can raise: SQLAlchemy's errors, and pg8000's own for the calls made
 # on the driver directly (the hot lane).
@@ -54,7 +54,15 @@ def make_engine(
             pool_pre_ping=False,
             pool_recycle=300,
         )
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _fast_timestamps(dbapi_connection: Any, _record: Any) -> None:
+        # The hot lane's timestamptz parser (C fromisoformat, not strptime): a list page's
+        # search read 42 timestamps through strptime, ~1 ms of its CPU.
+        dbapi_connection.register_in_adapter(TIMESTAMPTZ_OID, timestamptz_in)
+
+    return engine
 
 
 class Database:

@@ -60,7 +60,7 @@ def connect_kwargs(database_url: str, *, database: str | None = None) -> dict[st
 TIMESTAMPTZ_OID = 1184
 
 
-def _timestamptz(text: str) -> datetime:
+def timestamptz_in(text: str) -> datetime:
     """PostgreSQL's text form of a timestamptz ("2026-12-01 03:04:29.123+00"), parsed by the
     C `fromisoformat`: pg8000's own converter goes through `strptime`, which was ~15% of an
     auction read's CPU. Anything else (infinity, BC) goes to pg8000's."""
@@ -87,7 +87,7 @@ class HotLane:
             conn, prepared = self._idle.pop()
         except IndexError:
             conn, prepared = pg8000.native.Connection(**self._kwargs), {}
-            conn.register_in_adapter(TIMESTAMPTZ_OID, _timestamptz)
+            conn.register_in_adapter(TIMESTAMPTZ_OID, timestamptz_in)
         try:
             statement = prepared.get(sql)
             if statement is None:
