@@ -5,12 +5,17 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
+from shared.services.context import Context
 from tests.support import harness
 from tests.support.harness import Person, SuiteServices
 from tests.support.sendgrid_sink import SendGridSink
+
+if TYPE_CHECKING:  # imported where used: the app reads its settings when imported
+    from chalice.test import Client
 
 # The settings default to production; the suite (and every process it starts) is `test`,
 # however pytest was invoked (settings are read lazily, after this line).
@@ -30,17 +35,17 @@ def services() -> Iterator[SuiteServices]:
 
 
 @pytest.fixture
-def ctx(services: SuiteServices):  # type: ignore[no-untyped-def]
+def ctx(services: SuiteServices) -> Context:
     """The functions' own Context (REST through the bridge), on emptied tables and Redis."""
     from chalicelib import runtime
 
-    context = runtime.context()
+    context: Context = runtime.context()
     harness.wipe(context)
     return context
 
 
 @pytest.fixture
-def client(ctx):  # type: ignore[no-untyped-def]
+def client(ctx: Context) -> Iterator[Client]:
     """chalice.test.Client over the real app (no HTTP)."""
     import app as functions_app
     from chalice.test import Client
@@ -65,17 +70,17 @@ def api_url(services: SuiteServices) -> Iterator[str]:
 
 
 @pytest.fixture
-def seller(ctx) -> Person:  # type: ignore[no-untyped-def]
+def seller(ctx: Context) -> Person:
     return harness.person(ctx, "seller")
 
 
 @pytest.fixture
-def buyer(ctx) -> Person:  # type: ignore[no-untyped-def]
+def buyer(ctx: Context) -> Person:
     return harness.person(ctx, "buyer")
 
 
 @pytest.fixture
-def admin(ctx) -> Person:  # type: ignore[no-untyped-def]
+def admin(ctx: Context) -> Person:
     return harness.person(ctx, "admin")
 
 
@@ -89,7 +94,9 @@ def sendgrid_sink() -> Iterator[SendGridSink]:
 
 
 @pytest.fixture
-def sink(sendgrid_sink: SendGridSink, ctx, monkeypatch) -> SendGridSink:  # type: ignore[no-untyped-def]
+def sink(
+    sendgrid_sink: SendGridSink, ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> SendGridSink:
     """The SendGrid sink, emptied, with the Context's mailer pointed at it (the real sendgrid
     client, SENDGRID_API_HOST = the sink)."""
     sendgrid_sink.reset()

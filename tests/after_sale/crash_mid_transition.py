@@ -7,7 +7,6 @@ SIGKILL: claimed in Redis, locked and written in PostgreSQL, never committed."""
 
 from __future__ import annotations
 
-import sys
 import threading
 from typing import Any
 
@@ -34,4 +33,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 import pytest
+from chalice.test import Client
 from sqlalchemy import select, update
 
 from shared.adapters import keys
@@ -194,9 +195,9 @@ def race(*calls: Callable[[], Any]) -> list[Any]:
     return results
 
 
-def post(client: Any, path: str, who: Person | None, body: Any = None) -> Any:
+def post(client: Client, path: str, who: Person | None, body: Any = None) -> Any:
     return call(client, "POST", path, who, body if body is not None else {})
 
 
-def get(client: Any, path: str, who: Person | None = None) -> Any:
+def get(client: Client, path: str, who: Person | None = None) -> Any:
     return call(client, "GET", path, who)

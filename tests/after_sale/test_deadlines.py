@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from chalice.test import Client
 
 from shared.domain.times import parse_iso
 from shared.services import deadlines
@@ -34,6 +35,7 @@ from tests.after_sale.support import (
 )
 from tests.support.after_sale import ended_auction, run_jobs
 from tests.support.harness import Person, person
+from tests.support.sendgrid_sink import SendGridSink
 
 # When a racing request leaves, against a deadline 1.2 s away: early, around it, and late.
 DELAYS = (0.0, 1.0, 1.2, 1.4, 2.0)
@@ -45,13 +47,13 @@ def rival(ctx: Context) -> Person:
 
 
 def ended(
-    ctx: Context, client: Any, seller: Person, buyer: Person, rival: Person, **kw: Any
+    ctx: Context, client: Client, seller: Person, buyer: Person, rival: Person, **kw: Any
 ) -> Any:
     """Ended with bids: `buyer` 100, `rival` 1250 on top."""
     return ended_auction(ctx, client, seller, [(buyer, "100.00"), (rival, "1250.00")], **kw)
 
 
-def sent(sink: Any) -> list[tuple[str, str]]:
+def sent(sink: SendGridSink) -> list[tuple[str, str]]:
     return sorted((m.job_id or "", m.to[0]) for m in sink.messages)
 
 
@@ -59,7 +61,12 @@ def sent(sink: Any) -> list[tuple[str, str]]:
 
 
 def test_an_ended_auction_shows_its_decision_deadline(
-    ctx: Context, client: Any, seller: Person, buyer: Person, rival: Person, monkeypatch: Any
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    buyer: Person,
+    rival: Person,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, decision_window_secs=3600)
     auction_id = ended(ctx, client, seller, buyer, rival)
@@ -82,12 +89,12 @@ def _events(ctx: Context, user: Person) -> list[dict[str, Any]]:
 
 def test_silence_reminds_the_seller_once_then_rejects_at_the_deadline(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     buyer: Person,
     rival: Person,
-    sink: Any,
-    monkeypatch: Any,
+    sink: SendGridSink,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, decision_window_secs=2)  # the reminder at 1 s, the end at 2 s
     auction_id = ended(ctx, client, seller, buyer, rival)
@@ -125,12 +132,12 @@ def test_silence_reminds_the_seller_once_then_rejects_at_the_deadline(
 
 def test_default_accept_sells_when_the_reserve_is_met(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     buyer: Person,
     rival: Person,
-    sink: Any,
-    monkeypatch: Any,
+    sink: SendGridSink,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, decision_window_secs=1, decision_default="accept")
     auction_id = ended(ctx, client, seller, buyer, rival, reserve="1000.00")
@@ -156,7 +163,12 @@ def test_default_accept_sells_when_the_reserve_is_met(
 
 
 def test_default_accept_below_the_reserve_rejects(
-    ctx: Context, client: Any, seller: Person, buyer: Person, rival: Person, monkeypatch: Any
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    buyer: Person,
+    rival: Person,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, decision_window_secs=1, decision_default="accept")
     auction_id = ended(ctx, client, seller, buyer, rival, reserve="5000.00")
@@ -166,7 +178,12 @@ def test_default_accept_below_the_reserve_rejects(
 
 
 def test_a_decision_after_the_deadline_is_refused_and_the_default_applies_first(
-    ctx: Context, client: Any, seller: Person, buyer: Person, rival: Person, monkeypatch: Any
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    buyer: Person,
+    rival: Person,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """No ticker runs here: the late request itself applies the default, then is judged."""
     windows(ctx, monkeypatch, decision_window_secs=3600)
@@ -180,7 +197,7 @@ def test_a_decision_after_the_deadline_is_refused_and_the_default_applies_first(
 
 
 def test_a_decision_racing_its_own_deadline_has_exactly_one_outcome(
-    ctx: Context, api_url: str, client: Any, seller: Person, buyer: Person, rival: Person
+    ctx: Context, api_url: str, client: Client, seller: Person, buyer: Person, rival: Person
 ) -> None:
     """The seller's accept and two tickers firing the deadline, released together at the
     deadline's instant: either the seller's sale or the default's close, never both."""
@@ -233,7 +250,9 @@ def test_a_decision_racing_its_own_deadline_has_exactly_one_outcome(
 # -- the counter offer's expiry ------------------------------------------------------------------
 
 
-def _counter(client: Any, seller: Person, auction_id: Any, amount: str = "1500") -> dict[str, Any]:
+def _counter(
+    client: Client, seller: Person, auction_id: Any, amount: str = "1500"
+) -> dict[str, Any]:
     response = post(
         client,
         f"/api/auctions/{auction_id}/decision",
@@ -245,7 +264,12 @@ def _counter(client: Any, seller: Person, auction_id: Any, amount: str = "1500")
 
 
 def test_a_counter_offer_carries_its_expiry(
-    ctx: Context, client: Any, seller: Person, buyer: Person, rival: Person, monkeypatch: Any
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    buyer: Person,
+    rival: Person,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, counter_window_secs=7200)
     auction_id = ended(ctx, client, seller, buyer, rival)
@@ -259,12 +283,12 @@ def test_a_counter_offer_carries_its_expiry(
 
 def test_an_unanswered_counter_offer_expires_and_closes_the_auction(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     buyer: Person,
     rival: Person,
-    sink: Any,
-    monkeypatch: Any,
+    sink: SendGridSink,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, counter_window_secs=1)
     auction_id = ended(ctx, client, seller, buyer, rival)
@@ -294,7 +318,7 @@ def test_an_unanswered_counter_offer_expires_and_closes_the_auction(
 
 
 def test_an_answer_after_the_expiry_is_refused(
-    ctx: Context, client: Any, seller: Person, buyer: Person, rival: Person
+    ctx: Context, client: Client, seller: Person, buyer: Person, rival: Person
 ) -> None:
     auction_id = ended(ctx, client, seller, buyer, rival)
     counter = _counter(client, seller, auction_id)
@@ -306,7 +330,7 @@ def test_an_answer_after_the_expiry_is_refused(
 
 
 def test_a_counter_answer_racing_its_expiry_has_exactly_one_outcome(
-    ctx: Context, api_url: str, client: Any, seller: Person, buyer: Person, rival: Person
+    ctx: Context, api_url: str, client: Client, seller: Person, buyer: Person, rival: Person
 ) -> None:
     node_ctx = for_socket_node(get_settings())
     outcomes = []
@@ -352,7 +376,12 @@ def test_a_counter_answer_racing_its_expiry_has_exactly_one_outcome(
 
 
 def test_each_deadline_job_is_queued_once_however_often_it_is_fired(
-    ctx: Context, client: Any, seller: Person, buyer: Person, rival: Person, monkeypatch: Any
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    buyer: Person,
+    rival: Person,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, decision_window_secs=3600)
     auction_id = ended(ctx, client, seller, buyer, rival)

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from chalice.test import Client
 from sqlalchemy import select, update
 
 from shared.adapters.orm import Auction, Invoice
@@ -39,6 +40,7 @@ from tests.after_sale.support import (
 from tests.socket.conftest import wait_for
 from tests.support.after_sale import ended_auction, run_jobs
 from tests.support.harness import Person, person
+from tests.support.sendgrid_sink import SendGridSink
 
 KINDS = ("decision", "counter", "offer", "payment")
 
@@ -120,7 +122,7 @@ class World:
         assert made == expected
         self.emails = jobs
 
-    def assert_emails_once(self, sink: Any) -> None:
+    def assert_emails_once(self, sink: SendGridSink) -> None:
         """Every email of the deadlines delivered, each exactly once (and nothing twice)."""
         counts = Counter(m.job_id for m in sink.messages)
         assert max(counts.values()) == 1, counts
@@ -138,7 +140,7 @@ DEADLINE_TEMPLATES = {
 
 def build(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     due: datetime,
     per_kind: int,
@@ -178,7 +180,7 @@ def build(
     return world
 
 
-def scheduled_tick(client: Any) -> dict[str, Any]:
+def scheduled_tick(client: Client) -> dict[str, Any]:
     event = client.events.generate_cw_event(
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
     )
@@ -186,7 +188,7 @@ def scheduled_tick(client: Any) -> dict[str, Any]:
 
 
 def test_three_racing_tickers_fire_every_deadline_once(
-    ctx: Context, client: Any, seller: Person, sink: Any
+    ctx: Context, client: Client, seller: Person, sink: SendGridSink
 ) -> None:
     world = build(ctx, client, seller, soon(2500), per_kind=3)
     stop = threading.Event()
@@ -258,7 +260,7 @@ class Crasher:
 
 @pytest.mark.parametrize("kind", (*KINDS, "reminder"))
 def test_a_ticker_killed_between_claim_and_commit_leaves_the_deadline_to_fire_once(
-    ctx: Context, client: Any, seller: Person, sink: Any, kind: str
+    ctx: Context, client: Client, seller: Person, sink: SendGridSink, kind: str
 ) -> None:
     world = build(
         ctx,
@@ -303,7 +305,7 @@ def test_a_ticker_killed_between_claim_and_commit_leaves_the_deadline_to_fire_on
 
 
 def test_after_a_restart_overdue_deadlines_fire_soon_and_once(
-    ctx: Context, client: Any, seller: Person, node_factory: Any, sink: Any
+    ctx: Context, client: Client, seller: Person, node_factory: Any, sink: SendGridSink
 ) -> None:
     """Redis lost everything (schedules included) while the node was down; the deadlines
     passed meanwhile. The node boots, rebuilds the schedules from PostgreSQL and fires each

@@ -8,6 +8,7 @@ import itertools
 from typing import Any
 
 import pytest
+from chalice.test import Client
 from hypothesis import HealthCheck, settings
 
 from shared.services.context import Context
@@ -24,7 +25,7 @@ schema = _load().include(
 @pytest.fixture
 def world(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     buyer: Person,
     admin: Person,
@@ -51,7 +52,7 @@ def world(
 
 def _caller(case: Any, world: dict[str, Any]) -> Person:
     path = case.operation.path
-    people = world["people"]
+    people: dict[str, Person] = world["people"]
     if path.startswith("/api/admin"):
         return people["admin"]
     if path.startswith("/api/offers"):
@@ -75,7 +76,7 @@ def _real_resource(case: Any, world: dict[str, Any]) -> None:
         params["user_id"] = world["user"]
 
 
-@schema.parametrize()
+@schema.parametrize()  # type: ignore[untyped-decorator]  # schemathesis ships it untyped
 @settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,

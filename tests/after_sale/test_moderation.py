@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from chalice.test import Client
 from sqlalchemy import func, select
 
 from shared.adapters import keys
@@ -22,21 +23,21 @@ from tests.support.after_sale import bid, ended_auction
 from tests.support.harness import Person, live_auction, person
 
 
-def suspend(client: Any, admin: Person, user: Person | str, reason: str = "spam bids") -> Any:
+def suspend(client: Client, admin: Person, user: Person | str, reason: str = "spam bids") -> Any:
     uid = user if isinstance(user, str) else user.id
     return post(client, f"/api/admin/users/{uid}/suspend", admin, {"reason": reason})
 
 
-def unsuspend(client: Any, admin: Person, user: Person) -> Any:
+def unsuspend(client: Client, admin: Person, user: Person) -> Any:
     return post(client, f"/api/admin/users/{user.id}/unsuspend", admin)
 
 
 def refused(response: Any) -> bool:
-    return response.status_code == 403 and response.json_body["code"] == "account_suspended"
+    return bool(response.status_code == 403 and response.json_body["code"] == "account_suspended")
 
 
 def test_a_suspended_users_writes_are_refused_at_once_and_reads_still_work(
-    ctx: Context, client: Any, admin: Person, seller: Person, buyer: Person
+    ctx: Context, client: Client, admin: Person, seller: Person, buyer: Person
 ) -> None:
     auction_id = live_auction(ctx, seller)
     bid(client, buyer, auction_id, "100.00")  # the token is verified and cached, the user seen
@@ -85,7 +86,7 @@ def _audit(ctx: Context) -> list[tuple[str, dict[str, Any]]]:
 
 
 def test_a_suspended_seller_cannot_create_or_decide(
-    ctx: Context, client: Any, admin: Person, seller: Person, buyer: Person
+    ctx: Context, client: Client, admin: Person, seller: Person, buyer: Person
 ) -> None:
     ended = ended_auction(ctx, client, seller, [(buyer, "100.00")])
     suspend(client, admin, seller)
@@ -103,7 +104,7 @@ def test_a_suspended_seller_cannot_create_or_decide(
 
 
 def test_the_check_survives_a_redis_that_lost_the_set(
-    ctx: Context, client: Any, admin: Person, seller: Person, buyer: Person
+    ctx: Context, client: Client, admin: Person, seller: Person, buyer: Person
 ) -> None:
     auction_id = live_auction(ctx, seller)
     suspend(client, admin, buyer)
@@ -123,7 +124,7 @@ def test_the_check_survives_a_redis_that_lost_the_set(
 
 
 def test_with_redis_unreachable_the_record_decides(
-    ctx: Context, client: Any, admin: Person, buyer: Person, seller: Person
+    ctx: Context, client: Client, admin: Person, buyer: Person, seller: Person
 ) -> None:
     suspend(client, admin, buyer)
     dead = replace(ctx, store=RestStore("http://127.0.0.1:9", "token"))
@@ -137,7 +138,7 @@ def test_with_redis_unreachable_the_record_decides(
 
 
 def test_suspension_refusals(
-    ctx: Context, client: Any, admin: Person, buyer: Person, seller: Person
+    ctx: Context, client: Client, admin: Person, buyer: Person, seller: Person
 ) -> None:
     assert suspend(client, admin, str(uuid.uuid4())).status_code == 404
     assert suspend(client, admin, "not-a-user").status_code == 404
@@ -155,7 +156,7 @@ def test_suspension_refusals(
 
 
 def test_the_user_list_finds_and_filters(
-    ctx: Context, client: Any, admin: Person, buyer: Person, seller: Person
+    ctx: Context, client: Client, admin: Person, buyer: Person, seller: Person
 ) -> None:
     asha = person(ctx, "buyer", "Asha Kulkarni")
     suspend(client, admin, asha)
@@ -183,7 +184,7 @@ def test_the_user_list_finds_and_filters(
 
 
 def test_the_audit_log_filters_by_actor_action_and_auction(
-    ctx: Context, client: Any, admin: Person, buyer: Person, seller: Person
+    ctx: Context, client: Client, admin: Person, buyer: Person, seller: Person
 ) -> None:
     one = ended_auction(ctx, client, seller, [(buyer, "100.00")])
     two = ended_auction(ctx, client, seller, [(buyer, "100.00")])
@@ -216,7 +217,7 @@ def test_the_audit_log_filters_by_actor_action_and_auction(
 
 
 def test_the_suspension_and_its_audit_entry_commit_together(
-    ctx: Context, client: Any, admin: Person, buyer: Person, monkeypatch: pytest.MonkeyPatch
+    ctx: Context, client: Client, admin: Person, buyer: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A suspension whose transaction fails leaves neither the suspension nor its entry."""
     from shared.services import audit

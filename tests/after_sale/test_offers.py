@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pypdf
 import pytest
+from chalice.test import Client
 from sqlalchemy import func, select
 
 from shared.adapters.orm import Invoice, SecondChanceOffer
@@ -36,6 +37,7 @@ from tests.after_sale.support import (
 )
 from tests.support.after_sale import bid, ended_auction, run_jobs
 from tests.support.harness import Person, live_auction, person
+from tests.support.sendgrid_sink import SendGridSink
 
 
 @pytest.fixture
@@ -55,7 +57,7 @@ def ravi(ctx: Context) -> Person:
 
 @pytest.fixture
 def closed(
-    ctx: Context, client: Any, seller: Person, asha: Person, bina: Person, ravi: Person
+    ctx: Context, client: Client, seller: Person, asha: Person, bina: Person, ravi: Person
 ) -> Any:
     """Asha bid 100 then 150, Bina 200, Ravi 1250 on top; the seller rejected Ravi's bid."""
     auction_id = ended_auction(
@@ -69,16 +71,21 @@ def closed(
     return auction_id
 
 
-def offer(client: Any, seller: Person, auction_id: Any, bidder: Person) -> Any:
+def offer(client: Client, seller: Person, auction_id: Any, bidder: Person) -> Any:
     return post(client, f"/api/auctions/{auction_id}/offers", seller, {"bidderId": bidder.id})
 
 
-def answer(client: Any, who: Person, offer_id: str, action: str) -> Any:
+def answer(client: Client, who: Person, offer_id: str, action: str) -> Any:
     return post(client, f"/api/offers/{offer_id}/response", who, {"action": action})
 
 
 def test_an_offer_goes_to_another_bidder_at_their_own_highest_bid(
-    ctx: Context, client: Any, seller: Person, asha: Person, closed: Any, monkeypatch: Any
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    asha: Person,
+    closed: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, offer_window_secs=3600)
     response = offer(client, seller, closed, asha)
@@ -102,7 +109,13 @@ def test_an_offer_goes_to_another_bidder_at_their_own_highest_bid(
 
 
 def test_the_seller_sees_the_offers_and_whom_else_they_may_go_to(
-    ctx: Context, client: Any, seller: Person, asha: Person, bina: Person, ravi: Person, closed: Any
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    asha: Person,
+    bina: Person,
+    ravi: Person,
+    closed: Any,
 ) -> None:
     listed = get(client, f"/api/auctions/{closed}/offers", seller).json_body
     assert listed["items"] == [] and listed["nextCursor"] is None
@@ -119,12 +132,12 @@ def test_the_seller_sees_the_offers_and_whom_else_they_may_go_to(
 
 def test_accepting_sells_like_any_sale(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     asha: Person,
     ravi: Person,
     closed: Any,
-    sink: Any,
+    sink: SendGridSink,
 ) -> None:
     made = offer(client, seller, closed, asha).json_body
     response = answer(client, asha, made["id"], "accept")
@@ -146,7 +159,7 @@ def test_accepting_sells_like_any_sale(
     confirmations = [
         m for m in sink.messages if (m.job_id or "").startswith("email:offer_accepted")
     ]
-    assert sorted(m.job_id for m in confirmations) == [
+    assert sorted(m.job_id or "" for m in confirmations) == [
         f"email:offer_accepted:{made['id']}:buyer",
         f"email:offer_accepted:{made['id']}:seller",
     ]
@@ -159,14 +172,20 @@ def test_accepting_sells_like_any_sale(
     assert response.status_code == 200
 
 
-def call_invoice(client: Any, who: Person, auction_id: Any) -> Any:
+def call_invoice(client: Client, who: Person, auction_id: Any) -> Any:
     from tests.support.after_sale import call
 
     return call(client, "GET", f"/api/auctions/{auction_id}/invoice", who, Accept="application/pdf")
 
 
 def test_rejecting_leaves_it_closed_and_frees_the_seller_to_offer_to_the_next(
-    ctx: Context, client: Any, seller: Person, asha: Person, bina: Person, closed: Any, sink: Any
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    asha: Person,
+    bina: Person,
+    closed: Any,
+    sink: SendGridSink,
 ) -> None:
     first = offer(client, seller, closed, asha).json_body
     response = answer(client, asha, first["id"], "reject")
@@ -189,13 +208,13 @@ def test_rejecting_leaves_it_closed_and_frees_the_seller_to_offer_to_the_next(
 
 def test_an_unanswered_offer_expires_once_and_frees_the_seller(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     asha: Person,
     bina: Person,
     closed: Any,
-    sink: Any,
-    monkeypatch: Any,
+    sink: SendGridSink,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, offer_window_secs=1)
     made = offer(client, seller, closed, asha).json_body
@@ -214,7 +233,7 @@ def test_an_unanswered_offer_expires_once_and_frees_the_seller(
     assert late.status_code == 409 and late.json_body["code"] == "offer_not_pending"
     assert offer(client, seller, closed, bina).status_code == 201
     run_jobs(ctx)
-    expired = sorted(m.job_id for m in sink.messages if "offer_expired" in (m.job_id or ""))
+    expired = sorted(m.job_id or "" for m in sink.messages if "offer_expired" in (m.job_id or ""))
     assert expired == [
         f"email:offer_expired:{made['id']}:buyer",
         f"email:offer_expired:{made['id']}:seller",
@@ -226,7 +245,7 @@ def test_an_unanswered_offer_expires_once_and_frees_the_seller(
 
 def test_refusals(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     asha: Person,
     bina: Person,
@@ -271,7 +290,7 @@ def test_refusals(
 
 
 def test_no_offer_on_an_auction_that_is_not_closed_after_bids(
-    ctx: Context, client: Any, seller: Person, asha: Person, bina: Person
+    ctx: Context, client: Client, seller: Person, asha: Person, bina: Person
 ) -> None:
     live = live_auction(ctx, seller)
     bid(client, asha, live, "100.00")
@@ -309,7 +328,7 @@ def test_racing_offers_make_exactly_one(
 
 
 def test_racing_answers_make_exactly_one(
-    ctx: Context, api_url: str, client: Any, seller: Person, asha: Person, closed: Any
+    ctx: Context, api_url: str, client: Client, seller: Person, asha: Person, closed: Any
 ) -> None:
     made = offer(client, seller, closed, asha).json_body
 
@@ -335,7 +354,7 @@ def test_racing_answers_make_exactly_one(
 
 
 def test_an_offer_answer_racing_its_expiry_has_exactly_one_outcome(
-    ctx: Context, api_url: str, client: Any, seller: Person, asha: Person, bina: Person
+    ctx: Context, api_url: str, client: Client, seller: Person, asha: Person, bina: Person
 ) -> None:
     node_ctx = for_socket_node(get_settings())
     outcomes = []

@@ -12,6 +12,7 @@ from typing import Any
 
 import pypdf
 import pytest
+from chalice.test import Client
 from sqlalchemy import select
 
 from shared.adapters.orm import Invoice
@@ -32,6 +33,7 @@ from tests.after_sale.support import (
 )
 from tests.support.after_sale import call, ended_auction, run_jobs
 from tests.support.harness import Person, person
+from tests.support.sendgrid_sink import SendGridSink
 
 
 @pytest.fixture
@@ -44,18 +46,18 @@ def winner(ctx: Context) -> Person:
     return person(ctx, "buyer", "Ravi Kumar")
 
 
-def sold(ctx: Context, client: Any, seller: Person, runner_up: Person, winner: Person) -> Any:
+def sold(ctx: Context, client: Client, seller: Person, runner_up: Person, winner: Person) -> Any:
     auction_id = ended_auction(ctx, client, seller, [(runner_up, "100.00"), (winner, "1250.00")])
     response = post(client, f"/api/auctions/{auction_id}/decision", seller, {"action": "accept"})
     assert response.status_code == 200, response.body
     return auction_id
 
 
-def pay(client: Any, who: Person | None, auction_id: Any, action: str) -> Any:
+def pay(client: Client, who: Person | None, auction_id: Any, action: str) -> Any:
     return post(client, f"/api/auctions/{auction_id}/payment", who, {"action": action})
 
 
-def invoice_text(client: Any, who: Person, auction_id: Any) -> str:
+def invoice_text(client: Client, who: Person, auction_id: Any) -> str:
     response = call(
         client, "GET", f"/api/auctions/{auction_id}/invoice", who, Accept="application/pdf"
     )
@@ -73,11 +75,11 @@ def numbers(ctx: Context) -> list[tuple[int, bool]]:
 
 def test_a_sale_has_a_payment_due_after_the_window(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     runner_up: Person,
     winner: Person,
-    monkeypatch: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, payment_window_secs=3 * 86400)
     auction_id = sold(ctx, client, seller, runner_up, winner)
@@ -94,11 +96,11 @@ def test_a_sale_has_a_payment_due_after_the_window(
 
 def test_paid_then_confirmed(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     runner_up: Person,
     winner: Person,
-    sink: Any,
+    sink: SendGridSink,
 ) -> None:
     auction_id = sold(ctx, client, seller, runner_up, winner)
     response = pay(client, winner, auction_id, "mark_paid")
@@ -135,14 +137,14 @@ def test_paid_then_confirmed(
 
 
 def test_the_seller_may_confirm_without_a_mark(
-    ctx: Context, client: Any, seller: Person, runner_up: Person, winner: Person
+    ctx: Context, client: Client, seller: Person, runner_up: Person, winner: Person
 ) -> None:
     auction_id = sold(ctx, client, seller, runner_up, winner)
     assert pay(client, seller, auction_id, "confirm").json_body["payment"]["status"] == "confirmed"
 
 
 def test_payment_refusals(
-    ctx: Context, client: Any, seller: Person, runner_up: Person, winner: Person
+    ctx: Context, client: Client, seller: Person, runner_up: Person, winner: Person
 ) -> None:
     auction_id = sold(ctx, client, seller, runner_up, winner)
 
@@ -180,12 +182,12 @@ def test_payment_refusals(
 
 def test_at_due_both_parties_are_told_once(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     runner_up: Person,
     winner: Person,
-    sink: Any,
-    monkeypatch: Any,
+    sink: SendGridSink,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, payment_window_secs=1)
     auction_id = sold(ctx, client, seller, runner_up, winner)
@@ -202,12 +204,12 @@ def test_at_due_both_parties_are_told_once(
 
 def test_unpaid_voids_the_sale_keeps_the_invoice_and_opens_a_second_chance(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     runner_up: Person,
     winner: Person,
-    sink: Any,
-    monkeypatch: Any,
+    sink: SendGridSink,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, payment_window_secs=3600)
     first = sold(ctx, client, seller, runner_up, winner)  # INV-000001

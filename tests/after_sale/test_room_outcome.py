@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import pytest
+from chalice.test import Client
 
 from shared.services import transitions
 from shared.services.context import Context
@@ -59,7 +60,7 @@ def get_auction(ctx: Context, auction_id: uuid.UUID) -> dict[str, Any]:
 )
 def test_the_sellers_decision(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     buyer: Person,
     ravi: Person,
@@ -77,7 +78,7 @@ def test_the_sellers_decision(
 )
 def test_the_answer_to_a_counter_offer(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     buyer: Person,
     ravi: Person,
@@ -95,7 +96,7 @@ def test_the_answer_to_a_counter_offer(
     assert outcome(ctx, auction_id) == expected
 
 
-def test_buy_now(ctx: Context, client: Any, seller: Person, ravi: Person) -> None:
+def test_buy_now(ctx: Context, client: Client, seller: Person, ravi: Person) -> None:
     auction_id = live_auction(ctx, seller, buy_now="500.00")
     bid(client, ravi, auction_id, "500.00")
     transitions.end(ctx, auction_id)  # whatever a ticker does after: no second outcome
@@ -105,7 +106,7 @@ def test_buy_now(ctx: Context, client: Any, seller: Person, ravi: Person) -> Non
 
 
 def test_a_winner_named_by_an_email_is_never_shown_by_it(
-    ctx: Context, client: Any, seller: Person
+    ctx: Context, client: Client, seller: Person
 ) -> None:
     from shared.adapters.tokens import Verifier
     from shared.services import users
@@ -124,7 +125,7 @@ def test_a_winner_named_by_an_email_is_never_shown_by_it(
 
 def test_a_watcher_sees_the_outcome_live(
     ctx: Context,
-    client: Any,
+    client: Client,
     node: InProcessNode,
     clients: Any,
     seller: Person,

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 import pytest
+from chalice.test import Client
 from sqlalchemy import func, select
 
 from shared.adapters.orm import Auction, AuditEntry, Bid
@@ -48,7 +49,7 @@ AUCTION_MEMBERS = [
 
 
 def call(
-    client: Any,
+    client: Client,
     method: str,
     path: str,
     who: Person | None = None,
@@ -58,15 +59,16 @@ def call(
     headers: dict[str, str] | None = None,
 ) -> Any:
     sent = {"Content-Type": "application/json", **(who.headers if who else {}), **(headers or {})}
-    payload = raw if raw is not None else (None if body is None else orjson.dumps(body).decode())
-    return client.http.request(method, path, headers=sent, body=payload or b"")
+    payload = raw if raw is not None else (b"" if body is None else orjson.dumps(body))
+    data = payload.encode() if isinstance(payload, str) else payload
+    return client.http.request(method, path, headers=sent, body=data)
 
 
 def problem(response: Any, status: int, code: str) -> dict[str, Any]:
     """Assert a problem+json answer with this status and code; return its body."""
     assert response.status_code == status, (response.status_code, response.body[:400])
     assert response.headers["Content-Type"] == "application/problem+json"
-    body = orjson.loads(response.body)
+    body: dict[str, Any] = orjson.loads(response.body)
     assert body["code"] == code
     assert body["status"] == status
     assert body["title"] and body["detail"] and body["type"].endswith(f"/{code}")
@@ -129,7 +131,7 @@ def audit_entries(ctx: Context, auction_id: uuid.UUID) -> list[AuditEntry]:
 # -- /api/me -----------------------------------------------------------------------------------
 
 
-def test_me_is_the_signed_in_user(client: Any, buyer: Person) -> None:
+def test_me_is_the_signed_in_user(client: Client, buyer: Person) -> None:
     response = call(client, "GET", "/api/me", buyer)
     assert response.status_code == 200
     assert orjson.loads(response.body) == {
@@ -144,7 +146,7 @@ def test_me_is_the_signed_in_user(client: Any, buyer: Person) -> None:
     "authorization",
     [None, "", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Token abc", "Bearer not.a.jwt"],
 )
-def test_me_without_a_usable_token_is_unauthenticated(client: Any, authorization: str) -> None:
+def test_me_without_a_usable_token_is_unauthenticated(client: Client, authorization: str) -> None:
     headers = {} if authorization is None else {"Authorization": authorization}
     response = client.http.get("/api/me", headers=headers)
     problem(response, 401, "unauthenticated")
@@ -153,7 +155,7 @@ def test_me_without_a_usable_token_is_unauthenticated(client: Any, authorization
 # -- POST /api/auctions ------------------------------------------------------------------------
 
 
-def test_seller_creates_an_auction(client: Any, ctx: Context, seller: Person) -> None:
+def test_seller_creates_an_auction(client: Client, ctx: Context, seller: Person) -> None:
     go_live = datetime.now(UTC) + timedelta(hours=2)
     response = call(
         client,
@@ -182,16 +184,16 @@ def test_seller_creates_an_auction(client: Any, ctx: Context, seller: Person) ->
     assert orjson.loads(read.body)["itemName"] == "Brass telescope"
 
 
-def test_an_admin_may_create_an_auction(client: Any, admin: Person) -> None:
+def test_an_admin_may_create_an_auction(client: Client, admin: Person) -> None:
     assert call(client, "POST", "/api/auctions", admin, draft()).status_code == 201
 
 
-def test_a_buyer_may_not_create_an_auction(client: Any, ctx: Context, buyer: Person) -> None:
+def test_a_buyer_may_not_create_an_auction(client: Client, ctx: Context, buyer: Person) -> None:
     problem(call(client, "POST", "/api/auctions", buyer, draft()), 403, "forbidden")
     assert auction_count(ctx) == 0
 
 
-def test_creating_needs_a_token(client: Any, ctx: Context) -> None:
+def test_creating_needs_a_token(client: Client, ctx: Context) -> None:
     problem(call(client, "POST", "/api/auctions", None, draft()), 401, "unauthenticated")
     assert auction_count(ctx) == 0
 
@@ -239,14 +241,14 @@ def test_creating_needs_a_token(client: Any, ctx: Context) -> None:
     ],
 )
 def test_an_invalid_auction_is_refused_with_the_field_named(
-    client: Any, ctx: Context, seller: Person, changes: dict[str, Any], field: str
+    client: Client, ctx: Context, seller: Person, changes: dict[str, Any], field: str
 ) -> None:
     response = call(client, "POST", "/api/auctions", seller, draft(**changes))
     assert field in invalid_fields(response)
     assert auction_count(ctx) == 0
 
 
-def test_every_invalid_member_is_reported_at_once(client: Any, seller: Person) -> None:
+def test_every_invalid_member_is_reported_at_once(client: Client, seller: Person) -> None:
     response = call(
         client, "POST", "/api/auctions", seller, draft(startPrice=0, bidIncrement=0, itemName="")
     )
@@ -265,20 +267,20 @@ def test_every_invalid_member_is_reported_at_once(client: Any, seller: Person) -
     ],
 )
 def test_a_body_that_is_not_a_json_object_is_a_validation_error(
-    client: Any, ctx: Context, seller: Person, raw: str, field: str
+    client: Client, ctx: Context, seller: Person, raw: str, field: str
 ) -> None:
     response = call(client, "POST", "/api/auctions", seller, raw=raw)
     assert invalid_fields(response) == {field}
     assert auction_count(ctx) == 0
 
 
-def test_an_empty_body_names_the_missing_members(client: Any, seller: Person) -> None:
+def test_an_empty_body_names_the_missing_members(client: Client, seller: Person) -> None:
     fields = invalid_fields(call(client, "POST", "/api/auctions", seller, raw=""))
     assert {"itemName", "startPrice", "bidIncrement", "goLiveAt", "durationMins"} <= fields
 
 
 def test_a_body_over_64_kib_is_refused_as_too_large(
-    client: Any, ctx: Context, seller: Person
+    client: Client, ctx: Context, seller: Person
 ) -> None:
     body = orjson.dumps(draft(description="x" * (64 * 1024))).decode()
     assert len(body) > 64 * 1024
@@ -286,7 +288,7 @@ def test_a_body_over_64_kib_is_refused_as_too_large(
     assert auction_count(ctx) == 0
 
 
-def test_a_body_of_exactly_64_kib_is_read(client: Any, seller: Person) -> None:
+def test_a_body_of_exactly_64_kib_is_read(client: Client, seller: Person) -> None:
     body = orjson.dumps(draft(description="")).decode()
     padded = body[:-1] + " " * (64 * 1024 - len(body)) + "}"
     assert len(padded) == 64 * 1024
@@ -294,7 +296,7 @@ def test_a_body_of_exactly_64_kib_is_read(client: Any, seller: Person) -> None:
 
 
 def test_a_too_large_bid_is_refused_before_anything_else(
-    client: Any, ctx: Context, seller: Person, buyer: Person
+    client: Client, ctx: Context, seller: Person, buyer: Person
 ) -> None:
     auction = live_auction(ctx, seller)
     raw = '{"amount": 150, "pad": "' + "x" * (70 * 1024) + '"}'
@@ -307,7 +309,7 @@ def test_a_too_large_bid_is_refused_before_anything_else(
 
 
 def test_auctions_are_listed_newest_first_one_page_at_a_time(
-    client: Any, ctx: Context, seller: Person
+    client: Client, ctx: Context, seller: Person
 ) -> None:
     made = [str(insert_auction(ctx, seller, go_live_at=datetime.now(UTC) + timedelta(hours=1)))]
     made += [str(insert_auction(ctx, seller, go_live_at=datetime.now(UTC) + timedelta(hours=1)))]
@@ -322,7 +324,7 @@ def test_auctions_are_listed_newest_first_one_page_at_a_time(
     assert second["nextCursor"] is None
 
 
-def test_the_default_page_is_20_auctions(client: Any, ctx: Context, seller: Person) -> None:
+def test_the_default_page_is_20_auctions(client: Client, ctx: Context, seller: Person) -> None:
     for _ in range(21):
         insert_auction(ctx, seller, go_live_at=datetime.now(UTC) + timedelta(hours=1))
     page = orjson.loads(client.http.get("/api/auctions").body)
@@ -330,7 +332,7 @@ def test_the_default_page_is_20_auctions(client: Any, ctx: Context, seller: Pers
     assert len(orjson.loads(client.http.get("/api/auctions?limit=100").body)["items"]) == 21
 
 
-def test_auctions_are_filtered_by_status(client: Any, ctx: Context, seller: Person) -> None:
+def test_auctions_are_filtered_by_status(client: Client, ctx: Context, seller: Person) -> None:
     live = str(live_auction(ctx, seller))
     insert_auction(ctx, seller, go_live_at=datetime.now(UTC) + timedelta(hours=1))
     page = orjson.loads(client.http.get("/api/auctions?status=live").body)
@@ -351,11 +353,11 @@ def test_auctions_are_filtered_by_status(client: Any, ctx: Context, seller: Pers
         ("cursor=fHw", "cursor"),  # base64 of "||": the right alphabet, the wrong content
     ],
 )
-def test_a_bad_list_query_is_a_validation_error(client: Any, query: str, field: str) -> None:
+def test_a_bad_list_query_is_a_validation_error(client: Client, query: str, field: str) -> None:
     assert field in invalid_fields(client.http.get(f"/api/auctions?{query}"))
 
 
-def test_an_auction_is_readable_by_anyone(client: Any, ctx: Context, seller: Person) -> None:
+def test_an_auction_is_readable_by_anyone(client: Client, ctx: Context, seller: Person) -> None:
     auction = live_auction(ctx, seller, start_price="250.00", increment="25.00")
     response = client.http.get(f"/api/auctions/{auction}")
     assert response.status_code == 200
@@ -367,7 +369,7 @@ def test_an_auction_is_readable_by_anyone(client: Any, ctx: Context, seller: Per
 
 
 def test_the_reserve_is_shown_to_its_seller_only(
-    client: Any, ctx: Context, seller: Person, buyer: Person, admin: Person
+    client: Client, ctx: Context, seller: Person, buyer: Person, admin: Person
 ) -> None:
     auction = live_auction(ctx, seller, reserve="500.00")
     as_seller = orjson.loads(call(client, "GET", f"/api/auctions/{auction}", seller).body)
@@ -383,12 +385,12 @@ def test_the_reserve_is_shown_to_its_seller_only(
 
 @pytest.mark.parametrize("path", ["/api/auctions/{new}", "/api/auctions/{new}/bids"])
 @pytest.mark.parametrize("auction_id", ["new-uuid", "not-a-uuid", "1", "%20"])
-def test_an_unknown_auction_is_not_found(client: Any, path: str, auction_id: str) -> None:
+def test_an_unknown_auction_is_not_found(client: Client, path: str, auction_id: str) -> None:
     named = str(uuid.uuid4()) if auction_id == "new-uuid" else auction_id
     problem(client.http.get(path.format(new=named)), 404, "not_found")
 
 
-def test_an_optional_token_that_is_sent_must_be_valid(client: Any, seller: Person) -> None:
+def test_an_optional_token_that_is_sent_must_be_valid(client: Client, seller: Person) -> None:
     response = client.http.get("/api/auctions", headers={"Authorization": "Bearer a.b.c"})
     problem(response, 401, "unauthenticated")
 
@@ -396,13 +398,13 @@ def test_an_optional_token_that_is_sent_must_be_valid(client: Any, seller: Perso
 # -- POST /api/auctions/{id}/bids --------------------------------------------------------------
 
 
-def bid(client: Any, auction: Any, who: Person | None, body: Any, **headers: str) -> Any:
+def bid(client: Client, auction: Any, who: Person | None, body: Any, **headers: str) -> Any:
     extra = {k.replace("_", "-"): v for k, v in headers.items()}
     return call(client, "POST", f"/api/auctions/{auction}/bids", who, body, headers=extra)
 
 
 def test_a_bid_is_placed_and_shows_in_the_history(
-    client: Any, ctx: Context, seller: Person, buyer: Person
+    client: Client, ctx: Context, seller: Person, buyer: Person
 ) -> None:
     auction = live_auction(ctx, seller, start_price="100.00", increment="10.00")
     response = bid(client, auction, buyer, {"amount": "120.5"})
@@ -419,27 +421,27 @@ def test_a_bid_is_placed_and_shows_in_the_history(
     assert read["highestBid"]["id"] == placed["id"] and read["bidCount"] == 1
 
 
-def test_a_bid_needs_a_token(client: Any, ctx: Context, seller: Person) -> None:
+def test_a_bid_needs_a_token(client: Client, ctx: Context, seller: Person) -> None:
     auction = live_auction(ctx, seller)
     problem(bid(client, auction, None, {"amount": 150}), 401, "unauthenticated")
     assert bid_count(ctx, auction) == 0
 
 
 def test_a_seller_may_not_bid_on_their_own_auction(
-    client: Any, ctx: Context, seller: Person
+    client: Client, ctx: Context, seller: Person
 ) -> None:
     auction = live_auction(ctx, seller)
     problem(bid(client, auction, seller, {"amount": 150}), 403, "own_auction")
     assert bid_count(ctx, auction) == 0
 
 
-def test_a_bid_on_an_unknown_auction_is_not_found(client: Any, buyer: Person) -> None:
+def test_a_bid_on_an_unknown_auction_is_not_found(client: Client, buyer: Person) -> None:
     problem(bid(client, uuid.uuid4(), buyer, {"amount": 150}), 404, "not_found")
     problem(bid(client, "nope", buyer, {"amount": 150}), 404, "not_found")
 
 
 def test_a_bid_before_go_live_is_refused(
-    client: Any, ctx: Context, seller: Person, buyer: Person
+    client: Client, ctx: Context, seller: Person, buyer: Person
 ) -> None:
     auction = insert_auction(ctx, seller, go_live_at=datetime.now(UTC) + timedelta(minutes=5))
     problem(bid(client, auction, buyer, {"amount": 150}), 409, "auction_not_live")
@@ -447,7 +449,7 @@ def test_a_bid_before_go_live_is_refused(
 
 
 def test_a_bid_after_the_end_is_refused(
-    client: Any, ctx: Context, seller: Person, buyer: Person
+    client: Client, ctx: Context, seller: Person, buyer: Person
 ) -> None:
     auction = live_auction(
         ctx,
@@ -460,7 +462,7 @@ def test_a_bid_after_the_end_is_refused(
 
 
 def test_a_first_bid_below_the_start_price_is_too_low(
-    client: Any, ctx: Context, seller: Person, buyer: Person
+    client: Client, ctx: Context, seller: Person, buyer: Person
 ) -> None:
     auction = live_auction(ctx, seller, start_price="100.00")
     body = problem(bid(client, auction, buyer, {"amount": "99.99"}), 409, "bid_too_low")
@@ -469,7 +471,7 @@ def test_a_first_bid_below_the_start_price_is_too_low(
 
 
 def test_a_bid_below_the_increment_is_too_low(
-    client: Any, ctx: Context, seller: Person, buyer: Person, admin: Person
+    client: Client, ctx: Context, seller: Person, buyer: Person, admin: Person
 ) -> None:
     auction = live_auction(ctx, seller, start_price="100.00", increment="10.00")
     assert bid(client, auction, buyer, {"amount": 100}).status_code == 201
@@ -480,7 +482,7 @@ def test_a_bid_below_the_increment_is_too_low(
 
 
 def test_the_highest_bidder_may_not_raise_their_own_bid(
-    client: Any, ctx: Context, seller: Person, buyer: Person
+    client: Client, ctx: Context, seller: Person, buyer: Person
 ) -> None:
     auction = live_auction(ctx, seller)
     assert bid(client, auction, buyer, {"amount": 100}).status_code == 201
@@ -489,7 +491,7 @@ def test_the_highest_bidder_may_not_raise_their_own_bid(
 
 
 def test_the_same_idempotency_key_returns_the_same_bid_and_creates_nothing(
-    client: Any, ctx: Context, seller: Person, buyer: Person
+    client: Client, ctx: Context, seller: Person, buyer: Person
 ) -> None:
     auction = live_auction(ctx, seller)
     first = bid(client, auction, buyer, {"amount": 100}, Idempotency_Key="click-1")
@@ -503,7 +505,7 @@ def test_the_same_idempotency_key_returns_the_same_bid_and_creates_nothing(
 
 @pytest.mark.parametrize("key", ["", "x" * 201, "has space", "tab\tin"])
 def test_a_malformed_idempotency_key_is_a_validation_error(
-    client: Any, ctx: Context, seller: Person, buyer: Person, key: str
+    client: Client, ctx: Context, seller: Person, buyer: Person, key: str
 ) -> None:
     auction = live_auction(ctx, seller)
     response = bid(client, auction, buyer, {"amount": 100}, Idempotency_Key=key)
@@ -525,7 +527,7 @@ def test_a_malformed_idempotency_key_is_a_validation_error(
     ],
 )
 def test_a_malformed_bid_is_a_validation_error(
-    client: Any, ctx: Context, seller: Person, buyer: Person, body: Any, field: str
+    client: Client, ctx: Context, seller: Person, buyer: Person, body: Any, field: str
 ) -> None:
     auction = live_auction(ctx, seller)
     assert field in invalid_fields(bid(client, auction, buyer, body))
@@ -533,7 +535,7 @@ def test_a_malformed_bid_is_a_validation_error(
 
 
 def test_a_proxy_bid_answers_with_its_maximum(
-    client: Any, ctx: Context, seller: Person, buyer: Person
+    client: Client, ctx: Context, seller: Person, buyer: Person
 ) -> None:
     auction = live_auction(ctx, seller, start_price="100.00")
     placed = orjson.loads(bid(client, auction, buyer, {"maxAmount": "300"}).body)
@@ -545,7 +547,7 @@ def test_a_proxy_bid_answers_with_its_maximum(
 
 
 def test_bids_over_the_bid_rate_limit_get_429_with_retry_after(
-    client: Any, ctx: Context, seller: Person, buyer: Person, monkeypatch: pytest.MonkeyPatch
+    client: Client, ctx: Context, seller: Person, buyer: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ctx.settings, "bid_rate_limit", "1/m:1")
     auction = live_auction(ctx, seller)
@@ -557,7 +559,7 @@ def test_bids_over_the_bid_rate_limit_get_429_with_retry_after(
 
 
 def test_a_bid_while_redis_is_unreachable_is_unavailable(
-    client: Any, ctx: Context, seller: Person, buyer: Person, monkeypatch: pytest.MonkeyPatch
+    client: Client, ctx: Context, seller: Person, buyer: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     auction = live_auction(ctx, seller)
     monkeypatch.setattr(ctx, "store", RestStore("http://127.0.0.1:9", "x", retries=0))
@@ -569,7 +571,7 @@ def test_a_bid_while_redis_is_unreachable_is_unavailable(
 
 
 def test_bid_history_is_highest_first_one_page_at_a_time(
-    client: Any, ctx: Context, seller: Person, buyer: Person, admin: Person
+    client: Client, ctx: Context, seller: Person, buyer: Person, admin: Person
 ) -> None:
     auction = live_auction(ctx, seller, start_price="100.00", increment="10.00")
     amounts = []
@@ -589,7 +591,7 @@ def test_bid_history_is_highest_first_one_page_at_a_time(
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=1000", "cursor=%%%", "cursor=MTAw"])
 def test_a_bad_history_query_is_a_validation_error(
-    client: Any, ctx: Context, seller: Person, query: str
+    client: Client, ctx: Context, seller: Person, query: str
 ) -> None:
     auction = live_auction(ctx, seller)
     problem(client.http.get(f"/api/auctions/{auction}/bids?{query}"), 422, "validation_error")
@@ -607,7 +609,7 @@ def test_a_bad_history_query_is_a_validation_error(
     ],
 )
 def test_admin_routes_refuse_everyone_but_admins(
-    client: Any, ctx: Context, seller: Person, buyer: Person, method: str, path: str, body: Any
+    client: Client, ctx: Context, seller: Person, buyer: Person, method: str, path: str, body: Any
 ) -> None:
     auction = insert_auction(ctx, seller, go_live_at=datetime.now(UTC) + timedelta(hours=1))
     route = path.format(id=auction)
@@ -620,7 +622,7 @@ def test_admin_routes_refuse_everyone_but_admins(
 
 
 def test_admins_list_every_auction_but_not_its_reserve(
-    client: Any, ctx: Context, seller: Person, admin: Person
+    client: Client, ctx: Context, seller: Person, admin: Person
 ) -> None:
     live = str(live_auction(ctx, seller, reserve="900.00"))
     later = str(insert_auction(ctx, seller, go_live_at=datetime.now(UTC) + timedelta(hours=1)))
@@ -637,7 +639,7 @@ def test_admins_list_every_auction_but_not_its_reserve(
 
 
 def test_an_admin_starts_a_scheduled_auction_now_and_it_is_audited(
-    client: Any, ctx: Context, seller: Person, buyer: Person, admin: Person
+    client: Client, ctx: Context, seller: Person, buyer: Person, admin: Person
 ) -> None:
     auction = insert_auction(
         ctx, seller, go_live_at=datetime.now(UTC) + timedelta(days=1), duration_mins=15
@@ -658,7 +660,7 @@ def test_an_admin_starts_a_scheduled_auction_now_and_it_is_audited(
 
 
 def test_starting_an_auction_that_is_not_scheduled_is_refused(
-    client: Any, ctx: Context, seller: Person, admin: Person
+    client: Client, ctx: Context, seller: Person, admin: Person
 ) -> None:
     auction = live_auction(ctx, seller)
     response = call(client, "POST", f"/api/admin/auctions/{auction}/start", admin)
@@ -670,7 +672,7 @@ def test_starting_an_auction_that_is_not_scheduled_is_refused(
 
 
 def test_an_admin_resets_an_auction_and_earlier_bids_are_kept_but_void(
-    client: Any, ctx: Context, seller: Person, buyer: Person, admin: Person
+    client: Client, ctx: Context, seller: Person, buyer: Person, admin: Person
 ) -> None:
     auction = live_auction(ctx, seller, start_price="100.00")
     assert bid(client, auction, buyer, {"amount": 300}).status_code == 201
@@ -709,7 +711,7 @@ def test_an_admin_resets_an_auction_and_earlier_bids_are_kept_but_void(
     ],
 )
 def test_a_reset_needs_a_future_go_live_time(
-    client: Any, ctx: Context, seller: Person, admin: Person, body: Any, field: str
+    client: Client, ctx: Context, seller: Person, admin: Person, body: Any, field: str
 ) -> None:
     auction = live_auction(ctx, seller)
     response = call(client, "POST", f"/api/admin/auctions/{auction}/reset", admin, body)
@@ -719,7 +721,7 @@ def test_a_reset_needs_a_future_go_live_time(
 
 
 def test_a_sold_auction_cannot_be_reset(
-    client: Any, ctx: Context, seller: Person, admin: Person
+    client: Client, ctx: Context, seller: Person, admin: Person
 ) -> None:
     auction = insert_auction(
         ctx, seller, go_live_at=datetime.now(UTC) - timedelta(hours=2), status="sold"
@@ -742,7 +744,7 @@ def test_a_sold_auction_cannot_be_reset(
     ("method", "path"),
     [("DELETE", "/api/auctions"), ("PUT", "/api/me"), ("GET", "/api/dev/login")],
 )
-def test_a_method_a_route_lacks_is_405_problem(client: Any, method: str, path: str) -> None:
+def test_a_method_a_route_lacks_is_405_problem(client: Client, method: str, path: str) -> None:
     problem(client.http.request(method, path), 405, "method_not_allowed")
 
 
@@ -750,7 +752,7 @@ def test_a_method_a_route_lacks_is_405_problem(client: Any, method: str, path: s
 
 
 def test_writes_over_the_limit_get_429_with_retry_after(
-    client: Any, ctx: Context, seller: Person, admin: Person, monkeypatch: pytest.MonkeyPatch
+    client: Client, ctx: Context, seller: Person, admin: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ctx.settings, "write_rate_limit", "2/m:2")
     assert call(client, "POST", "/api/auctions", seller, draft()).status_code == 201
@@ -765,7 +767,7 @@ def test_writes_over_the_limit_get_429_with_retry_after(
 
 
 def test_the_write_limit_is_per_route_group_and_spares_bids(
-    client: Any,
+    client: Client,
     ctx: Context,
     seller: Person,
     buyer: Person,
@@ -786,7 +788,7 @@ def test_the_write_limit_is_per_route_group_and_spares_bids(
 
 
 def test_dev_login_is_not_write_limited(
-    client: Any, ctx: Context, monkeypatch: pytest.MonkeyPatch
+    client: Client, ctx: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Development sign-in for many test users from one address must never be told to wait."""
     monkeypatch.setattr(ctx.settings, "write_rate_limit", "1/m:1")
@@ -821,7 +823,7 @@ def test_the_write_limiter_lets_writes_through_when_redis_is_down(ctx: Context) 
 # -- ownership: another user's counter, invoice or notification ----------------------------------
 
 
-def _ended_with_bid(client: Any, ctx: Context, seller: Person, buyer: Person) -> uuid.UUID:
+def _ended_with_bid(client: Client, ctx: Context, seller: Person, buyer: Person) -> uuid.UUID:
     """An auction that ran, got `buyer`'s bid, and ended (the end transition made it so)."""
     from shared.services import transitions
 
@@ -837,7 +839,7 @@ def _ended_with_bid(client: Any, ctx: Context, seller: Person, buyer: Person) ->
 
 
 def test_only_the_counters_buyer_may_answer_it(
-    client: Any, ctx: Context, seller: Person, buyer: Person, admin: Person
+    client: Client, ctx: Context, seller: Person, buyer: Person, admin: Person
 ) -> None:
     auction = _ended_with_bid(client, ctx, seller, buyer)
     offered = call(
@@ -859,7 +861,7 @@ def test_only_the_counters_buyer_may_answer_it(
 
 
 def test_only_the_sales_buyer_seller_or_an_admin_gets_the_invoice(
-    client: Any, ctx: Context, seller: Person, buyer: Person, admin: Person
+    client: Client, ctx: Context, seller: Person, buyer: Person, admin: Person
 ) -> None:
     stranger = person(ctx, "buyer", "stranger")
     auction = _ended_with_bid(client, ctx, seller, buyer)
@@ -877,7 +879,7 @@ def test_only_the_sales_buyer_seller_or_an_admin_gets_the_invoice(
 
 
 def test_another_users_notification_cannot_be_read_or_marked(
-    client: Any, ctx: Context, seller: Person, buyer: Person
+    client: Client, ctx: Context, seller: Person, buyer: Person
 ) -> None:
     _ended_with_bid(client, ctx, seller, buyer)
     mine = orjson.loads(call(client, "GET", "/api/notifications", seller).body)["items"]
@@ -908,7 +910,7 @@ CRAFTED_TIME_CURSORS = [
 
 @pytest.mark.parametrize("parts", CRAFTED_TIME_CURSORS)
 def test_a_crafted_auction_cursor_is_a_validation_error(
-    client: Any, parts: tuple[str, ...]
+    client: Client, parts: tuple[str, ...]
 ) -> None:
     response = client.http.get(f"/api/auctions?cursor={_cursor(*parts)}")
     assert invalid_fields(response) == {"cursor"}
@@ -916,7 +918,7 @@ def test_a_crafted_auction_cursor_is_a_validation_error(
 
 @pytest.mark.parametrize("parts", CRAFTED_TIME_CURSORS)
 def test_a_crafted_notification_cursor_is_a_validation_error(
-    client: Any, buyer: Person, parts: tuple[str, ...]
+    client: Client, buyer: Person, parts: tuple[str, ...]
 ) -> None:
     response = call(client, "GET", f"/api/notifications?cursor={_cursor(*parts)}", buyer)
     assert invalid_fields(response) == {"cursor"}
@@ -937,7 +939,7 @@ def test_a_crafted_notification_cursor_is_a_validation_error(
     ],
 )
 def test_a_crafted_bid_history_cursor_is_a_validation_error(
-    client: Any, ctx: Context, seller: Person, parts: tuple[str, ...]
+    client: Client, ctx: Context, seller: Person, parts: tuple[str, ...]
 ) -> None:
     auction = live_auction(ctx, seller)
     response = client.http.get(f"/api/auctions/{auction}/bids?cursor={_cursor(*parts)}")
@@ -946,14 +948,14 @@ def test_a_crafted_bid_history_cursor_is_a_validation_error(
 
 @pytest.mark.parametrize("offset", ["²", "99999999999999999999999", "-1", "1.5"])
 def test_a_crafted_dead_letter_cursor_is_a_validation_error(
-    client: Any, admin: Person, offset: str
+    client: Client, admin: Person, offset: str
 ) -> None:
     response = call(client, "GET", f"/api/admin/jobs/dead?cursor={_cursor(offset)}", admin)
     assert invalid_fields(response) == {"cursor"}
 
 
 def test_counter_refusals_carry_their_codes(
-    client: Any, ctx: Context, seller: Person, buyer: Person
+    client: Client, ctx: Context, seller: Person, buyer: Person
 ) -> None:
     auction = _ended_with_bid(client, ctx, seller, buyer)  # highest bid 150.00
     decision = f"/api/auctions/{auction}/decision"
@@ -973,7 +975,7 @@ def test_counter_refusals_carry_their_codes(
 
 
 def test_health_names_the_part_that_is_down_with_a_503(
-    client: Any, ctx: Context, monkeypatch: pytest.MonkeyPatch
+    client: Client, ctx: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ctx, "store", RestStore("http://127.0.0.1:9", "x", retries=0))
     response = client.http.get("/health")

@@ -19,6 +19,7 @@ from typing import Any
 import jwt
 import orjson
 import pytest
+from chalice.test import Client
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
@@ -27,6 +28,7 @@ from sqlalchemy import select
 from shared.adapters import tokens
 from shared.adapters.orm import User
 from shared.adapters.tokens import InvalidToken, Verifier
+from shared.services.context import Context
 from shared.settings import Settings
 
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -382,7 +384,7 @@ def test_an_unreachable_jwks_url_refuses_the_token(jwks_server: JwksServer) -> N
 
 
 @pytest.fixture
-def reconfigure(ctx: Any) -> Iterator[Callable[..., None]]:
+def reconfigure(ctx: Context) -> Iterator[Callable[..., None]]:
     """Restart the functions' per-process state under other environment variables, and put
     everything back afterwards (the suite's own Context and verifier included)."""
     from chalicelib import http, runtime
@@ -401,12 +403,12 @@ def reconfigure(ctx: Any) -> Iterator[Callable[..., None]]:
     http._verifier = None
 
 
-def _me(client: Any, token: str) -> Any:
+def _me(client: Client, token: str) -> Any:
     return client.http.get("/api/me", headers={"Authorization": f"Bearer {token}"})
 
 
 def test_every_refusal_is_a_401_problem_at_the_api(
-    client: Any, reconfigure: Callable[..., None]
+    client: Client, reconfigure: Callable[..., None]
 ) -> None:
     reconfigure(JWT_PUBLIC_KEYS=INLINE, JWT_ISSUER="https://project.supabase.co/auth/v1")
     good = claims(iss="https://project.supabase.co/auth/v1")
@@ -429,7 +431,7 @@ def test_every_refusal_is_a_401_problem_at_the_api(
 
 
 def test_the_user_row_is_created_and_then_updated_from_the_claims(
-    client: Any, reconfigure: Callable[..., None]
+    client: Client, reconfigure: Callable[..., None]
 ) -> None:
     from chalicelib import runtime
 
@@ -454,7 +456,7 @@ def test_the_user_row_is_created_and_then_updated_from_the_claims(
 
 
 def test_claims_postgresql_cannot_store_are_cleaned_not_refused(
-    client: Any, reconfigure: Callable[..., None]
+    client: Client, reconfigure: Callable[..., None]
 ) -> None:
     """user_metadata is the user's to write: a NUL or a lone surrogate in a name must not
     turn every request of theirs into an error."""
@@ -466,7 +468,7 @@ def test_claims_postgresql_cannot_store_are_cleaned_not_refused(
     assert (me["name"], me["email"]) == ("Ravi ?", "ravi@example.com")
 
 
-def test_dev_login_gives_a_token_the_api_trusts(client: Any) -> None:
+def test_dev_login_gives_a_token_the_api_trusts(client: Client) -> None:
     response = client.http.post(
         "/api/dev/login",
         headers={"Content-Type": "application/json"},
@@ -482,7 +484,7 @@ def test_dev_login_gives_a_token_the_api_trusts(client: Any) -> None:
     "body",
     [{}, {"email": "not-an-email"}, {"email": "a@example.com", "role": "root"}, {"email": 5}],
 )
-def test_dev_login_validates_its_body(client: Any, body: dict[str, Any]) -> None:
+def test_dev_login_validates_its_body(client: Client, body: dict[str, Any]) -> None:
     response = client.http.post(
         "/api/dev/login", headers={"Content-Type": "application/json"}, body=orjson.dumps(body)
     )
@@ -501,7 +503,7 @@ def test_dev_login_validates_its_body(client: Any, body: dict[str, Any]) -> None
     ids=["production-jwks", "production-secret", "development-jwks", "development-secret"],
 )
 def test_dev_login_does_not_exist_in_production_or_with_keys(
-    client: Any, reconfigure: Callable[..., None], env: dict[str, str]
+    client: Client, reconfigure: Callable[..., None], env: dict[str, str]
 ) -> None:
     reconfigure(**env)
     response = client.http.post(

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import orjson
 import pytest
+from chalice.test import Client
 from sqlalchemy import select
 
 from infra.tcp_proxy import TcpProxy
@@ -29,7 +30,15 @@ from shared.domain.errors import DomainError
 from shared.services import bid_intake, bidding
 from shared.services.bidding import ANSWER_NAMESPACE
 from shared.services.context import Context
-from tests.support.harness import TOKEN, flush_redis, insert_auction, live_auction, person
+from tests.support.harness import (
+    TOKEN,
+    Person,
+    SuiteServices,
+    flush_redis,
+    insert_auction,
+    live_auction,
+    person,
+)
 
 
 def stored_bids(ctx: Context, auction_id: uuid.UUID) -> list[Bid]:
@@ -79,10 +88,10 @@ def assert_invariant_1(
 
 @pytest.mark.parametrize("with_proxies", [False, True], ids=["plain", "proxies-in-the-mix"])
 def test_storm_of_50_bidders_and_2000_attempts_keeps_every_invariant(
-    ctx,
-    api_url,
-    seller,
-    with_proxies,  # type: ignore[no-untyped-def]
+    ctx: Context,
+    api_url: str,
+    seller: Person,
+    with_proxies: bool,
 ) -> None:
     increment = Decimal("5.00")
     auction_id = live_auction(ctx, seller, start_price="100.00", increment="5.00", duration_mins=30)
@@ -130,7 +139,9 @@ def test_storm_of_50_bidders_and_2000_attempts_keeps_every_invariant(
 # -- invariant 2: the window, with no ticker running ----------------------------------------------
 
 
-def test_no_bid_is_accepted_outside_the_window_even_with_no_ticker(ctx, api_url, seller) -> None:  # type: ignore[no-untyped-def]
+def test_no_bid_is_accepted_outside_the_window_even_with_no_ticker(
+    ctx: Context, api_url: str, seller: Person
+) -> None:
     go_live = datetime.now(UTC) + timedelta(seconds=1.2)
     ends = go_live + timedelta(seconds=1.5)
     auction_id = insert_auction(
@@ -169,7 +180,9 @@ def test_no_bid_is_accepted_outside_the_window_even_with_no_ticker(ctx, api_url,
 # -- invariant 3: idempotency ---------------------------------------------------------------------
 
 
-def test_the_same_idempotency_key_never_makes_two_bids(client, ctx, seller, buyer) -> None:  # type: ignore[no-untyped-def]
+def test_the_same_idempotency_key_never_makes_two_bids(
+    client: Client, ctx: Context, seller: Person, buyer: Person
+) -> None:
     auction_id = live_auction(ctx, seller)
     headers = {**buyer.headers, "Content-Type": "application/json", "Idempotency-Key": "k-1"}
     url = f"/api/auctions/{auction_id}/bids"
@@ -183,7 +196,9 @@ def test_the_same_idempotency_key_never_makes_two_bids(client, ctx, seller, buye
     assert [str(b.id) for b in stored_bids(ctx, auction_id)] == [first.json_body["id"]]
 
 
-def test_a_key_is_scoped_to_its_user(client, ctx, seller, buyer) -> None:  # type: ignore[no-untyped-def]
+def test_a_key_is_scoped_to_its_user(
+    client: Client, ctx: Context, seller: Person, buyer: Person
+) -> None:
     auction_id = live_auction(ctx, seller)
     other = person(ctx, "buyer")
     url = f"/api/auctions/{auction_id}/bids"
@@ -232,14 +247,20 @@ class LosesFirstReply(BaseHTTPRequestHandler):
         self.wfile.write(reply.content)
 
 
-def test_a_retried_rest_call_never_makes_a_second_bid(ctx, services, seller, buyer) -> None:  # type: ignore[no-untyped-def]
+def test_a_retried_rest_call_never_makes_a_second_bid(
+    ctx: Context, services: SuiteServices, seller: Person, buyer: Person
+) -> None:
     from shared.services import moderation
 
     auction_id = live_auction(ctx, seller)
     # The suspended set in place (a fresh Redis asks for it first): the lost reply is the bid's.
     moderation.load_suspended(ctx)
-    handler = type("Handler", (LosesFirstReply,), {"upstream": services.rest_url, "seen": []})
-    proxy = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+
+    class Handler(LosesFirstReply):
+        upstream = services.rest_url
+        seen: list[bytes] = []  # noqa: RUF012 - this test's own
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     try:
         flaky = RestStore(
@@ -251,7 +272,7 @@ def test_a_retried_rest_call_never_makes_a_second_bid(ctx, services, seller, buy
     finally:
         proxy.shutdown()
         proxy.server_close()
-    script_calls = [b for b in handler.seen if b.startswith((b'["EVALSHA"', b'["EVAL"'))]
+    script_calls = [b for b in Handler.seen if b.startswith((b'["EVALSHA"', b'["EVAL"'))]
     assert len(script_calls) >= 2, "the first reply was not lost: nothing was retried"
     assert receipt.replayed
     assert [str(b.id) for b in stored_bids(ctx, auction_id)] == [receipt.bid["id"]]
@@ -275,7 +296,9 @@ def proxied_database(database_url: str) -> tuple[TcpProxy, str]:
     return proxy, f"postgresql://{user}@127.0.0.1:{proxy.port}{parts.path}{suffix}"
 
 
-def test_postgres_down_mid_storm_loses_no_acknowledged_bid(ctx, services, seller) -> None:  # type: ignore[no-untyped-def]
+def test_postgres_down_mid_storm_loses_no_acknowledged_bid(
+    ctx: Context, services: SuiteServices, seller: Person
+) -> None:
     auction_id = live_auction(ctx, seller, start_price="10.00", increment="1.00")
     bidders = [person(ctx, "buyer") for _ in range(8)]
     proxy, url = proxied_database(services.database_url)
@@ -331,9 +354,9 @@ def test_postgres_down_mid_storm_loses_no_acknowledged_bid(ctx, services, seller
 
 
 def test_after_flushall_the_next_bid_is_judged_on_state_rebuilt_from_postgres(
-    client,
-    ctx,
-    seller,  # type: ignore[no-untyped-def]
+    client: Client,
+    ctx: Context,
+    seller: Person,
 ) -> None:
     auction_id = live_auction(ctx, seller, start_price="100.00", increment="10.00")
     alice, bob = person(ctx, "buyer"), person(ctx, "buyer")

@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 import pytest
+from chalice.test import Client
 from sqlalchemy import event, select
 
 from infra.bridge import BridgeServer, serve_in_thread
@@ -77,7 +78,7 @@ def own_redis(ctx: Context, tmp_path: Path) -> Iterator[OwnRedis]:
 
 
 @pytest.fixture
-def api(own_redis: OwnRedis, client: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+def api(own_redis: OwnRedis, client: Client, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The Chalice app, its Context pointed at the test's own Redis."""
     from chalicelib import runtime
 
@@ -161,7 +162,7 @@ def test_a_bid_that_never_reaches_redis_is_unavailable(
 
 
 def test_a_bid_when_the_rest_endpoint_is_unreachable_is_unavailable(
-    ctx: Context, seller: Person, buyer: Person, client: Any, monkeypatch: pytest.MonkeyPatch
+    ctx: Context, seller: Person, buyer: Person, client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from chalicelib import runtime
 

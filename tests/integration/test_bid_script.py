@@ -5,7 +5,9 @@ shared.domain.bidding.judge_bid decides."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
 import orjson
 import pytest
@@ -17,10 +19,12 @@ from shared.domain.bidding import Accepted, AuctionRules, Book, Offer, Refused, 
 from shared.domain.money import from_minor, to_minor
 from shared.domain.vocabulary import AuctionStatus
 from shared.services import bidding
+from shared.services.context import Context
 from shared.settings import load_settings
-from tests.support.harness import live_auction
+from tests.support.harness import Person, live_auction
 
 USERS = [str(uuid.UUID(int=i + 1)) for i in range(4)]
+Bid = tuple[str, int, bool]  # (user, amount in minor units, is a maximum)
 
 offers = st.lists(
     st.tuples(
@@ -34,12 +38,19 @@ offers = st.lists(
 
 
 @pytest.fixture
-def unlimited(ctx):  # type: ignore[no-untyped-def]
+def unlimited(ctx: Context) -> Context:
     """The functions' context with a rate limit that never bites (rules only)."""
     return replace(ctx, settings=load_settings(BID_RATE_LIMIT="100000/s:100000"))
 
 
-def run_both(ctx, seller, seq, *, rules_kwargs, auction_kwargs):  # type: ignore[no-untyped-def]
+def run_both(
+    ctx: Context,
+    seller: Person,
+    seq: Sequence[Bid],
+    *,
+    rules_kwargs: dict[str, Any],
+    auction_kwargs: dict[str, Any],
+) -> None:
     auction_id = live_auction(ctx, seller, **auction_kwargs)
     state = ctx.store.command("HGETALL", keys.state(str(auction_id)))
     fields = dict(zip(state[::2], state[1::2], strict=True))
@@ -83,7 +94,9 @@ def run_both(ctx, seller, seq, *, rules_kwargs, auction_kwargs):  # type: ignore
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(seq=offers)
-def test_script_judges_plain_and_proxy_bids_like_the_rules(unlimited, seller, seq) -> None:  # type: ignore[no-untyped-def]
+def test_script_judges_plain_and_proxy_bids_like_the_rules(
+    unlimited: Context, seller: Person, seq: Sequence[Bid]
+) -> None:
     run_both(
         unlimited,
         seller,
@@ -97,7 +110,9 @@ def test_script_judges_plain_and_proxy_bids_like_the_rules(unlimited, seller, se
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(seq=offers)
-def test_script_judges_reserve_and_buy_now_like_the_rules(unlimited, seller, seq) -> None:  # type: ignore[no-untyped-def]
+def test_script_judges_reserve_and_buy_now_like_the_rules(
+    unlimited: Context, seller: Person, seq: Sequence[Bid]
+) -> None:
     run_both(
         unlimited,
         seller,
@@ -117,7 +132,7 @@ def test_script_judges_reserve_and_buy_now_like_the_rules(unlimited, seller, seq
     )
 
 
-def test_script_refuses_the_seller_and_unknown_auctions(unlimited, seller) -> None:  # type: ignore[no-untyped-def]
+def test_script_refuses_the_seller_and_unknown_auctions(unlimited: Context, seller: Person) -> None:
     from shared.domain.errors import DomainError
 
     auction_id = live_auction(unlimited, seller)
@@ -128,7 +143,7 @@ def test_script_refuses_the_seller_and_unknown_auctions(unlimited, seller) -> No
     assert refused.value.code == "not_found"
 
 
-def test_money_goes_into_redis_as_integer_minor_units(unlimited, seller) -> None:  # type: ignore[no-untyped-def]
+def test_money_goes_into_redis_as_integer_minor_units(unlimited: Context, seller: Person) -> None:
     auction_id = live_auction(unlimited, seller, start_price="1234.56", increment="0.01")
     state = unlimited.store.command("HGETALL", keys.state(str(auction_id)))
     fields = dict(zip(state[::2], state[1::2], strict=True))

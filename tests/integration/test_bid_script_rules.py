@@ -216,8 +216,13 @@ def run(mirror: Mirror, seller: Person, sequence: list[tuple[str, int, bool]]) -
     rate=st.sampled_from(["unlimited", "tight"]),
     allow_self_outbid=st.booleans(),
 )
-def test_the_script_decides_what_the_specification_decides(  # type: ignore[no-untyped-def]
-    ctx, seller, sequence, variant, rate, allow_self_outbid
+def test_the_script_decides_what_the_specification_decides(
+    ctx: Context,
+    seller: Person,
+    sequence: list[tuple[str, int, bool]],
+    variant: str,
+    rate: str,
+    allow_self_outbid: bool,
 ) -> None:
     mirror = Mirror.start(
         ctx, seller, variant, rate=RATES[rate], allow_self_outbid=allow_self_outbid
@@ -227,7 +232,7 @@ def test_the_script_decides_what_the_specification_decides(  # type: ignore[no-u
         event(outcome)  # `pytest --hypothesis-show-statistics` shows what was exercised
 
 
-def test_a_tight_bucket_refuses_and_refills_as_specified(ctx, seller) -> None:  # type: ignore[no-untyped-def]
+def test_a_tight_bucket_refuses_and_refills_as_specified(ctx: Context, seller: Person) -> None:
     """Deterministic in what matters: 2 tokens a second, burst 3; four at once, the fourth
     refused with the wait the spec computes; after half a second, one more."""
     import time
@@ -300,7 +305,9 @@ def window_edge(ctx: Context, seller: Person, edge: str, offset: int, script: Sc
 
 
 @pytest.mark.parametrize(("edge", "offset"), EDGES, ids=["goLive-1", "goLive", "ends-1", "ends"])
-def test_the_window_edges_are_the_specifications(ctx, seller, edge, offset) -> None:  # type: ignore[no-untyped-def]
+def test_the_window_edges_are_the_specifications(
+    ctx: Context, seller: Person, edge: str, offset: int
+) -> None:
     assert window_edge(ctx, seller, edge, offset, load_script("place_bid")) == []
 
 
@@ -313,7 +320,7 @@ def mutant(old: str, new: str) -> Script:
     return Script(name="place_bid_mutant", source=source.replace(old, new))
 
 
-def test_a_flipped_window_comparison_is_caught(ctx, seller) -> None:  # type: ignore[no-untyped-def]
+def test_a_flipped_window_comparison_is_caught(ctx: Context, seller: Person) -> None:
     flipped = mutant("and now < ends)", "and now <= ends)")
     assert window_edge(ctx, seller, "endsAt", 0, flipped) != []
     early = mutant("tonumber(st.goLiveAt) <= now", "tonumber(st.goLiveAt) < now")
@@ -357,7 +364,14 @@ def test_a_flipped_window_comparison_is_caught(ctx, seller) -> None:  # type: ig
     ],
     ids=["floor", "self-outbid", "soft-close", "buy-now", "retry-after"],
 )
-def test_a_mutated_rule_is_caught(ctx, seller, old, new, variant, sequence) -> None:  # type: ignore[no-untyped-def]
+def test_a_mutated_rule_is_caught(
+    ctx: Context,
+    seller: Person,
+    old: str,
+    new: str,
+    variant: str,
+    sequence: list[tuple[str, int, bool]],
+) -> None:
     # Over TCP: the bridge runs only the project's own scripts, and a mutant is not one.
     store = TcpStore(ctx.settings.redis_url or "")
     try:

@@ -165,7 +165,7 @@ def _raw(port: int, request: bytes, timeout: float = 5.0) -> bytes:
     before it closes the connection."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as conn:
         conn.sendall(request)
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             data = conn.recv(65536)
             if not data:

@@ -6,15 +6,18 @@ from __future__ import annotations
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from chalice.test import Client
 from sqlalchemy import func, select, update
 
 from shared.adapters import keys
 from shared.adapters.orm import Auction, AuditEntry, CounterOffer, Invoice
 from shared.domain.times import to_ms
 from shared.services import auction_state, audit, outbox
+from shared.services.context import Context
 from tests.support import harness
 from tests.support.after_sale import (
     bid,
@@ -24,28 +27,29 @@ from tests.support.after_sale import (
     notification_types,
     user_events,
 )
+from tests.support.harness import Person
 
 
 @pytest.fixture
-def rival(ctx):  # type: ignore[no-untyped-def]
+def rival(ctx: Context) -> Person:
     return harness.person(ctx, "buyer", "ravi")
 
 
 @pytest.fixture
-def ended(ctx, client, seller, buyer, rival) -> uuid.UUID:  # type: ignore[no-untyped-def]
+def ended(ctx: Context, client: Client, seller: Person, buyer: Person, rival: Person) -> uuid.UUID:
     """Ended with bids: `buyer` bid 100, `rival` outbid at 1250 and is the highest bidder."""
     return ended_auction(ctx, client, seller, [(buyer, "100.00"), (rival, "1250.00")])
 
 
-def decide(client: Any, who: harness.Person | None, auction_id: uuid.UUID, **body: Any) -> Any:
+def decide(client: Client, who: harness.Person | None, auction_id: uuid.UUID, **body: Any) -> Any:
     return call(client, "POST", f"/api/auctions/{auction_id}/decision", who, body)
 
 
-def answer(client: Any, who: harness.Person | None, counter_id: str, action: str) -> Any:
+def answer(client: Client, who: harness.Person | None, counter_id: str, action: str) -> Any:
     return call(client, "POST", f"/api/counter/{counter_id}/response", who, {"action": action})
 
 
-def queued_jobs(ctx: Any) -> dict[str, dict[str, Any]]:
+def queued_jobs(ctx: Context) -> dict[str, dict[str, Any]]:
     import orjson
 
     outbox.relay(ctx)
@@ -53,12 +57,12 @@ def queued_jobs(ctx: Any) -> dict[str, dict[str, Any]]:
     return {flat[i]: orjson.loads(flat[i + 1]) for i in range(0, len(flat), 2)}
 
 
-def redis_status(ctx: Any, auction_id: uuid.UUID) -> str:
+def redis_status(ctx: Context, auction_id: uuid.UUID) -> str:
     state = auction_state.read_state(ctx, str(auction_id))
     return state.status if state else ""
 
 
-def audit_actions(ctx: Any, auction_id: uuid.UUID) -> list[str]:
+def audit_actions(ctx: Context, auction_id: uuid.UUID) -> list[str]:
     with ctx.db.session() as session:
         return [e.action for e in audit.for_auction(session, auction_id)]
 
@@ -66,7 +70,9 @@ def audit_actions(ctx: Any, auction_id: uuid.UUID) -> list[str]:
 # -- accept -------------------------------------------------------------------------------------
 
 
-def test_accept_sells_at_the_highest_bid(ctx, client, seller, buyer, rival, ended) -> None:  # type: ignore[no-untyped-def]
+def test_accept_sells_at_the_highest_bid(
+    ctx: Context, client: Client, seller: Person, buyer: Person, rival: Person, ended: uuid.UUID
+) -> None:
     response = decide(client, seller, ended, action="accept")
     assert response.status_code == 200, response.body
     auction = response.json_body
@@ -89,7 +95,9 @@ def test_accept_sells_at_the_highest_bid(ctx, client, seller, buyer, rival, ende
     assert audit_actions(ctx, ended) == ["seller.accept"]
 
 
-def test_the_accepted_event_carries_the_sale(ctx, client, seller, rival, ended) -> None:  # type: ignore[no-untyped-def]
+def test_the_accepted_event_carries_the_sale(
+    ctx: Context, client: Client, seller: Person, rival: Person, ended: uuid.UUID
+) -> None:
     decide(client, seller, ended, action="accept")
     (event,) = [e for e in user_events(ctx, rival) if e["type"] == "seller:accepted"]
     assert event["auctionId"] == str(ended)
@@ -104,7 +112,9 @@ def test_the_accepted_event_carries_the_sale(ctx, client, seller, rival, ended) 
 # -- reject -------------------------------------------------------------------------------------
 
 
-def test_reject_closes_with_no_winner(ctx, client, seller, buyer, rival, ended) -> None:  # type: ignore[no-untyped-def]
+def test_reject_closes_with_no_winner(
+    ctx: Context, client: Client, seller: Person, buyer: Person, rival: Person, ended: uuid.UUID
+) -> None:
     response = decide(client, seller, ended, action="reject")
     assert response.status_code == 200, response.body
     assert response.json_body["status"] == "closed_no_winner"
@@ -126,8 +136,8 @@ def test_reject_closes_with_no_winner(ctx, client, seller, buyer, rival, ended) 
 # -- counter ------------------------------------------------------------------------------------
 
 
-def test_counter_above_the_highest_bid_offers_it_to_the_highest_bidder(  # type: ignore[no-untyped-def]
-    ctx, client, seller, buyer, rival, ended
+def test_counter_above_the_highest_bid_offers_it_to_the_highest_bidder(
+    ctx: Context, client: Client, seller: Person, buyer: Person, rival: Person, ended: uuid.UUID
 ) -> None:
     response = decide(client, seller, ended, action="counter", amount="1500")
     assert response.status_code == 200, response.body
@@ -152,8 +162,8 @@ def test_counter_above_the_highest_bid_offers_it_to_the_highest_bidder(  # type:
 
 
 @pytest.mark.parametrize("amount", ["1250.00", "1000", 5])
-def test_counter_not_above_the_highest_bid_is_refused_and_changes_nothing(  # type: ignore[no-untyped-def]
-    ctx, client, seller, ended, amount
+def test_counter_not_above_the_highest_bid_is_refused_and_changes_nothing(
+    ctx: Context, client: Client, seller: Person, ended: uuid.UUID, amount: str
 ) -> None:
     response = decide(client, seller, ended, action="counter", amount=amount)
     assert response.status_code == 409
@@ -161,7 +171,7 @@ def test_counter_not_above_the_highest_bid_is_refused_and_changes_nothing(  # ty
     assert response.json_body["highestBid"] == "1250.00"
     assert response.headers["Content-Type"] == "application/problem+json"
     with ctx.db.session() as session:
-        assert session.get(Auction, ended).status == "ended"
+        assert session.get_one(Auction, ended).status == "ended"
         assert session.scalar(select(func.count()).select_from(CounterOffer)) == 0
     assert queued_jobs(ctx) == {}
     assert audit_actions(ctx, ended) == []
@@ -180,30 +190,34 @@ def test_counter_not_above_the_highest_bid_is_refused_and_changes_nothing(  # ty
     ],
 )
 def test_malformed_decisions_are_422_and_change_nothing(
-    ctx, client, seller, ended, body, field
-) -> None:  # type: ignore[no-untyped-def]
+    ctx: Context, client: Client, seller: Person, ended: uuid.UUID, body: dict[str, Any], field: str
+) -> None:
     response = call(client, "POST", f"/api/auctions/{ended}/decision", seller, body)
     assert response.status_code == 422, response.body
     assert response.json_body["code"] == "validation_error"
     assert any(field in e["field"] for e in response.json_body["errors"])
     with ctx.db.session() as session:
-        assert session.get(Auction, ended).status == "ended"
+        assert session.get_one(Auction, ended).status == "ended"
 
 
 # -- who, when, how often -----------------------------------------------------------------------
 
 
-def test_only_the_seller_decides(ctx, client, buyer, rival, admin, ended) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_seller_decides(
+    ctx: Context, client: Client, buyer: Person, rival: Person, admin: Person, ended: uuid.UUID
+) -> None:
     for who in (buyer, rival, admin):
         response = decide(client, who, ended, action="accept")
         assert response.status_code == 403
         assert response.json_body["code"] == "forbidden"
     assert decide(client, None, ended, action="accept").status_code == 401
     with ctx.db.session() as session:
-        assert session.get(Auction, ended).status == "ended"
+        assert session.get_one(Auction, ended).status == "ended"
 
 
-def test_no_decision_while_the_auction_is_live(ctx, client, seller, buyer) -> None:  # type: ignore[no-untyped-def]
+def test_no_decision_while_the_auction_is_live(
+    ctx: Context, client: Client, seller: Person, buyer: Person
+) -> None:
     auction_id = harness.live_auction(ctx, seller)
     bid(client, buyer, auction_id, "100.00")
     response = decide(client, seller, auction_id, action="accept")
@@ -211,7 +225,9 @@ def test_no_decision_while_the_auction_is_live(ctx, client, seller, buyer) -> No
     assert response.json_body["code"] == "decision_not_allowed"
 
 
-def test_an_auction_that_ended_with_no_bids_has_no_decision(ctx, client, seller) -> None:  # type: ignore[no-untyped-def]
+def test_an_auction_that_ended_with_no_bids_has_no_decision(
+    ctx: Context, client: Client, seller: Person
+) -> None:
     auction_id = ended_auction(ctx, client, seller, [])
     response = decide(client, seller, auction_id, action="accept")
     assert response.status_code == 409
@@ -219,8 +235,8 @@ def test_an_auction_that_ended_with_no_bids_has_no_decision(ctx, client, seller)
 
 
 def test_an_overdue_auction_no_ticker_closed_is_closed_then_decided(
-    ctx, client, seller, buyer
-) -> None:  # type: ignore[no-untyped-def]
+    ctx: Context, client: Client, seller: Person, buyer: Person
+) -> None:
     auction_id = harness.live_auction(ctx, seller)
     bid(client, buyer, auction_id, "100.00")
     past = datetime.now(UTC) - timedelta(seconds=1)
@@ -232,7 +248,7 @@ def test_an_overdue_auction_no_ticker_closed_is_closed_then_decided(
     assert response.json_body["status"] == "sold"
 
 
-def test_unknown_auctions_are_404(client, seller) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_auctions_are_404(client: Client, seller: Person) -> None:
     for auction_id in (uuid.uuid4(), "not-a-uuid"):
         response = call(
             client, "POST", f"/api/auctions/{auction_id}/decision", seller, {"action": "accept"}
@@ -245,7 +261,9 @@ def test_unknown_auctions_are_404(client, seller) -> None:  # type: ignore[no-un
     ("first", "second"),
     [("accept", "reject"), ("reject", "accept"), ("counter", "accept"), ("accept", "counter")],
 )
-def test_one_decision_per_auction(ctx, client, seller, ended, first, second) -> None:  # type: ignore[no-untyped-def]
+def test_one_decision_per_auction(
+    ctx: Context, client: Client, seller: Person, ended: uuid.UUID, first: str, second: str
+) -> None:
     amounts = {"counter": {"amount": "2000"}}
     assert decide(client, seller, ended, action=first, **amounts.get(first, {})).status_code == 200
     response = decide(client, seller, ended, action=second, **amounts.get(second, {}))
@@ -275,7 +293,9 @@ def race(*calls: Any) -> list[Any]:
 
 
 @pytest.mark.parametrize("rounds", range(3))
-def test_racing_decisions_make_exactly_one(ctx, api_url, seller, rival, ended, rounds) -> None:  # type: ignore[no-untyped-def]
+def test_racing_decisions_make_exactly_one(
+    ctx: Context, api_url: str, seller: Person, rival: Person, ended: uuid.UUID, rounds: int
+) -> None:
     import httpx
 
     def post(action: str, amount: str | None = None) -> Any:
@@ -302,7 +322,7 @@ def test_racing_decisions_make_exactly_one(ctx, api_url, seller, rival, ended, r
     ]
     assert len(decided) == 1
     with ctx.db.session() as session:
-        assert session.get(Auction, ended).status == winner["status"]
+        assert session.get_one(Auction, ended).status == winner["status"]
         assert session.scalar(select(func.count()).select_from(AuditEntry)) == 1
 
 
@@ -310,15 +330,21 @@ def test_racing_decisions_make_exactly_one(ctx, api_url, seller, rival, ended, r
 
 
 @pytest.fixture
-def countered(ctx, client, seller, ended) -> str:  # type: ignore[no-untyped-def]
+def countered(ctx: Context, client: Client, seller: Person, ended: uuid.UUID) -> str:
     response = decide(client, seller, ended, action="counter", amount="1500.00")
     assert response.status_code == 200, response.body
     counter_id: str = response.json_body["counterOffer"]["id"]
     return counter_id
 
 
-def test_the_buyer_accepting_buys_at_the_counter_amount(  # type: ignore[no-untyped-def]
-    ctx, client, seller, buyer, rival, ended, countered
+def test_the_buyer_accepting_buys_at_the_counter_amount(
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    buyer: Person,
+    rival: Person,
+    ended: uuid.UUID,
+    countered: str,
 ) -> None:
     response = answer(client, rival, countered, "accept")
     assert response.status_code == 200, response.body
@@ -349,12 +375,12 @@ def test_the_buyer_accepting_buys_at_the_counter_amount(  # type: ignore[no-unty
     )
     with ctx.db.session() as session:
         invoice = session.scalars(select(Invoice)).one()
-        assert (invoice.amount, str(invoice.buyer_id)) == (1500, rival.id)
+        assert (invoice.amount, str(invoice.buyer_id)) == (Decimal(1500), rival.id)
     assert audit_actions(ctx, ended) == ["seller.counter", "buyer.counter_accept"]
 
 
-def test_the_buyer_rejecting_closes_with_no_winner(  # type: ignore[no-untyped-def]
-    ctx, client, seller, rival, ended, countered
+def test_the_buyer_rejecting_closes_with_no_winner(
+    ctx: Context, client: Client, seller: Person, rival: Person, ended: uuid.UUID, countered: str
 ) -> None:
     response = answer(client, rival, countered, "reject")
     assert response.status_code == 200, response.body
@@ -367,18 +393,22 @@ def test_the_buyer_rejecting_closes_with_no_winner(  # type: ignore[no-untyped-d
     assert {j["template"] for j in queued_jobs(ctx).values()} == {"counter_invitation"}
 
 
-def test_only_the_counters_buyer_answers(ctx, client, seller, buyer, admin, countered) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_counters_buyer_answers(
+    ctx: Context, client: Client, seller: Person, buyer: Person, admin: Person, countered: str
+) -> None:
     for who in (seller, buyer, admin):
         response = answer(client, who, countered, "accept")
         assert response.status_code == 403
         assert response.json_body["code"] == "forbidden"
     assert answer(client, None, countered, "accept").status_code == 401
     with ctx.db.session() as session:
-        assert session.get(CounterOffer, uuid.UUID(countered)).status == "pending"
+        assert session.get_one(CounterOffer, uuid.UUID(countered)).status == "pending"
 
 
 @pytest.mark.parametrize("first", ["accept", "reject"])
-def test_a_counter_is_answered_once(ctx, client, rival, countered, first) -> None:  # type: ignore[no-untyped-def]
+def test_a_counter_is_answered_once(
+    ctx: Context, client: Client, rival: Person, countered: str, first: str
+) -> None:
     assert answer(client, rival, countered, first).status_code == 200
     for again in ("accept", "reject"):
         response = answer(client, rival, countered, again)
@@ -386,7 +416,9 @@ def test_a_counter_is_answered_once(ctx, client, rival, countered, first) -> Non
         assert response.json_body["code"] == "counter_not_pending"
 
 
-def test_racing_answers_make_exactly_one(ctx, api_url, rival, ended, countered) -> None:  # type: ignore[no-untyped-def]
+def test_racing_answers_make_exactly_one(
+    ctx: Context, api_url: str, rival: Person, ended: uuid.UUID, countered: str
+) -> None:
     import httpx
 
     def post(action: str) -> Any:
@@ -404,7 +436,9 @@ def test_racing_answers_make_exactly_one(ctx, api_url, rival, ended, countered) 
     assert len(answered) == 1
 
 
-def test_unknown_counters_are_404_and_bad_answers_422(client, rival, countered) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_counters_are_404_and_bad_answers_422(
+    client: Client, rival: Person, countered: str
+) -> None:
     for counter_id in (str(uuid.uuid4()), "nope"):
         response = answer(client, rival, counter_id, "accept")
         assert response.status_code == 404
@@ -413,8 +447,8 @@ def test_unknown_counters_are_404_and_bad_answers_422(client, rival, countered) 
     assert bad.status_code == 422
 
 
-def test_a_counter_from_a_round_an_admin_reset_no_longer_stands(  # type: ignore[no-untyped-def]
-    ctx, client, rival, admin, ended, countered
+def test_a_counter_from_a_round_an_admin_reset_no_longer_stands(
+    ctx: Context, client: Client, rival: Person, admin: Person, ended: uuid.UUID, countered: str
 ) -> None:
     from shared.services import admin_actions
 

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pypdf
 import pytest
+from chalice.test import Client
 from sqlalchemy import select
 
 from shared.adapters import keys
@@ -18,18 +19,20 @@ from shared.adapters.invoice_store import InvoiceStore
 from shared.adapters.mailer import FileMailer
 from shared.adapters.orm import EmailDelivery
 from shared.services import email_jobs
+from shared.services.context import Context
 from tests.support import harness
 from tests.support.after_sale import call, ended_auction, run_jobs
+from tests.support.harness import Person
 from tests.support.sendgrid_sink import SendGridSink
 
 
 @pytest.fixture
-def rival(ctx):  # type: ignore[no-untyped-def]
+def rival(ctx: Context) -> Person:
     return harness.person(ctx, "buyer", "Ravi")
 
 
 @pytest.fixture
-def ended(ctx, client, seller, buyer, rival) -> uuid.UUID:  # type: ignore[no-untyped-def]
+def ended(ctx: Context, client: Client, seller: Person, buyer: Person, rival: Person) -> uuid.UUID:
     return ended_auction(
         ctx,
         client,
@@ -39,13 +42,20 @@ def ended(ctx, client, seller, buyer, rival) -> uuid.UUID:  # type: ignore[no-un
     )
 
 
-def decide(client: Any, seller: harness.Person, auction_id: uuid.UUID, **body: Any) -> Any:
+def decide(client: Client, seller: harness.Person, auction_id: uuid.UUID, **body: Any) -> Any:
     response = call(client, "POST", f"/api/auctions/{auction_id}/decision", seller, body)
     assert response.status_code == 200, response.body
     return response.json_body
 
 
-def test_a_sale_mails_both_sides_with_the_invoice(ctx, client, seller, rival, ended, sink) -> None:  # type: ignore[no-untyped-def]
+def test_a_sale_mails_both_sides_with_the_invoice(
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    rival: Person,
+    ended: uuid.UUID,
+    sink: SendGridSink,
+) -> None:
     decide(client, seller, ended, action="accept")
     report = run_jobs(ctx)
     assert sorted(report.done) == [f"email:sale:{ended}:buyer", f"email:sale:{ended}:seller"]
@@ -70,8 +80,14 @@ def test_a_sale_mails_both_sides_with_the_invoice(ctx, client, seller, rival, en
 
 
 def test_a_rejection_mails_only_the_highest_bidder(
-    ctx, client, seller, buyer, rival, ended, sink
-) -> None:  # type: ignore[no-untyped-def]
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    buyer: Person,
+    rival: Person,
+    ended: uuid.UUID,
+    sink: SendGridSink,
+) -> None:
     decide(client, seller, ended, action="reject")
     run_jobs(ctx)
     assert [m.to for m in sink.messages] == [[rival.principal.email]]
@@ -82,7 +98,14 @@ def test_a_rejection_mails_only_the_highest_bidder(
     assert message.job_id == f"email:rejection:{ended}:r1:buyer"
 
 
-def test_a_counter_invites_the_highest_bidder(ctx, client, seller, rival, ended, sink) -> None:  # type: ignore[no-untyped-def]
+def test_a_counter_invites_the_highest_bidder(
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    rival: Person,
+    ended: uuid.UUID,
+    sink: SendGridSink,
+) -> None:
     decide(client, seller, ended, action="counter", amount="150000")
     run_jobs(ctx)
     (message,) = sink.messages
@@ -92,8 +115,13 @@ def test_a_counter_invites_the_highest_bidder(ctx, client, seller, rival, ended,
     assert f"/#/auctions/{ended}" in message.html
 
 
-def test_a_counter_accept_confirms_the_sale_in_one_email_each_with_the_invoice(  # type: ignore[no-untyped-def]
-    ctx, client, seller, rival, ended, sink
+def test_a_counter_accept_confirms_the_sale_in_one_email_each_with_the_invoice(
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    rival: Person,
+    ended: uuid.UUID,
+    sink: SendGridSink,
 ) -> None:
     counter = decide(client, seller, ended, action="counter", amount="150000")["counterOffer"]
     response = call(
@@ -115,8 +143,14 @@ def test_a_counter_accept_confirms_the_sale_in_one_email_each_with_the_invoice( 
     assert not [m for m in sink.messages if m.job_id and m.job_id.startswith("email:sale:")]
 
 
-def test_currency_and_zone_come_from_the_configuration(  # type: ignore[no-untyped-def]
-    ctx, client, seller, rival, ended, sink, monkeypatch
+def test_currency_and_zone_come_from_the_configuration(
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    rival: Person,
+    ended: uuid.UUID,
+    sink: SendGridSink,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(
         ctx, "settings", ctx.settings.model_copy(update={"currency": "USD", "tz": "UTC"})
@@ -128,8 +162,8 @@ def test_currency_and_zone_come_from_the_configuration(  # type: ignore[no-untyp
     assert " UTC" in message.text and " IST" not in message.text
 
 
-def test_each_delivery_is_recorded_with_the_providers_message_id(  # type: ignore[no-untyped-def]
-    ctx, client, seller, ended, sink
+def test_each_delivery_is_recorded_with_the_providers_message_id(
+    ctx: Context, client: Client, seller: Person, ended: uuid.UUID, sink: SendGridSink
 ) -> None:
     decide(client, seller, ended, action="accept")
     run_jobs(ctx)
@@ -141,7 +175,9 @@ def test_each_delivery_is_recorded_with_the_providers_message_id(  # type: ignor
         assert rows[str(message.job_id)].template == "sale_confirmation"
 
 
-def test_a_job_already_delivered_is_never_sent_again(ctx, client, seller, ended, sink) -> None:  # type: ignore[no-untyped-def]
+def test_a_job_already_delivered_is_never_sent_again(
+    ctx: Context, client: Client, seller: Person, ended: uuid.UUID, sink: SendGridSink
+) -> None:
     decide(client, seller, ended, action="accept")
     run_jobs(ctx)
     assert len(sink.messages) == 2
@@ -164,8 +200,14 @@ def test_a_job_already_delivered_is_never_sent_again(ctx, client, seller, ended,
     assert sink.duplicates() == []
 
 
-def test_without_a_key_development_mail_lands_in_files(  # type: ignore[no-untyped-def]
-    ctx, client, seller, rival, ended, tmp_path: Path, sendgrid_sink: SendGridSink
+def test_without_a_key_development_mail_lands_in_files(
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    rival: Person,
+    ended: uuid.UUID,
+    tmp_path: Path,
+    sendgrid_sink: SendGridSink,
 ) -> None:
     sendgrid_sink.reset()
     assert ctx.settings.sendgrid_api_key is None  # the suite runs without a key
@@ -183,7 +225,7 @@ def test_without_a_key_development_mail_lands_in_files(  # type: ignore[no-untyp
     assert (tmp_path / "invoices" / f"INV-000001-{ended}.pdf").is_file()
 
 
-def test_the_default_outlets_follow_the_settings(ctx, sink) -> None:  # type: ignore[no-untyped-def]
+def test_the_default_outlets_follow_the_settings(ctx: Context, sink: SendGridSink) -> None:
     outlets = email_jobs.outlets_for(ctx.settings)
     assert outlets is email_jobs.outlets_for(ctx.settings)  # built once per configuration
     assert type(outlets.mailer).__name__ == "SendGridMailer"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+from chalice.test import Client
 
 from shared.adapters.db import Database, make_engine
 from shared.adapters.redis_store import RestStore
@@ -10,7 +11,7 @@ from shared.services import health
 from shared.services.context import Context
 
 
-def test_health_reports_both_parts(client) -> None:  # type: ignore[no-untyped-def]
+def test_health_reports_both_parts(client: Client) -> None:
     response = client.http.get("/health")
     assert response.status_code == 200
     assert response.json_body == {"status": "ok", "db": "ok", "redis": "ok"}
@@ -22,14 +23,14 @@ def test_health_over_real_http(api_url: str) -> None:
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
-def test_health_names_redis_when_it_is_down(ctx) -> None:  # type: ignore[no-untyped-def]
+def test_health_names_redis_when_it_is_down(ctx: Context) -> None:
     dead = Context(ctx.settings, ctx.db, RestStore("http://127.0.0.1:9", "x", retries=0))
     status, body = health.check(dead)
     assert status == 503
     assert body["db"] == "ok" and body["redis"].startswith("down")
 
 
-def test_health_names_the_database_when_it_is_down(ctx) -> None:  # type: ignore[no-untyped-def]
+def test_health_names_the_database_when_it_is_down(ctx: Context) -> None:
     db = Database(make_engine("postgresql://nobody@127.0.0.1:9/none", pool_size=0, timeout_s=1))
     status, body = health.check(Context(ctx.settings, db, ctx.store))
     assert status == 503

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.services.context import Context
 from tests.support.harness import Person, live_auction
 
 ALLOWED = "http://localhost:8080"  # in the default CORS_ORIGINS
@@ -71,7 +72,7 @@ def test_simple_requests_carry_cors_headers_for_allowed_origins_only(http: httpx
 
 
 def test_the_allowed_origins_are_those_of_cors_origins(
-    http: httpx.Client, ctx: Any, monkeypatch: pytest.MonkeyPatch
+    http: httpx.Client, ctx: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
         ctx.settings, "cors_origins", "https://shop.example, https://admin.example/"
@@ -109,7 +110,7 @@ def test_every_response_carries_the_security_headers(
 
 
 def test_hsts_is_sent_in_production(
-    http: httpx.Client, ctx: Any, monkeypatch: pytest.MonkeyPatch
+    http: httpx.Client, ctx: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ctx.settings, "app_env", "production")
     hsts = http.get("/api/auctions").headers["strict-transport-security"]
@@ -152,7 +153,7 @@ def _request_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
 
 
 def test_each_request_logs_one_json_line_with_request_and_user_ids(
-    http: httpx.Client, ctx: Any, seller: Person, caplog: pytest.LogCaptureFixture
+    http: httpx.Client, ctx: Context, seller: Person, caplog: pytest.LogCaptureFixture
 ) -> None:
     auction = live_auction(ctx, seller)
     with caplog.at_level(logging.INFO, logger="api"):

@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import pypdf
 import pytest
+from chalice.test import Client
 from moto import mock_aws
 from sqlalchemy import select
 
@@ -22,18 +23,21 @@ from shared.adapters.invoice_store import InvoiceStore
 from shared.adapters.orm import Auction, Invoice
 from shared.domain.errors import DomainError
 from shared.services import email_jobs, invoices, sales
+from shared.services.context import Context
 from tests.support import harness
 from tests.support.after_sale import call, ended_auction, run_jobs
+from tests.support.harness import Person
 from tests.support.invoice_sample import SAMPLE_FACTS, render_sample
+from tests.support.sendgrid_sink import SendGridSink
 
 
 @pytest.fixture
-def rival(ctx):  # type: ignore[no-untyped-def]
+def rival(ctx: Context) -> Person:
     return harness.person(ctx, "buyer", "Ravi Kumar")
 
 
 def sell(
-    ctx: Any, client: Any, seller: harness.Person, buyer: harness.Person, amount: str
+    ctx: Context, client: Client, seller: harness.Person, buyer: harness.Person, amount: str
 ) -> uuid.UUID:
     auction_id = ended_auction(ctx, client, seller, [(buyer, amount)], item_name="Teak chair")
     response = call(
@@ -43,7 +47,7 @@ def sell(
     return auction_id
 
 
-def download(client: Any, who: harness.Person | None, auction_id: uuid.UUID, accept: str) -> Any:
+def download(client: Client, who: harness.Person | None, auction_id: uuid.UUID, accept: str) -> Any:
     return call(client, "GET", f"/api/auctions/{auction_id}/invoice", who, Accept=accept)
 
 
@@ -60,12 +64,12 @@ class CountingStore(InvoiceStore):
 
 
 def test_invoice_numbers_are_gap_free_even_when_a_sale_rolls_back(
-    ctx, client, seller, rival
-) -> None:  # type: ignore[no-untyped-def]
+    ctx: Context, client: Client, seller: Person, rival: Person
+) -> None:
     first = sell(ctx, client, seller, rival, "150.00")
     doomed = ended_auction(ctx, client, seller, [(rival, "150.00")])
     with pytest.raises(RuntimeError), ctx.db.session() as session:
-        auction = session.get(Auction, doomed)
+        auction = session.get_one(Auction, doomed)
         invoice = sales.complete_sale(
             session,
             ctx,
@@ -82,7 +86,9 @@ def test_invoice_numbers_are_gap_free_even_when_a_sale_rolls_back(
     assert numbers == {first: 1, second: 2}
 
 
-def test_concurrent_sales_take_consecutive_numbers(ctx, client, api_url, seller, rival) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_sales_take_consecutive_numbers(
+    ctx: Context, client: Client, api_url: str, seller: Person, rival: Person
+) -> None:
     import httpx
 
     auctions = [ended_auction(ctx, client, seller, [(rival, "150.00")]) for _ in range(6)]
@@ -109,8 +115,8 @@ def test_concurrent_sales_take_consecutive_numbers(ctx, client, api_url, seller,
         assert sorted(session.scalars(select(Invoice.number))) == [1, 2, 3, 4, 5, 6]
 
 
-def test_the_invoice_pdf_names_everything_and_is_built_once(  # type: ignore[no-untyped-def]
-    ctx, client, seller, rival, sink, tmp_path
+def test_the_invoice_pdf_names_everything_and_is_built_once(
+    ctx: Context, client: Client, seller: Person, rival: Person, sink: SendGridSink, tmp_path: Path
 ) -> None:
     auction_id = sell(ctx, client, seller, rival, "120000.00")
     store = CountingStore(tmp_path)
@@ -134,7 +140,9 @@ def test_the_invoice_pdf_names_everything_and_is_built_once(  # type: ignore[no-
         assert expected in text
 
 
-def test_a_lost_pdf_is_rebuilt_byte_for_byte(ctx, client, seller, rival, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_lost_pdf_is_rebuilt_byte_for_byte(
+    ctx: Context, client: Client, seller: Person, rival: Person, tmp_path: Path
+) -> None:
     auction_id = sell(ctx, client, seller, rival, "150.00")
     store = CountingStore(tmp_path)
     _, original = invoices.ensure_pdf(ctx, auction_id, store)
@@ -145,8 +153,8 @@ def test_a_lost_pdf_is_rebuilt_byte_for_byte(ctx, client, seller, rival, tmp_pat
 
 
 @pytest.mark.parametrize("accept", ["application/pdf", "*/*"])
-def test_buyer_seller_and_admins_download_the_invoice(  # type: ignore[no-untyped-def]
-    ctx, client, seller, rival, admin, accept
+def test_buyer_seller_and_admins_download_the_invoice(
+    ctx: Context, client: Client, seller: Person, rival: Person, admin: Person, accept: str
 ) -> None:
     auction_id = sell(ctx, client, seller, rival, "150.00")
     bodies = set()
@@ -160,7 +168,9 @@ def test_buyer_seller_and_admins_download_the_invoice(  # type: ignore[no-untype
     assert len(bodies) == 1
 
 
-def test_nobody_else_downloads_an_invoice(ctx, client, seller, rival, buyer) -> None:  # type: ignore[no-untyped-def]
+def test_nobody_else_downloads_an_invoice(
+    ctx: Context, client: Client, seller: Person, rival: Person, buyer: Person
+) -> None:
     auction_id = sell(ctx, client, seller, rival, "150.00")
     response = download(client, buyer, auction_id, "application/pdf")
     assert response.status_code == 403
@@ -168,7 +178,9 @@ def test_nobody_else_downloads_an_invoice(ctx, client, seller, rival, buyer) -> 
     assert download(client, None, auction_id, "application/pdf").status_code == 401
 
 
-def test_no_invoice_before_a_sale_or_for_unknown_auctions(ctx, client, seller, rival) -> None:  # type: ignore[no-untyped-def]
+def test_no_invoice_before_a_sale_or_for_unknown_auctions(
+    ctx: Context, client: Client, seller: Person, rival: Person
+) -> None:
     unsold = ended_auction(ctx, client, seller, [(rival, "150.00")])
     for auction_id in (unsold, uuid.uuid4(), "nope"):
         response = download(client, seller, auction_id, "application/pdf")  # type: ignore[arg-type]
@@ -176,7 +188,9 @@ def test_no_invoice_before_a_sale_or_for_unknown_auctions(ctx, client, seller, r
         assert response.json_body["code"] == "not_found"
 
 
-def test_a_client_that_does_not_accept_pdf_gets_a_clear_problem(ctx, client, seller, rival) -> None:  # type: ignore[no-untyped-def]
+def test_a_client_that_does_not_accept_pdf_gets_a_clear_problem(
+    ctx: Context, client: Client, seller: Person, rival: Person
+) -> None:
     auction_id = sell(ctx, client, seller, rival, "150.00")
     response = download(client, seller, auction_id, "application/json")
     assert response.status_code == 400
@@ -184,7 +198,9 @@ def test_a_client_that_does_not_accept_pdf_gets_a_clear_problem(ctx, client, sel
     assert "Accept" in response.json_body["detail"]
 
 
-def test_with_a_bucket_invoices_live_in_s3(ctx, client, seller, rival, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_with_a_bucket_invoices_live_in_s3(
+    ctx: Context, client: Client, seller: Person, rival: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-south-1")
@@ -212,7 +228,9 @@ def test_with_a_bucket_invoices_live_in_s3(ctx, client, seller, rival, monkeypat
         assert plain.get(str(invoice.storage_key)) == response.body
 
 
-def test_an_unreachable_bucket_is_a_503_not_a_500(ctx, client, seller, rival, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_an_unreachable_bucket_is_a_503_not_a_500(
+    ctx: Context, client: Client, seller: Person, rival: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-south-1")
@@ -227,8 +245,8 @@ def test_an_unreachable_bucket_is_a_503_not_a_500(ctx, client, seller, rival, mo
 
 
 def test_download_service_refuses_strangers_before_building_anything(
-    ctx, client, seller, rival, buyer, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+    ctx: Context, client: Client, seller: Person, rival: Person, buyer: Person, tmp_path: Path
+) -> None:
     from shared.domain.principal import Viewer
 
     auction_id = sell(ctx, client, seller, rival, "150.00")
@@ -260,8 +278,8 @@ def test_the_first_page_renders_to_png(tmp_path: Path) -> None:
     assert f"Subject:         {SAMPLE_FACTS.item_name}" in info
 
 
-def test_a_request_without_accept_gets_the_pdf_over_http(  # type: ignore[no-untyped-def]
-    ctx, client, api_url, seller, rival
+def test_a_request_without_accept_gets_the_pdf_over_http(
+    ctx: Context, client: Client, api_url: str, seller: Person, rival: Person
 ) -> None:
     """No Accept header means anything is acceptable (RFC 9110); urllib sends none."""
     import http.client
@@ -269,7 +287,7 @@ def test_a_request_without_accept_gets_the_pdf_over_http(  # type: ignore[no-unt
 
     auction_id = sell(ctx, client, seller, rival, "150.00")
     parts = urlsplit(api_url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
     conn.putrequest("GET", f"/api/auctions/{auction_id}/invoice", skip_accept_encoding=True)
     conn.putheader("Authorization", seller.headers["Authorization"])
     conn.endheaders()

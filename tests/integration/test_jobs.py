@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 import pytest
+from chalice.test import Client
 from sqlalchemy import select
 
 from shared.adapters import keys
@@ -25,6 +26,7 @@ from shared.services import email_jobs, jobs, outbox
 from shared.services.context import Context, for_functions, for_socket_node
 from tests.support import harness
 from tests.support.after_sale import call, ended_auction, run_jobs
+from tests.support.harness import Person
 from tests.support.sendgrid_sink import SendGridSink
 
 
@@ -47,17 +49,17 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def qctx(ctx, sink, clock) -> Context:  # type: ignore[no-untyped-def]
+def qctx(ctx: Context, sink: SendGridSink, clock: Clock) -> Context:
     """The test's Context with the mailer on the sink and the clock in the test's hand."""
     return dataclasses.replace(ctx, clock=clock)
 
 
 @pytest.fixture
-def rival(ctx):  # type: ignore[no-untyped-def]
+def rival(ctx: Context) -> Person:
     return harness.person(ctx, "buyer", "ravi")
 
 
-def decided(ctx: Any, client: Any, seller: Any, bidder: Any, action: str) -> uuid.UUID:
+def decided(ctx: Context, client: Client, seller: Person, bidder: Any, action: str) -> uuid.UUID:
     auction_id = ended_auction(ctx, client, seller, [(bidder, "150.00")])
     response = call(
         client, "POST", f"/api/auctions/{auction_id}/decision", seller, {"action": action}
@@ -67,32 +69,39 @@ def decided(ctx: Any, client: Any, seller: Any, bidder: Any, action: str) -> uui
     return auction_id
 
 
-def meta(ctx: Any, job_id: str) -> dict[str, Any]:
+def meta(ctx: Context, job_id: str) -> dict[str, Any]:
     raw = ctx.store.command("HGET", keys.JOBS_META, job_id)
     return orjson.loads(raw) if raw else {}
 
 
-def due_at(ctx: Any, job_id: str) -> int:
+def due_at(ctx: Context, job_id: str) -> int:
     return int(float(ctx.store.command("ZSCORE", keys.JOBS_DELAYED, job_id)))
 
 
-def dead_list(client: Any, admin: harness.Person, query: str = "") -> dict[str, Any]:
+def dead_list(client: Client, admin: harness.Person, query: str = "") -> dict[str, Any]:
     response = call(client, "GET", f"/api/admin/jobs/dead{query}", admin)
     assert response.status_code == 200, response.body
     body: dict[str, Any] = response.json_body
     return body
 
 
-def replay(client: Any, who: harness.Person | None, job_id: str) -> Any:
+def replay(client: Client, who: harness.Person | None, job_id: str) -> Any:
     return call(client, "POST", f"/api/admin/jobs/dead/{job_id}/replay", who)
 
 
-def test_nothing_due_nothing_run(qctx) -> None:  # type: ignore[no-untyped-def]
+def test_nothing_due_nothing_run(qctx: Context) -> None:
     assert jobs.work(qctx, email_jobs.handlers()) == 0
 
 
-def test_provider_down_for_a_while_every_email_arrives_once(  # type: ignore[no-untyped-def]
-    ctx, qctx, client, seller, buyer, rival, sink, clock
+def test_provider_down_for_a_while_every_email_arrives_once(
+    ctx: Context,
+    qctx: Context,
+    client: Client,
+    seller: Person,
+    buyer: Person,
+    rival: Person,
+    sink: SendGridSink,
+    clock: Clock,
 ) -> None:
     sold = decided(ctx, client, seller, rival, "accept")
     rejected = decided(ctx, client, seller, buyer, "reject")
@@ -140,8 +149,15 @@ def test_provider_down_for_a_while_every_email_arrives_once(  # type: ignore[no-
 
 
 @pytest.mark.parametrize("status", [429, 500, 502])
-def test_throttling_and_server_errors_are_retried(  # type: ignore[no-untyped-def]
-    ctx, qctx, client, seller, rival, sink, clock, status
+def test_throttling_and_server_errors_are_retried(
+    ctx: Context,
+    qctx: Context,
+    client: Client,
+    seller: Person,
+    rival: Person,
+    sink: SendGridSink,
+    clock: Clock,
+    status: int,
 ) -> None:
     decided(ctx, client, seller, rival, "reject")
     sink.fail(status, times=1)
@@ -151,8 +167,14 @@ def test_throttling_and_server_errors_are_retried(  # type: ignore[no-untyped-de
     assert len(sink.messages) == 1
 
 
-def test_a_permanent_refusal_is_dead_at_once_then_replayed_and_delivered(  # type: ignore[no-untyped-def]
-    ctx, qctx, client, seller, rival, admin, sink
+def test_a_permanent_refusal_is_dead_at_once_then_replayed_and_delivered(
+    ctx: Context,
+    qctx: Context,
+    client: Client,
+    seller: Person,
+    rival: Person,
+    admin: Person,
+    sink: SendGridSink,
 ) -> None:
     auction_id = decided(ctx, client, seller, rival, "reject")
     job_id = f"email:rejection:{auction_id}:r1:buyer"
@@ -186,8 +208,15 @@ def test_a_permanent_refusal_is_dead_at_once_then_replayed_and_delivered(  # typ
     assert replay(client, admin, job_id).status_code == 404  # no longer a dead letter
 
 
-def test_transient_failures_past_the_last_attempt_end_in_dead_letters(  # type: ignore[no-untyped-def]
-    ctx, qctx, client, seller, rival, admin, sink, clock
+def test_transient_failures_past_the_last_attempt_end_in_dead_letters(
+    ctx: Context,
+    qctx: Context,
+    client: Client,
+    seller: Person,
+    rival: Person,
+    admin: Person,
+    sink: SendGridSink,
+    clock: Clock,
 ) -> None:
     policy = RetryPolicy(max_attempts=3, base_ms=1_000, cap_ms=10_000, jitter=0.0)
     auction_id = decided(ctx, client, seller, rival, "reject")
@@ -208,8 +237,14 @@ def test_transient_failures_past_the_last_attempt_end_in_dead_letters(  # type: 
     assert len(sink.messages) == 1
 
 
-def test_a_crashed_workers_job_is_taken_again_after_its_lease(  # type: ignore[no-untyped-def]
-    ctx, qctx, client, seller, rival, sink, clock
+def test_a_crashed_workers_job_is_taken_again_after_its_lease(
+    ctx: Context,
+    qctx: Context,
+    client: Client,
+    seller: Person,
+    rival: Person,
+    sink: SendGridSink,
+    clock: Clock,
 ) -> None:
     auction_id = decided(ctx, client, seller, rival, "reject")
     job_id = f"email:rejection:{auction_id}:r1:buyer"
@@ -227,8 +262,14 @@ def test_a_crashed_workers_job_is_taken_again_after_its_lease(  # type: ignore[n
     assert len(sink.messages) == 1
 
 
-def test_a_worker_that_lost_its_lease_settles_nothing(  # type: ignore[no-untyped-def]
-    ctx, qctx, client, seller, rival, sink, clock
+def test_a_worker_that_lost_its_lease_settles_nothing(
+    ctx: Context,
+    qctx: Context,
+    client: Client,
+    seller: Person,
+    rival: Person,
+    sink: SendGridSink,
+    clock: Clock,
 ) -> None:
     auction_id = decided(ctx, client, seller, rival, "reject")
     job_id = f"email:rejection:{auction_id}:r1:buyer"
@@ -260,8 +301,8 @@ class SlowMailer:
         return self.inner.send(message)
 
 
-def test_two_workers_sending_the_same_job_at_once_send_it_once(  # type: ignore[no-untyped-def]
-    ctx, qctx, client, seller, rival, sink
+def test_two_workers_sending_the_same_job_at_once_send_it_once(
+    ctx: Context, qctx: Context, client: Client, seller: Person, rival: Person, sink: SendGridSink
 ) -> None:
     auction_id = decided(ctx, client, seller, rival, "reject")
     raw = qctx.store.command("HGET", keys.JOBS_DATA, f"email:rejection:{auction_id}:r1:buyer")
@@ -279,8 +320,8 @@ def test_two_workers_sending_the_same_job_at_once_send_it_once(  # type: ignore[
     assert [m.job_id for m in sink.messages] == [job["id"]]
 
 
-def test_many_workers_in_many_processes_deliver_each_email_exactly_once(  # type: ignore[no-untyped-def]
-    ctx, client, seller, rival, sink
+def test_many_workers_in_many_processes_deliver_each_email_exactly_once(
+    ctx: Context, client: Client, seller: Person, rival: Person, sink: SendGridSink
 ) -> None:
     auction_id = decided(ctx, client, seller, rival, "accept")
     run_jobs(ctx)
@@ -333,7 +374,9 @@ def test_many_workers_in_many_processes_deliver_each_email_exactly_once(  # type
     assert sum(len(m.attachments) for m in sink.messages) == 10
 
 
-def test_jobs_naming_nothing_real_are_dead_at_once(qctx, client, admin, sink) -> None:  # type: ignore[no-untyped-def]
+def test_jobs_naming_nothing_real_are_dead_at_once(
+    qctx: Context, client: Client, admin: Person, sink: SendGridSink
+) -> None:
     with qctx.db.session() as session:
         outbox.job(session, {"id": "cleanup:1", "type": "cleanup"})
         outbox.job(
@@ -357,7 +400,9 @@ def test_jobs_naming_nothing_real_are_dead_at_once(qctx, client, admin, sink) ->
     assert sink.messages == []
 
 
-def test_dead_letters_page_newest_first(qctx, client, admin, sink) -> None:  # type: ignore[no-untyped-def]
+def test_dead_letters_page_newest_first(
+    qctx: Context, client: Client, admin: Person, sink: SendGridSink
+) -> None:
     with qctx.db.session() as session:
         for i in range(3):
             outbox.job(session, {"id": f"odd:{i}", "type": "odd"})
@@ -370,7 +415,7 @@ def test_dead_letters_page_newest_first(qctx, client, admin, sink) -> None:  # t
     assert bad.status_code == 422
 
 
-def test_dead_letters_are_for_admins_only(client, seller, buyer) -> None:  # type: ignore[no-untyped-def]
+def test_dead_letters_are_for_admins_only(client: Client, seller: Person, buyer: Person) -> None:
     for who in (seller, buyer):
         assert call(client, "GET", "/api/admin/jobs/dead", who).status_code == 403
         assert replay(client, who, "email:x").status_code == 403
@@ -378,13 +423,13 @@ def test_dead_letters_are_for_admins_only(client, seller, buyer) -> None:  # typ
     assert replay(client, None, "email:x").status_code == 401
 
 
-def test_replaying_what_is_not_a_dead_letter_is_404(client, admin) -> None:  # type: ignore[no-untyped-def]
+def test_replaying_what_is_not_a_dead_letter_is_404(client: Client, admin: Person) -> None:
     response = replay(client, admin, "email:sale:nothing:buyer")
     assert response.status_code == 404
     assert response.json_body["code"] == "not_found"
 
 
-def test_an_unreachable_queue_postpones_work_without_raising(ctx) -> None:  # type: ignore[no-untyped-def]
+def test_an_unreachable_queue_postpones_work_without_raising(ctx: Context) -> None:
     dead_store = RestStore("http://127.0.0.1:9", "token", timeout_s=0.5, retries=0)
     assert jobs.work(dataclasses.replace(ctx, store=dead_store), email_jobs.handlers()) == 0
 
@@ -410,8 +455,8 @@ def test_sink_counts_what_it_refused(sendgrid_sink: SendGridSink) -> None:
     assert (sendgrid_sink.refused, len(sendgrid_sink.messages)) == (1, 1)
 
 
-def test_dead_letters_replay_over_http_with_the_id_as_listed_or_encoded(  # type: ignore[no-untyped-def]
-    qctx, api_url, admin, sink
+def test_dead_letters_replay_over_http_with_the_id_as_listed_or_encoded(
+    qctx: Context, api_url: str, admin: Person, sink: SendGridSink
 ) -> None:
     from urllib.parse import quote
 

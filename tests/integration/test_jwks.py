@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 import pytest
+from chalice.test import Client
 
 from infra.embedded import free_port
 from shared.adapters import tokens
@@ -173,12 +174,12 @@ def test_cached_keys_are_not_trusted_past_their_set_even_when_the_host_is_down(
 # -- at the API ----------------------------------------------------------------------------------
 
 
-def _me(client: Any, bearer: str) -> Any:
+def _me(client: Client, bearer: str) -> Any:
     return client.http.get("/api/me", headers={"Authorization": f"Bearer {bearer}"})
 
 
 def test_at_the_api_jwks_failures_are_401_or_503_never_500(
-    client: Any,
+    client: Client,
     reconfigure: Callable[..., None],  # noqa: F811 - the fixture imported above
     host: JwksHost,
     no_cooldown: None,

@@ -7,9 +7,11 @@ import uuid
 from typing import Any
 
 import pytest
+from chalice.test import Client
 
 from shared.domain.vocabulary import NotificationType
 from shared.services import admin_actions, notifications
+from shared.services.context import Context
 from tests.support import harness
 from tests.support.after_sale import (
     bid,
@@ -19,25 +21,28 @@ from tests.support.after_sale import (
     notification_types,
     user_events,
 )
+from tests.support.harness import Person
 
 
-def listing(client: Any, who: harness.Person, query: str = "") -> dict[str, Any]:
+def listing(client: Client, who: harness.Person, query: str = "") -> dict[str, Any]:
     response = call(client, "GET", f"/api/notifications{query}", who)
     assert response.status_code == 200, response.body
     body: dict[str, Any] = response.json_body
     return body
 
 
-def read(client: Any, who: harness.Person | None, notification_id: str) -> Any:
+def read(client: Client, who: harness.Person | None, notification_id: str) -> Any:
     return call(client, "POST", f"/api/notifications/{notification_id}/read", who)
 
 
 @pytest.fixture
-def rival(ctx):  # type: ignore[no-untyped-def]
+def rival(ctx: Context) -> Person:
     return harness.person(ctx, "buyer", "ravi")
 
 
-def test_each_type_reaches_the_right_people_along_a_sale(ctx, client, seller, buyer, rival) -> None:  # type: ignore[no-untyped-def]
+def test_each_type_reaches_the_right_people_along_a_sale(
+    ctx: Context, client: Client, seller: Person, buyer: Person, rival: Person
+) -> None:
     auction_id = harness.insert_auction(ctx, seller)
     admin_actions.start_now(ctx, auction_id)
     bid(client, buyer, auction_id, "100.00")
@@ -55,7 +60,9 @@ def test_each_type_reaches_the_right_people_along_a_sale(ctx, client, seller, bu
     assert notification_types(ctx, rival) == ["auction_ended", "accepted"]
 
 
-def test_the_counter_path_notifies_offer_then_answer(ctx, client, seller, buyer, rival) -> None:  # type: ignore[no-untyped-def]
+def test_the_counter_path_notifies_offer_then_answer(
+    ctx: Context, client: Client, seller: Person, buyer: Person, rival: Person
+) -> None:
     auction_id = ended_auction(ctx, client, seller, [(buyer, "100.00"), (rival, "150.00")])
     counter = call(
         client,
@@ -72,7 +79,9 @@ def test_the_counter_path_notifies_offer_then_answer(ctx, client, seller, buyer,
     assert "counter_rejected" not in notification_types(ctx, buyer)
 
 
-def test_every_notification_is_pushed_live_as_persisted(ctx, client, seller, buyer, rival) -> None:  # type: ignore[no-untyped-def]
+def test_every_notification_is_pushed_live_as_persisted(
+    ctx: Context, client: Client, seller: Person, buyer: Person, rival: Person
+) -> None:
     auction_id = ended_auction(ctx, client, seller, [(buyer, "100.00"), (rival, "150.00")])
     call(client, "POST", f"/api/auctions/{auction_id}/decision", seller, {"action": "reject"})
     for who in (seller, buyer, rival):
@@ -84,7 +93,7 @@ def test_every_notification_is_pushed_live_as_persisted(ctx, client, seller, buy
             assert p == by_id[p["id"]]
 
 
-def test_a_cause_notifies_once_however_often_it_runs(ctx, seller) -> None:  # type: ignore[no-untyped-def]
+def test_a_cause_notifies_once_however_often_it_runs(ctx: Context, seller: Person) -> None:
     for _ in range(3):
         with ctx.db.session() as session:
             notifications.notify(
@@ -98,7 +107,7 @@ def test_a_cause_notifies_once_however_often_it_runs(ctx, seller) -> None:  # ty
     assert notification_types(ctx, seller) == ["auction_ended"]
 
 
-def make(ctx: Any, who: harness.Person, count: int) -> list[str]:
+def make(ctx: Context, who: harness.Person, count: int) -> list[str]:
     ids = []
     with ctx.db.session() as session:
         for i in range(count):
@@ -115,7 +124,9 @@ def make(ctx: Any, who: harness.Person, count: int) -> list[str]:
     return ids
 
 
-def test_the_list_is_newest_first_and_pages_with_a_cursor(ctx, client, buyer) -> None:  # type: ignore[no-untyped-def]
+def test_the_list_is_newest_first_and_pages_with_a_cursor(
+    ctx: Context, client: Client, buyer: Person
+) -> None:
     ids = make(ctx, buyer, 5)
     first = listing(client, buyer, "?limit=2")
     assert first["unreadCount"] == 5
@@ -130,7 +141,9 @@ def test_the_list_is_newest_first_and_pages_with_a_cursor(ctx, client, buyer) ->
     assert item["type"] == "new_bid" and item["readAt"] is None
 
 
-def test_marking_read_sets_read_at_once_and_lowers_the_unread_count(ctx, client, buyer) -> None:  # type: ignore[no-untyped-def]
+def test_marking_read_sets_read_at_once_and_lowers_the_unread_count(
+    ctx: Context, client: Client, buyer: Person
+) -> None:
     ids = make(ctx, buyer, 3)
     response = read(client, buyer, ids[0])
     assert response.status_code == 200, response.body
@@ -146,7 +159,9 @@ def test_marking_read_sets_read_at_once_and_lowers_the_unread_count(ctx, client,
     assert unread["unreadCount"] == 2
 
 
-def test_someone_elses_notification_is_not_found(ctx, client, buyer, seller) -> None:  # type: ignore[no-untyped-def]
+def test_someone_elses_notification_is_not_found(
+    ctx: Context, client: Client, buyer: Person, seller: Person
+) -> None:
     (mine,) = make(ctx, buyer, 1)
     for notification_id in (mine, str(uuid.uuid4()), "garbage"):
         response = read(client, seller, notification_id)
@@ -156,7 +171,7 @@ def test_someone_elses_notification_is_not_found(ctx, client, buyer, seller) -> 
     assert listing(client, buyer)["items"][0]["readAt"] is None
 
 
-def test_notifications_need_a_signed_in_user(client) -> None:  # type: ignore[no-untyped-def]
+def test_notifications_need_a_signed_in_user(client: Client) -> None:
     assert call(client, "GET", "/api/notifications").status_code == 401
     assert read(client, None, str(uuid.uuid4())).status_code == 401
 
@@ -164,7 +179,7 @@ def test_notifications_need_a_signed_in_user(client) -> None:  # type: ignore[no
 @pytest.mark.parametrize(
     "query", ["?limit=0", "?limit=101", "?limit=x", "?cursor=%%%", "?cursor=YQ"]
 )
-def test_bad_list_queries_are_422(client, buyer, query) -> None:  # type: ignore[no-untyped-def]
+def test_bad_list_queries_are_422(client: Client, buyer: Person, query: str) -> None:
     response = call(client, "GET", f"/api/notifications{query}", buyer)
     assert response.status_code == 422, response.body
     assert response.json_body["code"] == "validation_error"

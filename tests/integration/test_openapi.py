@@ -19,6 +19,7 @@ import httpx
 import orjson
 import pytest
 import schemathesis
+from chalice.test import Client
 from chalicelib.http import MAX_BODY, OPERATIONS, Operation, Reply, problem, render
 from chalicelib.schemas import CreateAuction
 from pydantic import BaseModel
@@ -521,7 +522,7 @@ def test_checked_auction_and_bid_routes(
 
 
 def test_checked_after_sale_routes(
-    api: Api, ctx: Context, client: Any, seller: Person, buyer: Person
+    api: Api, ctx: Context, client: Client, seller: Person, buyer: Person
 ) -> None:
     stranger = harness.person(ctx, "buyer")
     auction = ended_auction(ctx, client, seller, [(buyer, "150.00")])
@@ -553,7 +554,7 @@ def test_checked_after_sale_routes(
 
 
 def test_checked_offer_payment_and_moderation_routes(
-    api: Api, ctx: Context, client: Any, seller: Person, buyer: Person, admin: Person
+    api: Api, ctx: Context, client: Client, seller: Person, buyer: Person, admin: Person
 ) -> None:
     """CONTRACT 11: second-chance offers, the payment, suspensions and the audit log."""
     rival = harness.person(ctx, "buyer", "Ravi Kumar")
@@ -768,7 +769,12 @@ def test_checked_rate_limits(
 
 
 def test_checked_answers_with_the_dependencies_down(
-    api: Api, ctx: Context, seller: Person, buyer: Person, admin: Person, monkeypatch: Any
+    api: Api,
+    ctx: Context,
+    seller: Person,
+    buyer: Person,
+    admin: Person,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """PostgreSQL and Redis unreachable: every operation that needs them answers 503."""
     from chalicelib import runtime

@@ -21,11 +21,11 @@ PARAM = re.compile(r"{[^}]+}")
 
 
 @pytest.fixture(scope="module")
-def bundle():  # type: ignore[no-untyped-def]
+def bundle() -> Path:
     return package.package()
 
 
-def test_bundle_has_the_app_and_the_domain_package(bundle) -> None:  # type: ignore[no-untyped-def]
+def test_bundle_has_the_app_and_the_domain_package(bundle: Path) -> None:
     with zipfile.ZipFile(bundle) as zf:
         names = set(zf.namelist())
     for needed in (
@@ -72,7 +72,7 @@ def _gateway_routes(template: dict[str, Any]) -> set[tuple[str, str]]:
     return routes
 
 
-def test_every_route_is_on_the_gateway_and_reaches_the_handler(bundle) -> None:  # type: ignore[no-untyped-def]
+def test_every_route_is_on_the_gateway_and_reaches_the_handler(bundle: Path) -> None:
     import app  # noqa: F401 (registers every route in OPERATIONS)
     from chalicelib.http import OPERATIONS
 
@@ -84,7 +84,7 @@ def test_every_route_is_on_the_gateway_and_reaches_the_handler(bundle) -> None: 
     assert declared - on_gateway == set()
 
 
-def test_the_stage_keeps_each_route_at_its_contract_path(bundle) -> None:  # type: ignore[no-untyped-def]
+def test_the_stage_keeps_each_route_at_its_contract_path(bundle: Path) -> None:
     """A REST API's default URL is https://<id>.execute-api.<region>.amazonaws.com/<stage>/.
     The routes already start with /api, so a stage named `api` made every public path
     /api/api/...; the stage is `prod`, and API_PUBLIC_URL is that stage URL (or a custom
@@ -103,18 +103,18 @@ def test_the_stage_keeps_each_route_at_its_contract_path(bundle) -> None:  # typ
     assert "execute-api.<region>.amazonaws.com/prod" in (REPO_ROOT / "README.md").read_text()
 
 
-def test_the_gateway_passes_the_invoice_pdf_as_binary(bundle) -> None:  # type: ignore[no-untyped-def]
+def test_the_gateway_passes_the_invoice_pdf_as_binary(bundle: Path) -> None:
     body = _template(bundle)["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     assert "application/pdf" in body["x-amazon-apigateway-binary-media-types"]
 
 
-def test_deployed_functions_are_production(bundle) -> None:  # type: ignore[no-untyped-def]
+def test_deployed_functions_are_production(bundle: Path) -> None:
     resources = _template(bundle)["Resources"]
     for name in ("APIHandler", "LifecycleTick"):
         assert resources[name]["Properties"]["Environment"]["Variables"]["APP_ENV"] == "production"
 
 
-def test_both_functions_may_keep_and_read_invoices_in_s3(bundle) -> None:  # type: ignore[no-untyped-def]
+def test_both_functions_may_keep_and_read_invoices_in_s3(bundle: Path) -> None:
     """chalice's generated policy sees only app.py (the S3 calls are in shared/), so the roles
     come from functions/.chalice/policy.json; without it invoices fail with AccessDenied."""
     from shared.adapters.invoice_store import S3_PREFIX
@@ -136,7 +136,7 @@ def test_both_functions_may_keep_and_read_invoices_in_s3(bundle) -> None:  # typ
             ), (function, action)
 
 
-def test_template_declares_the_api_and_the_scheduled_tick(bundle) -> None:  # type: ignore[no-untyped-def]
+def test_template_declares_the_api_and_the_scheduled_tick(bundle: Path) -> None:
     template = _template(bundle)
     resources = template["Resources"]
     kinds = {r["Type"] for r in resources.values()}

@@ -3,10 +3,15 @@ PostgreSQL's own catalog)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import pytest
 from sqlalchemy import text
 
 from shared.domain.vocabulary import AUCTION_STATUSES, COUNTER_STATUSES, NOTIFICATION_TYPES
+from shared.services.context import Context
+from tests.support.harness import Person
 
 TABLES = {
     "users",
@@ -24,12 +29,12 @@ TABLES = {
 }
 
 
-def rows(ctx, sql: str, **params):  # type: ignore[no-untyped-def]
+def rows(ctx: Context, sql: str, **params: object) -> list[tuple[Any, ...]]:
     with ctx.db.session() as session:
-        return session.execute(text(sql), params).all()
+        return [tuple(row) for row in session.execute(text(sql), params)]
 
 
-def test_every_table_exists(ctx) -> None:  # type: ignore[no-untyped-def]
+def test_every_table_exists(ctx: Context) -> None:
     names = {r[0] for r in rows(ctx, "SELECT tablename FROM pg_tables WHERE schemaname='public'")}
     assert names >= TABLES
 
@@ -50,7 +55,9 @@ def test_every_table_exists(ctx) -> None:  # type: ignore[no-untyped-def]
         ("notifications", "payload", "jsonb"),
     ],
 )
-def test_money_is_numeric_times_are_timestamptz_ids_are_uuid(ctx, table, column, sql_type):  # type: ignore[no-untyped-def]
+def test_money_is_numeric_times_are_timestamptz_ids_are_uuid(
+    ctx: Context, table: str, column: str, sql_type: str
+) -> None:
     found = rows(
         ctx,
         "SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
@@ -70,7 +77,9 @@ def test_money_is_numeric_times_are_timestamptz_ids_are_uuid(ctx, table, column,
         ("users", ("buyer", "seller", "admin")),
     ],
 )
-def test_statuses_are_constrained_by_the_database(ctx, table, values):  # type: ignore[no-untyped-def]
+def test_statuses_are_constrained_by_the_database(
+    ctx: Context, table: str, values: Iterable[str]
+) -> None:
     checks = [
         r[0]
         for r in rows(
@@ -84,7 +93,7 @@ def test_statuses_are_constrained_by_the_database(ctx, table, values):  # type: 
     assert all(f"'{v}'" in joined for v in values), checks
 
 
-def test_required_indexes(ctx) -> None:  # type: ignore[no-untyped-def]
+def test_required_indexes(ctx: Context) -> None:
     defs = {
         r[0]: r[1]
         for r in rows(ctx, "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'")
@@ -95,7 +104,7 @@ def test_required_indexes(ctx) -> None:  # type: ignore[no-untyped-def]
     assert "ON public.notifications USING btree (user_id, created_at)" in joined
 
 
-def test_a_wrong_status_is_refused_by_the_database(ctx, seller) -> None:  # type: ignore[no-untyped-def]
+def test_a_wrong_status_is_refused_by_the_database(ctx: Context, seller: Person) -> None:
     from sqlalchemy.exc import DBAPIError
 
     from tests.support.harness import insert_auction

@@ -34,7 +34,7 @@ from tests.support.harness import Person, insert_auction, live_auction
 MAX_EXAMPLES = 40
 
 
-def no_unavailable_while_everything_is_up(ctx: Any, response: Any, case: Any) -> bool | None:
+def no_unavailable_while_everything_is_up(ctx: Context, response: Any, case: Any) -> bool | None:
     """503 is documented (a dependency down), but PostgreSQL and Redis are up here: a 503 now
     means some input reached a dependency that refused it (a NUL in a text column...)."""
     if response.status_code == 503:
@@ -144,7 +144,7 @@ def world(
 
 def _caller(case: Any, world: dict[str, Any]) -> Person:
     path, method = case.operation.path, case.method.upper()
-    people = world["people"]
+    people: dict[str, Person] = world["people"]
     if path.startswith("/api/admin"):
         return people["admin"]
     if (path.endswith("/bids") and method == "POST") or path.startswith("/api/counter"):
@@ -165,7 +165,7 @@ def _real_resource(case: Any, world: dict[str, Any]) -> None:
         params["notification_id"] = world["notification"]
 
 
-@schema.parametrize()
+@schema.parametrize()  # type: ignore[untyped-decorator]  # schemathesis ships it untyped
 @settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,

@@ -8,24 +8,27 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+from chalice.test import Client
 
 from tests.support.harness import Person
 
 
-def call(client: Any, method: str, path: str, who: Person | None = None, body: Any = None) -> Any:
+def call(
+    client: Client, method: str, path: str, who: Person | None = None, body: Any = None
+) -> Any:
     headers = {"Content-Type": "application/json", **(who.headers if who else {})}
     data = orjson.dumps(body) if body is not None else b""
     return client.http.request(method, path, headers=headers, body=data)
 
 
-def upload(client: Any, who: Person, auction_id: Any, data: bytes, content_type: str) -> Any:
+def upload(client: Client, who: Person, auction_id: Any, data: bytes, content_type: str) -> Any:
     headers = {"Content-Type": content_type, **who.headers}
     return client.http.request(
         "POST", f"/api/auctions/{auction_id}/images", headers=headers, body=data
     )
 
 
-def create(client: Any, seller: Person, **fields: Any) -> dict[str, Any]:
+def create(client: Client, seller: Person, **fields: Any) -> dict[str, Any]:
     """A scheduled auction made through the API (an hour ahead unless told)."""
     body: dict[str, Any] = {
         "itemName": "Brass ship's clock",

@@ -4,16 +4,13 @@ display name on every bid object and on `bid:placed`, never an email."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
-import redis
+from chalice.test import Client
 
-from shared.adapters import keys
 from shared.domain.marketplace import public_name
 from shared.services.context import Context
 from tests.marketplace.support import call, create
+from tests.support import streams
 from tests.support.after_sale import bid, ended_auction, hammer
 from tests.support.harness import Person, live_auction, person
 
@@ -35,7 +32,7 @@ def test_public_names(name: str, shown: str) -> None:
 
 
 def test_bid_objects_and_bid_placed_carry_the_public_name(
-    ctx: Context, client: Any, seller: Person
+    ctx: Context, client: Client, seller: Person
 ) -> None:
     asha = person(ctx, "buyer", "Asha Kumar")
     mailer = person(ctx, "buyer", "ravi@example.com")  # a name that is an email
@@ -54,13 +51,12 @@ def test_bid_objects_and_bid_placed_carry_the_public_name(
         ("100.00", "Asha K."),
     ]
     assert all("@" not in b["bidderName"] for b in history)
-    r = redis.Redis.from_url(ctx.settings.redis_url or "", decode_responses=True)
-    events = [json.loads(f["e"]) for _, f in r.xrange(keys.room_stream(str(aid)))]
+    events = streams.room_events(ctx, aid)
     placed_names = [e["data"]["bid"]["bidderName"] for e in events if e["type"] == "bid:placed"]
     assert placed_names == ["Asha K.", names[1][1], "Asha K."]
 
 
-def test_bid_history_pages_with_cursors(ctx: Context, client: Any, seller: Person) -> None:
+def test_bid_history_pages_with_cursors(ctx: Context, client: Client, seller: Person) -> None:
     aid = live_auction(ctx, seller, increment="1.00")
     bidders = [person(ctx, "buyer", f"Bidder{i} Test") for i in range(7)]
     for i, who in enumerate(bidders):
@@ -77,7 +73,7 @@ def test_bid_history_pages_with_cursors(ctx: Context, client: Any, seller: Perso
     assert seen == [f"{106 - i}.00" for i in range(7)]
 
 
-def test_my_bids_says_where_i_stand(ctx: Context, client: Any, seller: Person) -> None:
+def test_my_bids_says_where_i_stand(ctx: Context, client: Client, seller: Person) -> None:
     me, rival = person(ctx, "buyer", "Me Myself"), person(ctx, "buyer", "Rival One")
     leading = live_auction(ctx, seller, item_name="leading")
     bid(client, me, leading, "100")
@@ -101,7 +97,7 @@ def test_my_bids_says_where_i_stand(ctx: Context, client: Any, seller: Person) -
     assert call(client, "GET", "/api/me/bids?state=winning", me).status_code == 422
 
 
-def test_my_max_amount_is_on_my_bids(ctx: Context, client: Any, seller: Person) -> None:
+def test_my_max_amount_is_on_my_bids(ctx: Context, client: Client, seller: Person) -> None:
     me = person(ctx, "buyer")
     aid = live_auction(ctx, seller)
     call(client, "POST", f"/api/auctions/{aid}/bids", me, {"maxAmount": "500"})
@@ -110,7 +106,7 @@ def test_my_max_amount_is_on_my_bids(ctx: Context, client: Any, seller: Person) 
 
 
 def test_my_auctions_puts_what_awaits_my_decision_first(
-    ctx: Context, client: Any, seller: Person, buyer: Person
+    ctx: Context, client: Client, seller: Person, buyer: Person
 ) -> None:
     first = create(client, seller)
     awaiting = ended_auction(ctx, client, seller, [(buyer, "100")])
@@ -129,7 +125,7 @@ def test_my_auctions_puts_what_awaits_my_decision_first(
 
 
 def test_my_purchases_name_the_price_and_the_invoice(
-    ctx: Context, client: Any, seller: Person, buyer: Person
+    ctx: Context, client: Client, seller: Person, buyer: Person
 ) -> None:
     aid = ended_auction(ctx, client, seller, [(buyer, "250")])
     call(client, "POST", f"/api/auctions/{aid}/decision", seller, {"action": "accept"})
@@ -143,7 +139,7 @@ def test_my_purchases_name_the_price_and_the_invoice(
 
 
 def test_read_all_marks_every_unread_notification(
-    ctx: Context, client: Any, seller: Person, buyer: Person
+    ctx: Context, client: Client, seller: Person, buyer: Person
 ) -> None:
     aid = live_auction(ctx, seller)
     bid(client, buyer, aid, "100")

@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from chalice.test import Client
 from moto import mock_aws
 from PIL import Image
 from sqlalchemy import func, select
@@ -51,7 +52,7 @@ def local_file(url: str) -> Path:
 
 
 def test_a_phone_photo_is_stored_upright_without_metadata_with_a_thumbnail(
-    client: Any, seller: Person
+    client: Client, seller: Person
 ) -> None:
     auction = create(client, seller)
     photo = images.jpeg(900, 600, orientation=6)  # stored landscape, meant portrait
@@ -69,7 +70,9 @@ def test_a_phone_photo_is_stored_upright_without_metadata_with_a_thumbnail(
     assert b"PhoneCo" not in local_file(body["url"]).read_bytes()
     # The blue band was on the left of the stored picture: upright (turned 90 clockwise) it
     # is at the top.
-    r, _g, b = stored.convert("RGB").getpixel((300, 20))
+    pixel = stored.convert("RGB").getpixel((300, 20))
+    assert isinstance(pixel, tuple)  # an RGB picture's pixel is (r, g, b)
+    r, _g, b = pixel
     assert b > 150 and r < 100
     thumb = Image.open(local_file(body["thumbUrl"]))
     assert thumb.format == "WEBP" and max(thumb.size) == 400 and thumb.size == (267, 400)
@@ -77,7 +80,7 @@ def test_a_phone_photo_is_stored_upright_without_metadata_with_a_thumbnail(
     assert shown["images"] == [body]
 
 
-def test_png_and_webp_are_taken_too(client: Any, seller: Person) -> None:
+def test_png_and_webp_are_taken_too(client: Client, seller: Person) -> None:
     auction = create(client, seller)
     for data, kind in ((images.png(), "image/png"), (images.webp(), "image/webp")):
         response = upload(client, seller, auction["id"], data, kind)
@@ -86,28 +89,28 @@ def test_png_and_webp_are_taken_too(client: Any, seller: Person) -> None:
     assert [i["width"] for i in listed["images"]] == [120, 64]
 
 
-def test_another_type_is_415(client: Any, seller: Person) -> None:
+def test_another_type_is_415(client: Client, seller: Person) -> None:
     auction = create(client, seller)
     response = upload(client, seller, auction["id"], b"GIF89a....", "image/gif")
     assert response.status_code == 415
     assert response.json_body["code"] == "unsupported_media_type"
 
 
-def test_a_body_over_5_mib_is_413(client: Any, seller: Person) -> None:
+def test_a_body_over_5_mib_is_413(client: Client, seller: Person) -> None:
     auction = create(client, seller)
     response = upload(client, seller, auction["id"], b"\xff" * (MAX_IMAGE_BYTES + 1), "image/jpeg")
     assert response.status_code == 413
     assert response.json_body["code"] == "payload_too_large"
 
 
-def test_the_64_kib_limit_stays_for_every_other_route(client: Any, seller: Person) -> None:
+def test_the_64_kib_limit_stays_for_every_other_route(client: Client, seller: Person) -> None:
     auction = create(client, seller)
     big = {"reason": "x" * (70 * 1024)}
     response = call(client, "POST", f"/api/auctions/{auction['id']}/cancel", seller, big)
     assert response.status_code == 413
 
 
-def test_a_truncated_jpeg_is_422(client: Any, seller: Person) -> None:
+def test_a_truncated_jpeg_is_422(client: Client, seller: Person) -> None:
     auction = create(client, seller)
     photo = images.jpeg(800, 600)
     response = upload(client, seller, auction["id"], photo[: len(photo) // 2], "image/jpeg")
@@ -116,13 +119,14 @@ def test_a_truncated_jpeg_is_422(client: Any, seller: Person) -> None:
     assert image_rows(client_ctx(client), auction["id"]) == 0
 
 
-def client_ctx(client: Any) -> Context:
+def client_ctx(client: Client) -> Context:
     from chalicelib import runtime
 
-    return runtime.context()
+    context: Context = runtime.context()
+    return context
 
 
-def test_a_png_that_says_it_is_a_jpeg_is_422(client: Any, seller: Person) -> None:
+def test_a_png_that_says_it_is_a_jpeg_is_422(client: Client, seller: Person) -> None:
     auction = create(client, seller)
     response = upload(client, seller, auction["id"], images.png(), "image/jpeg")
     assert response.status_code == 422
@@ -130,7 +134,7 @@ def test_a_png_that_says_it_is_a_jpeg_is_422(client: Any, seller: Person) -> Non
 
 
 def test_a_50_megapixel_bomb_is_refused_before_it_is_decoded(
-    client: Any, seller: Person, monkeypatch: pytest.MonkeyPatch
+    client: Client, seller: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     auction = create(client, seller)
     bomb = images.bomb()
@@ -149,7 +153,7 @@ def test_a_50_megapixel_bomb_is_refused_before_it_is_decoded(
     assert decoded == []  # not one pixel decoded
 
 
-def test_a_ninth_photo_is_409(ctx: Context, client: Any, seller: Person) -> None:
+def test_a_ninth_photo_is_409(ctx: Context, client: Client, seller: Person) -> None:
     auction = create(client, seller)
     small = images.webp(16, 16)
     for _ in range(8):
@@ -161,7 +165,7 @@ def test_a_ninth_photo_is_409(ctx: Context, client: Any, seller: Person) -> None
 
 
 def test_only_the_seller_and_only_while_scheduled(
-    ctx: Context, client: Any, seller: Person, buyer: Person
+    ctx: Context, client: Client, seller: Person, buyer: Person
 ) -> None:
     auction = create(client, seller)
     assert upload(client, buyer, auction["id"], images.png(), "image/png").status_code == 403
@@ -171,7 +175,9 @@ def test_only_the_seller_and_only_while_scheduled(
     assert response.json_body["code"] == "auction_not_editable"
 
 
-def test_delete_removes_the_row_and_both_objects(ctx: Context, client: Any, seller: Person) -> None:
+def test_delete_removes_the_row_and_both_objects(
+    ctx: Context, client: Client, seller: Person
+) -> None:
     auction = create(client, seller)
     image = upload(client, seller, auction["id"], images.png(), "image/png").json_body
     assert len(stored_files(auction["id"])) == 2
@@ -184,7 +190,7 @@ def test_delete_removes_the_row_and_both_objects(ctx: Context, client: Any, sell
 
 
 def test_a_store_failure_leaves_no_object_and_no_row(
-    ctx: Context, client: Any, seller: Person, monkeypatch: pytest.MonkeyPatch
+    ctx: Context, client: Client, seller: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     auction = create(client, seller)
     real_put = MediaStore.put
@@ -202,7 +208,7 @@ def test_a_store_failure_leaves_no_object_and_no_row(
 
 
 def test_a_database_failure_leaves_no_orphan_object(
-    ctx: Context, client: Any, seller: Person, monkeypatch: pytest.MonkeyPatch
+    ctx: Context, client: Client, seller: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sqlalchemy.exc import OperationalError
 
@@ -224,7 +230,7 @@ def test_a_database_failure_leaves_no_orphan_object(
 
 
 def test_s3_holds_both_objects_under_media_bucket(
-    ctx: Context, client: Any, seller: Person, monkeypatch: pytest.MonkeyPatch
+    ctx: Context, client: Client, seller: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -252,7 +258,7 @@ def test_s3_holds_both_objects_under_media_bucket(
             media._stores.clear()
 
 
-def test_the_stack_serves_a_stored_photo_as_given(client: Any, seller: Person) -> None:
+def test_the_stack_serves_a_stored_photo_as_given(client: Client, seller: Person) -> None:
     """Locally the socket node serves var/media at /media/ (the web app's origin)."""
     from tests.socket.conftest import InProcessNode
 

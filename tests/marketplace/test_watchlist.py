@@ -11,9 +11,9 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
+from chalice.test import Client
 from sqlalchemy import select
 
 from shared.adapters import keys
@@ -43,7 +43,7 @@ def notes(ctx: Context, kind: str) -> Counter[tuple[str, str]]:
 
 
 def test_watch_and_unwatch_are_idempotent_and_shown(
-    client: Any, seller: Person, buyer: Person
+    client: Client, seller: Person, buyer: Person
 ) -> None:
     auction = create(client, seller)
     path = f"/api/auctions/{auction['id']}"
@@ -65,7 +65,7 @@ def test_watch_and_unwatch_are_idempotent_and_shown(
 
 
 def test_ending_soon_reaches_watchers_and_bidders_exactly_once_with_tickers_racing(
-    ctx: Context, client: Any, seller: Person, lead: int
+    ctx: Context, client: Client, seller: Person, lead: int
 ) -> None:
     watcher, bidder_a, bidder_b = (person(ctx, "buyer") for _ in range(3))
     soon = datetime.now(UTC) + timedelta(seconds=lead + 2)
@@ -159,7 +159,7 @@ def test_a_soft_close_moves_the_notice_with_the_end(
 
 
 def test_lost_schedules_are_rebuilt_on_boot_and_swept_from_postgresql(
-    ctx: Context, client: Any, seller: Person, buyer: Person, lead: int
+    ctx: Context, client: Client, seller: Person, buyer: Person, lead: int
 ) -> None:
     aid = live_auction(ctx, seller, ends_at=datetime.now(UTC) + timedelta(seconds=lead + 600))
     ctx.store.command("DEL", keys.schedule(Moment.ENDING_SOON))
@@ -174,7 +174,7 @@ def test_lost_schedules_are_rebuilt_on_boot_and_swept_from_postgresql(
     assert notes(ctx, "ending_soon") == Counter({(buyer.id, str(due_now)): 1})
 
 
-def test_watchers_hear_how_it_ended(ctx: Context, client: Any, seller: Person) -> None:
+def test_watchers_hear_how_it_ended(ctx: Context, client: Client, seller: Person) -> None:
     watcher, bidder = person(ctx, "buyer"), person(ctx, "buyer")
     aid = live_auction(ctx, seller)
     for who in (watcher, bidder):

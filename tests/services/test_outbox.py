@@ -39,7 +39,7 @@ def write_events(ctx: Context, auction_id: str, count: int) -> None:
         outbox.job(session, {"id": f"test:job:{auction_id}", "kind": "test"})
 
 
-def test_two_relays_racing_apply_each_row_once(ctx) -> None:  # type: ignore[no-untyped-def]
+def test_two_relays_racing_apply_each_row_once(ctx: Context) -> None:
     auction_id = str(uuid.uuid4())
     write_events(ctx, auction_id, 40)
     start = threading.Barrier(2)
@@ -62,7 +62,7 @@ def test_two_relays_racing_apply_each_row_once(ctx) -> None:  # type: ignore[no-
     assert ctx.store.command("LRANGE", keys.JOBS_READY, 0, -1) == [f"test:job:{auction_id}"]
 
 
-def test_rows_redis_applied_before_a_crash_are_not_applied_again(ctx) -> None:  # type: ignore[no-untyped-def]
+def test_rows_redis_applied_before_a_crash_are_not_applied_again(ctx: Context) -> None:
     """A relay that died after Redis applied its rows and before it deleted them: the next
     relay deletes them and publishes nothing twice."""
     auction_id = str(uuid.uuid4())
@@ -88,7 +88,7 @@ def test_rows_redis_applied_before_a_crash_are_not_applied_again(ctx) -> None:  
     assert ctx.store.command("LLEN", keys.JOBS_READY) == 1
 
 
-def test_rows_wait_while_redis_is_away(ctx) -> None:  # type: ignore[no-untyped-def]
+def test_rows_wait_while_redis_is_away(ctx: Context) -> None:
     auction_id = str(uuid.uuid4())
     write_events(ctx, auction_id, 2)
     away = replace(ctx, store=RestStore("http://127.0.0.1:9", "x", retries=0))
@@ -103,7 +103,7 @@ def _status(ctx: Context, auction_id: uuid.UUID) -> tuple[str, str]:
     return status, round_
 
 
-def test_a_state_patch_of_an_older_round_is_ignored(ctx, seller: Person) -> None:  # type: ignore[no-untyped-def]
+def test_a_state_patch_of_an_older_round_is_ignored(ctx: Context, seller: Person) -> None:
     auction_id = live_auction(ctx, seller)
     aid = str(auction_id)
     ctx.store.command("HSET", keys.state(aid), "round", 2)  # an admin reset made round 2
@@ -119,8 +119,8 @@ def test_a_state_patch_of_an_older_round_is_ignored(ctx, seller: Person) -> None
     assert _status(ctx, auction_id) == ("ended", "2")
 
 
-def test_a_state_patch_never_creates_a_missing_state_but_moves_the_schedule(  # type: ignore[no-untyped-def]
-    ctx, seller: Person
+def test_a_state_patch_never_creates_a_missing_state_but_moves_the_schedule(
+    ctx: Context, seller: Person
 ) -> None:
     """A missing state is rebuilt from PostgreSQL on next use, never from half a patch; the
     schedule entries the patch carries are placed all the same."""

@@ -43,7 +43,7 @@ class Client:
         return self.until(lambda m: m["type"] in ("snapshot", "error"))
 
     def recv(self, timeout: float = 10.0) -> Message:
-        message = json.loads(self.ws.recv(timeout=timeout))
+        message: Message = json.loads(self.ws.recv(timeout=timeout))
         self.received.append(message)
         return message
 

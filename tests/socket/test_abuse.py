@@ -28,7 +28,7 @@ from shared.services.context import Context
 from socket_node import hub as hub_module
 from socket_node.hub import Close, Hub, JoinTicket, Send
 from tests.socket.conftest import InProcessNode, closed_code
-from tests.support.harness import Person, live_auction
+from tests.support.harness import Person, SuiteServices, live_auction
 
 NOW = 1_800_000_000_000
 PING = json.dumps({"type": "ping"})
@@ -72,11 +72,11 @@ def test_a_connection_that_keeps_going_is_closed_with_1008_once() -> None:
     hub2.connect("a", None)
     for _ in range(hub_module.MESSAGES_BURST):
         hub2.receive("a", PING, NOW)
-    answer = None
+    last: object = None
     for _ in range(hub_module.REFUSALS_BEFORE_CLOSE):
-        answer = hub2.receive("a", PING, NOW)
-    assert isinstance(answer, list) and isinstance(answer[0], Close)
-    assert answer[0].code == 1008 and answer[0].target == "a"
+        last = hub2.receive("a", PING, NOW)
+    assert isinstance(last, list) and isinstance(last[0], Close)
+    assert last[0].code == 1008 and last[0].target == "a"
 
 
 def test_a_client_that_slows_down_after_a_refusal_is_never_closed() -> None:
@@ -281,7 +281,7 @@ class Flood:
 
 
 def test_a_join_flood_keeps_the_ticker_on_time_and_health_answering(
-    ctx: Context, node_processes: Any, clients: Any, seller: Person, services: Any
+    ctx: Context, node_processes: Any, clients: Any, seller: Person, services: SuiteServices
 ) -> None:
     node = node_processes()  # its own process, with its ticker and job worker, as deployed
     room = live_auction(ctx, seller)

@@ -42,7 +42,7 @@ def authenticate(client: Client, token: Any) -> dict[str, Any]:
 
 def still_open(client: Client) -> bool:
     client.send({"type": "ping"})
-    return client.until(lambda m: m["type"] == "pong")["type"] == "pong"
+    return bool(client.until(lambda m: m["type"] == "pong")["type"] == "pong")
 
 
 def test_an_anonymous_watcher_signs_in_without_reconnecting(

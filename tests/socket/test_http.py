@@ -15,7 +15,7 @@ from infra.embedded import free_port
 from shared.services.context import Context
 from shared.settings import REPO_ROOT, get_settings, load_settings
 from tests.socket.conftest import InProcessNode
-from tests.support.harness import Person, live_auction
+from tests.support.harness import Person, SuiteServices, live_auction
 
 ALLOWED = "http://localhost:8080"  # in CORS_ORIGINS by default
 
@@ -138,7 +138,7 @@ def test_config_json_gives_the_public_urls_of_a_split_deploy(node_factory: Any) 
     ],
 )
 def test_a_malformed_public_url_stops_the_socket_node_with_one_line_naming_it(
-    services: Any, variable: str, value: str
+    services: SuiteServices, variable: str, value: str
 ) -> None:
     env = {**os.environ, "APP_ENV": "test", "SOCKET_PORT": str(free_port()), variable: value}
     done = subprocess.run(

@@ -279,7 +279,7 @@ def test_a_connection_watches_at_most_fifty_rooms() -> None:
     refused = hub.receive(
         "a", json.dumps({"type": "join", "auctionId": str(uuid.uuid4())}), now + 100
     )
-    assert isinstance(refused, list)
+    assert isinstance(refused, list) and isinstance(refused[0], Send)
     assert json.loads(refused[0].payload)["code"] == "too_many_rooms"
 
 

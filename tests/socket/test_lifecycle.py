@@ -14,26 +14,21 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import redis
+from chalice.test import Client
 from sqlalchemy import select
 
-from shared.adapters import keys
 from shared.adapters.orm import Auction, Notification
 from shared.services import bidding, ticker, transitions
 from shared.services.context import Context, for_socket_node
 from shared.settings import get_settings
 from tests.socket.conftest import InProcessNode, wait_for
+from tests.support import streams
 from tests.support.harness import Person, flush_redis, insert_auction, live_auction, person
-
-
-def room_events(ctx: Context, auction_id: uuid.UUID) -> list[dict[str, Any]]:
-    r = redis.Redis.from_url(ctx.settings.redis_url or "", decode_responses=True)
-    return [json.loads(f["e"]) for _, f in r.xrange(keys.room_stream(str(auction_id)))]
+from tests.support.streams import room_events
 
 
 def user_events(ctx: Context, user_id: str) -> list[dict[str, Any]]:
-    r = redis.Redis.from_url(ctx.settings.redis_url or "", decode_responses=True)
-    return [json.loads(f["e"]) for _, f in r.xrange(keys.FEED) if f.get("user") == user_id]
+    return [json.loads(f["e"]) for f in streams.feed(ctx) if f.get("user") == user_id]
 
 
 def statuses(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -48,7 +43,7 @@ def notifications(ctx: Context) -> Counter[tuple[str, str, str]]:
         return Counter((str(n.user_id), n.type, str(n.payload.get("auctionId"))) for n in rows)
 
 
-def scheduled_tick(client: Any) -> dict[str, Any]:
+def scheduled_tick(client: Client) -> dict[str, Any]:
     """The Chalice scheduled function, invoked as EventBridge would."""
     event = client.events.generate_cw_event(
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
@@ -79,7 +74,7 @@ def starting_now(ctx: Context, seller: Person, count: int) -> list[uuid.UUID]:
 
 
 def test_two_tickers_racing_make_each_transition_exactly_once(
-    ctx: Context, client: Any, seller: Person
+    ctx: Context, client: Client, seller: Person
 ) -> None:
     bidders = [person(ctx, "buyer", f"bidder{i}") for i in range(2)]
     ending = ending_soon(ctx, seller, bidders, 12)
@@ -148,7 +143,7 @@ def test_two_tickers_racing_make_each_transition_exactly_once(
 
 
 def test_the_scheduled_function_pings_the_socket_node(
-    ctx: Context, client: Any, node: InProcessNode, monkeypatch: pytest.MonkeyPatch
+    ctx: Context, client: Client, node: InProcessNode, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from chalicelib import runtime
 
@@ -159,7 +154,7 @@ def test_the_scheduled_function_pings_the_socket_node(
 
 
 def test_live_clients_see_the_lifecycle_once_with_both_tickers_running(
-    ctx: Context, client: Any, node_factory: Any, clients: Any, seller: Person
+    ctx: Context, client: Client, node_factory: Any, clients: Any, seller: Person
 ) -> None:
     bidders = [person(ctx, "buyer", f"bidder{i}") for i in range(2)]
     soon = datetime.now(UTC) + timedelta(seconds=1)

@@ -359,7 +359,7 @@ def test_slow_clients_are_dropped_and_the_others_keep_up(
         {"type": "bid:placed", "auctionId": str(auction), "data": {"pad": "x" * 60_000}, "ts": "x"}
     )
     for i in range(300):  # 18 MB at a pace a reading client keeps up with
-        eid = r.xadd(keys.room_stream(str(auction)), {"e": body}).decode()
+        eid = r.xadd(keys.room_stream(str(auction)), {"e": body})
         r.xadd(keys.FEED, {"e": body, "room": str(auction), "eid": eid})
         if i % 4 == 3:
             time.sleep(0.01)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+from chalice.test import Client
 from sqlalchemy import select, update
 
 from shared.adapters import keys
@@ -18,7 +19,12 @@ from tests.support.harness import Person, live_auction
 
 
 def call(
-    client: Any, method: str, path: str, who: Person | None = None, body: Any = None, **headers: str
+    client: Client,
+    method: str,
+    path: str,
+    who: Person | None = None,
+    body: Any = None,
+    **headers: str,
 ) -> Any:
     """A request through chalice.test.Client (`.json_body` parses the answer)."""
     all_headers = {"Content-Type": "application/json", **(who.headers if who else {}), **headers}
@@ -26,7 +32,7 @@ def call(
     return client.http.request(method, path, headers=all_headers, body=data)
 
 
-def bid(client: Any, who: Person, auction_id: uuid.UUID, amount: str) -> dict[str, Any]:
+def bid(client: Client, who: Person, auction_id: uuid.UUID, amount: str) -> dict[str, Any]:
     response = call(client, "POST", f"/api/auctions/{auction_id}/bids", who, {"amount": amount})
     assert response.status_code == 201, response.body
     body: dict[str, Any] = response.json_body
@@ -45,7 +51,7 @@ def hammer(ctx: Context, auction_id: uuid.UUID) -> None:
 
 def ended_auction(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     bids: list[tuple[Person, str]],
     **auction: Any,

@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 
 import httpx
 import orjson
+from chalice.test import Client
 
 Query = Mapping[str, str | int | bool] | list[tuple[str, str]] | None
 
@@ -95,7 +96,7 @@ class InProcessApi(Api):
 
     name = "in-process"
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Client) -> None:
         self.client = client
 
     def request(
