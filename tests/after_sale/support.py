@@ -12,7 +12,6 @@ from typing import Any
 
 import orjson
 import pytest
-from chalice.test import Client
 from sqlalchemy import select, update
 
 from shared.adapters import keys
@@ -26,7 +25,6 @@ from shared.adapters.orm import (
 )
 from shared.services import outbox, ticker
 from shared.services.context import Context
-from tests.support.after_sale import call
 from tests.support.harness import Person
 
 
@@ -193,11 +191,3 @@ def race(*calls: Callable[[], Any]) -> list[Any]:
         thread.join(60)
     assert errors == [], errors
     return results
-
-
-def post(client: Client, path: str, who: Person | None, body: Any = None) -> Any:
-    return call(client, "POST", path, who, body if body is not None else {})
-
-
-def get(client: Client, path: str, who: Person | None = None) -> Any:
-    return call(client, "GET", path, who)

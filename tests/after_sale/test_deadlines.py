@@ -20,10 +20,8 @@ from shared.settings import get_settings
 from tests.after_sale.support import (
     audit_actions,
     feed_types,
-    get,
     move_deadline,
     notes,
-    post,
     queued_job_ids,
     race,
     room_events,
@@ -33,6 +31,7 @@ from tests.after_sale.support import (
     tick_until,
     windows,
 )
+from tests.support.actors import Actor
 from tests.support.after_sale import ended_auction, run_jobs
 from tests.support.harness import Person, person
 from tests.support.sendgrid_sink import SendGridSink
@@ -70,15 +69,17 @@ def test_an_ended_auction_shows_its_decision_deadline(
 ) -> None:
     windows(ctx, monkeypatch, decision_window_secs=3600)
     auction_id = ended(ctx, client, seller, buyer, rival)
-    body = get(client, f"/api/auctions/{auction_id}").json_body
+    body = Actor(client, None).get(f"/api/auctions/{auction_id}").json_body
     assert body["status"] == "ended"
     deadline = parse_iso(body["decisionDeadline"])
     assert deadline - parse_iso(body["endsAt"]) == timedelta(seconds=3600)
     (required,) = [e for e in _events(ctx, seller) if e["type"] == "seller:decision_required"]
     assert required["data"]["decisionDeadline"] == body["decisionDeadline"]
     # Decided: the deadline no longer applies and is no longer shown.
-    assert post(client, f"/api/auctions/{auction_id}/decision", seller, {"action": "reject"})
-    assert "decisionDeadline" not in get(client, f"/api/auctions/{auction_id}").json_body
+    assert Actor(client, seller).post(f"/api/auctions/{auction_id}/decision", {"action": "reject"})
+    assert (
+        "decisionDeadline" not in Actor(client, None).get(f"/api/auctions/{auction_id}").json_body
+    )
 
 
 def _events(ctx: Context, user: Person) -> list[dict[str, Any]]:
@@ -105,7 +106,7 @@ def test_silence_reminds_the_seller_once_then_rejects_at_the_deadline(
         tick_until(ctx, lambda: True)
 
     assert status_of(ctx, auction_id) == ("closed_no_winner", "decision_expired")
-    body = get(client, f"/api/auctions/{auction_id}").json_body
+    body = Actor(client, None).get(f"/api/auctions/{auction_id}").json_body
     assert body["closeReason"] == "decision_expired"
     assert notes(ctx, seller, auction_id).count("decision_reminder") == 1
     assert notes(ctx, seller, auction_id).count("decision_expired") == 1
@@ -143,7 +144,7 @@ def test_default_accept_sells_when_the_reserve_is_met(
     auction_id = ended(ctx, client, seller, buyer, rival, reserve="1000.00")
     tick_until(ctx, lambda: status_of(ctx, auction_id)[0] != "ended")
 
-    body = get(client, f"/api/auctions/{auction_id}", seller).json_body
+    body = Actor(client, seller).get(f"/api/auctions/{auction_id}").json_body
     assert body["status"] == "sold"
     assert body["winnerId"] == rival.id and body["finalPrice"] == "1250.00"
     assert body["payment"]["status"] == "pending"
@@ -189,7 +190,9 @@ def test_a_decision_after_the_deadline_is_refused_and_the_default_applies_first(
     windows(ctx, monkeypatch, decision_window_secs=3600)
     auction_id = ended(ctx, client, seller, buyer, rival)
     move_deadline(ctx, auction_id, soon(-10), decision=True)
-    response = post(client, f"/api/auctions/{auction_id}/decision", seller, {"action": "accept"})
+    response = Actor(client, seller).post(
+        f"/api/auctions/{auction_id}/decision", {"action": "accept"}
+    )
     assert response.status_code == 409, response.body
     assert response.json_body["code"] == "decision_not_allowed"
     assert status_of(ctx, auction_id) == ("closed_no_winner", "decision_expired")
@@ -253,11 +256,8 @@ def test_a_decision_racing_its_own_deadline_has_exactly_one_outcome(
 def _counter(
     client: Client, seller: Person, auction_id: Any, amount: str = "1500"
 ) -> dict[str, Any]:
-    response = post(
-        client,
-        f"/api/auctions/{auction_id}/decision",
-        seller,
-        {"action": "counter", "amount": amount},
+    response = Actor(client, seller).post(
+        f"/api/auctions/{auction_id}/decision", {"action": "counter", "amount": amount}
     )
     assert response.status_code == 200, response.body
     return dict(response.json_body["counterOffer"])
@@ -296,7 +296,7 @@ def test_an_unanswered_counter_offer_expires_and_closes_the_auction(
     tick_until(ctx, lambda: status_of(ctx, auction_id)[0] != "ended")
     tick_until(ctx, lambda: True)
 
-    body = get(client, f"/api/auctions/{auction_id}").json_body
+    body = Actor(client, None).get(f"/api/auctions/{auction_id}").json_body
     assert body["status"] == "closed_no_winner" and body["closeReason"] == "counter_expired"
     assert body["counterOffer"]["status"] == "expired"
     for who in (rival, seller):
@@ -323,7 +323,9 @@ def test_an_answer_after_the_expiry_is_refused(
     auction_id = ended(ctx, client, seller, buyer, rival)
     counter = _counter(client, seller, auction_id)
     move_deadline(ctx, auction_id, soon(-10), counter=True)
-    response = post(client, f"/api/counter/{counter['id']}/response", rival, {"action": "accept"})
+    response = Actor(client, rival).post(
+        f"/api/counter/{counter['id']}/response", {"action": "accept"}
+    )
     assert response.status_code == 409
     assert response.json_body["code"] == "counter_not_pending"
     assert status_of(ctx, auction_id) == ("closed_no_winner", "counter_expired")

@@ -31,13 +31,13 @@ from tests.after_sale.support import (
     audit_actions,
     feed_types,
     move_deadline,
-    post,
     room_types,
     soon,
     status_of,
     tick_until,
 )
 from tests.socket.conftest import wait_for
+from tests.support.actors import Actor
 from tests.support.after_sale import ended_auction, run_jobs
 from tests.support.harness import Person, person
 from tests.support.sendgrid_sink import SendGridSink
@@ -157,23 +157,24 @@ def build(
             if kind == "decision":
                 move_deadline(ctx, aid, due, decision=True)
             elif kind == "counter":
-                counter = post(
-                    client,
-                    f"/api/auctions/{aid}/decision",
-                    seller,
-                    {"action": "counter", "amount": "200"},
-                ).json_body["counterOffer"]
+                counter = (
+                    Actor(client, seller)
+                    .post(f"/api/auctions/{aid}/decision", {"action": "counter", "amount": "200"})
+                    .json_body["counterOffer"]
+                )
                 world.counters[aid] = counter["id"]
                 move_deadline(ctx, aid, due, counter=True)
             elif kind == "offer":
-                post(client, f"/api/auctions/{aid}/decision", seller, {"action": "reject"})
-                offer = post(
-                    client, f"/api/auctions/{aid}/offers", seller, {"bidderId": world.low.id}
-                ).json_body
+                Actor(client, seller).post(f"/api/auctions/{aid}/decision", {"action": "reject"})
+                offer = (
+                    Actor(client, seller)
+                    .post(f"/api/auctions/{aid}/offers", {"bidderId": world.low.id})
+                    .json_body
+                )
                 world.offers[aid] = offer["id"]
                 move_deadline(ctx, aid, due, offer=True)
             else:
-                post(client, f"/api/auctions/{aid}/decision", seller, {"action": "accept"})
+                Actor(client, seller).post(f"/api/auctions/{aid}/decision", {"action": "accept"})
                 move_deadline(ctx, aid, due, payment=True)
             made.append(aid)
     ticker.rebuild_schedule(ctx)

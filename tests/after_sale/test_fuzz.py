@@ -12,8 +12,8 @@ from chalice.test import Client
 from hypothesis import HealthCheck, settings
 
 from shared.services.context import Context
-from tests.after_sale.support import post
 from tests.integration.test_schemathesis import CHECKS, MAX_EXAMPLES, _load
+from tests.support.actors import Actor
 from tests.support.after_sale import ended_auction
 from tests.support.harness import Person, person
 
@@ -35,11 +35,11 @@ def world(
     monkeypatch.setattr(ctx.settings, "bid_rate_limit", "1000/s:1000")
     runner_up = person(ctx, "buyer", "Bina Rao")
     closed = ended_auction(ctx, client, seller, [(buyer, "100.00"), (runner_up, "150.00")])
-    post(client, f"/api/auctions/{closed}/decision", seller, {"action": "reject"})
-    made = post(client, f"/api/auctions/{closed}/offers", seller, {"bidderId": buyer.id})
+    Actor(client, seller).post(f"/api/auctions/{closed}/decision", {"action": "reject"})
+    made = Actor(client, seller).post(f"/api/auctions/{closed}/offers", {"bidderId": buyer.id})
     assert made.status_code == 201, made.body
     sold = ended_auction(ctx, client, seller, [(buyer, "100.00")])
-    post(client, f"/api/auctions/{sold}/decision", seller, {"action": "accept"})
+    Actor(client, seller).post(f"/api/auctions/{sold}/decision", {"action": "accept"})
     return {
         "people": {"seller": seller, "buyer": buyer, "admin": admin},
         "closed": str(closed),

@@ -23,10 +23,8 @@ from shared.settings import get_settings
 from tests.after_sale.support import (
     audit_actions,
     feed_types,
-    get,
     move_deadline,
     notes,
-    post,
     race,
     room_events,
     room_types,
@@ -35,7 +33,8 @@ from tests.after_sale.support import (
     tick_until,
     windows,
 )
-from tests.support.after_sale import bid, ended_auction, run_jobs
+from tests.support.actors import Actor, Bidder
+from tests.support.after_sale import ended_auction, run_jobs
 from tests.support.harness import Person, live_auction, person
 from tests.support.sendgrid_sink import SendGridSink
 
@@ -66,17 +65,19 @@ def closed(
         seller,
         [(asha, "100.00"), (bina, "200.00"), (asha, "210.00"), (ravi, "1250.00")],
     )
-    response = post(client, f"/api/auctions/{auction_id}/decision", seller, {"action": "reject"})
+    response = Actor(client, seller).post(
+        f"/api/auctions/{auction_id}/decision", {"action": "reject"}
+    )
     assert response.status_code == 200, response.body
     return auction_id
 
 
 def offer(client: Client, seller: Person, auction_id: Any, bidder: Person) -> Any:
-    return post(client, f"/api/auctions/{auction_id}/offers", seller, {"bidderId": bidder.id})
+    return Actor(client, seller).post(f"/api/auctions/{auction_id}/offers", {"bidderId": bidder.id})
 
 
 def answer(client: Client, who: Person, offer_id: str, action: str) -> Any:
-    return post(client, f"/api/offers/{offer_id}/response", who, {"action": action})
+    return Actor(client, who).post(f"/api/offers/{offer_id}/response", {"action": action})
 
 
 def test_an_offer_goes_to_another_bidder_at_their_own_highest_bid(
@@ -103,9 +104,9 @@ def test_an_offer_goes_to_another_bidder_at_their_own_highest_bid(
     assert notes(ctx, asha, closed).count("offer_received") == 1
     assert audit_actions(ctx, closed) == ["seller.reject", "seller.offer"]
     # The bidder and the seller see it on the auction; nobody else does.
-    assert get(client, f"/api/auctions/{closed}", asha).json_body["offer"] == made
-    assert get(client, f"/api/auctions/{closed}", seller).json_body["offer"] == made
-    assert "offer" not in get(client, f"/api/auctions/{closed}").json_body
+    assert Actor(client, asha).get(f"/api/auctions/{closed}").json_body["offer"] == made
+    assert Actor(client, seller).get(f"/api/auctions/{closed}").json_body["offer"] == made
+    assert "offer" not in Actor(client, None).get(f"/api/auctions/{closed}").json_body
 
 
 def test_the_seller_sees_the_offers_and_whom_else_they_may_go_to(
@@ -117,17 +118,17 @@ def test_the_seller_sees_the_offers_and_whom_else_they_may_go_to(
     ravi: Person,
     closed: Any,
 ) -> None:
-    listed = get(client, f"/api/auctions/{closed}/offers", seller).json_body
+    listed = Actor(client, seller).get(f"/api/auctions/{closed}/offers").json_body
     assert listed["items"] == [] and listed["nextCursor"] is None
     assert listed["candidates"] == [
         {"bidderId": asha.id, "bidderName": "Asha K.", "amount": "210.00"},
         {"bidderId": bina.id, "bidderName": "Bina R.", "amount": "200.00"},
     ]  # Ravi, the highest bidder, had the first chance
     made = offer(client, seller, closed, bina).json_body
-    listed = get(client, f"/api/auctions/{closed}/offers", seller).json_body
+    listed = Actor(client, seller).get(f"/api/auctions/{closed}/offers").json_body
     assert listed["items"] == [made]
     assert [c["bidderId"] for c in listed["candidates"]] == [asha.id]
-    assert get(client, f"/api/auctions/{closed}/offers", asha).status_code == 403
+    assert Actor(client, asha).get(f"/api/auctions/{closed}/offers").status_code == 403
 
 
 def test_accepting_sells_like_any_sale(
@@ -173,9 +174,8 @@ def test_accepting_sells_like_any_sale(
 
 
 def call_invoice(client: Client, who: Person, auction_id: Any) -> Any:
-    from tests.support.after_sale import call
-
-    return call(client, "GET", f"/api/auctions/{auction_id}/invoice", who, Accept="application/pdf")
+    path = f"/api/auctions/{auction_id}/invoice"
+    return Actor(client, who).get(path, headers={"Accept": "application/pdf"})
 
 
 def test_rejecting_leaves_it_closed_and_frees_the_seller_to_offer_to_the_next(
@@ -221,7 +221,8 @@ def test_an_unanswered_offer_expires_once_and_frees_the_seller(
     tick_until(
         ctx,
         lambda: (
-            get(client, f"/api/auctions/{closed}", seller).json_body["offer"]["status"] == "expired"
+            Actor(client, seller).get(f"/api/auctions/{closed}").json_body["offer"]["status"]
+            == "expired"
         ),
     )
     tick_until(ctx, lambda: True)
@@ -270,7 +271,7 @@ def test_refusals(
     # Only its bidder answers; a bad action is 422; an unknown offer 404.
     response = answer(client, bina, made["id"], "accept")
     assert (response.status_code, response.json_body["code"]) == (403, "forbidden")
-    response = post(client, f"/api/offers/{made['id']}/response", asha, {"action": "maybe"})
+    response = Actor(client, asha).post(f"/api/offers/{made['id']}/response", {"action": "maybe"})
     assert response.status_code == 422
     assert answer(client, asha, str(uuid.uuid4()), "accept").status_code == 404
     assert answer(client, asha, "not-an-id", "accept").status_code == 404
@@ -279,7 +280,7 @@ def test_refusals(
     response = answer(client, asha, made["id"], "accept")
     assert (response.status_code, response.json_body["code"]) == (409, "offer_not_pending")
     # Bad bodies and unknown auctions.
-    response = post(client, f"/api/auctions/{closed}/offers", seller, {"bidderId": "x"})
+    response = Actor(client, seller).post(f"/api/auctions/{closed}/offers", {"bidderId": "x"})
     assert response.status_code == 422
     assert offer(client, seller, uuid.uuid4(), asha).status_code == 404
     assert audit_actions(ctx, closed) == [
@@ -293,11 +294,11 @@ def test_no_offer_on_an_auction_that_is_not_closed_after_bids(
     ctx: Context, client: Client, seller: Person, asha: Person, bina: Person
 ) -> None:
     live = live_auction(ctx, seller)
-    bid(client, asha, live, "100.00")
+    Bidder(client, asha).placed(live, "100.00")
     response = offer(client, seller, live, asha)
     assert (response.status_code, response.json_body["code"]) == (409, "offer_not_allowed")
     sold = ended_auction(ctx, client, seller, [(asha, "100.00"), (bina, "150.00")])
-    post(client, f"/api/auctions/{sold}/decision", seller, {"action": "accept"})
+    Actor(client, seller).post(f"/api/auctions/{sold}/decision", {"action": "accept"})
     response = offer(client, seller, sold, asha)
     assert (response.status_code, response.json_body["code"]) == (409, "offer_not_allowed")
 
@@ -361,7 +362,7 @@ def test_an_offer_answer_racing_its_expiry_has_exactly_one_outcome(
     try:
         for delay in (0.0, 1.0, 1.2, 1.4, 2.0):
             auction_id = ended_auction(ctx, client, seller, [(asha, "100.00"), (bina, "150.00")])
-            post(client, f"/api/auctions/{auction_id}/decision", seller, {"action": "reject"})
+            Actor(client, seller).post(f"/api/auctions/{auction_id}/decision", {"action": "reject"})
             made = offer(client, seller, auction_id, asha).json_body
             move_deadline(ctx, auction_id, soon(1200), offer=True)
 

@@ -21,17 +21,16 @@ from shared.services.context import Context
 from tests.after_sale.support import (
     audit_actions,
     feed_types,
-    get,
     move_deadline,
     notes,
-    post,
     room_events,
     soon,
     status_of,
     tick_until,
     windows,
 )
-from tests.support.after_sale import call, ended_auction, run_jobs
+from tests.support.actors import Actor, call
+from tests.support.after_sale import ended_auction, run_jobs
 from tests.support.harness import Person, person
 from tests.support.sendgrid_sink import SendGridSink
 
@@ -48,18 +47,24 @@ def winner(ctx: Context) -> Person:
 
 def sold(ctx: Context, client: Client, seller: Person, runner_up: Person, winner: Person) -> Any:
     auction_id = ended_auction(ctx, client, seller, [(runner_up, "100.00"), (winner, "1250.00")])
-    response = post(client, f"/api/auctions/{auction_id}/decision", seller, {"action": "accept"})
+    response = Actor(client, seller).post(
+        f"/api/auctions/{auction_id}/decision", {"action": "accept"}
+    )
     assert response.status_code == 200, response.body
     return auction_id
 
 
 def pay(client: Client, who: Person | None, auction_id: Any, action: str) -> Any:
-    return post(client, f"/api/auctions/{auction_id}/payment", who, {"action": action})
+    return Actor(client, who).post(f"/api/auctions/{auction_id}/payment", {"action": action})
 
 
 def invoice_text(client: Client, who: Person, auction_id: Any) -> str:
     response = call(
-        client, "GET", f"/api/auctions/{auction_id}/invoice", who, Accept="application/pdf"
+        client,
+        "GET",
+        f"/api/auctions/{auction_id}/invoice",
+        who,
+        headers={"Accept": "application/pdf"},
     )
     assert response.status_code == 200, response.body
     return "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(response.body)).pages)
@@ -83,14 +88,14 @@ def test_a_sale_has_a_payment_due_after_the_window(
 ) -> None:
     windows(ctx, monkeypatch, payment_window_secs=3 * 86400)
     auction_id = sold(ctx, client, seller, runner_up, winner)
-    body = get(client, f"/api/auctions/{auction_id}").json_body
+    body = Actor(client, None).get(f"/api/auctions/{auction_id}").json_body
     assert body["payment"]["status"] == "pending"
     with ctx.db.session() as session:
         invoice = session.scalars(select(Invoice)).one()
         sold_at = invoice.sold_at
     drift = parse_iso(body["payment"]["dueAt"]) - sold_at - timedelta(days=3)
     assert abs(drift) < timedelta(milliseconds=1)  # the API gives milliseconds
-    listed = get(client, "/api/auctions?status=sold").json_body["items"]
+    listed = Actor(client, None).get("/api/auctions?status=sold").json_body["items"]
     assert listed[0]["payment"] == body["payment"]
 
 
@@ -170,7 +175,9 @@ def test_payment_refusals(
     refused(seller, "confirm", 409, "payment_action_not_allowed", ended)
     # Bad input.
     assert pay(client, winner, uuid.uuid4(), "mark_paid").status_code == 404
-    response = post(client, f"/api/auctions/{auction_id}/payment", winner, {"action": "refund"})
+    response = Actor(client, winner).post(
+        f"/api/auctions/{auction_id}/payment", {"action": "refund"}
+    )
     assert response.status_code == 422
     assert pay(client, None, auction_id, "mark_paid").status_code == 401
     assert audit_actions(ctx, auction_id) == [
@@ -248,12 +255,12 @@ def test_unpaid_voids_the_sale_keeps_the_invoice_and_opens_a_second_chance(
         assert "VOID" in text and "INV-000001" in text
 
     # A second chance: not to the buyer whose sale was voided; to the runner-up, who buys.
-    response = post(client, f"/api/auctions/{first}/offers", seller, {"bidderId": winner.id})
+    response = Actor(client, seller).post(f"/api/auctions/{first}/offers", {"bidderId": winner.id})
     assert (response.status_code, response.json_body["code"]) == (409, "offer_not_allowed")
-    made = post(client, f"/api/auctions/{first}/offers", seller, {"bidderId": runner_up.id})
+    made = Actor(client, seller).post(f"/api/auctions/{first}/offers", {"bidderId": runner_up.id})
     assert made.status_code == 201, made.body
-    accepted = post(
-        client, f"/api/offers/{made.json_body['id']}/response", runner_up, {"action": "accept"}
+    accepted = Actor(client, runner_up).post(
+        f"/api/offers/{made.json_body['id']}/response", {"action": "accept"}
     )
     assert accepted.json_body["status"] == "sold"
     assert accepted.json_body["payment"]["status"] == "pending"

@@ -20,6 +20,7 @@ from shared.adapters.orm import Auction, AuditEntry, Bid
 from shared.adapters.redis_store import RestStore
 from shared.services import rate_limits
 from shared.services.context import Context, for_functions
+from tests.support.actors import Bidder, call
 from tests.support.harness import Person, insert_auction, live_auction, person
 
 MONEY = re.compile(r"^\d+\.\d{2}$")
@@ -46,22 +47,6 @@ AUCTION_MEMBERS = [
 
 
 # -- helpers -----------------------------------------------------------------------------------
-
-
-def call(
-    client: Client,
-    method: str,
-    path: str,
-    who: Person | None = None,
-    body: Any = None,
-    *,
-    raw: str | bytes | None = None,
-    headers: dict[str, str] | None = None,
-) -> Any:
-    sent = {"Content-Type": "application/json", **(who.headers if who else {}), **(headers or {})}
-    payload = raw if raw is not None else (b"" if body is None else orjson.dumps(body))
-    data = payload.encode() if isinstance(payload, str) else payload
-    return client.http.request(method, path, headers=sent, body=data)
 
 
 def problem(response: Any, status: int, code: str) -> dict[str, Any]:
@@ -398,16 +383,11 @@ def test_an_optional_token_that_is_sent_must_be_valid(client: Client, seller: Pe
 # -- POST /api/auctions/{id}/bids --------------------------------------------------------------
 
 
-def bid(client: Client, auction: Any, who: Person | None, body: Any, **headers: str) -> Any:
-    extra = {k.replace("_", "-"): v for k, v in headers.items()}
-    return call(client, "POST", f"/api/auctions/{auction}/bids", who, body, headers=extra)
-
-
 def test_a_bid_is_placed_and_shows_in_the_history(
     client: Client, ctx: Context, seller: Person, buyer: Person
 ) -> None:
     auction = live_auction(ctx, seller, start_price="100.00", increment="10.00")
-    response = bid(client, auction, buyer, {"amount": "120.5"})
+    response = Bidder(client, buyer).bid(auction, body={"amount": "120.5"})
     assert response.status_code == 201, response.body
     placed = orjson.loads(response.body)
     assert placed["auctionId"] == str(auction) and placed["bidderId"] == buyer.id
@@ -423,7 +403,7 @@ def test_a_bid_is_placed_and_shows_in_the_history(
 
 def test_a_bid_needs_a_token(client: Client, ctx: Context, seller: Person) -> None:
     auction = live_auction(ctx, seller)
-    problem(bid(client, auction, None, {"amount": 150}), 401, "unauthenticated")
+    problem(Bidder(client, None).bid(auction, body={"amount": 150}), 401, "unauthenticated")
     assert bid_count(ctx, auction) == 0
 
 
@@ -431,20 +411,20 @@ def test_a_seller_may_not_bid_on_their_own_auction(
     client: Client, ctx: Context, seller: Person
 ) -> None:
     auction = live_auction(ctx, seller)
-    problem(bid(client, auction, seller, {"amount": 150}), 403, "own_auction")
+    problem(Bidder(client, seller).bid(auction, body={"amount": 150}), 403, "own_auction")
     assert bid_count(ctx, auction) == 0
 
 
 def test_a_bid_on_an_unknown_auction_is_not_found(client: Client, buyer: Person) -> None:
-    problem(bid(client, uuid.uuid4(), buyer, {"amount": 150}), 404, "not_found")
-    problem(bid(client, "nope", buyer, {"amount": 150}), 404, "not_found")
+    problem(Bidder(client, buyer).bid(uuid.uuid4(), body={"amount": 150}), 404, "not_found")
+    problem(Bidder(client, buyer).bid("nope", body={"amount": 150}), 404, "not_found")
 
 
 def test_a_bid_before_go_live_is_refused(
     client: Client, ctx: Context, seller: Person, buyer: Person
 ) -> None:
     auction = insert_auction(ctx, seller, go_live_at=datetime.now(UTC) + timedelta(minutes=5))
-    problem(bid(client, auction, buyer, {"amount": 150}), 409, "auction_not_live")
+    problem(Bidder(client, buyer).bid(auction, body={"amount": 150}), 409, "auction_not_live")
     assert bid_count(ctx, auction) == 0
 
 
@@ -457,7 +437,7 @@ def test_a_bid_after_the_end_is_refused(
         go_live_at=datetime.now(UTC) - timedelta(minutes=11),
         duration_mins=10,
     )
-    problem(bid(client, auction, buyer, {"amount": 150}), 409, "auction_not_live")
+    problem(Bidder(client, buyer).bid(auction, body={"amount": 150}), 409, "auction_not_live")
     assert bid_count(ctx, auction) == 0
 
 
@@ -465,7 +445,7 @@ def test_a_first_bid_below_the_start_price_is_too_low(
     client: Client, ctx: Context, seller: Person, buyer: Person
 ) -> None:
     auction = live_auction(ctx, seller, start_price="100.00")
-    body = problem(bid(client, auction, buyer, {"amount": "99.99"}), 409, "bid_too_low")
+    body = problem(Bidder(client, buyer).bid(auction, body={"amount": "99.99"}), 409, "bid_too_low")
     assert body["minNextBid"] == "100.00"
     assert bid_count(ctx, auction) == 0
 
@@ -474,10 +454,12 @@ def test_a_bid_below_the_increment_is_too_low(
     client: Client, ctx: Context, seller: Person, buyer: Person, admin: Person
 ) -> None:
     auction = live_auction(ctx, seller, start_price="100.00", increment="10.00")
-    assert bid(client, auction, buyer, {"amount": 100}).status_code == 201
-    body = problem(bid(client, auction, admin, {"amount": "109.99"}), 409, "bid_too_low")
+    assert Bidder(client, buyer).bid(auction, body={"amount": 100}).status_code == 201
+    body = problem(
+        Bidder(client, admin).bid(auction, body={"amount": "109.99"}), 409, "bid_too_low"
+    )
     assert body["minNextBid"] == "110.00"
-    assert bid(client, auction, admin, {"amount": 110}).status_code == 201
+    assert Bidder(client, admin).bid(auction, body={"amount": 110}).status_code == 201
     assert bid_count(ctx, auction) == 2
 
 
@@ -485,8 +467,8 @@ def test_the_highest_bidder_may_not_raise_their_own_bid(
     client: Client, ctx: Context, seller: Person, buyer: Person
 ) -> None:
     auction = live_auction(ctx, seller)
-    assert bid(client, auction, buyer, {"amount": 100}).status_code == 201
-    problem(bid(client, auction, buyer, {"amount": 500}), 409, "already_highest")
+    assert Bidder(client, buyer).bid(auction, body={"amount": 100}).status_code == 201
+    problem(Bidder(client, buyer).bid(auction, body={"amount": 500}), 409, "already_highest")
     assert bid_count(ctx, auction) == 1
 
 
@@ -494,8 +476,12 @@ def test_the_same_idempotency_key_returns_the_same_bid_and_creates_nothing(
     client: Client, ctx: Context, seller: Person, buyer: Person
 ) -> None:
     auction = live_auction(ctx, seller)
-    first = bid(client, auction, buyer, {"amount": 100}, Idempotency_Key="click-1")
-    again = bid(client, auction, buyer, {"amount": 100}, Idempotency_Key="click-1")
+    first = Bidder(client, buyer).bid(
+        auction, body={"amount": 100}, headers={"Idempotency-Key": "click-1"}
+    )
+    again = Bidder(client, buyer).bid(
+        auction, body={"amount": 100}, headers={"Idempotency-Key": "click-1"}
+    )
     assert first.status_code == again.status_code == 201
     assert orjson.loads(first.body)["id"] == orjson.loads(again.body)["id"]
     assert bid_count(ctx, auction) == 1
@@ -508,7 +494,9 @@ def test_a_malformed_idempotency_key_is_a_validation_error(
     client: Client, ctx: Context, seller: Person, buyer: Person, key: str
 ) -> None:
     auction = live_auction(ctx, seller)
-    response = bid(client, auction, buyer, {"amount": 100}, Idempotency_Key=key)
+    response = Bidder(client, buyer).bid(
+        auction, body={"amount": 100}, headers={"Idempotency-Key": key}
+    )
     assert invalid_fields(response) == {"Idempotency-Key"}
     assert bid_count(ctx, auction) == 0
 
@@ -530,7 +518,7 @@ def test_a_malformed_bid_is_a_validation_error(
     client: Client, ctx: Context, seller: Person, buyer: Person, body: Any, field: str
 ) -> None:
     auction = live_auction(ctx, seller)
-    assert field in invalid_fields(bid(client, auction, buyer, body))
+    assert field in invalid_fields(Bidder(client, buyer).bid(auction, body=body))
     assert bid_count(ctx, auction) == 0
 
 
@@ -538,7 +526,7 @@ def test_a_proxy_bid_answers_with_its_maximum(
     client: Client, ctx: Context, seller: Person, buyer: Person
 ) -> None:
     auction = live_auction(ctx, seller, start_price="100.00")
-    placed = orjson.loads(bid(client, auction, buyer, {"maxAmount": "300"}).body)
+    placed = orjson.loads(Bidder(client, buyer).bid(auction, body={"maxAmount": "300"}).body)
     assert placed["amount"] == "100.00" and placed["maxAmount"] == "300.00"
     mine = orjson.loads(call(client, "GET", f"/api/auctions/{auction}", buyer).body)
     assert mine["myMaxAmount"] == "300.00"
@@ -551,8 +539,8 @@ def test_bids_over_the_bid_rate_limit_get_429_with_retry_after(
 ) -> None:
     monkeypatch.setattr(ctx.settings, "bid_rate_limit", "1/m:1")
     auction = live_auction(ctx, seller)
-    assert bid(client, auction, buyer, {"maxAmount": 500}).status_code == 201
-    response = bid(client, auction, buyer, {"maxAmount": 600})
+    assert Bidder(client, buyer).bid(auction, body={"maxAmount": 500}).status_code == 201
+    response = Bidder(client, buyer).bid(auction, body={"maxAmount": 600})
     body = problem(response, 429, "rate_limited")
     assert int(response.headers["Retry-After"]) >= 1 and body["retryAfter"] >= 1
     assert bid_count(ctx, auction) == 1
@@ -563,7 +551,7 @@ def test_a_bid_while_redis_is_unreachable_is_unavailable(
 ) -> None:
     auction = live_auction(ctx, seller)
     monkeypatch.setattr(ctx, "store", RestStore("http://127.0.0.1:9", "x", retries=0))
-    problem(bid(client, auction, buyer, {"amount": 150}), 503, "unavailable")
+    problem(Bidder(client, buyer).bid(auction, body={"amount": 150}), 503, "unavailable")
     assert bid_count(ctx, auction) == 0
 
 
@@ -576,7 +564,7 @@ def test_bid_history_is_highest_first_one_page_at_a_time(
     auction = live_auction(ctx, seller, start_price="100.00", increment="10.00")
     amounts = []
     for who, amount in ((buyer, 100), (admin, 110), (buyer, 125), (admin, 140)):
-        assert bid(client, auction, who, {"amount": amount}).status_code == 201
+        assert Bidder(client, who).bid(auction, body={"amount": amount}).status_code == 201
         amounts.append(f"{amount}.00")
     seen: list[str] = []
     cursor = ""
@@ -653,7 +641,7 @@ def test_an_admin_starts_a_scheduled_auction_now_and_it_is_audited(
     ends = datetime.fromisoformat(body["endsAt"].replace("Z", "+00:00"))
     assert before - timedelta(seconds=1) <= go_live <= datetime.now(UTC)
     assert ends - go_live == timedelta(minutes=15)
-    assert bid(client, auction, buyer, {"amount": 100}).status_code == 201
+    assert Bidder(client, buyer).bid(auction, body={"amount": 100}).status_code == 201
     [entry] = audit_entries(ctx, auction)
     assert (entry.action, str(entry.actor_id)) == ("admin.start", admin.id)
     assert entry.details["endsAt"] == body["endsAt"]
@@ -675,7 +663,7 @@ def test_an_admin_resets_an_auction_and_earlier_bids_are_kept_but_void(
     client: Client, ctx: Context, seller: Person, buyer: Person, admin: Person
 ) -> None:
     auction = live_auction(ctx, seller, start_price="100.00")
-    assert bid(client, auction, buyer, {"amount": 300}).status_code == 201
+    assert Bidder(client, buyer).bid(auction, body={"amount": 300}).status_code == 201
     go_live = datetime.now(UTC) + timedelta(hours=3)
     response = call(
         client,
@@ -777,7 +765,7 @@ def test_the_write_limit_is_per_route_group_and_spares_bids(
     monkeypatch.setattr(ctx.settings, "write_rate_limit", "1/m:1")
     auction = live_auction(ctx, seller)
     for amount in (100, 110, 120):  # the bid script's own bucket (default 5/s) judges bids
-        assert bid(client, auction, buyer, {"maxAmount": amount}).status_code == 201
+        assert Bidder(client, buyer).bid(auction, body={"maxAmount": amount}).status_code == 201
     assert call(client, "POST", "/api/auctions", admin, draft()).status_code == 201
     problem(call(client, "POST", "/api/auctions", admin, draft()), 429, "rate_limited")
     # The admin group has its own bucket.
@@ -828,7 +816,7 @@ def _ended_with_bid(client: Client, ctx: Context, seller: Person, buyer: Person)
     from shared.services import transitions
 
     auction = live_auction(ctx, seller, start_price="100.00")
-    assert bid(client, auction, buyer, {"amount": 150}).status_code == 201
+    assert Bidder(client, buyer).bid(auction, body={"amount": 150}).status_code == 201
     with ctx.db.session() as session:
         row = session.get(Auction, auction)
         assert row is not None

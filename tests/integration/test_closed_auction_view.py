@@ -13,7 +13,8 @@ from chalice.test import Client
 
 from shared.services.context import Context
 from tests.support import harness
-from tests.support.after_sale import call, ended_auction
+from tests.support.actors import call
+from tests.support.after_sale import ended_auction
 from tests.support.harness import Person
 
 

@@ -19,14 +19,8 @@ from shared.domain.times import to_ms
 from shared.services import auction_state, audit, outbox
 from shared.services.context import Context
 from tests.support import harness
-from tests.support.after_sale import (
-    bid,
-    call,
-    ended_auction,
-    event_types,
-    notification_types,
-    user_events,
-)
+from tests.support.actors import Bidder, call
+from tests.support.after_sale import ended_auction, event_types, notification_types, user_events
 from tests.support.harness import Person
 
 
@@ -219,7 +213,7 @@ def test_no_decision_while_the_auction_is_live(
     ctx: Context, client: Client, seller: Person, buyer: Person
 ) -> None:
     auction_id = harness.live_auction(ctx, seller)
-    bid(client, buyer, auction_id, "100.00")
+    Bidder(client, buyer).placed(auction_id, "100.00")
     response = decide(client, seller, auction_id, action="accept")
     assert response.status_code == 409
     assert response.json_body["code"] == "decision_not_allowed"
@@ -238,7 +232,7 @@ def test_an_overdue_auction_no_ticker_closed_is_closed_then_decided(
     ctx: Context, client: Client, seller: Person, buyer: Person
 ) -> None:
     auction_id = harness.live_auction(ctx, seller)
-    bid(client, buyer, auction_id, "100.00")
+    Bidder(client, buyer).placed(auction_id, "100.00")
     past = datetime.now(UTC) - timedelta(seconds=1)
     with ctx.db.session() as session:
         session.execute(update(Auction).where(Auction.id == auction_id).values(ends_at=past))

@@ -21,7 +21,8 @@ from shared.adapters.orm import EmailDelivery
 from shared.services import email_jobs
 from shared.services.context import Context
 from tests.support import harness
-from tests.support.after_sale import call, ended_auction, run_jobs
+from tests.support.actors import call
+from tests.support.after_sale import ended_auction, run_jobs
 from tests.support.harness import Person
 from tests.support.sendgrid_sink import SendGridSink
 

@@ -25,7 +25,8 @@ from shared.domain.errors import DomainError
 from shared.services import email_jobs, invoices, sales
 from shared.services.context import Context
 from tests.support import harness
-from tests.support.after_sale import call, ended_auction, run_jobs
+from tests.support.actors import call
+from tests.support.after_sale import ended_auction, run_jobs
 from tests.support.harness import Person
 from tests.support.invoice_sample import SAMPLE_FACTS, render_sample
 from tests.support.sendgrid_sink import SendGridSink
@@ -48,7 +49,8 @@ def sell(
 
 
 def download(client: Client, who: harness.Person | None, auction_id: uuid.UUID, accept: str) -> Any:
-    return call(client, "GET", f"/api/auctions/{auction_id}/invoice", who, Accept=accept)
+    path = f"/api/auctions/{auction_id}/invoice"
+    return call(client, "GET", path, who, headers={"Accept": accept})
 
 
 class CountingStore(InvoiceStore):

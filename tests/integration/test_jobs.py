@@ -25,7 +25,8 @@ from shared.domain.times import to_ms
 from shared.services import email_jobs, jobs, outbox
 from shared.services.context import Context, for_functions, for_socket_node
 from tests.support import harness
-from tests.support.after_sale import call, ended_auction, run_jobs
+from tests.support.actors import call
+from tests.support.after_sale import ended_auction, run_jobs
 from tests.support.harness import Person
 from tests.support.sendgrid_sink import SendGridSink
 

@@ -13,14 +13,8 @@ from shared.domain.vocabulary import NotificationType
 from shared.services import admin_actions, notifications
 from shared.services.context import Context
 from tests.support import harness
-from tests.support.after_sale import (
-    bid,
-    call,
-    ended_auction,
-    hammer,
-    notification_types,
-    user_events,
-)
+from tests.support.actors import Bidder, call
+from tests.support.after_sale import ended_auction, hammer, notification_types, user_events
 from tests.support.harness import Person
 
 
@@ -45,8 +39,8 @@ def test_each_type_reaches_the_right_people_along_a_sale(
 ) -> None:
     auction_id = harness.insert_auction(ctx, seller)
     admin_actions.start_now(ctx, auction_id)
-    bid(client, buyer, auction_id, "100.00")
-    bid(client, rival, auction_id, "150.00")
+    Bidder(client, buyer).placed(auction_id, "100.00")
+    Bidder(client, rival).placed(auction_id, "150.00")
     hammer(ctx, auction_id)
     call(client, "POST", f"/api/auctions/{auction_id}/decision", seller, {"action": "accept"})
     assert notification_types(ctx, seller) == [

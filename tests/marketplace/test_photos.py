@@ -24,7 +24,7 @@ from shared.services import media
 from shared.services.context import Context
 from shared.settings import REPO_ROOT
 from tests.marketplace import images
-from tests.marketplace.support import call, create, upload
+from tests.support.actors import Seller, call
 from tests.support.harness import Person, live_auction
 
 MEDIA = REPO_ROOT / "var" / "media"
@@ -54,11 +54,11 @@ def local_file(url: str) -> Path:
 def test_a_phone_photo_is_stored_upright_without_metadata_with_a_thumbnail(
     client: Client, seller: Person
 ) -> None:
-    auction = create(client, seller)
+    auction = Seller(client, seller).create()
     photo = images.jpeg(900, 600, orientation=6)  # stored landscape, meant portrait
     assert Image.open(io.BytesIO(photo)).getexif().get_ifd(0x8825)  # the GPS is in there
 
-    response = upload(client, seller, auction["id"], photo, "image/jpeg")
+    response = Seller(client, seller).upload(auction["id"], photo, "image/jpeg")
 
     assert response.status_code == 201, response.body
     body = response.json_body
@@ -81,39 +81,41 @@ def test_a_phone_photo_is_stored_upright_without_metadata_with_a_thumbnail(
 
 
 def test_png_and_webp_are_taken_too(client: Client, seller: Person) -> None:
-    auction = create(client, seller)
+    auction = Seller(client, seller).create()
     for data, kind in ((images.png(), "image/png"), (images.webp(), "image/webp")):
-        response = upload(client, seller, auction["id"], data, kind)
+        response = Seller(client, seller).upload(auction["id"], data, kind)
         assert response.status_code == 201, response.body
     listed = call(client, "GET", "/api/auctions").json_body["items"][0]
     assert [i["width"] for i in listed["images"]] == [120, 64]
 
 
 def test_another_type_is_415(client: Client, seller: Person) -> None:
-    auction = create(client, seller)
-    response = upload(client, seller, auction["id"], b"GIF89a....", "image/gif")
+    auction = Seller(client, seller).create()
+    response = Seller(client, seller).upload(auction["id"], b"GIF89a....", "image/gif")
     assert response.status_code == 415
     assert response.json_body["code"] == "unsupported_media_type"
 
 
 def test_a_body_over_5_mib_is_413(client: Client, seller: Person) -> None:
-    auction = create(client, seller)
-    response = upload(client, seller, auction["id"], b"\xff" * (MAX_IMAGE_BYTES + 1), "image/jpeg")
+    auction = Seller(client, seller).create()
+    response = Seller(client, seller).upload(
+        auction["id"], b"\xff" * (MAX_IMAGE_BYTES + 1), "image/jpeg"
+    )
     assert response.status_code == 413
     assert response.json_body["code"] == "payload_too_large"
 
 
 def test_the_64_kib_limit_stays_for_every_other_route(client: Client, seller: Person) -> None:
-    auction = create(client, seller)
+    auction = Seller(client, seller).create()
     big = {"reason": "x" * (70 * 1024)}
     response = call(client, "POST", f"/api/auctions/{auction['id']}/cancel", seller, big)
     assert response.status_code == 413
 
 
 def test_a_truncated_jpeg_is_422(client: Client, seller: Person) -> None:
-    auction = create(client, seller)
+    auction = Seller(client, seller).create()
     photo = images.jpeg(800, 600)
-    response = upload(client, seller, auction["id"], photo[: len(photo) // 2], "image/jpeg")
+    response = Seller(client, seller).upload(auction["id"], photo[: len(photo) // 2], "image/jpeg")
     assert response.status_code == 422, response.body
     assert response.json_body["code"] == "validation_error"
     assert image_rows(client_ctx(client), auction["id"]) == 0
@@ -127,8 +129,8 @@ def client_ctx(client: Client) -> Context:
 
 
 def test_a_png_that_says_it_is_a_jpeg_is_422(client: Client, seller: Person) -> None:
-    auction = create(client, seller)
-    response = upload(client, seller, auction["id"], images.png(), "image/jpeg")
+    auction = Seller(client, seller).create()
+    response = Seller(client, seller).upload(auction["id"], images.png(), "image/jpeg")
     assert response.status_code == 422
     assert "JPEG" in response.json_body["detail"]
 
@@ -136,7 +138,7 @@ def test_a_png_that_says_it_is_a_jpeg_is_422(client: Client, seller: Person) -> 
 def test_a_50_megapixel_bomb_is_refused_before_it_is_decoded(
     client: Client, seller: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    auction = create(client, seller)
+    auction = Seller(client, seller).create()
     bomb = images.bomb()
     assert len(bomb) < 200_000  # small on the wire
     decoded: list[str] = []
@@ -147,18 +149,18 @@ def test_a_50_megapixel_bomb_is_refused_before_it_is_decoded(
         return real_load(self)
 
     monkeypatch.setattr(Image.Image, "load", spying_load)
-    response = upload(client, seller, auction["id"], bomb, "image/png")
+    response = Seller(client, seller).upload(auction["id"], bomb, "image/png")
     assert response.status_code == 422
     assert "pixels" in response.json_body["detail"]
     assert decoded == []  # not one pixel decoded
 
 
 def test_a_ninth_photo_is_409(ctx: Context, client: Client, seller: Person) -> None:
-    auction = create(client, seller)
+    auction = Seller(client, seller).create()
     small = images.webp(16, 16)
     for _ in range(8):
-        assert upload(client, seller, auction["id"], small, "image/webp").status_code == 201
-    response = upload(client, seller, auction["id"], small, "image/webp")
+        assert Seller(client, seller).upload(auction["id"], small, "image/webp").status_code == 201
+    response = Seller(client, seller).upload(auction["id"], small, "image/webp")
     assert response.status_code == 409
     assert response.json_body["code"] == "too_many_images"
     assert image_rows(ctx, auction["id"]) == 8
@@ -167,10 +169,10 @@ def test_a_ninth_photo_is_409(ctx: Context, client: Client, seller: Person) -> N
 def test_only_the_seller_and_only_while_scheduled(
     ctx: Context, client: Client, seller: Person, buyer: Person
 ) -> None:
-    auction = create(client, seller)
-    assert upload(client, buyer, auction["id"], images.png(), "image/png").status_code == 403
+    auction = Seller(client, seller).create()
+    assert Seller(client, buyer).upload(auction["id"], images.png(), "image/png").status_code == 403
     live = live_auction(ctx, seller)
-    response = upload(client, seller, live, images.png(), "image/png")
+    response = Seller(client, seller).upload(live, images.png(), "image/png")
     assert response.status_code == 409
     assert response.json_body["code"] == "auction_not_editable"
 
@@ -178,8 +180,8 @@ def test_only_the_seller_and_only_while_scheduled(
 def test_delete_removes_the_row_and_both_objects(
     ctx: Context, client: Client, seller: Person
 ) -> None:
-    auction = create(client, seller)
-    image = upload(client, seller, auction["id"], images.png(), "image/png").json_body
+    auction = Seller(client, seller).create()
+    image = Seller(client, seller).upload(auction["id"], images.png(), "image/png").json_body
     assert len(stored_files(auction["id"])) == 2
     response = call(client, "DELETE", f"/api/auctions/{auction['id']}/images/{image['id']}", seller)
     assert response.status_code == 204
@@ -192,7 +194,7 @@ def test_delete_removes_the_row_and_both_objects(
 def test_a_store_failure_leaves_no_object_and_no_row(
     ctx: Context, client: Client, seller: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    auction = create(client, seller)
+    auction = Seller(client, seller).create()
     real_put = MediaStore.put
 
     def put_then_fail(self: MediaStore, key: str, data: bytes) -> None:
@@ -201,7 +203,7 @@ def test_a_store_failure_leaves_no_object_and_no_row(
         real_put(self, key, data)
 
     monkeypatch.setattr(MediaStore, "put", put_then_fail)
-    response = upload(client, seller, auction["id"], images.png(), "image/png")
+    response = Seller(client, seller).upload(auction["id"], images.png(), "image/png")
     assert response.status_code == 503
     assert image_rows(ctx, auction["id"]) == 0
     assert stored_files(auction["id"]) == []  # the main picture was written, then removed
@@ -212,7 +214,7 @@ def test_a_database_failure_leaves_no_orphan_object(
 ) -> None:
     from sqlalchemy.exc import OperationalError
 
-    auction = create(client, seller)
+    auction = Seller(client, seller).create()
     real_count = media._count
     calls = {"n": 0}
 
@@ -223,7 +225,7 @@ def test_a_database_failure_leaves_no_orphan_object(
         return real_count(session, auction_id)
 
     monkeypatch.setattr(media, "_count", count_then_fail)
-    response = upload(client, seller, auction["id"], images.png(), "image/png")
+    response = Seller(client, seller).upload(auction["id"], images.png(), "image/png")
     assert response.status_code == 503
     assert image_rows(ctx, auction["id"]) == 0
     assert stored_files(auction["id"]) == []
@@ -241,8 +243,10 @@ def test_s3_holds_both_objects_under_media_bucket(
         monkeypatch.setattr(ctx.settings, "media_base_url", "https://media.example.com")
         media._stores.clear()
         try:
-            auction = create(client, seller)
-            body = upload(client, seller, auction["id"], images.jpeg(), "image/jpeg").json_body
+            auction = Seller(client, seller).create()
+            body = (
+                Seller(client, seller).upload(auction["id"], images.jpeg(), "image/jpeg").json_body
+            )
             assert body["url"].startswith(f"https://media.example.com/auctions/{auction['id']}/")
             s3 = boto3.client("s3")
             key = body["url"].removeprefix("https://media.example.com/")
@@ -262,8 +266,8 @@ def test_the_stack_serves_a_stored_photo_as_given(client: Client, seller: Person
     """Locally the socket node serves var/media at /media/ (the web app's origin)."""
     from tests.socket.conftest import InProcessNode
 
-    auction = create(client, seller)
-    body = upload(client, seller, auction["id"], images.png(), "image/png").json_body
+    auction = Seller(client, seller).create()
+    body = Seller(client, seller).upload(auction["id"], images.png(), "image/png").json_body
     node = InProcessNode(client_ctx(client), ticker=False, jobs=False)
     try:
         path = body["url"].split("/media/", 1)[1]

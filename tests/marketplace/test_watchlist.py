@@ -22,8 +22,8 @@ from shared.domain.schedule import Moment
 from shared.services import bidding, ending_soon, ticker
 from shared.services.context import Context, for_socket_node
 from shared.settings import get_settings
-from tests.marketplace.support import call, create
-from tests.support.after_sale import bid, hammer, user_events
+from tests.support.actors import Bidder, Seller, call
+from tests.support.after_sale import hammer, user_events
 from tests.support.harness import Person, live_auction, person
 
 LEAD_S = 60
@@ -45,7 +45,7 @@ def notes(ctx: Context, kind: str) -> Counter[tuple[str, str]]:
 def test_watch_and_unwatch_are_idempotent_and_shown(
     client: Client, seller: Person, buyer: Person
 ) -> None:
-    auction = create(client, seller)
+    auction = Seller(client, seller).create()
     path = f"/api/auctions/{auction['id']}"
     assert auction["watchers"] == 0 and auction["watching"] is False
     for _ in range(2):
@@ -74,8 +74,8 @@ def test_ending_soon_reaches_watchers_and_bidders_exactly_once_with_tickers_raci
         ending_soon.place(ctx, _record(ctx, aid))
         call(client, "PUT", f"/api/auctions/{aid}/watch", watcher)
         call(client, "PUT", f"/api/auctions/{aid}/watch", bidder_a)  # a bidder who watches too
-        bid(client, bidder_a, aid, "100")
-        bid(client, bidder_b, aid, "110")
+        Bidder(client, bidder_a).placed(aid, "100")
+        Bidder(client, bidder_b).placed(aid, "110")
     node_ctx = for_socket_node(get_settings())
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -179,7 +179,7 @@ def test_watchers_hear_how_it_ended(ctx: Context, client: Client, seller: Person
     aid = live_auction(ctx, seller)
     for who in (watcher, bidder):
         call(client, "PUT", f"/api/auctions/{aid}/watch", who)
-    bid(client, bidder, aid, "100")
+    Bidder(client, bidder).placed(aid, "100")
     hammer(ctx, aid)
     ended = notes(ctx, "auction_ended")
     assert ended[(watcher.id, str(aid))] == 1

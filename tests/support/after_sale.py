@@ -15,28 +15,8 @@ from shared.adapters.orm import Auction, Notification
 from shared.domain.times import to_ms
 from shared.services import email_jobs, jobs, outbox, transitions
 from shared.services.context import Context
+from tests.support.actors import Bidder
 from tests.support.harness import Person, live_auction
-
-
-def call(
-    client: Client,
-    method: str,
-    path: str,
-    who: Person | None = None,
-    body: Any = None,
-    **headers: str,
-) -> Any:
-    """A request through chalice.test.Client (`.json_body` parses the answer)."""
-    all_headers = {"Content-Type": "application/json", **(who.headers if who else {}), **headers}
-    data = orjson.dumps(body) if body is not None else b""
-    return client.http.request(method, path, headers=all_headers, body=data)
-
-
-def bid(client: Client, who: Person, auction_id: uuid.UUID, amount: str) -> dict[str, Any]:
-    response = call(client, "POST", f"/api/auctions/{auction_id}/bids", who, {"amount": amount})
-    assert response.status_code == 201, response.body
-    body: dict[str, Any] = response.json_body
-    return body
 
 
 def hammer(ctx: Context, auction_id: uuid.UUID) -> None:
@@ -59,7 +39,7 @@ def ended_auction(
     """A live auction, the given bids in order, then the hammer: `ended`, awaiting the seller."""
     auction_id = live_auction(ctx, seller, **auction)
     for who, amount in bids:
-        bid(client, who, auction_id, amount)
+        Bidder(client, who).placed(auction_id, amount)
     hammer(ctx, auction_id)
     return auction_id
 
