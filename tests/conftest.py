@@ -13,6 +13,12 @@ from shared.services.context import Context
 from tests.support import harness
 from tests.support.harness import Person, SuiteServices
 from tests.support.sendgrid_sink import SendGridSink
+from tests.support.socket_node import (  # noqa: F401 - fixtures: real socket nodes, WebSocket clients
+    clients,
+    node,
+    node_factory,
+    node_processes,
+)
 
 if TYPE_CHECKING:  # imported where used: the app reads its settings when imported
     from chalice.test import Client

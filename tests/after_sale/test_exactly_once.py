@@ -36,11 +36,11 @@ from tests.after_sale.support import (
     status_of,
     tick_until,
 )
-from tests.socket.conftest import wait_for
 from tests.support.actors import Actor
 from tests.support.after_sale import ended_auction, run_jobs
 from tests.support.harness import Person, person
 from tests.support.sendgrid_sink import SendGridSink
+from tests.support.socket_node import wait_for
 
 KINDS = ("decision", "counter", "offer", "payment")
 

@@ -12,7 +12,7 @@ from chalice.test import Client
 from hypothesis import HealthCheck, settings
 
 from shared.services.context import Context
-from tests.integration.test_schemathesis import CHECKS, MAX_EXAMPLES, _load
+from tests.functions.test_openapi_generated import CHECKS, MAX_EXAMPLES, _load
 from tests.support.actors import Actor
 from tests.support.after_sale import ended_auction
 from tests.support.harness import Person, person

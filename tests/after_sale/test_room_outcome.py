@@ -13,10 +13,10 @@ from chalice.test import Client
 from shared.services import transitions
 from shared.services.context import Context
 from tests.after_sale.support import room_events
-from tests.socket.conftest import InProcessNode
 from tests.support.actors import Actor, Bidder
 from tests.support.after_sale import ended_auction, hammer
 from tests.support.harness import Person, live_auction, person
+from tests.support.socket_node import InProcessNode
 
 
 def outcome(ctx: Context, auction_id: uuid.UUID) -> list[tuple[str, dict[str, Any]]]:

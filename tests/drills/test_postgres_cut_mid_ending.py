@@ -23,10 +23,10 @@ from infra.tcp_proxy import TcpProxy
 from shared.adapters.orm import Auction, Bid, OutboxEntry
 from shared.services import bidding, ticker
 from shared.services.context import Context
-from tests.socket.conftest import wait_for
 from tests.support import streams
 from tests.support.harness import TOKEN, Person, SuiteServices, insert_auction, person
 from tests.support.processes import FileLoggedStack, logged_stack
+from tests.support.socket_node import wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -28,9 +28,9 @@ from infra.embedded import free_port
 from shared.adapters import keys
 from shared.adapters.orm import Bid
 from shared.services.context import Context
-from tests.socket.conftest import wait_for
 from tests.support.harness import TOKEN, Person, SuiteServices, insert_auction, person
 from tests.support.processes import DurableRedis, FileLoggedStack, logged_stack
+from tests.support.socket_node import wait_for
 from tests.support.streams import Entry
 
 pytestmark = pytest.mark.slow

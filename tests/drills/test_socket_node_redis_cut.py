@@ -21,10 +21,10 @@ from infra.embedded import free_port
 from infra.tcp_proxy import TcpProxy
 from shared.services import bidding
 from shared.services.context import Context
-from tests.socket.conftest import Client
 from tests.support import streams
 from tests.support.harness import TOKEN, Person, SuiteServices, live_auction, person
 from tests.support.processes import FileLoggedStack, logged_stack
+from tests.support.socket_node import Client
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,8 @@ from chalice.test import Client
 
 from shared.domain.text import clean_name, name_problem
 from shared.services.context import Context
-from tests.integration.test_api_routes import auction_count, draft, invalid_fields
-from tests.integration.test_auth import SECRET, claims, reconfigure, sign  # noqa: F401
+from tests.adapters.test_tokens import SECRET, claims, reconfigure, sign  # noqa: F401
+from tests.functions.test_routes import auction_count, draft, invalid_fields
 from tests.support.actors import call
 from tests.support.harness import Person
 

@@ -264,7 +264,7 @@ def test_s3_holds_both_objects_under_media_bucket(
 
 def test_the_stack_serves_a_stored_photo_as_given(client: Client, seller: Person) -> None:
     """Locally the socket node serves var/media at /media/ (the web app's origin)."""
-    from tests.socket.conftest import InProcessNode
+    from tests.support.socket_node import InProcessNode
 
     auction = Seller(client, seller).create()
     body = Seller(client, seller).upload(auction["id"], images.png(), "image/png").json_body

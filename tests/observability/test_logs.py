@@ -22,10 +22,10 @@ from infra.embedded import free_port
 from shared.logs import Event, JsonFormatter, configure_logging
 from shared.services import bidding
 from shared.services.context import Context
-from tests.socket.conftest import Client, wait_for
 from tests.support import streams
 from tests.support.harness import TOKEN, Person, SuiteServices, live_auction
 from tests.support.processes import logged_stack
+from tests.support.socket_node import Client, wait_for
 
 
 @pytest.fixture

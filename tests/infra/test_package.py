@@ -15,7 +15,7 @@ import pytest
 
 from infra import package
 from shared.settings import REPO_ROOT
-from tests.integration.test_openapi import CONTRACT_ROUTES
+from tests.functions.test_openapi import CONTRACT_ROUTES
 
 PARAM = re.compile(r"{[^}]+}")
 

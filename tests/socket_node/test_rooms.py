@@ -15,8 +15,8 @@ from typing import Any
 from shared.domain.vocabulary import ROOM_EVENTS, EventType
 from shared.services import bidding, outbox
 from shared.services.context import Context
-from tests.socket.conftest import InProcessNode, closed_code, wait_for
 from tests.support.harness import Person, insert_auction, live_auction, person
+from tests.support.socket_node import InProcessNode, closed_code, wait_for
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 MONEY = re.compile(r"^\d+\.\d{2}$")

@@ -13,8 +13,8 @@ from websockets.exceptions import ConnectionClosed
 from shared.domain.times import parse_iso
 from shared.services import bidding
 from shared.services.context import Context
-from tests.socket.conftest import Client, closed_code, wait_for
 from tests.support.harness import Person, live_auction, person
+from tests.support.socket_node import Client, closed_code, wait_for
 
 
 def amounts(messages: list[dict[str, Any]]) -> list[str]:

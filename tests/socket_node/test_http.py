@@ -14,8 +14,8 @@ import pytest
 from infra.embedded import free_port
 from shared.services.context import Context
 from shared.settings import REPO_ROOT, get_settings, load_settings
-from tests.socket.conftest import InProcessNode
 from tests.support.harness import Person, SuiteServices, live_auction
+from tests.support.socket_node import InProcessNode
 
 ALLOWED = "http://localhost:8080"  # in CORS_ORIGINS by default
 

@@ -1,5 +1,6 @@
-"""Socket node fixtures: a real node (in this process on its own event loop thread, or as its
-own `python -m socket_node` process), and a small synchronous WebSocket client."""
+"""Socket node fixtures (offered to every test by tests/conftest.py): a real node (in this
+process on its own event loop thread, or as its own `python -m socket_node` process), and a
+small synchronous WebSocket client."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from chalice.test import Client
 from infra.embedded import free_port
 from shared.adapters import tokens
 from shared.adapters.tokens import InvalidToken, KeysUnavailable, Verifier
-from tests.integration.test_auth import (
+from tests.adapters.test_tokens import (
     EC_KEY,
     OTHER_RSA_KEY,
     RSA_KEY,

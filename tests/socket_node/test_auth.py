@@ -20,9 +20,9 @@ from shared.adapters.tokens import Verifier, dev_user_id
 from shared.domain.vocabulary import EventType
 from shared.services.context import Context
 from shared.settings import get_settings
-from tests.socket.conftest import Client, InProcessNode, closed_code
-from tests.socket.test_rooms import bid, user_event
+from tests.socket_node.test_rooms import bid, user_event
 from tests.support.harness import Person, live_auction, person
+from tests.support.socket_node import Client, InProcessNode, closed_code
 from tests.support.supabase_auth import SupabaseAuthStandIn
 
 

@@ -27,8 +27,8 @@ from shared.services import auction_state
 from shared.services.context import Context
 from socket_node import hub as hub_module
 from socket_node.hub import Close, Hub, JoinTicket, Send
-from tests.socket.conftest import InProcessNode, closed_code
 from tests.support.harness import Person, SuiteServices, live_auction
+from tests.support.socket_node import InProcessNode, closed_code
 
 NOW = 1_800_000_000_000
 PING = json.dumps({"type": "ping"})

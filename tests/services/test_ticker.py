@@ -1,6 +1,6 @@
-"""The lifecycle ticker (invariant 6): the socket node's 1 s tick and the Chalice scheduled
-function run the same tick; together, each transition, its room events, user events and
-notifications happen exactly once, and live clients see them."""
+"""The lifecycle ticker (shared.services.ticker, invariant 6): the socket node's 1 s tick and
+the Chalice scheduled function run the same tick; together, each transition, its room events,
+user events and notifications happen exactly once, and live clients see them."""
 
 from __future__ import annotations
 
@@ -18,12 +18,12 @@ from chalice.test import Client
 from sqlalchemy import select
 
 from shared.adapters.orm import Auction, Notification
-from shared.services import bidding, ticker, transitions
+from shared.services import bidding, ticker
 from shared.services.context import Context, for_socket_node
 from shared.settings import get_settings
-from tests.socket.conftest import InProcessNode, wait_for
 from tests.support import streams
 from tests.support.harness import Person, flush_redis, insert_auction, live_auction, person
+from tests.support.socket_node import InProcessNode, wait_for
 from tests.support.streams import room_events
 
 
@@ -217,58 +217,3 @@ def test_overdue_transitions_fire_soon_after_boot_from_postgresql_alone(
     print(f"overdue transitions fired {took:.2f} s after boot")
     # CONTRACT 11: everyone in the room also sees how it ended (auction:closed, no_bids).
     assert [e["type"] for e in room_events(ctx, to_close)] == ["auction:ended", "auction:closed"]
-
-
-def test_the_node_runs_the_job_worker_about_twice_a_second(
-    ctx: Context, node_factory: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from shared.services import jobs
-
-    calls: list[tuple[Context, str]] = []
-    monkeypatch.setattr(
-        jobs,
-        "work",
-        # (the node passes a WorkReport too, for its figures)
-        lambda c, handlers, **_: calls.append((c, threading.current_thread().name)),
-    )
-    node = node_factory(jobs=True)
-    wait_for(lambda: len(calls) >= 3, timeout=5)
-    assert all(c is node.ctx for c, _ in calls)
-    assert all(name != "MainThread" for _, name in calls)  # never on the event loop
-
-
-def test_a_bid_accepted_just_before_the_end_counts_even_while_the_end_is_under_way(
-    ctx: Context, seller: Person, buyer: Person, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The end transition drains accepted bids into PostgreSQL, then reads the winner. A bid
-    the script accepts during that drain (its PostgreSQL insert failed, so it is only in the
-    outbox) must not be missed: the end must be decided on a clock read before the drain."""
-    from sqlalchemy.exc import OperationalError
-
-    from shared.services import bid_intake
-
-    ends_at = datetime.now(UTC) + timedelta(seconds=0.5)
-    auction = live_auction(ctx, seller, ends_at=ends_at)
-    real_drain = bid_intake.drain
-
-    def failing_insert(ctx: Context, record: object) -> None:
-        raise OperationalError("INSERT", {}, Exception("PostgreSQL unreachable"))
-
-    def drain_while_a_bid_lands(ctx: Context, **kwargs: Any) -> int:
-        drained = real_drain(ctx, **kwargs)
-        with monkeypatch.context() as patch:
-            patch.setattr(bid_intake, "store_bids_now", failing_insert)
-            bidding.place_bid(ctx, auction, buyer.id, Decimal("100.00"))  # accepted: 201
-        time.sleep(max(0.0, (ends_at - datetime.now(UTC)).total_seconds()) + 0.05)
-        return drained
-
-    time.sleep(0.2)
-    monkeypatch.setattr(bid_intake, "drain", drain_while_a_bid_lands)
-    transitions.end(ctx, auction)
-    monkeypatch.setattr(bid_intake, "drain", real_drain)
-    transitions.end(ctx, auction)  # the next tick, after the end
-
-    assert statuses(ctx, [auction]) == {auction: "ended"}
-    ended = [e for e in room_events(ctx, auction) if e["type"] == "auction:ended"]
-    assert len(ended) == 1
-    assert ended[0]["data"]["highestBid"]["bidderId"] == buyer.id
