@@ -167,3 +167,38 @@ def test_a_drain_takes_its_batch_and_leaves_the_rest(
         accepted(ctx, auction_id, buyer, f"{100 + 10 * i}.00", is_max=True)
     assert bid_intake.drain(ctx, batch=batch) == batch
     assert pending(ctx) == 3 - batch
+
+
+def test_the_hot_lane_insert_stores_a_proxy_answer_whole_and_once(
+    ctx: Context, seller: Person, buyer: Person
+) -> None:
+    """store_bids_now, the bid handler's own insert (one prepared statement in autocommit):
+    a plain bid the proxy answers is two bids in one record; sent twice (a retried request),
+    and drained after, each bid is stored once, as the script placed it."""
+    rival = person(ctx, "buyer", "rival")
+    auction_id = live_auction(ctx, seller, start_price="100.00", increment="10.00")
+    accepted(ctx, auction_id, buyer, "150.00", is_max=True)
+    answered = accepted(ctx, auction_id, rival, "120.00")
+    assert [b.bidder_id for b in answered.bids] == [rival.id, buyer.id]  # the proxy answers
+    bid_intake.store_bids_now(ctx, answered)
+    bid_intake.store_bids_now(ctx, answered)
+    with ctx.db.session() as session:
+        stored = session.scalars(
+            select(Bid).where(Bid.auction_id == auction_id).order_by(Bid.seq)
+        ).all()
+        assert [(str(b.id), str(b.bidder_id), b.amount, b.seq, b.is_proxy) for b in stored] == [
+            (b.id, b.bidder_id, from_minor(b.amount), b.seq, b.is_proxy) for b in answered.bids
+        ]
+    assert bid_intake.drain(ctx) == 2  # the opening maximum's record and this one
+    assert count(ctx, Bid, auction_id=auction_id) == 3
+
+
+def test_a_record_with_no_bids_stores_none_on_the_hot_lane(
+    ctx: Context, seller: Person, buyer: Person
+) -> None:
+    auction_id = live_auction(ctx, seller)
+    accepted(ctx, auction_id, buyer, "150.00", is_max=True)
+    raised = accepted(ctx, auction_id, buyer, "180.00", is_max=True)
+    assert raised.bids == ()
+    bid_intake.store_bids_now(ctx, raised)  # nothing to insert: no statement, no error
+    assert count(ctx, Bid, auction_id=auction_id) == 0

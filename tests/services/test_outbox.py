@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 import orjson
+import pytest
 from sqlalchemy import func, select
 
 from shared.adapters import keys
@@ -19,6 +20,7 @@ from shared.adapters.redis_store import RestStore, load_script
 from shared.domain.schedule import Moment
 from shared.services import auction_state, outbox
 from shared.services.context import Context
+from tests.support import streams
 from tests.support.harness import Person, live_auction
 
 
@@ -137,3 +139,37 @@ def test_a_state_patch_never_creates_a_missing_state_but_moves_the_schedule(
     assert int(float(ctx.store.command("ZSCORE", keys.SCHEDULE_START, aid))) == 42
     assert auction_state.rebuild(ctx, auction_id)
     assert _status(ctx, auction_id) == ("live", "1")
+
+
+def test_a_user_event_reaches_the_live_feed_for_its_user_only(ctx: Context) -> None:
+    auction_id, user_id = str(uuid.uuid4()), str(uuid.uuid4())
+    with ctx.db.session() as session:
+        outbox.user_event(
+            session, ctx, user_id, "seller:decision_required", {"n": 1}, auction_id=auction_id
+        )
+    assert outbox.relay(ctx) == 1
+    entries = [f for f in streams.feed(ctx) if f.get("user")]
+    assert [f["user"] for f in entries] == [user_id]
+    event = orjson.loads(entries[0]["e"])
+    assert (event["type"], event["auctionId"], event["data"]) == (
+        "seller:decision_required",
+        auction_id,
+        {"n": 1},
+    )
+    assert room_events(ctx, auction_id) == []  # a user's event is not the room's
+    assert rows_left(ctx) == 0
+
+
+def test_rows_of_a_change_that_rolled_back_are_never_relayed(ctx: Context) -> None:
+    """The rows are written in the change's own transaction: a change that fails leaves
+    nothing for the relay, so nobody hears of what did not happen."""
+    auction_id = str(uuid.uuid4())
+    with pytest.raises(RuntimeError), ctx.db.session() as session:
+        outbox.room_event(session, ctx, auction_id, "auction:test", {"n": 1})
+        outbox.job(session, {"id": f"test:job:{auction_id}", "kind": "test"})
+        session.flush()  # the rows reach PostgreSQL inside the transaction...
+        raise RuntimeError("the change fails after writing its events")  # ...then roll back
+    assert rows_left(ctx) == 0
+    assert outbox.relay(ctx) == 0
+    assert room_events(ctx, auction_id) == []
+    assert f"test:job:{auction_id}" not in (ctx.store.command("HKEYS", keys.JOBS_DATA) or [])
