@@ -87,13 +87,13 @@ def unsigned(body: dict[str, Any], alg: str = "none", kid: str | None = None) ->
 
 def settings(**env: str) -> Settings:
     """Settings for one auth configuration (no keys unless given; APP_ENV=test)."""
-    base = {
+    base: dict[str, Any] = {
         "APP_ENV": "test",
         "JWT_PUBLIC_KEYS": "",
         "SUPABASE_JWKS_URL": "",
         "SUPABASE_JWT_SECRET": "",
     }
-    return Settings(**{**base, **env})  # type: ignore[arg-type]
+    return Settings(**{**base, **env})
 
 
 def refused(verifier: Verifier, token: str) -> str:

@@ -175,5 +175,7 @@ def api(transport: str, request: pytest.FixtureRequest, ctx: Context) -> Api:
     if transport == "in-process":
         return InProcessApi(request.getfixturevalue("client"))
     if transport == "http":
-        return request.getfixturevalue("http_api")  # type: ignore[no-any-return]
-    return request.getfixturevalue("gateway_pair")[1]  # type: ignore[no-any-return]
+        over_http: Api = request.getfixturevalue("http_api")
+        return over_http
+    gateway: Api = request.getfixturevalue("gateway_pair")[1]
+    return gateway

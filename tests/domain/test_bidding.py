@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -28,8 +29,8 @@ NOW = 1_000_000
 RULES = AuctionRules(start_price=10_000, increment=1_000, seller_id="seller")
 
 
-def book(**kwargs: object) -> Book:
-    base: dict[str, object] = {
+def book(**kwargs: Any) -> Book:
+    base: dict[str, Any] = {
         "rules": RULES,
         "status": AuctionStatus.LIVE,
         "go_live_ms": NOW - 60_000,
@@ -37,11 +38,11 @@ def book(**kwargs: object) -> Book:
         "leader": None,
     }
     base.update(kwargs)
-    return Book(**base)  # type: ignore[arg-type]
+    return Book(**base)
 
 
-def plain(user: str, amount: int, **kw: object) -> Offer:
-    return Offer(user_id=user, amount=amount, is_max=False, now_ms=NOW, **kw)  # type: ignore[arg-type]
+def plain(user: str, amount: int, **kw: Any) -> Offer:
+    return Offer(user_id=user, amount=amount, is_max=False, now_ms=NOW, **kw)
 
 
 def proxy(user: str, maximum: int, at: int = NOW) -> Offer:

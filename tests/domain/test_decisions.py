@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -33,9 +34,9 @@ PENDING = PendingCounter(
 )
 
 
-def refusal(run: object) -> DomainError:
+def refusal(run: Callable[..., object]) -> DomainError:
     with pytest.raises(DomainError) as caught:
-        run()  # type: ignore[operator]
+        run()
     return caught.value
 
 

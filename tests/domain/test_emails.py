@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ SOLD_AT = datetime(2026, 11, 26, 9, 37, 12, tzinfo=UTC)  # 15:07 in India
 
 
 def letter(template: Template, **changes: object) -> Letter:
-    fields: dict[str, object] = {
+    fields: dict[str, Any] = {
         "template": template,
         "role": "buyer",
         "recipient_name": "Asha",
@@ -28,7 +29,7 @@ def letter(template: Template, **changes: object) -> Letter:
         "invoice_label": "INV-000042",
     }
     fields.update(changes)
-    return Letter(**fields)  # type: ignore[arg-type]
+    return Letter(**fields)
 
 
 def visible_text(html: str) -> str:

@@ -257,8 +257,9 @@ def blueprint() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def node(blueprint: dict[str, Any]) -> dict[str, Any]:
-    [service] = blueprint["services"]
-    return service  # type: ignore[no-any-return]
+    services: list[dict[str, Any]] = blueprint["services"]
+    [service] = services
+    return service
 
 
 def test_every_key_is_one_render_documents(blueprint: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import chalice.test
 import httpx
@@ -101,7 +101,7 @@ def test_configure_logging_replaces_the_default_and_lambdas_handlers_only() -> N
         def emit(self, record: logging.LogRecord) -> None:
             pass
 
-    class CaptureHandler(logging.StreamHandler):  # type: ignore[type-arg]  # a test runner's
+    class CaptureHandler(logging.StreamHandler[TextIO]):  # a test runner's
         pass
 
     plain, lambdas, capture = logging.StreamHandler(), LambdaLoggerHandler(), CaptureHandler()

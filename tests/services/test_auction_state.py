@@ -28,6 +28,13 @@ def wipe_redis_state(ctx: Context, auction_id: uuid.UUID) -> None:
     ctx.store.command("ZREM", keys.SCHEDULE_START, aid)
 
 
+def state(ctx: Context, auction_id: str) -> AuctionState:
+    """The auction's state in Redis, which must be there."""
+    found = auction_state.read_state(ctx, auction_id)
+    assert found is not None, auction_id
+    return found
+
+
 def test_a_rebuilt_state_is_the_state_the_bids_left(
     ctx: Context, seller: Person, buyer: Person
 ) -> None:
@@ -113,12 +120,12 @@ def test_seeding_leaves_a_present_state_alone_unless_forced_and_never_goes_back_
         auction = session.get(Auction, auction_id)
         assert auction is not None
         assert not auction_state.seed(ctx, session, auction)
-        assert auction_state.read_state(ctx, aid).status == "sold"  # type: ignore[union-attr]
+        assert state(ctx, aid).status == "sold"
         assert auction_state.seed(ctx, session, auction, force=True)
-        assert auction_state.read_state(ctx, aid).status == "live"  # type: ignore[union-attr]
+        assert state(ctx, aid).status == "live"
         ctx.store.command("HSET", keys.state(aid), "round", 3)  # a reset Redis saw first
         assert not auction_state.seed(ctx, session, auction, force=True)
-        assert auction_state.read_state(ctx, aid).round == 3  # type: ignore[union-attr]
+        assert state(ctx, aid).round == 3
     with ctx.db.session() as session:
         session.execute(update(Auction).where(Auction.id == auction_id).values(round=3))
     with ctx.db.session() as session:

@@ -20,7 +20,8 @@ import httpx
 import orjson
 from chalice.test import Client
 
-Query = Mapping[str, str | int | bool] | list[tuple[str, str]] | None
+# list: the types httpx takes for repeated parameters (a list is invariant)
+Query = Mapping[str, str | int | bool] | list[tuple[str, str | int | float | bool | None]] | None
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,6 @@ class HttpApi(Api):
             f"{self.base_url}{path}",
             content=body,
             headers=sent,
-            params=query if query else None,  # type: ignore[arg-type]
+            params=query if query else None,
         )
         return Reply(response.status_code, response.headers, response.content)
