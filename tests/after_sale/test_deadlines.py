@@ -17,24 +17,25 @@ from shared.domain.times import parse_iso
 from shared.services import deadlines
 from shared.services.context import Context, for_socket_node
 from shared.settings import get_settings
-from tests.after_sale.support import (
+from tests.support.actors import Actor
+from tests.support.after_sale import (
     audit_actions,
+    ended_auction,
     feed_types,
     move_deadline,
-    notes,
+    notification_types,
     queued_job_ids,
     race,
-    room_events,
     room_types,
+    run_jobs,
     soon,
     status_of,
     tick_until,
     windows,
 )
-from tests.support.actors import Actor
-from tests.support.after_sale import ended_auction, run_jobs
 from tests.support.harness import Person, person
 from tests.support.sendgrid_sink import SendGridSink
+from tests.support.streams import room_events
 
 # When a racing request leaves, against a deadline 1.2 s away: early, around it, and late.
 DELAYS = (0.0, 1.0, 1.2, 1.4, 2.0)
@@ -83,7 +84,7 @@ def test_an_ended_auction_shows_its_decision_deadline(
 
 
 def _events(ctx: Context, user: Person) -> list[dict[str, Any]]:
-    from tests.after_sale.support import feed_events
+    from tests.support.after_sale import feed_events
 
     return feed_events(ctx, user)
 
@@ -99,7 +100,7 @@ def test_silence_reminds_the_seller_once_then_rejects_at_the_deadline(
 ) -> None:
     windows(ctx, monkeypatch, decision_window_secs=2)  # the reminder at 1 s, the end at 2 s
     auction_id = ended(ctx, client, seller, buyer, rival)
-    tick_until(ctx, lambda: "decision_reminder" in notes(ctx, seller, auction_id))
+    tick_until(ctx, lambda: "decision_reminder" in notification_types(ctx, seller, auction_id))
     assert status_of(ctx, auction_id) == ("ended", None)
     tick_until(ctx, lambda: status_of(ctx, auction_id)[0] != "ended")
     for _ in range(3):  # more ticks change nothing
@@ -108,13 +109,15 @@ def test_silence_reminds_the_seller_once_then_rejects_at_the_deadline(
     assert status_of(ctx, auction_id) == ("closed_no_winner", "decision_expired")
     body = Actor(client, None).get(f"/api/auctions/{auction_id}").json_body
     assert body["closeReason"] == "decision_expired"
-    assert notes(ctx, seller, auction_id).count("decision_reminder") == 1
-    assert notes(ctx, seller, auction_id).count("decision_expired") == 1
-    assert notes(ctx, rival, auction_id).count("decision_expired") == 1
-    assert "decision_expired" not in notes(ctx, buyer, auction_id)  # only the highest bidder
+    assert notification_types(ctx, seller, auction_id).count("decision_reminder") == 1
+    assert notification_types(ctx, seller, auction_id).count("decision_expired") == 1
+    assert notification_types(ctx, rival, auction_id).count("decision_expired") == 1
+    assert "decision_expired" not in notification_types(
+        ctx, buyer, auction_id
+    )  # only the highest bidder
     assert feed_types(ctx, rival, auction_id).count("seller:rejected") == 1
     assert feed_types(ctx, seller, auction_id).count("seller:rejected") == 1
-    closed = [e for e in room_events(ctx, auction_id) if e["type"] == "auction:closed"]
+    closed = [e for e in room_events(ctx, auction_id, relay=True) if e["type"] == "auction:closed"]
     assert [e["data"]["closeReason"] for e in closed] == ["decision_expired"]
     assert audit_actions(ctx, auction_id) == ["system.decision_default"]
 
@@ -149,9 +152,9 @@ def test_default_accept_sells_when_the_reserve_is_met(
     assert body["winnerId"] == rival.id and body["finalPrice"] == "1250.00"
     assert body["payment"]["status"] == "pending"
     assert feed_types(ctx, rival, auction_id)[-1] == "seller:accepted"
-    assert "accepted" in notes(ctx, rival, auction_id)
-    assert notes(ctx, seller, auction_id).count("decision_expired") == 1  # why it sold
-    (sold,) = [e for e in room_events(ctx, auction_id) if e["type"] == "auction:sold"]
+    assert "accepted" in notification_types(ctx, rival, auction_id)
+    assert notification_types(ctx, seller, auction_id).count("decision_expired") == 1  # why it sold
+    (sold,) = [e for e in room_events(ctx, auction_id, relay=True) if e["type"] == "auction:sold"]
     assert sold["data"] == {"status": "sold", "finalPrice": "1250.00", "winnerName": "Ravi K."}
     assert audit_actions(ctx, auction_id) == ["system.decision_default"]
     run_jobs(ctx)
@@ -301,11 +304,11 @@ def test_an_unanswered_counter_offer_expires_and_closes_the_auction(
     assert body["counterOffer"]["status"] == "expired"
     for who in (rival, seller):
         assert feed_types(ctx, who, auction_id).count("counter:expired") == 1
-        assert notes(ctx, who, auction_id).count("counter_expired") == 1
+        assert notification_types(ctx, who, auction_id).count("counter_expired") == 1
     assert "counter:expired" not in feed_types(ctx, buyer, auction_id)
     assert [
         e["data"]["closeReason"]
-        for e in room_events(ctx, auction_id)
+        for e in room_events(ctx, auction_id, relay=True)
         if e["type"] == "auction:closed"
     ] == ["counter_expired"]
     assert audit_actions(ctx, auction_id) == ["seller.counter", "system.counter_expired"]

@@ -26,18 +26,19 @@ from shared.adapters.orm import Auction, Invoice
 from shared.services import ticker
 from shared.services.context import Context, for_socket_node
 from shared.settings import REPO_ROOT, get_settings
-from tests.after_sale.support import (
+from tests.support.actors import Actor
+from tests.support.after_sale import (
     all_notes,
     audit_actions,
+    ended_auction,
     feed_types,
     move_deadline,
     room_types,
+    run_jobs,
     soon,
     status_of,
     tick_until,
 )
-from tests.support.actors import Actor
-from tests.support.after_sale import ended_auction, run_jobs
 from tests.support.harness import Person, person
 from tests.support.sendgrid_sink import SendGridSink
 from tests.support.socket_node import wait_for

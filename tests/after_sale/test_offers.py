@@ -20,23 +20,24 @@ from shared.domain.times import parse_iso
 from shared.services import offers
 from shared.services.context import Context, for_socket_node
 from shared.settings import get_settings
-from tests.after_sale.support import (
+from tests.support.actors import Actor, Bidder
+from tests.support.after_sale import (
     audit_actions,
+    ended_auction,
     feed_types,
     move_deadline,
-    notes,
+    notification_types,
     race,
-    room_events,
     room_types,
+    run_jobs,
     soon,
     status_of,
     tick_until,
     windows,
 )
-from tests.support.actors import Actor, Bidder
-from tests.support.after_sale import ended_auction, run_jobs
 from tests.support.harness import Person, live_auction, person
 from tests.support.sendgrid_sink import SendGridSink
+from tests.support.streams import room_events
 
 
 @pytest.fixture
@@ -101,7 +102,7 @@ def test_an_offer_goes_to_another_bidder_at_their_own_highest_bid(
     )
     assert 3590 < (parse_iso(made["expiresAt"]) - soon()).total_seconds() <= 3600
     assert feed_types(ctx, asha, closed)[-1] == "offer:received"
-    assert notes(ctx, asha, closed).count("offer_received") == 1
+    assert notification_types(ctx, asha, closed).count("offer_received") == 1
     assert audit_actions(ctx, closed) == ["seller.reject", "seller.offer"]
     # The bidder and the seller see it on the auction; nobody else does.
     assert Actor(client, asha).get(f"/api/auctions/{closed}").json_body["offer"] == made
@@ -150,8 +151,8 @@ def test_accepting_sells_like_any_sale(
     assert auction["offer"]["status"] == "accepted"
     for who in (asha, seller):
         assert feed_types(ctx, who, closed)[-1] == "offer:accepted"
-        assert notes(ctx, who, closed)[-1] == "offer_accepted"
-    sold = [e for e in room_events(ctx, closed) if e["type"] == "auction:sold"]
+        assert notification_types(ctx, who, closed)[-1] == "offer_accepted"
+    sold = [e for e in room_events(ctx, closed, relay=True) if e["type"] == "auction:sold"]
     assert [e["data"] for e in sold] == [
         {"status": "sold", "finalPrice": "210.00", "winnerName": "Asha K."}
     ]
@@ -193,9 +194,11 @@ def test_rejecting_leaves_it_closed_and_frees_the_seller_to_offer_to_the_next(
     assert response.json_body["status"] == "closed_no_winner"
     assert response.json_body["closeReason"] == "offer_declined"
     assert feed_types(ctx, seller, closed)[-1] == "offer:rejected"
-    assert notes(ctx, seller, closed)[-1] == "offer_rejected"
+    assert notification_types(ctx, seller, closed)[-1] == "offer_rejected"
     closes = [
-        e["data"]["closeReason"] for e in room_events(ctx, closed) if e["type"] == "auction:closed"
+        e["data"]["closeReason"]
+        for e in room_events(ctx, closed, relay=True)
+        if e["type"] == "auction:closed"
     ]
     assert closes == ["rejected", "offer_declined"]
     # Asha had her chance; Bina is next.
@@ -229,7 +232,7 @@ def test_an_unanswered_offer_expires_once_and_frees_the_seller(
     assert status_of(ctx, closed) == ("closed_no_winner", "offer_declined")
     for who in (asha, seller):
         assert feed_types(ctx, who, closed).count("offer:expired") == 1
-        assert notes(ctx, who, closed).count("offer_expired") == 1
+        assert notification_types(ctx, who, closed).count("offer_expired") == 1
     late = answer(client, asha, made["id"], "accept")
     assert late.status_code == 409 and late.json_body["code"] == "offer_not_pending"
     assert offer(client, seller, closed, bina).status_code == 201

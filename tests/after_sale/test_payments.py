@@ -18,21 +18,22 @@ from sqlalchemy import select
 from shared.adapters.orm import Invoice
 from shared.domain.times import parse_iso
 from shared.services.context import Context
-from tests.after_sale.support import (
+from tests.support.actors import Actor, call
+from tests.support.after_sale import (
     audit_actions,
+    ended_auction,
     feed_types,
     move_deadline,
-    notes,
-    room_events,
+    notification_types,
+    run_jobs,
     soon,
     status_of,
     tick_until,
     windows,
 )
-from tests.support.actors import Actor, call
-from tests.support.after_sale import ended_auction, run_jobs
 from tests.support.harness import Person, person
 from tests.support.sendgrid_sink import SendGridSink
+from tests.support.streams import room_events
 
 
 @pytest.fixture
@@ -111,12 +112,12 @@ def test_paid_then_confirmed(
     response = pay(client, winner, auction_id, "mark_paid")
     assert response.status_code == 200, response.body
     assert response.json_body["payment"]["status"] == "paid"
-    assert notes(ctx, seller, auction_id)[-1] == "payment_marked"
+    assert notification_types(ctx, seller, auction_id)[-1] == "payment_marked"
     assert feed_types(ctx, seller, auction_id)[-1] == "payment:marked"
     response = pay(client, seller, auction_id, "confirm")
     assert response.status_code == 200, response.body
     assert response.json_body["payment"]["status"] == "confirmed"
-    assert notes(ctx, winner, auction_id)[-1] == "payment_confirmed"
+    assert notification_types(ctx, winner, auction_id)[-1] == "payment_confirmed"
     assert feed_types(ctx, winner, auction_id)[-1] == "payment:confirmed"
     assert audit_actions(ctx, auction_id) == [
         "seller.accept",
@@ -133,7 +134,7 @@ def test_paid_then_confirmed(
     # A confirmed payment is final: no due date is told, nothing can be reported.
     move_deadline(ctx, auction_id, soon(-10), payment=True)
     tick_until(ctx, lambda: True)
-    assert "payment_due" not in notes(ctx, winner, auction_id)
+    assert "payment_due" not in notification_types(ctx, winner, auction_id)
     response = pay(client, seller, auction_id, "report_unpaid")
     assert (response.status_code, response.json_body["code"]) == (
         409,
@@ -198,11 +199,11 @@ def test_at_due_both_parties_are_told_once(
 ) -> None:
     windows(ctx, monkeypatch, payment_window_secs=1)
     auction_id = sold(ctx, client, seller, runner_up, winner)
-    tick_until(ctx, lambda: "payment_due" in notes(ctx, winner, auction_id))
+    tick_until(ctx, lambda: "payment_due" in notification_types(ctx, winner, auction_id))
     for _ in range(3):
         tick_until(ctx, lambda: True)
     for who in (winner, seller):
-        assert notes(ctx, who, auction_id).count("payment_due") == 1
+        assert notification_types(ctx, who, auction_id).count("payment_due") == 1
         assert feed_types(ctx, who, auction_id).count("payment:due") == 1
     run_jobs(ctx)
     due = sorted(m.job_id or "" for m in sink.messages if "payment_due" in (m.job_id or ""))
@@ -231,10 +232,12 @@ def test_unpaid_voids_the_sale_keeps_the_invoice_and_opens_a_second_chance(
     assert "payment" not in body and "winnerId" not in body
     assert status_of(ctx, first) == ("closed_no_winner", "unpaid")
     assert [
-        e["data"]["closeReason"] for e in room_events(ctx, first) if e["type"] == "auction:closed"
+        e["data"]["closeReason"]
+        for e in room_events(ctx, first, relay=True)
+        if e["type"] == "auction:closed"
     ] == ["unpaid"]
     for who in (winner, seller):
-        assert notes(ctx, who, first)[-1] == "sale_void"
+        assert notification_types(ctx, who, first)[-1] == "sale_void"
         assert feed_types(ctx, who, first)[-1] == "sale:void"
     assert audit_actions(ctx, first)[-1] == "seller.report_unpaid"
 

@@ -12,17 +12,17 @@ from chalice.test import Client
 
 from shared.services import transitions
 from shared.services.context import Context
-from tests.after_sale.support import room_events
 from tests.support.actors import Actor, Bidder
 from tests.support.after_sale import ended_auction, hammer
 from tests.support.harness import Person, live_auction, person
 from tests.support.socket_node import InProcessNode
+from tests.support.streams import room_events
 
 
 def outcome(ctx: Context, auction_id: uuid.UUID) -> list[tuple[str, dict[str, Any]]]:
     return [
         (e["type"], e["data"])
-        for e in room_events(ctx, auction_id)
+        for e in room_events(ctx, auction_id, relay=True)
         if e["type"] in ("auction:sold", "auction:closed")
     ]
 
@@ -100,7 +100,7 @@ def test_buy_now(ctx: Context, client: Client, seller: Person, ravi: Person) -> 
     auction_id = live_auction(ctx, seller, buy_now="500.00")
     Bidder(client, ravi).placed(auction_id, "500.00")
     transitions.end(ctx, auction_id)  # whatever a ticker does after: no second outcome
-    types = [e["type"] for e in room_events(ctx, auction_id)]
+    types = [e["type"] for e in room_events(ctx, auction_id, relay=True)]
     assert types[-2:] == ["auction:ended", "auction:sold"]
     assert outcome(ctx, auction_id) == sold_to("Ravi K.", "500.00")
 

@@ -23,8 +23,9 @@ from shared.services import bidding, ending_soon, ticker
 from shared.services.context import Context, for_socket_node
 from shared.settings import get_settings
 from tests.support.actors import Bidder, Seller, call
-from tests.support.after_sale import hammer, user_events
+from tests.support.after_sale import hammer
 from tests.support.harness import Person, live_auction, person
+from tests.support.streams import user_events
 
 LEAD_S = 60
 
@@ -111,7 +112,7 @@ def test_ending_soon_reaches_watchers_and_bidders_exactly_once_with_tickers_raci
     assert sum(made.values()) == 3 * len(auctions)
     pushed = [
         e
-        for e in user_events(ctx, watcher)
+        for e in user_events(ctx, watcher.id)
         if e["type"] == "notification" and e["data"]["type"] == "ending_soon"
     ]
     assert len(pushed) == len(auctions)

@@ -3,7 +3,6 @@ against real PostgreSQL, Redis through the bridge, and the outbox relay."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,12 +15,19 @@ from sqlalchemy import func, select, update
 from shared.adapters import keys
 from shared.adapters.orm import Auction, AuditEntry, CounterOffer, Invoice
 from shared.domain.times import to_ms
-from shared.services import auction_state, audit, outbox
+from shared.services import auction_state, outbox
 from shared.services.context import Context
 from tests.support import harness
-from tests.support.actors import Bidder, call
-from tests.support.after_sale import ended_auction, event_types, notification_types, user_events
+from tests.support.actors import Bidder, Seller, call
+from tests.support.after_sale import (
+    audit_actions,
+    ended_auction,
+    event_types,
+    notification_types,
+    race,
+)
 from tests.support.harness import Person
+from tests.support.streams import user_events
 
 
 @pytest.fixture
@@ -33,14 +39,6 @@ def rival(ctx: Context) -> Person:
 def ended(ctx: Context, client: Client, seller: Person, buyer: Person, rival: Person) -> uuid.UUID:
     """Ended with bids: `buyer` bid 100, `rival` outbid at 1250 and is the highest bidder."""
     return ended_auction(ctx, client, seller, [(buyer, "100.00"), (rival, "1250.00")])
-
-
-def decide(client: Client, who: harness.Person | None, auction_id: uuid.UUID, **body: Any) -> Any:
-    return call(client, "POST", f"/api/auctions/{auction_id}/decision", who, body)
-
-
-def answer(client: Client, who: harness.Person | None, counter_id: str, action: str) -> Any:
-    return call(client, "POST", f"/api/counter/{counter_id}/response", who, {"action": action})
 
 
 def queued_jobs(ctx: Context) -> dict[str, dict[str, Any]]:
@@ -56,18 +54,13 @@ def redis_status(ctx: Context, auction_id: uuid.UUID) -> str:
     return state.status if state else ""
 
 
-def audit_actions(ctx: Context, auction_id: uuid.UUID) -> list[str]:
-    with ctx.db.session() as session:
-        return [e.action for e in audit.for_auction(session, auction_id)]
-
-
 # -- accept -------------------------------------------------------------------------------------
 
 
 def test_accept_sells_at_the_highest_bid(
     ctx: Context, client: Client, seller: Person, buyer: Person, rival: Person, ended: uuid.UUID
 ) -> None:
-    response = decide(client, seller, ended, action="accept")
+    response = Seller(client, seller).decide(ended, action="accept")
     assert response.status_code == 200, response.body
     auction = response.json_body
     assert auction["status"] == "sold"
@@ -92,13 +85,13 @@ def test_accept_sells_at_the_highest_bid(
 def test_the_accepted_event_carries_the_sale(
     ctx: Context, client: Client, seller: Person, rival: Person, ended: uuid.UUID
 ) -> None:
-    decide(client, seller, ended, action="accept")
-    (event,) = [e for e in user_events(ctx, rival) if e["type"] == "seller:accepted"]
+    Seller(client, seller).decide(ended, action="accept")
+    (event,) = [e for e in user_events(ctx, rival.id) if e["type"] == "seller:accepted"]
     assert event["auctionId"] == str(ended)
     assert event["data"]["amount"] == "1250.00"
     assert event["data"]["buyerId"] == rival.id
     assert event["data"]["invoiceNumber"] == 1
-    pushed = [e["data"] for e in user_events(ctx, rival) if e["type"] == "notification"]
+    pushed = [e["data"] for e in user_events(ctx, rival.id) if e["type"] == "notification"]
     assert pushed[-1]["type"] == "accepted"
     assert pushed[-1]["readAt"] is None
 
@@ -109,7 +102,7 @@ def test_the_accepted_event_carries_the_sale(
 def test_reject_closes_with_no_winner(
     ctx: Context, client: Client, seller: Person, buyer: Person, rival: Person, ended: uuid.UUID
 ) -> None:
-    response = decide(client, seller, ended, action="reject")
+    response = Seller(client, seller).decide(ended, action="reject")
     assert response.status_code == 200, response.body
     assert response.json_body["status"] == "closed_no_winner"
     assert response.json_body.get("winnerId") is None
@@ -133,7 +126,7 @@ def test_reject_closes_with_no_winner(
 def test_counter_above_the_highest_bid_offers_it_to_the_highest_bidder(
     ctx: Context, client: Client, seller: Person, buyer: Person, rival: Person, ended: uuid.UUID
 ) -> None:
-    response = decide(client, seller, ended, action="counter", amount="1500")
+    response = Seller(client, seller).decide(ended, action="counter", amount="1500")
     assert response.status_code == 200, response.body
     auction = response.json_body
     assert auction["status"] == "ended"
@@ -143,7 +136,7 @@ def test_counter_above_the_highest_bid_offers_it_to_the_highest_bidder(
     assert event_types(ctx, rival)[-1] == "counter:offer"
     assert "counter:offer" not in event_types(ctx, seller)
     assert "counter:offer" not in event_types(ctx, buyer)
-    (event,) = [e for e in user_events(ctx, rival) if e["type"] == "counter:offer"]
+    (event,) = [e for e in user_events(ctx, rival.id) if e["type"] == "counter:offer"]
     assert event["data"]["counterOffer"] == offer
     assert event["data"]["highestBid"] == "1250.00"
     assert notification_types(ctx, rival)[-1] == "counter_offer"
@@ -159,7 +152,7 @@ def test_counter_above_the_highest_bid_offers_it_to_the_highest_bidder(
 def test_counter_not_above_the_highest_bid_is_refused_and_changes_nothing(
     ctx: Context, client: Client, seller: Person, ended: uuid.UUID, amount: str
 ) -> None:
-    response = decide(client, seller, ended, action="counter", amount=amount)
+    response = Seller(client, seller).decide(ended, action="counter", amount=amount)
     assert response.status_code == 409
     assert response.json_body["code"] == "counter_too_low"
     assert response.json_body["highestBid"] == "1250.00"
@@ -201,10 +194,10 @@ def test_only_the_seller_decides(
     ctx: Context, client: Client, buyer: Person, rival: Person, admin: Person, ended: uuid.UUID
 ) -> None:
     for who in (buyer, rival, admin):
-        response = decide(client, who, ended, action="accept")
+        response = Seller(client, who).decide(ended, action="accept")
         assert response.status_code == 403
         assert response.json_body["code"] == "forbidden"
-    assert decide(client, None, ended, action="accept").status_code == 401
+    assert Seller(client, None).decide(ended, action="accept").status_code == 401
     with ctx.db.session() as session:
         assert session.get_one(Auction, ended).status == "ended"
 
@@ -214,7 +207,7 @@ def test_no_decision_while_the_auction_is_live(
 ) -> None:
     auction_id = harness.live_auction(ctx, seller)
     Bidder(client, buyer).placed(auction_id, "100.00")
-    response = decide(client, seller, auction_id, action="accept")
+    response = Seller(client, seller).decide(auction_id, action="accept")
     assert response.status_code == 409
     assert response.json_body["code"] == "decision_not_allowed"
 
@@ -223,7 +216,7 @@ def test_an_auction_that_ended_with_no_bids_has_no_decision(
     ctx: Context, client: Client, seller: Person
 ) -> None:
     auction_id = ended_auction(ctx, client, seller, [])
-    response = decide(client, seller, auction_id, action="accept")
+    response = Seller(client, seller).decide(auction_id, action="accept")
     assert response.status_code == 409
     assert response.json_body["code"] == "decision_not_allowed"
 
@@ -237,7 +230,7 @@ def test_an_overdue_auction_no_ticker_closed_is_closed_then_decided(
     with ctx.db.session() as session:
         session.execute(update(Auction).where(Auction.id == auction_id).values(ends_at=past))
     ctx.store.command("HSET", keys.state(str(auction_id)), "endsAt", to_ms(past))
-    response = decide(client, seller, auction_id, action="accept")
+    response = Seller(client, seller).decide(auction_id, action="accept")
     assert response.status_code == 200, response.body
     assert response.json_body["status"] == "sold"
 
@@ -259,31 +252,17 @@ def test_one_decision_per_auction(
     ctx: Context, client: Client, seller: Person, ended: uuid.UUID, first: str, second: str
 ) -> None:
     amounts = {"counter": {"amount": "2000"}}
-    assert decide(client, seller, ended, action=first, **amounts.get(first, {})).status_code == 200
-    response = decide(client, seller, ended, action=second, **amounts.get(second, {}))
+    assert (
+        Seller(client, seller).decide(ended, action=first, **amounts.get(first, {})).status_code
+        == 200
+    )
+    response = Seller(client, seller).decide(ended, action=second, **amounts.get(second, {}))
     assert response.status_code == 409
     assert response.json_body["code"] == "decision_not_allowed"
     assert response.json_body["status"] == 409  # the problem's own member, not the auction's
     after = {"accept": "sold", "reject": "closed_no_winner", "counter": "ended"}[first]
     assert response.json_body["auctionStatus"] == after
     assert audit_actions(ctx, ended) == [f"seller.{first}"]
-
-
-def race(*calls: Any) -> list[Any]:
-    """Run the calls at once (a barrier releases them together); their results in order."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int) -> None:
-        barrier.wait()
-        results[i] = calls[i]()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return results
 
 
 @pytest.mark.parametrize("rounds", range(3))
@@ -325,7 +304,7 @@ def test_racing_decisions_make_exactly_one(
 
 @pytest.fixture
 def countered(ctx: Context, client: Client, seller: Person, ended: uuid.UUID) -> str:
-    response = decide(client, seller, ended, action="counter", amount="1500.00")
+    response = Seller(client, seller).decide(ended, action="counter", amount="1500.00")
     assert response.status_code == 200, response.body
     counter_id: str = response.json_body["counterOffer"]["id"]
     return counter_id
@@ -340,7 +319,7 @@ def test_the_buyer_accepting_buys_at_the_counter_amount(
     ended: uuid.UUID,
     countered: str,
 ) -> None:
-    response = answer(client, rival, countered, "accept")
+    response = Bidder(client, rival).answer_counter(countered, "accept")
     assert response.status_code == 200, response.body
     auction = response.json_body
     assert auction["status"] == "sold"
@@ -376,7 +355,7 @@ def test_the_buyer_accepting_buys_at_the_counter_amount(
 def test_the_buyer_rejecting_closes_with_no_winner(
     ctx: Context, client: Client, seller: Person, rival: Person, ended: uuid.UUID, countered: str
 ) -> None:
-    response = answer(client, rival, countered, "reject")
+    response = Bidder(client, rival).answer_counter(countered, "reject")
     assert response.status_code == 200, response.body
     assert response.json_body["status"] == "closed_no_winner"
     assert response.json_body["counterOffer"]["status"] == "rejected"
@@ -391,10 +370,10 @@ def test_only_the_counters_buyer_answers(
     ctx: Context, client: Client, seller: Person, buyer: Person, admin: Person, countered: str
 ) -> None:
     for who in (seller, buyer, admin):
-        response = answer(client, who, countered, "accept")
+        response = Bidder(client, who).answer_counter(countered, "accept")
         assert response.status_code == 403
         assert response.json_body["code"] == "forbidden"
-    assert answer(client, None, countered, "accept").status_code == 401
+    assert Bidder(client, None).answer_counter(countered, "accept").status_code == 401
     with ctx.db.session() as session:
         assert session.get_one(CounterOffer, uuid.UUID(countered)).status == "pending"
 
@@ -403,9 +382,9 @@ def test_only_the_counters_buyer_answers(
 def test_a_counter_is_answered_once(
     ctx: Context, client: Client, rival: Person, countered: str, first: str
 ) -> None:
-    assert answer(client, rival, countered, first).status_code == 200
+    assert Bidder(client, rival).answer_counter(countered, first).status_code == 200
     for again in ("accept", "reject"):
-        response = answer(client, rival, countered, again)
+        response = Bidder(client, rival).answer_counter(countered, again)
         assert response.status_code == 409
         assert response.json_body["code"] == "counter_not_pending"
 
@@ -434,7 +413,7 @@ def test_unknown_counters_are_404_and_bad_answers_422(
     client: Client, rival: Person, countered: str
 ) -> None:
     for counter_id in (str(uuid.uuid4()), "nope"):
-        response = answer(client, rival, counter_id, "accept")
+        response = Bidder(client, rival).answer_counter(counter_id, "accept")
         assert response.status_code == 404
         assert response.json_body["code"] == "not_found"
     bad = call(client, "POST", f"/api/counter/{countered}/response", rival, {"action": "maybe"})
@@ -447,6 +426,6 @@ def test_a_counter_from_a_round_an_admin_reset_no_longer_stands(
     from shared.services import admin_actions
 
     admin_actions.reset(ctx, ended, datetime.now(UTC) + timedelta(hours=1), admin.id)
-    response = answer(client, rival, countered, "accept")
+    response = Bidder(client, rival).answer_counter(countered, "accept")
     assert response.status_code == 409
     assert response.json_body["code"] == "counter_not_pending"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import uuid
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pypdf
@@ -21,7 +20,7 @@ from shared.adapters.orm import EmailDelivery
 from shared.services import email_jobs
 from shared.services.context import Context
 from tests.support import harness
-from tests.support.actors import call
+from tests.support.actors import Seller, call
 from tests.support.after_sale import ended_auction, run_jobs
 from tests.support.harness import Person
 from tests.support.sendgrid_sink import SendGridSink
@@ -43,12 +42,6 @@ def ended(ctx: Context, client: Client, seller: Person, buyer: Person, rival: Pe
     )
 
 
-def decide(client: Client, seller: harness.Person, auction_id: uuid.UUID, **body: Any) -> Any:
-    response = call(client, "POST", f"/api/auctions/{auction_id}/decision", seller, body)
-    assert response.status_code == 200, response.body
-    return response.json_body
-
-
 def test_a_sale_mails_both_sides_with_the_invoice(
     ctx: Context,
     client: Client,
@@ -57,7 +50,7 @@ def test_a_sale_mails_both_sides_with_the_invoice(
     ended: uuid.UUID,
     sink: SendGridSink,
 ) -> None:
-    decide(client, seller, ended, action="accept")
+    Seller(client, seller).decided(ended, action="accept")
     report = run_jobs(ctx)
     assert sorted(report.done) == [f"email:sale:{ended}:buyer", f"email:sale:{ended}:seller"]
     (to_buyer,) = sink.to(rival.principal.email)
@@ -89,7 +82,7 @@ def test_a_rejection_mails_only_the_highest_bidder(
     ended: uuid.UUID,
     sink: SendGridSink,
 ) -> None:
-    decide(client, seller, ended, action="reject")
+    Seller(client, seller).decided(ended, action="reject")
     run_jobs(ctx)
     assert [m.to for m in sink.messages] == [[rival.principal.email]]
     (message,) = sink.messages
@@ -107,7 +100,7 @@ def test_a_counter_invites_the_highest_bidder(
     ended: uuid.UUID,
     sink: SendGridSink,
 ) -> None:
-    decide(client, seller, ended, action="counter", amount="150000")
+    Seller(client, seller).decided(ended, action="counter", amount="150000")
     run_jobs(ctx)
     (message,) = sink.messages
     assert message.to == [rival.principal.email]
@@ -124,7 +117,9 @@ def test_a_counter_accept_confirms_the_sale_in_one_email_each_with_the_invoice(
     ended: uuid.UUID,
     sink: SendGridSink,
 ) -> None:
-    counter = decide(client, seller, ended, action="counter", amount="150000")["counterOffer"]
+    counter = Seller(client, seller).decided(ended, action="counter", amount="150000")[
+        "counterOffer"
+    ]
     response = call(
         client, "POST", f"/api/counter/{counter['id']}/response", rival, {"action": "accept"}
     )
@@ -156,7 +151,7 @@ def test_currency_and_zone_come_from_the_configuration(
     monkeypatch.setattr(
         ctx, "settings", ctx.settings.model_copy(update={"currency": "USD", "tz": "UTC"})
     )
-    decide(client, seller, ended, action="reject")
+    Seller(client, seller).decided(ended, action="reject")
     run_jobs(ctx)
     (message,) = sink.messages
     assert "$120,000.00" in message.text
@@ -166,7 +161,7 @@ def test_currency_and_zone_come_from_the_configuration(
 def test_each_delivery_is_recorded_with_the_providers_message_id(
     ctx: Context, client: Client, seller: Person, ended: uuid.UUID, sink: SendGridSink
 ) -> None:
-    decide(client, seller, ended, action="accept")
+    Seller(client, seller).decided(ended, action="accept")
     run_jobs(ctx)
     with ctx.db.session() as session:
         rows = {d.job_id: d for d in session.scalars(select(EmailDelivery))}
@@ -179,7 +174,7 @@ def test_each_delivery_is_recorded_with_the_providers_message_id(
 def test_a_job_already_delivered_is_never_sent_again(
     ctx: Context, client: Client, seller: Person, ended: uuid.UUID, sink: SendGridSink
 ) -> None:
-    decide(client, seller, ended, action="accept")
+    Seller(client, seller).decided(ended, action="accept")
     run_jobs(ctx)
     assert len(sink.messages) == 2
     # The same jobs arrive again (a replayed outbox row, an operator's push): nothing is sent.
@@ -216,7 +211,7 @@ def test_without_a_key_development_mail_lands_in_files(
         FileMailer(tmp_path / "mail", ctx.settings.email_from),
         InvoiceStore(bucket=None, directory=tmp_path / "invoices"),
     )
-    decide(client, seller, ended, action="accept")
+    Seller(client, seller).decided(ended, action="accept")
     run_jobs(ctx, outlets=outlets)
     files = sorted(p.name for p in (tmp_path / "mail").iterdir())
     assert files == [f"email_sale_{ended}_buyer.eml", f"email_sale_{ended}_seller.eml"]

@@ -14,8 +14,9 @@ from shared.services import admin_actions, notifications
 from shared.services.context import Context
 from tests.support import harness
 from tests.support.actors import Bidder, call
-from tests.support.after_sale import ended_auction, hammer, notification_types, user_events
+from tests.support.after_sale import ended_auction, hammer, notification_types
 from tests.support.harness import Person
+from tests.support.streams import user_events
 
 
 def listing(client: Client, who: harness.Person, query: str = "") -> dict[str, Any]:
@@ -79,7 +80,7 @@ def test_every_notification_is_pushed_live_as_persisted(
     auction_id = ended_auction(ctx, client, seller, [(buyer, "100.00"), (rival, "150.00")])
     call(client, "POST", f"/api/auctions/{auction_id}/decision", seller, {"action": "reject"})
     for who in (seller, buyer, rival):
-        pushed = [e["data"] for e in user_events(ctx, who) if e["type"] == "notification"]
+        pushed = [e["data"] for e in user_events(ctx, who.id) if e["type"] == "notification"]
         listed = listing(client, who, "?limit=100")["items"]
         assert sorted(p["id"] for p in pushed) == sorted(n["id"] for n in listed)
         by_id = {n["id"]: n for n in listed}

@@ -8,7 +8,6 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import replace
-from typing import Any
 
 import orjson
 import pytest
@@ -22,11 +21,7 @@ from shared.services import auction_state, outbox
 from shared.services.context import Context
 from tests.support import streams
 from tests.support.harness import Person, live_auction
-
-
-def room_events(ctx: Context, auction_id: str) -> list[dict[str, Any]]:
-    entries = ctx.store.command("XRANGE", keys.room_stream(auction_id), "-", "+") or []
-    return [orjson.loads(dict(zip(f[::2], f[1::2], strict=True))["e"]) for _, f in entries]
+from tests.support.streams import room_events
 
 
 def rows_left(ctx: Context) -> int:

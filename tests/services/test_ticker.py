@@ -4,7 +4,6 @@ user events and notifications happen exactly once, and live clients see them."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
@@ -21,14 +20,9 @@ from shared.adapters.orm import Auction, Notification
 from shared.services import bidding, ticker
 from shared.services.context import Context, for_socket_node
 from shared.settings import get_settings
-from tests.support import streams
 from tests.support.harness import Person, flush_redis, insert_auction, live_auction, person
 from tests.support.socket_node import InProcessNode, wait_for
-from tests.support.streams import room_events
-
-
-def user_events(ctx: Context, user_id: str) -> list[dict[str, Any]]:
-    return [json.loads(f["e"]) for f in streams.feed(ctx) if f.get("user") == user_id]
+from tests.support.streams import room_events, user_events
 
 
 def statuses(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:

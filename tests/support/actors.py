@@ -108,6 +108,10 @@ class Bidder(Actor):
         bid: dict[str, Any] = response.json_body
         return bid
 
+    def answer_counter(self, counter_id: str, action: str) -> HTTPResponse:
+        """The buyer's answer to the seller's counter-offer: accept or reject."""
+        return self.post(f"/api/counter/{counter_id}/response", {"action": action})
+
 
 class Seller(Actor):
     def create(self, **fields: Any) -> dict[str, Any]:
@@ -135,9 +139,17 @@ class Seller(Actor):
             headers={"Content-Type": content_type},
         )
 
-    def decide(self, auction_id: AuctionId, action: str, **fields: Any) -> HTTPResponse:
-        """The seller's decision after the hammer: accept, reject, counter (with an amount)."""
-        return self.post(f"/api/auctions/{auction_id}/decision", {"action": action, **fields})
+    def decide(self, auction_id: AuctionId, **body: Any) -> HTTPResponse:
+        """The seller's decision after the hammer: `action` accept, reject or counter (with an
+        `amount`), or any body as it is."""
+        return self.post(f"/api/auctions/{auction_id}/decision", body)
+
+    def decided(self, auction_id: AuctionId, **body: Any) -> dict[str, Any]:
+        """A decision that must be taken (200): the answer."""
+        response = self.decide(auction_id, **body)
+        assert response.status_code == 200, response.body
+        answer: dict[str, Any] = response.json_body
+        return answer
 
 
 class Admin(Actor):

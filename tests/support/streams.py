@@ -9,6 +9,7 @@ import orjson
 import redis
 
 from shared.adapters import keys
+from shared.services import outbox
 from shared.services.context import Context
 
 Entry = tuple[str, dict[str, str]]
@@ -25,8 +26,13 @@ def entries(ctx: Context, key: str) -> list[Entry]:
         client.close()
 
 
-def room_events(ctx: Context, auction_id: uuid.UUID | str) -> list[dict[str, Any]]:
-    """The events a room's stream holds (what clients and replay read), oldest first."""
+def room_events(
+    ctx: Context, auction_id: uuid.UUID | str, *, relay: bool = False
+) -> list[dict[str, Any]]:
+    """The events a room's stream holds (what clients and replay read), oldest first; with
+    `relay`, after the outbox's committed rows are relayed (as the ticker would)."""
+    if relay:
+        outbox.relay(ctx)
     return [orjson.loads(f["e"]) for _, f in entries(ctx, keys.room_stream(str(auction_id)))]
 
 
@@ -37,3 +43,9 @@ def room_ids(ctx: Context, auction_id: uuid.UUID | str) -> list[str]:
 def feed(ctx: Context) -> list[dict[str, str]]:
     """The live feed's entries' fields (`user` or `room`, `e`, ...), oldest first."""
     return [fields for _, fields in entries(ctx, keys.FEED)]
+
+
+def user_events(ctx: Context, user_id: str) -> list[dict[str, Any]]:
+    """Every event the live feed holds for one user (notifications too), oldest first, as a
+    socket node reads it."""
+    return [orjson.loads(f["e"]) for f in feed(ctx) if f.get("user") == user_id]
