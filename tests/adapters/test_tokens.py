@@ -30,6 +30,7 @@ from shared.adapters.orm import User
 from shared.adapters.tokens import InvalidToken, Verifier
 from shared.services.context import Context
 from shared.settings import Settings
+from tests.support.actors import Actor
 
 RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 OTHER_RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -469,10 +470,8 @@ def test_claims_postgresql_cannot_store_are_cleaned_not_refused(
 
 
 def test_dev_login_gives_a_token_the_api_trusts(client: Client) -> None:
-    response = client.http.post(
-        "/api/dev/login",
-        headers={"Content-Type": "application/json"},
-        body=orjson.dumps({"email": "asha@example.com", "name": "Asha", "role": "seller"}),
+    response = Actor(client, None).post(
+        "/api/dev/login", {"email": "asha@example.com", "name": "Asha", "role": "seller"}
     )
     assert response.status_code == 200
     token = orjson.loads(response.body)["token"]
@@ -485,9 +484,7 @@ def test_dev_login_gives_a_token_the_api_trusts(client: Client) -> None:
     [{}, {"email": "not-an-email"}, {"email": "a@example.com", "role": "root"}, {"email": 5}],
 )
 def test_dev_login_validates_its_body(client: Client, body: dict[str, Any]) -> None:
-    response = client.http.post(
-        "/api/dev/login", headers={"Content-Type": "application/json"}, body=orjson.dumps(body)
-    )
+    response = Actor(client, None).post("/api/dev/login", body)
     assert response.status_code == 422
     assert orjson.loads(response.body)["code"] == "validation_error"
 
@@ -506,10 +503,8 @@ def test_dev_login_does_not_exist_in_production_or_with_keys(
     client: Client, reconfigure: Callable[..., None], env: dict[str, str]
 ) -> None:
     reconfigure(**env)
-    response = client.http.post(
-        "/api/dev/login",
-        headers={"Content-Type": "application/json"},
-        body=orjson.dumps({"email": "asha@example.com", "role": "admin"}),
+    response = Actor(client, None).post(
+        "/api/dev/login", {"email": "asha@example.com", "role": "admin"}
     )
     assert response.status_code == 404
     assert orjson.loads(response.body)["code"] == "not_found"

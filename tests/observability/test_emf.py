@@ -22,6 +22,7 @@ from infra.embedded import free_port
 from shared.adapters.redis_store import RestStore
 from shared.logs import JsonFormatter
 from shared.services.context import Context
+from tests.support.actors import Bidder
 from tests.support.harness import TOKEN, Person, live_auction
 
 UNITS = [
@@ -129,14 +130,7 @@ def metric(line: dict[str, Any], name: str, dimensions: list[str]) -> Any:
 def post_bid(
     client: Client, person: Person | None, auction_id: uuid.UUID, amount: str, rid: str
 ) -> Any:
-    headers = {"Content-Type": "application/json", "X-Request-Id": rid}
-    if person is not None:
-        headers.update(person.headers)
-    return client.http.post(
-        f"/api/auctions/{auction_id}/bids",
-        headers=headers,
-        body=orjson.dumps({"amount": amount}),
-    )
+    return Bidder(client, person).bid(auction_id, amount, headers={"X-Request-Id": rid})
 
 
 def request_line(lines: list[str], rid: str) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from shared.domain.errors import DomainError
 from shared.services import bid_intake, bidding
 from shared.services.bidding import ANSWER_NAMESPACE
 from shared.services.context import Context
+from tests.support.actors import Bidder
 from tests.support.harness import (
     TOKEN,
     Person,
@@ -184,14 +185,13 @@ def test_the_same_idempotency_key_never_makes_two_bids(
     client: Client, ctx: Context, seller: Person, buyer: Person
 ) -> None:
     auction_id = live_auction(ctx, seller)
-    headers = {**buyer.headers, "Content-Type": "application/json", "Idempotency-Key": "k-1"}
-    url = f"/api/auctions/{auction_id}/bids"
-    first = client.http.post(url, headers=headers, body=b'{"amount": "100.00"}')
-    again = client.http.post(url, headers=headers, body=b'{"amount": "100.00"}')
+    bidder, key = Bidder(client, buyer), {"Idempotency-Key": "k-1"}
+    first = bidder.bid(auction_id, "100.00", headers=key)
+    again = bidder.bid(auction_id, "100.00", headers=key)
     assert first.status_code == again.status_code == 201
     assert first.json_body["id"] == again.json_body["id"]
     # A replay answers with the original bid, whatever the new body says.
-    different = client.http.post(url, headers=headers, body=b'{"amount": "500.00"}')
+    different = bidder.bid(auction_id, "500.00", headers=key)
     assert different.json_body["id"] == first.json_body["id"]
     assert [str(b.id) for b in stored_bids(ctx, auction_id)] == [first.json_body["id"]]
 
@@ -201,13 +201,9 @@ def test_a_key_is_scoped_to_its_user(
 ) -> None:
     auction_id = live_auction(ctx, seller)
     other = person(ctx, "buyer")
-    url = f"/api/auctions/{auction_id}/bids"
-    one = client.http.post(
-        url, headers={**buyer.headers, "Idempotency-Key": "same"}, body=b'{"amount": "100.00"}'
-    )
-    two = client.http.post(
-        url, headers={**other.headers, "Idempotency-Key": "same"}, body=b'{"amount": "110.00"}'
-    )
+    key = {"Idempotency-Key": "same"}
+    one = Bidder(client, buyer).bid(auction_id, "100.00", headers=key)
+    two = Bidder(client, other).bid(auction_id, "110.00", headers=key)
     assert one.status_code == two.status_code == 201
     assert one.json_body["id"] != two.json_body["id"]
 
@@ -359,23 +355,17 @@ def test_after_flushall_the_next_bid_is_judged_on_state_rebuilt_from_postgres(
     seller: Person,
 ) -> None:
     auction_id = live_auction(ctx, seller, start_price="100.00", increment="10.00")
-    alice, bob = person(ctx, "buyer"), person(ctx, "buyer")
-    url = f"/api/auctions/{auction_id}/bids"
-    for who, amount in ((alice, "100.00"), (bob, "150.00")):
-        assert (
-            client.http.post(
-                url, headers=who.headers, body=orjson.dumps({"amount": amount})
-            ).status_code
-            == 201
-        )
+    alice, bob = Bidder(client, person(ctx, "buyer")), Bidder(client, person(ctx, "buyer"))
+    alice.placed(auction_id, "100.00")
+    bob.placed(auction_id, "150.00")
     flush_redis()
 
-    low = client.http.post(url, headers=alice.headers, body=b'{"amount": "155.00"}')
+    low = alice.bid(auction_id, "155.00")
     assert low.status_code == 409
     assert (low.json_body["code"], low.json_body["minNextBid"]) == ("bid_too_low", "160.00")
-    again = client.http.post(url, headers=bob.headers, body=b'{"amount": "160.00"}')
+    again = bob.bid(auction_id, "160.00")
     assert again.json_body["code"] == "already_highest"  # the leader came back too
-    ok = client.http.post(url, headers=alice.headers, body=b'{"amount": "160.00"}')
+    ok = alice.bid(auction_id, "160.00")
     assert ok.status_code == 201
     rows = stored_bids(ctx, auction_id)
     assert [b.seq for b in rows] == [1, 2, 3]
