@@ -18,18 +18,9 @@ from shared.adapters.redis_store import RestStore
 from shared.domain.errors import DomainError
 from shared.services import bid_intake, moderation, rate_limits
 from shared.services.context import Context
-from tests.support.actors import Actor, Bidder
+from tests.support.actors import Actor, Admin, Bidder
 from tests.support.after_sale import ended_auction
 from tests.support.harness import Person, live_auction, person
-
-
-def suspend(client: Client, admin: Person, user: Person | str, reason: str = "spam bids") -> Any:
-    uid = user if isinstance(user, str) else user.id
-    return Actor(client, admin).post(f"/api/admin/users/{uid}/suspend", {"reason": reason})
-
-
-def unsuspend(client: Client, admin: Person, user: Person) -> Any:
-    return Actor(client, admin).post(f"/api/admin/users/{user.id}/unsuspend")
 
 
 def refused(response: Any) -> bool:
@@ -45,7 +36,7 @@ def test_a_suspended_users_writes_are_refused_at_once_and_reads_still_work(
     )  # the token is verified and cached, the user seen
     Bidder(client, person(ctx, "buyer")).placed(auction_id, "110.00")  # buyer gets an `outbid` note
     bid_intake.drain(ctx)
-    response = suspend(client, admin, buyer)
+    response = Admin(client, admin).suspend(buyer.id)
     assert response.status_code == 200, response.body
     assert response.json_body["suspended"] is True
     assert response.json_body["suspendedReason"] == "spam bids"
@@ -69,7 +60,7 @@ def test_a_suspended_users_writes_are_refused_at_once_and_reads_still_work(
     assert Actor(client, buyer).get("/api/me").status_code == 200
     assert Actor(client, buyer).get("/api/notifications").status_code == 200
 
-    assert unsuspend(client, admin, buyer).json_body["suspended"] is False
+    assert Admin(client, admin).unsuspend(buyer.id).json_body["suspended"] is False
     Bidder(client, buyer).placed(auction_id, "200.00")
     assert Actor(client, buyer).post(f"/api/notifications/{note['id']}/read").status_code == 200
     actions = [a for a in _audit(ctx) if a[0].startswith("admin.")]
@@ -91,7 +82,7 @@ def test_a_suspended_seller_cannot_create_or_decide(
     ctx: Context, client: Client, admin: Person, seller: Person, buyer: Person
 ) -> None:
     ended = ended_auction(ctx, client, seller, [(buyer, "100.00")])
-    suspend(client, admin, seller)
+    Admin(client, admin).suspend(seller.id)
     decision = Actor(client, seller).post(f"/api/auctions/{ended}/decision", {"action": "accept"})
     assert refused(decision)
     draft = {
@@ -109,7 +100,7 @@ def test_the_check_survives_a_redis_that_lost_the_set(
     ctx: Context, client: Client, admin: Person, seller: Person, buyer: Person
 ) -> None:
     auction_id = live_auction(ctx, seller)
-    suspend(client, admin, buyer)
+    Admin(client, admin).suspend(buyer.id)
     ctx.store.command("DEL", keys.SUSPENDED)  # flushed, evicted, a new Redis
     assert refused(
         Actor(client, buyer).post(f"/api/auctions/{auction_id}/bids", {"amount": "100.00"})
@@ -130,7 +121,7 @@ def test_the_check_survives_a_redis_that_lost_the_set(
 def test_with_redis_unreachable_the_record_decides(
     ctx: Context, client: Client, admin: Person, buyer: Person, seller: Person
 ) -> None:
-    suspend(client, admin, buyer)
+    Admin(client, admin).suspend(buyer.id)
     dead = replace(ctx, store=RestStore("http://127.0.0.1:9", "token"))
     with pytest.raises(DomainError) as caught:
         rate_limits.take_write_token(dead, "decisions", f"user:{buyer.id}", buyer.id)
@@ -144,18 +135,16 @@ def test_with_redis_unreachable_the_record_decides(
 def test_suspension_refusals(
     ctx: Context, client: Client, admin: Person, buyer: Person, seller: Person
 ) -> None:
-    assert suspend(client, admin, str(uuid.uuid4())).status_code == 404
-    assert suspend(client, admin, "not-a-user").status_code == 404
-    assert (
-        Actor(client, admin).post(f"/api/admin/users/{uuid.uuid4()}/unsuspend").status_code == 404
-    )
-    response = suspend(client, buyer, seller)
+    assert Admin(client, admin).suspend(str(uuid.uuid4())).status_code == 404
+    assert Admin(client, admin).suspend("not-a-user").status_code == 404
+    assert Admin(client, admin).unsuspend(str(uuid.uuid4())).status_code == 404
+    response = Admin(client, buyer).suspend(seller.id)
     assert (response.status_code, response.json_body["code"]) == (403, "forbidden")
     response = Actor(client, admin).post(f"/api/admin/users/{buyer.id}/suspend", {})
     assert response.status_code == 422
-    assert suspend(client, admin, buyer, reason="").status_code == 422
-    assert suspend(client, admin, buyer, reason="x" * 501).status_code == 422
-    assert suspend(client, admin, admin).status_code == 422  # not yourself
+    assert Admin(client, admin).suspend(buyer.id, reason="").status_code == 422
+    assert Admin(client, admin).suspend(buyer.id, reason="x" * 501).status_code == 422
+    assert Admin(client, admin).suspend(admin.id).status_code == 422  # not yourself
     # Refused requests change nothing and audit nothing.
     assert _audit(ctx) == []
     assert Actor(client, admin).get("/api/admin/users?suspended=true").json_body["items"] == []
@@ -165,7 +154,7 @@ def test_the_user_list_finds_and_filters(
     ctx: Context, client: Client, admin: Person, buyer: Person, seller: Person
 ) -> None:
     asha = person(ctx, "buyer", "Asha Kulkarni")
-    suspend(client, admin, asha)
+    Admin(client, admin).suspend(asha.id)
     found = Actor(client, admin).get("/api/admin/users?q=kulkarni").json_body["items"]
     assert [u["id"] for u in found] == [asha.id]
     assert found[0]["suspended"] is True and found[0]["email"] == asha.principal.email
@@ -199,7 +188,7 @@ def test_the_audit_log_filters_by_actor_action_and_auction(
     two = ended_auction(ctx, client, seller, [(buyer, "100.00")])
     Actor(client, seller).post(f"/api/auctions/{one}/decision", {"action": "accept"})
     Actor(client, seller).post(f"/api/auctions/{two}/decision", {"action": "reject"})
-    suspend(client, admin, buyer)
+    Admin(client, admin).suspend(buyer.id)
 
     def listed(query: str) -> list[dict[str, Any]]:
         response = Actor(client, admin).get(f"/api/admin/audit{query}")

@@ -25,7 +25,7 @@ from shared.domain.times import to_ms
 from shared.services import email_jobs, jobs, outbox
 from shared.services.context import Context, for_functions, for_socket_node
 from tests.support import harness
-from tests.support.actors import call
+from tests.support.actors import Admin, call
 from tests.support.after_sale import ended_auction, run_jobs
 from tests.support.harness import Person
 from tests.support.sendgrid_sink import SendGridSink
@@ -84,10 +84,6 @@ def dead_list(client: Client, admin: harness.Person, query: str = "") -> dict[st
     assert response.status_code == 200, response.body
     body: dict[str, Any] = response.json_body
     return body
-
-
-def replay(client: Client, who: harness.Person | None, job_id: str) -> Any:
-    return call(client, "POST", f"/api/admin/jobs/dead/{job_id}/replay", who)
 
 
 def test_nothing_due_nothing_run(qctx: Context) -> None:
@@ -193,7 +189,7 @@ def test_a_permanent_refusal_is_dead_at_once_then_replayed_and_delivered(
     assert item["recipientId"] == rival.id
 
     sink.recover()
-    response = replay(client, admin, job_id)
+    response = Admin(client, admin).replay(job_id)
     assert response.status_code == 200, response.body
     assert response.json_body["state"] == "ready"
     assert response.json_body["replays"] == 1
@@ -206,7 +202,7 @@ def test_a_permanent_refusal_is_dead_at_once_then_replayed_and_delivered(
     assert [(str(e.actor_id), e.details["jobId"]) for e in entries] == [(admin.id, job_id)]
     assert run_jobs(qctx).done == [job_id]
     assert [m.job_id for m in sink.messages] == [job_id]
-    assert replay(client, admin, job_id).status_code == 404  # no longer a dead letter
+    assert Admin(client, admin).replay(job_id).status_code == 404  # no longer a dead letter
 
 
 def test_transient_failures_past_the_last_attempt_end_in_dead_letters(
@@ -233,7 +229,7 @@ def test_transient_failures_past_the_last_attempt_end_in_dead_letters(
     assert item["attempts"] == 3
     # Fixed provider, replay: tried afresh (its attempts start again from zero).
     sink.recover()
-    assert replay(client, admin, job_id).status_code == 200
+    assert Admin(client, admin).replay(job_id).status_code == 200
     assert run_jobs(qctx, policy=policy).done == [job_id]
     assert len(sink.messages) == 1
 
@@ -419,13 +415,13 @@ def test_dead_letters_page_newest_first(
 def test_dead_letters_are_for_admins_only(client: Client, seller: Person, buyer: Person) -> None:
     for who in (seller, buyer):
         assert call(client, "GET", "/api/admin/jobs/dead", who).status_code == 403
-        assert replay(client, who, "email:x").status_code == 403
+        assert Admin(client, who).replay("email:x").status_code == 403
     assert call(client, "GET", "/api/admin/jobs/dead").status_code == 401
-    assert replay(client, None, "email:x").status_code == 401
+    assert Admin(client, None).replay("email:x").status_code == 401
 
 
 def test_replaying_what_is_not_a_dead_letter_is_404(client: Client, admin: Person) -> None:
-    response = replay(client, admin, "email:sale:nothing:buyer")
+    response = Admin(client, admin).replay("email:sale:nothing:buyer")
     assert response.status_code == 404
     assert response.json_body["code"] == "not_found"
 

@@ -153,8 +153,11 @@ class Seller(Actor):
 
 
 class Admin(Actor):
-    def suspend(self, user_id: str, reason: str = "shill bidding") -> HTTPResponse:
+    def suspend(self, user_id: str, reason: str = "spam bids") -> HTTPResponse:
         return self.post(f"/api/admin/users/{user_id}/suspend", {"reason": reason})
+
+    def unsuspend(self, user_id: str) -> HTTPResponse:
+        return self.post(f"/api/admin/users/{user_id}/unsuspend")
 
     def replay(self, job_id: str) -> HTTPResponse:
         """A dead letter sent again."""
