@@ -5,7 +5,7 @@ the requests the tests make of them. A visitor who is not signed in is an actor 
     Bidder(client, buyer).bid(auction_id, "120.00")        # the answer, whatever it is
     Bidder(client, buyer).placed(auction_id, "120.00")     # a 201, its body
     Seller(client, seller).create(itemName="Lamp")         # a 201, the auction
-    Admin(client, admin).post(f"/api/admin/users/{uid}/suspend", {"reason": "shill"})
+    Admin(client, admin).suspend(buyer.id)                 # the answer
 
 Answers are chalice's `HTTPResponse` (`status_code`, `headers`, `body`, `json_body`).
 tests/api drives the same routes through every transport with `tests.support.api_client`.
