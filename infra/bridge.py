@@ -58,7 +58,7 @@ NOT_ALLOWED = "ERR command not allowed"
 
 # What the project sends through REST, and nothing more. Derived from the code:
 # `store.command(...)` / `store.pipeline([...])` in shared/, functions/ and tests/ (a test
-# parses them and fails when one is missing here: tests/integration/test_bridge_security.py),
+# parses them and fails when one is missing here: tests/infra/test_bridge_security.py),
 # and the scripts' EVALSHA / EVAL / SCRIPT LOAD. A test that needs anything else (a mutated
 # script, FLUSHDB) talks to Redis over TCP, as the socket node does.
 ALLOWED = frozenset(

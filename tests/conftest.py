@@ -11,11 +11,20 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from shared.services.context import Context
 from tests.support import harness
 from tests.support.harness import Person, SuiteServices
 from tests.support.sendgrid_sink import SendGridSink
+from tests.support.socket_node import (  # noqa: F401 - fixtures: real socket nodes, WebSocket clients
+    clients,
+    node,
+    node_factory,
+    node_processes,
+)
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: the app reads its settings when imported
+    from chalice.test import Client
+
     from infra.stack import Services
 
 _EMBEDDED: pytest.StashKey[Services] = pytest.StashKey()
@@ -67,17 +76,17 @@ def services() -> Iterator[SuiteServices]:
 
 
 @pytest.fixture
-def ctx(services: SuiteServices):  # type: ignore[no-untyped-def]
+def ctx(services: SuiteServices) -> Context:
     """The functions' own Context (REST through the bridge), on emptied tables and Redis."""
     from chalicelib import runtime
 
-    context = runtime.context()
+    context: Context = runtime.context()
     harness.wipe(context)
     return context
 
 
 @pytest.fixture
-def client(ctx):  # type: ignore[no-untyped-def]
+def client(ctx: Context) -> Iterator[Client]:
     """chalice.test.Client over the real app (no HTTP)."""
     import app as functions_app
     from chalice.test import Client
@@ -121,17 +130,17 @@ def api_url(services: SuiteServices) -> Iterator[str]:
 
 
 @pytest.fixture
-def seller(ctx) -> Person:  # type: ignore[no-untyped-def]
+def seller(ctx: Context) -> Person:
     return harness.person(ctx, "seller")
 
 
 @pytest.fixture
-def buyer(ctx) -> Person:  # type: ignore[no-untyped-def]
+def buyer(ctx: Context) -> Person:
     return harness.person(ctx, "buyer")
 
 
 @pytest.fixture
-def admin(ctx) -> Person:  # type: ignore[no-untyped-def]
+def admin(ctx: Context) -> Person:
     return harness.person(ctx, "admin")
 
 
@@ -145,7 +154,9 @@ def sendgrid_sink() -> Iterator[SendGridSink]:
 
 
 @pytest.fixture
-def sink(sendgrid_sink: SendGridSink, ctx, monkeypatch) -> SendGridSink:  # type: ignore[no-untyped-def]
+def sink(
+    sendgrid_sink: SendGridSink, ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> SendGridSink:
     """The SendGrid sink, emptied, with the Context's mailer pointed at it (the real sendgrid
     client, SENDGRID_API_HOST = the sink)."""
     sendgrid_sink.reset()

@@ -369,13 +369,13 @@ class TcpStore(ScriptRunner):
             raise
 
     def command(self, *args: str | int | float) -> Any:
-        return self._call(lambda: self._client.execute_command(*args))  # type: ignore[no-untyped-call]
+        return self._call(lambda: self._client.execute_command(*args))
 
     def pipeline(self, commands: list[list[str | int | float]]) -> list[Any]:
         def run() -> list[Any]:
             pipe = self._client.pipeline(transaction=False)
             for command in commands:
-                pipe.execute_command(*command)  # type: ignore[no-untyped-call]
+                pipe.execute_command(*command)
             return list(pipe.execute(raise_on_error=False))
 
         replies = self._call(run)

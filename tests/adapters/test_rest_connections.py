@@ -102,6 +102,7 @@ def test_a_connection_the_server_closed_is_replaced(bridge_url: str) -> None:
     store = RestStore(bridge_url, TOKEN, retry_interval_s=0)
     assert store.command("PING") == "PONG"
     transport = store._client._http._client
+    assert isinstance(transport, RestConnections)
     stale = transport._idle[0]
     stale.shutdown(socket.SHUT_RDWR)  # as if the server had closed it while idle
     assert store.command("PING") == "PONG"

@@ -7,9 +7,10 @@ SIGKILL: claimed in Redis, locked and written in PostgreSQL, never committed."""
 
 from __future__ import annotations
 
-import sys
 import threading
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from shared.services import outbox, ticker
 from shared.services.context import for_socket_node
@@ -20,13 +21,13 @@ def main() -> None:
     ctx = for_socket_node(get_settings())
     real_job = outbox.job
 
-    def job_then_hang(session: Any, body: dict[str, Any]) -> None:
-        real_job(session, body)
+    def job_then_hang(session: Session, job_body: dict[str, Any]) -> None:
+        real_job(session, job_body)
         session.flush()  # the transaction's writes are in PostgreSQL, uncommitted
-        print("IN_TRANSACTION", body["id"], flush=True)
+        print("IN_TRANSACTION", job_body["id"], flush=True)
         threading.Event().wait()  # until SIGKILL
 
-    outbox.job = job_then_hang  # type: ignore[assignment]
+    outbox.job = job_then_hang
     own = ticker.Ticker(sweep_every_s=0.0)
     print("TICKING", flush=True)
     while True:
@@ -34,4 +35,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -11,29 +11,31 @@ from typing import Any
 
 import httpx
 import pytest
+from chalice.test import Client
 
 from shared.domain.times import parse_iso
 from shared.services import deadlines
 from shared.services.context import Context, for_socket_node
 from shared.settings import get_settings
-from tests.after_sale.support import (
+from tests.support.actors import Actor
+from tests.support.after_sale import (
     audit_actions,
+    ended_auction,
     feed_types,
-    get,
     move_deadline,
-    notes,
-    post,
+    notification_types,
     queued_job_ids,
     race,
-    room_events,
     room_types,
+    run_jobs,
     soon,
     status_of,
     tick_until,
     windows,
 )
-from tests.support.after_sale import ended_auction, run_jobs
 from tests.support.harness import Person, person
+from tests.support.sendgrid_sink import SendGridSink
+from tests.support.streams import room_events
 
 # When a racing request leaves, against a deadline 1.2 s away: early, around it, and late.
 DELAYS = (0.0, 1.0, 1.2, 1.4, 2.0)
@@ -45,13 +47,13 @@ def rival(ctx: Context) -> Person:
 
 
 def ended(
-    ctx: Context, client: Any, seller: Person, buyer: Person, rival: Person, **kw: Any
+    ctx: Context, client: Client, seller: Person, buyer: Person, rival: Person, **kw: Any
 ) -> Any:
     """Ended with bids: `buyer` 100, `rival` 1250 on top."""
     return ended_auction(ctx, client, seller, [(buyer, "100.00"), (rival, "1250.00")], **kw)
 
 
-def sent(sink: Any) -> list[tuple[str, str]]:
+def sent(sink: SendGridSink) -> list[tuple[str, str]]:
     return sorted((m.job_id or "", m.to[0]) for m in sink.messages)
 
 
@@ -59,54 +61,63 @@ def sent(sink: Any) -> list[tuple[str, str]]:
 
 
 def test_an_ended_auction_shows_its_decision_deadline(
-    ctx: Context, client: Any, seller: Person, buyer: Person, rival: Person, monkeypatch: Any
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    buyer: Person,
+    rival: Person,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, decision_window_secs=3600)
     auction_id = ended(ctx, client, seller, buyer, rival)
-    body = get(client, f"/api/auctions/{auction_id}").json_body
+    body = Actor(client, None).get(f"/api/auctions/{auction_id}").json_body
     assert body["status"] == "ended"
     deadline = parse_iso(body["decisionDeadline"])
     assert deadline - parse_iso(body["endsAt"]) == timedelta(seconds=3600)
     (required,) = [e for e in _events(ctx, seller) if e["type"] == "seller:decision_required"]
     assert required["data"]["decisionDeadline"] == body["decisionDeadline"]
     # Decided: the deadline no longer applies and is no longer shown.
-    assert post(client, f"/api/auctions/{auction_id}/decision", seller, {"action": "reject"})
-    assert "decisionDeadline" not in get(client, f"/api/auctions/{auction_id}").json_body
+    assert Actor(client, seller).post(f"/api/auctions/{auction_id}/decision", {"action": "reject"})
+    assert (
+        "decisionDeadline" not in Actor(client, None).get(f"/api/auctions/{auction_id}").json_body
+    )
 
 
 def _events(ctx: Context, user: Person) -> list[dict[str, Any]]:
-    from tests.after_sale.support import feed_events
+    from tests.support.after_sale import feed_events
 
     return feed_events(ctx, user)
 
 
 def test_silence_reminds_the_seller_once_then_rejects_at_the_deadline(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     buyer: Person,
     rival: Person,
-    sink: Any,
-    monkeypatch: Any,
+    sink: SendGridSink,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, decision_window_secs=2)  # the reminder at 1 s, the end at 2 s
     auction_id = ended(ctx, client, seller, buyer, rival)
-    tick_until(ctx, lambda: "decision_reminder" in notes(ctx, seller, auction_id))
+    tick_until(ctx, lambda: "decision_reminder" in notification_types(ctx, seller, auction_id))
     assert status_of(ctx, auction_id) == ("ended", None)
     tick_until(ctx, lambda: status_of(ctx, auction_id)[0] != "ended")
     for _ in range(3):  # more ticks change nothing
         tick_until(ctx, lambda: True)
 
     assert status_of(ctx, auction_id) == ("closed_no_winner", "decision_expired")
-    body = get(client, f"/api/auctions/{auction_id}").json_body
+    body = Actor(client, None).get(f"/api/auctions/{auction_id}").json_body
     assert body["closeReason"] == "decision_expired"
-    assert notes(ctx, seller, auction_id).count("decision_reminder") == 1
-    assert notes(ctx, seller, auction_id).count("decision_expired") == 1
-    assert notes(ctx, rival, auction_id).count("decision_expired") == 1
-    assert "decision_expired" not in notes(ctx, buyer, auction_id)  # only the highest bidder
+    assert notification_types(ctx, seller, auction_id).count("decision_reminder") == 1
+    assert notification_types(ctx, seller, auction_id).count("decision_expired") == 1
+    assert notification_types(ctx, rival, auction_id).count("decision_expired") == 1
+    assert "decision_expired" not in notification_types(
+        ctx, buyer, auction_id
+    )  # only the highest bidder
     assert feed_types(ctx, rival, auction_id).count("seller:rejected") == 1
     assert feed_types(ctx, seller, auction_id).count("seller:rejected") == 1
-    closed = [e for e in room_events(ctx, auction_id) if e["type"] == "auction:closed"]
+    closed = [e for e in room_events(ctx, auction_id, relay=True) if e["type"] == "auction:closed"]
     assert [e["data"]["closeReason"] for e in closed] == ["decision_expired"]
     assert audit_actions(ctx, auction_id) == ["system.decision_default"]
 
@@ -125,25 +136,25 @@ def test_silence_reminds_the_seller_once_then_rejects_at_the_deadline(
 
 def test_default_accept_sells_when_the_reserve_is_met(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     buyer: Person,
     rival: Person,
-    sink: Any,
-    monkeypatch: Any,
+    sink: SendGridSink,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, decision_window_secs=1, decision_default="accept")
     auction_id = ended(ctx, client, seller, buyer, rival, reserve="1000.00")
     tick_until(ctx, lambda: status_of(ctx, auction_id)[0] != "ended")
 
-    body = get(client, f"/api/auctions/{auction_id}", seller).json_body
+    body = Actor(client, seller).get(f"/api/auctions/{auction_id}").json_body
     assert body["status"] == "sold"
     assert body["winnerId"] == rival.id and body["finalPrice"] == "1250.00"
     assert body["payment"]["status"] == "pending"
     assert feed_types(ctx, rival, auction_id)[-1] == "seller:accepted"
-    assert "accepted" in notes(ctx, rival, auction_id)
-    assert notes(ctx, seller, auction_id).count("decision_expired") == 1  # why it sold
-    (sold,) = [e for e in room_events(ctx, auction_id) if e["type"] == "auction:sold"]
+    assert "accepted" in notification_types(ctx, rival, auction_id)
+    assert notification_types(ctx, seller, auction_id).count("decision_expired") == 1  # why it sold
+    (sold,) = [e for e in room_events(ctx, auction_id, relay=True) if e["type"] == "auction:sold"]
     assert sold["data"] == {"status": "sold", "finalPrice": "1250.00", "winnerName": "Ravi K."}
     assert audit_actions(ctx, auction_id) == ["system.decision_default"]
     run_jobs(ctx)
@@ -156,7 +167,12 @@ def test_default_accept_sells_when_the_reserve_is_met(
 
 
 def test_default_accept_below_the_reserve_rejects(
-    ctx: Context, client: Any, seller: Person, buyer: Person, rival: Person, monkeypatch: Any
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    buyer: Person,
+    rival: Person,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, decision_window_secs=1, decision_default="accept")
     auction_id = ended(ctx, client, seller, buyer, rival, reserve="5000.00")
@@ -166,13 +182,20 @@ def test_default_accept_below_the_reserve_rejects(
 
 
 def test_a_decision_after_the_deadline_is_refused_and_the_default_applies_first(
-    ctx: Context, client: Any, seller: Person, buyer: Person, rival: Person, monkeypatch: Any
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    buyer: Person,
+    rival: Person,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """No ticker runs here: the late request itself applies the default, then is judged."""
     windows(ctx, monkeypatch, decision_window_secs=3600)
     auction_id = ended(ctx, client, seller, buyer, rival)
     move_deadline(ctx, auction_id, soon(-10), decision=True)
-    response = post(client, f"/api/auctions/{auction_id}/decision", seller, {"action": "accept"})
+    response = Actor(client, seller).post(
+        f"/api/auctions/{auction_id}/decision", {"action": "accept"}
+    )
     assert response.status_code == 409, response.body
     assert response.json_body["code"] == "decision_not_allowed"
     assert status_of(ctx, auction_id) == ("closed_no_winner", "decision_expired")
@@ -180,7 +203,7 @@ def test_a_decision_after_the_deadline_is_refused_and_the_default_applies_first(
 
 
 def test_a_decision_racing_its_own_deadline_has_exactly_one_outcome(
-    ctx: Context, api_url: str, client: Any, seller: Person, buyer: Person, rival: Person
+    ctx: Context, api_url: str, client: Client, seller: Person, buyer: Person, rival: Person
 ) -> None:
     """The seller's accept and two tickers firing the deadline, released together at the
     deadline's instant: either the seller's sale or the default's close, never both."""
@@ -233,19 +256,23 @@ def test_a_decision_racing_its_own_deadline_has_exactly_one_outcome(
 # -- the counter offer's expiry ------------------------------------------------------------------
 
 
-def _counter(client: Any, seller: Person, auction_id: Any, amount: str = "1500") -> dict[str, Any]:
-    response = post(
-        client,
-        f"/api/auctions/{auction_id}/decision",
-        seller,
-        {"action": "counter", "amount": amount},
+def _counter(
+    client: Client, seller: Person, auction_id: Any, amount: str = "1500"
+) -> dict[str, Any]:
+    response = Actor(client, seller).post(
+        f"/api/auctions/{auction_id}/decision", {"action": "counter", "amount": amount}
     )
     assert response.status_code == 200, response.body
     return dict(response.json_body["counterOffer"])
 
 
 def test_a_counter_offer_carries_its_expiry(
-    ctx: Context, client: Any, seller: Person, buyer: Person, rival: Person, monkeypatch: Any
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    buyer: Person,
+    rival: Person,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, counter_window_secs=7200)
     auction_id = ended(ctx, client, seller, buyer, rival)
@@ -259,12 +286,12 @@ def test_a_counter_offer_carries_its_expiry(
 
 def test_an_unanswered_counter_offer_expires_and_closes_the_auction(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     buyer: Person,
     rival: Person,
-    sink: Any,
-    monkeypatch: Any,
+    sink: SendGridSink,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, counter_window_secs=1)
     auction_id = ended(ctx, client, seller, buyer, rival)
@@ -272,16 +299,16 @@ def test_an_unanswered_counter_offer_expires_and_closes_the_auction(
     tick_until(ctx, lambda: status_of(ctx, auction_id)[0] != "ended")
     tick_until(ctx, lambda: True)
 
-    body = get(client, f"/api/auctions/{auction_id}").json_body
+    body = Actor(client, None).get(f"/api/auctions/{auction_id}").json_body
     assert body["status"] == "closed_no_winner" and body["closeReason"] == "counter_expired"
     assert body["counterOffer"]["status"] == "expired"
     for who in (rival, seller):
         assert feed_types(ctx, who, auction_id).count("counter:expired") == 1
-        assert notes(ctx, who, auction_id).count("counter_expired") == 1
+        assert notification_types(ctx, who, auction_id).count("counter_expired") == 1
     assert "counter:expired" not in feed_types(ctx, buyer, auction_id)
     assert [
         e["data"]["closeReason"]
-        for e in room_events(ctx, auction_id)
+        for e in room_events(ctx, auction_id, relay=True)
         if e["type"] == "auction:closed"
     ] == ["counter_expired"]
     assert audit_actions(ctx, auction_id) == ["seller.counter", "system.counter_expired"]
@@ -294,19 +321,21 @@ def test_an_unanswered_counter_offer_expires_and_closes_the_auction(
 
 
 def test_an_answer_after_the_expiry_is_refused(
-    ctx: Context, client: Any, seller: Person, buyer: Person, rival: Person
+    ctx: Context, client: Client, seller: Person, buyer: Person, rival: Person
 ) -> None:
     auction_id = ended(ctx, client, seller, buyer, rival)
     counter = _counter(client, seller, auction_id)
     move_deadline(ctx, auction_id, soon(-10), counter=True)
-    response = post(client, f"/api/counter/{counter['id']}/response", rival, {"action": "accept"})
+    response = Actor(client, rival).post(
+        f"/api/counter/{counter['id']}/response", {"action": "accept"}
+    )
     assert response.status_code == 409
     assert response.json_body["code"] == "counter_not_pending"
     assert status_of(ctx, auction_id) == ("closed_no_winner", "counter_expired")
 
 
 def test_a_counter_answer_racing_its_expiry_has_exactly_one_outcome(
-    ctx: Context, api_url: str, client: Any, seller: Person, buyer: Person, rival: Person
+    ctx: Context, api_url: str, client: Client, seller: Person, buyer: Person, rival: Person
 ) -> None:
     node_ctx = for_socket_node(get_settings())
     outcomes = []
@@ -352,7 +381,12 @@ def test_a_counter_answer_racing_its_expiry_has_exactly_one_outcome(
 
 
 def test_each_deadline_job_is_queued_once_however_often_it_is_fired(
-    ctx: Context, client: Any, seller: Person, buyer: Person, rival: Person, monkeypatch: Any
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    buyer: Person,
+    rival: Person,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, decision_window_secs=3600)
     auction_id = ended(ctx, client, seller, buyer, rival)

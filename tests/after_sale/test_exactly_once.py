@@ -19,26 +19,29 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from chalice.test import Client
 from sqlalchemy import select, update
 
 from shared.adapters.orm import Auction, Invoice
 from shared.services import ticker
 from shared.services.context import Context, for_socket_node
 from shared.settings import REPO_ROOT, get_settings
-from tests.after_sale.support import (
+from tests.support.actors import Actor
+from tests.support.after_sale import (
     all_notes,
     audit_actions,
+    ended_auction,
     feed_types,
     move_deadline,
-    post,
     room_types,
+    run_jobs,
     soon,
     status_of,
     tick_until,
 )
-from tests.socket.conftest import wait_for
-from tests.support.after_sale import ended_auction, run_jobs
 from tests.support.harness import Person, person
+from tests.support.sendgrid_sink import SendGridSink
+from tests.support.socket_node import wait_for
 
 KINDS = ("decision", "counter", "offer", "payment")
 
@@ -120,7 +123,7 @@ class World:
         assert made == expected
         self.emails = jobs
 
-    def assert_emails_once(self, sink: Any) -> None:
+    def assert_emails_once(self, sink: SendGridSink) -> None:
         """Every email of the deadlines delivered, each exactly once (and nothing twice)."""
         counts = Counter(m.job_id for m in sink.messages)
         assert max(counts.values()) == 1, counts
@@ -138,7 +141,7 @@ DEADLINE_TEMPLATES = {
 
 def build(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     due: datetime,
     per_kind: int,
@@ -155,30 +158,31 @@ def build(
             if kind == "decision":
                 move_deadline(ctx, aid, due, decision=True)
             elif kind == "counter":
-                counter = post(
-                    client,
-                    f"/api/auctions/{aid}/decision",
-                    seller,
-                    {"action": "counter", "amount": "200"},
-                ).json_body["counterOffer"]
+                counter = (
+                    Actor(client, seller)
+                    .post(f"/api/auctions/{aid}/decision", {"action": "counter", "amount": "200"})
+                    .json_body["counterOffer"]
+                )
                 world.counters[aid] = counter["id"]
                 move_deadline(ctx, aid, due, counter=True)
             elif kind == "offer":
-                post(client, f"/api/auctions/{aid}/decision", seller, {"action": "reject"})
-                offer = post(
-                    client, f"/api/auctions/{aid}/offers", seller, {"bidderId": world.low.id}
-                ).json_body
+                Actor(client, seller).post(f"/api/auctions/{aid}/decision", {"action": "reject"})
+                offer = (
+                    Actor(client, seller)
+                    .post(f"/api/auctions/{aid}/offers", {"bidderId": world.low.id})
+                    .json_body
+                )
                 world.offers[aid] = offer["id"]
                 move_deadline(ctx, aid, due, offer=True)
             else:
-                post(client, f"/api/auctions/{aid}/decision", seller, {"action": "accept"})
+                Actor(client, seller).post(f"/api/auctions/{aid}/decision", {"action": "accept"})
                 move_deadline(ctx, aid, due, payment=True)
             made.append(aid)
     ticker.rebuild_schedule(ctx)
     return world
 
 
-def scheduled_tick(client: Any) -> dict[str, Any]:
+def scheduled_tick(client: Client) -> dict[str, Any]:
     event = client.events.generate_cw_event(
         source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
     )
@@ -186,7 +190,7 @@ def scheduled_tick(client: Any) -> dict[str, Any]:
 
 
 def test_three_racing_tickers_fire_every_deadline_once(
-    ctx: Context, client: Any, seller: Person, sink: Any
+    ctx: Context, client: Client, seller: Person, sink: SendGridSink
 ) -> None:
     world = build(ctx, client, seller, soon(2500), per_kind=3)
     stop = threading.Event()
@@ -258,7 +262,7 @@ class Crasher:
 
 @pytest.mark.parametrize("kind", (*KINDS, "reminder"))
 def test_a_ticker_killed_between_claim_and_commit_leaves_the_deadline_to_fire_once(
-    ctx: Context, client: Any, seller: Person, sink: Any, kind: str
+    ctx: Context, client: Client, seller: Person, sink: SendGridSink, kind: str
 ) -> None:
     world = build(
         ctx,
@@ -303,7 +307,7 @@ def test_a_ticker_killed_between_claim_and_commit_leaves_the_deadline_to_fire_on
 
 
 def test_after_a_restart_overdue_deadlines_fire_soon_and_once(
-    ctx: Context, client: Any, seller: Person, node_factory: Any, sink: Any
+    ctx: Context, client: Client, seller: Person, node_factory: Any, sink: SendGridSink
 ) -> None:
     """Redis lost everything (schedules included) while the node was down; the deadlines
     passed meanwhile. The node boots, rebuilds the schedules from PostgreSQL and fires each

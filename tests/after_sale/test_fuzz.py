@@ -8,11 +8,12 @@ import itertools
 from typing import Any
 
 import pytest
+from chalice.test import Client
 from hypothesis import HealthCheck, settings
 
 from shared.services.context import Context
-from tests.after_sale.support import post
-from tests.integration.test_schemathesis import CHECKS, MAX_EXAMPLES, _load
+from tests.functions.test_openapi_generated import CHECKS, MAX_EXAMPLES, _load
+from tests.support.actors import Actor
 from tests.support.after_sale import ended_auction
 from tests.support.harness import Person, person
 
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.serial
 @pytest.fixture
 def world(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     buyer: Person,
     admin: Person,
@@ -37,11 +38,11 @@ def world(
     monkeypatch.setattr(ctx.settings, "bid_rate_limit", "1000/s:1000")
     runner_up = person(ctx, "buyer", "Bina Rao")
     closed = ended_auction(ctx, client, seller, [(buyer, "100.00"), (runner_up, "150.00")])
-    post(client, f"/api/auctions/{closed}/decision", seller, {"action": "reject"})
-    made = post(client, f"/api/auctions/{closed}/offers", seller, {"bidderId": buyer.id})
+    Actor(client, seller).post(f"/api/auctions/{closed}/decision", {"action": "reject"})
+    made = Actor(client, seller).post(f"/api/auctions/{closed}/offers", {"bidderId": buyer.id})
     assert made.status_code == 201, made.body
     sold = ended_auction(ctx, client, seller, [(buyer, "100.00")])
-    post(client, f"/api/auctions/{sold}/decision", seller, {"action": "accept"})
+    Actor(client, seller).post(f"/api/auctions/{sold}/decision", {"action": "accept"})
     return {
         "people": {"seller": seller, "buyer": buyer, "admin": admin},
         "closed": str(closed),
@@ -54,7 +55,7 @@ def world(
 
 def _caller(case: Any, world: dict[str, Any]) -> Person:
     path = case.operation.path
-    people = world["people"]
+    people: dict[str, Person] = world["people"]
     if path.startswith("/api/admin"):
         return people["admin"]
     if path.startswith("/api/offers"):
@@ -78,7 +79,7 @@ def _real_resource(case: Any, world: dict[str, Any]) -> None:
         params["user_id"] = world["user"]
 
 
-@schema.parametrize()
+@schema.parametrize()  # type: ignore[untyped-decorator]  # schemathesis ships it untyped
 @settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,

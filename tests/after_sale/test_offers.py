@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pypdf
 import pytest
+from chalice.test import Client
 from sqlalchemy import func, select
 
 from shared.adapters.orm import Invoice, SecondChanceOffer
@@ -19,23 +20,24 @@ from shared.domain.times import parse_iso
 from shared.services import offers
 from shared.services.context import Context, for_socket_node
 from shared.settings import get_settings
-from tests.after_sale.support import (
+from tests.support.actors import Actor, Bidder
+from tests.support.after_sale import (
     audit_actions,
+    ended_auction,
     feed_types,
-    get,
     move_deadline,
-    notes,
-    post,
+    notification_types,
     race,
-    room_events,
     room_types,
+    run_jobs,
     soon,
     status_of,
     tick_until,
     windows,
 )
-from tests.support.after_sale import bid, ended_auction, run_jobs
 from tests.support.harness import Person, live_auction, person
+from tests.support.sendgrid_sink import SendGridSink
+from tests.support.streams import room_events
 
 
 @pytest.fixture
@@ -55,7 +57,7 @@ def ravi(ctx: Context) -> Person:
 
 @pytest.fixture
 def closed(
-    ctx: Context, client: Any, seller: Person, asha: Person, bina: Person, ravi: Person
+    ctx: Context, client: Client, seller: Person, asha: Person, bina: Person, ravi: Person
 ) -> Any:
     """Asha bid 100 then 150, Bina 200, Ravi 1250 on top; the seller rejected Ravi's bid."""
     auction_id = ended_auction(
@@ -64,21 +66,28 @@ def closed(
         seller,
         [(asha, "100.00"), (bina, "200.00"), (asha, "210.00"), (ravi, "1250.00")],
     )
-    response = post(client, f"/api/auctions/{auction_id}/decision", seller, {"action": "reject"})
+    response = Actor(client, seller).post(
+        f"/api/auctions/{auction_id}/decision", {"action": "reject"}
+    )
     assert response.status_code == 200, response.body
     return auction_id
 
 
-def offer(client: Any, seller: Person, auction_id: Any, bidder: Person) -> Any:
-    return post(client, f"/api/auctions/{auction_id}/offers", seller, {"bidderId": bidder.id})
+def offer(client: Client, seller: Person, auction_id: Any, bidder: Person) -> Any:
+    return Actor(client, seller).post(f"/api/auctions/{auction_id}/offers", {"bidderId": bidder.id})
 
 
-def answer(client: Any, who: Person, offer_id: str, action: str) -> Any:
-    return post(client, f"/api/offers/{offer_id}/response", who, {"action": action})
+def answer(client: Client, who: Person, offer_id: str, action: str) -> Any:
+    return Actor(client, who).post(f"/api/offers/{offer_id}/response", {"action": action})
 
 
 def test_an_offer_goes_to_another_bidder_at_their_own_highest_bid(
-    ctx: Context, client: Any, seller: Person, asha: Person, closed: Any, monkeypatch: Any
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    asha: Person,
+    closed: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, offer_window_secs=3600)
     response = offer(client, seller, closed, asha)
@@ -93,38 +102,44 @@ def test_an_offer_goes_to_another_bidder_at_their_own_highest_bid(
     )
     assert 3590 < (parse_iso(made["expiresAt"]) - soon()).total_seconds() <= 3600
     assert feed_types(ctx, asha, closed)[-1] == "offer:received"
-    assert notes(ctx, asha, closed).count("offer_received") == 1
+    assert notification_types(ctx, asha, closed).count("offer_received") == 1
     assert audit_actions(ctx, closed) == ["seller.reject", "seller.offer"]
     # The bidder and the seller see it on the auction; nobody else does.
-    assert get(client, f"/api/auctions/{closed}", asha).json_body["offer"] == made
-    assert get(client, f"/api/auctions/{closed}", seller).json_body["offer"] == made
-    assert "offer" not in get(client, f"/api/auctions/{closed}").json_body
+    assert Actor(client, asha).get(f"/api/auctions/{closed}").json_body["offer"] == made
+    assert Actor(client, seller).get(f"/api/auctions/{closed}").json_body["offer"] == made
+    assert "offer" not in Actor(client, None).get(f"/api/auctions/{closed}").json_body
 
 
 def test_the_seller_sees_the_offers_and_whom_else_they_may_go_to(
-    ctx: Context, client: Any, seller: Person, asha: Person, bina: Person, ravi: Person, closed: Any
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    asha: Person,
+    bina: Person,
+    ravi: Person,
+    closed: Any,
 ) -> None:
-    listed = get(client, f"/api/auctions/{closed}/offers", seller).json_body
+    listed = Actor(client, seller).get(f"/api/auctions/{closed}/offers").json_body
     assert listed["items"] == [] and listed["nextCursor"] is None
     assert listed["candidates"] == [
         {"bidderId": asha.id, "bidderName": "Asha K.", "amount": "210.00"},
         {"bidderId": bina.id, "bidderName": "Bina R.", "amount": "200.00"},
     ]  # Ravi, the highest bidder, had the first chance
     made = offer(client, seller, closed, bina).json_body
-    listed = get(client, f"/api/auctions/{closed}/offers", seller).json_body
+    listed = Actor(client, seller).get(f"/api/auctions/{closed}/offers").json_body
     assert listed["items"] == [made]
     assert [c["bidderId"] for c in listed["candidates"]] == [asha.id]
-    assert get(client, f"/api/auctions/{closed}/offers", asha).status_code == 403
+    assert Actor(client, asha).get(f"/api/auctions/{closed}/offers").status_code == 403
 
 
 def test_accepting_sells_like_any_sale(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     asha: Person,
     ravi: Person,
     closed: Any,
-    sink: Any,
+    sink: SendGridSink,
 ) -> None:
     made = offer(client, seller, closed, asha).json_body
     response = answer(client, asha, made["id"], "accept")
@@ -136,8 +151,8 @@ def test_accepting_sells_like_any_sale(
     assert auction["offer"]["status"] == "accepted"
     for who in (asha, seller):
         assert feed_types(ctx, who, closed)[-1] == "offer:accepted"
-        assert notes(ctx, who, closed)[-1] == "offer_accepted"
-    sold = [e for e in room_events(ctx, closed) if e["type"] == "auction:sold"]
+        assert notification_types(ctx, who, closed)[-1] == "offer_accepted"
+    sold = [e for e in room_events(ctx, closed, relay=True) if e["type"] == "auction:sold"]
     assert [e["data"] for e in sold] == [
         {"status": "sold", "finalPrice": "210.00", "winnerName": "Asha K."}
     ]
@@ -146,7 +161,7 @@ def test_accepting_sells_like_any_sale(
     confirmations = [
         m for m in sink.messages if (m.job_id or "").startswith("email:offer_accepted")
     ]
-    assert sorted(m.job_id for m in confirmations) == [
+    assert sorted(m.job_id or "" for m in confirmations) == [
         f"email:offer_accepted:{made['id']}:buyer",
         f"email:offer_accepted:{made['id']}:seller",
     ]
@@ -159,14 +174,19 @@ def test_accepting_sells_like_any_sale(
     assert response.status_code == 200
 
 
-def call_invoice(client: Any, who: Person, auction_id: Any) -> Any:
-    from tests.support.after_sale import call
-
-    return call(client, "GET", f"/api/auctions/{auction_id}/invoice", who, Accept="application/pdf")
+def call_invoice(client: Client, who: Person, auction_id: Any) -> Any:
+    path = f"/api/auctions/{auction_id}/invoice"
+    return Actor(client, who).get(path, headers={"Accept": "application/pdf"})
 
 
 def test_rejecting_leaves_it_closed_and_frees_the_seller_to_offer_to_the_next(
-    ctx: Context, client: Any, seller: Person, asha: Person, bina: Person, closed: Any, sink: Any
+    ctx: Context,
+    client: Client,
+    seller: Person,
+    asha: Person,
+    bina: Person,
+    closed: Any,
+    sink: SendGridSink,
 ) -> None:
     first = offer(client, seller, closed, asha).json_body
     response = answer(client, asha, first["id"], "reject")
@@ -174,9 +194,11 @@ def test_rejecting_leaves_it_closed_and_frees_the_seller_to_offer_to_the_next(
     assert response.json_body["status"] == "closed_no_winner"
     assert response.json_body["closeReason"] == "offer_declined"
     assert feed_types(ctx, seller, closed)[-1] == "offer:rejected"
-    assert notes(ctx, seller, closed)[-1] == "offer_rejected"
+    assert notification_types(ctx, seller, closed)[-1] == "offer_rejected"
     closes = [
-        e["data"]["closeReason"] for e in room_events(ctx, closed) if e["type"] == "auction:closed"
+        e["data"]["closeReason"]
+        for e in room_events(ctx, closed, relay=True)
+        if e["type"] == "auction:closed"
     ]
     assert closes == ["rejected", "offer_declined"]
     # Asha had her chance; Bina is next.
@@ -189,32 +211,33 @@ def test_rejecting_leaves_it_closed_and_frees_the_seller_to_offer_to_the_next(
 
 def test_an_unanswered_offer_expires_once_and_frees_the_seller(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     asha: Person,
     bina: Person,
     closed: Any,
-    sink: Any,
-    monkeypatch: Any,
+    sink: SendGridSink,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, offer_window_secs=1)
     made = offer(client, seller, closed, asha).json_body
     tick_until(
         ctx,
         lambda: (
-            get(client, f"/api/auctions/{closed}", seller).json_body["offer"]["status"] == "expired"
+            Actor(client, seller).get(f"/api/auctions/{closed}").json_body["offer"]["status"]
+            == "expired"
         ),
     )
     tick_until(ctx, lambda: True)
     assert status_of(ctx, closed) == ("closed_no_winner", "offer_declined")
     for who in (asha, seller):
         assert feed_types(ctx, who, closed).count("offer:expired") == 1
-        assert notes(ctx, who, closed).count("offer_expired") == 1
+        assert notification_types(ctx, who, closed).count("offer_expired") == 1
     late = answer(client, asha, made["id"], "accept")
     assert late.status_code == 409 and late.json_body["code"] == "offer_not_pending"
     assert offer(client, seller, closed, bina).status_code == 201
     run_jobs(ctx)
-    expired = sorted(m.job_id for m in sink.messages if "offer_expired" in (m.job_id or ""))
+    expired = sorted(m.job_id or "" for m in sink.messages if "offer_expired" in (m.job_id or ""))
     assert expired == [
         f"email:offer_expired:{made['id']}:buyer",
         f"email:offer_expired:{made['id']}:seller",
@@ -226,7 +249,7 @@ def test_an_unanswered_offer_expires_once_and_frees_the_seller(
 
 def test_refusals(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     asha: Person,
     bina: Person,
@@ -251,7 +274,7 @@ def test_refusals(
     # Only its bidder answers; a bad action is 422; an unknown offer 404.
     response = answer(client, bina, made["id"], "accept")
     assert (response.status_code, response.json_body["code"]) == (403, "forbidden")
-    response = post(client, f"/api/offers/{made['id']}/response", asha, {"action": "maybe"})
+    response = Actor(client, asha).post(f"/api/offers/{made['id']}/response", {"action": "maybe"})
     assert response.status_code == 422
     assert answer(client, asha, str(uuid.uuid4()), "accept").status_code == 404
     assert answer(client, asha, "not-an-id", "accept").status_code == 404
@@ -260,7 +283,7 @@ def test_refusals(
     response = answer(client, asha, made["id"], "accept")
     assert (response.status_code, response.json_body["code"]) == (409, "offer_not_pending")
     # Bad bodies and unknown auctions.
-    response = post(client, f"/api/auctions/{closed}/offers", seller, {"bidderId": "x"})
+    response = Actor(client, seller).post(f"/api/auctions/{closed}/offers", {"bidderId": "x"})
     assert response.status_code == 422
     assert offer(client, seller, uuid.uuid4(), asha).status_code == 404
     assert audit_actions(ctx, closed) == [
@@ -271,14 +294,14 @@ def test_refusals(
 
 
 def test_no_offer_on_an_auction_that_is_not_closed_after_bids(
-    ctx: Context, client: Any, seller: Person, asha: Person, bina: Person
+    ctx: Context, client: Client, seller: Person, asha: Person, bina: Person
 ) -> None:
     live = live_auction(ctx, seller)
-    bid(client, asha, live, "100.00")
+    Bidder(client, asha).placed(live, "100.00")
     response = offer(client, seller, live, asha)
     assert (response.status_code, response.json_body["code"]) == (409, "offer_not_allowed")
     sold = ended_auction(ctx, client, seller, [(asha, "100.00"), (bina, "150.00")])
-    post(client, f"/api/auctions/{sold}/decision", seller, {"action": "accept"})
+    Actor(client, seller).post(f"/api/auctions/{sold}/decision", {"action": "accept"})
     response = offer(client, seller, sold, asha)
     assert (response.status_code, response.json_body["code"]) == (409, "offer_not_allowed")
 
@@ -309,7 +332,7 @@ def test_racing_offers_make_exactly_one(
 
 
 def test_racing_answers_make_exactly_one(
-    ctx: Context, api_url: str, client: Any, seller: Person, asha: Person, closed: Any
+    ctx: Context, api_url: str, client: Client, seller: Person, asha: Person, closed: Any
 ) -> None:
     made = offer(client, seller, closed, asha).json_body
 
@@ -335,14 +358,14 @@ def test_racing_answers_make_exactly_one(
 
 
 def test_an_offer_answer_racing_its_expiry_has_exactly_one_outcome(
-    ctx: Context, api_url: str, client: Any, seller: Person, asha: Person, bina: Person
+    ctx: Context, api_url: str, client: Client, seller: Person, asha: Person, bina: Person
 ) -> None:
     node_ctx = for_socket_node(get_settings())
     outcomes = []
     try:
         for delay in (0.0, 1.0, 1.2, 1.4, 2.0):
             auction_id = ended_auction(ctx, client, seller, [(asha, "100.00"), (bina, "150.00")])
-            post(client, f"/api/auctions/{auction_id}/decision", seller, {"action": "reject"})
+            Actor(client, seller).post(f"/api/auctions/{auction_id}/decision", {"action": "reject"})
             made = offer(client, seller, auction_id, asha).json_body
             move_deadline(ctx, auction_id, soon(1200), offer=True)
 

@@ -12,26 +12,28 @@ from typing import Any
 
 import pypdf
 import pytest
+from chalice.test import Client
 from sqlalchemy import select
 
 from shared.adapters.orm import Invoice
 from shared.domain.times import parse_iso
 from shared.services.context import Context
-from tests.after_sale.support import (
+from tests.support.actors import Actor, call
+from tests.support.after_sale import (
     audit_actions,
+    ended_auction,
     feed_types,
-    get,
     move_deadline,
-    notes,
-    post,
-    room_events,
+    notification_types,
+    run_jobs,
     soon,
     status_of,
     tick_until,
     windows,
 )
-from tests.support.after_sale import call, ended_auction, run_jobs
 from tests.support.harness import Person, person
+from tests.support.sendgrid_sink import SendGridSink
+from tests.support.streams import room_events
 
 
 @pytest.fixture
@@ -44,20 +46,26 @@ def winner(ctx: Context) -> Person:
     return person(ctx, "buyer", "Ravi Kumar")
 
 
-def sold(ctx: Context, client: Any, seller: Person, runner_up: Person, winner: Person) -> Any:
+def sold(ctx: Context, client: Client, seller: Person, runner_up: Person, winner: Person) -> Any:
     auction_id = ended_auction(ctx, client, seller, [(runner_up, "100.00"), (winner, "1250.00")])
-    response = post(client, f"/api/auctions/{auction_id}/decision", seller, {"action": "accept"})
+    response = Actor(client, seller).post(
+        f"/api/auctions/{auction_id}/decision", {"action": "accept"}
+    )
     assert response.status_code == 200, response.body
     return auction_id
 
 
-def pay(client: Any, who: Person | None, auction_id: Any, action: str) -> Any:
-    return post(client, f"/api/auctions/{auction_id}/payment", who, {"action": action})
+def pay(client: Client, who: Person | None, auction_id: Any, action: str) -> Any:
+    return Actor(client, who).post(f"/api/auctions/{auction_id}/payment", {"action": action})
 
 
-def invoice_text(client: Any, who: Person, auction_id: Any) -> str:
+def invoice_text(client: Client, who: Person, auction_id: Any) -> str:
     response = call(
-        client, "GET", f"/api/auctions/{auction_id}/invoice", who, Accept="application/pdf"
+        client,
+        "GET",
+        f"/api/auctions/{auction_id}/invoice",
+        who,
+        headers={"Accept": "application/pdf"},
     )
     assert response.status_code == 200, response.body
     return "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(response.body)).pages)
@@ -73,43 +81,43 @@ def numbers(ctx: Context) -> list[tuple[int, bool]]:
 
 def test_a_sale_has_a_payment_due_after_the_window(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     runner_up: Person,
     winner: Person,
-    monkeypatch: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, payment_window_secs=3 * 86400)
     auction_id = sold(ctx, client, seller, runner_up, winner)
-    body = get(client, f"/api/auctions/{auction_id}").json_body
+    body = Actor(client, None).get(f"/api/auctions/{auction_id}").json_body
     assert body["payment"]["status"] == "pending"
     with ctx.db.session() as session:
         invoice = session.scalars(select(Invoice)).one()
         sold_at = invoice.sold_at
     drift = parse_iso(body["payment"]["dueAt"]) - sold_at - timedelta(days=3)
     assert abs(drift) < timedelta(milliseconds=1)  # the API gives milliseconds
-    listed = get(client, "/api/auctions?status=sold").json_body["items"]
+    listed = Actor(client, None).get("/api/auctions?status=sold").json_body["items"]
     assert listed[0]["payment"] == body["payment"]
 
 
 def test_paid_then_confirmed(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     runner_up: Person,
     winner: Person,
-    sink: Any,
+    sink: SendGridSink,
 ) -> None:
     auction_id = sold(ctx, client, seller, runner_up, winner)
     response = pay(client, winner, auction_id, "mark_paid")
     assert response.status_code == 200, response.body
     assert response.json_body["payment"]["status"] == "paid"
-    assert notes(ctx, seller, auction_id)[-1] == "payment_marked"
+    assert notification_types(ctx, seller, auction_id)[-1] == "payment_marked"
     assert feed_types(ctx, seller, auction_id)[-1] == "payment:marked"
     response = pay(client, seller, auction_id, "confirm")
     assert response.status_code == 200, response.body
     assert response.json_body["payment"]["status"] == "confirmed"
-    assert notes(ctx, winner, auction_id)[-1] == "payment_confirmed"
+    assert notification_types(ctx, winner, auction_id)[-1] == "payment_confirmed"
     assert feed_types(ctx, winner, auction_id)[-1] == "payment:confirmed"
     assert audit_actions(ctx, auction_id) == [
         "seller.accept",
@@ -126,7 +134,7 @@ def test_paid_then_confirmed(
     # A confirmed payment is final: no due date is told, nothing can be reported.
     move_deadline(ctx, auction_id, soon(-10), payment=True)
     tick_until(ctx, lambda: True)
-    assert "payment_due" not in notes(ctx, winner, auction_id)
+    assert "payment_due" not in notification_types(ctx, winner, auction_id)
     response = pay(client, seller, auction_id, "report_unpaid")
     assert (response.status_code, response.json_body["code"]) == (
         409,
@@ -135,14 +143,14 @@ def test_paid_then_confirmed(
 
 
 def test_the_seller_may_confirm_without_a_mark(
-    ctx: Context, client: Any, seller: Person, runner_up: Person, winner: Person
+    ctx: Context, client: Client, seller: Person, runner_up: Person, winner: Person
 ) -> None:
     auction_id = sold(ctx, client, seller, runner_up, winner)
     assert pay(client, seller, auction_id, "confirm").json_body["payment"]["status"] == "confirmed"
 
 
 def test_payment_refusals(
-    ctx: Context, client: Any, seller: Person, runner_up: Person, winner: Person
+    ctx: Context, client: Client, seller: Person, runner_up: Person, winner: Person
 ) -> None:
     auction_id = sold(ctx, client, seller, runner_up, winner)
 
@@ -168,7 +176,9 @@ def test_payment_refusals(
     refused(seller, "confirm", 409, "payment_action_not_allowed", ended)
     # Bad input.
     assert pay(client, winner, uuid.uuid4(), "mark_paid").status_code == 404
-    response = post(client, f"/api/auctions/{auction_id}/payment", winner, {"action": "refund"})
+    response = Actor(client, winner).post(
+        f"/api/auctions/{auction_id}/payment", {"action": "refund"}
+    )
     assert response.status_code == 422
     assert pay(client, None, auction_id, "mark_paid").status_code == 401
     assert audit_actions(ctx, auction_id) == [
@@ -180,20 +190,20 @@ def test_payment_refusals(
 
 def test_at_due_both_parties_are_told_once(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     runner_up: Person,
     winner: Person,
-    sink: Any,
-    monkeypatch: Any,
+    sink: SendGridSink,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, payment_window_secs=1)
     auction_id = sold(ctx, client, seller, runner_up, winner)
-    tick_until(ctx, lambda: "payment_due" in notes(ctx, winner, auction_id))
+    tick_until(ctx, lambda: "payment_due" in notification_types(ctx, winner, auction_id))
     for _ in range(3):
         tick_until(ctx, lambda: True)
     for who in (winner, seller):
-        assert notes(ctx, who, auction_id).count("payment_due") == 1
+        assert notification_types(ctx, who, auction_id).count("payment_due") == 1
         assert feed_types(ctx, who, auction_id).count("payment:due") == 1
     run_jobs(ctx)
     due = sorted(m.job_id or "" for m in sink.messages if "payment_due" in (m.job_id or ""))
@@ -202,12 +212,12 @@ def test_at_due_both_parties_are_told_once(
 
 def test_unpaid_voids_the_sale_keeps_the_invoice_and_opens_a_second_chance(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     runner_up: Person,
     winner: Person,
-    sink: Any,
-    monkeypatch: Any,
+    sink: SendGridSink,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     windows(ctx, monkeypatch, payment_window_secs=3600)
     first = sold(ctx, client, seller, runner_up, winner)  # INV-000001
@@ -222,10 +232,12 @@ def test_unpaid_voids_the_sale_keeps_the_invoice_and_opens_a_second_chance(
     assert "payment" not in body and "winnerId" not in body
     assert status_of(ctx, first) == ("closed_no_winner", "unpaid")
     assert [
-        e["data"]["closeReason"] for e in room_events(ctx, first) if e["type"] == "auction:closed"
+        e["data"]["closeReason"]
+        for e in room_events(ctx, first, relay=True)
+        if e["type"] == "auction:closed"
     ] == ["unpaid"]
     for who in (winner, seller):
-        assert notes(ctx, who, first)[-1] == "sale_void"
+        assert notification_types(ctx, who, first)[-1] == "sale_void"
         assert feed_types(ctx, who, first)[-1] == "sale:void"
     assert audit_actions(ctx, first)[-1] == "seller.report_unpaid"
 
@@ -246,12 +258,12 @@ def test_unpaid_voids_the_sale_keeps_the_invoice_and_opens_a_second_chance(
         assert "VOID" in text and "INV-000001" in text
 
     # A second chance: not to the buyer whose sale was voided; to the runner-up, who buys.
-    response = post(client, f"/api/auctions/{first}/offers", seller, {"bidderId": winner.id})
+    response = Actor(client, seller).post(f"/api/auctions/{first}/offers", {"bidderId": winner.id})
     assert (response.status_code, response.json_body["code"]) == (409, "offer_not_allowed")
-    made = post(client, f"/api/auctions/{first}/offers", seller, {"bidderId": runner_up.id})
+    made = Actor(client, seller).post(f"/api/auctions/{first}/offers", {"bidderId": runner_up.id})
     assert made.status_code == 201, made.body
-    accepted = post(
-        client, f"/api/offers/{made.json_body['id']}/response", runner_up, {"action": "accept"}
+    accepted = Actor(client, runner_up).post(
+        f"/api/offers/{made.json_body['id']}/response", {"action": "accept"}
     )
     assert accepted.json_body["status"] == "sold"
     assert accepted.json_body["payment"]["status"] == "pending"

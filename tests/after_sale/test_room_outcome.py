@@ -8,19 +8,21 @@ import uuid
 from typing import Any
 
 import pytest
+from chalice.test import Client
 
 from shared.services import transitions
 from shared.services.context import Context
-from tests.after_sale.support import get, post, room_events
-from tests.socket.conftest import InProcessNode
-from tests.support.after_sale import bid, ended_auction, hammer
+from tests.support.actors import Actor, Bidder
+from tests.support.after_sale import ended_auction, hammer
 from tests.support.harness import Person, live_auction, person
+from tests.support.socket_node import InProcessNode
+from tests.support.streams import room_events
 
 
 def outcome(ctx: Context, auction_id: uuid.UUID) -> list[tuple[str, dict[str, Any]]]:
     return [
         (e["type"], e["data"])
-        for e in room_events(ctx, auction_id)
+        for e in room_events(ctx, auction_id, relay=True)
         if e["type"] in ("auction:sold", "auction:closed")
     ]
 
@@ -59,7 +61,7 @@ def get_auction(ctx: Context, auction_id: uuid.UUID) -> dict[str, Any]:
 )
 def test_the_sellers_decision(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     buyer: Person,
     ravi: Person,
@@ -67,7 +69,7 @@ def test_the_sellers_decision(
     expected: Any,
 ) -> None:
     auction_id = ended_auction(ctx, client, seller, [(buyer, "100.00"), (ravi, "1250.00")])
-    post(client, f"/api/auctions/{auction_id}/decision", seller, {"action": action})
+    Actor(client, seller).post(f"/api/auctions/{auction_id}/decision", {"action": action})
     assert outcome(ctx, auction_id) == expected
 
 
@@ -77,7 +79,7 @@ def test_the_sellers_decision(
 )
 def test_the_answer_to_a_counter_offer(
     ctx: Context,
-    client: Any,
+    client: Client,
     seller: Person,
     buyer: Person,
     ravi: Person,
@@ -85,27 +87,26 @@ def test_the_answer_to_a_counter_offer(
     expected: Any,
 ) -> None:
     auction_id = ended_auction(ctx, client, seller, [(buyer, "100.00"), (ravi, "1250.00")])
-    counter = post(
-        client,
-        f"/api/auctions/{auction_id}/decision",
-        seller,
-        {"action": "counter", "amount": "1500"},
-    ).json_body["counterOffer"]
-    post(client, f"/api/counter/{counter['id']}/response", ravi, {"action": answer})
+    counter = (
+        Actor(client, seller)
+        .post(f"/api/auctions/{auction_id}/decision", {"action": "counter", "amount": "1500"})
+        .json_body["counterOffer"]
+    )
+    Actor(client, ravi).post(f"/api/counter/{counter['id']}/response", {"action": answer})
     assert outcome(ctx, auction_id) == expected
 
 
-def test_buy_now(ctx: Context, client: Any, seller: Person, ravi: Person) -> None:
+def test_buy_now(ctx: Context, client: Client, seller: Person, ravi: Person) -> None:
     auction_id = live_auction(ctx, seller, buy_now="500.00")
-    bid(client, ravi, auction_id, "500.00")
+    Bidder(client, ravi).placed(auction_id, "500.00")
     transitions.end(ctx, auction_id)  # whatever a ticker does after: no second outcome
-    types = [e["type"] for e in room_events(ctx, auction_id)]
+    types = [e["type"] for e in room_events(ctx, auction_id, relay=True)]
     assert types[-2:] == ["auction:ended", "auction:sold"]
     assert outcome(ctx, auction_id) == sold_to("Ravi K.", "500.00")
 
 
 def test_a_winner_named_by_an_email_is_never_shown_by_it(
-    ctx: Context, client: Any, seller: Person
+    ctx: Context, client: Client, seller: Person
 ) -> None:
     from shared.adapters.tokens import Verifier
     from shared.services import users
@@ -117,14 +118,14 @@ def test_a_winner_named_by_an_email_is_never_shown_by_it(
     users.ensure_user(ctx, principal)
     mystery = Person(principal, token)
     auction_id = ended_auction(ctx, client, seller, [(mystery, "100.00")])
-    post(client, f"/api/auctions/{auction_id}/decision", seller, {"action": "accept"})
+    Actor(client, seller).post(f"/api/auctions/{auction_id}/decision", {"action": "accept"})
     ((_, data),) = outcome(ctx, auction_id)
     assert "@" not in data["winnerName"] and "mystery" not in data["winnerName"]
 
 
 def test_a_watcher_sees_the_outcome_live(
     ctx: Context,
-    client: Any,
+    client: Client,
     node: InProcessNode,
     clients: Any,
     seller: Person,
@@ -134,12 +135,12 @@ def test_a_watcher_sees_the_outcome_live(
     auction_id = ended_auction(ctx, client, seller, [(buyer, "100.00"), (ravi, "1250.00")])
     watcher = clients(node.ws_url)  # anonymous: neither buyer nor seller
     watcher.join(auction_id)
-    post(client, f"/api/auctions/{auction_id}/decision", seller, {"action": "reject"})
+    Actor(client, seller).post(f"/api/auctions/{auction_id}/decision", {"action": "reject"})
     got = watcher.until(lambda m: m["type"] == "auction:closed")
     assert got["data"]["closeReason"] == "rejected"
-    offer = post(client, f"/api/auctions/{auction_id}/offers", seller, {"bidderId": buyer.id})
-    post(client, f"/api/offers/{offer.json_body['id']}/response", buyer, {"action": "accept"})
+    offer = Actor(client, seller).post(f"/api/auctions/{auction_id}/offers", {"bidderId": buyer.id})
+    Actor(client, buyer).post(f"/api/offers/{offer.json_body['id']}/response", {"action": "accept"})
     sold = watcher.until(lambda m: m["type"] == "auction:sold")
     assert sold["data"]["winnerName"] == "buyer" and sold["data"]["finalPrice"] == "100.00"
     assert [m["type"] for m in watcher.quiet(0.3)] == []
-    assert get(client, f"/api/auctions/{auction_id}").json_body["status"] == "sold"
+    assert Actor(client, None).get(f"/api/auctions/{auction_id}").json_body["status"] == "sold"

@@ -17,12 +17,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from infra.embedded import free_port
 from shared.adapters.tokens import dev_secret
+from shared.services.context import Context
 from shared.settings import get_settings
 from tests.support.api_client import Api, HttpApi, InProcessApi
 from tests.support.gateway import Gateway, LambdaTask
@@ -122,7 +122,7 @@ def gateway_pair(
 
 
 @pytest.fixture
-def gateway(gateway_pair: tuple[Gateway, HttpApi], ctx: Any) -> Gateway:
+def gateway(gateway_pair: tuple[Gateway, HttpApi], ctx: Context) -> Gateway:
     return gateway_pair[0]
 
 
@@ -164,15 +164,17 @@ def http_api(api_url: str) -> Iterator[HttpApi]:
 
 
 @pytest.fixture(params=TRANSPORTS)
-def transport(request: pytest.FixtureRequest, ctx: Any) -> str:
+def transport(request: pytest.FixtureRequest, ctx: Context) -> str:
     return str(request.param)
 
 
 @pytest.fixture
-def api(transport: str, request: pytest.FixtureRequest, ctx: Any) -> Api:
+def api(transport: str, request: pytest.FixtureRequest, ctx: Context) -> Api:
     """The API over the transport this test is parametrised with."""
     if transport == "in-process":
         return InProcessApi(request.getfixturevalue("client"))
     if transport == "http":
-        return request.getfixturevalue("http_api")  # type: ignore[no-any-return]
-    return request.getfixturevalue("gateway_pair")[1]  # type: ignore[no-any-return]
+        over_http: Api = request.getfixturevalue("http_api")
+        return over_http
+    gateway: Api = request.getfixturevalue("gateway_pair")[1]
+    return gateway

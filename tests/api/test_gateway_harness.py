@@ -12,6 +12,7 @@ import orjson
 import pytest
 
 from infra.api_server import NO_ROUTE
+from shared.services.context import Context
 from shared.settings import REPO_ROOT
 from tests.support.api_client import HttpApi
 from tests.support.gateway import Gateway
@@ -19,11 +20,13 @@ from tests.support.harness import Person, live_auction
 
 
 @pytest.fixture
-def pair(gateway_pair: tuple[Gateway, HttpApi], ctx: Any) -> tuple[Gateway, HttpApi]:
+def pair(gateway_pair: tuple[Gateway, HttpApi], ctx: Context) -> tuple[Gateway, HttpApi]:
     return gateway_pair
 
 
-def test_the_bundle_runs_alone_from_its_read_only_task_directory(pair) -> None:  # type: ignore[no-untyped-def]
+def test_the_bundle_runs_alone_from_its_read_only_task_directory(
+    pair: tuple[Gateway, HttpApi],
+) -> None:
     gateway, _ = pair
     hello = gateway.hello
     task = str(gateway.bundle.task)
@@ -36,7 +39,7 @@ def test_the_bundle_runs_alone_from_its_read_only_task_directory(pair) -> None: 
     assert hello["task_writable"] is False  # like /var/task
 
 
-def test_the_gateway_routes_what_the_app_routes(pair) -> None:  # type: ignore[no-untyped-def]
+def test_the_gateway_routes_what_the_app_routes(pair: tuple[Gateway, HttpApi]) -> None:
     import app as functions_app
 
     gateway, _ = pair
@@ -46,7 +49,9 @@ def test_the_gateway_routes_what_the_app_routes(pair) -> None:  # type: ignore[n
     assert deployed == local
 
 
-def test_an_event_carries_what_api_gateway_sends(pair, seller: Person, ctx) -> None:  # type: ignore[no-untyped-def]
+def test_an_event_carries_what_api_gateway_sends(
+    pair: tuple[Gateway, HttpApi], seller: Person, ctx: Context
+) -> None:
     gateway, api = pair
     auction_id = live_auction(ctx, seller)
     reply = api.get(
@@ -79,7 +84,9 @@ def test_an_event_carries_what_api_gateway_sends(pair, seller: Person, ctx) -> N
     )
 
 
-def test_path_parameters_arrive_decoded_and_binary_bodies_as_base64(pair, admin: Person) -> None:  # type: ignore[no-untyped-def]
+def test_path_parameters_arrive_decoded_and_binary_bodies_as_base64(
+    pair: tuple[Gateway, HttpApi], admin: Person
+) -> None:
     gateway, api = pair
     api.post("/api/admin/jobs/dead/email%3Asale%3Ax%3Abuyer/replay", headers=admin.headers)
     assert gateway.events[-1]["pathParameters"] == {"job_id": "email:sale:x:buyer"}
@@ -95,8 +102,8 @@ def test_path_parameters_arrive_decoded_and_binary_bodies_as_base64(pair, admin:
     assert base64.b64decode(event["body"]) == png
 
 
-def test_a_path_no_route_has_gets_the_local_servers_404_from_the_gateway(  # type: ignore[no-untyped-def]
-    pair, http_api: HttpApi
+def test_a_path_no_route_has_gets_the_local_servers_404_from_the_gateway(
+    pair: tuple[Gateway, HttpApi], http_api: HttpApi
 ) -> None:
     """API Gateway answers it itself (the function never sees it): with the gateway response
     `make package` writes, the same 404 problem as the local server, security headers too."""
@@ -109,7 +116,9 @@ def test_a_path_no_route_has_gets_the_local_servers_404_from_the_gateway(  # typ
     assert len(gateway.events) == before
 
 
-def test_without_the_gateway_response_api_gateway_says_missing_authentication_token(pair) -> None:  # type: ignore[no-untyped-def]
+def test_without_the_gateway_response_api_gateway_says_missing_authentication_token(
+    pair: tuple[Gateway, HttpApi],
+) -> None:
     gateway, _ = pair
     body = gateway.bundle.template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
     mapped = body.pop("x-amazon-apigateway-gateway-responses")
@@ -121,8 +130,8 @@ def test_without_the_gateway_response_api_gateway_says_missing_authentication_to
         body["x-amazon-apigateway-gateway-responses"] = mapped
 
 
-def test_a_method_no_route_has_is_404_on_the_gateway_and_405_locally(  # type: ignore[no-untyped-def]
-    pair, http_api: HttpApi
+def test_a_method_no_route_has_is_404_on_the_gateway_and_405_locally(
+    pair: tuple[Gateway, HttpApi], http_api: HttpApi
 ) -> None:
     """API Gateway cannot tell a missing method from a missing path (both are
     MISSING_AUTHENTICATION_TOKEN); the local server says 405 with Allow."""
@@ -132,8 +141,8 @@ def test_a_method_no_route_has_is_404_on_the_gateway_and_405_locally(  # type: i
     assert (local.status, local.code) == (405, "method_not_allowed")
 
 
-def test_the_same_reads_give_the_same_answers_on_both(  # type: ignore[no-untyped-def]
-    pair, http_api: HttpApi, ctx, seller: Person, buyer: Person
+def test_the_same_reads_give_the_same_answers_on_both(
+    pair: tuple[Gateway, HttpApi], http_api: HttpApi, ctx: Context, seller: Person, buyer: Person
 ) -> None:
     _, api = pair
     auction_id = live_auction(ctx, seller)
@@ -161,8 +170,8 @@ def test_the_same_reads_give_the_same_answers_on_both(  # type: ignore[no-untype
             assert there.headers.get(name) == here.headers.get(name), (path, name)
 
 
-def test_the_pdf_comes_as_bytes_when_accept_names_it_and_as_base64_text_for_any(  # type: ignore[no-untyped-def]
-    pair, http_api: HttpApi, ctx, seller: Person, buyer: Person
+def test_the_pdf_comes_as_bytes_when_accept_names_it_and_as_base64_text_for_any(
+    pair: tuple[Gateway, HttpApi], http_api: HttpApi, ctx: Context, seller: Person, buyer: Person
 ) -> None:
     """API Gateway decodes a base64 answer only when the request's Accept names a binary media
     type; `*/*` (curl's default) does not, so the deployed API sends the base64 text where the

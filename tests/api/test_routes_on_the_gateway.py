@@ -347,7 +347,9 @@ def _(w: World) -> Reply:
 # bids
 
 
-def _bid(w: World, auction_id: uuid.UUID, who: Person | None, body: Any, api: Api | None = None):  # type: ignore[no-untyped-def]
+def _bid(
+    w: World, auction_id: uuid.UUID, who: Person | None, body: Any, api: Api | None = None
+) -> Reply:
     return (api or w.api).post(
         f"/api/auctions/{auction_id}/bids", json=body, headers=who.headers if who else None
     )
@@ -1306,8 +1308,14 @@ def test_every_documented_answer_has_a_scenario() -> None:
 
 
 @pytest.mark.parametrize(("op", "answer"), list(_cases()))
-def test_the_route_answers_as_documented(  # type: ignore[no-untyped-def]
-    op, answer, api, transport, ctx, request, monkeypatch
+def test_the_route_answers_as_documented(
+    op: Any,
+    answer: str,
+    api: Api,
+    transport: str,
+    ctx: Context,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     scenario_fn = SCENARIOS.get((op.name, answer))
     if scenario_fn is None:

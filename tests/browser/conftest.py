@@ -19,6 +19,7 @@ from playwright.sync_api import (
     Browser,
     BrowserContext,
     Page,
+    ViewportSize,
     expect,
     sync_playwright,
 )
@@ -52,8 +53,8 @@ CHROMIUM_ARGS = [
 # Generous: two CPUs run PostgreSQL, Redis, three servers and Chromium at once.
 STEP_TIMEOUT_MS = 15_000
 expect.set_options(timeout=STEP_TIMEOUT_MS)
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 375, "height": 740}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 375, "height": 740}
 
 
 class LoggedStack(Stack):
@@ -189,10 +190,10 @@ class Browsing:
     pages: dict[str, Page] = field(default_factory=dict)
     page_errors: list[str] = field(default_factory=list)
 
-    def page(self, who: str, viewport: dict[str, int] | None = None, **options: Any) -> Page:
+    def page(self, who: str, viewport: ViewportSize | None = None, **options: Any) -> Page:
         context = self.browser.new_context(
             base_url=self.base_url,
-            viewport=viewport or DESKTOP,  # type: ignore[arg-type]
+            viewport=viewport or DESKTOP,
             timezone_id="Asia/Kolkata",
             locale="en-IN",
             accept_downloads=True,

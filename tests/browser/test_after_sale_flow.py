@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect
 from shared.adapters.tokens import Verifier
 from shared.domain.principal import Principal
 from shared.services import bidding, users
+from shared.services.context import Context
 from shared.settings import get_settings
 from tests.browser.conftest import Browsing
 from tests.support.after_sale import hammer
@@ -26,13 +27,13 @@ from tests.support.harness import Person, live_auction
 pytestmark = pytest.mark.browser
 
 
-def someone(ctx: object, name: str, role: str) -> Person:
+def someone(ctx: Context, name: str, role: str) -> Person:
     """A user whose email the sign-in form accepts (the dev login gives them the same id)."""
     email = f"{name.split()[0].lower()}-{uuid.uuid4().hex[:8]}@example.com"
     verifier = Verifier(get_settings())
     token = verifier.mint_dev_token(email, name, role)
     principal: Principal = verifier.verify(token)
-    users.ensure_user(ctx, principal)  # type: ignore[arg-type]
+    users.ensure_user(ctx, principal)
     return Person(principal, token)
 
 

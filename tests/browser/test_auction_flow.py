@@ -12,7 +12,7 @@ import uuid
 
 import pypdf
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Response, expect
 
 from tests.browser.conftest import PHONE, Browsing
 
@@ -188,7 +188,7 @@ def test_seller_counters_after_the_hammer_and_the_outbidding_buyer_buys(browsing
     shot(asha, "asha-sold")
 
     # The invoice link downloads the sale's PDF.
-    def invoice_get(response) -> bool:  # type: ignore[no-untyped-def]
+    def invoice_get(response: Response) -> bool:
         return response.request.method == "GET" and response.url.endswith(
             f"/api/auctions/{auction_id}/invoice"
         )

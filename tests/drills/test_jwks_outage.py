@@ -19,11 +19,11 @@ import pytest
 
 from infra.embedded import free_port
 from shared.adapters.tokens import JWKS_REFRESH_COOLDOWN_S
-from tests.integration.test_auth import OTHER_RSA_KEY, RSA_KEY, claims, jwk, jwks, sign
-from tests.integration.test_jwks import JwksHost
-from tests.socket.conftest import Client, closed_code
+from tests.adapters.test_tokens import OTHER_RSA_KEY, RSA_KEY, claims, jwk, jwks, sign
+from tests.adapters.test_tokens_jwks import JwksHost
 from tests.support.harness import TOKEN, SuiteServices
 from tests.support.processes import FileLoggedStack, logged_stack
+from tests.support.socket_node import Client, closed_code
 
 pytestmark = pytest.mark.slow
 

@@ -15,20 +15,18 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-import orjson
 import pytest
-import redis
 from sqlalchemy import func, select
 
 from infra.embedded import free_port
 from infra.tcp_proxy import TcpProxy
-from shared.adapters import keys
 from shared.adapters.orm import Auction, Bid, OutboxEntry
 from shared.services import bidding, ticker
 from shared.services.context import Context
-from tests.socket.conftest import wait_for
+from tests.support import streams
 from tests.support.harness import TOKEN, Person, SuiteServices, insert_auction, person
 from tests.support.processes import FileLoggedStack, logged_stack
+from tests.support.socket_node import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -85,12 +83,7 @@ def ticking_node(
 
 
 def ended_events(ctx: Context, auction: uuid.UUID) -> list[dict[str, object]]:
-    tcp = redis.Redis.from_url(ctx.settings.redis_url or "", decode_responses=True)
-    try:
-        bodies = [orjson.loads(f["e"]) for _, f in tcp.xrange(keys.room_stream(str(auction)))]
-    finally:
-        tcp.close()
-    return [b for b in bodies if b["type"] == "auction:ended"]
+    return [b for b in streams.room_events(ctx, auction) if b["type"] == "auction:ended"]
 
 
 def status(ctx: Context, auction: uuid.UUID) -> str:

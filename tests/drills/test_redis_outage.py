@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import orjson
@@ -28,9 +28,10 @@ from infra.embedded import free_port
 from shared.adapters import keys
 from shared.adapters.orm import Bid
 from shared.services.context import Context
-from tests.socket.conftest import wait_for
 from tests.support.harness import TOKEN, Person, SuiteServices, insert_auction, person
 from tests.support.processes import DurableRedis, FileLoggedStack, logged_stack
+from tests.support.socket_node import wait_for
+from tests.support.streams import Entry
 
 pytestmark = pytest.mark.slow
 
@@ -74,7 +75,8 @@ def stack(
         token=TOKEN,
     )
     try:
-        yield processes.start()
+        processes.start()
+        yield processes
     finally:
         processes.stop()
         processes.close_logs()
@@ -191,7 +193,8 @@ def test_redis_paused_then_killed_mid_storm_loses_no_bid(
         wait_for(lambda: tcp.xlen(keys.OUTBOX_BIDS) == 0, timeout=30)
         in_redis = [
             orjson.loads(fields["e"])["data"]["bid"]["id"]
-            for _, fields in tcp.xrange(keys.room_stream(str(auction)))
+            # decode_responses=True: text ids and fields (the stubs cover both modes)
+            for _, fields in cast(list[Entry], tcp.xrange(keys.room_stream(str(auction))))
         ]
     finally:
         tcp.close()

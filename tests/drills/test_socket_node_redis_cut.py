@@ -16,16 +16,15 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import redis
 
 from infra.embedded import free_port
 from infra.tcp_proxy import TcpProxy
-from shared.adapters import keys
 from shared.services import bidding
 from shared.services.context import Context
-from tests.socket.conftest import Client
+from tests.support import streams
 from tests.support.harness import TOKEN, Person, SuiteServices, live_auction, person
 from tests.support.processes import FileLoggedStack, logged_stack
+from tests.support.socket_node import Client
 
 pytestmark = pytest.mark.slow
 
@@ -65,11 +64,7 @@ def cut_node(
 
 
 def room_ids(ctx: Context, auction: uuid.UUID) -> list[str]:
-    tcp = redis.Redis.from_url(ctx.settings.redis_url or "", decode_responses=True)
-    try:
-        return [eid for eid, _ in tcp.xrange(keys.room_stream(str(auction)))]
-    finally:
-        tcp.close()
+    return streams.room_ids(ctx, auction)
 
 
 def event_ids(client: Client) -> list[str]:

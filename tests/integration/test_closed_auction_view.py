@@ -9,24 +9,34 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from chalice.test import Client
 
+from shared.services.context import Context
 from tests.support import harness
-from tests.support.after_sale import call, ended_auction
+from tests.support.actors import call
+from tests.support.after_sale import ended_auction
+from tests.support.harness import Person
 
 
 @pytest.fixture
-def rival(ctx):  # type: ignore[no-untyped-def]
+def rival(ctx: Context) -> Person:
     return harness.person(ctx, "buyer", "ravi")
 
 
 @pytest.fixture
-def ended(ctx, client, seller, buyer, rival) -> uuid.UUID:  # type: ignore[no-untyped-def]
+def ended(ctx: Context, client: Client, seller: Person, buyer: Person, rival: Person) -> uuid.UUID:
     return ended_auction(ctx, client, seller, [(buyer, "100.00"), (rival, "1250.00")])
 
 
 @pytest.mark.parametrize("viewer", ["anonymous", "seller", "buyer", "rival", "admin"])
-def test_an_ended_auction_shows_its_highest_bid_to_every_viewer(  # type: ignore[no-untyped-def]
-    client, seller, buyer, rival, admin, ended, viewer
+def test_an_ended_auction_shows_its_highest_bid_to_every_viewer(
+    client: Client,
+    seller: Person,
+    buyer: Person,
+    rival: Person,
+    admin: Person,
+    ended: uuid.UUID,
+    viewer: str,
 ) -> None:
     who = {"anonymous": None, "seller": seller, "buyer": buyer, "rival": rival, "admin": admin}
     response = call(client, "GET", f"/api/auctions/{ended}", who[viewer])

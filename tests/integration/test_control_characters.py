@@ -9,11 +9,13 @@ from typing import Any
 
 import orjson
 import pytest
+from chalice.test import Client
 
 from shared.domain.text import clean_name, name_problem
 from shared.services.context import Context
-from tests.integration.test_api_routes import auction_count, call, draft, invalid_fields
-from tests.integration.test_auth import SECRET, claims, reconfigure, sign  # noqa: F401
+from tests.adapters.test_tokens import SECRET, claims, reconfigure, sign  # noqa: F401
+from tests.functions.test_routes import auction_count, draft, invalid_fields
+from tests.support.actors import call
 from tests.support.harness import Person
 
 REFUSED_IN_NAMES = {
@@ -33,7 +35,7 @@ REFUSED_IN_NAMES = {
 
 @pytest.mark.parametrize("name", list(REFUSED_IN_NAMES), ids=list(REFUSED_IN_NAMES))
 def test_an_item_name_with_control_characters_is_refused(
-    client: Any, ctx: Context, seller: Person, name: str
+    client: Client, ctx: Context, seller: Person, name: str
 ) -> None:
     response = call(client, "POST", "/api/auctions", seller, draft(itemName=REFUSED_IN_NAMES[name]))
     assert invalid_fields(response) == {"itemName"}
@@ -41,13 +43,13 @@ def test_an_item_name_with_control_characters_is_refused(
 
 
 @pytest.mark.parametrize("name", list(REFUSED_IN_NAMES), ids=list(REFUSED_IN_NAMES))
-def test_a_dev_login_name_with_control_characters_is_refused(client: Any, name: str) -> None:
+def test_a_dev_login_name_with_control_characters_is_refused(client: Client, name: str) -> None:
     body = {"email": "asha@example.com", "name": REFUSED_IN_NAMES[name], "role": "buyer"}
     response = call(client, "POST", "/api/dev/login", None, body)
     assert invalid_fields(response) == {"name"}
 
 
-def test_names_in_any_script_with_marks_and_emoji_are_fine(client: Any, seller: Person) -> None:
+def test_names_in_any_script_with_marks_and_emoji_are_fine(client: Client, seller: Person) -> None:
     for name in ("Ravi Kumar", "अंगूठी, 1920", "خاتم ذهبي", "Ring 💍 (18k)", "Zoë\u200dx"):
         response = call(client, "POST", "/api/auctions", seller, draft(itemName=name))
         assert response.status_code == 201, (name, response.body)
@@ -55,7 +57,7 @@ def test_names_in_any_script_with_marks_and_emoji_are_fine(client: Any, seller: 
 
 
 def test_a_description_keeps_line_breaks_and_tabs_but_not_other_controls(
-    client: Any, seller: Person
+    client: Client, seller: Person
 ) -> None:
     text = "Brass, 1890s.\n\n\tLens: original\r\nCase: leather"
     created = call(client, "POST", "/api/auctions", seller, draft(description=text))
@@ -65,14 +67,14 @@ def test_a_description_keeps_line_breaks_and_tabs_but_not_other_controls(
     assert invalid_fields(refused) == {"description"}
 
 
-def test_the_openapi_document_states_the_rule(client: Any) -> None:
+def test_the_openapi_document_states_the_rule(client: Client) -> None:
     document = orjson.loads(client.http.get("/api/openapi.json").body)
     create = document["components"]["schemas"]["CreateAuction"]["properties"]
     assert "pattern" in create["itemName"] and "pattern" in create["description"]
 
 
 def test_a_name_from_token_claims_is_cleaned_not_refused(
-    client: Any,
+    client: Client,
     reconfigure: Any,  # noqa: F811 - the fixture imported above
 ) -> None:
     reconfigure(SUPABASE_JWT_SECRET=SECRET)

@@ -18,8 +18,11 @@ from shared.adapters import keys
 from shared.adapters.orm import Auction
 from shared.domain.times import to_ms
 from shared.services import ticker
+from shared.services.context import Context
 from tests.support import harness
 from tests.support.after_sale import event_types, notification_types, run_jobs
+from tests.support.harness import Person
+from tests.support.sendgrid_sink import SendGridSink
 
 
 class Api:
@@ -36,7 +39,7 @@ class Api:
         return self.http.get(path, headers={**(who.headers if who else {}), **headers})
 
 
-def clock_runs_out(ctx: Any, auction_id: uuid.UUID) -> None:
+def clock_runs_out(ctx: Context, auction_id: uuid.UUID) -> None:
     """Time passes past endsAt (in the record and in the bid script's state); the ticker that
     the socket node runs every second does the rest."""
     past = datetime.now(UTC) - timedelta(milliseconds=5)
@@ -50,8 +53,8 @@ def pdf_text(pdf: bytes) -> str:
     return pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
 
 
-def test_bid_outbid_end_accept_emails_the_invoice_to_both(  # type: ignore[no-untyped-def]
-    ctx, api_url, seller, buyer, sink
+def test_bid_outbid_end_accept_emails_the_invoice_to_both(
+    ctx: Context, api_url: str, seller: Person, buyer: Person, sink: SendGridSink
 ) -> None:
     api = Api(api_url)
     rival = harness.person(ctx, "buyer", "Ravi")
@@ -95,7 +98,9 @@ def test_bid_outbid_end_accept_emails_the_invoice_to_both(  # type: ignore[no-un
     assert listed["unreadCount"] == 2
 
 
-def test_bid_end_counter_accept_emails_both(ctx, api_url, seller, buyer, sink) -> None:  # type: ignore[no-untyped-def]
+def test_bid_end_counter_accept_emails_both(
+    ctx: Context, api_url: str, seller: Person, buyer: Person, sink: SendGridSink
+) -> None:
     api = Api(api_url)
     rival = harness.person(ctx, "buyer", "Ravi")
     auction_id = harness.live_auction(ctx, seller, item_name="Rosewood desk", reserve="150000")

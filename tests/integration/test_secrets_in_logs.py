@@ -21,7 +21,7 @@ from infra.bridge import serve_in_thread
 from infra.embedded import free_port, wait_for_port
 from shared.redaction import RedactingFilter, mask_secrets, mask_url
 from shared.settings import REPO_ROOT
-from tests.integration.test_stack import wait_healthy
+from tests.infra.test_stack import wait_healthy
 from tests.support.harness import TOKEN, SuiteServices
 
 PG_PASSWORD = f"pg-{uuid.uuid4().hex}"

@@ -4,17 +4,14 @@ display name on every bid object and on `bid:placed`, never an email."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import pytest
-import redis
+from chalice.test import Client
 
-from shared.adapters import keys
 from shared.domain.marketplace import public_name
 from shared.services.context import Context
-from tests.marketplace.support import call, create
-from tests.support.after_sale import bid, ended_auction, hammer
+from tests.support import streams
+from tests.support.actors import Bidder, Seller, call
+from tests.support.after_sale import ended_auction, hammer
 from tests.support.harness import Person, live_auction, person
 
 
@@ -35,17 +32,17 @@ def test_public_names(name: str, shown: str) -> None:
 
 
 def test_bid_objects_and_bid_placed_carry_the_public_name(
-    ctx: Context, client: Any, seller: Person
+    ctx: Context, client: Client, seller: Person
 ) -> None:
     asha = person(ctx, "buyer", "Asha Kumar")
     mailer = person(ctx, "buyer", "ravi@example.com")  # a name that is an email
     aid = live_auction(ctx, seller)
-    placed = bid(client, asha, aid, "100")
+    placed = Bidder(client, asha).placed(aid, "100")
     assert placed["bidderName"] == "Asha K."
     # A proxy maximum set by Asha answers Ravi's plain bid: the answer is named Asha's.
     response = call(client, "POST", f"/api/auctions/{aid}/bids", asha, {"maxAmount": "300"})
     assert response.status_code == 201
-    bid(client, mailer, aid, "150")
+    Bidder(client, mailer).placed(aid, "150")
     history = call(client, "GET", f"/api/auctions/{aid}/bids").json_body["items"]
     names = [(b["amount"], b["bidderName"]) for b in history]
     assert names == [
@@ -54,17 +51,16 @@ def test_bid_objects_and_bid_placed_carry_the_public_name(
         ("100.00", "Asha K."),
     ]
     assert all("@" not in b["bidderName"] for b in history)
-    r = redis.Redis.from_url(ctx.settings.redis_url or "", decode_responses=True)
-    events = [json.loads(f["e"]) for _, f in r.xrange(keys.room_stream(str(aid)))]
+    events = streams.room_events(ctx, aid)
     placed_names = [e["data"]["bid"]["bidderName"] for e in events if e["type"] == "bid:placed"]
     assert placed_names == ["Asha K.", names[1][1], "Asha K."]
 
 
-def test_bid_history_pages_with_cursors(ctx: Context, client: Any, seller: Person) -> None:
+def test_bid_history_pages_with_cursors(ctx: Context, client: Client, seller: Person) -> None:
     aid = live_auction(ctx, seller, increment="1.00")
     bidders = [person(ctx, "buyer", f"Bidder{i} Test") for i in range(7)]
     for i, who in enumerate(bidders):
-        bid(client, who, aid, f"{100 + i}")
+        Bidder(client, who).placed(aid, f"{100 + i}")
     seen: list[str] = []
     cursor = None
     while True:
@@ -77,13 +73,13 @@ def test_bid_history_pages_with_cursors(ctx: Context, client: Any, seller: Perso
     assert seen == [f"{106 - i}.00" for i in range(7)]
 
 
-def test_my_bids_says_where_i_stand(ctx: Context, client: Any, seller: Person) -> None:
+def test_my_bids_says_where_i_stand(ctx: Context, client: Client, seller: Person) -> None:
     me, rival = person(ctx, "buyer", "Me Myself"), person(ctx, "buyer", "Rival One")
     leading = live_auction(ctx, seller, item_name="leading")
-    bid(client, me, leading, "100")
+    Bidder(client, me).placed(leading, "100")
     outbid = live_auction(ctx, seller, item_name="outbid")
-    bid(client, me, outbid, "100")
-    bid(client, rival, outbid, "150")
+    Bidder(client, me).placed(outbid, "100")
+    Bidder(client, rival).placed(outbid, "150")
     won = ended_auction(ctx, client, seller, [(rival, "100"), (me, "120")])
     assert call(client, "POST", f"/api/auctions/{won}/decision", seller, {"action": "accept"})
     lost = ended_auction(ctx, client, seller, [(me, "100"), (rival, "200")])
@@ -101,7 +97,7 @@ def test_my_bids_says_where_i_stand(ctx: Context, client: Any, seller: Person) -
     assert call(client, "GET", "/api/me/bids?state=winning", me).status_code == 422
 
 
-def test_my_max_amount_is_on_my_bids(ctx: Context, client: Any, seller: Person) -> None:
+def test_my_max_amount_is_on_my_bids(ctx: Context, client: Client, seller: Person) -> None:
     me = person(ctx, "buyer")
     aid = live_auction(ctx, seller)
     call(client, "POST", f"/api/auctions/{aid}/bids", me, {"maxAmount": "500"})
@@ -110,13 +106,13 @@ def test_my_max_amount_is_on_my_bids(ctx: Context, client: Any, seller: Person) 
 
 
 def test_my_auctions_puts_what_awaits_my_decision_first(
-    ctx: Context, client: Any, seller: Person, buyer: Person
+    ctx: Context, client: Client, seller: Person, buyer: Person
 ) -> None:
-    first = create(client, seller)
+    first = Seller(client, seller).create()
     awaiting = ended_auction(ctx, client, seller, [(buyer, "100")])
-    last = create(client, seller)
+    last = Seller(client, seller).create()
     other = person(ctx, "seller")
-    create(client, other)
+    Seller(client, other).create()
     items = call(client, "GET", "/api/me/auctions?limit=2", seller).json_body
     assert [a["id"] for a in items["items"]] == [str(awaiting), last["id"]]
     rest = call(
@@ -129,7 +125,7 @@ def test_my_auctions_puts_what_awaits_my_decision_first(
 
 
 def test_my_purchases_name_the_price_and_the_invoice(
-    ctx: Context, client: Any, seller: Person, buyer: Person
+    ctx: Context, client: Client, seller: Person, buyer: Person
 ) -> None:
     aid = ended_auction(ctx, client, seller, [(buyer, "250")])
     call(client, "POST", f"/api/auctions/{aid}/decision", seller, {"action": "accept"})
@@ -143,11 +139,11 @@ def test_my_purchases_name_the_price_and_the_invoice(
 
 
 def test_read_all_marks_every_unread_notification(
-    ctx: Context, client: Any, seller: Person, buyer: Person
+    ctx: Context, client: Client, seller: Person, buyer: Person
 ) -> None:
     aid = live_auction(ctx, seller)
-    bid(client, buyer, aid, "100")
-    bid(client, person(ctx, "buyer"), aid, "200")
+    Bidder(client, buyer).placed(aid, "100")
+    Bidder(client, person(ctx, "buyer")).placed(aid, "200")
     hammer(ctx, aid)
     from tests.support.after_sale import run_jobs
 

@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from chalice.test import Client
 from moto import mock_aws
 from PIL import Image
 from sqlalchemy import func, select
@@ -23,7 +24,7 @@ from shared.services import media
 from shared.services.context import Context
 from shared.settings import REPO_ROOT
 from tests.marketplace import images
-from tests.marketplace.support import call, create, upload
+from tests.support.actors import Seller, call
 from tests.support.harness import Person, live_auction
 
 MEDIA = REPO_ROOT / "var" / "media"
@@ -51,13 +52,13 @@ def local_file(url: str) -> Path:
 
 
 def test_a_phone_photo_is_stored_upright_without_metadata_with_a_thumbnail(
-    client: Any, seller: Person
+    client: Client, seller: Person
 ) -> None:
-    auction = create(client, seller)
+    auction = Seller(client, seller).create()
     photo = images.jpeg(900, 600, orientation=6)  # stored landscape, meant portrait
     assert Image.open(io.BytesIO(photo)).getexif().get_ifd(0x8825)  # the GPS is in there
 
-    response = upload(client, seller, auction["id"], photo, "image/jpeg")
+    response = Seller(client, seller).upload(auction["id"], photo, "image/jpeg")
 
     assert response.status_code == 201, response.body
     body = response.json_body
@@ -69,7 +70,9 @@ def test_a_phone_photo_is_stored_upright_without_metadata_with_a_thumbnail(
     assert b"PhoneCo" not in local_file(body["url"]).read_bytes()
     # The blue band was on the left of the stored picture: upright (turned 90 clockwise) it
     # is at the top.
-    r, _g, b = stored.convert("RGB").getpixel((300, 20))
+    pixel = stored.convert("RGB").getpixel((300, 20))
+    assert isinstance(pixel, tuple)  # an RGB picture's pixel is (r, g, b)
+    r, _g, b = pixel
     assert b > 150 and r < 100
     thumb = Image.open(local_file(body["thumbUrl"]))
     assert thumb.format == "WEBP" and max(thumb.size) == 400 and thumb.size == (267, 400)
@@ -77,62 +80,65 @@ def test_a_phone_photo_is_stored_upright_without_metadata_with_a_thumbnail(
     assert shown["images"] == [body]
 
 
-def test_png_and_webp_are_taken_too(client: Any, seller: Person) -> None:
-    auction = create(client, seller)
+def test_png_and_webp_are_taken_too(client: Client, seller: Person) -> None:
+    auction = Seller(client, seller).create()
     for data, kind in ((images.png(), "image/png"), (images.webp(), "image/webp")):
-        response = upload(client, seller, auction["id"], data, kind)
+        response = Seller(client, seller).upload(auction["id"], data, kind)
         assert response.status_code == 201, response.body
     listed = call(client, "GET", "/api/auctions").json_body["items"][0]
     assert [i["width"] for i in listed["images"]] == [120, 64]
 
 
-def test_another_type_is_415(client: Any, seller: Person) -> None:
-    auction = create(client, seller)
-    response = upload(client, seller, auction["id"], b"GIF89a....", "image/gif")
+def test_another_type_is_415(client: Client, seller: Person) -> None:
+    auction = Seller(client, seller).create()
+    response = Seller(client, seller).upload(auction["id"], b"GIF89a....", "image/gif")
     assert response.status_code == 415
     assert response.json_body["code"] == "unsupported_media_type"
 
 
-def test_a_body_over_5_mib_is_413(client: Any, seller: Person) -> None:
-    auction = create(client, seller)
-    response = upload(client, seller, auction["id"], b"\xff" * (MAX_IMAGE_BYTES + 1), "image/jpeg")
+def test_a_body_over_5_mib_is_413(client: Client, seller: Person) -> None:
+    auction = Seller(client, seller).create()
+    response = Seller(client, seller).upload(
+        auction["id"], b"\xff" * (MAX_IMAGE_BYTES + 1), "image/jpeg"
+    )
     assert response.status_code == 413
     assert response.json_body["code"] == "payload_too_large"
 
 
-def test_the_64_kib_limit_stays_for_every_other_route(client: Any, seller: Person) -> None:
-    auction = create(client, seller)
+def test_the_64_kib_limit_stays_for_every_other_route(client: Client, seller: Person) -> None:
+    auction = Seller(client, seller).create()
     big = {"reason": "x" * (70 * 1024)}
     response = call(client, "POST", f"/api/auctions/{auction['id']}/cancel", seller, big)
     assert response.status_code == 413
 
 
-def test_a_truncated_jpeg_is_422(client: Any, seller: Person) -> None:
-    auction = create(client, seller)
+def test_a_truncated_jpeg_is_422(client: Client, seller: Person) -> None:
+    auction = Seller(client, seller).create()
     photo = images.jpeg(800, 600)
-    response = upload(client, seller, auction["id"], photo[: len(photo) // 2], "image/jpeg")
+    response = Seller(client, seller).upload(auction["id"], photo[: len(photo) // 2], "image/jpeg")
     assert response.status_code == 422, response.body
     assert response.json_body["code"] == "validation_error"
     assert image_rows(client_ctx(client), auction["id"]) == 0
 
 
-def client_ctx(client: Any) -> Context:
+def client_ctx(client: Client) -> Context:
     from chalicelib import runtime
 
-    return runtime.context()
+    context: Context = runtime.context()
+    return context
 
 
-def test_a_png_that_says_it_is_a_jpeg_is_422(client: Any, seller: Person) -> None:
-    auction = create(client, seller)
-    response = upload(client, seller, auction["id"], images.png(), "image/jpeg")
+def test_a_png_that_says_it_is_a_jpeg_is_422(client: Client, seller: Person) -> None:
+    auction = Seller(client, seller).create()
+    response = Seller(client, seller).upload(auction["id"], images.png(), "image/jpeg")
     assert response.status_code == 422
     assert "JPEG" in response.json_body["detail"]
 
 
 def test_a_50_megapixel_bomb_is_refused_before_it_is_decoded(
-    client: Any, seller: Person, monkeypatch: pytest.MonkeyPatch
+    client: Client, seller: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    auction = create(client, seller)
+    auction = Seller(client, seller).create()
     bomb = images.bomb()
     assert len(bomb) < 200_000  # small on the wire
     decoded: list[str] = []
@@ -143,37 +149,39 @@ def test_a_50_megapixel_bomb_is_refused_before_it_is_decoded(
         return real_load(self)
 
     monkeypatch.setattr(Image.Image, "load", spying_load)
-    response = upload(client, seller, auction["id"], bomb, "image/png")
+    response = Seller(client, seller).upload(auction["id"], bomb, "image/png")
     assert response.status_code == 422
     assert "pixels" in response.json_body["detail"]
     assert decoded == []  # not one pixel decoded
 
 
-def test_a_ninth_photo_is_409(ctx: Context, client: Any, seller: Person) -> None:
-    auction = create(client, seller)
+def test_a_ninth_photo_is_409(ctx: Context, client: Client, seller: Person) -> None:
+    auction = Seller(client, seller).create()
     small = images.webp(16, 16)
     for _ in range(8):
-        assert upload(client, seller, auction["id"], small, "image/webp").status_code == 201
-    response = upload(client, seller, auction["id"], small, "image/webp")
+        assert Seller(client, seller).upload(auction["id"], small, "image/webp").status_code == 201
+    response = Seller(client, seller).upload(auction["id"], small, "image/webp")
     assert response.status_code == 409
     assert response.json_body["code"] == "too_many_images"
     assert image_rows(ctx, auction["id"]) == 8
 
 
 def test_only_the_seller_and_only_while_scheduled(
-    ctx: Context, client: Any, seller: Person, buyer: Person
+    ctx: Context, client: Client, seller: Person, buyer: Person
 ) -> None:
-    auction = create(client, seller)
-    assert upload(client, buyer, auction["id"], images.png(), "image/png").status_code == 403
+    auction = Seller(client, seller).create()
+    assert Seller(client, buyer).upload(auction["id"], images.png(), "image/png").status_code == 403
     live = live_auction(ctx, seller)
-    response = upload(client, seller, live, images.png(), "image/png")
+    response = Seller(client, seller).upload(live, images.png(), "image/png")
     assert response.status_code == 409
     assert response.json_body["code"] == "auction_not_editable"
 
 
-def test_delete_removes_the_row_and_both_objects(ctx: Context, client: Any, seller: Person) -> None:
-    auction = create(client, seller)
-    image = upload(client, seller, auction["id"], images.png(), "image/png").json_body
+def test_delete_removes_the_row_and_both_objects(
+    ctx: Context, client: Client, seller: Person
+) -> None:
+    auction = Seller(client, seller).create()
+    image = Seller(client, seller).upload(auction["id"], images.png(), "image/png").json_body
     assert len(stored_files(auction["id"])) == 2
     response = call(client, "DELETE", f"/api/auctions/{auction['id']}/images/{image['id']}", seller)
     assert response.status_code == 204
@@ -184,9 +192,9 @@ def test_delete_removes_the_row_and_both_objects(ctx: Context, client: Any, sell
 
 
 def test_a_store_failure_leaves_no_object_and_no_row(
-    ctx: Context, client: Any, seller: Person, monkeypatch: pytest.MonkeyPatch
+    ctx: Context, client: Client, seller: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    auction = create(client, seller)
+    auction = Seller(client, seller).create()
     real_put = MediaStore.put
 
     def put_then_fail(self: MediaStore, key: str, data: bytes) -> None:
@@ -195,18 +203,18 @@ def test_a_store_failure_leaves_no_object_and_no_row(
         real_put(self, key, data)
 
     monkeypatch.setattr(MediaStore, "put", put_then_fail)
-    response = upload(client, seller, auction["id"], images.png(), "image/png")
+    response = Seller(client, seller).upload(auction["id"], images.png(), "image/png")
     assert response.status_code == 503
     assert image_rows(ctx, auction["id"]) == 0
     assert stored_files(auction["id"]) == []  # the main picture was written, then removed
 
 
 def test_a_database_failure_leaves_no_orphan_object(
-    ctx: Context, client: Any, seller: Person, monkeypatch: pytest.MonkeyPatch
+    ctx: Context, client: Client, seller: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sqlalchemy.exc import OperationalError
 
-    auction = create(client, seller)
+    auction = Seller(client, seller).create()
     real_count = media._count
     calls = {"n": 0}
 
@@ -217,14 +225,14 @@ def test_a_database_failure_leaves_no_orphan_object(
         return real_count(session, auction_id)
 
     monkeypatch.setattr(media, "_count", count_then_fail)
-    response = upload(client, seller, auction["id"], images.png(), "image/png")
+    response = Seller(client, seller).upload(auction["id"], images.png(), "image/png")
     assert response.status_code == 503
     assert image_rows(ctx, auction["id"]) == 0
     assert stored_files(auction["id"]) == []
 
 
 def test_s3_holds_both_objects_under_media_bucket(
-    ctx: Context, client: Any, seller: Person, monkeypatch: pytest.MonkeyPatch
+    ctx: Context, client: Client, seller: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -235,8 +243,10 @@ def test_s3_holds_both_objects_under_media_bucket(
         monkeypatch.setattr(ctx.settings, "media_base_url", "https://media.example.com")
         media._stores.clear()
         try:
-            auction = create(client, seller)
-            body = upload(client, seller, auction["id"], images.jpeg(), "image/jpeg").json_body
+            auction = Seller(client, seller).create()
+            body = (
+                Seller(client, seller).upload(auction["id"], images.jpeg(), "image/jpeg").json_body
+            )
             assert body["url"].startswith(f"https://media.example.com/auctions/{auction['id']}/")
             s3 = boto3.client("s3")
             key = body["url"].removeprefix("https://media.example.com/")
@@ -252,12 +262,12 @@ def test_s3_holds_both_objects_under_media_bucket(
             media._stores.clear()
 
 
-def test_the_stack_serves_a_stored_photo_as_given(client: Any, seller: Person) -> None:
+def test_the_stack_serves_a_stored_photo_as_given(client: Client, seller: Person) -> None:
     """Locally the socket node serves var/media at /media/ (the web app's origin)."""
-    from tests.socket.conftest import InProcessNode
+    from tests.support.socket_node import InProcessNode
 
-    auction = create(client, seller)
-    body = upload(client, seller, auction["id"], images.png(), "image/png").json_body
+    auction = Seller(client, seller).create()
+    body = Seller(client, seller).upload(auction["id"], images.png(), "image/png").json_body
     node = InProcessNode(client_ctx(client), ticker=False, jobs=False)
     try:
         path = body["url"].split("/media/", 1)[1]

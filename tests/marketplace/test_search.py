@@ -9,16 +9,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from chalice.test import Client
 from sqlalchemy import text, update
 
 from shared.adapters.orm import Auction
 from shared.services.context import Context
-from tests.marketplace.support import call, create
-from tests.support.after_sale import bid
+from tests.support.actors import Bidder, Seller, call
 from tests.support.harness import Person, live_auction, person
 
 
-def listing(client: Any, **query: Any) -> Any:
+def listing(client: Client, **query: Any) -> Any:
     qs = "&".join(f"{k}={v}" for k, v in query.items())
     return call(client, "GET", f"/api/auctions?{qs}")
 
@@ -28,17 +28,17 @@ def ids(response: Any) -> list[str]:
     return [a["id"] for a in response.json_body["items"]]
 
 
-def test_q_finds_words_in_the_name_and_the_description(client: Any, seller: Person) -> None:
-    clock = create(client, seller, itemName="Brass ship's clock", description="wound weekly")
-    lamp = create(client, seller, itemName="Oil lamp", description="for a ship's cabin")
-    create(client, seller, itemName="Teapot", description="bone china")
+def test_q_finds_words_in_the_name_and_the_description(client: Client, seller: Person) -> None:
+    clock = Seller(client, seller).create(itemName="Brass ship's clock", description="wound weekly")
+    lamp = Seller(client, seller).create(itemName="Oil lamp", description="for a ship's cabin")
+    Seller(client, seller).create(itemName="Teapot", description="bone china")
     assert set(ids(listing(client, q="clocks"))) == {clock["id"]}  # stemmed
     assert set(ids(listing(client, q="ship"))) == {clock["id"], lamp["id"]}
     assert set(ids(listing(client, q="ship%20-lamp"))) == {clock["id"]}  # web search syntax
     assert ids(listing(client, q="violin")) == []
 
 
-def test_q_of_10000_characters_is_422(client: Any) -> None:
+def test_q_of_10000_characters_is_422(client: Client) -> None:
     response = listing(client, q="a" * 10_000)
     assert response.status_code == 422
     assert response.json_body["errors"][0]["field"] == "q"
@@ -56,9 +56,9 @@ def test_q_of_10000_characters_is_422(client: Any) -> None:
     ],
 )
 def test_q_full_of_sql_or_tsquery_syntax_is_just_words(
-    ctx: Context, client: Any, seller: Person, q: str
+    ctx: Context, client: Client, seller: Person, q: str
 ) -> None:
-    clock = create(client, seller, itemName="Brass clock")
+    clock = Seller(client, seller).create(itemName="Brass clock")
     response = listing(client, q=q)
     assert response.status_code in (200, 422), response.body  # NUL is refused, never a 500
     if response.status_code == 200:
@@ -67,15 +67,15 @@ def test_q_full_of_sql_or_tsquery_syntax_is_just_words(
         assert session.execute(text("SELECT count(*) FROM auctions")).scalar() == 1
 
 
-def test_min_price_above_max_price_is_422(client: Any) -> None:
+def test_min_price_above_max_price_is_422(client: Client) -> None:
     response = listing(client, minPrice="200", maxPrice="100")
     assert response.status_code == 422
     assert response.json_body["errors"][0]["field"] == "minPrice"
 
 
-def test_category_is_a_slug_on_create_and_a_filter(client: Any, seller: Person) -> None:
-    clock = create(client, seller, category="clocks")
-    create(client, seller, category="lamps")
+def test_category_is_a_slug_on_create_and_a_filter(client: Client, seller: Person) -> None:
+    clock = Seller(client, seller).create(category="clocks")
+    Seller(client, seller).create(category="lamps")
     assert clock["category"] == "clocks"
     assert ids(listing(client, category="clocks")) == [clock["id"]]
     bad = call(client, "POST", "/api/auctions", seller, {**_draft(), "category": "Clocks!"})
@@ -94,12 +94,12 @@ def _draft() -> dict[str, Any]:
 
 
 def test_price_range_and_sorts_use_the_current_price(
-    ctx: Context, client: Any, seller: Person, buyer: Person
+    ctx: Context, client: Client, seller: Person, buyer: Person
 ) -> None:
     bid_up = live_auction(ctx, seller, start_price="100.00")  # 100, then bid to 300
     cheap = live_auction(ctx, seller, start_price="150.00")
     dear = live_auction(ctx, seller, start_price="250.00")
-    bid(client, buyer, bid_up, "300.00")
+    Bidder(client, buyer).placed(bid_up, "300.00")
     assert ids(listing(client, minPrice="200")) == [str(dear), str(bid_up)][::-1] or set(
         ids(listing(client, minPrice="200"))
     ) == {str(dear), str(bid_up)}
@@ -110,7 +110,7 @@ def test_price_range_and_sorts_use_the_current_price(
 
 
 def test_seller_filter_and_ending_soon_shows_what_is_still_open_soonest_first(
-    ctx: Context, client: Any, seller: Person
+    ctx: Context, client: Client, seller: Person
 ) -> None:
     other = person(ctx, "seller")
     later = live_auction(ctx, seller, duration_mins=30)
@@ -122,7 +122,7 @@ def test_seller_filter_and_ending_soon_shows_what_is_still_open_soonest_first(
     assert listing(client, sort="cheapest").status_code == 422
 
 
-def test_a_cursor_of_another_sort_is_422(ctx: Context, client: Any, seller: Person) -> None:
+def test_a_cursor_of_another_sort_is_422(ctx: Context, client: Client, seller: Person) -> None:
     for _ in range(3):
         live_auction(ctx, seller)
     cursor = listing(client, sort="price_asc", limit=1).json_body["nextCursor"]
@@ -133,7 +133,7 @@ def test_a_cursor_of_another_sort_is_422(ctx: Context, client: Any, seller: Pers
 # -- exact pages while bids land -----------------------------------------------------------------
 
 
-def walk(client: Any, between: Any, **query: Any) -> list[dict[str, Any]]:
+def walk(client: Client, between: Any, **query: Any) -> list[dict[str, Any]]:
     """Every page of a list, calling `between(page_number, items_so_far)` after each."""
     seen: list[dict[str, Any]] = []
     cursor = None
@@ -172,7 +172,7 @@ def market(ctx: Context, seller: Person) -> list[uuid.UUID]:
 
 @pytest.mark.parametrize("sort", ["price_desc", "price_asc", "most_bids"])
 def test_bids_between_pages_neither_repeat_nor_drop_an_auction(
-    ctx: Context, client: Any, market: list[uuid.UUID], sort: str
+    ctx: Context, client: Client, market: list[uuid.UUID], sort: str
 ) -> None:
     bidders = [person(ctx, "buyer") for _ in range(4)]
     before = {a["id"]: a for a in listing(client, sort=sort, limit=100).json_body["items"]}
@@ -186,8 +186,8 @@ def test_bids_between_pages_neither_repeat_nor_drop_an_auction(
         unseen_one = next(a for a in reversed(order_at_start) if a not in shown)
         for i, target in enumerate((shown_one, unseen_one)):
             for n in range(3):
-                bid(
-                    client, bidders[(page + i + n) % 4], uuid.UUID(target), f"{500 + page * 50 + n}"
+                Bidder(client, bidders[(page + i + n) % 4]).placed(
+                    uuid.UUID(target), f"{500 + page * 50 + n}"
                 )
 
     pages = walk(client, between, sort=sort, limit=4)
@@ -197,7 +197,7 @@ def test_bids_between_pages_neither_repeat_nor_drop_an_auction(
 
 
 def test_a_soft_close_between_pages_neither_repeats_nor_drops(
-    ctx: Context, client: Any, market: list[uuid.UUID]
+    ctx: Context, client: Client, market: list[uuid.UUID]
 ) -> None:
     # Every auction ends within its soft close: a bid moves its end ten minutes on.
     now = datetime.now(UTC)
@@ -223,22 +223,22 @@ def test_a_soft_close_between_pages_neither_repeats_nor_drops(
         # the back of the list (a plain keyset would show the first again, skip nothing).
         shown = [a for a in order_at_start if a in {s["id"] for s in seen}]
         unseen = [a for a in order_at_start if a not in shown]
-        bid(client, person(ctx, "buyer"), uuid.UUID(shown[page - 1]), f"{1000 + page}")
-        bid(client, person(ctx, "buyer"), uuid.UUID(unseen[0]), f"{2000 + page}")
+        Bidder(client, person(ctx, "buyer")).placed(uuid.UUID(shown[page - 1]), f"{1000 + page}")
+        Bidder(client, person(ctx, "buyer")).placed(uuid.UUID(unseen[0]), f"{2000 + page}")
 
     got = [a["id"] for a in walk(client, between, sort="ending_soon", limit=5)]
     assert got == order_at_start
 
 
 def test_the_price_range_is_judged_as_of_the_first_page(
-    ctx: Context, client: Any, market: list[uuid.UUID]
+    ctx: Context, client: Client, market: list[uuid.UUID]
 ) -> None:
     in_range = [a for a in ids(listing(client, sort="price_asc", maxPrice="60", limit=100))]
 
     def between(page: int, seen: list[dict[str, Any]]) -> None:
         unseen = [a for a in in_range if a not in {s["id"] for s in seen}]
         # now above the range (as of now), still in it as of the first page
-        bid(client, person(ctx, "buyer"), uuid.UUID(unseen[-1]), f"{900 + page}")
+        Bidder(client, person(ctx, "buyer")).placed(uuid.UUID(unseen[-1]), f"{900 + page}")
 
     got = [a["id"] for a in walk(client, between, sort="price_asc", maxPrice="60", limit=2)]
     assert got == in_range

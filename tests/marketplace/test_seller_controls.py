@@ -5,13 +5,13 @@ bidders and watchers are told, the room hears it, the admin's cancel is audited.
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import redis
+import pytest
+from chalice.test import Client
 from sqlalchemy import select
 
 from shared.adapters import keys
@@ -21,20 +21,20 @@ from shared.domain.schedule import Moment
 from shared.domain.times import to_ms
 from shared.services import audit, bidding
 from shared.services.context import Context
-from tests.marketplace.support import call, create
-from tests.support.after_sale import bid
+from tests.support import streams
+from tests.support.actors import Bidder, Seller, call
 from tests.support.harness import Person, live_auction, person
+from tests.support.sendgrid_sink import SendGridSink
 
 
 def room(ctx: Context, auction_id: Any) -> list[dict[str, Any]]:
-    r = redis.Redis.from_url(ctx.settings.redis_url or "", decode_responses=True)
-    return [json.loads(f["e"]) for _, f in r.xrange(keys.room_stream(str(auction_id)))]
+    return streams.room_events(ctx, auction_id)
 
 
 def test_patch_moves_the_record_the_redis_state_and_the_schedules(
-    ctx: Context, client: Any, seller: Person
+    ctx: Context, client: Client, seller: Person
 ) -> None:
-    auction = create(client, seller, category="clocks")
+    auction = Seller(client, seller).create(category="clocks")
     new_start = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=3)
     response = call(
         client,
@@ -70,8 +70,8 @@ def test_patch_moves_the_record_the_redis_state_and_the_schedules(
     assert [a["id"] for a in found] == [aid]  # the search text follows the edit
 
 
-def test_patch_checks_the_merged_auction(client: Any, seller: Person) -> None:
-    auction = create(client, seller, reservePrice="500")
+def test_patch_checks_the_merged_auction(client: Client, seller: Person) -> None:
+    auction = Seller(client, seller).create(reservePrice="500")
     response = call(
         client, "PATCH", f"/api/auctions/{auction['id']}", seller, {"startPrice": "600"}
     )
@@ -81,23 +81,25 @@ def test_patch_checks_the_merged_auction(client: Any, seller: Person) -> None:
     assert cleared.status_code == 422
 
 
-def test_patch_on_a_live_auction_is_409(ctx: Context, client: Any, seller: Person) -> None:
+def test_patch_on_a_live_auction_is_409(ctx: Context, client: Client, seller: Person) -> None:
     aid = live_auction(ctx, seller)
     response = call(client, "PATCH", f"/api/auctions/{aid}", seller, {"itemName": "New"})
     assert response.status_code == 409
     assert response.json_body["code"] == "auction_not_editable"
 
 
-def test_patch_by_anyone_else_is_403(ctx: Context, client: Any, seller: Person) -> None:
-    auction = create(client, seller)
+def test_patch_by_anyone_else_is_403(ctx: Context, client: Client, seller: Person) -> None:
+    auction = Seller(client, seller).create()
     other = person(ctx, "seller")
     response = call(client, "PATCH", f"/api/auctions/{auction['id']}", other, {"itemName": "x"})
     assert response.status_code == 403
 
 
-def test_the_seller_cancels_a_scheduled_auction(ctx: Context, client: Any, seller: Person) -> None:
+def test_the_seller_cancels_a_scheduled_auction(
+    ctx: Context, client: Client, seller: Person
+) -> None:
     watcher = person(ctx, "buyer")
-    auction = create(client, seller)
+    auction = Seller(client, seller).create()
     call(client, "PUT", f"/api/auctions/{auction['id']}/watch", watcher)
     response = call(
         client, "POST", f"/api/auctions/{auction['id']}/cancel", seller, {"reason": "  Sold it "}
@@ -119,19 +121,19 @@ def test_the_seller_cancels_a_scheduled_auction(ctx: Context, client: Any, selle
 
 
 def test_a_seller_cannot_cancel_once_there_are_bids(
-    ctx: Context, client: Any, seller: Person, buyer: Person
+    ctx: Context, client: Client, seller: Person, buyer: Person
 ) -> None:
     aid = live_auction(ctx, seller)
-    bid(client, buyer, aid, "100")
+    Bidder(client, buyer).placed(aid, "100")
     response = call(client, "POST", f"/api/auctions/{aid}/cancel", seller, {"reason": "changed"})
     assert response.status_code == 409
     assert response.json_body["code"] == "auction_not_cancellable"
     # Refused, and nothing changed: bids are still taken.
-    bid(client, person(ctx, "buyer"), aid, "120")
+    Bidder(client, person(ctx, "buyer")).placed(aid, "120")
 
 
 def test_a_seller_can_cancel_a_live_auction_without_bids(
-    ctx: Context, client: Any, seller: Person, buyer: Person
+    ctx: Context, client: Client, seller: Person, buyer: Person
 ) -> None:
     aid = live_auction(ctx, seller)
     response = call(client, "POST", f"/api/auctions/{aid}/cancel", seller, {"reason": "damaged"})
@@ -141,13 +143,13 @@ def test_a_seller_can_cancel_a_live_auction_without_bids(
 
 
 def test_an_admin_cancels_with_bids_voids_them_tells_everyone_and_is_audited(
-    ctx: Context, client: Any, seller: Person, admin: Person
+    ctx: Context, client: Client, seller: Person, admin: Person
 ) -> None:
     asha, ravi, watcher = (person(ctx, "buyer") for _ in range(3))
     aid = live_auction(ctx, seller)
     call(client, "PUT", f"/api/auctions/{aid}/watch", watcher)
-    bid(client, asha, aid, "100")
-    bid(client, ravi, aid, "110")
+    Bidder(client, asha).placed(aid, "100")
+    Bidder(client, ravi).placed(aid, "110")
     empty = {"reason": ""}
     assert call(client, "POST", f"/api/auctions/{aid}/cancel", admin, empty).status_code == 422
     assert (
@@ -184,7 +186,7 @@ def test_an_admin_cancels_with_bids_voids_them_tells_everyone_and_is_audited(
 
 
 def test_nobody_cancels_a_sold_auction(
-    ctx: Context, client: Any, seller: Person, admin: Person
+    ctx: Context, client: Client, seller: Person, admin: Person
 ) -> None:
     aid = live_auction(ctx, seller, status="sold", seed_redis=True)
     response = call(client, "POST", f"/api/auctions/{aid}/cancel", admin, {"reason": "late"})
@@ -192,7 +194,7 @@ def test_nobody_cancels_a_sold_auction(
 
 
 def test_a_refused_cancel_reopens_the_auction_for_bids(
-    ctx: Context, client: Any, seller: Person, admin: Person, monkeypatch: Any
+    ctx: Context, client: Client, seller: Person, admin: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Step 1 closed the state for bids; a failure after it must not leave it closed."""
     from shared.services import seller_controls
@@ -211,24 +213,24 @@ def test_a_refused_cancel_reopens_the_auction_for_bids(
     response = call(client, "POST", f"/api/auctions/{aid}/cancel", admin, {"reason": "x"})
     assert response.status_code == 409
     assert ctx.store.command("HGET", keys.state(str(aid)), "status") == "live"
-    bid(client, person(ctx, "buyer"), aid, "100")
+    Bidder(client, person(ctx, "buyer")).placed(aid, "100")
 
 
-def test_cancel_of_an_unknown_auction_is_404(client: Any, admin: Person) -> None:
+def test_cancel_of_an_unknown_auction_is_404(client: Client, admin: Person) -> None:
     response = call(client, "POST", f"/api/auctions/{uuid.uuid4()}/cancel", admin, {"reason": "x"})
     assert response.status_code == 404
 
 
 def test_the_bidders_of_a_cancelled_auction_get_an_email_once(
-    ctx: Context, client: Any, seller: Person, admin: Person, sink: Any
+    ctx: Context, client: Client, seller: Person, admin: Person, sink: SendGridSink
 ) -> None:
     from tests.support.after_sale import run_jobs
 
     asha, ravi, watcher = (person(ctx, "buyer") for _ in range(3))
     aid = live_auction(ctx, seller, item_name="Teak <desk>")
     call(client, "PUT", f"/api/auctions/{aid}/watch", watcher)
-    bid(client, asha, aid, "100")
-    bid(client, ravi, aid, "110")
+    Bidder(client, asha).placed(aid, "100")
+    Bidder(client, ravi).placed(aid, "110")
     reason = {"reason": "Withdrawn: <b>water damage</b>"}
     assert call(client, "POST", f"/api/auctions/{aid}/cancel", admin, reason).status_code == 200
     run_jobs(ctx, outlets=None)

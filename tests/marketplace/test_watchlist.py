@@ -11,9 +11,9 @@ import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
+from chalice.test import Client
 from sqlalchemy import select
 
 from shared.adapters import keys
@@ -22,9 +22,10 @@ from shared.domain.schedule import Moment
 from shared.services import bidding, ending_soon, ticker
 from shared.services.context import Context, for_socket_node
 from shared.settings import get_settings
-from tests.marketplace.support import call, create
-from tests.support.after_sale import bid, hammer, user_events
+from tests.support.actors import Bidder, Seller, call
+from tests.support.after_sale import hammer
 from tests.support.harness import Person, live_auction, person
+from tests.support.streams import user_events
 
 LEAD_S = 60
 
@@ -43,9 +44,9 @@ def notes(ctx: Context, kind: str) -> Counter[tuple[str, str]]:
 
 
 def test_watch_and_unwatch_are_idempotent_and_shown(
-    client: Any, seller: Person, buyer: Person
+    client: Client, seller: Person, buyer: Person
 ) -> None:
-    auction = create(client, seller)
+    auction = Seller(client, seller).create()
     path = f"/api/auctions/{auction['id']}"
     assert auction["watchers"] == 0 and auction["watching"] is False
     for _ in range(2):
@@ -65,7 +66,7 @@ def test_watch_and_unwatch_are_idempotent_and_shown(
 
 
 def test_ending_soon_reaches_watchers_and_bidders_exactly_once_with_tickers_racing(
-    ctx: Context, client: Any, seller: Person, lead: int
+    ctx: Context, client: Client, seller: Person, lead: int
 ) -> None:
     watcher, bidder_a, bidder_b = (person(ctx, "buyer") for _ in range(3))
     soon = datetime.now(UTC) + timedelta(seconds=lead + 2)
@@ -74,8 +75,8 @@ def test_ending_soon_reaches_watchers_and_bidders_exactly_once_with_tickers_raci
         ending_soon.place(ctx, _record(ctx, aid))
         call(client, "PUT", f"/api/auctions/{aid}/watch", watcher)
         call(client, "PUT", f"/api/auctions/{aid}/watch", bidder_a)  # a bidder who watches too
-        bid(client, bidder_a, aid, "100")
-        bid(client, bidder_b, aid, "110")
+        Bidder(client, bidder_a).placed(aid, "100")
+        Bidder(client, bidder_b).placed(aid, "110")
     node_ctx = for_socket_node(get_settings())
     stop = threading.Event()
     errors: list[BaseException] = []
@@ -111,7 +112,7 @@ def test_ending_soon_reaches_watchers_and_bidders_exactly_once_with_tickers_raci
     assert sum(made.values()) == 3 * len(auctions)
     pushed = [
         e
-        for e in user_events(ctx, watcher)
+        for e in user_events(ctx, watcher.id)
         if e["type"] == "notification" and e["data"]["type"] == "ending_soon"
     ]
     assert len(pushed) == len(auctions)
@@ -149,7 +150,8 @@ def test_a_soft_close_moves_the_notice_with_the_end(
     # The old entry comes due: it is put back at the new notice time, nothing is sent.
     monkeypatch.setattr(ctx, "clock", lambda: ends - timedelta(seconds=lead - 1))
     assert ending_soon.fire(ctx, aid) is False
-    assert abs(_due(ctx, aid) - (moved_end.timestamp() - lead) * 1000) < 5  # type: ignore[operator]
+    moved_due = _due(ctx, aid)
+    assert moved_due is not None and abs(moved_due - (moved_end.timestamp() - lead) * 1000) < 5
     assert notes(ctx, "ending_soon") == Counter()
     monkeypatch.setattr(ctx, "clock", lambda: moved_end - timedelta(seconds=lead - 1))
     assert ending_soon.fire(ctx, aid) is True
@@ -159,7 +161,7 @@ def test_a_soft_close_moves_the_notice_with_the_end(
 
 
 def test_lost_schedules_are_rebuilt_on_boot_and_swept_from_postgresql(
-    ctx: Context, client: Any, seller: Person, buyer: Person, lead: int
+    ctx: Context, client: Client, seller: Person, buyer: Person, lead: int
 ) -> None:
     aid = live_auction(ctx, seller, ends_at=datetime.now(UTC) + timedelta(seconds=lead + 600))
     ctx.store.command("DEL", keys.schedule(Moment.ENDING_SOON))
@@ -174,12 +176,12 @@ def test_lost_schedules_are_rebuilt_on_boot_and_swept_from_postgresql(
     assert notes(ctx, "ending_soon") == Counter({(buyer.id, str(due_now)): 1})
 
 
-def test_watchers_hear_how_it_ended(ctx: Context, client: Any, seller: Person) -> None:
+def test_watchers_hear_how_it_ended(ctx: Context, client: Client, seller: Person) -> None:
     watcher, bidder = person(ctx, "buyer"), person(ctx, "buyer")
     aid = live_auction(ctx, seller)
     for who in (watcher, bidder):
         call(client, "PUT", f"/api/auctions/{aid}/watch", who)
-    bid(client, bidder, aid, "100")
+    Bidder(client, bidder).placed(aid, "100")
     hammer(ctx, aid)
     ended = notes(ctx, "auction_ended")
     assert ended[(watcher.id, str(aid))] == 1

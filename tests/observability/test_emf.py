@@ -9,17 +9,20 @@ from __future__ import annotations
 import io
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import jsonschema_rs
 import orjson
 import pytest
+from chalice.test import Client
 
 from infra.embedded import free_port
 from shared.adapters.redis_store import RestStore
 from shared.logs import JsonFormatter
 from shared.services.context import Context
+from tests.support.actors import Bidder
 from tests.support.harness import TOKEN, Person, live_auction
 
 UNITS = [
@@ -125,16 +128,9 @@ def metric(line: dict[str, Any], name: str, dimensions: list[str]) -> Any:
 
 
 def post_bid(
-    client: Any, person: Person | None, auction_id: uuid.UUID, amount: str, rid: str
+    client: Client, person: Person | None, auction_id: uuid.UUID, amount: str, rid: str
 ) -> Any:
-    headers = {"Content-Type": "application/json", "X-Request-Id": rid}
-    if person is not None:
-        headers.update(person.headers)
-    return client.http.post(
-        f"/api/auctions/{auction_id}/bids",
-        headers=headers,
-        body=orjson.dumps({"amount": amount}),
-    )
+    return Bidder(client, person).bid(auction_id, amount, headers={"X-Request-Id": rid})
 
 
 def request_line(lines: list[str], rid: str) -> dict[str, Any]:
@@ -146,7 +142,7 @@ def request_line(lines: list[str], rid: str) -> dict[str, Any]:
 
 
 def test_every_bid_writes_one_emf_line_by_outcome(
-    ctx: Context, client: Any, seller: Person, buyer: Person, admin: Person
+    ctx: Context, client: Client, seller: Person, buyer: Person, admin: Person
 ) -> None:
     auction = live_auction(ctx, seller, start_price="100.00", increment="10.00")
     out = io.StringIO()
@@ -200,7 +196,7 @@ def test_every_bid_writes_one_emf_line_by_outcome(
 
 
 def test_a_bid_when_the_store_is_unreachable_is_refused_as_unavailable(
-    ctx: Context, client: Any, seller: Person, buyer: Person, monkeypatch: pytest.MonkeyPatch
+    ctx: Context, client: Client, seller: Person, buyer: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from chalicelib import runtime
 
@@ -222,7 +218,7 @@ def test_a_bid_when_the_store_is_unreachable_is_refused_as_unavailable(
 
 
 def test_the_emf_line_is_written_whatever_the_log_level(
-    ctx: Context, client: Any, seller: Person, buyer: Person
+    ctx: Context, client: Client, seller: Person, buyer: Person
 ) -> None:
     """LOG_LEVEL=WARNING drops the request lines, never the bid metrics."""
     auction = live_auction(ctx, seller)
@@ -262,7 +258,7 @@ def test_the_specification_check_catches_broken_documents() -> None:
     }
     assert emf_errors(good) == []
     broken: list[dict[str, Any]] = []
-    for change in (
+    changes: tuple[Callable[[dict[str, Any]], object], ...] = (
         lambda d: d["_aws"].pop("Timestamp"),
         lambda d: d["_aws"].update(Timestamp="now"),
         lambda d: d["_aws"]["CloudWatchMetrics"][0]["Metrics"][0].update(Unit="ms"),
@@ -272,7 +268,8 @@ def test_the_specification_check_catches_broken_documents() -> None:
         lambda d: d.update(M="1"),
         lambda d: d.pop("M"),
         lambda d: d["_aws"]["CloudWatchMetrics"][0].update(Dimensions=[["d"] * 31]),
-    ):
+    )
+    for change in changes:
         document = orjson.loads(orjson.dumps(good))
         change(document)
         broken.append(document)

@@ -11,20 +11,21 @@ import uuid
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
+import chalice.test
 import httpx
 import orjson
 import pytest
-import redis
 
 from infra.embedded import free_port
 from shared.logs import Event, JsonFormatter, configure_logging
 from shared.services import bidding
 from shared.services.context import Context
-from tests.socket.conftest import Client, wait_for
+from tests.support import streams
 from tests.support.harness import TOKEN, Person, SuiteServices, live_auction
 from tests.support.processes import logged_stack
+from tests.support.socket_node import Client, wait_for
 
 
 @pytest.fixture
@@ -100,7 +101,7 @@ def test_configure_logging_replaces_the_default_and_lambdas_handlers_only() -> N
         def emit(self, record: logging.LogRecord) -> None:
             pass
 
-    class CaptureHandler(logging.StreamHandler):  # type: ignore[type-arg]  # a test runner's
+    class CaptureHandler(logging.StreamHandler[TextIO]):  # a test runner's
         pass
 
     plain, lambdas, capture = logging.StreamHandler(), LambdaLoggerHandler(), CaptureHandler()
@@ -129,7 +130,7 @@ def test_configure_logging_replaces_the_default_and_lambdas_handlers_only() -> N
     [("trace-abc-123", True), ("a b", False), ("x" * 129, False), ("id;drop", False)],
 )
 def test_a_request_id_is_kept_only_when_it_is_a_plain_token(
-    client: Any, given: str, kept: bool
+    client: chalice.test.Client, given: str, kept: bool
 ) -> None:
     answered = client.http.get("/api/auctions", headers={"X-Request-Id": given})
     request_id = {k.lower(): v for k, v in answered.headers.items()}["x-request-id"]
@@ -144,13 +145,9 @@ def test_the_request_id_rides_the_feed_entry_and_the_outbox_record_never_the_eve
     auction = live_auction(ctx, seller)
     bidding.place_bid(ctx, auction, buyer.id, Decimal("100"), request_id="rid-42")
     bidding.place_bid(ctx, auction, admin.id, Decimal("200"))  # none given: none carried
-    tcp = redis.Redis.from_url(ctx.settings.redis_url or "", decode_responses=True)
-    try:
-        room = [f["e"] for _, f in tcp.xrange(f"auction:{auction}:events")]
-        feed = [f for _, f in tcp.xrange("events:feed")]
-        records = [json.loads(f["r"]) for _, f in tcp.xrange("outbox:bids")]
-    finally:
-        tcp.close()
+    room = [f["e"] for _, f in streams.entries(ctx, f"auction:{auction}:events")]
+    feed = [f for _, f in streams.entries(ctx, "events:feed")]
+    records = [json.loads(f["r"]) for _, f in streams.entries(ctx, "outbox:bids")]
     assert len(room) == 2 and not any("rid-42" in e for e in room)  # what clients and replay read
     placed = [f for f in feed if f.get("room") == str(auction)]
     outbid = [f for f in feed if f.get("user") == buyer.id]

@@ -24,8 +24,8 @@ from shared.services import bidding
 from shared.services.context import Context
 from shared.services.jobs import WorkReport
 from socket_node.metrics import may_scrape_without_token
-from tests.socket.conftest import Client, InProcessNode, NodeProcess, closed_code, wait_for
 from tests.support.harness import Person, insert_auction, live_auction
+from tests.support.socket_node import Client, InProcessNode, NodeProcess, closed_code, wait_for
 
 CONTRACT_FAMILIES = {
     "auction_ws_connections": "gauge",

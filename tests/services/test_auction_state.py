@@ -28,7 +28,16 @@ def wipe_redis_state(ctx: Context, auction_id: uuid.UUID) -> None:
     ctx.store.command("ZREM", keys.SCHEDULE_START, aid)
 
 
-def test_a_rebuilt_state_is_the_state_the_bids_left(ctx, seller: Person, buyer: Person) -> None:  # type: ignore[no-untyped-def]
+def state(ctx: Context, auction_id: str) -> AuctionState:
+    """The auction's state in Redis, which must be there."""
+    found = auction_state.read_state(ctx, auction_id)
+    assert found is not None, auction_id
+    return found
+
+
+def test_a_rebuilt_state_is_the_state_the_bids_left(
+    ctx: Context, seller: Person, buyer: Person
+) -> None:
     """Bids (a proxy answering a plain bid) through the script, stored; then Redis loses the
     auction and it is rebuilt from PostgreSQL: every codec reads back what the script wrote."""
     rival = person(ctx, "buyer", "rival")
@@ -78,7 +87,7 @@ def _decoded(flat: list[str]) -> dict[str, object]:
     return {k: orjson.loads(v) for k, v in zip(flat[::2], flat[1::2], strict=True)}
 
 
-def test_the_state_codec_round_trips_every_rule(ctx, seller: Person) -> None:  # type: ignore[no-untyped-def]
+def test_the_state_codec_round_trips_every_rule(ctx: Context, seller: Person) -> None:
     go_live = datetime.now(UTC).replace(microsecond=123000) + timedelta(hours=1)
     bare = insert_auction(ctx, seller, go_live_at=go_live)
     ruled = insert_auction(
@@ -95,13 +104,14 @@ def test_the_state_codec_round_trips_every_rule(ctx, seller: Person) -> None:  #
     )
     assert ruled_state.go_live_ms == to_ms(go_live) and ruled_state.status == "scheduled"
     flat = ruled_state.to_fields()
-    assert AuctionState.from_hash(dict(zip(flat[::2], map(str, flat[1::2]), strict=True))) == (
+    names = [str(name) for name in flat[::2]]
+    assert AuctionState.from_hash(dict(zip(names, map(str, flat[1::2]), strict=True))) == (
         ruled_state
     )
 
 
-def test_seeding_leaves_a_present_state_alone_unless_forced_and_never_goes_back_a_round(  # type: ignore[no-untyped-def]
-    ctx, seller: Person
+def test_seeding_leaves_a_present_state_alone_unless_forced_and_never_goes_back_a_round(
+    ctx: Context, seller: Person
 ) -> None:
     auction_id = live_auction(ctx, seller)
     aid = str(auction_id)
@@ -110,12 +120,12 @@ def test_seeding_leaves_a_present_state_alone_unless_forced_and_never_goes_back_
         auction = session.get(Auction, auction_id)
         assert auction is not None
         assert not auction_state.seed(ctx, session, auction)
-        assert auction_state.read_state(ctx, aid).status == "sold"  # type: ignore[union-attr]
+        assert state(ctx, aid).status == "sold"
         assert auction_state.seed(ctx, session, auction, force=True)
-        assert auction_state.read_state(ctx, aid).status == "live"  # type: ignore[union-attr]
+        assert state(ctx, aid).status == "live"
         ctx.store.command("HSET", keys.state(aid), "round", 3)  # a reset Redis saw first
         assert not auction_state.seed(ctx, session, auction, force=True)
-        assert auction_state.read_state(ctx, aid).round == 3  # type: ignore[union-attr]
+        assert state(ctx, aid).round == 3
     with ctx.db.session() as session:
         session.execute(update(Auction).where(Auction.id == auction_id).values(round=3))
     with ctx.db.session() as session:
@@ -124,15 +134,15 @@ def test_seeding_leaves_a_present_state_alone_unless_forced_and_never_goes_back_
         assert auction_state.seed(ctx, session, auction, force=True)
 
 
-def test_a_missing_auction_is_not_rebuilt(ctx) -> None:  # type: ignore[no-untyped-def]
+def test_a_missing_auction_is_not_rebuilt(ctx: Context) -> None:
     missing = uuid.uuid4()
     assert not auction_state.rebuild(ctx, missing)
     assert auction_state.read_state(ctx, str(missing)) is None
 
 
 def test_the_bid_record_codec_reads_what_the_script_writes(
-    ctx, seller: Person, buyer: Person
-) -> None:  # type: ignore[no-untyped-def]
+    ctx: Context, seller: Person, buyer: Person
+) -> None:
     auction_id = live_auction(ctx, seller)
     kind, result = bidding.judge_in_redis(ctx, auction_id, buyer.id, Decimal("150.00"), is_max=True)
     assert kind == "ok"

@@ -41,7 +41,7 @@ def count(ctx: Context, model: Any, **where: Any) -> int:
         return int(session.scalar(query) or 0)
 
 
-def test_a_record_taken_twice_is_stored_once(ctx, seller: Person, buyer: Person) -> None:  # type: ignore[no-untyped-def]
+def test_a_record_taken_twice_is_stored_once(ctx: Context, seller: Person, buyer: Person) -> None:
     rival = person(ctx, "buyer", "rival")
     auction_id = live_auction(ctx, seller)
     accepted(ctx, auction_id, buyer, "100.00")
@@ -60,8 +60,8 @@ def test_a_record_taken_twice_is_stored_once(ctx, seller: Person, buyer: Person)
     assert kinds == sorted([(seller.id, "new_bid"), (seller.id, "new_bid"), (buyer.id, "outbid")])
 
 
-def test_a_maximum_and_a_moved_end_reach_postgresql_and_never_go_back(  # type: ignore[no-untyped-def]
-    ctx, seller: Person, buyer: Person
+def test_a_maximum_and_a_moved_end_reach_postgresql_and_never_go_back(
+    ctx: Context, seller: Person, buyer: Person
 ) -> None:
     soon = datetime.now(UTC) + timedelta(seconds=20)
     auction_id = live_auction(ctx, seller, ends_at=soon, soft_close_secs=30)
@@ -87,8 +87,8 @@ def test_a_maximum_and_a_moved_end_reach_postgresql_and_never_go_back(  # type: 
         assert session.scalar(select(Auction.ends_at).where(Auction.id == auction_id)) == moved
 
 
-def test_a_drain_cut_off_by_postgresql_mid_batch_stores_nothing_and_loses_nothing(  # type: ignore[no-untyped-def]
-    ctx, seller: Person, buyer: Person
+def test_a_drain_cut_off_by_postgresql_mid_batch_stores_nothing_and_loses_nothing(
+    ctx: Context, seller: Person, buyer: Person
 ) -> None:
     """PostgreSQL drops the drain's connection after its first few statements: the batch
     rolls back whole, every record stays in the outbox, and the next drain stores each
@@ -126,8 +126,8 @@ def test_a_drain_cut_off_by_postgresql_mid_batch_stores_nothing_and_loses_nothin
     assert count(ctx, Notification, user_id=uuid.UUID(seller.id)) == 6
 
 
-def test_a_record_of_an_unknown_auction_holds_the_batch_back_whole(  # type: ignore[no-untyped-def]
-    ctx, seller: Person, buyer: Person
+def test_a_record_of_an_unknown_auction_holds_the_batch_back_whole(
+    ctx: Context, seller: Person, buyer: Person
 ) -> None:
     """A record PostgreSQL refuses (here: its auction row is gone) fails the batch as a whole:
     nothing of it is stored, nothing of it is dropped."""
@@ -142,7 +142,9 @@ def test_a_record_of_an_unknown_auction_holds_the_batch_back_whole(  # type: ign
     assert count(ctx, Bid) == 0
 
 
-def test_a_buy_now_record_finishes_the_sale_once(ctx, seller: Person, buyer: Person) -> None:  # type: ignore[no-untyped-def]
+def test_a_buy_now_record_finishes_the_sale_once(
+    ctx: Context, seller: Person, buyer: Person
+) -> None:
     auction_id = live_auction(ctx, seller, buy_now="300.00")
     record = accepted(ctx, auction_id, buyer, "300.00")
     assert record.buy_now
@@ -157,9 +159,46 @@ def test_a_buy_now_record_finishes_the_sale_once(ctx, seller: Person, buyer: Per
 
 
 @pytest.mark.parametrize("batch", [1, 2])
-def test_a_drain_takes_its_batch_and_leaves_the_rest(ctx, seller, buyer, batch) -> None:  # type: ignore[no-untyped-def]
+def test_a_drain_takes_its_batch_and_leaves_the_rest(
+    ctx: Context, seller: Person, buyer: Person, batch: int
+) -> None:
     auction_id = live_auction(ctx, seller)
     for i in range(3):
         accepted(ctx, auction_id, buyer, f"{100 + 10 * i}.00", is_max=True)
     assert bid_intake.drain(ctx, batch=batch) == batch
     assert pending(ctx) == 3 - batch
+
+
+def test_the_hot_lane_insert_stores_a_proxy_answer_whole_and_once(
+    ctx: Context, seller: Person, buyer: Person
+) -> None:
+    """store_bids_now, the bid handler's own insert (one prepared statement in autocommit):
+    a plain bid the proxy answers is two bids in one record; sent twice (a retried request),
+    and drained after, each bid is stored once, as the script placed it."""
+    rival = person(ctx, "buyer", "rival")
+    auction_id = live_auction(ctx, seller, start_price="100.00", increment="10.00")
+    accepted(ctx, auction_id, buyer, "150.00", is_max=True)
+    answered = accepted(ctx, auction_id, rival, "120.00")
+    assert [b.bidder_id for b in answered.bids] == [rival.id, buyer.id]  # the proxy answers
+    bid_intake.store_bids_now(ctx, answered)
+    bid_intake.store_bids_now(ctx, answered)
+    with ctx.db.session() as session:
+        stored = session.scalars(
+            select(Bid).where(Bid.auction_id == auction_id).order_by(Bid.seq)
+        ).all()
+        assert [(str(b.id), str(b.bidder_id), b.amount, b.seq, b.is_proxy) for b in stored] == [
+            (b.id, b.bidder_id, from_minor(b.amount), b.seq, b.is_proxy) for b in answered.bids
+        ]
+    assert bid_intake.drain(ctx) == 2  # the opening maximum's record and this one
+    assert count(ctx, Bid, auction_id=auction_id) == 3
+
+
+def test_a_record_with_no_bids_stores_none_on_the_hot_lane(
+    ctx: Context, seller: Person, buyer: Person
+) -> None:
+    auction_id = live_auction(ctx, seller)
+    accepted(ctx, auction_id, buyer, "150.00", is_max=True)
+    raised = accepted(ctx, auction_id, buyer, "180.00", is_max=True)
+    assert raised.bids == ()
+    bid_intake.store_bids_now(ctx, raised)  # nothing to insert: no statement, no error
+    assert count(ctx, Bid, auction_id=auction_id) == 0

@@ -8,9 +8,9 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import replace
-from typing import Any
 
 import orjson
+import pytest
 from sqlalchemy import func, select
 
 from shared.adapters import keys
@@ -19,12 +19,9 @@ from shared.adapters.redis_store import RestStore, load_script
 from shared.domain.schedule import Moment
 from shared.services import auction_state, outbox
 from shared.services.context import Context
+from tests.support import streams
 from tests.support.harness import Person, live_auction
-
-
-def room_events(ctx: Context, auction_id: str) -> list[dict[str, Any]]:
-    entries = ctx.store.command("XRANGE", keys.room_stream(auction_id), "-", "+") or []
-    return [orjson.loads(dict(zip(f[::2], f[1::2], strict=True))["e"]) for _, f in entries]
+from tests.support.streams import room_events
 
 
 def rows_left(ctx: Context) -> int:
@@ -39,7 +36,7 @@ def write_events(ctx: Context, auction_id: str, count: int) -> None:
         outbox.job(session, {"id": f"test:job:{auction_id}", "kind": "test"})
 
 
-def test_two_relays_racing_apply_each_row_once(ctx) -> None:  # type: ignore[no-untyped-def]
+def test_two_relays_racing_apply_each_row_once(ctx: Context) -> None:
     auction_id = str(uuid.uuid4())
     write_events(ctx, auction_id, 40)
     start = threading.Barrier(2)
@@ -62,7 +59,7 @@ def test_two_relays_racing_apply_each_row_once(ctx) -> None:  # type: ignore[no-
     assert ctx.store.command("LRANGE", keys.JOBS_READY, 0, -1) == [f"test:job:{auction_id}"]
 
 
-def test_rows_redis_applied_before_a_crash_are_not_applied_again(ctx) -> None:  # type: ignore[no-untyped-def]
+def test_rows_redis_applied_before_a_crash_are_not_applied_again(ctx: Context) -> None:
     """A relay that died after Redis applied its rows and before it deleted them: the next
     relay deletes them and publishes nothing twice."""
     auction_id = str(uuid.uuid4())
@@ -88,7 +85,7 @@ def test_rows_redis_applied_before_a_crash_are_not_applied_again(ctx) -> None:  
     assert ctx.store.command("LLEN", keys.JOBS_READY) == 1
 
 
-def test_rows_wait_while_redis_is_away(ctx) -> None:  # type: ignore[no-untyped-def]
+def test_rows_wait_while_redis_is_away(ctx: Context) -> None:
     auction_id = str(uuid.uuid4())
     write_events(ctx, auction_id, 2)
     away = replace(ctx, store=RestStore("http://127.0.0.1:9", "x", retries=0))
@@ -103,7 +100,7 @@ def _status(ctx: Context, auction_id: uuid.UUID) -> tuple[str, str]:
     return status, round_
 
 
-def test_a_state_patch_of_an_older_round_is_ignored(ctx, seller: Person) -> None:  # type: ignore[no-untyped-def]
+def test_a_state_patch_of_an_older_round_is_ignored(ctx: Context, seller: Person) -> None:
     auction_id = live_auction(ctx, seller)
     aid = str(auction_id)
     ctx.store.command("HSET", keys.state(aid), "round", 2)  # an admin reset made round 2
@@ -119,8 +116,8 @@ def test_a_state_patch_of_an_older_round_is_ignored(ctx, seller: Person) -> None
     assert _status(ctx, auction_id) == ("ended", "2")
 
 
-def test_a_state_patch_never_creates_a_missing_state_but_moves_the_schedule(  # type: ignore[no-untyped-def]
-    ctx, seller: Person
+def test_a_state_patch_never_creates_a_missing_state_but_moves_the_schedule(
+    ctx: Context, seller: Person
 ) -> None:
     """A missing state is rebuilt from PostgreSQL on next use, never from half a patch; the
     schedule entries the patch carries are placed all the same."""
@@ -137,3 +134,37 @@ def test_a_state_patch_never_creates_a_missing_state_but_moves_the_schedule(  # 
     assert int(float(ctx.store.command("ZSCORE", keys.SCHEDULE_START, aid))) == 42
     assert auction_state.rebuild(ctx, auction_id)
     assert _status(ctx, auction_id) == ("live", "1")
+
+
+def test_a_user_event_reaches_the_live_feed_for_its_user_only(ctx: Context) -> None:
+    auction_id, user_id = str(uuid.uuid4()), str(uuid.uuid4())
+    with ctx.db.session() as session:
+        outbox.user_event(
+            session, ctx, user_id, "seller:decision_required", {"n": 1}, auction_id=auction_id
+        )
+    assert outbox.relay(ctx) == 1
+    entries = [f for f in streams.feed(ctx) if f.get("user")]
+    assert [f["user"] for f in entries] == [user_id]
+    event = orjson.loads(entries[0]["e"])
+    assert (event["type"], event["auctionId"], event["data"]) == (
+        "seller:decision_required",
+        auction_id,
+        {"n": 1},
+    )
+    assert room_events(ctx, auction_id) == []  # a user's event is not the room's
+    assert rows_left(ctx) == 0
+
+
+def test_rows_of_a_change_that_rolled_back_are_never_relayed(ctx: Context) -> None:
+    """The rows are written in the change's own transaction: a change that fails leaves
+    nothing for the relay, so nobody hears of what did not happen."""
+    auction_id = str(uuid.uuid4())
+    with pytest.raises(RuntimeError), ctx.db.session() as session:
+        outbox.room_event(session, ctx, auction_id, "auction:test", {"n": 1})
+        outbox.job(session, {"id": f"test:job:{auction_id}", "kind": "test"})
+        session.flush()  # the rows reach PostgreSQL inside the transaction...
+        raise RuntimeError("the change fails after writing its events")  # ...then roll back
+    assert rows_left(ctx) == 0
+    assert outbox.relay(ctx) == 0
+    assert room_events(ctx, auction_id) == []
+    assert f"test:job:{auction_id}" not in (ctx.store.command("HKEYS", keys.JOBS_DATA) or [])

@@ -18,8 +18,10 @@ from urllib.parse import urlencode
 
 import httpx
 import orjson
+from chalice.test import Client
 
-Query = Mapping[str, str | int | bool] | list[tuple[str, str]] | None
+# list: the types httpx takes for repeated parameters (a list is invariant)
+Query = Mapping[str, str | int | bool] | list[tuple[str, str | int | float | bool | None]] | None
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ class InProcessApi(Api):
 
     name = "in-process"
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Client) -> None:
         self.client = client
 
     def request(
@@ -142,6 +144,6 @@ class HttpApi(Api):
             f"{self.base_url}{path}",
             content=body,
             headers=sent,
-            params=query if query else None,  # type: ignore[arg-type]
+            params=query if query else None,
         )
         return Reply(response.status_code, response.headers, response.content)

@@ -119,7 +119,7 @@ class LambdaTask:
         task = lambda_task.extract(bundle, workdir / "task")
         runtime = workdir / "runtime"
         runtime.mkdir(exist_ok=True)
-        site = Path(__import__("boto3").__file__).resolve().parent.parent
+        site = Path(str(__import__("boto3").__file__)).resolve().parent.parent
         for name in RUNTIME_PACKAGES:
             source = site / name
             if not source.exists():

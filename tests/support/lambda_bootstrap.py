@@ -62,7 +62,7 @@ class LambdaContext:
         self.log_stream_name = fields["log_stream_name"]
         self.identity = None
         self.client_context = None
-        self._deadline_ms = fields["deadline_ms"]
+        self._deadline_ms = int(fields["deadline_ms"])
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, self._deadline_ms - int(time.time() * 1000))

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from infra.embedded import free_port, wait_for_port
 from infra.stack import Stack
@@ -45,8 +45,8 @@ class FileLoggedStack(Stack):
             out.close()
 
 
-def logged_stack(log_dir: Path, **kwargs: object) -> FileLoggedStack:
-    stack = FileLoggedStack(**kwargs)  # type: ignore[arg-type]
+def logged_stack(log_dir: Path, **kwargs: Any) -> FileLoggedStack:
+    stack = FileLoggedStack(**kwargs)
     stack.log_dir = log_dir
     return stack
 
