@@ -82,19 +82,23 @@ class Connection:
 
 
 async def _bidders(
-    url: str, tokens: list[str], seconds: float, start: str, increment: str, proxy_share: float
+    urls: list[str],
+    tokens: list[str],
+    seconds: float,
+    start: str,
+    increment: str,
+    proxy_share: float,
 ) -> tuple[int, int, dict[int, int], list[float]]:
-    parts = urlsplit(url)
-    host, port, path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     accepted = 0
     deadline = time.perf_counter() + seconds
     step = Decimal(increment)
 
-    async def bidder(token: str) -> None:
+    async def bidder(url: str, token: str) -> None:
         nonlocal accepted
-        connection = Connection(host, port, path, token)
+        parts = urlsplit(url)
+        connection = Connection(parts.hostname or "127.0.0.1", parts.port or 80, parts.path, token)
         next_min = Decimal(start)
         rng = random.Random(token)
         while time.perf_counter() < deadline:
@@ -118,11 +122,11 @@ async def _bidders(
             elif status == 409 and body.get("code") == "already_highest":
                 next_min += step
 
-    await asyncio.gather(*(bidder(t) for t in tokens))
+    await asyncio.gather(*(bidder(u, t) for u, t in zip(urls, tokens, strict=True)))
     return len(latencies), accepted, statuses, latencies
 
 
-def _worker(args: tuple[str, list[str], float, str, str, float], queue: Any) -> None:
+def _worker(args: tuple[list[str], list[str], float, str, str, float], queue: Any) -> None:
     try:
         import uvloop
 
@@ -132,7 +136,7 @@ def _worker(args: tuple[str, list[str], float, str, str, float], queue: Any) -> 
 
 
 def run(
-    url: str,
+    url: str | list[str],
     tokens: list[str],
     seconds: float,
     start: str = "1.00",
@@ -140,17 +144,22 @@ def run(
     processes: int = 2,
     proxy_share: float = 0.0,
 ) -> LoadResult:
-    """Drive `url` with one bidder per token for `seconds`; `proxy_share` of the bids are
-    proxy maximums instead of plain bids."""
+    """Drive `url` with one bidder per token for `seconds` (a list: each bidder its own URL,
+    the bidder of tokens[i] on url[i]); `proxy_share` of the bids are proxy maximums instead
+    of plain bids."""
+    urls = [url] * len(tokens) if isinstance(url, str) else url
     processes = max(1, min(processes, len(tokens)))
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    shares = [tokens[i::processes] for i in range(processes)]
     workers = [
         ctx.Process(
-            target=_worker, args=((url, share, seconds, start, increment, proxy_share), queue)
+            target=_worker,
+            args=(
+                (urls[i::processes], tokens[i::processes], seconds, start, increment, proxy_share),
+                queue,
+            ),
         )
-        for share in shares
+        for i in range(processes)
     ]
     for w in workers:
         w.start()
