@@ -7,14 +7,21 @@
   PostgreSQL and between the app and Redis (delaying TCP proxies), as in production;
 - the Redis floor: raw redis-py EVALSHA of the same bid script on the same Redis, and the
   same script through the bridge with the upstash-redis client;
+- many auctions: 300 live auctions, 1,500 bidders spread over them, aggregate attempts/s and
+  p99, beside the hot auction's at 32 bidders (bench/many_auctions.py);
+- sniping burst: 300 bidders fire in the last 2 s of one auction (soft close off) while
+  watchers follow it over WebSocket: no bid that left >= 20 ms before endsAt refused
+  `auction_not_live`, bid -> every watcher p99 (bench/sniping.py);
 - fan-out: bid accepted -> client received, for 1,000 and 10,000 WebSocket clients in one room
-  (bench/fanout.py), and memory per idle connection;
+  (bench/fanout.py), and memory per idle connection; and 10,000 clients split over two socket
+  nodes (two processes) in one room;
 - cold start: import + first request of the functions' handler module;
 - search over 100,000 auctions (full text vs ILIKE) and photo ingest (bench/search.py).
 - the suspended-user check (moderation): its Redis CPU inside the write limiter's and the bid
   script's round trip, beside a separate check's round trip (bench/suspension.py).
 
-Prints a table and writes bench/results.json with the machine it ran on.
+Prints every row of the issue's target table (bench/verdicts.py: met, NOT MET, or not
+measured by this run) and writes bench/results.json with the machine it ran on.
 """
 
 from __future__ import annotations
@@ -96,7 +103,7 @@ SCENARIOS = (
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="The figures of CONTRACT section 8, side by side (about 5 minutes). "
+        description="The figures of CONTRACT section 8, side by side (about 10 minutes). "
         "BENCH_SECONDS, BENCH_BIDDERS and BENCH_WORKERS tune the hot auction.",
     )
     parser.add_argument(

@@ -46,6 +46,7 @@ def run(database_url: str, redis_url: str, tokens: list[str], seller: uuid.UUID)
             redis_url=redis_url,
             api_port=stack.api_port,
             bridge_port=None,
+            token=stack.token,  # the bridge's: each Stack draws a fresh one otherwise
             quiet=True,
             workers=WORKERS,
             extra_env={
@@ -56,9 +57,9 @@ def run(database_url: str, redis_url: str, tokens: list[str], seller: uuid.UUID)
                 "BID_RATE_LIMIT": "1000000/s:1000000",
             },
         )
-        api.start_api()
-        api.wait_healthy()
-        try:
+        try:  # a server that never came up is stopped all the same
+            api.start_api()
+            api.wait_healthy()
             for n in BIDDERS:
                 row: dict[str, Any] = {}
                 designs = ["http_floor", "bid_path", "row_lock"]
