@@ -32,6 +32,7 @@ import os
 import platform
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -113,6 +114,11 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
         help="run only this scenario (repeatable); the figures are printed, and "
         f"{RESULTS.relative_to(REPO_ROOT)} is written only by a full run",
     )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="also write this run's results (a partial one too) to this file",
+    )
     return parser.parse_args(argv)
 
 
@@ -182,6 +188,8 @@ def main(argv: list[str] | None = None) -> None:
     log("\n== targets ==")
     for row in results["targets"]:
         log(verdict_rows.line(row))
+    if args.out is not None:
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
     if chosen != SCENARIOS:
         log(f"\npartial run ({', '.join(chosen)}) in {results['took_s']} s; results.json kept")
         return
