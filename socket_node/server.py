@@ -131,9 +131,8 @@ class NodeConnection(ServerConnection):
     tells the node when its write buffer passes the high-water mark.
 
     Memory per idle connection is the node's figure (CONTRACT 8): its own attributes are class
-    defaults until they change (an anonymous watcher that is never congested stores none), and
-    `node` is the one it adds. websockets' instance dicts share their keys while a class sets
-    at most 30 attributes; past that each connection gets a dict of its own (~1.5 KiB)."""
+    defaults until they change, so an anonymous watcher that is never congested adds only
+    `node` and `heard` to websockets' connection."""
 
     principal: Principal | None = None
     expires_at: float | None = None  # the token's exp, epoch seconds
@@ -650,8 +649,9 @@ class SocketNode:
         per connection, ~1.5 KiB each): a peer quiet for `interval` gets a ping, once per quiet
         spell; one quiet for `interval` + `timeout` (it never answered) is dropped, as
         websockets' keepalive would (the client reconnects and replays). Checked a few times
-        per interval, a slice at a time, so a big node never stalls its fan-out on it."""
-        tick = min(1.0, interval / 2)
+        per interval, a slice at a time, so a big node never stalls its fan-out on it (a
+        peer is dropped at most a tick later than `interval` + `timeout`)."""
+        tick = min(5.0, interval / 4)
         while True:
             await asyncio.sleep(tick)
             now = asyncio.get_running_loop().time()
