@@ -224,9 +224,10 @@ def run(
             bids += queue.get(timeout=ends_at - time.time() + 120)
         for process in bidders:
             process.join(30)
-        time.sleep(1.0)  # the last fan-outs land
+        time.sleep(1.0)  # the last fan-outs land (the watchers wait up to 10 s more for them)
+        accepted = sum(1 for _, _, status, _ in bids if status == 201)
         for pipe in pipes:
-            pipe.send("report")
+            pipe.send(("report", accepted))
         arrivals: dict[str, list[float]] = {}
         for pipe in pipes:
             if not pipe.poll(120):
