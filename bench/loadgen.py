@@ -82,19 +82,33 @@ class Connection:
 
 
 async def _bidders(
-    url: str, tokens: list[str], seconds: float, start: str, increment: str, proxy_share: float
+    urls: list[str],
+    tokens: list[str],
+    seconds: float,
+    start: str,
+    increment: str,
+    proxy_share: float,
+    warm: bool,
 ) -> tuple[int, int, dict[int, int], list[float]]:
-    parts = urlsplit(url)
-    host, port, path = parts.hostname or "127.0.0.1", parts.port or 80, parts.path
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     accepted = 0
-    deadline = time.perf_counter() + seconds
     step = Decimal(increment)
+    connections = []
+    for url, token in zip(urls, tokens, strict=True):
+        parts = urlsplit(url)
+        connections.append(
+            Connection(parts.hostname or "127.0.0.1", parts.port or 80, parts.path, token)
+        )
+    if warm:
+        # One refused bid each before the clock starts: thousands of bidders' first contacts
+        # at once (a server thread each, connections opened in its pools) are not the steady
+        # state being measured.
+        await asyncio.gather(*(c.post(b'{"amount":"0.01"}') for c in connections))
+    deadline = time.perf_counter() + seconds
 
-    async def bidder(token: str) -> None:
+    async def bidder(connection: Connection, token: str) -> None:
         nonlocal accepted
-        connection = Connection(host, port, path, token)
         next_min = Decimal(start)
         rng = random.Random(token)
         while time.perf_counter() < deadline:
@@ -118,11 +132,11 @@ async def _bidders(
             elif status == 409 and body.get("code") == "already_highest":
                 next_min += step
 
-    await asyncio.gather(*(bidder(t) for t in tokens))
+    await asyncio.gather(*(bidder(c, t) for c, t in zip(connections, tokens, strict=True)))
     return len(latencies), accepted, statuses, latencies
 
 
-def _worker(args: tuple[str, list[str], float, str, str, float], queue: Any) -> None:
+def _worker(args: tuple[list[str], list[str], float, str, str, float, bool], queue: Any) -> None:
     try:
         import uvloop
 
@@ -132,25 +146,40 @@ def _worker(args: tuple[str, list[str], float, str, str, float], queue: Any) -> 
 
 
 def run(
-    url: str,
+    url: str | list[str],
     tokens: list[str],
     seconds: float,
     start: str = "1.00",
     increment: str = "1.00",
     processes: int = 2,
     proxy_share: float = 0.0,
+    warm: bool = False,
 ) -> LoadResult:
-    """Drive `url` with one bidder per token for `seconds`; `proxy_share` of the bids are
-    proxy maximums instead of plain bids."""
+    """Drive `url` with one bidder per token for `seconds` (a list: each bidder its own URL,
+    the bidder of tokens[i] on url[i]); `proxy_share` of the bids are proxy maximums instead
+    of plain bids. `warm`: each bidder's connection has sent one (refused) bid before the
+    clock starts."""
+    urls = [url] * len(tokens) if isinstance(url, str) else url
     processes = max(1, min(processes, len(tokens)))
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
-    shares = [tokens[i::processes] for i in range(processes)]
     workers = [
         ctx.Process(
-            target=_worker, args=((url, share, seconds, start, increment, proxy_share), queue)
+            target=_worker,
+            args=(
+                (
+                    urls[i::processes],
+                    tokens[i::processes],
+                    seconds,
+                    start,
+                    increment,
+                    proxy_share,
+                    warm,
+                ),
+                queue,
+            ),
         )
-        for share in shares
+        for i in range(processes)
     ]
     for w in workers:
         w.start()

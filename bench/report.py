@@ -71,6 +71,7 @@ def table(results: dict[str, Any]) -> str:
             f"\nMemory per idle WebSocket connection: {fan['rss_per_idle_connection_kib']} "
             "KiB (socket node RSS)."
         )
+    lines += _round_two(results)
     market = results.get("marketplace", {})
     found, photos = market.get("search"), market.get("image_ingest")
     if found:
@@ -90,10 +91,46 @@ def table(results: dict[str, Any]) -> str:
             f"\nPhoto ingest ({photos['photo_bytes'] / 1e6:.1f} MB phone JPEG, "
             f"{photos['requests']} uploads): p50 {photos['p50_ms']} ms, p99 {photos['p99_ms']} ms."
         )
-    lines += ["", "| target | measured | met |", "| --- | --- | --- |"]
+    lines += ["", "| figure | target | measured | verdict |", "| --- | --- | --- | --- |"]
     for t in results["targets"]:
-        lines.append(f"| {t['target']} | {t['measured']} | {'yes' if t['met'] else 'no'} |")
+        verdict = t.get("verdict") or ("met" if t["met"] else "NOT MET")
+        lines.append(
+            f"| {t.get('figure', t['target'])} | {t['target']} | {t['measured']} | {verdict} |"
+        )
     return "\n".join(lines)
+
+
+def _round_two(results: dict[str, Any]) -> list[str]:
+    """Many auctions, the sniping burst and the two-node fan-out, when the run measured them."""
+    lines: list[str] = []
+    many = results.get("many_auctions")
+    if many:
+        lines.append(
+            f"\nMany auctions ({many['auctions']} live auctions, {many['bidders']} bidders spread "
+            f"over them): {many['attempts_per_s']:.0f} attempts/s, {many['accepted_per_s']:.0f} "
+            f"accepted/s, p50 {many['p50_ms']} ms, p99 {many['p99_ms']} ms."
+        )
+    snipe = results.get("sniping")
+    if snipe:
+        lines.append(
+            f"\nSniping burst ({snipe['bidders']} bidders in the last 2 s, {snipe['watchers']} "
+            f"watchers, soft close off): {snipe['bids_sent']} bids, outcomes "
+            f"{snipe['outcomes']}; refused `auction_not_live` though sent >= "
+            f"{snipe['margin_ms']:.0f} ms before endsAt: {snipe['early_refused_not_live']}; bid "
+            f"p99 {snipe['bid_latency']['p99_ms']} ms; bid -> every watcher p50 "
+            f"{snipe['bid_to_all_watchers']['p50_ms']} ms, p99 "
+            f"{snipe['bid_to_all_watchers']['p99_ms']} ms."
+        )
+    two = results.get("fan_out_two_nodes")
+    if isinstance(two, dict) and "p99_ms" in two:
+        lines.append(
+            f"\nFan-out over two socket nodes ({two['clients']} clients, "
+            f"{' + '.join(str(n) for n in two['clients_per_node'])}): p50 {two['p50_ms']} ms, "
+            f"p99 {two['p99_ms']} ms, every client got every bid once: "
+            f"{two['every_client_got_every_bid_once']}; memory per idle connection per node "
+            f"{two['rss_per_idle_connection_kib_per_node']} KiB."
+        )
+    return lines
 
 
 if __name__ == "__main__":

@@ -281,5 +281,9 @@ def test_the_stack_serves_a_stored_photo_as_given(client: Client, seller: Person
         )
         escape = httpx.get(f"{node.http_url}/media/%2e%2e/%2e%2e/pyproject.toml", timeout=5)
         assert b"[project]" not in escape.content
+        missing = httpx.get(f"{node.http_url}/media/auctions/none/none.webp", timeout=5)
+        assert missing.status_code == 404
+        assert missing.headers["content-type"] == "application/problem+json"
+        assert missing.json()["code"] == "not_found"
     finally:
         node.stop()

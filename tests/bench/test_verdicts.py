@@ -1,0 +1,108 @@
+"""The benchmark's verdicts (bench/verdicts.py): each row of the issue's table judged from the
+figures of one run, and "not measured" where the run did not measure it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.verdicts import MET, NOT_MEASURED, NOT_MET, verdicts
+
+
+def a_run(**changes: Any) -> dict[str, Any]:
+    """A run that meets every target; `changes` replace whole sections."""
+    results: dict[str, Any] = {
+        "api_cpu": {"bid": 550.0, "get_auction": 480.0, "list_20": 990.0},
+        "hot_auction": {
+            "as_is": {
+                "32": {
+                    "http_floor": {"attempts_per_s": 4000.0},
+                    "bid_path": {"attempts_per_s": 1000.0, "p99_ms": 50.0},
+                },
+                "128": {
+                    "bid_path": {"attempts_per_s": 1000.0, "p99_ms": 100.0},
+                    "row_lock": {"attempts_per_s": 300.0, "p99_ms": 200.0},
+                },
+            }
+        },
+        "cold_start": {"total_ms": 250.0},
+        "sniping": {"early_refused_not_live": 0, "bid_to_all_watchers": {"p99_ms": 100.0}},
+        "many_auctions": {"attempts_per_s": 2000.0, "p99_ms": 80.0},
+        "fan_out_two_nodes": {
+            "p99_ms": 99.0,
+            "clients": 10000,
+            "every_client_got_every_bid_once": True,
+        },
+        "fan_out": {"rss_per_idle_connection_kib": 12.0},
+    }
+    results.update(changes)
+    return results
+
+
+def by_verdict(results: dict[str, Any]) -> list[str]:
+    return [row["verdict"] for row in verdicts(results)]
+
+
+def test_every_row_at_its_limit_is_met() -> None:
+    assert by_verdict(a_run()) == [MET] * 10
+
+
+def test_an_empty_run_prints_every_row_as_not_measured() -> None:
+    rows = verdicts({})
+    assert [r["verdict"] for r in rows] == [NOT_MEASURED] * 10
+    assert all(r["met"] is None and r["measured"] == NOT_MEASURED for r in rows)
+
+
+def test_each_figure_past_its_limit_is_not_met() -> None:
+    run = a_run()
+    hot = run["hot_auction"]["as_is"]
+    misses = {
+        0: {"api_cpu": {**run["api_cpu"], "bid": 601.0}},
+        1: {"api_cpu": {**run["api_cpu"], "list_20": 1001.0}},
+        2: {
+            "hot_auction": {
+                "as_is": {**hot, "32": {**hot["32"], "http_floor": {"attempts_per_s": 4001.0}}}
+            }
+        },
+        3: {
+            "hot_auction": {
+                "as_is": {
+                    **hot,
+                    "32": {**hot["32"], "bid_path": {"attempts_per_s": 1000.0, "p99_ms": 50.1}},
+                }
+            }
+        },
+        4: {
+            "hot_auction": {
+                "as_is": {
+                    **hot,
+                    "128": {**hot["128"], "row_lock": {"attempts_per_s": 1.0, "p99_ms": 199.0}},
+                }
+            }
+        },
+        5: {"cold_start": {"total_ms": 250.5}},
+        6: {"sniping": {"early_refused_not_live": 1, "bid_to_all_watchers": {"p99_ms": 5.0}}},
+        7: {"many_auctions": {"attempts_per_s": 1999.0, "p99_ms": 80.0}},
+        8: {
+            "fan_out_two_nodes": {
+                "p99_ms": 10.0,
+                "clients": 10000,
+                "every_client_got_every_bid_once": False,
+            }
+        },
+        9: {"fan_out": {"rss_per_idle_connection_kib": 12.5}},
+    }
+    for index, change in misses.items():
+        verdict = by_verdict(a_run(**change))
+        assert verdict[index] == NOT_MET, (index, verdict)
+        assert verdict.count(NOT_MET) == 1, (index, verdict)
+
+
+def test_the_sniping_row_needs_the_watchers_figure_too() -> None:
+    rows = verdicts(a_run(sniping={"early_refused_not_live": 0}))
+    assert rows[6]["verdict"] == NOT_MEASURED
+
+
+def test_memory_falls_back_to_the_two_node_run() -> None:
+    run = a_run(fan_out={})
+    run["fan_out_two_nodes"]["rss_per_idle_connection_kib"] = 30.0
+    assert by_verdict(run)[9] == NOT_MET
