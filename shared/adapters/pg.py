@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ssl
+import threading
 from collections import deque
 from datetime import datetime
 from typing import Any
@@ -71,23 +72,54 @@ def timestamptz_in(text: str) -> datetime:
         return parsed
 
 
-class HotLane:
-    """A LIFO pool of autocommit connections (the API server runs a thread per connection; a
-    Lambda instance one request at a time), each keeping its prepared statements by text."""
+class LaneBusy(TimeoutError):
+    """Every connection of the lane stayed busy for the whole wait (one of LANE_ERRORS, as an
+    OSError: a 503, like a full pool of the ORM's)."""
 
-    def __init__(self, database_url: str, *, timeout_s: float = 5.0, keep: int = 16) -> None:
+
+class HotLane:
+    """A LIFO pool of at most `size` autocommit connections (the API server runs a thread per
+    connection; a Lambda instance one request at a time), each keeping its prepared
+    statements by text. A request past `size` waits for a connection rather than opening one:
+    under a thousand threads, connections opened and closed per request were most of a bid's
+    time (and PostgreSQL's max_connections is shared by every process)."""
+
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        timeout_s: float = 5.0,
+        size: int = 16,
+        wait_s: float | None = None,
+    ) -> None:
+        """`timeout_s`: the connections' socket timeout, and how long a request waits for a
+        free connection unless `wait_s` says otherwise."""
         self._kwargs = {**connect_kwargs(database_url), "timeout": timeout_s}
-        self._keep = keep
+        self._wait_s = timeout_s if wait_s is None else wait_s
+        self._slots = threading.BoundedSemaphore(size)
         self._idle: deque[tuple[pg8000.native.Connection, dict[str, Any]]] = deque()
+        self._opening = threading.Lock()
+        self.opened = 0  # connections opened over the lane's life (a figure for tests)
 
     def run(self, sql: str, **params: Any) -> list[list[Any]]:
         """Run one statement (named parameters, `:name`) and return its rows. Raises one of
-        LANE_ERRORS; a connection that failed is never used again."""
+        LANE_ERRORS (LaneBusy when no connection came free in time); a connection that failed
+        is never used again."""
+        if not self._slots.acquire(timeout=self._wait_s):
+            raise LaneBusy(f"no PostgreSQL connection free within {self._wait_s} s")
+        try:
+            return self._run(sql, params)
+        finally:
+            self._slots.release()
+
+    def _run(self, sql: str, params: dict[str, Any]) -> list[list[Any]]:
         try:
             conn, prepared = self._idle.pop()
         except IndexError:
             conn, prepared = pg8000.native.Connection(**self._kwargs), {}
             conn.register_in_adapter(TIMESTAMPTZ_OID, timestamptz_in)
+            with self._opening:
+                self.opened += 1
         try:
             statement = prepared.get(sql)
             if statement is None:
@@ -97,10 +129,7 @@ class HotLane:
             with contextlib.suppress(*LANE_ERRORS):
                 conn.close()
             raise
-        if len(self._idle) < self._keep:
-            self._idle.append((conn, prepared))
-        else:
-            conn.close()
+        self._idle.append((conn, prepared))  # at most `size`: one per slot
         return rows
 
     def close(self) -> None:
