@@ -28,6 +28,7 @@ from shared.adapters import keys
 from shared.adapters.db import DB_ERRORS
 from shared.adapters.redis_records import BidRecord
 from shared.adapters.redis_store import OutcomeUnknown, Script, StoreUnavailable, load_script
+from shared.domain.bidding import ARRIVAL_GRACE_MS
 from shared.domain.errors import DomainError
 from shared.domain.money import to_minor
 from shared.services import auction_state, bid_intake, moderation, outbox
@@ -86,6 +87,7 @@ def bid_script_call(
     idempotency_key: str | None = None,
     bidder_name: str = "",
     request_id: str | None = None,
+    arrived_ms: int | None = None,
 ) -> tuple[list[str], list[str | int | float]]:
     """KEYS and ARGV of one place_bid.lua call (a fresh bid id each time). `request_id` (the
     API request's X-Request-Id) goes into the bid's outbox record and its feed entries, never
@@ -124,6 +126,8 @@ def bid_script_call(
         keys.IDEMPOTENCY_TTL_S,
         bidder_name,
         request_id or "",
+        arrived_ms or 0,
+        ARRIVAL_GRACE_MS,
     ]
     return script_keys, args
 
@@ -171,6 +175,7 @@ def judge_in_redis(
     idempotency_key: str | None = None,
     bidder_name: str = "",
     request_id: str | None = None,
+    arrived_ms: int | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Run the bid script (rebuilding a missing state from PostgreSQL first). Returns
     (kind, result): kind is ok | replay | refused."""
@@ -183,6 +188,7 @@ def judge_in_redis(
         idempotency_key=idempotency_key,
         bidder_name=bidder_name,
         request_id=request_id,
+        arrived_ms=arrived_ms,
     )
     script = load_script("place_bid")
     kind, body = _run_bid_script(ctx, script, script_keys, args)
@@ -249,8 +255,11 @@ def place_bid(
     idempotency_key: str | None = None,
     bidder_name: str = "",
     request_id: str | None = None,
+    arrived_ms: int | None = None,
 ) -> BidReceipt:
-    """`bidder_name`: the bidder's public name (`bidderName` of their bid objects and events)."""
+    """`bidder_name`: the bidder's public name (`bidderName` of their bid objects and events);
+    `arrived_ms`: when the platform received the bid, its window's moment
+    (`shared.domain.bidding.window_moment`)."""
     kind, result = judge_in_redis(
         ctx,
         auction_id,
@@ -260,6 +269,7 @@ def place_bid(
         idempotency_key=idempotency_key,
         bidder_name=bidder_name,
         request_id=request_id,
+        arrived_ms=arrived_ms,
     )
     if kind == "refused":
         raise _refusal(result)
