@@ -8,6 +8,7 @@ carries them. Anything that must be atomic is a Lua script (see `shared/adapters
 from __future__ import annotations
 
 import hashlib
+import select
 import socket
 import ssl
 import time
@@ -162,6 +163,18 @@ class _Answer:
         return orjson.loads(self.body)
 
 
+def _dropped(sock: socket.socket) -> bool:
+    """Whether an idle kept-alive connection was closed by its server (an idle timeout, a
+    restart): readable while nothing was asked means an EOF (or bytes nobody asked for). A
+    request sent on it would fail with its outcome unknown, though nothing ever ran: every
+    pooled connection can be stale at once after a server restart. (What urllib3 checks too.)"""
+    try:
+        readable, _, _ = select.select([sock], [], [], 0)
+    except (OSError, ValueError):
+        return True
+    return bool(readable)
+
+
 class RestConnections:
     """The HTTP under the upstash-redis client: keep-alive HTTP/1.1 connections (one per
     caller at a time, a LIFO pool: the API server runs a thread per connection), each with a
@@ -187,10 +200,11 @@ class RestConnections:
         self._idle: deque[socket.socket] = deque()
 
     def _connection(self) -> socket.socket:
-        try:
-            return self._idle.pop()
-        except IndexError:
-            pass
+        while self._idle:
+            sock = self._idle.pop()
+            if not _dropped(sock):
+                return sock
+            sock.close()
         try:
             sock = socket.create_connection((self._host, self._port), timeout=self._timeout_s)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -107,3 +107,46 @@ def test_a_connection_the_server_closed_is_replaced(bridge_url: str) -> None:
     stale.shutdown(socket.SHUT_RDWR)  # as if the server had closed it while idle
     assert store.command("PING") == "PONG"
     assert stale not in transport._idle
+
+
+def test_connections_every_one_closed_by_a_restarted_server_are_never_used() -> None:
+    """A server that closes each connection after one answer (as after an idle timeout or a
+    restart, every pooled connection is stale at once): each later call opens a new one and
+    is answered; none fails with an unknown outcome."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[int] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            accepted.append(1)
+            with conn:
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    data += conn.recv(65536)
+                head, _, body = data.partition(b"\r\n\r\n")
+                length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+                while len(body) < length:
+                    body += conn.recv(65536)
+                answer = b'{"result":"PONG"}'
+                conn.sendall(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (len(answer), answer)
+                )
+            # closed here, though the answer said keep-alive
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    transport = RestConnections(f"http://127.0.0.1:{listener.getsockname()[1]}", timeout_s=2)
+    try:
+        for _ in range(3):
+            answer = transport.post("/", headers={}, json=["PING"])
+            assert answer.json() == {"result": "PONG"}
+            threading.Event().wait(0.05)  # the server's close lands on the idle connection
+        assert len(accepted) == 3
+    finally:
+        transport.close()
+        listener.close()
