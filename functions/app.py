@@ -26,10 +26,11 @@ from shared.logs import configure_logging
 configure_logging("api")
 
 app = Chalice(app_name="auction-api")
-app.api.binary_types.append("application/pdf")
-# Photo uploads arrive as raw bodies: API Gateway passes them on base64-encoded only when
-# their type is declared binary (Chalice then decodes `raw_body`).
-app.api.binary_types.extend(["image/jpeg", "image/png", "image/webp"])
+# The binary media types are exactly what the API sends (the invoice PDF) and takes (photo
+# uploads, which API Gateway passes on base64-encoded only when their type is declared binary;
+# Chalice then decodes `raw_body`): not Chalice's twenty defaults (audio, video, archives),
+# which it lower-cases and scans for every request and every answer (~90 str.lower calls).
+app.api.binary_types = ["application/pdf", "image/jpeg", "image/png", "image/webp"]
 app.register_blueprint(system.bp)
 app.register_blueprint(auctions.bp)
 app.register_blueprint(admin.bp)
