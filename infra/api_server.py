@@ -131,7 +131,6 @@ class Gateway:
                 "path": path,
                 "stage": "local",
                 "identity": {"sourceIp": request.peer},
-                "requestTimeEpoch": request.received_ms,
             },
             "body": body,
             "isBase64Encoded": binary,

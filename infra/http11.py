@@ -21,7 +21,6 @@ import logging
 import re
 import socket
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -44,9 +43,6 @@ class Request:
     peer: str
     body: bytes = b""
     version: str = "1.1"
-    # When its head was read (epoch ms): the moment the platform received it, which API
-    # Gateway passes on as requestContext.requestTimeEpoch.
-    received_ms: int = 0
 
     def header(self, name: str) -> str | None:
         """The last value of a header (names are lower-case)."""
@@ -143,7 +139,6 @@ class _Exchange:
             headers=self.headers,
             peer=self.peer,
             version=self.parser.get_http_version(),
-            received_ms=time.time_ns() // 1_000_000,
         )
         self.request = request
         length_text = request.header("content-length")

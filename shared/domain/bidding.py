@@ -60,8 +60,6 @@ class Offer:
     is_max: bool
     now_ms: int
     allow_self_outbid: bool = False
-    # When the platform received the bid (the gateway's requestTimeEpoch), if known.
-    arrived_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -105,21 +103,6 @@ def buy_now_open(rules: AuctionRules, leader: Leader | None) -> bool:
     return leader is None or leader.amount < rules.reserve
 
 
-# How long a received bid may have queued (gateway, server, the REST hop) and still be judged
-# at the moment it arrived. Longer, it is judged as if it arrived this long before it was run.
-ARRIVAL_GRACE_MS = 2_000
-
-
-def window_moment(now_ms: int, arrived_ms: int | None) -> int:
-    """The moment a bid's window is judged at: when the platform received it (CONTRACT 8: a
-    bid that left before endsAt is judged on the rules, not refused for the time it spent
-    queued in a last-second burst), within ARRIVAL_GRACE_MS of now and never in the future.
-    Only the window uses it: once the end transition has run, the status refuses the bid."""
-    if arrived_ms is None or arrived_ms > now_ms:
-        return now_ms
-    return max(arrived_ms, now_ms - ARRIVAL_GRACE_MS)
-
-
 def is_open(book: Book, now_ms: int) -> bool:
     """The window is the clock's, not the ticker's: [goLiveAt, endsAt) while not yet closed."""
     return book.status in OPEN_STATUSES and book.go_live_ms <= now_ms < book.ends_ms
@@ -137,7 +120,7 @@ def judge_bid(book: Book, offer: Offer) -> Accepted | Refused:
     rules, leader, now = book.rules, book.leader, offer.now_ms
     if offer.user_id == rules.seller_id:
         return Refused("own_auction")
-    if not is_open(book, window_moment(now, offer.arrived_ms)):
+    if not is_open(book, now):
         return Refused("auction_not_live")
     floor = min_next_bid(rules, leader)
 

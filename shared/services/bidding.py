@@ -28,7 +28,6 @@ from shared.adapters import keys
 from shared.adapters.db import DB_ERRORS
 from shared.adapters.redis_records import BidRecord
 from shared.adapters.redis_store import OutcomeUnknown, Script, StoreUnavailable, load_script
-from shared.domain.bidding import ARRIVAL_GRACE_MS
 from shared.domain.errors import DomainError
 from shared.domain.money import to_minor
 from shared.services import auction_state, bid_intake, moderation, outbox
@@ -87,7 +86,6 @@ def bid_script_call(
     idempotency_key: str | None = None,
     bidder_name: str = "",
     request_id: str | None = None,
-    arrived_ms: int | None = None,
 ) -> tuple[list[str], list[str | int | float]]:
     """KEYS and ARGV of one place_bid.lua call (a fresh bid id each time). `request_id` (the
     API request's X-Request-Id) goes into the bid's outbox record and its feed entries, never
@@ -126,8 +124,6 @@ def bid_script_call(
         keys.IDEMPOTENCY_TTL_S,
         bidder_name,
         request_id or "",
-        arrived_ms or 0,
-        ARRIVAL_GRACE_MS,
     ]
     return script_keys, args
 
@@ -175,7 +171,6 @@ def judge_in_redis(
     idempotency_key: str | None = None,
     bidder_name: str = "",
     request_id: str | None = None,
-    arrived_ms: int | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Run the bid script (rebuilding a missing state from PostgreSQL first). Returns
     (kind, result): kind is ok | replay | refused."""
@@ -188,7 +183,6 @@ def judge_in_redis(
         idempotency_key=idempotency_key,
         bidder_name=bidder_name,
         request_id=request_id,
-        arrived_ms=arrived_ms,
     )
     script = load_script("place_bid")
     kind, body = _run_bid_script(ctx, script, script_keys, args)
@@ -255,11 +249,8 @@ def place_bid(
     idempotency_key: str | None = None,
     bidder_name: str = "",
     request_id: str | None = None,
-    arrived_ms: int | None = None,
 ) -> BidReceipt:
-    """`bidder_name`: the bidder's public name (`bidderName` of their bid objects and events);
-    `arrived_ms`: when the platform received the bid, its window's moment
-    (`shared.domain.bidding.window_moment`)."""
+    """`bidder_name`: the bidder's public name (`bidderName` of their bid objects and events)."""
     kind, result = judge_in_redis(
         ctx,
         auction_id,
@@ -269,7 +260,6 @@ def place_bid(
         idempotency_key=idempotency_key,
         bidder_name=bidder_name,
         request_id=request_id,
-        arrived_ms=arrived_ms,
     )
     if kind == "refused":
         raise _refusal(result)

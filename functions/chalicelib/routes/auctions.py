@@ -111,13 +111,6 @@ def get_auction(call: Call) -> dict[str, Any]:
     return auctions.read_auction(runtime.context(), str(auction_id(call)), call.viewer)
 
 
-def arrival(call: Call) -> int | None:
-    """When the gateway received the request (API Gateway's requestTimeEpoch, set by the
-    gateway, never by the client), or None where there is no gateway (in-process)."""
-    moment = (call.request.context or {}).get("requestTimeEpoch")
-    return moment if isinstance(moment, int) and not isinstance(moment, bool) else None
-
-
 @operation(
     bp,
     "POST",
@@ -163,7 +156,6 @@ def place_bid(call: Call) -> dict[str, Any]:
         idempotency_key=key,
         bidder_name=public_name(call.user.name, call.user.user_id),
         request_id=request_id(),
-        arrived_ms=arrival(call),
     )
     body = {**receipt.bid, "minNextBid": receipt.min_next_bid, "endsAt": receipt.ends_at}
     if receipt.max_amount is not None:

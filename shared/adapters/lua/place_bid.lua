@@ -10,7 +10,6 @@
 --       9 burst  10 room maxlen  11 feed maxlen  12 idempotency ttl (s)
 --       13 the bidder's public name (bidderName; the leader's is kept in `highest`)
 --       14 requestId (the API request's id, or ''; into the outbox record and the feed entries)
---       15 when the platform received the bid (epoch ms; 0: unknown)  16 its grace (ms)
 -- Returns {kind, json}: kind is ok | replay | refused | missing (json '"state"': the auction's
 -- state, '"suspensions"': the suspended set; the caller rebuilds it from PostgreSQL).
 
@@ -21,7 +20,6 @@ local room_maxlen, feed_maxlen = tonumber(ARGV[10]), tonumber(ARGV[11])
 local my_name = ARGV[13]
 if my_name == '' then my_name = nil end
 local request_id = ARGV[14] or ''
-local arrived, arrival_grace = tonumber(ARGV[15] or '0'), tonumber(ARGV[16] or '0')
 
 local done = redis.call('GET', KEYS[7])
 if done then return {'replay', done} end
@@ -97,12 +95,10 @@ local function buy_now_open(l)
   return l == nil or l.amount < reserve
 end
 
--- judge_bid (the window at window_moment: when the bid arrived, within its grace)
-local window_at = now
-if arrived > 0 and arrived <= now then window_at = math.max(arrived, now - arrival_grace) end
+-- judge_bid
 if user_id == st.sellerId then return refuse('own_auction') end
 if not ((st.status == 'scheduled' or st.status == 'live')
-        and tonumber(st.goLiveAt) <= window_at and window_at < ends) then
+        and tonumber(st.goLiveAt) <= now and now < ends) then
   return refuse('auction_not_live')
 end
 local floor = min_next(leader)
