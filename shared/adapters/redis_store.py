@@ -167,12 +167,15 @@ def _dropped(sock: socket.socket) -> bool:
     """Whether an idle kept-alive connection was closed by its server (an idle timeout, a
     restart): readable while nothing was asked means an EOF (or bytes nobody asked for). A
     request sent on it would fail with its outcome unknown, though nothing ever ran: every
-    pooled connection can be stale at once after a server restart. (What urllib3 checks too.)"""
+    pooled connection can be stale at once after a server restart. (What urllib3 checks too;
+    poll, not select, which refuses descriptors past 1,023: a server with a thousand clients
+    has them.)"""
+    poller = select.poll()
     try:
-        readable, _, _ = select.select([sock], [], [], 0)
-    except (OSError, ValueError):
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    except OSError:
         return True
-    return bool(readable)
 
 
 class RestConnections:

@@ -150,3 +150,34 @@ def test_connections_every_one_closed_by_a_restarted_server_are_never_used() -> 
     finally:
         transport.close()
         listener.close()
+
+
+def test_a_live_connection_past_descriptor_1023_stays_pooled() -> None:
+    """The stale check works for any descriptor (select() refuses those past 1,023, which a
+    server with a thousand clients hands out): a live idle connection is not 'dropped'."""
+    import os
+    import resource
+
+    from shared.adapters.redis_store import _dropped
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard <= 2000:
+        pytest.skip(f"descriptors are limited to {hard} here")
+    if soft != resource.RLIM_INFINITY and soft <= 2000:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (2048, hard))
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname())
+    served, _ = listener.accept()
+    high = None
+    try:
+        os.dup2(client.fileno(), 2000)
+        high = socket.socket(fileno=2000)
+        assert not _dropped(high)  # open, nothing to read: alive
+        served.close()  # the server ends it
+        threading.Event().wait(0.05)
+        assert _dropped(high)
+    finally:
+        for sock in (high, client, served, listener):
+            if sock is not None:
+                sock.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
