@@ -661,7 +661,10 @@ class SocketNode:
                 quiet = now - connection.heard
                 if quiet < interval or connection.state is not State.OPEN:
                     continue
-                if timeout is not None and quiet >= interval + timeout:
+                # Dropped only once a ping went unanswered for the whole timeout (a check that
+                # came late, a stalled loop, must not drop a peer it never pinged).
+                unanswered = connection.pinged >= connection.heard
+                if timeout is not None and unanswered and now - connection.pinged >= timeout:
                     log.info("dropping a peer that answered no ping for %.0f s", quiet)
                     self.hub.disconnect(connection)
                     self.congested.discard(connection)

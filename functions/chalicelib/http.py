@@ -448,7 +448,9 @@ def revalidated(
     headers = {
         "ETag": tag,
         "Cache-Control": "private, no-cache" if viewer is not None else "no-cache",
-        "Vary": "Authorization",
+        # By who asks, and from where: a shared cache must not hand an answer made without an
+        # Origin (no CORS grant) to a page that sent one.
+        "Vary": "Authorization, Origin",
     }
     if none_match(if_none_match, tag):
         return Response(body="", status_code=304, headers=headers)
@@ -569,7 +571,8 @@ def install(app: Chalice) -> None:
             response.headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"
         cors = cors_headers(event.headers.get("origin"))
         if "Vary" in cors and "Vary" in response.headers:  # a revalidatable read varies too
-            cors["Vary"] = f"{response.headers['Vary']}, {cors['Vary']}"
+            named = [v.strip() for v in f"{response.headers['Vary']},{cors['Vary']}".split(",")]
+            cors["Vary"] = ", ".join(dict.fromkeys(v for v in named if v))
         response.headers.update(cors)
         response.headers["X-Request-Id"] = request_id
         metric = _metric.get()

@@ -56,7 +56,13 @@ def test_an_auction_read_is_revalidated_until_a_bid_changes_it(
     assert first.status_code == 200
     tag = first.headers["ETag"]
     assert first.headers["Cache-Control"] == "no-cache"
-    assert "Authorization" in first.headers["Vary"]
+    assert first.headers["Vary"] == "Authorization, Origin"
+    # From an allowed page, CORS's own Vary joins it, each name once.
+    from_page = client.http.request(
+        "GET", f"/api/auctions/{aid}", headers={"Origin": "http://localhost:8080"}, body=b""
+    )
+    assert from_page.headers["Access-Control-Allow-Origin"] == "http://localhost:8080"
+    assert from_page.headers["Vary"] == "Authorization, Origin"
 
     unchanged = get(client, f"/api/auctions/{aid}", tag=tag)
     assert unchanged.status_code == 304
