@@ -119,7 +119,10 @@ def test_a_flooding_connection_is_refused_then_closed_with_1008_others_unaffecte
 ) -> None:
     flooder, neighbour = clients(node.ws_url), clients(node.ws_url)
     for _ in range(200):
-        flooder.send(PING)
+        try:
+            flooder.send(PING)
+        except ConnectionClosed:  # cut off mid-flood: what came before the close is read below
+            break
     assert closed_code(flooder) == 1008
     got = Counter(m.get("code") or m["type"] for m in flooder.received)
     # The burst, and whatever refilled while the 200 were sent (more on a slow machine).
