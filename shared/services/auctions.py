@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.adapters import auction_reads, keys
-from shared.adapters.orm import Auction, Bid, CounterOffer, Invoice, User
+from shared.adapters.orm import Auction, Bid, User
 from shared.adapters.redis_records import AuctionState, HighestBid
 from shared.adapters.redis_store import StoreError, StoreUnavailable, hash_to_dict
 from shared.domain import cursors
@@ -249,49 +249,6 @@ def _with_extras(body: dict[str, Any], extras: Extras | None) -> dict[str, Any]:
     return body
 
 
-def render(
-    session: Session, ctx: Context, viewer: Viewer, page: list[Auction]
-) -> list[dict[str, Any]]:
-    """Auction objects for a page of records, in a handful of queries whatever its size."""
-    ids = [a.id for a in page]
-    tops: dict[uuid.UUID, dict[str, Any]] = {}
-    counters: dict[uuid.UUID, CounterOffer] = {}
-    if ids:
-        rounds = {a.id: a.round for a in page}
-        for bid in session.scalars(
-            select(Bid)
-            .where(Bid.auction_id.in_(ids))
-            .distinct(Bid.auction_id)
-            .order_by(Bid.auction_id, Bid.round.desc(), Bid.amount.desc(), Bid.seq.desc())
-        ):
-            if rounds[bid.auction_id] == bid.round:
-                tops[bid.auction_id] = bid_view(bid)
-        for offer in session.scalars(select(CounterOffer).where(CounterOffer.auction_id.in_(ids))):
-            if rounds[offer.auction_id] == offer.round:
-                counters[offer.auction_id] = offer
-    extras = extras_of(session, ctx, ids, viewer)
-    # A list shows each sale's payment and buyer; a second-chance offer only the auction.
-    sales = _current_sales(session, [a.id for a in page if a.status == AuctionStatus.SOLD])
-    winners = _public_names(session, [a.winner_id for a in page if a.winner_id])
-    now = ctx.clock()
-    return [
-        _with_extras(
-            auction_view(
-                a,
-                viewer,
-                now,
-                highest=tops.get(a.id),
-                bid_count=a.bid_count,
-                counter=counters.get(a.id),
-                invoice=sales.get(a.id),
-                winner_name=winners.get(a.winner_id) if a.winner_id else None,
-            ),
-            extras.get(a.id),
-        )
-        for a in page
-    ]
-
-
 def list_auctions(
     ctx: Context,
     viewer: Viewer,
@@ -309,60 +266,42 @@ def list_auctions(
 
 
 def render_ids(ctx: Context, viewer: Viewer, ids: list[uuid.UUID]) -> list[dict[str, Any]]:
-    """Auction objects for a page of ids, in their order: one statement on the hot lane (the
-    record alone: a list does not read Redis; each auction shows its sale's payment and buyer
-    but no offers)."""
+    """Auction objects for a page of ids, in their order (one gone meanwhile is left out)."""
+    found = render_by_id(ctx, viewer, ids)
+    return [found[aid] for aid in ids if aid in found]
+
+
+def render_by_id(
+    ctx: Context, viewer: Viewer, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Auction objects for a page of ids: one statement on the hot lane (the record alone: a
+    page does not read Redis; each auction shows its sale's payment and buyer but no
+    offers). Every list and personal page renders through here."""
     found = auction_reads.read_auctions(ctx.db.lane, ids, viewer.user_id)
     store = media.store_for(ctx.settings)
     now = ctx.clock()
-    items = []
-    for aid in ids:
-        read = found.get(aid)
-        if read is None:  # gone between the search and this read
-            continue
+    views = {}
+    for aid, read in found.items():
         a = read.auction
         winner = public_name(read.winner_name or "", str(a.winner_id)) if a.winner_id else None
-        items.append(
-            _with_extras(
-                auction_view(
-                    a,
-                    viewer,
-                    now,
-                    highest=bid_view(read.highest) if read.highest else None,
-                    bid_count=a.bid_count,
-                    counter=read.counter,
-                    invoice=read.payment,
-                    winner_name=winner,
-                ),
-                Extras(
-                    images=[media.image_view(image, store) for image in read.images],
-                    watchers=read.watchers,
-                    watching=read.watching if viewer.user_id else None,
-                ),
-            )
+        views[aid] = _with_extras(
+            auction_view(
+                a,
+                viewer,
+                now,
+                highest=bid_view(read.highest) if read.highest else None,
+                bid_count=a.bid_count,
+                counter=read.counter,
+                invoice=read.payment,
+                winner_name=winner,
+            ),
+            Extras(
+                images=[media.image_view(image, store) for image in read.images],
+                watchers=read.watchers,
+                watching=read.watching if viewer.user_id else None,
+            ),
         )
-    return items
-
-
-def _current_sales(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, Invoice]:
-    """The current (not void) invoice of each sold auction in `ids`, in one query."""
-    if not ids:
-        return {}
-    return {
-        i.auction_id: i
-        for i in session.scalars(
-            select(Invoice).where(Invoice.auction_id.in_(ids), Invoice.voided_at.is_(None))
-        )
-    }
-
-
-def _public_names(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
-    if not ids:
-        return {}
-    return {
-        u.id: public_name(u.name, str(u.id))
-        for u in session.scalars(select(User).where(User.id.in_(ids)))
-    }
+    return views
 
 
 def list_bids(ctx: Context, auction_id: str, *, limit: int, cursor: str | None) -> dict[str, Any]:

@@ -98,12 +98,12 @@ def my_bids(
             )
             if by_id.get(m.auction_id) and m.round == by_id[m.auction_id].round
         }
-        views = dict(
-            zip(ids, auctions.render(session, ctx, viewer, [by_id[i] for i in ids]), strict=True)
-        )
+        views = auctions.render_by_id(ctx, viewer, ids)
         items = []
         for r in rows:
             a = by_id[r.id]
+            if r.id not in views:  # gone since the page was read
+                continue
             items.append(
                 {
                     "auction": views[r.id],
@@ -154,8 +154,7 @@ def my_auctions(
     query = query.order_by(awaiting.desc(), Auction.created_at.desc(), Auction.id.desc())
     with ctx.db.session() as session:
         rows, more = _page_ids(session, query, limit)
-        by_id = _by_id(session, [r.id for r in rows])
-        items = auctions.render(session, ctx, viewer, [by_id[r.id] for r in rows])
+        items = auctions.render_ids(ctx, viewer, [r.id for r in rows])
         next_cursor = (
             cursors.encode(str(rows[-1].w), rows[-1].created_at.isoformat(), str(rows[-1].id))
             if more
@@ -187,16 +186,16 @@ def my_purchases(ctx: Context, viewer: Viewer, *, limit: int, cursor: str | None
     )
     with ctx.db.session() as session:
         rows, more = _page_ids(session, query, limit)
-        by_id = _by_id(session, [r.id for r in rows])
-        views = auctions.render(session, ctx, viewer, [by_id[r.id] for r in rows])
+        views = auctions.render_by_id(ctx, viewer, [r.id for r in rows])
         items = [
             {
-                "auction": view,
+                "auction": views[r.id],
                 "finalPrice": money_str(r.amount),
                 "invoiceNumber": invoice_label(r.number),
                 "payment": {"status": r.payment_status, "dueAt": iso(r.payment_due_at)},
             }
-            for r, view in zip(rows, views, strict=True)
+            for r in rows
+            if r.id in views  # (one gone since the page was read is left out)
         ]
         next_cursor = (
             cursors.encode(rows[-1].sold_at.isoformat(), str(rows[-1].id)) if more else None
@@ -219,8 +218,7 @@ def my_watchlist(ctx: Context, viewer: Viewer, *, limit: int, cursor: str | None
     )
     with ctx.db.session() as session:
         rows, more = _page_ids(session, query, limit)
-        by_id = _by_id(session, [r.id for r in rows])
-        items = auctions.render(session, ctx, viewer, [by_id[r.id] for r in rows])
+        items = auctions.render_ids(ctx, viewer, [r.id for r in rows])
         next_cursor = (
             cursors.encode(rows[-1].created_at.isoformat(), str(rows[-1].id)) if more else None
         )
