@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 from chalice.test import Client
-from hypothesis import HealthCheck, settings
 
 from shared.services.context import Context
-from tests.functions.test_openapi_generated import CHECKS, MAX_EXAMPLES, _load
+from tests.functions.test_openapi_generated import CHECKS, GENERATED, _load
 from tests.support.actors import Actor
 from tests.support.after_sale import ended_auction
 from tests.support.harness import Person, person
@@ -80,12 +79,7 @@ def _real_resource(case: Any, world: dict[str, Any]) -> None:
 
 
 @schema.parametrize()  # type: ignore[untyped-decorator]  # schemathesis ships it untyped
-@settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=True,
-)
+@GENERATED
 def test_the_after_sale_routes_answer_every_generated_request_as_documented(
     case: Any, world: dict[str, Any], api_url: str
 ) -> None:

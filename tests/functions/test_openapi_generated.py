@@ -32,6 +32,14 @@ from shared.services.context import Context
 from tests.support.harness import Person, insert_auction, live_auction
 
 MAX_EXAMPLES = 40
+# How every generated-request test runs: bounded, the same cases each run, no deadline (the
+# server shares 2 cores with the suite).
+GENERATED = settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
 
 # schemathesis names every generated operation with the test's one node id.
 pytestmark = pytest.mark.serial
@@ -169,12 +177,7 @@ def _real_resource(case: Any, world: dict[str, Any]) -> None:
 
 
 @schema.parametrize()  # type: ignore[untyped-decorator]  # schemathesis ships it untyped
-@settings(
-    max_examples=MAX_EXAMPLES,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=True,
-)
+@GENERATED
 def test_the_api_answers_every_generated_request_as_documented(
     case: Any, world: dict[str, Any], api_url: str
 ) -> None:
