@@ -1,6 +1,6 @@
 """The targets of the benchmark issue (performance round two), each judged from the figures of
 one run: pure functions over the results dict `make bench` writes, so the judging is tested
-without running anything (tests/unit/test_bench_verdicts.py).
+without running anything (tests/bench/test_verdicts.py).
 
 Every row is always there: `met`, `NOT MET`, or `not measured` when the run did not measure
 its figure (a partial run, `--only`), never silently left out.
@@ -53,13 +53,24 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def cpu_per_bid(results: dict[str, Any]) -> dict[str, Any]:
-    us = _number(_get(results, "api_cpu", "bid"))
+def _at_most(
+    figure: str, value: float | None, limit: float, say: Callable[[float], str]
+) -> dict[str, Any]:
+    """A row whose one figure must not exceed `limit` (`say` writes a figure with its unit)."""
     return _row(
+        figure,
+        f"<= {say(limit)}",
+        None if value is None else say(value),
+        None if value is None else value <= limit,
+    )
+
+
+def cpu_per_bid(results: dict[str, Any]) -> dict[str, Any]:
+    return _at_most(
         "API-process CPU per bid (µs, the process's own CPU time)",
-        f"<= {CPU_PER_BID_US:,.0f} µs",
-        None if us is None else f"{us:,.0f} µs",
-        None if us is None else us <= CPU_PER_BID_US,
+        _number(_get(results, "api_cpu", "bid")),
+        CPU_PER_BID_US,
+        lambda us: f"{us:,.0f} µs",
     )
 
 
@@ -93,12 +104,11 @@ def floor_share_at_32(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def p99_at_32(results: dict[str, Any]) -> dict[str, Any]:
-    p99 = _number(_get(results, "hot_auction", "as_is", "32", "bid_path", "p99_ms"))
-    return _row(
+    return _at_most(
         "bid path p99 at 32 bidders",
-        f"<= {P99_AT_32_MS:.0f} ms",
-        None if p99 is None else f"{p99} ms",
-        None if p99 is None else p99 <= P99_AT_32_MS,
+        _number(_get(results, "hot_auction", "as_is", "32", "bid_path", "p99_ms")),
+        P99_AT_32_MS,
+        lambda ms: f"{ms:g} ms",
     )
 
 
@@ -119,12 +129,11 @@ def p99_at_128_vs_row_lock(results: dict[str, Any]) -> dict[str, Any]:
 
 
 def cold_start(results: dict[str, Any]) -> dict[str, Any]:
-    total = _number(_get(results, "cold_start", "total_ms"))
-    return _row(
+    return _at_most(
         "cold start of the bundle, import + first bid answered",
-        f"<= {COLD_START_MS:.0f} ms",
-        None if total is None else f"{total} ms",
-        None if total is None else total <= COLD_START_MS,
+        _number(_get(results, "cold_start", "total_ms")),
+        COLD_START_MS,
+        lambda ms: f"{ms:g} ms",
     )
 
 
