@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { describeError, fieldErrors } from '../api';
 import { formatTime, useApp } from '../app';
 import { auctionHref } from '../router';
@@ -57,16 +57,19 @@ function UserList() {
   const [reasons, setReasons] = useState<Record<string, string>>({});
   const [busyId, setBusyId] = useState<string | null>(null);
   const [seq, setSeq] = useState(0);
+  const latest = useRef(0);
 
   async function loadPage(from: string | null) {
+    const ticket = ++latest.current;
     setError(null);
     try {
       const filter = suspended === '' ? null : suspended === 'true';
       const page = await api.adminUsers({ q: query || undefined, suspended: filter }, from);
+      if (ticket !== latest.current) return; // a later load (other filters) answers instead
       setItems((prev) => (from ? [...prev, ...page.items] : page.items));
       setCursor(page.nextCursor ?? null);
     } catch (e) {
-      setError(describeError(e));
+      if (ticket === latest.current) setError(describeError(e));
     }
   }
 
@@ -216,15 +219,20 @@ function AuditLog() {
   const [items, setItems] = useState<AuditEntry[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const latest = useRef(0);
 
   async function loadPage(from: string | null) {
+    const ticket = ++latest.current;
     setError(null);
     try {
       const clean = Object.fromEntries(Object.entries(filters).filter(([, v]) => v.trim() !== ''));
       const page = await api.auditLog(clean, from);
+      // The first, unfiltered page can answer after a filtered one asked later: not shown.
+      if (ticket !== latest.current) return;
       setItems((prev) => (from ? [...prev, ...page.items] : page.items));
       setCursor(page.nextCursor ?? null);
     } catch (e) {
+      if (ticket !== latest.current) return;
       const fields = fieldErrors(e);
       setError(Object.entries(fields).map(([f, m]) => `${f}: ${m}`)[0] ?? describeError(e));
     }
