@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     offer_window_secs: int = Field(86400, alias="OFFER_WINDOW_SECS", ge=1, le=MAX_WINDOW_SECS)
     payment_window_secs: int = Field(604800, alias="PAYMENT_WINDOW_SECS", ge=1, le=MAX_WINDOW_SECS)
 
+    # How long after endsAt a bid that ARRIVED before it (the gateway's stamp) may still reach
+    # the bid script and be judged on the rules: the longest a bid may spend between the
+    # gateway and Redis (a cold function's start). The end transition closes the window then.
+    late_bid_grace_ms: int = Field(2000, alias="LATE_BID_GRACE_MS", ge=0, le=5000)
+
     @field_validator("tz")
     @classmethod
     def _known_zone(cls, value: str) -> str:

@@ -489,6 +489,11 @@ class BidPlaced(BidOut):
     maxAmount: MoneyText | MISSING = Field(MISSING, description="The maximum, for a proxy bid.")
     minNextBid: MoneyText
     endsAt: Moment
+    arrivedAt: Moment = Field(
+        description="When the bid arrived (the gateway's stamp): the moment it was judged at. "
+        "A bid that arrived before `endsAt` is judged on the rules even when it reaches the "
+        "bid store up to LATE_BID_GRACE_MS after the end."
+    )
 
 
 class AuctionList(Out):
@@ -639,6 +644,14 @@ class ProblemOut(Out):
     )
     highestBid: MoneyText | MISSING = Field(
         MISSING, description="With `counter_too_low`: the amount the counter must exceed."
+    )
+    arrivedAt: Moment | MISSING = Field(
+        MISSING,
+        description="With a bid's `auction_not_live`: the moment the bid was judged at (its "
+        "arrival).",
+    )
+    endsAt: Moment | MISSING = Field(
+        MISSING, description="With a bid's `auction_not_live`: the auction's end."
     )
     auctionStatus: Status | MISSING = Field(
         MISSING,

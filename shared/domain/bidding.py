@@ -23,6 +23,17 @@ from shared.domain.vocabulary import AuctionStatus
 
 OPEN_STATUSES = frozenset({AuctionStatus.SCHEDULED, AuctionStatus.LIVE})
 
+# A bid is judged at the moment it arrived (the gateway's stamp), not when it reaches the bid
+# script: the last second of an auction is when functions start cold, and a bid that arrived
+# in time must not lose to that delay. The stamp is trusted only within these bounds of the
+# script's own clock: a clock up to a second ahead of Redis's is skew; further ahead, or older
+# than any request can still be in flight (API Gateway gives up on an integration after 29 s),
+# the stamp is not believed and the script's clock stands.
+ARRIVAL_AHEAD_MS = 1_000
+ARRIVAL_MAX_AGE_MS = 30_000
+# The longest LATE_BID_GRACE_MS may be: the end transition waits this long after endsAt.
+MAX_LATE_BID_GRACE_MS = 5_000
+
 
 @dataclass(frozen=True)
 class AuctionRules:
@@ -51,6 +62,10 @@ class Book:
     go_live_ms: int
     ends_ms: int
     leader: Leader | None = None
+    # How long after endsAt a bid that arrived before it may still reach the script and be
+    # judged (LATE_BID_GRACE_MS). The end transition closes the window at endsAt + grace.
+    grace_ms: int = 0
+    closed: bool = False  # the end transition closed the window: nothing more gets in
 
 
 @dataclass(frozen=True)
@@ -58,8 +73,14 @@ class Offer:
     user_id: str
     amount: int  # a plain bid's amount, or a proxy bid's maximum
     is_max: bool
-    now_ms: int
+    now_ms: int  # the bid script's clock when it judges the offer
     allow_self_outbid: bool = False
+    arrived_ms: int | None = None  # the gateway's arrival stamp, when there is one
+
+    @property
+    def moment(self) -> int:
+        """When the offer is judged to have been made (see `arrival_moment`)."""
+        return arrival_moment(self.now_ms, self.arrived_ms)
 
 
 @dataclass(frozen=True)
@@ -103,9 +124,28 @@ def buy_now_open(rules: AuctionRules, leader: Leader | None) -> bool:
     return leader is None or leader.amount < rules.reserve
 
 
-def is_open(book: Book, now_ms: int) -> bool:
-    """The window is the clock's, not the ticker's: [goLiveAt, endsAt) while not yet closed."""
-    return book.status in OPEN_STATUSES and book.go_live_ms <= now_ms < book.ends_ms
+def arrival_moment(now_ms: int, arrived_ms: int | None) -> int:
+    """The moment an offer is judged at: its arrival stamp when that is believable (not more
+    than ARRIVAL_AHEAD_MS ahead of the script's clock, not older than ARRIVAL_MAX_AGE_MS),
+    else the script's clock. A missing stamp is the script's clock too."""
+    if arrived_ms is None:
+        return now_ms
+    if arrived_ms > now_ms + ARRIVAL_AHEAD_MS or arrived_ms < now_ms - ARRIVAL_MAX_AGE_MS:
+        return now_ms
+    return arrived_ms
+
+
+def is_open(book: Book, moment_ms: int, now_ms: int | None = None) -> bool:
+    """The window is the clock's, not the ticker's: an offer made in [goLiveAt, endsAt) is
+    judged on the rules if it reaches the script before endsAt + grace and before the end
+    transition closed the window. `now_ms`: the script's clock (default: the moment)."""
+    now = moment_ms if now_ms is None else now_ms
+    return (
+        book.status in OPEN_STATUSES
+        and not book.closed
+        and book.go_live_ms <= moment_ms < book.ends_ms
+        and now < book.ends_ms + book.grace_ms
+    )
 
 
 def extended_end(rules: AuctionRules, ends_ms: int, now_ms: int) -> int:
@@ -117,10 +157,12 @@ def extended_end(rules: AuctionRules, ends_ms: int, now_ms: int) -> int:
 
 
 def judge_bid(book: Book, offer: Offer) -> Accepted | Refused:
-    rules, leader, now = book.rules, book.leader, offer.now_ms
+    """Judge `offer` at its moment (its arrival, see `arrival_moment`): the window, the soft
+    close and the time a maximum was set all go by it."""
+    rules, leader, now = book.rules, book.leader, offer.moment
     if offer.user_id == rules.seller_id:
         return Refused("own_auction")
-    if not is_open(book, now):
+    if not is_open(book, now, offer.now_ms):
         return Refused("auction_not_live")
     floor = min_next_bid(rules, leader)
 
@@ -182,9 +224,13 @@ def judge_bid(book: Book, offer: Offer) -> Accepted | Refused:
 
 def _buy_now(book: Book, offer: Offer) -> Accepted:
     price = book.rules.buy_now or 0
-    leader = Leader(offer.user_id, price, price, offer.now_ms)
+    leader = Leader(offer.user_id, price, price, offer.moment)
     previous = book.leader.user_id if book.leader else None
-    after = replace(book, leader=leader, status=AuctionStatus.SOLD, ends_ms=offer.now_ms)
+    # The auction ends when the buy-now bid is judged (the script's clock), never earlier than
+    # the end it had (a bid judged in the grace after endsAt does not move the end back).
+    after = replace(
+        book, leader=leader, status=AuctionStatus.SOLD, ends_ms=min(book.ends_ms, offer.now_ms)
+    )
     return Accepted(
         bids=(PlacedBid(offer.user_id, price, False),),
         book=after,

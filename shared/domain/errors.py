@@ -32,6 +32,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "payload_too_large": (413, "Payload too large"),
     "unsupported_media_type": (415, "Unsupported media type"),
     "validation_error": (422, "Validation failed"),
+    "idempotency_key_reused": (422, "This Idempotency-Key was used for a different request"),
     "rate_limited": (429, "Too many requests"),
     "internal_error": (500, "Internal error"),
     "unavailable": (503, "Service unavailable"),

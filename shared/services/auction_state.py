@@ -4,6 +4,7 @@ PostgreSQL: at creation, on every status change, and whenever it is missing."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 import orjson
 from sqlalchemy import func, select
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from shared.adapters import keys
 from shared.adapters.orm import Auction, Bid, ProxyMaximum, User
 from shared.adapters.redis_records import AuctionState, HighestBid
-from shared.adapters.redis_store import hash_to_dict, load_script
+from shared.adapters.redis_store import StoreError, hash_to_dict, load_script
 from shared.domain.marketplace import public_name
 from shared.domain.money import to_minor
 from shared.domain.times import to_ms
@@ -93,3 +94,31 @@ def read_state(ctx: Context, auction_id: str) -> AuctionState | None:
     return AuctionState.from_hash(
         hash_to_dict(ctx.store.command("HGETALL", keys.state(auction_id)))
     )
+
+
+@dataclass(frozen=True)
+class Window:
+    """An auction's bid window as Redis has it: `closed` once the end transition closed it,
+    and the end (epoch ms; a soft close moves it)."""
+
+    closed: bool
+    ends_ms: int
+
+
+def close_window(ctx: Context, auction_id: uuid.UUID) -> Window | None:
+    """Close the bid window once endsAt + LATE_BID_GRACE_MS has passed by Redis's clock (one
+    script, close_window.lua): from then on every bid is refused, so whatever is accepted is
+    already in the bid outbox. Not yet due: `closed` False, with the end to come back at. A
+    missing state is rebuilt from PostgreSQL first; None when there is no such auction.
+    Raises StoreUnavailable / StoreError: without Redis the window cannot be closed, and the
+    end must wait for it."""
+    script = load_script("close_window")
+    call = ([keys.state(str(auction_id))], [ctx.settings.late_bid_grace_ms])
+    verdict, ends = ctx.store.script(script, *call)
+    if verdict == "missing":
+        if not rebuild(ctx, auction_id):
+            return None
+        verdict, ends = ctx.store.script(script, *call)
+        if verdict == "missing":
+            raise StoreError(f"the state of auction {auction_id} vanished while closing")
+    return Window(closed=verdict == "closed", ends_ms=int(ends))

@@ -59,6 +59,7 @@ class BidReceipt:
     buy_now: bool
     max_amount: str | None
     replayed: bool
+    arrived_at: str  # the moment the bid was judged at (its arrival), ISO
 
 
 def _refusal(body: dict[str, Any]) -> DomainError:
@@ -73,6 +74,20 @@ def _refusal(body: dict[str, Any]) -> DomainError:
         return DomainError(
             code, "Too many bids on this auction; slow down", retryAfter=body["retryAfter"]
         )
+    if code == "auction_not_live" and "arrivedAt" in body:
+        return DomainError(
+            code,
+            f"The bid arrived at {body['arrivedAt']}, outside the auction's window (it ends "
+            f"at {body['endsAt']})",
+            arrivedAt=body["arrivedAt"],
+            endsAt=body["endsAt"],
+        )
+    if code == "idempotency_key_reused":
+        return DomainError(
+            code,
+            "This Idempotency-Key was already used for a different bid on this auction; "
+            "send a new key for a new bid",
+        )
     return DomainError(code)
 
 
@@ -86,10 +101,12 @@ def bid_script_call(
     idempotency_key: str | None = None,
     bidder_name: str = "",
     request_id: str | None = None,
+    arrived_ms: int | None = None,
 ) -> tuple[list[str], list[str | int | float]]:
     """KEYS and ARGV of one place_bid.lua call (a fresh bid id each time). `request_id` (the
     API request's X-Request-Id) goes into the bid's outbox record and its feed entries, never
-    into what clients receive."""
+    into what clients receive. `arrived_ms`: the gateway's arrival stamp (None: the script
+    judges at its own clock)."""
     aid = str(auction_id)
     bid_id = uuid.uuid4()
     # A retried request carries the same bid id, so without an Idempotency-Key the bid id
@@ -124,24 +141,26 @@ def bid_script_call(
         keys.IDEMPOTENCY_TTL_S,
         bidder_name,
         request_id or "",
+        "" if arrived_ms is None else arrived_ms,
+        settings.late_bid_grace_ms,
     ]
     return script_keys, args
 
 
-def _idempotency_key(script_keys: list[str]) -> str:
-    """The key a retry must send to reach this bid's idempotency record (the caller's own,
-    or the bid id the handler minted when it sent none)."""
-    return script_keys[6].rsplit(":", 1)[1]
-
-
 def _run_bid_script(
-    ctx: Context, script: Script, script_keys: list[str], args: list[str | int | float]
+    ctx: Context,
+    script: Script,
+    script_keys: list[str],
+    args: list[str | int | float],
+    retry_key: str,
 ) -> tuple[str, str]:
-    """One run of the bid script, its failures said as what they mean for the bid."""
+    """One run of the bid script, its failures said as what they mean for the bid.
+    `retry_key`: the Idempotency-Key a retry must send to reach this bid's record (the
+    caller's own, or the bid id the handler minted when it sent none)."""
     try:
         kind, body = ctx.store.script(script, script_keys, args)
     except OutcomeUnknown as exc:
-        key = _idempotency_key(script_keys)
+        key = retry_key
         log.warning("bid outcome unknown (Idempotency-Key %s): %s", key, exc)
         raise DomainError(
             "outcome_unknown",
@@ -171,6 +190,7 @@ def judge_in_redis(
     idempotency_key: str | None = None,
     bidder_name: str = "",
     request_id: str | None = None,
+    arrived_ms: int | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Run the bid script (rebuilding a missing state from PostgreSQL first). Returns
     (kind, result): kind is ok | replay | refused."""
@@ -183,14 +203,17 @@ def judge_in_redis(
         idempotency_key=idempotency_key,
         bidder_name=bidder_name,
         request_id=request_id,
+        arrived_ms=arrived_ms,
     )
+    # A retry must send the caller's key, or the bid id (ARGV 5) minted when there was none.
+    retry_key = idempotency_key or str(args[4])
     script = load_script("place_bid")
-    kind, body = _run_bid_script(ctx, script, script_keys, args)
+    kind, body = _run_bid_script(ctx, script, script_keys, args, retry_key)
     if kind == "missing" and _missing(body) == "suspensions":
         # The set of suspended users is gone (a new or flushed Redis): rebuilt from the record
         # before any bid is judged without it.
         _load_suspended(ctx)
-        kind, body = _run_bid_script(ctx, script, script_keys, args)
+        kind, body = _run_bid_script(ctx, script, script_keys, args, retry_key)
     if kind == "missing" and _missing(body) == "state":
         # The script charged the bidder's lookup bucket before answering `missing`.
         aid = str(auction_id)
@@ -202,7 +225,7 @@ def judge_in_redis(
             with _unknown_lock:
                 _unknown_auctions[aid] = True
             raise DomainError("not_found", "No such auction")
-        kind, body = _run_bid_script(ctx, script, script_keys, args)
+        kind, body = _run_bid_script(ctx, script, script_keys, args, retry_key)
     if kind == "missing":  # flushed again between the calls
         raise DomainError("unavailable", "The bid store lost its state again; retry")
     return kind, orjson.loads(body)
@@ -249,8 +272,11 @@ def place_bid(
     idempotency_key: str | None = None,
     bidder_name: str = "",
     request_id: str | None = None,
+    arrived_ms: int | None = None,
 ) -> BidReceipt:
-    """`bidder_name`: the bidder's public name (`bidderName` of their bid objects and events)."""
+    """`bidder_name`: the bidder's public name (`bidderName` of their bid objects and events).
+    `arrived_ms`: when the bid arrived (the gateway's stamp; None: judged at the script's
+    clock)."""
     kind, result = judge_in_redis(
         ctx,
         auction_id,
@@ -260,6 +286,7 @@ def place_bid(
         idempotency_key=idempotency_key,
         bidder_name=bidder_name,
         request_id=request_id,
+        arrived_ms=arrived_ms,
     )
     if kind == "refused":
         raise _refusal(result)
@@ -289,4 +316,5 @@ def place_bid(
         buy_now=bool(result["buyNow"]),
         max_amount=result.get("maxAmount"),
         replayed=kind == "replay",
+        arrived_at=result.get("arrivedAt") or result["bid"]["createdAt"],
     )

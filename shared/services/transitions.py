@@ -22,9 +22,11 @@ from shared.adapters.orm import Auction, Bid
 from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.domain.auctions import reserve_met
 from shared.domain.deadlines import after, reminder_at
-from shared.domain.times import iso, to_ms
+from shared.domain.schedule import Moment
+from shared.domain.times import from_ms, iso, to_ms
 from shared.domain.vocabulary import AuctionStatus, EventType, NotificationType
 from shared.services import (
+    auction_state,
     bid_intake,
     notifications,
     outbox,
@@ -88,24 +90,33 @@ def go_live(session: Session, ctx: Context, auction: Auction) -> None:
 
 
 def end(ctx: Context, auction_id: uuid.UUID) -> bool:
-    """live (or a scheduled auction whose window passed) -> ended | closed_no_winner."""
+    """live (or a scheduled auction whose window passed) -> ended | closed_no_winner, once
+    endsAt + LATE_BID_GRACE_MS has passed.
+
+    The order is what makes judging bids at their arrival sound: first the window is closed in
+    Redis (one script; from then on every bid is refused, whatever its arrival stamp), then
+    the accepted bids are drained into PostgreSQL, then the winner is read. A bid that arrived
+    before endsAt and reaches the script during the grace is judged on the rules and is in the
+    drain; none gets in after it. (Draining before closing once let such a bid get a 201 on
+    an auction already decided without it.)"""
     aid = str(auction_id)
-    # The clock first: a bid the script accepts after this moment is past `now`, so once the
-    # end is decided on `now`, the drain below has every bid of the window (a clock read after
-    # the drain could close the auction without a bid accepted during the drain).
-    now = ctx.clock()
-    redis_end = schedules.redis_end(ctx, aid)
+    window = auction_state.close_window(ctx, auction_id)
+    if window is None:
+        return False
+    if not window.closed:
+        # Too early: the grace after the end (or an end a soft close moved) is still ahead.
+        # The end's schedule entry says endsAt; the decisive run is at endsAt + grace.
+        due = window.ends_ms + ctx.settings.late_bid_grace_ms
+        schedules.place(ctx, aid, {Moment.END: due})
+        return False
     bid_intake.drain(ctx)  # every accepted bid is in PostgreSQL before the winner is read
     with ctx.db.session() as session:
         auction = records.lock_auction(session, auction_id)
         if auction is None or auction.status not in OPEN:
             return False
-        effective_end = max(auction.ends_at, redis_end) if redis_end else auction.ends_at
-        if effective_end > now:
-            schedules.place(ctx, aid, schedules.entries_for(auction, effective_end))
-            return False
+        effective_end = max(auction.ends_at, from_ms(window.ends_ms))
         auction.ends_at = effective_end
-        auction.closed_at = now
+        auction.closed_at = ctx.clock()
         top = records.highest_bid(session, auction)
         if top is None:
             _close_without_bids(session, ctx, auction)

@@ -63,13 +63,20 @@ VARIANTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
     "buy-now": ({"buy_now": 20_000}, {"buy_now": "200.00"}),
     # ends in 20 s with a 30 s soft close: every visible bid moves the end
     "soft close": ({"soft_close_s": 30}, {"soft_close_secs": 30, "ends_in_s": 20}),
+    # ends in 1.5 s: stamps from before the end are judged in its grace, some after it
+    "last second": ({}, {"ends_in_s": 1.5}),
 }
 
+# An offer's arrival stamp relative to Redis's clock just before it is sent: none, believable
+# ones (behind or a little ahead), and ones the script must not believe (from the future, or
+# older than any request can be in flight).
+ARRIVALS = [None, -40_000, -2_500, -500, 0, 800, 1_500]
 offers = st.lists(
     st.tuples(
         st.sampled_from([*BUYERS, SELLER]),
         st.integers(min_value=9_000, max_value=34_000),
         st.booleans(),
+        st.sampled_from(ARRIVALS),
     ),
     min_size=1,
     max_size=14,
@@ -113,6 +120,7 @@ class Mirror:
             status=AuctionStatus.LIVE,
             go_live_ms=int(fields["goLiveAt"]),
             ends_ms=int(fields["endsAt"]),
+            grace_ms=ctx.settings.late_bid_grace_ms,
         )
         limits = {"BID_RATE_LIMIT": rate, "ALLOW_SELF_OUTBID": str(allow_self_outbid).lower()}
         mirrored = replace(ctx, settings=load_settings(**limits))
@@ -120,11 +128,18 @@ class Mirror:
             mirrored, auction_id, book, allow_self_outbid, script or load_script("place_bid")
         )
 
-    def offer(self, user: str, amount: int, is_max: bool) -> list[str]:
-        """Run one offer through both; what they disagree on (nothing, if they mirror)."""
+    def offer(self, user: str, amount: int, is_max: bool, arrival: int | None = None) -> list[str]:
+        """Run one offer through both; what they disagree on (nothing, if they mirror).
+        `arrival`: its arrival stamp, in ms from Redis's clock just before it is sent."""
         aid = str(self.auction_id)
+        arrived = None if arrival is None else redis_now(self.ctx) + arrival
         script_keys, args = bidding.bid_script_call(
-            self.ctx.settings, self.auction_id, user, from_minor(amount), is_max=is_max
+            self.ctx.settings,
+            self.auction_id,
+            user,
+            from_minor(amount),
+            is_max=is_max,
+            arrived_ms=arrived,
         )
         kind, body = self.ctx.store.script(self.script, script_keys, args)
         result = orjson.loads(body)
@@ -139,7 +154,7 @@ class Mirror:
             )
         )
         now = int(at)  # the script's clock (Redis TIME), as it stored it in the bucket
-        what = f"{user[-4:]} {'max' if is_max else 'bid'} {amount} at {now}"
+        what = f"{user[-4:]} {'max' if is_max else 'bid'} {amount} at {now} arrived {arrived}"
         wrong: list[str] = []
 
         rate = self.ctx.settings.rate_limit
@@ -159,7 +174,7 @@ class Mirror:
                 wrong.append(f"{what}: script {kind} {result}, spec rate_limited {wait} s")
             return wrong
 
-        offer = Offer(user, amount, is_max, now, self.allow_self_outbid)
+        offer = Offer(user, amount, is_max, now, self.allow_self_outbid, arrived_ms=arrived)
         expected = judge_bid(self.book, offer)
         if isinstance(expected, Refused):
             got = (kind, result.get("code"), result.get("minNextBid"))
@@ -194,16 +209,30 @@ class Mirror:
         return wrong
 
 
+def redis_now(ctx: Context) -> int:
+    """Redis's clock (TIME, over TCP), epoch ms: the clock the script judges by."""
+    client = redis.Redis.from_url(ctx.settings.redis_url or "")
+    try:
+        seconds, micros = client.time()
+    finally:
+        client.close()
+    return int(seconds) * 1000 + int(micros) // 1000
+
+
 def _flat(replies: list[Any]) -> list[Any]:
     """[[tokens, at], highest, ends, status] -> [tokens, at, highest, ends, status]"""
     (tokens, at), *rest = replies
     return [tokens, at, *rest]
 
 
-def run(mirror: Mirror, seller: Person, sequence: list[tuple[str, int, bool]]) -> list[str]:
+Sequence = list[tuple[str, int, bool]] | list[tuple[str, int, bool, int | None]]
+
+
+def run(mirror: Mirror, seller: Person, sequence: Sequence) -> list[str]:
     wrong: list[str] = []
-    for user, amount, is_max in sequence:
-        wrong += mirror.offer(seller.id if user == SELLER else user, amount, is_max)
+    for user, amount, is_max, *arrival in sequence:
+        who = seller.id if user == SELLER else user
+        wrong += mirror.offer(who, amount, is_max, arrival[0] if arrival else None)
     return wrong
 
 
@@ -219,7 +248,7 @@ def run(mirror: Mirror, seller: Person, sequence: list[tuple[str, int, bool]]) -
 def test_the_script_decides_what_the_specification_decides(
     ctx: Context,
     seller: Person,
-    sequence: list[tuple[str, int, bool]],
+    sequence: list[tuple[str, int, bool, int | None]],
     variant: str,
     rate: str,
     allow_self_outbid: bool,
@@ -250,16 +279,32 @@ def test_a_tight_bucket_refuses_and_refills_as_specified(ctx: Context, seller: P
 SEED_WINDOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if ARGV[1] == 'goLiveAt' then
-  redis.call('HSET', KEYS[1], 'goLiveAt', now + tonumber(ARGV[2]), 'endsAt', now + 600000)
-else
-  redis.call('HSET', KEYS[1], 'goLiveAt', now - 600000, 'endsAt', now + tonumber(ARGV[2]))
+local edge, offset, grace = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+if edge == 'goLiveAt' then
+  redis.call('HSET', KEYS[1], 'goLiveAt', now + offset, 'endsAt', now + 600000)
+elseif edge == 'endsAt' then
+  redis.call('HSET', KEYS[1], 'goLiveAt', now - 600000, 'endsAt', now + offset)
+elseif edge == 'arrivedAt' then
+  redis.call('HSET', KEYS[1], 'goLiveAt', now - 600000, 'endsAt', tonumber(ARGV[4]) + offset)
+else -- 'grace': the bid arrived long before the end, and reaches the script at its grace's edge
+  redis.call('HSET', KEYS[1], 'goLiveAt', now - 600000, 'endsAt', now - grace + offset)
 end
 return now
 """
-# (which end, where it is put relative to the script's now): now is goLiveAt - 1, goLiveAt,
-# endsAt - 1, endsAt
-EDGES = [("goLiveAt", 1), ("goLiveAt", 0), ("endsAt", 1), ("endsAt", 0)]
+# (which edge, where it is put relative to the moment judged): the script's now is goLiveAt - 1,
+# goLiveAt, endsAt - 1, endsAt; a bid that arrived at endsAt - 1 or at endsAt (reaching the
+# script later); a bid that arrived in time reaching the script at endsAt + grace - 1 or at
+# endsAt + grace.
+EDGES = [
+    ("goLiveAt", 1),
+    ("goLiveAt", 0),
+    ("endsAt", 1),
+    ("endsAt", 0),
+    ("arrivedAt", 1),
+    ("arrivedAt", 0),
+    ("grace", 1),
+    ("grace", 0),
+]
 
 
 def window_edge(ctx: Context, seller: Person, edge: str, offset: int, script: Script) -> list[str]:
@@ -267,44 +312,74 @@ def window_edge(ctx: Context, seller: Person, edge: str, offset: int, script: Sc
     seed's now (else try again: the two fell in different milliseconds)."""
     client = redis.Redis.from_url(os.environ["REDIS_URL"], decode_responses=True)
     moderation.load_suspended(ctx)  # the script asks for the suspended set before judging
+    grace = ctx.settings.late_bid_grace_ms
     try:
         for _ in range(50):
             auction_id = live_auction(ctx, seller)
             aid = str(auction_id)
             user = str(uuid.uuid4())
+            before = redis_now(ctx)
+            # arrivedAt: a little before the script runs; grace: long before the end
+            stamp = {"arrivedAt": before - 300, "grace": before - grace - 1_000}.get(edge)
             script_keys, args = bidding.bid_script_call(
-                ctx.settings, auction_id, user, from_minor(10_000)
+                ctx.settings, auction_id, user, from_minor(10_000), arrived_ms=stamp
             )
             with client.pipeline(transaction=True) as multi:
-                multi.eval(SEED_WINDOW, 1, keys.state(aid), edge, offset)
+                multi.eval(SEED_WINDOW, 1, keys.state(aid), edge, offset, grace, stamp or 0)
                 multi.eval(script.source, len(script_keys), *script_keys, *args)
                 seeded, (kind, body) = multi.execute()
             at = client.hget(f"{keys.bucket_prefix(aid)}{user}", "at")
             if at is None or int(at) != int(seeded):
                 continue
             now = int(seeded)
-            go_live, ends = (now + offset, now + 600_000)
-            if edge == "endsAt":
-                go_live, ends = (now - 600_000, now + offset)
+            go_live, ends = (
+                now - 600_000,
+                {
+                    "goLiveAt": now + 600_000,
+                    "endsAt": now + offset,
+                    "arrivedAt": (stamp or 0) + offset,
+                    "grace": now - grace + offset,
+                }[edge],
+            )
+            if edge == "goLiveAt":
+                go_live = now + offset
             book = Book(
                 AuctionRules(10_000, 1_000, seller_id=seller.id),
                 AuctionStatus.LIVE,
                 go_live,
                 ends,
+                grace_ms=grace,
             )
-            spec = judge_bid(book, Offer(user, 10_000, False, now))
+            offer = Offer(user, 10_000, False, now, arrived_ms=stamp)
+            spec = judge_bid(book, offer)
             script_says = "accepted" if kind == "ok" else orjson.loads(body)["code"]
             spec_says = "accepted" if isinstance(spec, Accepted) else spec.code
-            assert is_open(book, now) == (spec_says == "accepted")
+            assert is_open(book, offer.moment, now) == (spec_says == "accepted")
+            # The edges are where the specification says they are, not only where both agree.
+            open_at = 0 if edge == "goLiveAt" else 1
+            assert spec_says == ("accepted" if offset == open_at else "auction_not_live"), edge
             if script_says != spec_says:
-                return [f"now = {edge}{-offset:+d}: script {script_says}, spec {spec_says}"]
+                return [f"{edge}{-offset:+d}: script {script_says}, spec {spec_says}"]
             return []
     finally:
         client.close()
     pytest.fail("never hit the same millisecond in 50 tries")
 
 
-@pytest.mark.parametrize(("edge", "offset"), EDGES, ids=["goLive-1", "goLive", "ends-1", "ends"])
+@pytest.mark.parametrize(
+    ("edge", "offset"),
+    EDGES,
+    ids=[
+        "goLive-1",
+        "goLive",
+        "ends-1",
+        "ends",
+        "arrived-ends-1",
+        "arrived-ends",
+        "grace-1",
+        "grace",
+    ],
+)
 def test_the_window_edges_are_the_specifications(
     ctx: Context, seller: Person, edge: str, offset: int
 ) -> None:
@@ -321,10 +396,40 @@ def mutant(old: str, new: str) -> Script:
 
 
 def test_a_flipped_window_comparison_is_caught(ctx: Context, seller: Person) -> None:
-    flipped = mutant("and now < ends)", "and now <= ends)")
+    flipped = mutant("moment < ends and", "moment <= ends and")
     assert window_edge(ctx, seller, "endsAt", 0, flipped) != []
-    early = mutant("tonumber(st.goLiveAt) <= now", "tonumber(st.goLiveAt) < now")
+    assert window_edge(ctx, seller, "arrivedAt", 0, flipped) != []
+    early = mutant("tonumber(st.goLiveAt) <= moment", "tonumber(st.goLiveAt) < moment")
     assert window_edge(ctx, seller, "goLiveAt", 0, early) != []
+    late = mutant("now < ends + grace)", "now <= ends + grace)")
+    assert window_edge(ctx, seller, "grace", 0, late) != []
+
+
+def test_a_script_that_ignores_the_arrival_is_caught(ctx: Context, seller: Person) -> None:
+    """Judged at the script's clock, a bid that arrived before the end and reached the script
+    in its grace is refused: the last second lost to a cold start."""
+    ignoring = mutant(
+        "if arrived and arrived <= now + 1000 and arrived >= now - 30000 then moment = arrived end",
+        "",
+    )
+    assert window_edge(ctx, seller, "grace", 1, ignoring) != []
+    assert window_edge(ctx, seller, "arrivedAt", 1, ignoring) != []
+
+
+def test_a_script_that_believes_a_stamp_from_the_future_is_caught(
+    ctx: Context, seller: Person
+) -> None:
+    """A stamp 1.5 s ahead of Redis's clock is not believed; believed, it would move a soft
+    close's end by its lie."""
+    store = TcpStore(ctx.settings.redis_url or "")
+    try:
+        gullible = mutant("arrived and arrived <= now + 1000 and", "arrived and")
+        mirror = Mirror.start(replace(ctx, store=store), seller, "soft close", script=gullible)
+        assert run(mirror, seller, [(BUYERS[0], 10_000, False, 1_500)]) != []
+        honest = Mirror.start(replace(ctx, store=store), seller, "soft close")
+        assert run(honest, seller, [(BUYERS[0], 10_000, False, 1_500)]) == []
+    finally:
+        store.close()
 
 
 @pytest.mark.parametrize(
@@ -342,7 +447,7 @@ def test_a_flipped_window_comparison_is_caught(ctx: Context, seller: Person) -> 
         ),
         # soft close measured from the old end instead of now
         (
-            "ends = now + soft_close * 1000",
+            "ends = moment + soft_close * 1000",
             "ends = ends + soft_close * 1000",
             "soft close",
             [(BUYERS[0], 10_000, False)],

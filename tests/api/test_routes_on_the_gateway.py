@@ -357,7 +357,17 @@ def _bid(
 
 @scenario("place_bid", "ok")
 def _(w: World) -> Reply:
-    return _bid(w, w.live(), w.buyer, {"amount": "100.00"})
+    reply = _bid(w, w.live(), w.buyer, {"amount": "100.00"})
+    assert reply.json()["arrivedAt"].endswith("Z")  # the moment it was judged at
+    return reply
+
+
+@scenario("place_bid", "idempotency_key_reused")
+def _(w: World) -> Reply:
+    auction_id, key = w.live(), {**w.buyer.headers, "Idempotency-Key": "one-bid"}
+    first = w.api.post(f"/api/auctions/{auction_id}/bids", json={"amount": "100"}, headers=key)
+    assert first.status == 201
+    return w.api.post(f"/api/auctions/{auction_id}/bids", json={"amount": "200"}, headers=key)
 
 
 @scenario("place_bid", "unauthenticated")

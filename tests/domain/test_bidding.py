@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -17,7 +17,9 @@ from shared.domain.bidding import (
     Leader,
     Offer,
     Refused,
+    arrival_moment,
     buy_now_open,
+    is_open,
     judge_bid,
     min_next_bid,
     reserve_met,
@@ -88,6 +90,53 @@ def test_bid_outside_the_window_is_refused_whatever_the_status() -> None:
     assert isinstance(judge_bid(edge, plain("a", 10_000)), Accepted)
     for closed in (AuctionStatus.ENDED, AuctionStatus.SOLD, AuctionStatus.CLOSED_NO_WINNER):
         assert judge_bid(book(status=closed), plain("a", 10_000)) == Refused("auction_not_live")
+
+
+# -- judged at the arrival ----------------------------------------------------------------------
+
+
+def test_an_offer_is_judged_at_its_arrival_when_the_stamp_is_believable() -> None:
+    assert arrival_moment(NOW, None) == NOW  # no stamp: the script's clock
+    assert arrival_moment(NOW, NOW - 1_500) == NOW - 1_500  # it waited 1.5 s on its way
+    assert arrival_moment(NOW, NOW + 1_000) == NOW + 1_000  # a clock a second ahead: skew
+    assert arrival_moment(NOW, NOW + 1_001) == NOW  # further ahead: not believed
+    assert arrival_moment(NOW, NOW - 30_000) == NOW - 30_000
+    assert arrival_moment(NOW, NOW - 30_001) == NOW  # older than any request in flight
+
+
+def test_a_bid_that_arrived_before_the_end_is_judged_on_the_rules_within_the_grace() -> None:
+    ending = book(ends_ms=NOW - 500, grace_ms=2_000)  # it reaches the script 0.5 s after
+    arrived = plain("a", 10_000, arrived_ms=NOW - 501)  # the end: arrived 1 ms before it
+    assert rows(judge_bid(ending, arrived)) == [("a", 10_000, False)]
+    at_the_end = plain("a", 10_000, arrived_ms=NOW - 500)  # endsAt is exclusive
+    assert judge_bid(ending, at_the_end) == Refused("auction_not_live")
+    # Past the grace nothing is judged, whenever it arrived.
+    past_grace = book(ends_ms=NOW - 2_000, grace_ms=2_000)
+    assert judge_bid(past_grace, plain("a", 10_000, arrived_ms=NOW - 2_001)) == Refused(
+        "auction_not_live"
+    )
+    assert is_open(past_grace, NOW - 2_001, NOW - 1) and not is_open(past_grace, NOW - 2_001, NOW)
+
+
+def test_nothing_gets_in_once_the_window_is_closed() -> None:
+    closed = book(closed=True)
+    assert judge_bid(closed, plain("a", 10_000, arrived_ms=NOW - 1)) == Refused("auction_not_live")
+
+
+def test_soft_close_extends_from_the_arrival() -> None:
+    soft = book(
+        rules=AuctionRules(10_000, 1_000, soft_close_s=30, seller_id="seller"),
+        ends_ms=NOW + 10_000,
+    )
+    outcome = judge_bid(soft, plain("a", 10_000, arrived_ms=NOW - 400))
+    assert isinstance(outcome, Accepted) and outcome.book.ends_ms == NOW - 400 + 30_000
+
+
+def test_a_buy_now_judged_in_the_grace_ends_the_auction_at_its_end() -> None:
+    buy = book(rules=AuctionRules(10_000, 1_000, buy_now=50_000, seller_id="s"), ends_ms=NOW - 10)
+    outcome = judge_bid(replace(buy, grace_ms=2_000), plain("a", 60_000, arrived_ms=NOW - 20))
+    assert isinstance(outcome, Accepted) and outcome.buy_now
+    assert outcome.book.ends_ms == NOW - 10  # never later than the end it had
 
 
 def test_the_seller_cannot_bid() -> None:

@@ -21,7 +21,7 @@ from shared.services import bidding, ticker, transitions
 from shared.services.context import Context
 from shared.settings import load_settings
 from tests.support.actors import Actor, Bidder
-from tests.support.harness import Person, flush_redis, live_auction, person
+from tests.support.harness import Person, clock_runs_out, flush_redis, live_auction, person
 from tests.support.streams import room_events
 
 # -- proxy bids ----------------------------------------------------------------------------------
@@ -137,7 +137,7 @@ def test_an_auction_ending_below_the_reserve_goes_to_the_seller(
     )
     asha = person(ctx, "buyer")
     bidding.place_bid(ctx, auction_id, asha.id, Decimal("100.00"))
-    time.sleep(1.1)
+    clock_runs_out(ctx, auction_id)
     assert transitions.end(ctx, auction_id)
     with ctx.db.session() as session:
         assert session.get_one(Auction, auction_id).status == "ended"
@@ -211,7 +211,7 @@ def test_soft_close_racing_the_ticker_at_the_last_second(ctx: Context, seller: P
             pass
         turn += 1
         time.sleep(0.15)
-    time.sleep(1.5)
+    time.sleep(1.5 + fast.settings.late_bid_grace_ms / 1000)  # the end fires after the grace
     stop.set()
     thread.join()
     assert len(accepted) >= 3, "the soft close never extended the auction"

@@ -7,16 +7,11 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pypdf
-from sqlalchemy import update
 
-from shared.adapters import keys
-from shared.adapters.orm import Auction
-from shared.domain.times import to_ms
 from shared.services import ticker
 from shared.services.context import Context
 from tests.support import harness
@@ -40,12 +35,9 @@ class Api:
 
 
 def clock_runs_out(ctx: Context, auction_id: uuid.UUID) -> None:
-    """Time passes past endsAt (in the record and in the bid script's state); the ticker that
-    the socket node runs every second does the rest."""
-    past = datetime.now(UTC) - timedelta(milliseconds=5)
-    with ctx.db.session() as session:
-        session.execute(update(Auction).where(Auction.id == auction_id).values(ends_at=past))
-    ctx.store.command("HSET", keys.state(str(auction_id)), "endsAt", to_ms(past))
+    """Time passes past endsAt and its grace (`harness.clock_runs_out`); the ticker that the
+    socket node runs every second does the rest."""
+    harness.clock_runs_out(ctx, auction_id)
     assert str(auction_id) in ticker.tick(ctx).ended
 
 

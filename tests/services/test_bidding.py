@@ -190,10 +190,30 @@ def test_the_same_idempotency_key_never_makes_two_bids(
     again = bidder.bid(auction_id, "100.00", headers=key)
     assert first.status_code == again.status_code == 201
     assert first.json_body["id"] == again.json_body["id"]
-    # A replay answers with the original bid, whatever the new body says.
-    different = bidder.bid(auction_id, "500.00", headers=key)
-    assert different.json_body["id"] == first.json_body["id"]
     assert [str(b.id) for b in stored_bids(ctx, auction_id)] == [first.json_body["id"]]
+
+
+@pytest.mark.parametrize(
+    "different",
+    [{"amount": "500.00"}, {"maxAmount": "100.00"}],
+    ids=["another amount", "a maximum of the same amount"],
+)
+def test_a_key_reused_for_a_different_bid_is_refused(
+    client: Client, ctx: Context, seller: Person, buyer: Person, different: dict[str, str]
+) -> None:
+    """As Stripe does: a key names one request; the same key with another body is a client
+    bug, answered 422 `idempotency_key_reused`, never with the first bid as if it were this
+    one (the bidder would believe a bid of 500 placed when it was one of 100)."""
+    auction_id = live_auction(ctx, seller)
+    bidder, key = Bidder(client, buyer), {"Idempotency-Key": "k-1"}
+    first = bidder.bid(auction_id, "100.00", headers=key)
+    assert first.status_code == 201
+    reused = bidder.bid(auction_id, body=different, headers=key)
+    assert reused.status_code == 422, reused.json_body
+    assert reused.json_body["code"] == "idempotency_key_reused"
+    assert [str(b.id) for b in stored_bids(ctx, auction_id)] == [first.json_body["id"]]
+    # the same request again still returns the first bid
+    assert bidder.bid(auction_id, "100.00", headers=key).json_body["id"] == first.json_body["id"]
 
 
 def test_a_key_is_scoped_to_its_user(

@@ -117,7 +117,8 @@ def test_a_bid_sent_to_a_paused_redis_is_outcome_unknown_and_a_retry_returns_it_
     moderation.load_suspended(ctx)  # and the suspended set is in place, as after any bid
     own_redis.pause()
     try:
-        lost = post_bid(api, buyer, auction_id, "bid-attempt-1" if own_key else None)
+        # (a key with colons: the retry key was once cut out of the Redis key name at one)
+        lost = post_bid(api, buyer, auction_id, "bid:attempt:1" if own_key else None)
     finally:
         own_redis.resume()
     assert lost.status_code == 503, lost.body
@@ -128,7 +129,7 @@ def test_a_bid_sent_to_a_paused_redis_is_outcome_unknown_and_a_retry_returns_it_
     assert "Idempotency-Key" in problem["detail"]
     key = problem["idempotencyKey"]
     if own_key:
-        assert key == "bid-attempt-1"
+        assert key == "bid:attempt:1"
     # Redis woke up and ran what it was sent: the bid is placed (once, though two attempts
     # of the REST call reached it).
     deadline = time.monotonic() + 10

@@ -226,13 +226,32 @@ def test_an_overdue_auction_no_ticker_closed_is_closed_then_decided(
 ) -> None:
     auction_id = harness.live_auction(ctx, seller)
     Bidder(client, buyer).placed(auction_id, "100.00")
-    past = datetime.now(UTC) - timedelta(seconds=1)
+    # past the end and the grace for bids that arrived before it
+    grace = timedelta(milliseconds=ctx.settings.late_bid_grace_ms)
+    past = datetime.now(UTC) - grace - timedelta(seconds=1)
     with ctx.db.session() as session:
         session.execute(update(Auction).where(Auction.id == auction_id).values(ends_at=past))
     ctx.store.command("HSET", keys.state(str(auction_id)), "endsAt", to_ms(past))
     response = Seller(client, seller).decide(auction_id, action="accept")
     assert response.status_code == 200, response.body
     assert response.json_body["status"] == "sold"
+
+
+def test_no_decision_in_the_grace_after_the_end(
+    ctx: Context, client: Client, seller: Person, buyer: Person
+) -> None:
+    """Past endsAt, a bid that arrived before it may still be on its way for
+    LATE_BID_GRACE_MS: the auction is not decided before that, so neither is the seller."""
+    auction_id = harness.live_auction(ctx, seller)
+    Bidder(client, buyer).placed(auction_id, "100.00")
+    past = datetime.now(UTC) - timedelta(milliseconds=100)
+    with ctx.db.session() as session:
+        session.execute(update(Auction).where(Auction.id == auction_id).values(ends_at=past))
+    ctx.store.command("HSET", keys.state(str(auction_id)), "endsAt", to_ms(past))
+    response = Seller(client, seller).decide(auction_id, action="accept")
+    assert response.status_code == 409, response.body
+    assert response.json_body["code"] == "decision_not_allowed"
+    assert response.json_body["auctionStatus"] == "live"
 
 
 def test_unknown_auctions_are_404(client: Client, seller: Person) -> None:

@@ -4,17 +4,22 @@ what was accepted before its clock ran out, even while the end is under way."""
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from shared.adapters import keys
 from shared.adapters.orm import Auction
-from shared.services import bidding, transitions
+from shared.domain.errors import DomainError
+from shared.domain.times import from_ms, iso, to_ms
+from shared.services import auction_state, bidding, transitions
+from shared.services.bidding import BidReceipt
 from shared.services.context import Context
-from tests.support.harness import Person, live_auction
-from tests.support.streams import room_events
+from tests.support.harness import Person, live_auction, person
+from tests.support.outcome import disagreements
 
 
 def status(ctx: Context, auction_id: object) -> str:
@@ -22,38 +27,118 @@ def status(ctx: Context, auction_id: object) -> str:
         return session.get_one(Auction, auction_id).status
 
 
-def test_a_bid_accepted_just_before_the_end_counts_even_while_the_end_is_under_way(
+def wait_until(moment_ms: int) -> None:
+    time.sleep(max(0.0, moment_ms / 1000 - time.time()))
+
+
+def ends_soon(ctx: Context, seller: Person, in_s: float = 0.3) -> tuple[uuid.UUID, int]:
+    ends_at = datetime.now(UTC) + timedelta(seconds=in_s)
+    return live_auction(ctx, seller, ends_at=ends_at), to_ms(ends_at)
+
+
+def test_a_bid_that_arrived_before_the_end_is_judged_on_the_rules_in_the_grace(
+    ctx: Context, seller: Person, buyer: Person
+) -> None:
+    """A bid that arrived 50 ms before the end and reached the bid script after it (a cold
+    function) is judged on the rules, and the auction is decided with it."""
+    auction, ends = ends_soon(ctx, seller)
+    wait_until(ends + 200)
+    receipt = bidding.place_bid(ctx, auction, buyer.id, Decimal("100.00"), arrived_ms=ends - 50)
+    assert receipt.arrived_at == iso(from_ms(ends - 50))
+    assert not transitions.end(ctx, auction), "decided before the grace was over"
+    assert status(ctx, auction) == "live"
+    wait_until(ends + ctx.settings.late_bid_grace_ms + 20)
+    assert transitions.end(ctx, auction)
+    assert disagreements(ctx, auction, {receipt.bid["id"]: Decimal("100.00")}) == []
+
+
+def test_a_bid_that_arrived_at_the_end_is_refused_and_says_when_it_arrived(
+    ctx: Context, seller: Person, buyer: Person
+) -> None:
+    auction, ends = ends_soon(ctx, seller)
+    wait_until(ends + 100)
+    with pytest.raises(DomainError) as refused:
+        bidding.place_bid(ctx, auction, buyer.id, Decimal("100.00"), arrived_ms=ends)
+    assert refused.value.code == "auction_not_live"
+    assert refused.value.extra["arrivedAt"] == iso(from_ms(ends))
+    assert refused.value.extra["endsAt"] == iso(from_ms(ends))
+
+
+def test_the_end_waits_for_the_grace_then_closes_the_window_before_it_decides(
+    ctx: Context, seller: Person, buyer: Person
+) -> None:
+    auction, ends = ends_soon(ctx, seller)
+    wait_until(ends + 50)
+    assert not transitions.end(ctx, auction)
+    due = float(ctx.store.command("ZSCORE", keys.SCHEDULE_END, str(auction)))
+    assert due == ends + ctx.settings.late_bid_grace_ms, "the end comes back after the grace"
+    wait_until(ends + ctx.settings.late_bid_grace_ms + 20)
+    assert transitions.end(ctx, auction)
+    assert status(ctx, auction) == "closed_no_winner"
+    # Closed: a bid stamped as arriving before the end is refused, whatever its stamp says.
+    with pytest.raises(DomainError) as refused:
+        bidding.place_bid(ctx, auction, buyer.id, Decimal("100.00"), arrived_ms=ends - 10)
+    assert refused.value.code == "auction_not_live"
+
+
+def end_while_a_late_bid_lands(
+    ctx: Context, auction: uuid.UUID, rival: Person, ends: int, patch: pytest.MonkeyPatch
+) -> BidReceipt | str:
+    """Run the end transition with a bid that arrived 10 ms before the end reaching the bid
+    script once the decision is committed, before it is relayed to Redis (the moment the bid
+    store still says `live`): its receipt, or the code it was refused with."""
+    from shared.services import outbox
+
+    real_relay = outbox.relay
+    landed: list[BidReceipt | str] = []
+
+    def a_late_bid_then_relay(ctx: Context, **kwargs: Any) -> int:
+        if not landed and status(ctx, auction) != "live":  # (the drain relays too, earlier)
+            try:
+                amount = Decimal("500.00")
+                landed.append(
+                    bidding.place_bid(ctx, auction, rival.id, amount, arrived_ms=ends - 10)
+                )
+            except DomainError as exc:
+                landed.append(exc.code)
+        return real_relay(ctx, **kwargs)
+
+    patch.setattr(outbox, "relay", a_late_bid_then_relay)
+    assert transitions.end(ctx, auction)
+    patch.setattr(outbox, "relay", real_relay)
+    return landed[0]
+
+
+def test_nothing_gets_in_once_the_window_is_closed(
     ctx: Context, seller: Person, buyer: Person, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The end transition drains accepted bids into PostgreSQL, then reads the winner. A bid
-    the script accepts during that drain (its PostgreSQL insert failed, so it is only in the
-    outbox) must not be missed: the end must be decided on a clock read before the drain."""
-    from sqlalchemy.exc import OperationalError
+    """The end closes the window, then drains and decides: a bid that arrived in time but
+    reaches the script while the end is under way is refused, so the decision has every bid
+    that was accepted."""
+    auction, ends = ends_soon(ctx, seller)
+    early = bidding.place_bid(ctx, auction, buyer.id, Decimal("100.00"))
+    wait_until(ends + ctx.settings.late_bid_grace_ms + 20)
+    late = end_while_a_late_bid_lands(ctx, auction, person(ctx, "buyer"), ends, monkeypatch)
+    assert late == "auction_not_live"
+    assert disagreements(ctx, auction, {early.bid["id"]: Decimal("100.00")}) == []
 
-    from shared.services import bid_intake
 
-    ends_at = datetime.now(UTC) + timedelta(seconds=0.5)
-    auction = live_auction(ctx, seller, ends_at=ends_at)
-    real_drain = bid_intake.drain
+def test_an_end_that_drains_before_it_closes_the_window_is_caught(
+    ctx: Context, seller: Person, buyer: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mutant of that order (the arrival judging tried before this one): the end drains
+    and decides without closing the window first, and the bid that arrived in time lands in
+    the grace after the decision. It gets a 201 on an auction decided without it, and the
+    agreement check says so."""
+    auction, ends = ends_soon(ctx, seller)
+    early = bidding.place_bid(ctx, auction, buyer.id, Decimal("100.00"))
+    wait_until(ends + 20)
 
-    def failing_insert(ctx: Context, record: object) -> None:
-        raise OperationalError("INSERT", {}, Exception("PostgreSQL unreachable"))
+    def no_close(ctx: Context, auction_id: uuid.UUID) -> auction_state.Window:
+        return auction_state.Window(closed=True, ends_ms=ends)
 
-    def drain_while_a_bid_lands(ctx: Context, **kwargs: Any) -> int:
-        drained = real_drain(ctx, **kwargs)
-        with monkeypatch.context() as patch:
-            patch.setattr(bid_intake, "store_bids_now", failing_insert)
-            bidding.place_bid(ctx, auction, buyer.id, Decimal("100.00"))  # accepted: 201
-        time.sleep(max(0.0, (ends_at - datetime.now(UTC)).total_seconds()) + 0.05)
-        return drained
-
-    time.sleep(0.2)
-    monkeypatch.setattr(bid_intake, "drain", drain_while_a_bid_lands)
-    transitions.end(ctx, auction)
-    monkeypatch.setattr(bid_intake, "drain", real_drain)
-    transitions.end(ctx, auction)  # the next tick, after the end
-
-    assert status(ctx, auction) == "ended"
-    ended = [e for e in room_events(ctx, auction) if e["type"] == "auction:ended"]
-    assert len(ended) == 1
-    assert ended[0]["data"]["highestBid"]["bidderId"] == buyer.id
+    monkeypatch.setattr(auction_state, "close_window", no_close)
+    late = end_while_a_late_bid_lands(ctx, auction, person(ctx, "buyer"), ends, monkeypatch)
+    assert isinstance(late, BidReceipt), late
+    accepted = {early.bid["id"]: Decimal("100.00"), late.bid["id"]: Decimal("500.00")}
+    assert disagreements(ctx, auction, accepted) != []

@@ -91,6 +91,8 @@ def test_public_urls_are_kept_without_a_trailing_slash(monkeypatch: pytest.Monke
         ("DECISION_WINDOW_SECS", "0"),
         ("PAYMENT_WINDOW_SECS", "forever"),
         ("PORT", "-1"),
+        ("LATE_BID_GRACE_MS", "5001"),
+        ("LATE_BID_GRACE_MS", "-1"),
     ],
 )
 def test_a_wrong_value_names_its_variable_in_one_line(

@@ -25,21 +25,17 @@ from shared.adapters.orm import (
     Notification,
     SecondChanceOffer,
 )
-from shared.domain.times import to_ms
 from shared.services import email_jobs, jobs, outbox, ticker, transitions
 from shared.services.context import Context
 from tests.support import streams
 from tests.support.actors import Bidder
-from tests.support.harness import Person, live_auction
+from tests.support.harness import Person, clock_runs_out, live_auction
 
 
 def hammer(ctx: Context, auction_id: uuid.UUID) -> None:
-    """The clock runs out now (in PostgreSQL and in the bid script's state) and the end
-    transition runs, as a ticker would."""
-    past = datetime.now(UTC) - timedelta(milliseconds=5)
-    with ctx.db.session() as session:
-        session.execute(update(Auction).where(Auction.id == auction_id).values(ends_at=past))
-    ctx.store.command("HSET", keys.state(str(auction_id)), "endsAt", to_ms(past))
+    """The clock runs out now (`harness.clock_runs_out`) and the end transition runs, as a
+    ticker would."""
+    clock_runs_out(ctx, auction_id)
     assert transitions.end(ctx, auction_id), "the end transition did not run"
 
 

@@ -102,6 +102,25 @@ def wipe(ctx: Context) -> None:
     users._seen.clear()
 
 
+def clock_runs_out(ctx: Context, auction_id: uuid.UUID) -> None:
+    """The auction's clock runs out now (in the record and in the bid script's state), and
+    its bid window is closed as the end transition closes it once LATE_BID_GRACE_MS has passed
+    (so the end can run at once; the deadlines after it count from endsAt, as ever)."""
+    from sqlalchemy import update
+
+    from shared.adapters import keys
+    from shared.domain.times import to_ms
+
+    past = datetime.now(UTC) - timedelta(milliseconds=5)
+    with ctx.db.session() as session:
+        session.execute(update(Auction).where(Auction.id == auction_id).values(ends_at=past))
+    client = redis.Redis.from_url(get_settings().redis_url or "")
+    try:
+        client.hset(keys.state(str(auction_id)), mapping={"endsAt": to_ms(past), "closed": "1"})
+    finally:
+        client.close()
+
+
 def flush_redis() -> None:
     """Empty the test Redis db over TCP: the bridge refuses FLUSHDB (the project never sends
     it), as Upstash's REST would refuse it to a read-write token in production."""

@@ -933,6 +933,13 @@ export interface components {
              * @example 2030-01-01T10:00:00.000Z
              */
             endsAt: string;
+            /**
+             * Arrivedat
+             * Format: date-time
+             * @description When the bid arrived (the gateway's stamp): the moment it was judged at. A bid that arrived before `endsAt` is judged on the rules even when it reaches the bid store up to LATE_BID_GRACE_MS after the end.
+             * @example 2030-01-01T10:00:00.000Z
+             */
+            arrivedAt: string;
         };
         /** BidSummary */
         BidSummary: {
@@ -1403,7 +1410,7 @@ export interface components {
              * Code
              * @enum {string}
              */
-            code: "bad_request" | "unauthenticated" | "forbidden" | "own_auction" | "account_suspended" | "not_found" | "method_not_allowed" | "auction_not_live" | "bid_too_low" | "already_highest" | "decision_not_allowed" | "counter_too_low" | "counter_not_pending" | "auction_not_editable" | "auction_not_cancellable" | "too_many_images" | "offer_pending" | "offer_not_pending" | "offer_not_allowed" | "payment_action_not_allowed" | "payload_too_large" | "unsupported_media_type" | "validation_error" | "rate_limited" | "internal_error" | "unavailable" | "outcome_unknown";
+            code: "bad_request" | "unauthenticated" | "forbidden" | "own_auction" | "account_suspended" | "not_found" | "method_not_allowed" | "auction_not_live" | "bid_too_low" | "already_highest" | "decision_not_allowed" | "counter_too_low" | "counter_not_pending" | "auction_not_editable" | "auction_not_cancellable" | "too_many_images" | "offer_pending" | "offer_not_pending" | "offer_not_allowed" | "payment_action_not_allowed" | "payload_too_large" | "unsupported_media_type" | "validation_error" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "unavailable" | "outcome_unknown";
             /**
              * Errors
              * @description With `validation_error`.
@@ -1431,6 +1438,20 @@ export interface components {
              * @example 1250.00
              */
             highestBid?: string;
+            /**
+             * Arrivedat
+             * Format: date-time
+             * @description With a bid's `auction_not_live`: the moment the bid was judged at (its arrival).
+             * @example 2030-01-01T10:00:00.000Z
+             */
+            arrivedAt?: string;
+            /**
+             * Endsat
+             * Format: date-time
+             * @description With a bid's `auction_not_live`: the auction's end.
+             * @example 2030-01-01T10:00:00.000Z
+             */
+            endsAt?: string;
             /**
              * Auctionstatus
              * @description With `decision_not_allowed`, `offer_not_allowed`: the auction's status.
@@ -3055,7 +3076,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `validation_error`: Validation failed */
+            /** @description `validation_error`: Validation failed; `idempotency_key_reused`: This Idempotency-Key was used for a different request */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -3065,7 +3086,7 @@ export interface operations {
                         /** @constant */
                         status?: 422;
                         /** @enum {unknown} */
-                        code?: "validation_error";
+                        code?: "validation_error" | "idempotency_key_reused";
                     };
                 };
             };

@@ -79,7 +79,8 @@ describe('countdown math', () => {
     const live = countdownFor('live', goLive, ends, T0);
     expect(live.label).toBe('Ends in 00:45');
     expect(live.urgent).toBe(true);
-    expect(countdownFor('live', goLive, ends, T0 + 50_000).label).toBe('Ending…');
+    // past endsAt, until the end event comes: closing, not ended
+    expect(countdownFor('live', goLive, ends, T0 + 50_000).label).toBe('Closing…');
     expect(countdownFor('sold', goLive, ends, T0).label).toBe('Ended');
   });
 });

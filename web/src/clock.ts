@@ -105,8 +105,10 @@ export function countdownFor(
     return { label: ms > 0 ? `Starts in ${formatDuration(ms)}` : 'Starting…', ms, urgent: false };
   }
   if (status === 'live') {
+    // Past endsAt a live auction is closing, not ended: bids that arrived before the end may
+    // still be judged for a moment (the server's grace), and the end event says how it went.
     const ms = remainingMs(endsAt, serverNowMs);
-    return { label: ms > 0 ? `Ends in ${formatDuration(ms)}` : 'Ending…', ms, urgent: ms < 60_000 };
+    return { label: ms > 0 ? `Ends in ${formatDuration(ms)}` : 'Closing…', ms, urgent: ms < 60_000 };
   }
   return { label: 'Ended', ms: 0, urgent: false };
 }

@@ -32,6 +32,18 @@ bp = Blueprint(__name__)
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
+def arrival_stamp(call: Call) -> int | None:
+    """When the request arrived, epoch ms: API Gateway's `requestContext.requestTimeEpoch` (the
+    local API server stamps it once the whole request has been read). Anything but a plain
+    positive integer is no stamp; the bid script bounds what it believes of one."""
+    value = (call.request.context or {}).get("requestTimeEpoch")
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**53:
+        return value
+    return None
+
+
 def auction_id(call: Call) -> uuid.UUID:
     try:
         return uuid.UUID(call.params["auction_id"])
@@ -134,6 +146,7 @@ def get_auction(call: Call) -> dict[str, Any]:
         "bid_too_low",
         "already_highest",
         "validation_error",
+        "idempotency_key_reused",
         "rate_limited",
         "payload_too_large",
         "unavailable",  # not placed: the bid store could not be reached (Retry-After)
@@ -156,8 +169,14 @@ def place_bid(call: Call) -> dict[str, Any]:
         idempotency_key=key,
         bidder_name=public_name(call.user.name, call.user.user_id),
         request_id=request_id(),
+        arrived_ms=arrival_stamp(call),
     )
-    body = {**receipt.bid, "minNextBid": receipt.min_next_bid, "endsAt": receipt.ends_at}
+    body = {
+        **receipt.bid,
+        "minNextBid": receipt.min_next_bid,
+        "endsAt": receipt.ends_at,
+        "arrivedAt": receipt.arrived_at,
+    }
     if receipt.max_amount is not None:
         body["maxAmount"] = receipt.max_amount
     return body

@@ -10,8 +10,15 @@
 --       9 burst  10 room maxlen  11 feed maxlen  12 idempotency ttl (s)
 --       13 the bidder's public name (bidderName; the leader's is kept in `highest`)
 --       14 requestId (the API request's id, or ''; into the outbox record and the feed entries)
+--       15 arrivedAt (epoch ms the gateway stamped on arrival, or '')
+--       16 grace (ms: LATE_BID_GRACE_MS)
 -- Returns {kind, json}: kind is ok | replay | refused | missing (json '"state"': the auction's
 -- state, '"suspensions"': the suspended set; the caller rebuilds it from PostgreSQL).
+--
+-- The moment: a bid is judged at its arrival (shared.domain.bidding.arrival_moment), so one
+-- that arrived before endsAt and reached here within the grace is judged on the rules. The
+-- end transition closes the window (`closed` in the state, close_window.lua) before it drains
+-- and decides: from then on nothing gets in, whatever its stamp.
 
 local auction_id, user_id = ARGV[1], ARGV[2]
 local offer, is_max = tonumber(ARGV[3]), ARGV[4] == '1'
@@ -20,9 +27,17 @@ local room_maxlen, feed_maxlen = tonumber(ARGV[10]), tonumber(ARGV[11])
 local my_name = ARGV[13]
 if my_name == '' then my_name = nil end
 local request_id = ARGV[14] or ''
+local grace = tonumber(ARGV[16]) or 0
+-- What this request asked for: a retry with the same Idempotency-Key must ask the same.
+local asked = ARGV[3] .. (is_max and ':max' or ':bid')
 
 local done = redis.call('GET', KEYS[7])
-if done then return {'replay', done} end
+if done then
+  if cjson.decode(done).asked ~= asked then
+    return {'refused', cjson.encode({code = 'idempotency_key_reused'})}
+  end
+  return {'replay', done}
+end
 
 -- A suspended bidder is refused before anything is judged or spent.
 if redis.call('EXISTS', KEYS[11]) == 0 then return {'missing', '"suspensions"'} end
@@ -31,6 +46,11 @@ if redis.call('SISMEMBER', KEYS[11], user_id) == 1 then
 end
 
 local now = now_ms()
+local arrived = tonumber(ARGV[15])
+-- arrival_moment: a stamp more than 1 s ahead of this clock, or older than 30 s, is not
+-- believed (shared.domain.bidding.ARRIVAL_AHEAD_MS / ARRIVAL_MAX_AGE_MS).
+local moment = now
+if arrived and arrived <= now + 1000 and arrived >= now - 30000 then moment = arrived end
 local rate, burst = tonumber(ARGV[8]), tonumber(ARGV[9])
 
 -- A token bucket (shared.domain.bidding.take_token): nil when a token was taken, else the
@@ -97,9 +117,10 @@ end
 
 -- judge_bid
 if user_id == st.sellerId then return refuse('own_auction') end
-if not ((st.status == 'scheduled' or st.status == 'live')
-        and tonumber(st.goLiveAt) <= now and now < ends) then
-  return refuse('auction_not_live')
+if not ((st.status == 'scheduled' or st.status == 'live') and st.closed ~= '1'
+        and tonumber(st.goLiveAt) <= moment and moment < ends and now < ends + grace) then
+  local r = {code = 'auction_not_live', arrivedAt = iso(moment), endsAt = iso(ends)}
+  return {'refused', cjson.encode(r)}
 end
 local floor = min_next(leader)
 local bids = {}       -- rows placed, in order: {user, amount, proxy}
@@ -111,7 +132,7 @@ if leader and leader.userId == user_id and is_max then
   if buy_now_open(leader) and offer >= buy_now then
     sold = true
   else
-    new_leader = {userId = leader.userId, amount = leader.amount, max = offer, maxAt = now,
+    new_leader = {userId = leader.userId, amount = leader.amount, max = offer, maxAt = moment,
                   bidId = leader.bidId, ts = leader.ts, name = my_name or leader.name}
   end
 elseif leader and leader.userId == user_id and not allow_self then
@@ -125,17 +146,17 @@ end
 
 if sold then
   bids = {{user_id, buy_now, false}}
-  new_leader = {userId = user_id, amount = buy_now, max = buy_now, maxAt = now, name = my_name}
+  new_leader = {userId = user_id, amount = buy_now, max = buy_now, maxAt = moment, name = my_name}
 elseif new_leader == nil then
   local rival = nil
   if leader and leader.userId ~= user_id then rival = leader end
   if is_max then
     if rival == nil then
-      new_leader = {userId = user_id, amount = floor, max = offer, maxAt = now, name = my_name}
+      new_leader = {userId = user_id, amount = floor, max = offer, maxAt = moment, name = my_name}
       bids = {{user_id, floor, true}}
     elseif offer > rival.max then
       local price = math.min(offer, rival.max + increment)
-      new_leader = {userId = user_id, amount = price, max = offer, maxAt = now, name = my_name}
+      new_leader = {userId = user_id, amount = price, max = offer, maxAt = moment, name = my_name}
       bids = {{user_id, price, true}}
     else
       local answer = math.min(rival.max, offer + increment)
@@ -152,15 +173,15 @@ elseif new_leader == nil then
     else
       local own_max = offer
       if leader and leader.userId == user_id then own_max = math.max(offer, leader.max) end
-      new_leader = {userId = user_id, amount = offer, max = own_max, maxAt = now, name = my_name}
+      new_leader = {userId = user_id, amount = offer, max = own_max, maxAt = moment, name = my_name}
       bids = {{user_id, offer, false}}
     end
   end
 end
 
--- Soft close (extended_end): only when a visible bid was placed.
-if #bids > 0 and not sold and soft_close and soft_close > 0 and ends - now < soft_close * 1000 then
-  ends = now + soft_close * 1000
+-- Soft close (extended_end), from the arrival moment: only when a visible bid was placed.
+if #bids > 0 and not sold and soft_close and soft_close > 0 and ends - moment < soft_close * 1000 then
+  ends = moment + soft_close * 1000
   redis.call('HSET', KEYS[1], 'endsAt', ends)
   redis.call('ZADD', KEYS[9], ends, auction_id)
 end
@@ -192,9 +213,9 @@ local requester_bid = nil
 for i, row in ipairs(bids) do
   seq = seq + 1
   local bid = {id = ids[i], auctionId = auction_id, bidderId = row[1], amount = money(row[2]),
-               createdAt = iso(now), bidderName = name_of(row[1])}
-  local after = {amount = row[2]}
-  local data = {bid = bid, minNextBid = money(row[2] + increment), endsAt = iso(ends)}
+               createdAt = iso(now), bidderName = name_of(row[1]), arrivedAt = iso(moment)}
+  local data = {bid = bid, minNextBid = money(row[2] + increment), endsAt = iso(ends),
+                arrivedAt = iso(moment)}
   if reserve then data.reserveMet = row[2] >= reserve end
   publish_room(KEYS[4], KEYS[5], auction_id, 'bid:placed', cjson.encode(data), now, room_maxlen, feed_maxlen, request_id)
   table.insert(placed, {id = ids[i], bidderId = row[1], amount = row[2], isProxy = row[3], seq = seq})
@@ -206,9 +227,10 @@ if #bids > 0 then
   redis.call('HSET', KEYS[1], 'seq', seq)
 end
 if sold then
-  redis.call('HSET', KEYS[1], 'status', 'sold', 'endsAt', now)
+  -- Sold when judged; a bid judged in the grace after the end never moves the end later.
+  ends = math.min(ends, now)
+  redis.call('HSET', KEYS[1], 'status', 'sold', 'endsAt', ends)
   redis.call('ZREM', KEYS[9], auction_id)
-  ends = now
 end
 redis.call('SET', KEYS[2], cjson.encode(new_leader))
 if is_max then
@@ -227,6 +249,7 @@ end
 -- The outbox record: everything PostgreSQL must learn from this bid (shared.services.bid_intake).
 local record = {
   auctionId = auction_id, round = tonumber(st.round or '1'), bids = placed, at = now,
+  arrivedAt = moment,
   endsAt = ends, extended = ends ~= tonumber(st.endsAt), outbid = outbid, buyNow = sold,
   sellerId = st.sellerId, maxOf = is_max and user_id or cjson.null,
   max = is_max and offer or cjson.null}
@@ -242,6 +265,8 @@ local result = cjson.encode({
   buyNow = sold,
   maxAmount = is_max and money(offer) or cjson.null,
   outbid = outbid,
+  arrivedAt = iso(moment),
+  asked = asked,
 })
 redis.call('SET', KEYS[7], result, 'EX', tonumber(ARGV[12]))
 return {'ok', result}
