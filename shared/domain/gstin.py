@@ -103,7 +103,9 @@ def parse_gstin(text: object, field: str = "gstin") -> Gstin:
     part that is wrong."""
     if not isinstance(text, str):
         raise ValidationFailed([FieldError(field, "must be text: a 15-character GSTIN")])
-    value = text.strip().upper()
+    value = text.strip()
+    # Upper-casing only ASCII: "ß".upper() is "SS", and a length error would hide the real one.
+    value = value.upper() if value.isascii() else value
     problem = gstin_problem(value)
     if problem is not None:
         raise ValidationFailed([FieldError(field, problem)])

@@ -130,6 +130,10 @@ def test_a_wrong_checksum_does_not_reveal_the_right_one() -> None:
     assert "V" not in error_of("27AAPFU0939F1ZW")
 
 
+def test_a_character_outside_the_alphabet_is_named_even_when_it_is_not_ascii() -> None:
+    assert "(found 'ß' at position 15)" in error_of("27AAPFU0939F1Zß")
+
+
 def test_a_gstin_that_is_not_text_is_refused() -> None:
     assert "15-character GSTIN" in error_of(270939)
 
