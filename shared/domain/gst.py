@@ -30,7 +30,6 @@ from shared.domain.india import IndianState
 from shared.domain.money import percent_of
 
 ZERO = Decimal("0.00")
-DEFAULT_GST_RATE_PCT = Decimal("18")
 
 # -- HSN and SAC --------------------------------------------------------------------------------
 
