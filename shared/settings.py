@@ -11,6 +11,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +28,7 @@ LOCAL_BRIDGE_URL = f"http://127.0.0.1:{BRIDGE_PORT}"
 MAX_WINDOW_SECS = 366 * 24 * 3600  # a year: any longer window is a typo
 
 _RATE_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+_PERCENT_RE = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,2})?$")
 _RATE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*([smh])\s*(?::\s*(\d+))?\s*$")
 
 
@@ -124,6 +126,11 @@ class Settings(BaseSettings):
     # gateway and Redis (a cold function's start). The end transition closes the window then.
     late_bid_grace_ms: int = Field(2000, alias="LATE_BID_GRACE_MS", ge=0, le=5000)
 
+    # Fees and GST (README "Fees and tax invoices"): percentages, 0 to 100, at most 2 decimals.
+    buyers_premium_pct: Decimal = Field(Decimal("0"), alias="BUYERS_PREMIUM_PCT")
+    platform_fee_pct: Decimal = Field(Decimal("0"), alias="PLATFORM_FEE_PCT")
+    gst_rate_pct: Decimal = Field(Decimal("18"), alias="GST_RATE_PCT")
+
     @field_validator("tz")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -132,6 +139,15 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("buyers_premium_pct", "platform_fee_pct", "gst_rate_pct", mode="before")
+    @classmethod
+    def _percentage(cls, value: object) -> Decimal:
+        """`9`, `12.5`, `2.25`: a plain number, so "9%" or "1e1" is a typo, not a rate."""
+        text = str(value).strip()
+        if not _PERCENT_RE.match(text) or not Decimal(0) <= Decimal(text) <= 100:
+            raise ValueError("must be a percentage from 0 to 100 with at most 2 decimals, e.g. 9")
+        return Decimal(text)
 
     @field_validator("api_host")
     @classmethod

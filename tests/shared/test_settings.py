@@ -3,6 +3,8 @@ start with one line naming the variable."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from shared.settings import ConfigurationError, RateLimit, Settings, load_settings
@@ -39,6 +41,23 @@ def test_defaults() -> None:
     assert s.sendgrid_api_host == "https://api.sendgrid.com"
     assert s.rate_limit == RateLimit(per_second=5.0, burst=10)
     assert s.dev_login_enabled
+
+
+def test_fees_are_off_and_gst_is_18_percent_by_default() -> None:
+    D0 = Decimal(0)
+    s = Settings(APP_ENV="test")
+    assert (s.buyers_premium_pct, s.platform_fee_pct, s.gst_rate_pct) == (D0, D0, Decimal(18))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("9", "9"), ("12.5", "12.5"), ("2.25", "2.25"), ("0", "0"), ("100", "100")],
+)
+def test_fee_percentages_keep_up_to_two_decimals(
+    monkeypatch: pytest.MonkeyPatch, text: str, expected: str
+) -> None:
+    monkeypatch.setenv("PLATFORM_FEE_PCT", text)
+    assert Settings(APP_ENV="test").platform_fee_pct == Decimal(expected)
 
 
 def test_app_env_defaults_to_production(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,6 +112,12 @@ def test_public_urls_are_kept_without_a_trailing_slash(monkeypatch: pytest.Monke
         ("PORT", "-1"),
         ("LATE_BID_GRACE_MS", "5001"),
         ("LATE_BID_GRACE_MS", "-1"),
+        ("BUYERS_PREMIUM_PCT", "9%"),
+        ("BUYERS_PREMIUM_PCT", "-1"),
+        ("PLATFORM_FEE_PCT", "100.01"),
+        ("PLATFORM_FEE_PCT", "2.125"),
+        ("GST_RATE_PCT", "eighteen"),
+        ("GST_RATE_PCT", "1e1"),
     ],
 )
 def test_a_wrong_value_names_its_variable_in_one_line(

@@ -1,7 +1,8 @@
-"""The sample invoice of the README: fixed facts, rendered to PDF and its first page to PNG.
+"""The sample invoices of the README: fixed facts, rendered to PDF and the first page to PNG.
 
-`python -m tests.support.invoice_sample` rewrites docs/invoice-sample.png (needs pdftoppm,
-from the Debian package poppler-utils).
+`python -m tests.support.invoice_sample` rewrites docs/invoice-sample.png (the plain invoice)
+and docs/tax-invoice-sample.png (a GST tax invoice) (needs pdftoppm, from the Debian package
+poppler-utils).
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ SAMPLE_FACTS = InvoiceFacts(
 )
 
 
-def render_sample(png: Path, *, dpi: int = 80) -> Path:
+def render_sample(png: Path, *, dpi: int = 80, facts: InvoiceFacts = SAMPLE_FACTS) -> Path:
     """Write the sample's PDF beside `png` and its first page as `png`."""
     pdf = png.with_suffix(".pdf")
-    pdf.write_bytes(render_invoice(SAMPLE_FACTS))
+    pdf.write_bytes(render_invoice(facts))
     subprocess.run(
         [
             "pdftoppm",
@@ -53,8 +54,15 @@ def render_sample(png: Path, *, dpi: int = 80) -> Path:
 
 
 if __name__ == "__main__":
-    target = REPO_ROOT / "docs" / "invoice-sample.png"
-    target.parent.mkdir(exist_ok=True)
-    render_sample(target)
-    target.with_suffix(".pdf").unlink()
-    print(target, file=sys.stderr)
+    from tests.support.gst_samples import BUYER_IN_MAHARASHTRA, tax_facts
+
+    samples = {
+        "invoice-sample.png": SAMPLE_FACTS,
+        "tax-invoice-sample.png": tax_facts(BUYER_IN_MAHARASHTRA),
+    }
+    for name, facts in samples.items():
+        target = REPO_ROOT / "docs" / name
+        target.parent.mkdir(exist_ok=True)
+        render_sample(target, facts=facts)
+        target.with_suffix(".pdf").unlink()
+        print(target, file=sys.stderr)
