@@ -130,6 +130,7 @@ describe('placeBidWithRetry', () => {
           createdAt: '',
           minNextBid: '110.00',
           endsAt: '',
+          arrivedAt: '',
         };
       },
     };
@@ -171,6 +172,7 @@ describe('placeBidWithRetry and an unknown outcome', () => {
           createdAt: '',
           minNextBid: '110.00',
           endsAt: '',
+          arrivedAt: '',
         };
       },
     };
