@@ -113,12 +113,13 @@ def close_window(ctx: Context, auction_id: uuid.UUID) -> Window | None:
     Raises StoreUnavailable / StoreError: without Redis the window cannot be closed, and the
     end must wait for it."""
     script = load_script("close_window")
-    call = ([keys.state(str(auction_id))], [ctx.settings.late_bid_grace_ms])
-    verdict, ends = ctx.store.script(script, *call)
+    state_key: list[str] = [keys.state(str(auction_id))]
+    grace: list[str | int | float] = [ctx.settings.late_bid_grace_ms]
+    verdict, ends = ctx.store.script(script, state_key, grace)
     if verdict == "missing":
         if not rebuild(ctx, auction_id):
             return None
-        verdict, ends = ctx.store.script(script, *call)
+        verdict, ends = ctx.store.script(script, state_key, grace)
         if verdict == "missing":
             raise StoreError(f"the state of auction {auction_id} vanished while closing")
     return Window(closed=verdict == "closed", ends_ms=int(ends))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -225,10 +226,10 @@ def _flat(replies: list[Any]) -> list[Any]:
     return [tokens, at, *rest]
 
 
-Sequence = list[tuple[str, int, bool]] | list[tuple[str, int, bool, int | None]]
+Offers = Sequence[tuple[str, int, bool] | tuple[str, int, bool, int | None]]
 
 
-def run(mirror: Mirror, seller: Person, sequence: Sequence) -> list[str]:
+def run(mirror: Mirror, seller: Person, sequence: Offers) -> list[str]:
     wrong: list[str] = []
     for user, amount, is_max, *arrival in sequence:
         who = seller.id if user == SELLER else user
