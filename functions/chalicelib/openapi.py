@@ -192,8 +192,15 @@ def _problem_responses(op: Operation) -> dict[str, Any]:
         narrowed: dict[str, Any] = {
             "properties": {"status": {"const": status}, "code": {"enum": codes}}
         }
-        if status == 422:
-            narrowed["required"] = ["errors"]
+        if "validation_error" in codes:  # it lists the fields; other 422s carry none
+            if codes == ["validation_error"]:
+                narrowed["required"] = ["errors"]
+            else:
+                narrowed["if"] = {
+                    "properties": {"code": {"const": "validation_error"}},
+                    "required": ["code"],
+                }
+                narrowed["then"] = {"required": ["errors"]}
         response: dict[str, Any] = {
             "description": "; ".join(f"`{c}`: {PROBLEMS[c][1]}" for c in codes),
             "content": {
