@@ -16,7 +16,7 @@ from typing import Any
 
 from chalice import Blueprint
 from chalicelib import runtime
-from chalicelib.http import Call, operation
+from chalicelib.operations import Call, operation
 from chalicelib.schemas import AuctionList, AuctionSearchQuery, MoneyText, Out, PlaceBid
 from sqlalchemy import or_, select
 

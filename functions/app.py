@@ -4,7 +4,7 @@ scheduled lifecycle tick that backs up the socket node's ticker."""
 from __future__ import annotations
 
 from chalice import Chalice, Rate
-from chalicelib import http, runtime
+from chalicelib import middleware, runtime
 from chalicelib.routes import (
     admin,
     after_sale,
@@ -39,7 +39,7 @@ app.register_blueprint(jobs_admin.bp)
 app.register_blueprint(after_sale.bp)
 app.register_blueprint(moderation.bp)
 app.register_blueprint(marketplace.bp)
-http.install(app)
+middleware.install(app)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

@@ -88,7 +88,8 @@ class Gateway:
         self.app = app
         self.routes = Routes(list(app.routes))
         self.binary_types = tuple(app.api.binary_types)
-        from chalicelib.http import PROBLEM, SECURITY_HEADERS
+        from chalicelib.middleware import SECURITY_HEADERS
+        from chalicelib.problems import PROBLEM
 
         self.no_route = Reply(404, [*SECURITY_HEADERS.items(), ("Content-Type", PROBLEM)], NO_ROUTE)
         self.too_large = Reply(

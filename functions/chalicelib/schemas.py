@@ -337,7 +337,7 @@ class AuditQuery(Page):
     auctionId: uuid.UUID | None = None
 
 
-# -- responses: every success body is serialised through its model (`http.operation`) ---------
+# -- responses: every success body is serialised through its model (`operations.operation`) ----
 #
 # `extra="forbid"` and `strict=True`: a member no model declares, or a value of the wrong type,
 # is a bug the server answers with 500 rather than send. A member that may be absent is typed

@@ -388,20 +388,20 @@ def test_an_unreachable_jwks_url_refuses_the_token(jwks_server: JwksServer) -> N
 def reconfigure(ctx: Context) -> Iterator[Callable[..., None]]:
     """Restart the functions' per-process state under other environment variables, and put
     everything back afterwards (the suite's own Context and verifier included)."""
-    from chalicelib import http, runtime
+    from chalicelib import auth, runtime
 
     saved = dict(os.environ)
 
     def apply(**env: str) -> None:
         os.environ.update(env)
         runtime.reset()
-        http._verifier = None
+        auth.reset_verifier()
 
     yield apply
     os.environ.clear()
     os.environ.update(saved)
     runtime.reset()
-    http._verifier = None
+    auth.reset_verifier()
 
 
 def _me(client: Client, token: str) -> Any:

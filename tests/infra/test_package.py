@@ -30,7 +30,7 @@ def test_bundle_has_the_app_and_the_domain_package(bundle: Path) -> None:
         names = set(zf.namelist())
     for needed in (
         "app.py",
-        "chalicelib/http.py",
+        "chalicelib/operations.py",
         "chalicelib/routes/auctions.py",
         "shared/__init__.py",
         "shared/services/bidding.py",
@@ -87,7 +87,7 @@ def _gateway_routes(template: dict[str, Any]) -> set[tuple[str, str]]:
 
 def test_every_route_is_on_the_gateway_and_reaches_the_handler(bundle: Path) -> None:
     import app  # noqa: F401 (registers every route in OPERATIONS)
-    from chalicelib.http import OPERATIONS
+    from chalicelib.operations import OPERATIONS
 
     on_gateway = _gateway_routes(_template(bundle))
     contract = {(method, PARAM.sub("{}", path)) for method, path in CONTRACT_ROUTES}

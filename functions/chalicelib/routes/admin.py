@@ -11,7 +11,7 @@ from shared.domain.vocabulary import Role
 from shared.services import admin_actions, auctions
 
 from .. import runtime
-from ..http import Call, operation
+from ..operations import Call, operation
 from ..schemas import AuctionList, AuctionListQuery, AuctionOut, ResetAuction
 from .auctions import auction_id
 

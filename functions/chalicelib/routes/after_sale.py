@@ -12,7 +12,7 @@ from shared.domain.payments import PaymentAction
 from shared.services import offers, payments
 
 from .. import runtime
-from ..http import Call, operation
+from ..operations import Call, operation
 from ..schemas import AuctionOut, MakeOffer, OfferList, OfferOut, OfferResponse, PaymentRequest
 from .auctions import auction_id
 

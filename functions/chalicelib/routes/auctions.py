@@ -15,7 +15,8 @@ from shared.domain.vocabulary import SortOrder
 from shared.services import auctions, bidding, search
 
 from .. import runtime
-from ..http import Call, operation, request_id
+from ..operations import Call, operation
+from ..request_state import request_id
 from ..schemas import (
     AuctionList,
     AuctionOut,

@@ -11,7 +11,7 @@ from shared.domain.decisions import BuyerAnswer, SellerAction
 from shared.services import decisions, invoices
 
 from .. import runtime
-from ..http import Call, operation
+from ..operations import Call, operation
 from ..schemas import AuctionOut, CounterResponse, Decision
 from .auctions import auction_id
 

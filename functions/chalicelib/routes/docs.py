@@ -11,8 +11,8 @@ from typing import Any
 import orjson
 from chalice import Blueprint, Response
 
-from ..http import Call, operation
 from ..openapi import document
+from ..operations import Call, operation
 
 bp = Blueprint(__name__)
 

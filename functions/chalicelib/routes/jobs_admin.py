@@ -13,7 +13,7 @@ from shared.domain.vocabulary import Role
 from shared.services import audit, jobs
 
 from .. import runtime
-from ..http import Call, operation
+from ..operations import Call, operation
 from ..schemas import DeadJobList, Page, ReplayedJobOut
 
 bp = Blueprint(__name__)

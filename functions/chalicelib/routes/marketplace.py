@@ -12,7 +12,7 @@ from shared.domain.vocabulary import BidState, Role
 from shared.services import me, media, seller_controls, watchlist
 
 from .. import runtime
-from ..http import Call, operation
+from ..operations import Call, operation
 from ..schemas import (
     AuctionList,
     AuctionOut,

@@ -11,7 +11,7 @@ from shared.domain.vocabulary import Role
 from shared.services import moderation
 
 from .. import runtime
-from ..http import Call, operation
+from ..operations import Call, operation
 from ..schemas import AdminUserList, AdminUserOut, AuditList, AuditQuery, Suspend, UserListQuery
 
 bp = Blueprint(__name__)

@@ -9,7 +9,7 @@ from chalice import Blueprint
 from shared.services import notifications
 
 from .. import runtime
-from ..http import Call, operation
+from ..operations import Call, operation
 from ..schemas import NotificationList, NotificationOut, NotificationQuery, ReadAllOut
 
 bp = Blueprint(__name__)

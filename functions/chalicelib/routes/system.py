@@ -10,7 +10,8 @@ from shared.domain.errors import DomainError
 from shared.services import health, users
 
 from .. import runtime
-from ..http import Call, Reply, operation, parse_body, verifier
+from ..auth import verifier
+from ..operations import Call, Reply, operation, parse_body
 from ..schemas import DevLogin, HealthOut, TokenOut, UserOut
 
 bp = Blueprint(__name__)
