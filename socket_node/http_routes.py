@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import http
 import mimetypes
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -23,6 +25,7 @@ from shared.adapters.tokens import InvalidToken, KeysUnavailable
 from shared.domain.errors import problem_body
 from shared.domain.vocabulary import Role
 from shared.services import health
+from shared.services.context import Context
 from shared.settings import REPO_ROOT
 from socket_node.metrics import CONTENT_TYPE, may_scrape_without_token
 
@@ -31,6 +34,10 @@ if TYPE_CHECKING:
 
 WEB_DIST = REPO_ROOT / "web" / "dist"
 MEDIA_PREFIX = "/media/"  # photos stored under var/media (shared/adapters/media_store.py)
+# /health answers from a check at most this old: a load balancer, the functions' minute ping
+# and a monitor may all ask at once, and each fresh check costs a database and a Redis round
+# trip.
+HEALTH_FRESH_S = 1.0
 
 
 def _response(
@@ -73,12 +80,46 @@ def problem(code: str, detail: str, extra: dict[str, str] | None = None) -> Resp
     return _response(body["status"], orjson.dumps(body), "application/problem+json", extra)
 
 
+class Health:
+    """`/health` on a thread of its own: the ticker, the job worker and the joins' lookups
+    share the event loop's default worker threads, and a slow tick or a stuck PostgreSQL
+    occupied them all, so the node's health check waited behind the work it reports on (and
+    a load balancer took a busy node for a dead one). One check at a time (callers meanwhile
+    share its answer), and an answer is reused for `HEALTH_FRESH_S`."""
+
+    def __init__(self, ctx: Context, fresh_s: float = HEALTH_FRESH_S) -> None:
+        self.ctx = ctx
+        self.fresh_s = fresh_s
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="health")
+        self.answer: tuple[int, dict[str, Any]] | None = None
+        self.answered_at = 0.0
+        self.checking: asyncio.Future[tuple[int, dict[str, Any]]] | None = None
+
+    async def check(self) -> tuple[int, dict[str, Any]]:
+        if self.answer is not None and time.monotonic() - self.answered_at < self.fresh_s:
+            return self.answer
+        if self.checking is None:
+            loop = asyncio.get_running_loop()
+            self.checking = loop.run_in_executor(self.executor, health.check, self.ctx)
+            self.checking.add_done_callback(self._checked)
+        return await asyncio.shield(self.checking)
+
+    def _checked(self, done: asyncio.Future[tuple[int, dict[str, Any]]]) -> None:
+        self.checking = None
+        if not done.cancelled() and done.exception() is None:
+            self.answer, self.answered_at = done.result(), time.monotonic()
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
 class HttpRoutes:
     """The node's plain-HTTP answers; `node` gives the settings, the token check, the
     figures."""
 
     def __init__(self, node: SocketNode) -> None:
         self.node = node
+        self.health = Health(node.ctx)
 
     async def answer(self, connection: NodeConnection, request: Request) -> Response:
         path = request.path.partition("?")[0]
@@ -91,7 +132,7 @@ class HttpRoutes:
                 {"Allow": "GET, OPTIONS"},
             )
         if path == "/health":
-            status, body = await asyncio.to_thread(health.check, self.node.ctx)
+            status, body = await self.health.check()
             return json_reply(status, body)
         if path == "/admin/rooms":
             return await self.admin_rooms(request)

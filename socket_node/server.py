@@ -64,8 +64,9 @@ SUMMARY_EVERY_S = 5.0
 # a database round trip nor a worker thread each.
 UNKNOWN_AUCTION_TTL_S = 30.0
 UNKNOWN_AUCTION_MAX = 10_000
-# At most this many joins look an auction up in PostgreSQL at once: the ticker, the job
-# worker and /health share the node's few worker threads and database connections.
+# At most this many joins look an auction up in PostgreSQL at once: the ticker and the job
+# worker share the node's few worker threads and database connections with them (/health has
+# a thread of its own, `http_routes.Health`).
 REBUILDS_AT_ONCE = 2
 
 
@@ -548,6 +549,7 @@ class SocketNode:
             await self.redis.zrem(keys.SOCKET_NODES, self.node_id)
         await self.redis.aclose()
         await self.feed.redis.aclose()
+        self.http.health.close()
 
     async def run(self, host: str, port: int, stop: asyncio.Future[None]) -> None:
         await self.start(host, port)
