@@ -22,6 +22,7 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from shared.adapters.tokens import InvalidToken, KeysUnavailable
+from shared.domain.cors import cors_grant
 from shared.domain.errors import problem_body
 from shared.domain.vocabulary import Role
 from shared.services import health
@@ -217,11 +218,12 @@ class HttpRoutes:
         return _response(200, target.read_bytes(), "image/webp")
 
     def cors(self, request: Request) -> dict[str, str]:
-        origin = request.headers.get("Origin")
-        allowed = self.node.settings.allowed_origins
-        if not origin or ("*" not in allowed and origin.rstrip("/") not in allowed):
+        """The grant for the page's origin (`shared.domain.cors`, as the API's): the admin
+        views are read with a Bearer token, never cookies, so no Allow-Credentials."""
+        grant = cors_grant(request.headers.get("Origin"), self.node.settings.allowed_origins)
+        if grant is None:
             return {"Vary": "Origin"}
-        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+        return {"Access-Control-Allow-Origin": grant.allow_origin, "Vary": "Origin"}
 
     def preflight(self, request: Request) -> Response:
         headers = self.cors(request)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import orjson
 from chalice.app import Chalice, Request, Response
 
+from shared.domain.cors import cors_grant
 from shared.domain.errors import PROBLEMS
 from shared.logs import Event
 
@@ -64,17 +65,19 @@ SECURITY_HEADERS = {
 
 
 def cors_headers(origin: str | None) -> dict[str, str]:
-    if not origin:
+    """The grant for a page at `origin` (`shared.domain.cors`: named origins with credentials,
+    `*` as the standard wildcard without them, `null` never)."""
+    grant = cors_grant(origin, runtime.settings().allowed_origins)
+    if grant is None:
         return {}
-    allowed = runtime.settings().allowed_origins
-    if "*" not in allowed and origin.rstrip("/") not in allowed:
-        return {}
-    return {
-        "Access-Control-Allow-Origin": origin,
-        "Access-Control-Allow-Credentials": "true",
+    headers = {
+        "Access-Control-Allow-Origin": grant.allow_origin,
         "Access-Control-Expose-Headers": "Retry-After, X-Request-Id",
         "Vary": "Origin",
     }
+    if grant.credentials:
+        headers["Access-Control-Allow-Credentials"] = "true"
+    return headers
 
 
 def preflight_headers(origin: str | None, requested: str | None) -> dict[str, str]:

@@ -187,3 +187,22 @@ def test_health_answers_while_the_shared_worker_threads_are_busy(node: InProcess
         assert response.json()["status"] == "ok"
     finally:
         gate.set()
+
+
+def test_a_wildcard_on_the_node_grants_real_origins_without_credentials_never_null(
+    node_factory: Any,
+) -> None:
+    node = node_factory(get_settings().model_copy(update={"cors_origins": "*"}))
+    url = f"{node.http_url}/admin/rooms"
+    asks = {
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization",
+    }
+    for origin in ("null", "file://", "https://evil.example/path"):
+        refused = httpx.options(url, headers={"Origin": origin, **asks}, timeout=5)
+        assert "Access-Control-Allow-Origin" not in refused.headers, origin
+        plain = httpx.get(url, headers={"Origin": origin}, timeout=5)
+        assert "Access-Control-Allow-Origin" not in plain.headers, origin
+    anyone = httpx.options(url, headers={"Origin": "https://evil.example", **asks}, timeout=5)
+    assert anyone.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in anyone.headers
