@@ -126,6 +126,12 @@ Name = Annotated[
 LongText = Annotated[
     Text, AfterValidator(_no_controls), Field(json_schema_extra={"pattern": TEXT_PATTERN})
 ]
+# The auction's own texts, one definition for every way in (create, edit, cancel): an edit once
+# took any text, line breaks and text-direction overrides included, where creation refused them.
+ItemName = Annotated[Name, StringConstraints(min_length=1, max_length=200)]
+ItemDescription = Annotated[LongText, StringConstraints(max_length=5000)]
+# A cancel's reason reaches the bidders' notifications and emails: one line, like a name.
+CancelReason = Annotated[Name, StringConstraints(min_length=1, max_length=MAX_CANCEL_REASON)]
 StrictInt = Annotated[int, Strict()]
 Status = Literal[AUCTION_STATUSES]
 Category = Annotated[
@@ -149,8 +155,8 @@ class Query(BaseModel):
 
 
 class CreateAuction(Body):
-    itemName: Annotated[Name, StringConstraints(min_length=1, max_length=200)]
-    description: Annotated[LongText, StringConstraints(max_length=5000)] = ""
+    itemName: ItemName
+    description: ItemDescription = ""
     startPrice: Money
     bidIncrement: Money
     goLiveAt: UtcTime
@@ -166,8 +172,8 @@ class EditAuction(Body):
     (reservePrice, buyNowPrice, softCloseSecs, category). The merged auction is checked as a
     whole, as on create."""
 
-    itemName: Annotated[Text, StringConstraints(min_length=1, max_length=200)] | None = None
-    description: Annotated[Text, StringConstraints(max_length=5000)] | None = None
+    itemName: ItemName | None = None
+    description: ItemDescription | None = None
     startPrice: Money | None = None
     bidIncrement: Money | None = None
     goLiveAt: UtcTime | None = None
@@ -188,7 +194,7 @@ class EditAuction(Body):
 
 
 class CancelAuction(Body):
-    reason: Annotated[Text, StringConstraints(min_length=1, max_length=MAX_CANCEL_REASON)]
+    reason: CancelReason
 
 
 class PlaceBid(Body):
