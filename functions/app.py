@@ -3,7 +3,7 @@ scheduled lifecycle tick that backs up the socket node's ticker."""
 
 from __future__ import annotations
 
-from chalice import Chalice, Rate
+from chalice.app import Chalice, Rate
 from chalicelib import middleware, runtime
 from chalicelib.routes import (
     admin,

@@ -277,7 +277,7 @@ class Hub(Generic[C]):
             return self.begin_auth(conn, message)
         return self.begin_join(conn, message, now_ms)
 
-    def begin_join(self, conn: C, join: Join, now_ms: int) -> list[Send[C]] | JoinTicket:
+    def begin_join(self, conn: C, join: Join, now_ms: int) -> list[Send[C] | Close[C]] | JoinTicket:
         session = self.sessions[conn]
         aid = join.auction_id
         if aid not in session.rooms and len(session.rooms) >= messages.MAX_ROOMS_PER_CONNECTION:

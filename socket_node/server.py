@@ -85,9 +85,12 @@ class NodeConnection(ServerConnection):
     """A WebSocket connection that knows who it is (the token checked at the handshake) and
     tells the node when its write buffer passes the high-water mark.
 
-    Memory per idle connection is the node's figure (CONTRACT 8): its own attributes are class
+    Memory per idle connection is one of the node's figures: its own attributes are class
     defaults until they change, so an anonymous watcher that is never congested adds only
-    `node` and `heard` to websockets' connection."""
+    `heard` to websockets' connection (`node` is an attribute of the node's own subclass,
+    `connections_of`, which is what the server is given to make connections with)."""
+
+    node: SocketNode
 
     principal: Principal | None = None
     expires_at: float | None = None  # the token's exp, epoch seconds
@@ -97,10 +100,6 @@ class NodeConnection(ServerConnection):
     expiry: asyncio.TimerHandle | None = None
     heard = 0.0  # when the peer last sent anything (loop clock): the node's heartbeat
     pinged = 0.0  # when the heartbeat last pinged it
-
-    def __init__(self, node: SocketNode, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.node = node
 
     def data_received(self, data: bytes) -> None:
         self.heard = self.loop.time()
@@ -133,6 +132,17 @@ class NodeConnection(ServerConnection):
         super().pause_writing()
         self.congested_since = time.monotonic()
         self.node.congested.add(self)
+
+
+def connections_of(node: SocketNode) -> type[NodeConnection]:
+    """The connection class the server makes `node`'s connections with (`node` is its class
+    attribute: one reference per node, not one per connection)."""
+
+    class BoundConnection(NodeConnection):
+        pass
+
+    BoundConnection.node = node
+    return BoundConnection
 
 
 def fan_out(targets: Iterable[NodeConnection], payload: str) -> None:
@@ -205,6 +215,12 @@ class SocketNode:
 
     # -- plain HTTP ------------------------------------------------------------------------
 
+    async def process_handshake(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        assert isinstance(connection, NodeConnection)  # made by connections_of(self)
+        return await self.process_request(connection, request)
+
     async def process_request(
         self, connection: NodeConnection, request: Request
     ) -> Response | None:
@@ -270,7 +286,7 @@ class SocketNode:
     async def cluster_figures(self) -> dict[str, Any]:
         summaries = [self.own_summary()]
         try:
-            ids = await self.redis.zrange(keys.SOCKET_NODES, 0, -1)
+            ids = [str(i) for i in await self.redis.zrange(keys.SOCKET_NODES, 0, -1)]
             others = [i for i in ids if i != self.node_id]
             if others:
                 raw = await self.redis.mget([keys.socket_node(i) for i in others])
@@ -297,6 +313,10 @@ class SocketNode:
         }
 
     # -- WebSocket -------------------------------------------------------------------------
+
+    async def serve_connection(self, connection: ServerConnection) -> None:
+        assert isinstance(connection, NodeConnection)  # made by connections_of(self)
+        await self.handle(connection)
 
     async def handle(self, connection: NodeConnection) -> None:
         if connection.refused:
@@ -499,11 +519,11 @@ class SocketNode:
         # a join's snapshot reaches it through the feed.
         await self.feed.start_position()
         self.server = await serve(
-            self.handle,
+            self.serve_connection,
             host,
             port,
-            process_request=self.process_request,
-            create_connection=lambda *a, **kw: NodeConnection(self, *a, **kw),
+            process_request=self.process_handshake,
+            create_connection=connections_of(self),
             compression=None,
             ping_interval=None,  # one heartbeat for the node (`heartbeat`), not a task each
             close_timeout=self.close_timeout,
@@ -568,8 +588,13 @@ def main() -> None:
     async def runner() -> None:
         loop = asyncio.get_running_loop()
         stop: asyncio.Future[None] = loop.create_future()
+
+        def request_stop() -> None:
+            if not stop.done():
+                stop.set_result(None)
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
+            loop.add_signal_handler(sig, request_stop)
         await SocketNode(settings, ctx).run("0.0.0.0", settings.socket_port, stop)
 
     try:

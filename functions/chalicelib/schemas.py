@@ -7,7 +7,7 @@ import re
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
     MISSING,
@@ -38,6 +38,28 @@ from shared.domain.vocabulary import (
 )
 
 PROBLEM_CODES = tuple(PROBLEMS)
+
+# The closed vocabularies, as Literal types built from the domain's tuples (one source each):
+# pydantic validates and documents them as enums. A type checker cannot read a Literal built
+# at run time; to it they are the strings they are.
+if TYPE_CHECKING:
+    Status: TypeAlias = str
+    CounterStatus: TypeAlias = str
+    OfferStatus: TypeAlias = str
+    PaymentStatus: TypeAlias = str
+    CloseReason: TypeAlias = str
+    NotificationType: TypeAlias = str
+    RoleName: TypeAlias = str
+    ProblemCode: TypeAlias = str
+else:
+    Status = Literal[AUCTION_STATUSES]
+    CounterStatus = Literal[COUNTER_STATUSES]
+    OfferStatus = Literal[OFFER_STATUSES]
+    PaymentStatus = Literal[PAYMENT_STATUSES]
+    CloseReason = Literal[CLOSE_REASONS]
+    NotificationType = Literal[NOTIFICATION_TYPES]
+    RoleName = Literal[ROLES]
+    ProblemCode = Literal[PROBLEM_CODES]
 
 
 def _money(value: object) -> Decimal:
@@ -133,7 +155,6 @@ ItemDescription = Annotated[LongText, StringConstraints(max_length=5000)]
 # A cancel's reason reaches the bidders' notifications and emails: one line, like a name.
 CancelReason = Annotated[Name, StringConstraints(min_length=1, max_length=MAX_CANCEL_REASON)]
 StrictInt = Annotated[int, Strict()]
-Status = Literal[AUCTION_STATUSES]
 Category = Annotated[
     str,
     StringConstraints(pattern=CATEGORY.pattern, min_length=1, max_length=40),
@@ -390,7 +411,7 @@ class BidOut(BidSummary):
 class CounterSummary(Out):
     id: str
     amount: MoneyText
-    status: Literal[COUNTER_STATUSES]
+    status: CounterStatus
     expiresAt: Moment | MISSING = Field(
         MISSING, description="Unanswered by then, it expires and the auction closes."
     )
@@ -403,7 +424,7 @@ class OfferOut(Out):
     auctionId: str
     bidderId: str
     amount: MoneyText
-    status: Literal[OFFER_STATUSES]
+    status: OfferStatus
     expiresAt: Moment
 
 
@@ -422,7 +443,7 @@ class OfferList(Out):
 
 
 class PaymentOut(Out):
-    status: Literal[PAYMENT_STATUSES]
+    status: PaymentStatus
     dueAt: Moment
 
 
@@ -471,7 +492,7 @@ class AuctionOut(Out):
     decisionDeadline: Moment | MISSING = Field(
         MISSING, description="An ended auction: the seller decides by then, else the default."
     )
-    closeReason: Literal[CLOSE_REASONS] | MISSING = Field(
+    closeReason: CloseReason | MISSING = Field(
         MISSING, description="Why a closed_no_winner auction closed."
     )
     payment: PaymentOut | MISSING = Field(MISSING, description="A sold auction's payment.")
@@ -537,7 +558,7 @@ class ReadAllOut(Out):
 
 class NotificationOut(Out):
     id: str
-    type: Literal[NOTIFICATION_TYPES]
+    type: NotificationType
     payload: dict[str, Any]
     readAt: Moment | None
     createdAt: Moment
@@ -573,7 +594,7 @@ class UserOut(Out):
     id: str
     email: str
     name: str
-    role: Literal[ROLES]
+    role: RoleName
 
 
 class AdminUserOut(UserOut):
@@ -630,7 +651,7 @@ class ProblemOut(Out):
     title: str
     status: int
     detail: str
-    code: Literal[PROBLEM_CODES]
+    code: ProblemCode
     errors: list[FieldProblem] | MISSING = Field(MISSING, description="With `validation_error`.")
     minNextBid: MoneyText | MISSING = Field(MISSING, description="With `bid_too_low`.")
     retryAfter: int | MISSING = Field(
@@ -650,12 +671,12 @@ class ProblemOut(Out):
         MISSING,
         description="With `decision_not_allowed`, `offer_not_allowed`: the auction's status.",
     )
-    counterStatus: Literal[COUNTER_STATUSES] | MISSING = Field(
+    counterStatus: CounterStatus | MISSING = Field(
         MISSING, description="With `counter_not_pending`: the counter offer's status."
     )
-    offerStatus: Literal[OFFER_STATUSES] | MISSING = Field(
+    offerStatus: OfferStatus | MISSING = Field(
         MISSING, description="With `offer_not_pending`: the offer's status."
     )
-    paymentStatus: Literal[PAYMENT_STATUSES] | MISSING = Field(
+    paymentStatus: PaymentStatus | MISSING = Field(
         MISSING, description="With `payment_action_not_allowed`: the payment's status."
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from shared.domain.vocabulary import Role
 from shared.services import admin_actions, auctions

@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Any
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from shared.domain.auctions import AuctionDraft
 from shared.domain.errors import DomainError, invalid

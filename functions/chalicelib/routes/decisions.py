@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from shared.adapters.invoice_store import InvoiceStore
 from shared.domain.decisions import BuyerAnswer, SellerAction

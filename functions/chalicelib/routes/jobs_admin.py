@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from shared.domain import cursors
 from shared.domain.errors import DomainError

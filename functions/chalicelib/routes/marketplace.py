@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from shared.domain.marketplace import IMAGE_TYPES, MAX_IMAGE_BYTES
 from shared.domain.vocabulary import BidState, Role
