@@ -61,6 +61,7 @@ CLOSE_POLICY_VIOLATION = 1008
 # 200 a second (ten joins a second, 20 events behind each).
 REPLAY_EVENTS_BURST = 2_000
 REPLAY_EVENTS_PER_S = 200.0
+_FULL_REPLAY_BUDGET = float(REPLAY_EVENTS_BURST)  # one float shared by every idle connection
 
 
 class MessageLimit:
@@ -77,14 +78,14 @@ class MessageLimit:
         self.closed = False
         # The replay budget: events left (may go below 0 by one replay's size: a join is
         # charged what it replayed, known only once the room is read), as of `replay_at`.
-        self.replay_left = float(REPLAY_EVENTS_BURST)
+        self.replay_left = _FULL_REPLAY_BUDGET
         self.replay_at = 0
 
     def may_replay(self, now_ms: int) -> bool:
         """Whether a join now may replay (the budget refilled to `now_ms` is above 0)."""
         if self.replay_at:
             refill = (now_ms - self.replay_at) * REPLAY_EVENTS_PER_S / 1000
-            self.replay_left = min(float(REPLAY_EVENTS_BURST), self.replay_left + max(0.0, refill))
+            self.replay_left = min(_FULL_REPLAY_BUDGET, self.replay_left + max(0.0, refill))
         self.replay_at = now_ms
         return self.replay_left > 0
 

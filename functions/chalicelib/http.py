@@ -19,7 +19,7 @@ from .operations import MAX_BODY, OPERATIONS, Call, Operation, Reply, operation,
 from .problems import JSON, PROBLEM, internal_error, problem, problem_response
 from .request_state import request_id
 
-__all__ = [
+__all__ = (
     "JSON",
     "MAX_BODY",
     "OPERATIONS",
@@ -44,4 +44,4 @@ __all__ = [
     "request_id",
     "revalidated",
     "verifier",
-]
+)
