@@ -16,7 +16,9 @@
   (bench/fanout.py), and memory per idle connection; and 10,000 clients split over two socket
   nodes (two processes) in one room;
 - cold start: import + first request of the functions' handler module;
-- search over 100,000 auctions (full text vs ILIKE) and photo ingest (bench/search.py).
+- search over 100,000 auctions (full text vs ILIKE) and photo ingest (bench/search.py);
+- peak memory per photo upload, a 12 MP JPEG and a 6,300 x 6,300 PNG, each decoded and
+  re-encoded in a child process of its own (bench/photo_memory.py).
 - the suspended-user check (moderation): its Redis CPU inside the write limiter's and the bid
   script's round trip, beside a separate check's round trip (bench/suspension.py).
 
@@ -42,6 +44,7 @@ from bench import (
     cold_start,
     hot_auction,
     many_auctions,
+    photo_memory,
     redis_floor,
     sniping,
     suspension,
@@ -98,6 +101,7 @@ SCENARIOS = (
     "fan_out",
     "fan_out_two_nodes",
     "search",
+    "photo_memory",
 )
 
 
@@ -179,6 +183,10 @@ def main(argv: list[str] | None = None) -> None:
             results["marketplace"] = search_bench.run(
                 with_database(database_url, "auction_bench_search"), redis_url
             )
+        if "photo_memory" in chosen:
+            log("\n== peak memory per photo upload (child processes) ==")
+            results["photo_memory"] = photo_memory.run()
+            log(f"  {results['photo_memory']}")
         # The issue's table, every row (met, NOT MET, or not measured), then search's.
         results["targets"] = verdict_rows.verdicts(results) + [
             {**row, "figure": "search p99", "verdict": "met" if row["met"] else "NOT MET"}

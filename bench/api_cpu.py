@@ -72,11 +72,11 @@ def run(database_url: str, redis_url: str, tokens: list[str], seller: uuid.UUID)
         bridge_port=free_port(),
         quiet=True,
         workers=1,
+        api_module="bench.api_server",  # the bench routes (the HTTP floor, the peer designs)
         extra_env={
             "APP_ENV": "test",
             "LOG_LEVEL": "WARNING",
             "BID_RATE_LIMIT": "1000000/s:1000000",
-            "AUCTION_BENCH_ROUTES": "1",
         },
     )
     stack.start_bridge()

@@ -59,9 +59,9 @@ def run(database_url: str, redis_url: str, tokens: list[str], seller: uuid.UUID)
             token=stack.token,  # the bridge's: each Stack draws a fresh one otherwise
             quiet=True,
             workers=WORKERS,
+            api_module="bench.api_server",  # the bench routes (the HTTP floor, the peer designs)
             extra_env={
                 "UPSTASH_REDIS_REST_URL": rest_url,
-                "AUCTION_BENCH_ROUTES": "1",
                 "APP_ENV": "test",
                 "LOG_LEVEL": "WARNING",
                 "BID_RATE_LIMIT": "1000000/s:1000000",

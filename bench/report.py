@@ -91,6 +91,15 @@ def table(results: dict[str, Any]) -> str:
             f"\nPhoto ingest ({photos['photo_bytes'] / 1e6:.1f} MB phone JPEG, "
             f"{photos['requests']} uploads): p50 {photos['p50_ms']} ms, p99 {photos['p99_ms']} ms."
         )
+    memory = results.get("photo_memory")
+    if memory:
+        jpeg, png = memory["jpeg_12mp"], memory["png_6300"]
+        lines.append(
+            f"\nPeak memory per photo upload (decode and re-encode, a child process each): "
+            f"12 MP JPEG ({jpeg['upload_kb'] / 1024:.1f} MB) {jpeg['peak_mb']} MB, "
+            f"6,300 x 6,300 PNG ({png['upload_kb']} KB, {png['decoded_mb']} MB decoded) "
+            f"{png['peak_mb']} MB."
+        )
     lines += ["", "| figure | target | measured | verdict |", "| --- | --- | --- | --- |"]
     for t in results["targets"]:
         verdict = t.get("verdict") or ("met" if t["met"] else "NOT MET")

@@ -289,8 +289,8 @@ def run(database_url: str, redis_url: str) -> dict[str, Any]:
         bridge_port=bridge_port,
         quiet=True,
         workers=int(os.environ.get("BENCH_WORKERS", str(os.cpu_count() or 1))),
+        api_module="bench.api_server",  # the bench routes (the HTTP floor, the peer designs)
         extra_env={
-            "AUCTION_BENCH_ROUTES": "1",
             "APP_ENV": "test",
             "LOG_LEVEL": "WARNING",
             "WRITE_RATE_LIMIT": "100000/s:100000",

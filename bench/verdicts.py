@@ -26,6 +26,9 @@ SNIPE_WATCHERS_P99_MS = 100.0
 MANY_AUCTIONS_VS_HOT = 2.0
 FAN_OUT_TWO_NODES_P99_MS = 100.0
 IDLE_CONNECTION_KIB = 12.0
+# A photo upload's peak memory: at most half of a 512 MB Lambda (the interpreter, the app and
+# the upload's own bytes take their share of the rest).
+PHOTO_UPLOAD_MB = 256.0
 
 
 def _get(results: dict[str, Any], *path: str) -> Any:
@@ -205,6 +208,23 @@ def idle_connection_memory(results: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def photo_upload_memory(results: dict[str, Any]) -> dict[str, Any]:
+    """Both uploads (bench/photo_memory.py) within the limit; one not measured leaves the row
+    unmeasured."""
+    jpeg = _number(_get(results, "photo_memory", "jpeg_12mp", "peak_mb"))
+    png = _number(_get(results, "photo_memory", "png_6300", "peak_mb"))
+    figure = "peak memory per photo upload: a 12 MP JPEG / a 6,300 x 6,300 PNG"
+    target = f"<= {PHOTO_UPLOAD_MB:.0f} MB each"
+    if jpeg is None or png is None:
+        return _row(figure, target, None, None)
+    return _row(
+        figure,
+        target,
+        f"{jpeg:g} / {png:g} MB",
+        jpeg <= PHOTO_UPLOAD_MB and png <= PHOTO_UPLOAD_MB,
+    )
+
+
 ROWS: tuple[Callable[[dict[str, Any]], dict[str, Any]], ...] = (
     cpu_per_bid,
     cpu_per_read,
@@ -216,6 +236,7 @@ ROWS: tuple[Callable[[dict[str, Any]], dict[str, Any]], ...] = (
     many_auctions,
     fan_out_two_nodes,
     idle_connection_memory,
+    photo_upload_memory,
 )
 
 

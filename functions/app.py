@@ -3,10 +3,8 @@ scheduled lifecycle tick that backs up the socket node's ticker."""
 
 from __future__ import annotations
 
-import os
-
-from chalice import Chalice, Rate
-from chalicelib import http, runtime
+from chalice.app import Chalice, Rate
+from chalicelib import middleware, runtime
 from chalicelib.routes import (
     admin,
     after_sale,
@@ -41,11 +39,7 @@ app.register_blueprint(jobs_admin.bp)
 app.register_blueprint(after_sale.bp)
 app.register_blueprint(moderation.bp)
 app.register_blueprint(marketplace.bp)
-if os.environ.get("AUCTION_BENCH_ROUTES") == "1" and os.environ.get("APP_ENV") != "production":
-    from chalicelib.routes import bench
-
-    app.register_blueprint(bench.bp)  # make bench only: the HTTP floor and the peer design
-http.install(app)
+middleware.install(app)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

@@ -22,6 +22,7 @@ import base64
 import logging
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -87,7 +88,8 @@ class Gateway:
         self.app = app
         self.routes = Routes(list(app.routes))
         self.binary_types = tuple(app.api.binary_types)
-        from chalicelib.http import PROBLEM, SECURITY_HEADERS
+        from chalicelib.middleware import SECURITY_HEADERS
+        from chalicelib.problems import PROBLEM
 
         self.no_route = Reply(404, [*SECURITY_HEADERS.items(), ("Content-Type", PROBLEM)], NO_ROUTE)
         self.too_large = Reply(
@@ -150,12 +152,18 @@ class Gateway:
         return Reply(int(answer["statusCode"]), headers, raw)
 
 
-def make_server(host: str, port: int, *, shared_port: bool = False) -> Server:
+def make_server(
+    host: str, port: int, *, shared_port: bool = False, mount: Callable[[Any], None] | None = None
+) -> Server:
+    """`mount(app)`, when given, adds routes to the app before it is served (the bench's own,
+    `bench.api_server`: they are no part of the shipped app)."""
     sys.path.insert(0, str(REPO_ROOT / "functions"))
     import app as functions_app  # the Chalice project's app.py
     from chalice.local import CustomLocalChalice, LocalChalice
 
     app_obj = functions_app.app
+    if mount is not None:
+        mount(app_obj)
     # What chalice.local does: `current_request` per thread (this server runs one per
     # connection), where Lambda runs one request per process.
     CustomLocalChalice.__bases__ = (LocalChalice, app_obj.__class__)
@@ -163,7 +171,8 @@ def make_server(host: str, port: int, *, shared_port: bool = False) -> Server:
     return Server(host, port, Gateway(app_obj), reuse_port=shared_port, max_body=MAX_BODY)
 
 
-def main() -> None:
+def main(module: str = "infra.api_server", mount: Callable[[Any], None] | None = None) -> None:
+    """Serve; `module` is what the extra worker processes run (`python -m module`)."""
     settings = settings_or_exit()
     parser = argparse.ArgumentParser(description="Serve the Chalice app locally.")
     parser.add_argument("--host", default=settings.api_host)
@@ -175,7 +184,7 @@ def main() -> None:
         help="processes sharing the port (SO_REUSEPORT); 0: one of them",
     )
     args = parser.parse_args()
-    server = make_server(args.host, args.port, shared_port=args.workers != 1)
+    server = make_server(args.host, args.port, shared_port=args.workers != 1, mount=mount)
     if args.workers:
         # A JSON line like every other (the app configured logging when it was imported).
         logging.getLogger("api").info(
@@ -183,7 +192,7 @@ def main() -> None:
         )
     prefork.serve(
         server,
-        "infra.api_server",
+        module,
         ["--host", args.host, "--port", str(args.port)],
         args.workers,
     )

@@ -76,7 +76,8 @@ def add_gateway_responses(template_path: Path) -> None:
     it): 403 "Missing Authentication Token". Say it as the local server does: 404 with the
     same problem+json body and security headers (`infra.api_server.NO_ROUTE`)."""
     sys.path.insert(0, str(FUNCTIONS))
-    from chalicelib.http import PROBLEM, SECURITY_HEADERS
+    from chalicelib.middleware import SECURITY_HEADERS
+    from chalicelib.problems import PROBLEM
 
     from infra.api_server import NO_ROUTE
 

@@ -61,6 +61,16 @@ def _field(flat: list[str], name: str) -> str:
     return "{}"
 
 
+def _entries(raw: Any) -> list[tuple[str, dict[str, str]]]:
+    """An XRANGE / XREVRANGE reply as (entry id, fields). redis-py types replies as the union
+    of every shape RESP2 and RESP3 may give; these clients decode responses, so ids and fields
+    are strings (a cold path: catch-ups and the feed's ends, not the fan-out)."""
+    return [
+        (str(entry_id), {str(k): str(v) for k, v in (fields or {}).items()})
+        for entry_id, fields in raw or []
+    ]
+
+
 class RoomReader:
     """One atomic read (MULTI) of what a joining client needs: the snapshot script's state,
     highest bid, last event id and clock, and the replay script's stream first id and the
@@ -107,7 +117,7 @@ class RoomReader:
     async def since(self, auction_id: str, after: StreamId | None) -> list[FeedEvent]:
         """A room's events after `after` as feed events (catching up after a feed gap)."""
         start = "-" if after is None else f"({_id(after)}"
-        entries = await self.redis.xrange(keys.room_stream(auction_id), start, "+")
+        entries = _entries(await self.redis.xrange(keys.room_stream(auction_id), start, "+"))
         return [
             messages.feed_event(eid, {"e": f.get("e", "{}"), "room": auction_id, "eid": eid})
             for eid, f in entries
@@ -135,7 +145,7 @@ class FeedReader:
 
     async def start_position(self) -> None:
         """Where reading starts: after the newest entry now (older ones are for replay)."""
-        newest = await self.redis.xrevrange(keys.FEED, "+", "-", count=1)
+        newest = _entries(await self.redis.xrevrange(keys.FEED, "+", "-", count=1))
         self.position = newest[0][0] if newest else "0-0"
 
     async def run(self) -> None:
@@ -149,7 +159,9 @@ class FeedReader:
                     await self._check_gap()
                     suspect_gap = False
                 assert self.position is not None
-                reply = await self.redis.xread(
+                # Any: redis-py types the reply as every RESP shape at once; `_events` reads
+                # it as these clients get it (decoded strings), without a copy per entry.
+                reply: Any = await self.redis.xread(
                     {keys.FEED: self.position}, count=BATCH, block=BLOCK_MS
                 )
                 delay = 0.05
@@ -188,7 +200,7 @@ class FeedReader:
         return events
 
     async def _check_gap(self) -> None:
-        oldest = await self.redis.xrange(keys.FEED, "-", "+", count=1)
+        oldest = _entries(await self.redis.xrange(keys.FEED, "-", "+", count=1))
         if not oldest or self.position is None:
             return
         # Conservative: entries older than the oldest one left may have been trimmed unread

@@ -25,6 +25,14 @@ Every client message first spends a token of its connection's bucket (`MessageLi
 second, bursts of 40, on the clock the shell passes in). Past it the message is refused with
 `rate_limited`; a connection refused `REFUSALS_BEFORE_CLOSE` times within
 `REFUSALS_WINDOW_MS` is not slowing down, and is closed with 1008 (policy violation).
+
+Replays have a budget of their own per connection (`REPLAY_EVENTS_BURST` events at once,
+`REPLAY_EVENTS_PER_S` after): within the message limit, join/leave pairs with an old
+lastEventId made the node read and send 1,000 events each, 10,000 a second per connection.
+A join past the budget is answered with the snapshot alone, `replayGap: true` when the client
+is behind (as when the stream no longer reaches its position: it refetches the auction), and
+nothing is read from the stream. A client reconnecting into its rooms spends one replay each,
+far below the budget, and never sees the difference.
 """
 
 from __future__ import annotations
@@ -49,13 +57,18 @@ MESSAGES_BURST = 40
 REFUSALS_BEFORE_CLOSE = 20
 REFUSALS_WINDOW_MS = 10_000
 CLOSE_POLICY_VIOLATION = 1008
+# Events a connection may have replayed: two full replays (feed.REPLAY_MAX each) at once, then
+# 200 a second (ten joins a second, 20 events behind each).
+REPLAY_EVENTS_BURST = 2_000
+REPLAY_EVENTS_PER_S = 200.0
+_FULL_REPLAY_BUDGET = float(REPLAY_EVENTS_BURST)  # one float shared by every idle connection
 
 
 class MessageLimit:
     """One connection's message budget: a token bucket (the bid limiter's `take_token`), and
     the times of its recent refusals."""
 
-    __slots__ = ("bucket", "closed", "refusals")
+    __slots__ = ("bucket", "closed", "refusals", "replay_at", "replay_left")
 
     def __init__(self) -> None:
         self.bucket: Bucket | None = None
@@ -63,6 +76,21 @@ class MessageLimit:
         # is ~600 bytes (a block of 64 slots) on each of thousands of idle connections.
         self.refusals: deque[int] | None = None
         self.closed = False
+        # The replay budget: events left (may go below 0 by one replay's size: a join is
+        # charged what it replayed, known only once the room is read), as of `replay_at`.
+        self.replay_left = _FULL_REPLAY_BUDGET
+        self.replay_at = 0
+
+    def may_replay(self, now_ms: int) -> bool:
+        """Whether a join now may replay (the budget refilled to `now_ms` is above 0)."""
+        if self.replay_at:
+            refill = (now_ms - self.replay_at) * REPLAY_EVENTS_PER_S / 1000
+            self.replay_left = min(_FULL_REPLAY_BUDGET, self.replay_left + max(0.0, refill))
+        self.replay_at = now_ms
+        return self.replay_left > 0
+
+    def replayed(self, count: int) -> None:
+        self.replay_left -= count
 
     def admit(self, now_ms: int) -> str:
         """`ok`, `refuse` (answer rate_limited), `close` (policy violation: once), then
@@ -107,6 +135,9 @@ class JoinTicket:
     auction_id: str
     after: StreamId | None  # replay the room's events after this id (None: snapshot only)
     asked: StreamId | None  # the lastEventId the client gave
+    # Past the connection's replay budget: the snapshot only, and from `behind` (where the
+    # client stands) whether that leaves it a gap.
+    behind: StreamId | None = None
 
 
 @dataclass(slots=True)
@@ -245,9 +276,9 @@ class Hub(Generic[C]):
             return []
         if isinstance(message, Auth):
             return self.begin_auth(conn, message)
-        return self.begin_join(conn, message)
+        return self.begin_join(conn, message, now_ms)
 
-    def begin_join(self, conn: C, join: Join) -> list[Send[C]] | JoinTicket:
+    def begin_join(self, conn: C, join: Join, now_ms: int) -> list[Send[C] | Close[C]] | JoinTicket:
         session = self.sessions[conn]
         aid = join.auction_id
         if aid not in session.rooms and len(session.rooms) >= messages.MAX_ROOMS_PER_CONNECTION:
@@ -273,7 +304,10 @@ class Hub(Generic[C]):
             room.ahead.pop(conn, None)
         room.pending[conn] = []
         session.rooms.add(aid)
-        ticket = JoinTicket(aid, after, join.last_event_id)
+        if after is not None and not session.limit.may_replay(now_ms):
+            ticket = JoinTicket(aid, None, join.last_event_id, behind=after)
+        else:
+            ticket = JoinTicket(aid, after, join.last_event_id)
         session.tickets[aid] = ticket
         return ticket
 
@@ -294,6 +328,8 @@ class Hub(Generic[C]):
             or (last is not None and after > last)
             or (first is not None and START < after < first)
         )
+        if ticket.behind is not None:  # no replay within the budget: a gap if it is behind
+            gap = ticket.behind != (last if last is not None else START)
         # Rendered before anything changes: a malformed state raises here and the shell can
         # still fail the join cleanly.
         out = [messages.snapshot(ticket.auction_id, read, replay_gap=gap)]
@@ -307,6 +343,7 @@ class Hub(Generic[C]):
                 sid = messages.stream_id(entry_id)
                 if sid > after and (last is None or sid <= last):
                     out.append(messages.with_event_id(body, entry_id))
+            session.limit.replayed(len(out) - 1)
         for event in buffered:
             if position is None or event.event_id > position:
                 out.append(event.payload)

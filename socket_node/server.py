@@ -1,6 +1,6 @@
-"""The socket node's asyncio shell: the websockets server (`/ws`), plain HTTP for `/health`,
-`/admin/rooms`, `/config.json` and the built SPA, and the background loops (feed reader,
-lifecycle ticker, job worker).
+"""The socket node's asyncio shell: the websockets server (`/ws`) and the background loops
+(feed reader, lifecycle ticker, job worker); its plain HTTP (`/health`, `/config.json`, the
+built SPA, the admin's views) is `http_routes`.
 
 Everything about rooms, users and replay is decided by `hub.Hub` (no I/O); this module reads
 sockets and Redis, hands the hub what happened, and writes what it returns, synchronously and
@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import http
 import logging
-import mimetypes
 import signal
 import time
 import uuid
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import orjson
 from cachetools import TTLCache
@@ -38,19 +35,17 @@ from websockets.protocol import State
 from shared.adapters import keys
 from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.adapters.tokens import InvalidToken, KeysUnavailable, Principal, Verifier
-from shared.domain.errors import problem_body
-from shared.domain.vocabulary import Role
 from shared.logs import configure_logging
-from shared.services import auction_state, health
+from shared.services import auction_state
 from shared.services.context import Context, for_socket_node
-from shared.settings import REPO_ROOT, Settings, settings_or_exit
+from shared.settings import Settings, settings_or_exit
 from socket_node import background, feed
+from socket_node.http_routes import HttpRoutes
 from socket_node.hub import AuthTicket, Close, Hub, JoinTicket, Send
 from socket_node.messages import FeedEvent
-from socket_node.metrics import CONTENT_TYPE, NodeMetrics, may_scrape_without_token
+from socket_node.metrics import NodeMetrics
 
 log = logging.getLogger("socket_node")
-WEB_DIST = REPO_ROOT / "web" / "dist"
 
 CLOSE_UNAUTHORIZED = 4401  # CONTRACT 5: an invalid token; the web client goes anonymous
 CLOSE_TRY_AGAIN_LATER = 1013  # the token cannot be checked now (the JWKS URL is down)
@@ -64,55 +59,15 @@ WRITE_HIGH_WATER = 64 * 1024  # past this, the transport calls pause_writing: "c
 SLOW_BUFFER_BYTES = 1024 * 1024  # a congested peer with more than this queued is dropped
 SLOW_AFTER_S = 10.0  # ... and so is one congested for this long
 SUMMARY_EVERY_S = 5.0
-MEDIA_PREFIX = "/media/"  # photos stored under var/media (shared/adapters/media_store.py)
 # Auction ids PostgreSQL said do not exist are remembered for a while (ids are minted by the
 # server, so one does not come to exist later): a flood of joins to made-up ids costs neither
 # a database round trip nor a worker thread each.
 UNKNOWN_AUCTION_TTL_S = 30.0
 UNKNOWN_AUCTION_MAX = 10_000
-# At most this many joins look an auction up in PostgreSQL at once: the ticker, the job
-# worker and /health share the node's few worker threads and database connections.
+# At most this many joins look an auction up in PostgreSQL at once: the ticker and the job
+# worker share the node's few worker threads and database connections with them (/health has
+# a thread of its own, `http_routes.Health`).
 REBUILDS_AT_ONCE = 2
-
-
-def _response(
-    status: int, body: bytes, content_type: str, extra: dict[str, str] | None = None
-) -> Response:
-    headers = Headers()
-    headers["Content-Type"] = content_type
-    headers["Content-Length"] = str(len(body))
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["X-Frame-Options"] = "DENY"  # nothing the node serves is meant to be framed
-    # websockets closes the connection after a plain-HTTP answer: say so, or a keep-alive
-    # client sends its next request into a closed socket.
-    headers["Connection"] = "close"
-    headers["Cache-Control"] = (
-        "public, max-age=300"
-        if content_type.startswith(("text/css", "application/javascript", "image/"))
-        else "no-store"
-    )
-    for name, value in (extra or {}).items():
-        headers[name] = value
-    return Response(status, http.HTTPStatus(status).phrase, headers, body)
-
-
-def _origin(url: Any) -> str | None:
-    """ "wss://node.example/ws" -> "wss://node.example" (None for anything else)."""
-    if not isinstance(url, str):
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https", "ws", "wss") or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def json_reply(status: int, body: Any, extra: dict[str, str] | None = None) -> Response:
-    return _response(status, orjson.dumps(body), "application/json", extra)
-
-
-def problem(code: str, detail: str, extra: dict[str, str] | None = None) -> Response:
-    body = problem_body(code, detail)  # the API's builder: the same titles, from one table
-    return _response(body["status"], orjson.dumps(body), "application/problem+json", extra)
 
 
 def now_ms() -> int:
@@ -130,9 +85,12 @@ class NodeConnection(ServerConnection):
     """A WebSocket connection that knows who it is (the token checked at the handshake) and
     tells the node when its write buffer passes the high-water mark.
 
-    Memory per idle connection is the node's figure (CONTRACT 8): its own attributes are class
+    Memory per idle connection is one of the node's figures: its own attributes are class
     defaults until they change, so an anonymous watcher that is never congested adds only
-    `node` and `heard` to websockets' connection."""
+    `heard` to websockets' connection (`node` is an attribute of the node's own subclass,
+    `connections_of`, which is what the server is given to make connections with)."""
+
+    node: SocketNode
 
     principal: Principal | None = None
     expires_at: float | None = None  # the token's exp, epoch seconds
@@ -142,10 +100,6 @@ class NodeConnection(ServerConnection):
     expiry: asyncio.TimerHandle | None = None
     heard = 0.0  # when the peer last sent anything (loop clock): the node's heartbeat
     pinged = 0.0  # when the heartbeat last pinged it
-
-    def __init__(self, node: SocketNode, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.node = node
 
     def data_received(self, data: bytes) -> None:
         self.heard = self.loop.time()
@@ -178,6 +132,17 @@ class NodeConnection(ServerConnection):
         super().pause_writing()
         self.congested_since = time.monotonic()
         self.node.congested.add(self)
+
+
+def connections_of(node: SocketNode) -> type[NodeConnection]:
+    """The connection class the server makes `node`'s connections with (`node` is its class
+    attribute: one reference per node, not one per connection)."""
+
+    class BoundConnection(NodeConnection):
+        pass
+
+    BoundConnection.node = node
+    return BoundConnection
 
 
 def fan_out(targets: Iterable[NodeConnection], payload: str) -> None:
@@ -236,6 +201,7 @@ class SocketNode:
         self.rebuilds = asyncio.Semaphore(REBUILDS_AT_ONCE)
         self.refused_connections = 0
         self.metrics = NodeMetrics(self)  # GET /metrics, GET /admin/metrics
+        self.http = HttpRoutes(self)  # everything but the WebSocket handshake
         self.run_ticker = ticker
         self.run_jobs = jobs
         self.ping_interval = ping_interval
@@ -249,6 +215,12 @@ class SocketNode:
 
     # -- plain HTTP ------------------------------------------------------------------------
 
+    async def process_handshake(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        assert isinstance(connection, NodeConnection)  # made by connections_of(self)
+        return await self.process_request(connection, request)
+
     async def process_request(
         self, connection: NodeConnection, request: Request
     ) -> Response | None:
@@ -256,117 +228,7 @@ class SocketNode:
         if path == "/ws" and request.method == "GET":
             await self.authenticate(connection, query)
             return None  # the WebSocket handshake goes on
-        if request.method == "OPTIONS":
-            return self.preflight(request)
-        if request.method != "GET":
-            return problem(
-                "method_not_allowed",
-                f"{request.method} is not served here",
-                {"Allow": "GET, OPTIONS"},
-            )
-        if path == "/health":
-            status, body = await asyncio.to_thread(health.check, self.ctx)
-            return json_reply(status, body)
-        if path == "/admin/rooms":
-            return await self.admin_rooms(request)
-        if path == "/metrics":
-            return await self.prometheus(connection, request)
-        if path == "/admin/metrics":
-            return await self.admin_metrics(request)
-        if path == "/config.json":
-            return json_reply(200, self.client_config(request))
-        if path.startswith(MEDIA_PREFIX):
-            return self.media(path)
-        return self.static(path, request)
-
-    def client_config(self, request: Request) -> dict[str, Any]:
-        """What the browser app needs to know (CONTRACT 9): the public URLs of a split deploy
-        when they are configured, else the API's port and this node on the host it was
-        asked by (the local stack)."""
-        settings = self.settings
-        host = request.headers.get("Host") or f"localhost:{settings.socket_port}"
-        hostname = host.rsplit(":", 1)[0] if not host.startswith("[") else host
-        secure = settings.app_base_url.startswith("https")
-        return {
-            "apiBase": settings.api_public_url
-            or f"{'https' if secure else 'http'}://{hostname}:{settings.api_port}",
-            "wsUrl": settings.ws_public_url or f"{'wss' if secure else 'ws'}://{host}/ws",
-            "devLogin": settings.dev_login_enabled,
-            "currency": settings.currency,
-            "supabaseUrl": settings.supabase_url,
-            "supabaseAnonKey": settings.supabase_anon_key,
-        }
-
-    def static(self, path: str, request: Request) -> Response:
-        root = WEB_DIST.resolve()
-        target = (root / path.lstrip("/")).resolve()
-        if not str(target).startswith(str(root)) or not target.is_file():
-            target = root / "index.html"  # the SPA routes by hash; everything else is the app
-        csp = {"Content-Security-Policy": self.content_security_policy(request)}
-        if not target.is_file():
-            return _response(404, b"the web app is not built: run make run", "text/plain", csp)
-        content_type = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        return _response(200, Path(target).read_bytes(), content_type, csp)
-
-    def content_security_policy(self, request: Request) -> str:
-        """The SPA's policy: its own scripts and styles only, never framed (the bid button is
-        prefilled and the token is in localStorage: no clickjacking), and network access to
-        exactly the origins /config.json names (API, WebSocket, Supabase), images also from
-        the media origin."""
-        config = self.client_config(request)
-        connect = ["'self'"]
-        for url in (config.get("apiBase"), config.get("wsUrl"), self.settings.supabase_url):
-            origin = _origin(url)
-            if origin and origin not in connect:
-                connect.append(origin)
-        images = ["'self'", "data:", "blob:"]
-        for url in (self.settings.media_base_url, config.get("apiBase")):
-            origin = _origin(url)
-            if origin and origin not in images:
-                images.append(origin)
-        return "; ".join(
-            [
-                "default-src 'self'",
-                "script-src 'self'",
-                "style-src 'self'",
-                f"img-src {' '.join(images)}",
-                f"connect-src {' '.join(connect)}",
-                "font-src 'self'",
-                "object-src 'none'",
-                "base-uri 'none'",
-                "form-action 'self'",
-                "frame-ancestors 'none'",
-            ]
-        )
-
-    def media(self, path: str) -> Response:
-        """Auction photos kept locally (no MEDIA_BUCKET) under var/media: served here, on the
-        web app's own origin, so the page needs no other host (with MEDIA_BUCKET they come
-        from S3 / MEDIA_BASE_URL instead)."""
-        root = (self.settings.var_dir / "media").resolve()
-        target = (root / path.removeprefix(MEDIA_PREFIX)).resolve()
-        if not target.is_relative_to(root) or target.suffix != ".webp" or not target.is_file():
-            return problem("not_found", "No such photo")
-        return _response(200, target.read_bytes(), "image/webp")
-
-    def cors(self, request: Request) -> dict[str, str]:
-        origin = request.headers.get("Origin")
-        allowed = self.settings.allowed_origins
-        if not origin or ("*" not in allowed and origin.rstrip("/") not in allowed):
-            return {"Vary": "Origin"}
-        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
-
-    def preflight(self, request: Request) -> Response:
-        headers = self.cors(request)
-        if "Access-Control-Allow-Origin" in headers:
-            headers.update(
-                {
-                    "Access-Control-Allow-Methods": "GET, OPTIONS",
-                    "Access-Control-Allow-Headers": "Authorization, Content-Type",
-                    "Access-Control-Max-Age": "600",
-                }
-            )
-        return _response(204, b"", "text/plain", headers)
+        return await self.http.answer(connection, request)
 
     async def verify(self, token: str) -> Principal:
         return (await self.verify_until(token))[0]
@@ -391,44 +253,6 @@ class SocketNode:
             log.info("websocket token refused: %s", exc)
             connection.refused = True
             self.metrics.auth.labels("handshake", "invalid").inc()
-
-    async def admin_refusal(self, request: Request, cors: dict[str, str]) -> Response | None:
-        """None when the request carries an admin's Bearer token, else the problem to answer."""
-        scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return problem("unauthenticated", "An admin's Bearer token is required", cors)
-        try:
-            principal = await self.verify(token.strip())
-        except KeysUnavailable:
-            return problem("unavailable", "Sign-in keys cannot be checked now; retry", cors)
-        except InvalidToken:
-            return problem("unauthenticated", "The token is not valid", cors)
-        if principal.role != Role.ADMIN:
-            return problem("forbidden", "Admins only", cors)
-        return None
-
-    async def admin_rooms(self, request: Request) -> Response:
-        cors = self.cors(request)
-        refusal = await self.admin_refusal(request, cors)
-        if refusal is not None:
-            return refusal
-        return json_reply(200, await self.cluster_figures(), cors)
-
-    async def prometheus(self, connection: NodeConnection, request: Request) -> Response:
-        """CONTRACT 12: an admin's token, or a scraper on this machine (not through a proxy)."""
-        if not may_scrape_without_token(connection.remote_address, request.headers):
-            refusal = await self.admin_refusal(request, {})
-            if refusal is not None:
-                return refusal
-        return _response(200, self.metrics.prometheus_text(), CONTENT_TYPE)
-
-    async def admin_metrics(self, request: Request) -> Response:
-        """This node's figures as JSON for the admin page (admin token; CORS like rooms)."""
-        cors = self.cors(request)
-        refusal = await self.admin_refusal(request, cors)
-        if refusal is not None:
-            return refusal
-        return json_reply(200, self.metrics.figures(self.node_id), cors)
 
     # -- the admin view: this node's figures, and its siblings' through Redis --------------
 
@@ -462,7 +286,7 @@ class SocketNode:
     async def cluster_figures(self) -> dict[str, Any]:
         summaries = [self.own_summary()]
         try:
-            ids = await self.redis.zrange(keys.SOCKET_NODES, 0, -1)
+            ids = [str(i) for i in await self.redis.zrange(keys.SOCKET_NODES, 0, -1)]
             others = [i for i in ids if i != self.node_id]
             if others:
                 raw = await self.redis.mget([keys.socket_node(i) for i in others])
@@ -489,6 +313,10 @@ class SocketNode:
         }
 
     # -- WebSocket -------------------------------------------------------------------------
+
+    async def serve_connection(self, connection: ServerConnection) -> None:
+        assert isinstance(connection, NodeConnection)  # made by connections_of(self)
+        await self.handle(connection)
 
     async def handle(self, connection: NodeConnection) -> None:
         if connection.refused:
@@ -691,11 +519,11 @@ class SocketNode:
         # a join's snapshot reaches it through the feed.
         await self.feed.start_position()
         self.server = await serve(
-            self.handle,
+            self.serve_connection,
             host,
             port,
-            process_request=self.process_request,
-            create_connection=lambda *a, **kw: NodeConnection(self, *a, **kw),
+            process_request=self.process_handshake,
+            create_connection=connections_of(self),
             compression=None,
             ping_interval=None,  # one heartbeat for the node (`heartbeat`), not a task each
             close_timeout=self.close_timeout,
@@ -741,6 +569,7 @@ class SocketNode:
             await self.redis.zrem(keys.SOCKET_NODES, self.node_id)
         await self.redis.aclose()
         await self.feed.redis.aclose()
+        self.http.health.close()
 
     async def run(self, host: str, port: int, stop: asyncio.Future[None]) -> None:
         await self.start(host, port)
@@ -759,8 +588,13 @@ def main() -> None:
     async def runner() -> None:
         loop = asyncio.get_running_loop()
         stop: asyncio.Future[None] = loop.create_future()
+
+        def request_stop() -> None:
+            if not stop.done():
+                stop.set_result(None)
+
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
+            loop.add_signal_handler(sig, request_stop)
         await SocketNode(settings, ctx).run("0.0.0.0", settings.socket_port, stop)
 
     try:

@@ -20,7 +20,8 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from shared.domain.errors import PROBLEMS
 
-from .http import JSON, MAX_BODY, OPERATIONS, PROBLEM, Operation
+from .operations import MAX_BODY, OPERATIONS, Operation
+from .problems import JSON, PROBLEM
 from .schemas import ProblemOut
 
 TITLE = "Auction platform API"

@@ -7,7 +7,7 @@ import re
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
     MISSING,
@@ -38,6 +38,28 @@ from shared.domain.vocabulary import (
 )
 
 PROBLEM_CODES = tuple(PROBLEMS)
+
+# The closed vocabularies, as Literal types built from the domain's tuples (one source each):
+# pydantic validates and documents them as enums. A type checker cannot read a Literal built
+# at run time; to it they are the strings they are.
+if TYPE_CHECKING:
+    Status: TypeAlias = str
+    CounterStatus: TypeAlias = str
+    OfferStatus: TypeAlias = str
+    PaymentStatus: TypeAlias = str
+    CloseReason: TypeAlias = str
+    NotificationType: TypeAlias = str
+    RoleName: TypeAlias = str
+    ProblemCode: TypeAlias = str
+else:
+    Status = Literal[AUCTION_STATUSES]
+    CounterStatus = Literal[COUNTER_STATUSES]
+    OfferStatus = Literal[OFFER_STATUSES]
+    PaymentStatus = Literal[PAYMENT_STATUSES]
+    CloseReason = Literal[CLOSE_REASONS]
+    NotificationType = Literal[NOTIFICATION_TYPES]
+    RoleName = Literal[ROLES]
+    ProblemCode = Literal[PROBLEM_CODES]
 
 
 def _money(value: object) -> Decimal:
@@ -126,8 +148,13 @@ Name = Annotated[
 LongText = Annotated[
     Text, AfterValidator(_no_controls), Field(json_schema_extra={"pattern": TEXT_PATTERN})
 ]
+# The auction's own texts, one definition for every way in (create, edit, cancel): an edit once
+# took any text, line breaks and text-direction overrides included, where creation refused them.
+ItemName = Annotated[Name, StringConstraints(min_length=1, max_length=200)]
+ItemDescription = Annotated[LongText, StringConstraints(max_length=5000)]
+# A cancel's reason reaches the bidders' notifications and emails: one line, like a name.
+CancelReason = Annotated[Name, StringConstraints(min_length=1, max_length=MAX_CANCEL_REASON)]
 StrictInt = Annotated[int, Strict()]
-Status = Literal[AUCTION_STATUSES]
 Category = Annotated[
     str,
     StringConstraints(pattern=CATEGORY.pattern, min_length=1, max_length=40),
@@ -149,8 +176,8 @@ class Query(BaseModel):
 
 
 class CreateAuction(Body):
-    itemName: Annotated[Name, StringConstraints(min_length=1, max_length=200)]
-    description: Annotated[LongText, StringConstraints(max_length=5000)] = ""
+    itemName: ItemName
+    description: ItemDescription = ""
     startPrice: Money
     bidIncrement: Money
     goLiveAt: UtcTime
@@ -166,8 +193,8 @@ class EditAuction(Body):
     (reservePrice, buyNowPrice, softCloseSecs, category). The merged auction is checked as a
     whole, as on create."""
 
-    itemName: Annotated[Text, StringConstraints(min_length=1, max_length=200)] | None = None
-    description: Annotated[Text, StringConstraints(max_length=5000)] | None = None
+    itemName: ItemName | None = None
+    description: ItemDescription | None = None
     startPrice: Money | None = None
     bidIncrement: Money | None = None
     goLiveAt: UtcTime | None = None
@@ -188,7 +215,7 @@ class EditAuction(Body):
 
 
 class CancelAuction(Body):
-    reason: Annotated[Text, StringConstraints(min_length=1, max_length=MAX_CANCEL_REASON)]
+    reason: CancelReason
 
 
 class PlaceBid(Body):
@@ -337,7 +364,7 @@ class AuditQuery(Page):
     auctionId: uuid.UUID | None = None
 
 
-# -- responses: every success body is serialised through its model (`http.operation`) ---------
+# -- responses: every success body is serialised through its model (`operations.operation`) ----
 #
 # `extra="forbid"` and `strict=True`: a member no model declares, or a value of the wrong type,
 # is a bug the server answers with 500 rather than send. A member that may be absent is typed
@@ -384,7 +411,7 @@ class BidOut(BidSummary):
 class CounterSummary(Out):
     id: str
     amount: MoneyText
-    status: Literal[COUNTER_STATUSES]
+    status: CounterStatus
     expiresAt: Moment | MISSING = Field(
         MISSING, description="Unanswered by then, it expires and the auction closes."
     )
@@ -397,7 +424,7 @@ class OfferOut(Out):
     auctionId: str
     bidderId: str
     amount: MoneyText
-    status: Literal[OFFER_STATUSES]
+    status: OfferStatus
     expiresAt: Moment
 
 
@@ -416,7 +443,7 @@ class OfferList(Out):
 
 
 class PaymentOut(Out):
-    status: Literal[PAYMENT_STATUSES]
+    status: PaymentStatus
     dueAt: Moment
 
 
@@ -465,7 +492,7 @@ class AuctionOut(Out):
     decisionDeadline: Moment | MISSING = Field(
         MISSING, description="An ended auction: the seller decides by then, else the default."
     )
-    closeReason: Literal[CLOSE_REASONS] | MISSING = Field(
+    closeReason: CloseReason | MISSING = Field(
         MISSING, description="Why a closed_no_winner auction closed."
     )
     payment: PaymentOut | MISSING = Field(MISSING, description="A sold auction's payment.")
@@ -536,7 +563,7 @@ class ReadAllOut(Out):
 
 class NotificationOut(Out):
     id: str
-    type: Literal[NOTIFICATION_TYPES]
+    type: NotificationType
     payload: dict[str, Any]
     readAt: Moment | None
     createdAt: Moment
@@ -572,7 +599,7 @@ class UserOut(Out):
     id: str
     email: str
     name: str
-    role: Literal[ROLES]
+    role: RoleName
 
 
 class AdminUserOut(UserOut):
@@ -629,7 +656,7 @@ class ProblemOut(Out):
     title: str
     status: int
     detail: str
-    code: Literal[PROBLEM_CODES]
+    code: ProblemCode
     errors: list[FieldProblem] | MISSING = Field(MISSING, description="With `validation_error`.")
     minNextBid: MoneyText | MISSING = Field(MISSING, description="With `bid_too_low`.")
     retryAfter: int | MISSING = Field(
@@ -657,12 +684,12 @@ class ProblemOut(Out):
         MISSING,
         description="With `decision_not_allowed`, `offer_not_allowed`: the auction's status.",
     )
-    counterStatus: Literal[COUNTER_STATUSES] | MISSING = Field(
+    counterStatus: CounterStatus | MISSING = Field(
         MISSING, description="With `counter_not_pending`: the counter offer's status."
     )
-    offerStatus: Literal[OFFER_STATUSES] | MISSING = Field(
+    offerStatus: OfferStatus | MISSING = Field(
         MISSING, description="With `offer_not_pending`: the offer's status."
     )
-    paymentStatus: Literal[PAYMENT_STATUSES] | MISSING = Field(
+    paymentStatus: PaymentStatus | MISSING = Field(
         MISSING, description="With `payment_action_not_allowed`: the payment's status."
     )

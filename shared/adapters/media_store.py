@@ -4,7 +4,10 @@ var/media/ (served by the socket node at /media/, the web app's own origin).
 Keys are `auctions/{auctionId}/{imageId}.webp` and `..._thumb.webp`; a key names one
 immutable object (a new photo gets a new id), so caches may keep it for good. `url` is the
 public address of a key: `MEDIA_BASE_URL` (a CloudFront distribution in front of the bucket,
-say), else the bucket's own S3 address, else `APP_BASE_URL` + `/media`.
+say), else the bucket's own S3 address, else the host-relative `/media/...`: files kept
+locally are served by the socket node on the web app's own origin, whatever address the page
+was opened at (absolute URLs with `APP_BASE_URL` were broken images, under the page's own CSP,
+for a page opened at 127.0.0.1 or at a container's host address).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from shared.settings import Settings
 
 CONTENT_TYPE = "image/webp"
 CACHE_CONTROL = "public, max-age=31536000, immutable"
+LOCAL_PREFIX = "/media"  # where the socket node serves var/media (socket_node/http_routes.py)
 
 
 class MediaStoreError(Exception):
@@ -38,7 +42,7 @@ class MediaStore:
         elif settings.media_bucket:
             base = f"https://{settings.media_bucket}.s3.amazonaws.com"
         else:
-            base = f"{settings.app_base_url.rstrip('/')}/media"
+            base = LOCAL_PREFIX
         return cls(
             bucket=settings.media_bucket, directory=settings.var_dir / "media", base_url=base
         )

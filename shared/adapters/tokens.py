@@ -1,7 +1,7 @@
 """Supabase access tokens: verified the same way by the functions and the socket node.
 
 Keys, in order of preference: `JWT_PUBLIC_KEYS` (inline JWKS, ES256/RS256), `SUPABASE_JWKS_URL`
-(fetched and cached by PyJWT's PyJWKClient, refreshed on an unknown `kid`), `SUPABASE_JWT_SECRET`
+(fetched by PyJWT's PyJWKClient, cached here, refreshed on an unknown `kid`), `SUPABASE_JWT_SECRET`
 (HS256). In development with none of these, a local dev secret under var/ signs the tokens of
 `POST /api/dev/login`, and the same verifier trusts it.
 
@@ -11,6 +11,15 @@ for the life of the process), and a token verified with such a key is remembered
 its set expires. Whatever the URL answers (`{"keys":[]}`, not JSON, a 404) refuses the token
 (401); the URL unreachable (refused, timed out, 5xx) while the token's kid is not cached is
 `KeysUnavailable` (503): no JWKS failure is a 500.
+
+One fetch of the JWKS URL at a time, in a thread of its own, and never under a lock that a
+check of a cached key takes: PyJWKClient held its lock across the fetch (5 s when the host
+hangs), so every token check of the process, cached keys included, queued behind it. A check
+whose key is not cached waits for the fetch under way at most `JWKS_WAIT_S`, then is
+`KeysUnavailable` (retry); the fetch goes on and serves the checks after it.
+
+`exp`, `nbf` and `iat` are checked with `JWT_LEEWAY_S` of slack: Supabase's clock and ours
+differ by a little, and a token minted a second "in the future" (`iat`) was refused.
 
 Refused: `alg: none`; an HMAC token when only public keys are configured and the reverse
 (algorithm confusion: the algorithm must match the kind of key that the `kid` names); a bad
@@ -48,6 +57,10 @@ DEV_ISSUER = "auction-dev-login"
 # this time, and a stream of made-up kids cannot turn every request into a fetch.
 JWKS_REFRESH_COOLDOWN_S = 30.0
 JWKS_CACHE_S = 300
+JWKS_FETCH_TIMEOUT_S = 5.0  # one fetch of the URL, at most (it runs in its own thread)
+JWKS_WAIT_S = 2.0  # a check that needs a fetch waits for it at most this long, then 503
+# Clock skew allowed for exp, nbf and iat (PyJWT's `leeway`): the usual half a minute.
+JWT_LEEWAY_S = 30
 VERIFIED_CACHE_SIZE = 10_000
 
 
@@ -90,10 +103,117 @@ def dev_secret(settings: Settings) -> str:
     return path.read_text().strip()
 
 
+class _Fetch:
+    """One fetch of the JWKS URL under way: its waiters wait on `done`."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.error: InvalidToken | None = None
+
+
+class JwksKeys:
+    """The signing keys of `SUPABASE_JWKS_URL`, by kid, trusted as long as the set they came
+    in (`lifespan_s`). PyJWKClient fetches and parses the set; the cache and who waits for a
+    fetch are ours, because its own lock is held across the fetch (a hanging host held up
+    every check of the process for the fetch's whole timeout, cached keys included)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        lifespan_s: float = JWKS_CACHE_S,
+        fetch_timeout_s: float = JWKS_FETCH_TIMEOUT_S,
+        wait_s: float = JWKS_WAIT_S,
+    ) -> None:
+        # PyJWKClient's caches off: it is used to fetch (no redirects, http(s) only) and parse.
+        self._client = PyJWKClient(
+            url, cache_keys=False, cache_jwk_set=False, timeout=fetch_timeout_s
+        )
+        self._lifespan_s = lifespan_s
+        self._wait_s = wait_s
+        # Guards the fields below, never held across I/O: a lookup of a cached key takes it
+        # for a dictionary read.
+        self._lock = threading.Lock()
+        self._keys: dict[str, PyJWK] = {}
+        self._fetched_at: float | None = None  # monotonic: when the current set's fetch began
+        self._fetch: _Fetch | None = None  # the one fetch under way
+
+    def key(self, kid: str) -> tuple[Any, float]:
+        """The public key `kid` names and until when (monotonic) it may be trusted; the set
+        fetched when it has expired, or when `kid` is unknown and the last fetch is older than
+        the cooldown (made-up kids cannot turn every request into a fetch)."""
+        with self._lock:
+            found = self._fresh(kid)
+            if found is not None:
+                return found
+            now = time.monotonic()
+            fresh = self._fetched_at is not None and now < self._fetched_at + self._lifespan_s
+            if fresh and now - (self._fetched_at or 0.0) < JWKS_REFRESH_COOLDOWN_S:
+                raise InvalidToken(f"no key for kid {kid!r} (the key set was fetched just now)")
+            fetch = self._fetch
+            if fetch is None:
+                fetch = self._fetch = _Fetch()
+                threading.Thread(
+                    target=self._run, args=(fetch,), name="jwks-fetch", daemon=True
+                ).start()
+        if not fetch.done.wait(self._wait_s):
+            raise KeysUnavailable(f"the JWKS URL has not answered within {self._wait_s:g} s")
+        if fetch.error is not None:
+            raise fetch.error
+        with self._lock:
+            found = self._fresh(kid)
+        if found is None:
+            raise InvalidToken(f"no key for kid {kid!r}")
+        return found
+
+    def _fresh(self, kid: str) -> tuple[Any, float] | None:
+        """`kid`'s key from a set that has not expired (the caller holds the lock)."""
+        if self._fetched_at is None or kid not in self._keys:
+            return None
+        trust_until = self._fetched_at + self._lifespan_s
+        if time.monotonic() >= trust_until:
+            return None
+        return self._keys[kid].key, trust_until
+
+    def _run(self, fetch: _Fetch) -> None:
+        began = time.monotonic()  # trust is counted from before the fetch: it errs short
+        try:
+            found = self._client.get_jwk_set(refresh=True)
+            keys = {
+                k.key_id: k for k in found.keys if k.public_key_use in ("sig", None) and k.key_id
+            }
+            if not keys:
+                raise InvalidToken("the JWKS URL gave no signing key")
+        except PyJWKClientConnectionError as exc:
+            if _jwks_host_down(exc):
+                fetch.error = KeysUnavailable(f"the JWKS URL is unreachable: {exc}")
+            else:
+                fetch.error = InvalidToken(f"the JWKS URL refused: {exc}")
+        except InvalidToken as exc:
+            fetch.error = exc
+        except Exception as exc:
+            # Any answer that is not a usable key set ({"keys": []}, not JSON, not UTF-8...):
+            # the token cannot be verified. Caught whole: a waiter is always woken with an answer.
+            fetch.error = InvalidToken(f"the JWKS URL's answer: {type(exc).__name__}: {exc}")
+        else:
+            with self._lock:
+                self._keys, self._fetched_at = keys, began
+        finally:
+            with self._lock:
+                self._fetch = None
+            fetch.done.set()
+
+
 class Verifier:
-    def __init__(self, settings: Settings, *, jwks_cache_s: float = JWKS_CACHE_S) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        jwks_cache_s: float = JWKS_CACHE_S,
+        jwks_fetch_timeout_s: float = JWKS_FETCH_TIMEOUT_S,
+        jwks_wait_s: float = JWKS_WAIT_S,
+    ) -> None:
         self.settings = settings
-        self._jwks_cache_s = jwks_cache_s
         self._keys: dict[str, PyJWK] = {}
         self._anonymous_keys: list[PyJWK] = []
         if settings.jwt_public_keys:
@@ -102,14 +222,12 @@ class Verifier:
                     self._keys[key.key_id] = key
                 else:
                     self._anonymous_keys.append(key)
-        self._jwks_client = (
-            PyJWKClient(
+        self._jwks = (
+            JwksKeys(
                 settings.supabase_jwks_url,
-                cache_keys=False,  # a kid is only as good as the set it came in
-                cache_jwk_set=True,
-                lifespan=jwks_cache_s,
-                timeout=5,
-                cooldown_duration=JWKS_REFRESH_COOLDOWN_S,
+                lifespan_s=jwks_cache_s,
+                fetch_timeout_s=jwks_fetch_timeout_s,
+                wait_s=jwks_wait_s,
             )
             if settings.supabase_jwks_url
             else None
@@ -126,32 +244,11 @@ class Verifier:
         monotonic clock, it may be trusted without asking the URL again."""
         if kid and kid in self._keys:
             return self._keys[kid].key, None
-        if self._jwks_client is not None and kid:
-            return self._jwks_key(self._jwks_client, kid)
+        if self._jwks is not None and kid:
+            return self._jwks.key(kid)
         if not kid and len(self._anonymous_keys) == 1:
             return self._anonymous_keys[0].key, None
         raise InvalidToken(f"no key for kid {kid!r}")
-
-    def _jwks_key(self, client: PyJWKClient, kid: str) -> tuple[Any, float]:
-        cache = client.jwk_set_cache
-        cached = cache.jwk_set_with_timestamp if cache is not None else None
-        before = time.monotonic()
-        try:
-            key = client.get_signing_key(kid).key
-        except PyJWKClientConnectionError as exc:
-            if _jwks_host_down(exc):
-                raise KeysUnavailable(f"the JWKS URL is unreachable: {exc}") from None
-            raise InvalidToken(f"the JWKS URL refused: {exc}") from None
-        except (jwt.PyJWTError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            # An unknown kid, or an answer that is not a usable key set ({"keys": []}, not
-            # JSON...): the token cannot be verified.
-            raise InvalidToken(f"kid {kid!r}: {type(exc).__name__}: {exc}") from None
-        # The set the key came in was fetched at its timestamp; when it was (re)fetched during
-        # this lookup, `before` is earlier than that fetch: trust errs on the short side.
-        since = before
-        if cache is not None and cached is not None and cache.jwk_set_with_timestamp is cached:
-            since = cached.get_timestamp()
-        return key, since + self._jwks_cache_s
 
     def verify(self, token: str) -> Principal:
         """The token's principal, or InvalidToken (KeysUnavailable: try again later)."""
@@ -168,7 +265,7 @@ class Verifier:
             known = self._verified.get(token)
             if (
                 known is not None
-                and known.expires > now
+                and known.expires + JWT_LEEWAY_S > now
                 and (known.trust_until is None or time.monotonic() < known.trust_until)
             ):
                 self._verified.move_to_end(token)
@@ -210,7 +307,7 @@ class Verifier:
                 audience=self.settings.jwt_audience,
                 issuer=self.settings.jwt_issuer or None,
                 options=options,  # type: ignore[arg-type]
-                leeway=0,  # exp is enforced to the second
+                leeway=JWT_LEEWAY_S,  # exp, nbf and iat: our clock and Supabase's differ
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from None

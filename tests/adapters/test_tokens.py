@@ -246,6 +246,24 @@ def test_a_token_with_bad_claims_is_refused(changes: dict[str, Any]) -> None:
     refused(verifier, sign(claims(**changes), RSA_KEY, "RS256", "rsa-1"))
 
 
+def test_a_little_clock_skew_is_allowed_for_iat_nbf_and_exp() -> None:
+    """Supabase's clock and ours differ by a little: a token minted "a few seconds from now"
+    (iat, nbf) was refused outright, with zero leeway. Half a minute of skew either way passes;
+    more does not."""
+    verifier = Verifier(settings(JWT_PUBLIC_KEYS=INLINE))
+    now = int(time.time())
+    skew = tokens.JWT_LEEWAY_S // 2
+    for changes in (
+        {"iat": now + skew},
+        {"nbf": now + skew},
+        {"exp": now - skew},
+    ):
+        assert verifier.verify(sign(claims(**changes), RSA_KEY, "RS256", "rsa-1")).role == "seller"
+    beyond = tokens.JWT_LEEWAY_S + 30
+    for changes in ({"iat": now + beyond}, {"nbf": now + beyond}, {"exp": now - beyond}):
+        refused(verifier, sign(claims(**changes), RSA_KEY, "RS256", "rsa-1"))
+
+
 def test_the_audience_is_the_configured_one() -> None:
     verifier = Verifier(settings(SUPABASE_JWT_SECRET=SECRET, JWT_AUDIENCE="auction-app"))
     verifier.verify(sign(claims(aud="auction-app"), SECRET, "HS256"))
@@ -330,7 +348,7 @@ def jwks_server() -> Iterator[JwksServer]:
 
 
 class Later:
-    """`time` for PyJWT's JWKS client, moved forward by `offset` seconds."""
+    """`time` for the verifier's JWKS cache, its monotonic clock moved forward by `offset`."""
 
     offset = 0.0
 
@@ -353,9 +371,7 @@ def test_keys_from_the_jwks_url_are_fetched_once_and_cached(jwks_server: JwksSer
 def test_a_rotated_key_is_fetched_on_its_unknown_kid(
     jwks_server: JwksServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import jwt.jwks_client
-
-    monkeypatch.setattr(jwt.jwks_client, "time", Later)
+    monkeypatch.setattr(tokens, "time", Later)
     verifier = Verifier(settings(SUPABASE_JWKS_URL=jwks_server.url))
     verifier.verify(sign(claims(), RSA_KEY, "RS256", "old"))
     jwks_server.document = jwks(jwk(RSA_KEY, "old"), jwk(EC_KEY, "new"))
@@ -388,20 +404,20 @@ def test_an_unreachable_jwks_url_refuses_the_token(jwks_server: JwksServer) -> N
 def reconfigure(ctx: Context) -> Iterator[Callable[..., None]]:
     """Restart the functions' per-process state under other environment variables, and put
     everything back afterwards (the suite's own Context and verifier included)."""
-    from chalicelib import http, runtime
+    from chalicelib import auth, runtime
 
     saved = dict(os.environ)
 
     def apply(**env: str) -> None:
         os.environ.update(env)
         runtime.reset()
-        http._verifier = None
+        auth.reset_verifier()
 
     yield apply
     os.environ.clear()
     os.environ.update(saved)
     runtime.reset()
-    http._verifier = None
+    auth.reset_verifier()
 
 
 def _me(client: Client, token: str) -> Any:

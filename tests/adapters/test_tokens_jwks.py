@@ -43,6 +43,8 @@ class JwksHost:
         self.status = 200
         self.content_type = "application/json"
         self.fetches = 0
+        self.hanging = False  # answers wait for `release` (a host that accepts and hangs)
+        self.released = threading.Event()
         self.server: ThreadingHTTPServer | None = None
         self.up()
 
@@ -56,6 +58,8 @@ class JwksHost:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 host.fetches += 1
+                if host.hanging:
+                    host.released.wait(60)
                 body = host.document.encode()
                 self.send_response(host.status)
                 self.send_header("Content-Type", host.content_type)
@@ -69,7 +73,16 @@ class JwksHost:
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def hang(self) -> None:
+        self.hanging = True
+        self.released.clear()
+
+    def release(self) -> None:
+        self.hanging = False
+        self.released.set()
+
     def down(self) -> None:
+        self.release()
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
@@ -169,6 +182,59 @@ def test_cached_keys_are_not_trusted_past_their_set_even_when_the_host_is_down(
     time.sleep(WINDOW_S + 0.2)
     with pytest.raises(KeysUnavailable):
         verifier.verify(held)
+
+
+def test_a_hanging_jwks_host_holds_up_no_check_of_a_cached_key_and_waits_are_bounded(
+    host: JwksHost, no_cooldown: None
+) -> None:
+    """PyJWKClient held its lock across a fetch: with the host accepting and never answering,
+    every check of the process, cached keys included, queued behind the fetch's timeout. Now
+    one fetch at a time runs on its own; a check of a cached key never waits for it, and a
+    check that needs it waits a bounded time (then 503, retry)."""
+    host.document = jwks(jwk(RSA_KEY, "old"))
+    # A patient verifier (its waits outlast the test) and an impatient one, on the same host.
+    patient = Verifier(
+        settings(SUPABASE_JWKS_URL=host.url), jwks_fetch_timeout_s=60, jwks_wait_s=60
+    )
+    impatient = Verifier(
+        settings(SUPABASE_JWKS_URL=host.url), jwks_fetch_timeout_s=60, jwks_wait_s=0.2
+    )
+    for verifier in (patient, impatient):
+        assert verifier.verify(token(RSA_KEY, "old")).role == "seller"
+    assert host.fetches == 2
+    host.hang()
+    try:
+        outcome: dict[str, Any] = {}
+
+        def needs_the_fetch() -> None:
+            try:
+                outcome["principal"] = patient.verify(token(EC_KEY, "new"))  # rotated in
+            except Exception as exc:
+                outcome["error"] = exc
+
+        waiter = threading.Thread(target=needs_the_fetch)
+        waiter.start()
+        while host.fetches < 3:  # its fetch has reached the host, which hangs
+            time.sleep(0.01)
+        # A fresh token with the cached kid is checked at once, the fetch still hanging.
+        assert patient.verify(token(RSA_KEY, "old")).role == "seller"
+        assert waiter.is_alive() and host.hanging
+
+        # The impatient verifier: a check that needs a fetch gives up after its bound, with
+        # the host still hanging; a second one shares that one fetch instead of starting its own.
+        for kid in ("new", "newer"):
+            with pytest.raises(KeysUnavailable):
+                impatient.verify(token(EC_KEY, kid))
+        assert host.hanging and host.fetches == 4
+        assert impatient.verify(token(RSA_KEY, "old")).role == "seller"  # cached: still fine
+
+        host.document = BOTH  # what the host answers once it does
+        host.release()
+        waiter.join(30)
+        assert outcome.get("principal") is not None, outcome
+        assert outcome["principal"].role == "seller"
+    finally:
+        host.release()
 
 
 # -- at the API ----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 the local HTTP server, and the packaged bundle behind the API Gateway harness (REST proxy
 events v1 into `make package`'s zip, read-only, in a fresh interpreter).
 
-Driven by the operation registry (`chalicelib.http.OPERATIONS`): each operation's success and
+Driven by the operation registry (`chalicelib.operations.OPERATIONS`): each operation's success and
 each problem code it declares (`errors`), and each extra documented status (`responses`), is
 a scenario here. A route or a code without one fails `test_every_documented_answer_has_a_
 scenario`, so a new route is covered or the suite says so.
@@ -49,7 +49,7 @@ def operations() -> list[Any]:
     """The operations the app serves (a route module imported but not registered, like the
     bench's, is not one of them)."""
     import app as functions_app
-    from chalicelib.http import OPERATIONS
+    from chalicelib.operations import OPERATIONS
 
     served = functions_app.app.routes
     return [op for op in OPERATIONS if op.method in served.get(op.path, {})]

@@ -33,6 +33,7 @@ def a_run(**changes: Any) -> dict[str, Any]:
             "every_client_got_every_bid_once": True,
         },
         "fan_out": {"rss_per_idle_connection_kib": 12.0},
+        "photo_memory": {"jpeg_12mp": {"peak_mb": 256.0}, "png_6300": {"peak_mb": 256.0}},
     }
     results.update(changes)
     return results
@@ -43,12 +44,12 @@ def by_verdict(results: dict[str, Any]) -> list[str]:
 
 
 def test_every_row_at_its_limit_is_met() -> None:
-    assert by_verdict(a_run()) == [MET] * 10
+    assert by_verdict(a_run()) == [MET] * 11
 
 
 def test_an_empty_run_prints_every_row_as_not_measured() -> None:
     rows = verdicts({})
-    assert [r["verdict"] for r in rows] == [NOT_MEASURED] * 10
+    assert [r["verdict"] for r in rows] == [NOT_MEASURED] * 11
     assert all(r["met"] is None and r["measured"] == NOT_MEASURED for r in rows)
 
 
@@ -90,6 +91,7 @@ def test_each_figure_past_its_limit_is_not_met() -> None:
             }
         },
         9: {"fan_out": {"rss_per_idle_connection_kib": 12.5}},
+        10: {"photo_memory": {"jpeg_12mp": {"peak_mb": 74.0}, "png_6300": {"peak_mb": 257.0}}},
     }
     for index, change in misses.items():
         verdict = by_verdict(a_run(**change))

@@ -9,6 +9,7 @@ as a ticker runs it); everything after it goes through the web app."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from decimal import Decimal
 
@@ -80,6 +81,7 @@ def test_deadline_second_chance_payment_and_moderation(browsing: Browsing) -> No
     # The seller's decision deadline, counting down by the server's clock; the bidder sees it too.
     deadline = seller.get_by_test_id("decision-deadline")
     expect(deadline).to_contain_text("left")
+    expect(deadline).to_have_attribute("data-remaining-ms", re.compile(r"^\d{9}$"))  # ~2 days
     left_ms = int(deadline.get_attribute("data-remaining-ms") or 0)
     assert 172_000_000 < left_ms <= 172_800_000, left_ms
     expect(winner.get_by_test_id("decision-deadline")).to_contain_text("1d 23:")

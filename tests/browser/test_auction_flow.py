@@ -59,14 +59,16 @@ def horizontal_overflow(page: Page) -> int:
     )
 
 
-def expect_named_controls(container: Locator) -> int:
-    """Every input, select and textarea in `container` has an accessible name."""
+def expect_named_controls(container: Locator, count: int) -> None:
+    """`container` shows `count` inputs, selects and textareas, each with an accessible name.
+
+    Waited for, as every read of the page here is: `Locator.count()` does not wait, and right
+    after the click that opens a form it counted 0 controls on a fresh clone's first run."""
+    expect(container).to_be_visible()
     controls = container.locator("input:not([type=hidden]), select, textarea")
-    count = controls.count()
-    assert count > 0
+    expect(controls).to_have_count(count)
     for i in range(count):
         expect(controls.nth(i)).to_have_accessible_name(re.compile(r"\S"))
-    return count
 
 
 def create_auction(page: Page, *, start_price: str, increment: str, minutes: str) -> str:
@@ -119,7 +121,11 @@ def test_seller_counters_after_the_hammer_and_the_outbidding_buyer_buys(browsing
     shot(admin, "admin-started")
     for page in (asha, ravi, seller):
         expect(status_of(page)).to_have_attribute("data-status", "live")
-    remaining_ms = int(asha.get_by_test_id("countdown").get_attribute("data-remaining-ms") or 0)
+    countdown = asha.get_by_test_id("countdown")
+    # Waited for: the countdown to the start (5 minutes, six digits) gives way to the one to
+    # the end (at most a minute, five digits) as the page hears the start.
+    expect(countdown).to_have_attribute("data-remaining-ms", re.compile(r"^\d{1,5}$"))
+    remaining_ms = int(countdown.get_attribute("data-remaining-ms") or 0)
     assert 0 < remaining_ms <= 60_000 + 1_000, remaining_ms  # one minute, by the server's clock
     shot(asha, "asha-live")
 
@@ -221,7 +227,7 @@ def test_forms_are_labelled_keyboard_usable_and_fit_a_phone(browsing: Browsing) 
     assert horizontal_overflow(seller) <= 0, "the auction list scrolls sideways on a phone"
     seller.get_by_test_id("new-auction-link").click()
     form = seller.get_by_test_id("create-form")
-    assert expect_named_controls(form) == 10  # every field of the create form (+ category)
+    expect_named_controls(form, 10)  # every field of the create form (+ category)
     assert horizontal_overflow(seller) <= 0, "the create form scrolls sideways on a phone"
     shot(seller, "create-form-phone")
 
@@ -252,7 +258,7 @@ def test_forms_are_labelled_keyboard_usable_and_fit_a_phone(browsing: Browsing) 
     sign_in(buyer, "Ravi", "buyer")
     open_room(buyer, auction_id)
     bid_box = buyer.locator("form.bid-form")
-    assert expect_named_controls(bid_box) == 2  # the amount and the proxy toggle
+    expect_named_controls(bid_box, 2)  # the amount and the proxy toggle
     expect(buyer.get_by_label("Your bid", exact=True)).to_have_value("500.00")
     buyer.get_by_label("Proxy bid", exact=False).check()
     expect(buyer.get_by_label("Your maximum", exact=True)).to_be_visible()

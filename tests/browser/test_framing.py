@@ -66,7 +66,7 @@ def test_a_page_on_another_origin_cannot_frame_the_spa(browsing: Browsing, attac
     frame = frame_element.element_handle().content_frame()
     assert frame is not None
     # Chromium replaces a refused frame with its own error page: none of the app is there.
-    assert frame.locator("[data-testid=auction-list], [data-testid=current-user]").count() == 0
+    expect(frame.locator("[data-testid=auction-list], [data-testid=current-user]")).to_have_count(0)
     assert frame.url.startswith("chrome-error://") or frame.url == "about:blank", frame.url
     assert any("frame-ancestors" in line for line in console), console
 

@@ -73,8 +73,9 @@ def test_photo_search_watch_bid_and_a_live_cancel(
     seller.get_by_test_id("photo-input").set_input_files(str(photo))
     gallery_photo = seller.get_by_test_id("gallery-photo").first
     expect(gallery_photo).to_be_visible()
-    assert seller.evaluate(
-        "(img) => img.complete && img.naturalWidth > 0", gallery_photo.element_handle()
+    # Visible is not loaded: waited for until the picture is decoded (a read once raced it).
+    seller.wait_for_function(
+        "(img) => img.complete && img.naturalWidth > 0", arg=gallery_photo.element_handle()
     )
     shot(seller, "seller-added-a-photo")
     other = create(seller, "Cuckoo clock", "Black Forest, 1920s.", "clocks")
@@ -90,6 +91,8 @@ def test_photo_search_watch_bid_and_a_live_cancel(
     expect(buyer.get_by_test_id("auction-card")).to_have_count(1)
     thumb = card.get_by_test_id("card-photo")
     expect(thumb).to_be_visible()
+    # currentSrc is empty until the browser has picked a source: waited for, then read.
+    buyer.wait_for_function("(img) => img.currentSrc !== ''", arg=thumb.element_handle())
     chosen = buyer.evaluate("(img) => img.currentSrc", thumb.element_handle())
     assert "_thumb.webp" in chosen, chosen  # the 400 px thumbnail, not the full picture
     shot(buyer, "buyer-found-it")

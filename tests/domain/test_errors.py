@@ -9,7 +9,7 @@ import pytest
 from chalicelib.schemas import ProblemOut
 
 from shared.domain.errors import PROBLEMS, DomainError, invalid, problem_body
-from socket_node.server import problem as socket_problem
+from socket_node.http_routes import problem as socket_problem
 
 
 @pytest.mark.parametrize("code", sorted(PROBLEMS))

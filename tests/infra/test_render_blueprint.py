@@ -318,8 +318,8 @@ def test_it_builds_the_dockerfile_and_starts_the_socket_node(node: dict[str, Any
 
 def test_the_health_check_is_the_socket_nodes_health(node: dict[str, Any]) -> None:
     assert node["healthCheckPath"] == "/health"
-    server = (REPO_ROOT / "socket_node" / "server.py").read_text()
-    assert '"/health"' in server
+    routes = (REPO_ROOT / "socket_node" / "http_routes.py").read_text()
+    assert '"/health"' in routes
 
 
 def _env(node: dict[str, Any]) -> dict[str, dict[str, Any]]:

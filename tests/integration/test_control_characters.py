@@ -1,7 +1,8 @@
 """Names are one printable line (CONTRACT 12): control characters, line breaks and bidi
 overrides in an item name or a dev-login name are refused with 422 and change nothing, since
 names reach email subjects; a description keeps its line breaks and tabs; a name that comes in
-a token's claims is cleaned, not refused."""
+a token's claims is cleaned, not refused. The same rules hold on every way in: an edit
+(PATCH) and a cancel's reason too."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from shared.domain.text import clean_name, name_problem
 from shared.services.context import Context
 from tests.adapters.test_tokens import SECRET, claims, reconfigure, sign  # noqa: F401
 from tests.functions.test_routes import auction_count, draft, invalid_fields
-from tests.support.actors import call
+from tests.support.actors import Seller, call
 from tests.support.harness import Person
 
 REFUSED_IN_NAMES = {
@@ -90,3 +91,44 @@ def test_the_rules_as_functions() -> None:
     assert name_problem("Lot 7") is None
     assert "U+000A" in (name_problem("a\nb") or "")
     assert clean_name("  a\t\tb\u2028c\u202e  ") == "a b c"
+
+
+def _shown(client: Client, auction_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = orjson.loads(call(client, "GET", f"/api/auctions/{auction_id}").body)
+    return body
+
+
+@pytest.mark.parametrize("name", list(REFUSED_IN_NAMES), ids=list(REFUSED_IN_NAMES))
+def test_an_edit_is_held_to_the_rules_of_creation(
+    client: Client, seller: Person, name: str
+) -> None:
+    """PATCH once took any text: a seller could put a line break or a text-direction override
+    into a name after creation, where creation refuses it."""
+    auction = Seller(client, seller).create()
+    path = f"/api/auctions/{auction['id']}"
+    edited = call(client, "PATCH", path, seller, {"itemName": REFUSED_IN_NAMES[name]})
+    assert invalid_fields(edited) == {"itemName"}
+    assert _shown(client, auction["id"])["itemName"] == auction["itemName"]
+
+
+def test_an_edited_description_keeps_line_breaks_but_not_other_controls(
+    client: Client, seller: Person
+) -> None:
+    auction = Seller(client, seller).create()
+    path = f"/api/auctions/{auction['id']}"
+    refused = call(client, "PATCH", path, seller, {"description": "a\x1b[2Jb"})
+    assert invalid_fields(refused) == {"description"}
+    assert _shown(client, auction["id"])["description"] == auction["description"]
+    kept = call(client, "PATCH", path, seller, {"description": "Brass.\n\tLens: original"})
+    assert kept.status_code == 200, kept.body
+    assert orjson.loads(kept.body)["description"] == "Brass.\n\tLens: original"
+
+
+@pytest.mark.parametrize("name", list(REFUSED_IN_NAMES), ids=list(REFUSED_IN_NAMES))
+def test_a_cancel_reason_is_one_printable_line(client: Client, seller: Person, name: str) -> None:
+    """The reason reaches the bidders' notifications and emails, as a name does."""
+    auction = Seller(client, seller).create()
+    path = f"/api/auctions/{auction['id']}/cancel"
+    refused = call(client, "POST", path, seller, {"reason": REFUSED_IN_NAMES[name]})
+    assert invalid_fields(refused) == {"reason"}
+    assert _shown(client, auction["id"])["status"] == "scheduled"

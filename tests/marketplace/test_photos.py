@@ -64,6 +64,13 @@ def test_a_phone_photo_is_stored_upright_without_metadata_with_a_thumbnail(
     body = response.json_body
     assert set(body) == {"id", "url", "thumbUrl", "width", "height"}
     assert (body["width"], body["height"]) == (600, 900)  # the orientation applied
+    # Stored locally: host-relative, so a page opened at any address of the stack (127.0.0.1,
+    # a container's host) loads it from its own origin under its own CSP. They were absolute
+    # with APP_BASE_URL, and broken on every other address.
+    for url in (body["url"], body["thumbUrl"]):
+        assert url.startswith(f"/media/auctions/{auction['id']}/"), url
+    shown = client.http.get(f"/api/auctions/{auction['id']}").json_body["images"]
+    assert [(i["url"], i["thumbUrl"]) for i in shown] == [(body["url"], body["thumbUrl"])]
     stored = Image.open(local_file(body["url"]))
     assert stored.format == "WEBP" and stored.size == (600, 900)
     assert not stored.getexif() and "exif" not in stored.info and "xmp" not in stored.info
@@ -270,8 +277,7 @@ def test_the_stack_serves_a_stored_photo_as_given(client: Client, seller: Person
     body = Seller(client, seller).upload(auction["id"], images.png(), "image/png").json_body
     node = InProcessNode(client_ctx(client), ticker=False, jobs=False)
     try:
-        path = body["url"].split("/media/", 1)[1]
-        response = httpx.get(f"{node.http_url}/media/{path}", timeout=5)
+        response = httpx.get(f"{node.http_url}{body['url']}", timeout=5)  # host-relative
         assert response.status_code == 200
         assert response.headers["content-type"] == "image/webp"
         assert Image.open(io.BytesIO(response.content)).size == (120, 80)

@@ -167,6 +167,42 @@ def test_a_join_replays_at_most_the_1000_most_recent_events(
         assert behind.quiet(0.3) == []
 
 
+def test_join_leave_pairs_with_an_old_last_event_id_replay_within_a_budget(
+    ctx: Context, node: InProcessNode, clients: Any, seller: Person
+) -> None:
+    """Within the message limit, join/leave pairs with an old lastEventId made the node read
+    and send 1,000 events each. A connection's replays have a budget: past it a join gets the
+    snapshot alone with `replayGap: true`; another connection replays in full."""
+    auction = live_auction(ctx, seller)
+    ids = fill_room(ctx.settings.redis_url or "", auction, 1_000)
+    client = clients(node.ws_url)
+
+    def join_and_count() -> tuple[bool, int]:
+        snapshot = client.join(auction, ids[0])  # 999 events behind
+        client.send(PING)  # everything the join sends comes before the pong
+        replayed = client.until(lambda m: m["type"] == "pong", timeout=30)
+        events = [m for m in client.received[-1_000:] if m.get("type") == "bid:placed"]
+        client.received.clear()
+        client.send({"type": "leave", "auctionId": str(auction)})
+        assert replayed["type"] == "pong"
+        return bool(snapshot["replayGap"]), len(events)
+
+    began = time.monotonic()
+    answers = [join_and_count() for _ in range(8)]  # 24 messages: within the burst of 40
+    elapsed = time.monotonic() - began
+    total = sum(count for _, count in answers)
+    refill = hub_module.REPLAY_EVENTS_PER_S * elapsed
+    # The budget, plus the one replay that may overdraw it, plus what refilled meanwhile.
+    assert total <= hub_module.REPLAY_EVENTS_BURST + 1_000 + refill, (total, elapsed)
+    assert answers[0] == (False, 999)
+    assert any(gap and count == 0 for gap, count in answers), answers
+    assert all(count in (0, 999) for _, count in answers)  # never a partial replay
+
+    fresh = clients(node.ws_url)  # the budget is the connection's own
+    assert fresh.join(auction, ids[0])["replayGap"] is False
+    assert len(fresh.events(999)) == 999
+
+
 def test_unknown_auction_ids_cost_one_lookup_and_lookups_run_two_at_a_time(
     ctx: Context, node: InProcessNode, clients: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -3,6 +3,7 @@ the configured origins)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -153,3 +154,55 @@ def test_a_malformed_public_url_stops_the_socket_node_with_one_line_naming_it(
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
     assert lines[0].startswith(f"configuration error: {variable}: ")
+
+
+def test_health_answers_while_the_shared_worker_threads_are_busy(node: InProcessNode) -> None:
+    """The ticker, the job worker and the joins' lookups run in the event loop's default
+    worker threads; with all of them stuck (a slow PostgreSQL), /health must still answer
+    (a load balancer otherwise takes a busy node for a dead one)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = 2
+    pool = ThreadPoolExecutor(max_workers=workers)
+    node.loop.call_soon_threadsafe(node.loop.set_default_executor, pool)
+    gate = threading.Event()
+    started = threading.Semaphore(0)
+
+    def stuck() -> None:
+        started.release()
+        gate.wait(60)
+
+    async def occupy() -> None:
+        loop = asyncio.get_running_loop()
+        for _ in range(workers):
+            loop.run_in_executor(None, stuck)
+
+    try:
+        node.call(occupy())
+        for _ in range(workers):
+            assert started.acquire(timeout=10)  # every shared worker thread is taken
+        response = httpx.get(f"{node.http_url}/health", timeout=10)
+        assert response.status_code == 200
+        assert response.json()["status"] == "ok"
+    finally:
+        gate.set()
+
+
+def test_a_wildcard_on_the_node_grants_real_origins_without_credentials_never_null(
+    node_factory: Any,
+) -> None:
+    node = node_factory(get_settings().model_copy(update={"cors_origins": "*"}))
+    url = f"{node.http_url}/admin/rooms"
+    asks = {
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization",
+    }
+    for origin in ("null", "file://", "https://evil.example/path"):
+        refused = httpx.options(url, headers={"Origin": origin, **asks}, timeout=5)
+        assert "Access-Control-Allow-Origin" not in refused.headers, origin
+        plain = httpx.get(url, headers={"Origin": origin}, timeout=5)
+        assert "Access-Control-Allow-Origin" not in plain.headers, origin
+    anyone = httpx.options(url, headers={"Origin": "https://evil.example", **asks}, timeout=5)
+    assert anyone.headers["Access-Control-Allow-Origin"] == "*"
+    assert "Access-Control-Allow-Credentials" not in anyone.headers

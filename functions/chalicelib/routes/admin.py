@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from shared.domain.vocabulary import Role
 from shared.services import admin_actions, auctions
 
 from .. import runtime
-from ..http import Call, operation
+from ..operations import Call, operation
 from ..schemas import AuctionList, AuctionListQuery, AuctionOut, ResetAuction
 from .auctions import auction_id
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from shared.domain.offers import OfferAnswer
 from shared.domain.payments import PaymentAction
 from shared.services import offers, payments
 
 from .. import runtime
-from ..http import Call, operation
+from ..operations import Call, operation
 from ..schemas import AuctionOut, MakeOffer, OfferList, OfferOut, OfferResponse, PaymentRequest
 from .auctions import auction_id
 

@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Any
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from shared.domain.auctions import AuctionDraft
 from shared.domain.errors import DomainError, invalid
@@ -15,7 +15,8 @@ from shared.domain.vocabulary import SortOrder
 from shared.services import auctions, bidding, search
 
 from .. import runtime
-from ..http import Call, operation, request_id
+from ..operations import Call, operation
+from ..request_state import request_id
 from ..schemas import (
     AuctionList,
     AuctionOut,

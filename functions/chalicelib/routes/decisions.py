@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from shared.adapters.invoice_store import InvoiceStore
 from shared.domain.decisions import BuyerAnswer, SellerAction
 from shared.services import decisions, invoices
 
 from .. import runtime
-from ..http import Call, operation
+from ..operations import Call, operation
 from ..schemas import AuctionOut, CounterResponse, Decision
 from .auctions import auction_id
 

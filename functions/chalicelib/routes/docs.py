@@ -9,10 +9,10 @@ import threading
 from typing import Any
 
 import orjson
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
-from ..http import Call, operation
 from ..openapi import document
+from ..operations import Call, operation
 
 bp = Blueprint(__name__)
 
@@ -200,7 +200,7 @@ def _operation(path: str, method: str, spec: dict[str, Any]) -> str:
     ]
     parameters = spec.get("parameters", [])
     if parameters:
-        rows = "".join(
+        parameter_rows = "".join(
             f"<tr><td><code>{html.escape(p['name'])}</code>"
             f"{' <span class=req>required</span>' if p.get('required') else ''}</td>"
             f"<td>{html.escape(p['in'])}</td><td>{type_label(p.get('schema', {}))}</td>"
@@ -210,7 +210,7 @@ def _operation(path: str, method: str, spec: dict[str, Any]) -> str:
         )
         parts.append(
             "<h4>Parameters</h4><table><tr><th>name</th><th>in</th><th>type</th>"
-            f"<th>notes</th></tr>{rows}</table>"
+            f"<th>notes</th></tr>{parameter_rows}</table>"
         )
     body = spec.get("requestBody")
     if body:

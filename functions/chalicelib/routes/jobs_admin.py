@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from shared.domain import cursors
 from shared.domain.errors import DomainError
@@ -13,7 +13,7 @@ from shared.domain.vocabulary import Role
 from shared.services import audit, jobs
 
 from .. import runtime
-from ..http import Call, operation
+from ..operations import Call, operation
 from ..schemas import DeadJobList, Page, ReplayedJobOut
 
 bp = Blueprint(__name__)

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint, Response
+from chalice.app import Blueprint, Response
 
 from shared.domain.marketplace import IMAGE_TYPES, MAX_IMAGE_BYTES
 from shared.domain.vocabulary import BidState, Role
 from shared.services import me, media, seller_controls, watchlist
 
 from .. import runtime
-from ..http import Call, operation
+from ..operations import Call, operation
 from ..schemas import (
     AuctionList,
     AuctionOut,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from shared.services import notifications
 
 from .. import runtime
-from ..http import Call, operation
+from ..operations import Call, operation
 from ..schemas import NotificationList, NotificationOut, NotificationQuery, ReadAllOut
 
 bp = Blueprint(__name__)

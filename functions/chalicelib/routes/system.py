@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from chalice import Blueprint
+from chalice.app import Blueprint
 
 from shared.domain.errors import DomainError
 from shared.services import health, users
 
 from .. import runtime
-from ..http import Call, Reply, operation, parse_body, verifier
+from ..auth import verifier
+from ..operations import Call, Reply, operation, parse_body
 from ..schemas import DevLogin, HealthOut, TokenOut, UserOut
 
 bp = Blueprint(__name__)

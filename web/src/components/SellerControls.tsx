@@ -137,13 +137,15 @@ export function SellerControls({
             }}
           >
             <label for="cancel-reason">Why are you cancelling it?</label>
-            <textarea
+            {/* One line: the reason goes into the bidders' notifications and emails, and the
+                API refuses line breaks in it as it does in an item's name. */}
+            <input
               id="cancel-reason"
-              rows={2}
+              type="text"
               maxLength={500}
               required
               value={reason}
-              onInput={(e) => setReason((e.currentTarget as HTMLTextAreaElement).value)}
+              onInput={(e) => setReason((e.currentTarget as HTMLInputElement).value)}
               data-testid="cancel-reason"
             />
             <div class="actions">

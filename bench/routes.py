@@ -1,5 +1,7 @@
-"""Routes for `make bench` only (registered when AUCTION_BENCH_ROUTES=1 outside production):
-the HTTP floor, and the common peer design the bid path is measured against.
+"""Routes for `make bench` only: the HTTP floor, and the common peer design the bid path is
+measured against. They are no part of the shipped app: `bench.api_server` mounts them on the
+app it serves (an environment switch in functions/app.py once registered them wherever
+APP_ENV was unset, and unset means production).
 
 The peer design is what most auction projects do (fishauctions, for one): lock the auction
 row, read the highest bid, check, insert, update, commit. It is correct, and it serialises
@@ -13,16 +15,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalice import Blueprint
+from chalicelib import runtime
+from chalicelib.operations import Call, operation
+from chalicelib.schemas import AuctionList, AuctionSearchQuery, MoneyText, Out, PlaceBid
 from sqlalchemy import or_, select
 
 from shared.adapters.orm import Auction, Bid
 from shared.domain.errors import DomainError
 from shared.domain.money import money_str
 from shared.services import auctions
-
-from .. import runtime
-from ..http import Call, operation
-from ..schemas import AuctionList, AuctionSearchQuery, MoneyText, Out, PlaceBid
 
 bp = Blueprint(__name__)
 

@@ -1,0 +1,52 @@
+"""The bench's routes live with the bench (`bench.routes`), mounted by its own server
+(`bench.api_server`); the app the functions ship has none, whatever the environment says."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from shared.settings import REPO_ROOT
+
+ROUTES = """
+import json, sys
+from infra.api_server import make_server
+mount = None
+if sys.argv[1] == "bench":
+    from bench.api_server import mount
+server = make_server("127.0.0.1", 0, mount=mount)
+import app
+print(json.dumps(sorted(p for p in app.app.routes if p.startswith("/bench"))))
+server.server_close()
+"""
+
+
+def _bench_paths(which: str, **env: str) -> list[str]:
+    environ = {k: v for k, v in os.environ.items() if k != "APP_ENV"}
+    environ.update(env)
+    done = subprocess.run(
+        [sys.executable, "-c", ROUTES, which],
+        cwd=REPO_ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    paths: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return paths
+
+
+def test_the_app_has_no_bench_route_even_with_the_old_switch_and_no_app_env() -> None:
+    # APP_ENV unset means production; the old switch registered the routes all the same.
+    assert _bench_paths("app", AUCTION_BENCH_ROUTES="1") == []
+
+
+def test_the_bench_server_mounts_them() -> None:
+    assert _bench_paths("bench", APP_ENV="test") == [
+        "/bench/noop",
+        "/bench/rowlock/{auction_id}/bids",
+        "/bench/search-ilike",
+    ]
