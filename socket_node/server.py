@@ -25,7 +25,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
-from cachetools import TTLCache
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
@@ -65,11 +64,6 @@ SLOW_BUFFER_BYTES = 1024 * 1024  # a congested peer with more than this queued i
 SLOW_AFTER_S = 10.0  # ... and so is one congested for this long
 SUMMARY_EVERY_S = 5.0
 MEDIA_PREFIX = "/media/"  # photos stored under var/media (shared/adapters/media_store.py)
-# Auction ids PostgreSQL said do not exist are remembered for a while (ids are minted by the
-# server, so one does not come to exist later): a flood of joins to made-up ids costs neither
-# a database round trip nor a worker thread each.
-UNKNOWN_AUCTION_TTL_S = 30.0
-UNKNOWN_AUCTION_MAX = 10_000
 # At most this many joins look an auction up in PostgreSQL at once: the ticker, the job
 # worker and /health share the node's few worker threads and database connections.
 REBUILDS_AT_ONCE = 2
@@ -230,9 +224,9 @@ class SocketNode:
         )
         self.congested: set[NodeConnection] = set()
         self.dropped_slow = 0
-        self.unknown_auctions: TTLCache[str, bool] = TTLCache(
-            maxsize=UNKNOWN_AUCTION_MAX, ttl=UNKNOWN_AUCTION_TTL_S
-        )
+        # A flood of joins to made-up ids costs neither a database round trip nor a worker
+        # thread each.
+        self.unknown_auctions = auction_state.UnknownAuctions()
         self.rebuilds = asyncio.Semaphore(REBUILDS_AT_ONCE)
         self.refused_connections = 0
         self.metrics = NodeMetrics(self)  # GET /metrics, GET /admin/metrics
@@ -557,7 +551,7 @@ class SocketNode:
             if not read.state and await self.rebuild(aid):
                 read = await self.rooms.read(aid, ticket.after)
             if not read.state:
-                self.unknown_auctions[aid] = True
+                self.unknown_auctions.add(aid)
                 self.send(self.hub.fail_join(connection, ticket, "not_found", "No such auction"))
                 return "not_found"
             self.send(self.hub.complete_join(connection, ticket, read))

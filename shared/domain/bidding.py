@@ -19,9 +19,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from shared.domain import auctions
-from shared.domain.vocabulary import AuctionStatus
-
-OPEN_STATUSES = frozenset({AuctionStatus.SCHEDULED, AuctionStatus.LIVE})
+from shared.domain.vocabulary import OPEN_STATUSES, AuctionStatus
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,11 @@ from sqlalchemy.orm import Session
 from shared.adapters.orm import Auction
 from shared.domain.schedule import Entries, Moment, ending_soon_due
 from shared.domain.times import iso, to_ms
-from shared.domain.vocabulary import AuctionStatus, NotificationType
+from shared.domain.vocabulary import OPEN_STATUSES, NotificationType
 from shared.services import notifications, records, schedules, watchlist
 from shared.services.context import Context
 from shared.settings import get_settings
 
-OPEN = (AuctionStatus.SCHEDULED.value, AuctionStatus.LIVE.value)
 SWEEP_LIMIT = 200
 
 
@@ -97,7 +96,7 @@ def overdue(session: Session, now: datetime) -> Sequence[uuid.UUID]:
     return session.scalars(
         select(Auction.id)
         .where(
-            Auction.status.in_(OPEN),
+            Auction.status.in_(OPEN_STATUSES),
             Auction.ends_at > now,
             Auction.ends_at <= now + lead,
             Auction.go_live_at <= now,

@@ -17,12 +17,16 @@ from shared.domain.deadlines import after
 from shared.domain.marketplace import public_name
 from shared.domain.money import money_str
 from shared.domain.times import iso
-from shared.domain.vocabulary import AuctionStatus, EventType, NotificationType, PaymentStatus
+from shared.domain.vocabulary import (
+    OPEN_STATUSES,
+    AuctionStatus,
+    EventType,
+    NotificationType,
+    PaymentStatus,
+)
 from shared.services import notifications, outbox, records, schedules, watchlist
 from shared.services.context import Context
 from shared.services.views import highest_bid_view
-
-OPEN = (AuctionStatus.SCHEDULED.value, AuctionStatus.LIVE.value)
 
 
 def complete_sale(
@@ -142,7 +146,7 @@ def finish_buy_now(
 ) -> bool:
     """Buy-now: the bid script already closed the window; make it a sale in the record."""
     auction = records.lock_auction(session, auction_id)
-    if auction is None or auction.status not in OPEN or auction.buy_now_price is None:
+    if auction is None or auction.status not in OPEN_STATUSES or auction.buy_now_price is None:
         return False
     bid = session.get(Bid, bid_id)
     if bid is None:

@@ -23,7 +23,7 @@ from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.domain.auctions import reserve_met
 from shared.domain.deadlines import after, reminder_at
 from shared.domain.times import iso, to_ms
-from shared.domain.vocabulary import AuctionStatus, EventType, NotificationType
+from shared.domain.vocabulary import OPEN_STATUSES, AuctionStatus, EventType, NotificationType
 from shared.services import (
     bid_intake,
     notifications,
@@ -37,8 +37,6 @@ from shared.services.context import Context
 from shared.services.views import highest_bid_view
 
 log = logging.getLogger(__name__)
-
-OPEN = (AuctionStatus.SCHEDULED.value, AuctionStatus.LIVE.value)
 
 
 def start(ctx: Context, auction_id: uuid.UUID) -> bool:
@@ -98,7 +96,7 @@ def end(ctx: Context, auction_id: uuid.UUID) -> bool:
     bid_intake.drain(ctx)  # every accepted bid is in PostgreSQL before the winner is read
     with ctx.db.session() as session:
         auction = records.lock_auction(session, auction_id)
-        if auction is None or auction.status not in OPEN:
+        if auction is None or auction.status not in OPEN_STATUSES:
             return False
         effective_end = max(auction.ends_at, redis_end) if redis_end else auction.ends_at
         if effective_end > now:
@@ -230,7 +228,7 @@ def close_if_overdue(ctx: Context, auction_id: uuid.UUID) -> None:
     now = ctx.clock()
     with ctx.db.session() as session:
         auction = session.get(Auction, auction_id)
-        overdue = auction is not None and auction.status in OPEN and auction.ends_at <= now
+        overdue = auction is not None and auction.status in OPEN_STATUSES and auction.ends_at <= now
     if not overdue:
         return
     try:
