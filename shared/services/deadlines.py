@@ -58,11 +58,7 @@ def _undecided_top(session: Session, auction: Auction | None) -> Bid | None:
         return None
     if records.counter_of(session, auction) is not None:
         return None
-    if auction.highest_bid_id is not None:
-        bid = session.get(Bid, auction.highest_bid_id)
-        if bid is not None:
-            return bid
-    return records.highest_bid(session, auction)
+    return records.decided_bid(session, auction)
 
 
 def decision_reminder(ctx: Context, auction_id: uuid.UUID) -> bool:

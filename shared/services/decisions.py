@@ -52,16 +52,6 @@ from shared.services import (
 )
 from shared.services.context import Context
 
-
-def _highest(session: Session, auction: Auction) -> Bid | None:
-    """The bid the seller decides on: the one the end transition recorded."""
-    if auction.highest_bid_id is not None:
-        bid = session.get(Bid, auction.highest_bid_id)
-        if bid is not None:
-            return bid
-    return records.highest_bid(session, auction)
-
-
 # -- the seller's decision ----------------------------------------------------------------------
 
 
@@ -83,7 +73,9 @@ def decide(
     deadlines.apply_overdue(ctx, auction_id, deadlines.decision_deadline)
     with ctx.db.session() as session:
         auction = records.locked_auction(session, auction_id)
-        top = _highest(session, auction) if auction.status == AuctionStatus.ENDED else None
+        top = (
+            records.decided_bid(session, auction) if auction.status == AuctionStatus.ENDED else None
+        )
         verdict = judge_decision(
             AwaitingDecision(
                 status=auction.status,

@@ -19,32 +19,20 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from shared.adapters.orm import Auction
-from shared.domain.schedule import Entries, Moment, ending_soon_due
+from shared.domain.schedule import Moment
 from shared.domain.times import iso, to_ms
 from shared.domain.vocabulary import OPEN_STATUSES, NotificationType
-from shared.services import notifications, records, schedules, watchlist
+from shared.services import notifications, records, schedules
 from shared.services.context import Context
 from shared.settings import get_settings
 
 SWEEP_LIMIT = 200
 
 
-def entry(auction: Auction, lead_secs: int, end: datetime | None = None) -> Entries:
-    """The auction's ending-soon schedule entry (to place, or None to remove)."""
-    ends_at = max(auction.ends_at, end) if end else auction.ends_at
-    return {
-        Moment.ENDING_SOON: ending_soon_due(
-            auction.status,
-            to_ms(auction.go_live_at),
-            to_ms(ends_at),
-            lead_secs * 1000,
-            sent=auction.ending_soon_round == auction.round,
-        )
-    }
-
-
 def place(ctx: Context, auction: Auction) -> None:
-    schedules.place(ctx, str(auction.id), entry(auction, ctx.settings.ending_soon_secs))
+    schedules.place(
+        ctx, str(auction.id), schedules.ending_soon_entry(auction, ctx.settings.ending_soon_secs)
+    )
 
 
 def fire(ctx: Context, auction_id: uuid.UUID) -> bool:
@@ -58,7 +46,7 @@ def fire(ctx: Context, auction_id: uuid.UUID) -> bool:
         if auction is None:
             return False
         end = max(auction.ends_at, redis_end) if redis_end else auction.ends_at
-        due = entry(auction, lead, end)[Moment.ENDING_SOON]
+        due = schedules.ending_soon_entry(auction, lead, end)[Moment.ENDING_SOON]
         if due is None or end <= now:
             # Sent, closed, or past its end (no longer "soon": the end transition speaks).
             schedules.place(ctx, aid, {Moment.ENDING_SOON: None})
@@ -68,7 +56,7 @@ def fire(ctx: Context, auction_id: uuid.UUID) -> bool:
             return False
         auction.ending_soon_round = auction.round
         people = sorted(
-            {*watchlist.watchers(session, auction.id), *watchlist.round_bidders(session, auction)}
+            {*records.watchers(session, auction.id), *records.round_bidders(session, auction)}
         )
         for user in people:
             if user == str(auction.seller_id):

@@ -10,13 +10,12 @@ what the first left. A partial unique index (one pending offer per auction) back
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.adapters.orm import Auction, Bid, Invoice, SecondChanceOffer, User
+from shared.adapters.orm import Auction, Invoice, SecondChanceOffer, User
 from shared.domain.deadlines import after, has_passed
 from shared.domain.emails import Template
 from shared.domain.errors import DomainError
@@ -57,16 +56,6 @@ def _offer_id(value: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise DomainError("not_found", "No such offer") from None
-
-
-def highest_by_bidder(session: Session, auction: Auction) -> dict[uuid.UUID, Decimal]:
-    """Each bidder's own highest bid in the auction's current round."""
-    rows = session.execute(
-        select(Bid.bidder_id, func.max(Bid.amount))
-        .where(Bid.auction_id == auction.id, Bid.round == auction.round)
-        .group_by(Bid.bidder_id)
-    ).all()
-    return {bidder: amount for bidder, amount in rows}
 
 
 def _excluded(session: Session, auction: Auction) -> dict[uuid.UUID, str]:
@@ -110,7 +99,7 @@ def make_offer(
     deadlines.apply_overdue(ctx, auction_id, offer_expiry)
     with ctx.db.session() as session:
         auction = records.locked_auction(session, auction_id)
-        highest = highest_by_bidder(session, auction)
+        highest = records.highest_by_bidder(session, auction.id, auction.round)
         excluded = _excluded(session, auction)
         amount = judge_offer(
             OfferRequest(
@@ -319,7 +308,7 @@ def list_offers(ctx: Context, auction_id: uuid.UUID, viewer: Viewer) -> dict[str
             )
             .order_by(SecondChanceOffer.created_at.desc(), SecondChanceOffer.id)
         ).all()
-        highest = highest_by_bidder(session, auction)
+        highest = records.highest_by_bidder(session, auction.id, auction.round)
         excluded = _excluded(session, auction)
         open_ids = [b for b in highest if b not in excluded]
         names = {u.id: u.name for u in session.scalars(select(User).where(User.id.in_(open_ids)))}

@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.adapters.orm import Auction, Invoice
@@ -21,7 +20,6 @@ from shared.domain.money import money_str
 from shared.domain.payments import PaymentAction, Sale, judge_payment
 from shared.domain.principal import Viewer
 from shared.domain.vocabulary import (
-    AuctionStatus,
     CloseReason,
     EventType,
     NotificationType,
@@ -39,16 +37,6 @@ from shared.services import (
 )
 from shared.services.context import Context
 from shared.services.views import payment_view
-
-
-def _locked_sale(session: Session, auction: Auction) -> Invoice | None:
-    if auction.status != AuctionStatus.SOLD:
-        return None
-    return session.scalars(
-        select(Invoice)
-        .where(Invoice.auction_id == auction.id, Invoice.voided_at.is_(None))
-        .with_for_update()
-    ).first()
 
 
 def _data(auction: Auction, invoice: Invoice) -> dict[str, Any]:
@@ -69,7 +57,7 @@ def act(
     """mark_paid (the buyer), confirm or report_unpaid (the seller). Returns the auction."""
     with ctx.db.session() as session:
         auction = records.locked_auction(session, auction_id)
-        invoice = _locked_sale(session, auction)
+        invoice = records.locked_sale(session, auction)
         now = ctx.clock()
         sale = (
             Sale(
@@ -188,7 +176,7 @@ def payment_due(ctx: Context, auction_id: uuid.UUID) -> bool:
         auction = records.lock_auction(session, auction_id)
         if auction is None:
             return False
-        invoice = _locked_sale(session, auction)
+        invoice = records.locked_sale(session, auction)
         if (
             invoice is None
             or invoice.payment_status not in (PaymentStatus.PENDING, PaymentStatus.PAID)

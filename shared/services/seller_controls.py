@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 
 from shared.adapters import keys
 from shared.adapters.orm import Auction, Bid
+from shared.adapters.redis_records import AuctionState
 from shared.adapters.redis_store import StoreError, StoreUnavailable, load_script
 from shared.domain.auctions import AuctionDraft, check_draft, ends_at, shown_status
 from shared.domain.errors import DomainError
@@ -42,12 +43,10 @@ from shared.services import (
     audit,
     bid_intake,
     email_jobs,
-    ending_soon,
     notifications,
     outbox,
     records,
     schedules,
-    watchlist,
 )
 from shared.services.context import Context
 
@@ -98,7 +97,7 @@ def edit(
         auction.ends_at = ends_at(draft.go_live_at, draft.duration_mins)
         session.flush()
         seq = session.scalar(select(func.max(Bid.seq)).where(Bid.auction_id == auction.id)) or 0
-        flat = auction_state.state_of(auction, seq).to_fields()
+        flat = AuctionState.of(auction, seq).to_fields()
         fields = {
             str(k): v for k, v in zip(flat[::2], flat[1::2], strict=True) if k not in ("seq",)
         }
@@ -109,7 +108,7 @@ def edit(
             fields,
             schedule={
                 **schedules.entries_for(auction),
-                **ending_soon.entry(auction, ctx.settings.ending_soon_secs),
+                **schedules.ending_soon_entry(auction, ctx.settings.ending_soon_secs),
             },
         )
         view = auctions.view_of(session, ctx, auction, viewer)
@@ -181,14 +180,8 @@ def cancel(ctx: Context, auction_id: uuid.UUID, viewer: Viewer, reason: str) -> 
             _judge(ctx, session, auction, viewer)
             now = ctx.clock()
             voided_round = auction.round
-            top_bids = dict(
-                session.execute(
-                    select(Bid.bidder_id, func.max(Bid.amount))
-                    .where(Bid.auction_id == auction.id, Bid.round == auction.round)
-                    .group_by(Bid.bidder_id)
-                ).all()
-            )
-            people = {str(b) for b in top_bids} | set(watchlist.watchers(session, auction.id))
+            top_bids = records.highest_by_bidder(session, auction.id, auction.round)
+            people = {str(b) for b in top_bids} | set(records.watchers(session, auction.id))
             from_status = auction.status
             auction.status = AuctionStatus.CANCELLED.value
             auction.cancel_reason = reason

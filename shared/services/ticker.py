@@ -277,7 +277,7 @@ def rebuild_schedule(ctx: Context, moments: tuple[Transition, ...] = TRANSITIONS
             end = schedules.redis_end(ctx, aid)
             schedules.place(ctx, aid, schedules.entries_for(auction, end))
             schedules.place(
-                ctx, aid, ending_soon.entry(auction, ctx.settings.ending_soon_secs, end)
+                ctx, aid, schedules.ending_soon_entry(auction, ctx.settings.ending_soon_secs, end)
             )
             count += 1
         waiting: set[uuid.UUID] = set()

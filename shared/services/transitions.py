@@ -110,9 +110,7 @@ def end(ctx: Context, auction_id: uuid.UUID) -> bool:
         else:
             _await_decision(session, ctx, auction, top)
         # Bidders had their own `auction_ended`; the other watchers hear it here.
-        watchlist.tell_outcome(
-            session, ctx, auction, told=watchlist.round_bidders(session, auction)
-        )
+        watchlist.tell_outcome(session, ctx, auction, told=records.round_bidders(session, auction))
         outbox.state_patch(
             session,
             aid,

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from shared.adapters.orm import Auction, Bid, Watch
+from shared.adapters.orm import Auction, Watch
 from shared.domain.money import money_str
 from shared.domain.vocabulary import NotificationType
 from shared.services import notifications, records
@@ -62,27 +62,6 @@ def watched_by(session: Session, auction_ids: list[uuid.UUID], user_id: str) -> 
     )
 
 
-def watchers(session: Session, auction_id: uuid.UUID) -> list[str]:
-    return [
-        str(u)
-        for u in session.scalars(
-            select(Watch.user_id).where(Watch.auction_id == auction_id).order_by(Watch.user_id)
-        )
-    ]
-
-
-def round_bidders(session: Session, auction: Auction) -> list[str]:
-    """Everyone who bid in the auction's current round."""
-    return [
-        str(u)
-        for u in session.scalars(
-            select(Bid.bidder_id)
-            .where(Bid.auction_id == auction.id, Bid.round == auction.round)
-            .distinct()
-        )
-    ]
-
-
 def tell_outcome(
     session: Session, ctx: Context, auction: Auction, *, told: Iterable[str] = ()
 ) -> None:
@@ -98,7 +77,7 @@ def tell_outcome(
     }
     if auction.final_price is not None:
         payload["finalPrice"] = money_str(auction.final_price)
-    for user in watchers(session, auction.id):
+    for user in records.watchers(session, auction.id):
         if user in skip:
             continue
         notifications.notify(
