@@ -19,11 +19,13 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from shared.adapters.orm import Auction
+from shared.domain.events import AuctionEndingSoon
 from shared.domain.schedule import Moment
-from shared.domain.times import iso, to_ms
-from shared.domain.vocabulary import OPEN_STATUSES, NotificationType
-from shared.services import notifications, records, schedules
+from shared.domain.times import to_ms
+from shared.domain.vocabulary import OPEN_STATUSES
+from shared.services import records, schedules
 from shared.services.context import Context
+from shared.services.unit_of_work import unit_of_work
 from shared.settings import get_settings
 
 SWEEP_LIMIT = 200
@@ -41,8 +43,8 @@ def fire(ctx: Context, auction_id: uuid.UUID) -> bool:
     now = ctx.clock()
     redis_end = schedules.redis_end(ctx, aid)
     lead = ctx.settings.ending_soon_secs
-    with ctx.db.session() as session:
-        auction = records.lock_auction(session, auction_id)
+    with unit_of_work(ctx) as uow:
+        auction = records.lock_auction(uow.session, auction_id)
         if auction is None:
             return False
         end = max(auction.ends_at, redis_end) if redis_end else auction.ends_at
@@ -55,25 +57,7 @@ def fire(ctx: Context, auction_id: uuid.UUID) -> bool:
             schedules.place(ctx, aid, {Moment.ENDING_SOON: due})  # the end moved later
             return False
         auction.ending_soon_round = auction.round
-        people = sorted(
-            {*records.watchers(session, auction.id), *records.round_bidders(session, auction)}
-        )
-        for user in people:
-            if user == str(auction.seller_id):
-                continue
-            notifications.notify(
-                session,
-                ctx,
-                cause=f"ending_soon:{aid}:{auction.round}",
-                user_id=user,
-                kind=NotificationType.ENDING_SOON,
-                payload={
-                    "auctionId": aid,
-                    "itemName": auction.item_name,
-                    "endsAt": iso(end),
-                    "currentPrice": str(auction.current_price),
-                },
-            )
+        uow.record(AuctionEndingSoon(aid, auction.round, end))
     schedules.place(ctx, aid, {Moment.ENDING_SOON: None})
     return True
 

@@ -38,9 +38,7 @@ from shared.services import (
     bid_intake,
     deadlines,
     ending_soon,
-    offers,
     outbox,
-    payments,
     schedules,
     transitions,
 )
@@ -158,8 +156,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         Moment.COUNTER_EXPIRY, deadlines.counter_expiry, _counter_expiries, _counter_expiries
     ),
-    Transition(Moment.OFFER_EXPIRY, offers.offer_expiry, _offer_expiries, _offer_expiries),
-    Transition(Moment.PAYMENT_DUE, payments.payment_due, _payments_due, _payments_due),
+    Transition(Moment.OFFER_EXPIRY, deadlines.offer_expiry, _offer_expiries, _offer_expiries),
+    Transition(Moment.PAYMENT_DUE, deadlines.payment_due, _payments_due, _payments_due),
 )
 
 
