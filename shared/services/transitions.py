@@ -16,7 +16,7 @@ import uuid
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from shared.adapters.orm import Auction, Bid
+from shared.adapters.orm import Auction
 from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.domain.deadlines import after, reminder_at
 from shared.domain.events import AuctionEnded, AuctionEndedWithoutBids, AuctionWentLive
@@ -71,28 +71,19 @@ def end(ctx: Context, auction_id: uuid.UUID) -> bool:
         auction.closed_at = now
         top = records.highest_bid(uow.session, auction)
         if top is None:
-            _close_without_bids(uow, auction)
-        else:
-            _await_decision(uow, auction, top)
+            auction.status = AuctionStatus.CLOSED_NO_WINNER.value
+            auction.closed_reason = CloseReason.NO_BIDS.value
+            uow.session.flush()
+            uow.record(AuctionEndedWithoutBids(aid, auction.round))
+        else:  # the seller decides, by the deadline the window sets now
+            auction.status = AuctionStatus.ENDED.value
+            auction.highest_bid_id = top.id
+            auction.decision_deadline = after(auction.ends_at, ctx.settings.decision_window_secs)
+            auction.decision_reminder_at = reminder_at(auction.ends_at, auction.decision_deadline)
+            auction.decision_reminded_at = None
+            uow.session.flush()
+            uow.record(AuctionEnded(aid, auction.round, str(top.id)))
     return True
-
-
-def _close_without_bids(uow: UnitOfWork, auction: Auction) -> None:
-    auction.status = AuctionStatus.CLOSED_NO_WINNER.value
-    auction.closed_reason = CloseReason.NO_BIDS.value
-    uow.session.flush()
-    uow.record(AuctionEndedWithoutBids(str(auction.id), auction.round))
-
-
-def _await_decision(uow: UnitOfWork, auction: Auction, top: Bid) -> None:
-    """Ended with bids: the seller decides, by the deadline the window sets now."""
-    auction.status = AuctionStatus.ENDED.value
-    auction.highest_bid_id = top.id
-    auction.decision_deadline = after(auction.ends_at, uow.ctx.settings.decision_window_secs)
-    auction.decision_reminder_at = reminder_at(auction.ends_at, auction.decision_deadline)
-    auction.decision_reminded_at = None
-    uow.session.flush()
-    uow.record(AuctionEnded(str(auction.id), auction.round, str(top.id)))
 
 
 def close_if_overdue(ctx: Context, auction_id: uuid.UUID) -> None:
