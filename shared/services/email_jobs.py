@@ -1,7 +1,9 @@
 """Email jobs: what each after-the-hammer email says, and its delivery exactly once.
 
-A job names its cause (`email:{template}:{key}:{role}`) and carries the immutable facts of it
-(which bid, which counter offer, when); names and addresses are read fresh at sending time.
+A job is queued as a consequence of a domain event (`consequences`; its body from
+`shared.domain.emails.email_job`): it names its cause (`email:{template}:{key}:{role}`) and
+carries the immutable facts of it (which bid, which counter offer, when); names and addresses
+are read fresh at sending time, by the template's builder in `LETTERS`.
 
 Exactly once, by the job id, in `email_deliveries`:
 - a row that exists means the provider accepted this message: nothing is sent again;
