@@ -22,7 +22,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
-from cachetools import TTLCache
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
@@ -59,11 +58,6 @@ WRITE_HIGH_WATER = 64 * 1024  # past this, the transport calls pause_writing: "c
 SLOW_BUFFER_BYTES = 1024 * 1024  # a congested peer with more than this queued is dropped
 SLOW_AFTER_S = 10.0  # ... and so is one congested for this long
 SUMMARY_EVERY_S = 5.0
-# Auction ids PostgreSQL said do not exist are remembered for a while (ids are minted by the
-# server, so one does not come to exist later): a flood of joins to made-up ids costs neither
-# a database round trip nor a worker thread each.
-UNKNOWN_AUCTION_TTL_S = 30.0
-UNKNOWN_AUCTION_MAX = 10_000
 # At most this many joins look an auction up in PostgreSQL at once: the ticker and the job
 # worker share the node's few worker threads and database connections with them (/health has
 # a thread of its own, `http_routes.Health`).
@@ -195,9 +189,9 @@ class SocketNode:
         )
         self.congested: set[NodeConnection] = set()
         self.dropped_slow = 0
-        self.unknown_auctions: TTLCache[str, bool] = TTLCache(
-            maxsize=UNKNOWN_AUCTION_MAX, ttl=UNKNOWN_AUCTION_TTL_S
-        )
+        # A flood of joins to made-up ids costs neither a database round trip nor a worker
+        # thread each.
+        self.unknown_auctions = auction_state.UnknownAuctions()
         self.rebuilds = asyncio.Semaphore(REBUILDS_AT_ONCE)
         self.refused_connections = 0
         self.metrics = NodeMetrics(self)  # GET /metrics, GET /admin/metrics
@@ -385,7 +379,7 @@ class SocketNode:
             if not read.state and await self.rebuild(aid):
                 read = await self.rooms.read(aid, ticket.after)
             if not read.state:
-                self.unknown_auctions[aid] = True
+                self.unknown_auctions.add(aid)
                 self.send(self.hub.fail_join(connection, ticket, "not_found", "No such auction"))
                 return "not_found"
             self.send(self.hub.complete_join(connection, ticket, read))

@@ -6,6 +6,7 @@ reader goes through the classes here instead of reading dict keys in several fil
 - `AuctionState`: the hash `auction:{id}:state` the bid script judges.
 - `HighestBid`: the JSON at `auction:{id}:highest`.
 - `BidRecord`: an accepted bid's outbox record on `outbox:bids` (what PostgreSQL must learn).
+- `ScheduleWire`: schedule entries as a state patch and `seed_state.lua` take them.
 """
 
 from __future__ import annotations
@@ -14,6 +15,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+
+from shared.adapters import keys
+from shared.adapters.orm import Auction
+from shared.domain.money import to_minor
+from shared.domain.schedule import Entries
+from shared.domain.times import to_ms
+
+# [[schedule key, due ms or None]]: entries to place (or, None, to remove).
+ScheduleWire = list[tuple[str, int | None]]
+
+
+def schedule_wire(entries: Entries) -> ScheduleWire:
+    return [(keys.schedule(moment), due) for moment, due in entries.items()]
 
 
 def _optional_int(value: str | None) -> int | None:
@@ -35,6 +49,23 @@ class AuctionState:
     seller_id: str
     round: int
     seq: int = 0
+
+    @classmethod
+    def of(cls, auction: Auction, seq: int) -> AuctionState:
+        """The state of `auction` as the record has it (`seq`: its last bid's number)."""
+        return cls(
+            status=auction.status,
+            go_live_ms=to_ms(auction.go_live_at),
+            ends_ms=to_ms(auction.ends_at),
+            start_price=to_minor(auction.start_price),
+            increment=to_minor(auction.bid_increment),
+            reserve=to_minor(auction.reserve_price) if auction.reserve_price is not None else None,
+            buy_now=to_minor(auction.buy_now_price) if auction.buy_now_price is not None else None,
+            soft_close_s=auction.soft_close_secs,
+            seller_id=str(auction.seller_id),
+            round=auction.round,
+            seq=seq,
+        )
 
     @classmethod
     def from_hash(cls, fields: dict[str, str]) -> AuctionState | None:

@@ -19,9 +19,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from shared.domain import auctions
-from shared.domain.vocabulary import AuctionStatus
-
-OPEN_STATUSES = frozenset({AuctionStatus.SCHEDULED, AuctionStatus.LIVE})
+from shared.domain.vocabulary import OPEN_STATUSES, AuctionStatus
 
 # A bid is judged at the moment it arrived (the gateway's stamp), not when it reaches the bid
 # script: the last second of an auction is when functions start cold, and a bid that arrived

@@ -17,7 +17,7 @@ from enum import StrEnum
 
 from shared.domain.errors import DomainError, invalid
 from shared.domain.money import money_str
-from shared.domain.vocabulary import AuctionStatus, CounterStatus
+from shared.domain.vocabulary import OPEN_STATUSES, AuctionStatus, CounterStatus
 
 
 class SellerAction(StrEnum):
@@ -109,7 +109,7 @@ def judge_decision(
 def _why_no_decision(auction: AwaitingDecision) -> str:
     if auction.has_counter and auction.status == AuctionStatus.ENDED:
         return "The seller already made a counter offer on this auction"
-    if auction.status in (AuctionStatus.SCHEDULED, AuctionStatus.LIVE):
+    if auction.status in OPEN_STATUSES:
         return "The auction has not ended yet"
     if auction.status == AuctionStatus.SOLD:
         return "The auction is already sold"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.domain.money import display_money
@@ -38,6 +39,31 @@ class Template(StrEnum):
     PAYMENT_DUE = "payment_due"
     SALE_VOID = "sale_void"
     AUCTION_CANCELLED = "auction_cancelled"
+
+
+def email_job(
+    template: Template,
+    key: str,
+    *,
+    auction_id: str,
+    recipient_id: str,
+    role: str,
+    attach_invoice: bool = False,
+    **facts: Any,
+) -> dict[str, Any]:
+    """The body of an email job, with its stable id (`email:{template}:{key}:{role}`, the key
+    naming its cause: the queue takes each id once, so a cause never queues a second email).
+    It carries the cause's immutable facts; names and addresses are read at sending time."""
+    return {
+        "id": f"email:{template.value}:{key}:{role}",
+        "type": "email",
+        "template": template.value,
+        "auctionId": auction_id,
+        "recipientId": recipient_id,
+        "role": role,
+        "attachInvoice": attach_invoice,
+        **facts,
+    }
 
 
 @dataclass(frozen=True)

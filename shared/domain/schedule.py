@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from shared.domain.vocabulary import AuctionStatus
+from shared.domain.vocabulary import OPEN_STATUSES, AuctionStatus
 
 
 class Moment(StrEnum):
@@ -88,6 +88,6 @@ def ending_soon_due(
     whoever changes the end (create, edit, the notice's transition re-placing it after a soft
     close moved the end), never by `window_entries`. An auction shorter than the lead hears
     it when it opens."""
-    if sent or status not in (AuctionStatus.SCHEDULED, AuctionStatus.LIVE):
+    if sent or status not in OPEN_STATUSES:
         return None
     return max(ends_ms - lead_ms, go_live_ms)

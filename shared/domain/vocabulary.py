@@ -14,6 +14,11 @@ class AuctionStatus(StrEnum):
     CANCELLED = "cancelled"  # called off by its seller (or an admin) before a sale; final
 
 
+# An auction whose window the record has not closed yet (a scheduled one opens by the clock):
+# bids may come, and the end transition is still ahead. Said once; the bid script mirrors it.
+OPEN_STATUSES = (AuctionStatus.SCHEDULED, AuctionStatus.LIVE)
+
+
 class Role(StrEnum):
     BUYER = "buyer"
     SELLER = "seller"

@@ -13,10 +13,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from shared.adapters.orm import Auction, SecondChanceOffer
 from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.domain.errors import DomainError, invalid
-from shared.domain.times import iso, to_ms
+from shared.domain.events import AuctionReset
+from shared.domain.times import iso
 from shared.domain.vocabulary import AuctionStatus, OfferStatus
-from shared.services import auction_state, audit, outbox, records, schedules, transitions
+from shared.services import auction_state, records, transitions
 from shared.services.context import Context
+from shared.services.unit_of_work import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +26,8 @@ log = logging.getLogger(__name__)
 def start_now(ctx: Context, auction_id: uuid.UUID, actor_id: str | None = None) -> Auction:
     """Live from now for durationMins (a scheduled auction only)."""
     now = ctx.clock()
-    with ctx.db.session() as session:
-        auction = records.locked_auction(session, auction_id)
+    with unit_of_work(ctx) as uow:
+        auction = records.locked_auction(uow.session, auction_id)
         if auction.status != AuctionStatus.SCHEDULED:
             raise DomainError(
                 "decision_not_allowed",
@@ -34,9 +36,8 @@ def start_now(ctx: Context, auction_id: uuid.UUID, actor_id: str | None = None) 
         scheduled_for = auction.go_live_at
         auction.go_live_at = now
         auction.ends_at = now + timedelta(minutes=auction.duration_mins)
-        transitions.go_live(session, ctx, auction)
-        audit.record(
-            session,
+        transitions.go_live(uow, auction)
+        uow.audit(
             actor_id,
             "admin.start",
             auction.id,
@@ -46,7 +47,6 @@ def start_now(ctx: Context, auction_id: uuid.UUID, actor_id: str | None = None) 
                 "endsAt": iso(auction.ends_at),
             },
         )
-    outbox.relay(ctx)
     return auction
 
 
@@ -56,12 +56,11 @@ def reset(
     """Back to scheduled in a new round: earlier bids are kept, void (their round is over)."""
     if go_live_at <= ctx.clock():
         raise invalid("goLiveAt", "must be in the future")
-    with ctx.db.session() as session:
-        auction = records.locked_auction(session, auction_id)
+    with unit_of_work(ctx) as uow:
+        auction = records.locked_auction(uow.session, auction_id)
         if auction.status == AuctionStatus.SOLD:
             raise DomainError("decision_not_allowed", "A sold auction cannot be reset")
-        audit.record(
-            session,
+        uow.audit(
             actor_id,
             "admin.reset",
             auction.id,
@@ -72,7 +71,7 @@ def reset(
             },
         )
         # A second-chance offer of the old round no longer stands (its round is void).
-        session.execute(
+        uow.session.execute(
             update(SecondChanceOffer)
             .where(
                 SecondChanceOffer.auction_id == auction.id,
@@ -92,21 +91,8 @@ def reset(
         auction.decision_deadline = None
         auction.decision_reminder_at = None
         auction.decision_reminded_at = None
-        session.flush()
-        outbox.state_patch(
-            session,
-            str(auction.id),
-            auction.round,
-            {
-                "status": auction.status,
-                "goLiveAt": to_ms(go_live_at),
-                "endsAt": to_ms(auction.ends_at),
-                "round": auction.round,
-            },
-            schedule=schedules.entries_of(session, auction),
-            clear=True,
-        )
-    outbox.relay(ctx)
+        uow.session.flush()
+        uow.record(AuctionReset(str(auction.id), auction.round))
     # A new round has no bids, so the record is the whole truth: write it to Redis now, even
     # if the patch above waits on another relay's lock, before the admin's 200 goes out.
     try:

@@ -3,38 +3,24 @@ PostgreSQL: at creation, on every status change, and whenever it is missing."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import dataclass
 
 import orjson
+from cachetools import TTLCache
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.adapters import keys
 from shared.adapters.orm import Auction, Bid, ProxyMaximum, User
-from shared.adapters.redis_records import AuctionState, HighestBid
+from shared.adapters.redis_records import AuctionState, HighestBid, schedule_wire
 from shared.adapters.redis_store import StoreError, hash_to_dict, load_script
 from shared.domain.marketplace import public_name
 from shared.domain.money import to_minor
 from shared.domain.times import to_ms
 from shared.services import records, schedules
 from shared.services.context import Context
-
-
-def state_of(auction: Auction, seq: int) -> AuctionState:
-    return AuctionState(
-        status=auction.status,
-        go_live_ms=to_ms(auction.go_live_at),
-        ends_ms=to_ms(auction.ends_at),
-        start_price=to_minor(auction.start_price),
-        increment=to_minor(auction.bid_increment),
-        reserve=to_minor(auction.reserve_price) if auction.reserve_price is not None else None,
-        buy_now=to_minor(auction.buy_now_price) if auction.buy_now_price is not None else None,
-        soft_close_s=auction.soft_close_secs,
-        seller_id=str(auction.seller_id),
-        round=auction.round,
-        seq=seq,
-    )
 
 
 def _record(session: Session, auction: Auction) -> tuple[str, str, AuctionState]:
@@ -62,7 +48,7 @@ def _record(session: Session, auction: Auction) -> tuple[str, str, AuctionState]
             max_at=own["at"] if own else to_ms(top.created_at),
             name=public_name(bidder.name, str(top.bidder_id)) if bidder else None,
         ).to_json()
-    return highest, orjson.dumps(proxies).decode() if proxies else "", state_of(auction, seq)
+    return highest, orjson.dumps(proxies).decode() if proxies else "", AuctionState.of(auction, seq)
 
 
 def seed(ctx: Context, session: Session, auction: Auction, *, force: bool = False) -> bool:
@@ -70,7 +56,7 @@ def seed(ctx: Context, session: Session, auction: Auction, *, force: bool = Fals
     with its schedule entries."""
     aid = str(auction.id)
     highest, proxies, state = _record(session, auction)
-    schedule = orjson.dumps(schedules.wire(schedules.entries_of(session, auction))).decode()
+    schedule = orjson.dumps(schedule_wire(schedules.entries_of(session, auction))).decode()
     written = ctx.store.script(
         load_script("seed_state"),
         [keys.state(aid), keys.highest(aid), keys.proxies(aid)],
@@ -87,6 +73,28 @@ def rebuild(ctx: Context, auction_id: uuid.UUID) -> bool:
             return False
         seed(ctx, session, auction)
         return True
+
+
+class UnknownAuctions:
+    """Auction ids PostgreSQL just said do not exist, each remembered 30 s (10,000 at most):
+    a bid or a join naming one again within that time costs no database read. Ids are minted
+    by the server at creation, so an id that was unknown does not become an auction later.
+    Safe to share between threads."""
+
+    TTL_S = 30.0
+    MAX = 10_000
+
+    def __init__(self) -> None:
+        self._ids: TTLCache[str, bool] = TTLCache(maxsize=self.MAX, ttl=self.TTL_S)
+        self._lock = threading.Lock()
+
+    def __contains__(self, auction_id: object) -> bool:
+        with self._lock:
+            return auction_id in self._ids
+
+    def add(self, auction_id: str) -> None:
+        with self._lock:
+            self._ids[auction_id] = True
 
 
 def read_state(ctx: Context, auction_id: str) -> AuctionState | None:

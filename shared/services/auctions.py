@@ -22,14 +22,12 @@ from shared.domain.errors import DomainError
 from shared.domain.marketplace import public_name
 from shared.domain.principal import Viewer
 from shared.domain.times import from_ms
-from shared.domain.vocabulary import AuctionStatus, Role
+from shared.domain.vocabulary import OPEN_STATUSES, AuctionStatus, Role
 from shared.services import auction_state, ending_soon, media, records, search, watchlist
 from shared.services.context import Context
 from shared.services.views import LiveState, auction_view, bid_view
 
 log = logging.getLogger(__name__)
-
-OPEN = (AuctionStatus.SCHEDULED.value, AuctionStatus.LIVE.value)
 
 
 def create_auction(ctx: Context, seller_id: str, draft: AuctionDraft) -> dict[str, Any]:
@@ -158,12 +156,12 @@ def read_auction(ctx: Context, auction_id: str, viewer: Viewer) -> dict[str, Any
     if auction.status in _AFTER_SALE:
         return _read_through_the_record(ctx, auction_id, viewer)
     live = None
-    if auction.status in OPEN or viewer.user_id:
+    if auction.status in OPEN_STATUSES or viewer.user_id:
         live = read_live(ctx, str(auction.id), viewer.user_id)
     top = found.highest
-    if auction.status in OPEN and live is not None:
+    if auction.status in OPEN_STATUSES and live is not None:
         top = None  # Redis holds the newest highest
-    if auction.status not in OPEN and live is not None:
+    if auction.status not in OPEN_STATUSES and live is not None:
         # Closed: PostgreSQL is the record; keep only the caller's own maximum from Redis.
         live = LiveState(None, None, None, live.my_max)
     store = media.store_for(ctx.settings)
@@ -189,12 +187,12 @@ def _read_through_the_record(ctx: Context, auction_id: str, viewer: Viewer) -> d
     with ctx.db.session() as session:
         auction = records.get_auction(session, auction_id)
         live = None
-        if auction.status in OPEN or viewer.user_id:
+        if auction.status in OPEN_STATUSES or viewer.user_id:
             live = read_live(ctx, str(auction.id), viewer.user_id)
-        top = None
-        if auction.status not in OPEN or live is None:  # else Redis holds the newest highest
+        top = None  # while open and readable, Redis holds the newest highest
+        if auction.status not in OPEN_STATUSES or live is None:
             top = records.highest_bid(session, auction)
-        if auction.status not in OPEN and live is not None:
+        if auction.status not in OPEN_STATUSES and live is not None:
             # Closed: PostgreSQL is the record; keep only the caller's own maximum from Redis.
             live = LiveState(None, None, None, live.my_max)
         return _with_extras(

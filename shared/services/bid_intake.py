@@ -23,12 +23,14 @@ from shared.adapters import keys
 from shared.adapters.orm import Auction, Bid, ProxyMaximum
 from shared.adapters.redis_records import BidRecord
 from shared.adapters.redis_store import StoreError, StoreUnavailable
-from shared.domain.money import from_minor, money_str
+from shared.domain.events import BidAccepted, BoughtNow
+from shared.domain.money import from_minor
 from shared.domain.times import from_ms
-from shared.domain.vocabulary import NotificationType
+from shared.domain.vocabulary import OPEN_STATUSES
 from shared.logs import Event
-from shared.services import notifications, outbox, sales
+from shared.services import outbox, records, sales
 from shared.services.context import Context
+from shared.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -115,40 +117,49 @@ def store_rule_changes(session: Session, record: BidRecord) -> None:
 
 
 def intake(session: Session, ctx: Context, record: BidRecord) -> None:
+    """Store the record's bids and rule changes, tell the seller and whoever was outbid, and
+    finish a buy-now sale (in the caller's transaction)."""
     store_bids(session, record)
     store_rule_changes(session, record)
     if not record.bids:
         return
-    auction_id = uuid.UUID(record.auction_id)
-    auction = session.get(Auction, auction_id)
-    item = auction.item_name if auction else ""
-    last = record.bids[-1]
-    cause = f"bid:{record.bids[0].id}"
-    payload = {
-        "auctionId": record.auction_id,
-        "itemName": item,
-        "bidId": last.id,
-        "amount": money_str(last.amount),
-    }
-    notifications.notify(
-        session,
-        ctx,
-        cause=cause,
-        user_id=record.seller_id,
-        kind=NotificationType.NEW_BID,
-        payload=payload,
-    )
-    for user_id in record.outbid:
-        notifications.notify(
-            session,
-            ctx,
-            cause=cause,
-            user_id=user_id,
-            kind=NotificationType.OUTBID,
-            payload=payload,
+    uow = UnitOfWork(ctx, session)
+    first, last = record.bids[0], record.bids[-1]
+    uow.record(
+        BidAccepted(
+            record.auction_id,
+            record.round,
+            first_bid_id=first.id,
+            bid_id=last.id,
+            amount=last.amount,
+            seller_id=record.seller_id,
+            outbid=record.outbid,
         )
+    )
     if record.buy_now:
-        sales.finish_buy_now(session, ctx, auction_id, uuid.UUID(record.bids[0].id))
+        _finish_buy_now(uow, uuid.UUID(record.auction_id), uuid.UUID(first.id))
+
+
+def _finish_buy_now(uow: UnitOfWork, auction_id: uuid.UUID, bid_id: uuid.UUID) -> None:
+    """Buy-now: the bid script already closed the window; make it a sale in the record (once:
+    the status guard under the row lock)."""
+    auction = records.lock_auction(uow.session, auction_id)
+    if auction is None or auction.status not in OPEN_STATUSES or auction.buy_now_price is None:
+        return
+    bid = uow.session.get(Bid, bid_id)
+    if bid is None:
+        return
+    invoice = sales.complete_sale(
+        uow.session,
+        uow.ctx,
+        auction,
+        buyer_id=bid.bidder_id,
+        price=auction.buy_now_price,
+        reason="buy_now",
+        bid_id=bid.id,
+    )
+    auction.ends_at = min(auction.ends_at, bid.created_at)
+    uow.record(BoughtNow(str(auction.id), auction.round, str(invoice.id), str(bid.id)))
 
 
 def drain(ctx: Context, *, batch: int = 200) -> int:

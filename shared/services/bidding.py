@@ -15,14 +15,12 @@ never reached Redis, `unavailable`: nothing was placed.
 from __future__ import annotations
 
 import logging
-import threading
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import orjson
-from cachetools import TTLCache
 
 from shared.adapters import keys
 from shared.adapters.db import DB_ERRORS
@@ -39,15 +37,9 @@ log = logging.getLogger(__name__)
 ANSWER_NAMESPACE = uuid.UUID("0b7f3b1e-5d2c-4a8e-8f1a-3c6d9e2b7a10")
 RETRY_AFTER_S = 1  # an outage's answer: retry soon, with the same Idempotency-Key
 
-# Auction ids PostgreSQL just said do not exist: a bid naming one again within 30 s costs one
-# script (which charges the bidder's lookup bucket) and no database read. Ids are minted by
-# the server at creation, so an id that was unknown does not become an auction later.
-UNKNOWN_AUCTION_TTL_S = 30.0
-UNKNOWN_AUCTION_MAX = 10_000
-_unknown_auctions: TTLCache[str, bool] = TTLCache(
-    maxsize=UNKNOWN_AUCTION_MAX, ttl=UNKNOWN_AUCTION_TTL_S
-)
-_unknown_lock = threading.Lock()
+# A bid naming an auction PostgreSQL just said does not exist costs one script (which charges
+# the bidder's lookup bucket) and no database read.
+_unknown_auctions = auction_state.UnknownAuctions()
 
 
 @dataclass(frozen=True)
@@ -217,13 +209,10 @@ def judge_in_redis(
     if kind == "missing" and _missing(body) == "state":
         # The script charged the bidder's lookup bucket before answering `missing`.
         aid = str(auction_id)
-        with _unknown_lock:
-            known_unknown = aid in _unknown_auctions
-        if known_unknown:
+        if aid in _unknown_auctions:
             raise DomainError("not_found", "No such auction")
         if not _rebuild(ctx, auction_id):
-            with _unknown_lock:
-                _unknown_auctions[aid] = True
+            _unknown_auctions.add(aid)
             raise DomainError("not_found", "No such auction")
         kind, body = _run_bid_script(ctx, script, script_keys, args, retry_key)
     if kind == "missing":  # flushed again between the calls

@@ -1,9 +1,10 @@
 """After the hammer: the seller's decision and the buyer's answer to a counter offer.
 
 Each use case takes the auction's row lock, judges the request against what is in the record
-now (`shared.domain.decisions`), and writes the outcome with its consequences in the same
-transaction: the user events and notifications for the right people, the email jobs, the
-Redis state patch (so a snapshot shows the new status), and an audit entry. Of two requests
+now (`shared.domain.decisions`), changes the record and records what happened, with an audit
+entry, in one transaction (the event's consequences join it: the user events and
+notifications for the right people, the email jobs, the Redis state patch so a snapshot
+shows the new status). Of two requests
 that race, the second waits for the lock and is then judged against what the first left, so
 an auction gets one decision, and a counter offer one answer.
 """
@@ -15,7 +16,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from shared.adapters.orm import Auction, Bid, CounterOffer
 from shared.domain.deadlines import after, has_passed
@@ -28,39 +28,19 @@ from shared.domain.decisions import (
     judge_decision,
 )
 from shared.domain.errors import DomainError
+from shared.domain.events import (
+    CounterAccepted,
+    CounterOffered,
+    CounterRejected,
+    SellerAccepted,
+    SellerRejected,
+)
 from shared.domain.money import money_str
 from shared.domain.principal import Viewer
-from shared.domain.times import iso
-from shared.domain.vocabulary import (
-    AuctionStatus,
-    CloseReason,
-    CounterStatus,
-    EventType,
-    NotificationType,
-)
-from shared.services import (
-    auctions,
-    audit,
-    deadlines,
-    email_jobs,
-    outbox,
-    outcomes,
-    records,
-    sales,
-    schedules,
-    transitions,
-)
+from shared.domain.vocabulary import AuctionStatus, CloseReason, CounterStatus
+from shared.services import auctions, deadlines, records, sales, transitions
 from shared.services.context import Context
-
-
-def _highest(session: Session, auction: Auction) -> Bid | None:
-    """The bid the seller decides on: the one the end transition recorded."""
-    if auction.highest_bid_id is not None:
-        bid = session.get(Bid, auction.highest_bid_id)
-        if bid is not None:
-            return bid
-    return records.highest_bid(session, auction)
-
+from shared.services.unit_of_work import UnitOfWork, unit_of_work
 
 # -- the seller's decision ----------------------------------------------------------------------
 
@@ -81,52 +61,51 @@ def decide(
     # one past its decision deadline gets DECISION_DEFAULT first (and this decision a 409).
     transitions.close_if_overdue(ctx, auction_id)
     deadlines.apply_overdue(ctx, auction_id, deadlines.decision_deadline)
-    with ctx.db.session() as session:
-        auction = records.locked_auction(session, auction_id)
-        top = _highest(session, auction) if auction.status == AuctionStatus.ENDED else None
+    with unit_of_work(ctx) as uow:
+        auction = records.locked_auction(uow.session, auction_id)
+        ended = auction.status == AuctionStatus.ENDED
+        top = records.decided_bid(uow.session, auction) if ended else None
+        now = ctx.clock()
         verdict = judge_decision(
             AwaitingDecision(
                 status=auction.status,
                 seller_id=str(auction.seller_id),
                 highest_bidder_id=str(top.bidder_id) if top else None,
                 highest_amount=top.amount if top else None,
-                has_counter=records.counter_of(session, auction) is not None,
-                window_closed=has_passed(auction.decision_deadline, ctx.clock()),
+                has_counter=records.counter_of(uow.session, auction) is not None,
+                window_closed=has_passed(auction.decision_deadline, now),
             ),
             seller.user_id or "",
             action,
             amount,
         )
         assert top is not None  # judge_decision refuses an auction without a highest bid
-        details: dict[str, Any] = {"bidId": str(top.id), "highestBid": money_str(top.amount)}
-        cause = f"decision:{auction.id}:{auction.round}"
+        aid, decided = str(auction.id), str(top.id)
+        details: dict[str, Any] = {"bidId": decided, "highestBid": money_str(top.amount)}
         if action == SellerAction.ACCEPT:
-            outcomes.sell_to_highest(session, ctx, auction, top, cause=cause)
-        elif action == SellerAction.REJECT:
-            outcomes.reject_highest(
-                session,
+            invoice = sales.complete_sale(
+                uow.session,
                 ctx,
                 auction,
-                top,
-                reason=CloseReason.REJECTED,
-                kind=NotificationType.REJECTED,
-                cause=cause,
+                buyer_id=top.bidder_id,
+                price=top.amount,
+                reason="accepted",
+                bid_id=top.id,
             )
-            outbox.job(session, email_jobs.rejection_job(auction, top, ctx.clock()))
+            uow.record(SellerAccepted(aid, auction.round, str(invoice.id), decided))
+        elif action == SellerAction.REJECT:
+            sales.close_unsold(uow.session, auction, CloseReason.REJECTED, now)
+            uow.record(SellerRejected(aid, auction.round, decided, decided_at=now))
         else:
             assert verdict.counter_amount is not None
-            offer = _counter(session, ctx, auction, top, verdict.counter_amount)
+            offer = _counter(uow, auction, top, verdict.counter_amount)
             details.update(counterId=str(offer.id), amount=money_str(offer.amount))
-        audit.record(session, seller.user_id, f"seller.{action.value}", auction.id, details)
-        body = auctions.view_of(session, ctx, auction, seller)
-    outbox.relay(ctx)
-    return body
+        uow.audit(seller.user_id, f"seller.{action.value}", auction.id, details)
+        return auctions.view_of(uow.session, ctx, auction, seller)
 
 
-def _counter(
-    session: Session, ctx: Context, auction: Auction, top: Bid, amount: Decimal
-) -> CounterOffer:
-    now = ctx.clock()
+def _counter(uow: UnitOfWork, auction: Auction, top: Bid, amount: Decimal) -> CounterOffer:
+    now = uow.ctx.clock()
     offer = CounterOffer(
         id=uuid.uuid4(),
         auction_id=auction.id,
@@ -136,45 +115,12 @@ def _counter(
         amount=amount,
         status=CounterStatus.PENDING.value,
         created_at=now,
-        expires_at=after(now, ctx.settings.counter_window_secs),
+        expires_at=after(now, uow.ctx.settings.counter_window_secs),
     )
-    session.add(offer)
-    session.flush()
+    uow.session.add(offer)
+    uow.session.flush()
     # The decision was made: its deadlines leave the schedules, the counter's expiry joins.
-    outbox.state_patch(
-        session,
-        str(auction.id),
-        auction.round,
-        {},
-        schedule=schedules.entries_of(session, auction),
-    )
-    summary = {
-        "id": str(offer.id),
-        "amount": money_str(amount),
-        "status": offer.status,
-        "expiresAt": iso(offer.expires_at),
-    }
-    data = {
-        "auctionId": str(auction.id),
-        "itemName": auction.item_name,
-        "counterOffer": summary,
-        "counterId": str(offer.id),
-        "amount": money_str(amount),
-        "highestBid": money_str(top.amount),
-        "buyerId": str(top.bidder_id),
-        "sellerId": str(auction.seller_id),
-    }
-    outcomes.tell(
-        session,
-        ctx,
-        auction,
-        [str(top.bidder_id)],
-        EventType.COUNTER_OFFER,
-        NotificationType.COUNTER_OFFER,
-        data,
-        cause=f"counter:{offer.id}",
-    )
-    outbox.job(session, email_jobs.counter_invitation_job(offer, top))
+    uow.record(CounterOffered(str(auction.id), auction.round, str(offer.id), str(top.id)))
     return offer
 
 
@@ -195,12 +141,13 @@ def answer_counter(
             raise DomainError("not_found", "No such counter offer")
     # An answer after expiresAt is refused; the expiry is applied first if no ticker has yet.
     deadlines.apply_overdue(ctx, auction_id, deadlines.counter_expiry)
-    with ctx.db.session() as session:
+    with unit_of_work(ctx) as uow:
         # Lock order: the auction, then the offer (the seller's decision takes the same order).
-        auction = records.locked_auction(session, auction_id)
-        offer = session.scalars(
+        auction = records.locked_auction(uow.session, auction_id)
+        offer = uow.session.scalars(
             select(CounterOffer).where(CounterOffer.id == cid).with_for_update()
         ).one()
+        now = ctx.clock()
         verdict = judge_answer(
             PendingCounter(
                 status=offer.status,
@@ -208,70 +155,31 @@ def answer_counter(
                 amount=offer.amount,
                 auction_status=auction.status,
                 current_round=offer.round == auction.round,
-                expired=has_passed(offer.expires_at, ctx.clock()),
+                expired=has_passed(offer.expires_at, now),
             ),
             buyer.user_id or "",
             answer,
         )
-        cause = f"counter:{offer.id}:{answer.value}"
+        aid, counter = str(auction.id), str(offer.id)
         if verdict.status == AuctionStatus.SOLD:
             offer.status = CounterStatus.ACCEPTED.value
             invoice = sales.complete_sale(
-                session,
+                uow.session,
                 ctx,
                 auction,
                 buyer_id=offer.buyer_id,
                 price=offer.amount,
                 reason="counter_accepted",
-                confirmation=False,  # the counter-accepted email confirms the sale
             )
-            sales.announce_sale(
-                session,
-                ctx,
-                auction,
-                invoice,
-                event=EventType.COUNTER_ACCEPTED,
-                kind=NotificationType.COUNTER_ACCEPTED,
-                cause=cause,
-            )
-            for job in email_jobs.counter_accepted_jobs(offer, invoice):
-                outbox.job(session, job)
+            uow.record(CounterAccepted(aid, auction.round, str(invoice.id), counter))
         else:
             offer.status = CounterStatus.REJECTED.value
-            outcomes.close_unsold(session, ctx, auction, CloseReason.COUNTER_REJECTED)
-            data = {
-                "auctionId": str(auction.id),
-                "itemName": auction.item_name,
-                "status": auction.status,
-                "counterOffer": {
-                    "id": str(offer.id),
-                    "amount": money_str(offer.amount),
-                    "status": offer.status,
-                    "expiresAt": iso(offer.expires_at),
-                },
-                "counterId": str(offer.id),
-                "amount": money_str(offer.amount),
-                "buyerId": str(offer.buyer_id),
-                "sellerId": str(offer.seller_id),
-            }
-            outcomes.tell(
-                session,
-                ctx,
-                auction,
-                [str(offer.buyer_id), str(offer.seller_id)],
-                EventType.COUNTER_REJECTED,
-                NotificationType.COUNTER_REJECTED,
-                data,
-                cause=cause,
-            )
-        session.flush()
-        audit.record(
-            session,
+            sales.close_unsold(uow.session, auction, CloseReason.COUNTER_REJECTED, now)
+            uow.record(CounterRejected(aid, auction.round, counter))
+        uow.audit(
             buyer.user_id,
             f"buyer.counter_{answer.value}",
             auction.id,
-            {"counterId": str(offer.id), "amount": money_str(offer.amount)},
+            {"counterId": counter, "amount": money_str(offer.amount)},
         )
-        body = auctions.view_of(session, ctx, auction, buyer)
-    outbox.relay(ctx)
-    return body
+        return auctions.view_of(uow.session, ctx, auction, buyer)

@@ -1,7 +1,9 @@
 """Email jobs: what each after-the-hammer email says, and its delivery exactly once.
 
-A job names its cause (`email:{template}:{key}:{role}`) and carries the immutable facts of it
-(which bid, which counter offer, when); names and addresses are read fresh at sending time.
+A job is queued as a consequence of a domain event (`consequences`; its body from
+`shared.domain.emails.email_job`): it names its cause (`email:{template}:{key}:{role}`) and
+carries the immutable facts of it (which bid, which counter offer, when); names and addresses
+are read fresh at sending time, by the template's builder in `LETTERS`.
 
 Exactly once, by the job id, in `email_deliveries`:
 - a row that exists means the provider accepted this message: nothing is sent again;
@@ -16,10 +18,11 @@ job id in `custom_args` lets its event log show such a pair.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
@@ -39,12 +42,13 @@ from shared.adapters.orm import (
 from shared.domain.emails import Letter, Template, compose
 from shared.domain.invoices import invoice_filename, invoice_label
 from shared.domain.jobs import PermanentFailure
-from shared.domain.money import money_str
-from shared.domain.times import iso, parse_iso
+from shared.domain.times import parse_iso
 from shared.services import invoices
 from shared.services.context import Context
 from shared.services.jobs import Handler
 from shared.settings import Settings
+
+Row = TypeVar("Row")
 
 
 @dataclass
@@ -82,176 +86,6 @@ def handlers(outlets: Outlets | None = None) -> dict[str, Handler]:
     return {"email": email}
 
 
-def email_job(
-    template: Template,
-    key: str,
-    *,
-    auction_id: str,
-    recipient_id: str,
-    role: str,
-    attach_invoice: bool = False,
-    **facts: Any,
-) -> dict[str, Any]:
-    """The body of an email job (for `outbox.job`), with its stable id."""
-    return {
-        "id": f"email:{template.value}:{key}:{role}",
-        "type": "email",
-        "template": template.value,
-        "auctionId": auction_id,
-        "recipientId": recipient_id,
-        "role": role,
-        "attachInvoice": attach_invoice,
-        **facts,
-    }
-
-
-def rejection_job(auction: Auction, bid: Bid, decided_at: datetime) -> dict[str, Any]:
-    return email_job(
-        Template.REJECTION,
-        f"{auction.id}:r{auction.round}",
-        auction_id=str(auction.id),
-        recipient_id=str(bid.bidder_id),
-        role="buyer",
-        bidId=str(bid.id),
-        amount=money_str(bid.amount),
-        at=iso(decided_at),
-    )
-
-
-def counter_invitation_job(offer: CounterOffer, bid: Bid) -> dict[str, Any]:
-    return email_job(
-        Template.COUNTER_INVITATION,
-        str(offer.id),
-        auction_id=str(offer.auction_id),
-        recipient_id=str(offer.buyer_id),
-        role="buyer",
-        counterId=str(offer.id),
-        bidId=str(bid.id),
-    )
-
-
-def counter_accepted_jobs(offer: CounterOffer, invoice: Invoice) -> list[dict[str, Any]]:
-    return [
-        email_job(
-            Template.COUNTER_ACCEPTED,
-            str(offer.id),
-            auction_id=str(offer.auction_id),
-            recipient_id=str(user),
-            role=role,
-            attach_invoice=True,  # it is the sale's confirmation too
-            counterId=str(offer.id),
-            invoiceId=str(invoice.id),
-        )
-        for role, user in (("buyer", offer.buyer_id), ("seller", offer.seller_id))
-    ]
-
-
-# -- after the hammer, complete (CONTRACT 11): each job id names its cause ----------------------
-
-
-def _both(buyer_id: uuid.UUID, seller_id: uuid.UUID) -> tuple[tuple[str, uuid.UUID], ...]:
-    return (("buyer", buyer_id), ("seller", seller_id))
-
-
-def decision_reminder_job(auction: Auction, bid: Bid) -> dict[str, Any]:
-    return email_job(
-        Template.DECISION_REMINDER,
-        f"{auction.id}:r{auction.round}",
-        auction_id=str(auction.id),
-        recipient_id=str(auction.seller_id),
-        role="seller",
-        bidId=str(bid.id),
-    )
-
-
-def decision_expired_jobs(auction: Auction, bid: Bid) -> list[dict[str, Any]]:
-    return [
-        email_job(
-            Template.DECISION_EXPIRED,
-            f"{auction.id}:r{auction.round}",
-            auction_id=str(auction.id),
-            recipient_id=str(user),
-            role=role,
-            bidId=str(bid.id),
-        )
-        for role, user in _both(bid.bidder_id, auction.seller_id)
-    ]
-
-
-def counter_expired_jobs(counter: CounterOffer) -> list[dict[str, Any]]:
-    return [
-        email_job(
-            Template.COUNTER_EXPIRED,
-            str(counter.id),
-            auction_id=str(counter.auction_id),
-            recipient_id=str(user),
-            role=role,
-            counterId=str(counter.id),
-        )
-        for role, user in _both(counter.buyer_id, counter.seller_id)
-    ]
-
-
-def offer_jobs(
-    template: Template,
-    offer: SecondChanceOffer,
-    roles: tuple[str, ...],
-    invoice: Invoice | None = None,
-) -> list[dict[str, Any]]:
-    """A second-chance offer's emails: `roles` of buyer (the bidder) and seller."""
-    facts: dict[str, Any] = {"offerId": str(offer.id)}
-    if invoice is not None:
-        facts["invoiceId"] = str(invoice.id)
-    return [
-        email_job(
-            template,
-            str(offer.id),
-            auction_id=str(offer.auction_id),
-            recipient_id=str(user),
-            role=role,
-            attach_invoice=invoice is not None,
-            **facts,
-        )
-        for role, user in _both(offer.bidder_id, offer.seller_id)
-        if role in roles
-    ]
-
-
-def invoice_jobs(
-    template: Template, invoice: Invoice, roles: tuple[str, ...], *, attach: bool = False
-) -> list[dict[str, Any]]:
-    """A sale's payment emails (payment marked, confirmed, due; the sale void)."""
-    return [
-        email_job(
-            template,
-            str(invoice.id),
-            auction_id=str(invoice.auction_id),
-            recipient_id=str(user),
-            role=role,
-            attach_invoice=attach,
-            invoiceId=str(invoice.id),
-        )
-        for role, user in _both(invoice.buyer_id, invoice.seller_id)
-        if role in roles
-    ]
-
-
-def cancellation_job(
-    auction: Auction, voided_round: int, bidder_id: str, amount: Decimal, at: datetime, reason: str
-) -> dict[str, Any]:
-    """A bidder's email about an auction cancelled under their bid (its bids are void)."""
-    return email_job(
-        Template.AUCTION_CANCELLED,
-        f"{auction.id}:r{voided_round}:{bidder_id}",
-        auction_id=str(auction.id),
-        recipient_id=bidder_id,
-        role="buyer",
-        amount=money_str(amount),
-        at=iso(at),
-        reason=reason,
-    )
-
-
 # -- delivery ---------------------------------------------------------------------------------
 
 
@@ -262,42 +96,51 @@ def _uuid(job: dict[str, Any], name: str) -> uuid.UUID:
         raise PermanentFailure(f"the job has no valid {name}") from None
 
 
-def _need(row: Any, what: str) -> Any:
+def _need(row: Row | None, what: str) -> Row:
     if row is None:
         raise PermanentFailure(f"{what} does not exist")
     return row
 
 
-def _invoice_of(session: Session, job: dict[str, Any], auction: Auction) -> Invoice:
-    """The job's invoice: the one it names, else (jobs queued before they named one) the
-    auction's current sale."""
-    if job.get("invoiceId"):
-        invoice = session.get(Invoice, _uuid(job, "invoiceId"))
-    else:
-        invoice = invoices.current_invoice(session, auction.id)
-    return _need(invoice, "the sale's invoice")  # type: ignore[no-any-return]
+@dataclass(frozen=True)
+class _Job:
+    """One email job as its letter is written from it: the job's facts, and the rows every
+    letter names (read fresh at sending time)."""
 
+    session: Session
+    settings: Settings
+    job: dict[str, Any]
+    template: Template
+    role: str  # buyer | seller
+    auction: Auction
+    recipient: User
+    seller: User
 
-def _letter(session: Session, ctx: Context, job: dict[str, Any]) -> tuple[Letter, User]:
-    try:
-        template = Template(str(job.get("template")))
-    except ValueError:
-        raise PermanentFailure(f"unknown email template {job.get('template')!r}") from None
-    auction: Auction = _need(session.get(Auction, _uuid(job, "auctionId")), "the auction")
-    recipient: User = _need(session.get(User, _uuid(job, "recipientId")), "the recipient")
-    seller: User = _need(session.get(User, auction.seller_id), "the seller")
-    role = "seller" if job.get("role") == "seller" else "buyer"
-    settings = ctx.settings
+    def row(self, model: type[Row], name: str, what: str) -> Row:
+        """The row the job names by `name` (`bidId`, `counterId`, `offerId`)."""
+        return _need(self.session.get(model, _uuid(self.job, name)), what)
 
-    def user(user_id: uuid.UUID, what: str) -> User:
-        return _need(session.get(User, user_id), what)  # type: ignore[no-any-return]
+    def user(self, user_id: uuid.UUID, what: str) -> User:
+        return _need(self.session.get(User, user_id), what)
+
+    def other_side(self, buyer: User) -> str:
+        """The counterpart's name: the seller for a buyer, the buyer for the seller."""
+        return self.seller.name if self.role == "buyer" else buyer.name
+
+    def invoice(self) -> Invoice:
+        """The job's invoice: the one it names, else (jobs queued before they named one) the
+        auction's current sale."""
+        if self.job.get("invoiceId"):
+            return self.row(Invoice, "invoiceId", "the sale's invoice")
+        return _need(invoices.current_invoice(self.session, self.auction.id), "the sale's invoice")
 
     def letter(
+        self,
         amount: Decimal,
         at: datetime,
         counterpart: str,
         *,
-        currency: str = settings.currency,
+        currency: str | None = None,
         highest_bid: Decimal | None = None,
         label: str | None = None,
         reserve: Decimal | None = None,
@@ -305,124 +148,161 @@ def _letter(session: Session, ctx: Context, job: dict[str, Any]) -> tuple[Letter
         default_action: str | None = None,
         payment_status: str | None = None,
         note: str | None = None,
-    ) -> tuple[Letter, User]:
+    ) -> Letter:
         return Letter(
-            template=template,
-            role=role,
-            recipient_name=recipient.name,
-            item_name=auction.item_name,
-            auction_link=f"{settings.app_base_url.rstrip('/')}/#/auctions/{auction.id}",
-            currency=currency,
-            tz=settings.tz,
+            template=self.template,
+            role=self.role,
+            recipient_name=self.recipient.name,
+            item_name=self.auction.item_name,
+            auction_link=f"{self.settings.app_base_url.rstrip('/')}/#/auctions/{self.auction.id}",
+            currency=currency or self.settings.currency,
+            tz=self.settings.tz,
             amount=amount,
             at=at,
             counterpart_name=counterpart,
             highest_bid=highest_bid,
             invoice_label=label,
-            reserve=reserve if role == "seller" else None,  # private to the seller
+            reserve=reserve if self.role == "seller" else None,  # private to the seller
             deadline=deadline,
             default_action=default_action,
             payment_status=payment_status,
             note=note,
-        ), recipient
+        )
 
-    def sale_letter(invoice: Invoice, **extra: Any) -> tuple[Letter, User]:
+    def sale_letter(self, invoice: Invoice, at: datetime | None = None, **extra: Any) -> Letter:
         """A letter about a sale, from its invoice (whose currency is the sale's, whatever
         CURRENCY says today)."""
-        counterpart = seller if role == "buyer" else user(invoice.buyer_id, "the buyer")
-        return letter(
+        buyer = self.seller if self.role == "buyer" else self.user(invoice.buyer_id, "the buyer")
+        return self.letter(
             invoice.amount,
-            extra.pop("at", invoice.sold_at),
-            counterpart.name,
+            at or invoice.sold_at,
+            buyer.name,
             currency=invoice.currency,
             label=invoice_label(invoice.number),
             **extra,
         )
 
-    if template in (Template.SALE_CONFIRMATION, Template.COUNTER_ACCEPTED):
-        return sale_letter(_invoice_of(session, job, auction), reserve=auction.reserve_price)
-    if template == Template.AUCTION_CANCELLED:
-        return letter(
-            Decimal(str(job["amount"])),
-            parse_iso(str(job["at"])),
-            seller.name,
-            note=str(job.get("reason") or "") or None,
-        )
-    if template == Template.REJECTION:
-        bid: Bid = _need(session.get(Bid, _uuid(job, "bidId")), "the rejected bid")
-        decided = parse_iso(str(job["at"])) if job.get("at") else bid.created_at
-        return letter(bid.amount, decided, seller.name)
-    if template == Template.COUNTER_INVITATION:
-        counter: CounterOffer = _need(
-            session.get(CounterOffer, _uuid(job, "counterId")), "the counter offer"
-        )
-        countered: Bid = _need(session.get(Bid, _uuid(job, "bidId")), "the countered bid")
-        return letter(
-            counter.amount,
-            counter.created_at,
-            seller.name,
-            highest_bid=countered.amount,
-            deadline=counter.expires_at,
-        )
-    if template in (Template.DECISION_REMINDER, Template.DECISION_EXPIRED):
-        top: Bid = _need(session.get(Bid, _uuid(job, "bidId")), "the highest bid")
-        bidder = user(top.bidder_id, "the highest bidder")
-        deadline = auction.decision_deadline or auction.ends_at
-        return letter(
-            top.amount,
-            auction.ends_at if template == Template.DECISION_REMINDER else deadline,
-            seller.name if role == "buyer" else bidder.name,
-            deadline=deadline,
-            default_action=settings.decision_default,
-        )
-    if template == Template.COUNTER_EXPIRED:
-        counter = _need(session.get(CounterOffer, _uuid(job, "counterId")), "the counter offer")
-        buyer = user(counter.buyer_id, "the buyer")
-        return letter(
-            counter.amount,
-            counter.expires_at or counter.updated_at,
-            seller.name if role == "buyer" else buyer.name,
-        )
-    if template in (
-        Template.OFFER_RECEIVED,
-        Template.OFFER_ACCEPTED,
-        Template.OFFER_REJECTED,
-        Template.OFFER_EXPIRED,
-    ):
-        offer: SecondChanceOffer = _need(
-            session.get(SecondChanceOffer, _uuid(job, "offerId")), "the offer"
-        )
-        if template == Template.OFFER_ACCEPTED:
-            invoice = _invoice_of(session, job, auction)
-            return sale_letter(
-                invoice, reserve=auction.reserve_price, deadline=invoice.payment_due_at
-            )
-        bidder = user(offer.bidder_id, "the bidder")
-        at = {
-            Template.OFFER_RECEIVED: offer.created_at,
-            Template.OFFER_REJECTED: offer.answered_at or offer.updated_at,
-            Template.OFFER_EXPIRED: offer.expires_at,
-        }[template]
-        return letter(
-            offer.amount,
-            at,
-            seller.name if role == "buyer" else bidder.name,
-            deadline=offer.expires_at,
-        )
-    # the payment of a sale: marked, confirmed, due, void
-    invoice = _invoice_of(session, job, auction)
-    happened: datetime | None = {
-        Template.PAYMENT_MARKED: invoice.paid_marked_at,
-        Template.PAYMENT_CONFIRMED: invoice.payment_confirmed_at,
-        Template.PAYMENT_DUE: invoice.payment_due_at,
-        Template.SALE_VOID: invoice.voided_at,
-    }.get(template)
-    return sale_letter(
-        invoice,
-        at=happened or invoice.payment_due_at,
-        deadline=invoice.payment_due_at,
-        payment_status=invoice.payment_status,
+
+# -- what each template's letter is written from (one builder per template) -------------------
+
+
+def _sale(j: _Job) -> Letter:
+    """A sale's confirmation (a counter offer accepted is one too), with the invoice."""
+    return j.sale_letter(j.invoice(), reserve=j.auction.reserve_price)
+
+
+def _cancellation(j: _Job) -> Letter:
+    amount, at = Decimal(str(j.job["amount"])), parse_iso(str(j.job["at"]))
+    return j.letter(amount, at, j.seller.name, note=str(j.job.get("reason") or "") or None)
+
+
+def _rejection(j: _Job) -> Letter:
+    bid = j.row(Bid, "bidId", "the rejected bid")
+    decided = parse_iso(str(j.job["at"])) if j.job.get("at") else bid.created_at
+    return j.letter(bid.amount, decided, j.seller.name)
+
+
+def _counter_invitation(j: _Job) -> Letter:
+    counter = j.row(CounterOffer, "counterId", "the counter offer")
+    countered = j.row(Bid, "bidId", "the countered bid")
+    return j.letter(
+        counter.amount,
+        counter.created_at,
+        j.seller.name,
+        highest_bid=countered.amount,
+        deadline=counter.expires_at,
     )
+
+
+def _counter_expired(j: _Job) -> Letter:
+    counter = j.row(CounterOffer, "counterId", "the counter offer")
+    buyer = j.user(counter.buyer_id, "the buyer")
+    return j.letter(counter.amount, counter.expires_at or counter.updated_at, j.other_side(buyer))
+
+
+def _decision(j: _Job, at: datetime | None) -> Letter:
+    """The decision window: reminded at `at` (its end), or expired at its deadline."""
+    top = j.row(Bid, "bidId", "the highest bid")
+    bidder = j.user(top.bidder_id, "the highest bidder")
+    deadline = j.auction.decision_deadline or j.auction.ends_at
+    return j.letter(
+        top.amount,
+        at or deadline,
+        j.other_side(bidder),
+        deadline=deadline,
+        default_action=j.settings.decision_default,
+    )
+
+
+def _decision_reminder(j: _Job) -> Letter:
+    return _decision(j, j.auction.ends_at)
+
+
+def _decision_expired(j: _Job) -> Letter:
+    return _decision(j, None)
+
+
+def _offer(j: _Job, at: Callable[[SecondChanceOffer], datetime]) -> Letter:
+    """A second-chance offer received, rejected or expired (`at`: when, from the offer)."""
+    offer = j.row(SecondChanceOffer, "offerId", "the offer")
+    bidder = j.user(offer.bidder_id, "the bidder")
+    return j.letter(offer.amount, at(offer), j.other_side(bidder), deadline=offer.expires_at)
+
+
+def _offer_accepted(j: _Job) -> Letter:
+    j.row(SecondChanceOffer, "offerId", "the offer")  # it must still exist
+    invoice = j.invoice()
+    return j.sale_letter(invoice, reserve=j.auction.reserve_price, deadline=invoice.payment_due_at)
+
+
+def _payment(happened: Callable[[Invoice], datetime | None]) -> Callable[[_Job], Letter]:
+    """A sale's payment (marked, confirmed, due; the sale void): when `happened`, else due."""
+
+    def letter(j: _Job) -> Letter:
+        invoice = j.invoice()
+        return j.sale_letter(
+            invoice,
+            at=happened(invoice) or invoice.payment_due_at,
+            deadline=invoice.payment_due_at,
+            payment_status=invoice.payment_status,
+        )
+
+    return letter
+
+
+LETTERS: dict[Template, Callable[[_Job], Letter]] = {
+    Template.SALE_CONFIRMATION: _sale,
+    Template.REJECTION: _rejection,
+    Template.COUNTER_INVITATION: _counter_invitation,
+    Template.COUNTER_ACCEPTED: _sale,
+    Template.DECISION_REMINDER: _decision_reminder,
+    Template.DECISION_EXPIRED: _decision_expired,
+    Template.COUNTER_EXPIRED: _counter_expired,
+    Template.OFFER_RECEIVED: lambda j: _offer(j, lambda o: o.created_at),
+    Template.OFFER_ACCEPTED: _offer_accepted,
+    Template.OFFER_REJECTED: lambda j: _offer(j, lambda o: o.answered_at or o.updated_at),
+    Template.OFFER_EXPIRED: lambda j: _offer(j, lambda o: o.expires_at),
+    Template.PAYMENT_MARKED: _payment(lambda i: i.paid_marked_at),
+    Template.PAYMENT_CONFIRMED: _payment(lambda i: i.payment_confirmed_at),
+    Template.PAYMENT_DUE: _payment(lambda i: i.payment_due_at),
+    Template.SALE_VOID: _payment(lambda i: i.voided_at),
+    Template.AUCTION_CANCELLED: _cancellation,
+}
+
+
+def _letter(session: Session, ctx: Context, job: dict[str, Any]) -> tuple[Letter, User]:
+    """The letter a job asks for, and to whom (a PermanentFailure when it names what is not
+    there: no retry brings it back)."""
+    try:
+        template = Template(str(job.get("template")))
+    except ValueError:
+        raise PermanentFailure(f"unknown email template {job.get('template')!r}") from None
+    auction = _need(session.get(Auction, _uuid(job, "auctionId")), "the auction")
+    recipient = _need(session.get(User, _uuid(job, "recipientId")), "the recipient")
+    seller = _need(session.get(User, auction.seller_id), "the seller")
+    role = "seller" if job.get("role") == "seller" else "buyer"
+    j = _Job(session, ctx.settings, job, template, role, auction, recipient, seller)
+    return LETTERS[template](j), recipient
 
 
 def deliver(ctx: Context, job: dict[str, Any], outlets: Outlets) -> None:

@@ -19,33 +19,22 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from shared.adapters.orm import Auction
-from shared.domain.schedule import Entries, Moment, ending_soon_due
-from shared.domain.times import iso, to_ms
-from shared.domain.vocabulary import AuctionStatus, NotificationType
-from shared.services import notifications, records, schedules, watchlist
+from shared.domain.events import AuctionEndingSoon
+from shared.domain.schedule import Moment
+from shared.domain.times import to_ms
+from shared.domain.vocabulary import OPEN_STATUSES
+from shared.services import records, schedules
 from shared.services.context import Context
+from shared.services.unit_of_work import unit_of_work
 from shared.settings import get_settings
 
-OPEN = (AuctionStatus.SCHEDULED.value, AuctionStatus.LIVE.value)
 SWEEP_LIMIT = 200
 
 
-def entry(auction: Auction, lead_secs: int, end: datetime | None = None) -> Entries:
-    """The auction's ending-soon schedule entry (to place, or None to remove)."""
-    ends_at = max(auction.ends_at, end) if end else auction.ends_at
-    return {
-        Moment.ENDING_SOON: ending_soon_due(
-            auction.status,
-            to_ms(auction.go_live_at),
-            to_ms(ends_at),
-            lead_secs * 1000,
-            sent=auction.ending_soon_round == auction.round,
-        )
-    }
-
-
 def place(ctx: Context, auction: Auction) -> None:
-    schedules.place(ctx, str(auction.id), entry(auction, ctx.settings.ending_soon_secs))
+    schedules.place(
+        ctx, str(auction.id), schedules.ending_soon_entry(auction, ctx.settings.ending_soon_secs)
+    )
 
 
 def fire(ctx: Context, auction_id: uuid.UUID) -> bool:
@@ -54,12 +43,12 @@ def fire(ctx: Context, auction_id: uuid.UUID) -> bool:
     now = ctx.clock()
     redis_end = schedules.redis_end(ctx, aid)
     lead = ctx.settings.ending_soon_secs
-    with ctx.db.session() as session:
-        auction = records.lock_auction(session, auction_id)
+    with unit_of_work(ctx) as uow:
+        auction = records.lock_auction(uow.session, auction_id)
         if auction is None:
             return False
         end = max(auction.ends_at, redis_end) if redis_end else auction.ends_at
-        due = entry(auction, lead, end)[Moment.ENDING_SOON]
+        due = schedules.ending_soon_entry(auction, lead, end)[Moment.ENDING_SOON]
         if due is None or end <= now:
             # Sent, closed, or past its end (no longer "soon": the end transition speaks).
             schedules.place(ctx, aid, {Moment.ENDING_SOON: None})
@@ -68,25 +57,7 @@ def fire(ctx: Context, auction_id: uuid.UUID) -> bool:
             schedules.place(ctx, aid, {Moment.ENDING_SOON: due})  # the end moved later
             return False
         auction.ending_soon_round = auction.round
-        people = sorted(
-            {*watchlist.watchers(session, auction.id), *watchlist.round_bidders(session, auction)}
-        )
-        for user in people:
-            if user == str(auction.seller_id):
-                continue
-            notifications.notify(
-                session,
-                ctx,
-                cause=f"ending_soon:{aid}:{auction.round}",
-                user_id=user,
-                kind=NotificationType.ENDING_SOON,
-                payload={
-                    "auctionId": aid,
-                    "itemName": auction.item_name,
-                    "endsAt": iso(end),
-                    "currentPrice": str(auction.current_price),
-                },
-            )
+        uow.record(AuctionEndingSoon(aid, auction.round, end))
     schedules.place(ctx, aid, {Moment.ENDING_SOON: None})
     return True
 
@@ -97,7 +68,7 @@ def overdue(session: Session, now: datetime) -> Sequence[uuid.UUID]:
     return session.scalars(
         select(Auction.id)
         .where(
-            Auction.status.in_(OPEN),
+            Auction.status.in_(OPEN_STATUSES),
             Auction.ends_at > now,
             Auction.ends_at <= now + lead,
             Auction.go_live_at <= now,

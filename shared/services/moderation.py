@@ -26,14 +26,16 @@ from sqlalchemy import and_, or_, select, text
 from sqlalchemy.orm import Session
 
 from shared.adapters import keys
-from shared.adapters.orm import AuditEntry, OutboxEntry, User
+from shared.adapters.orm import AuditEntry, User
 from shared.adapters.redis_store import StoreError, StoreUnavailable, load_script
 from shared.domain import cursors
 from shared.domain.errors import DomainError, invalid
+from shared.domain.events import UserReinstated, UserSuspended
 from shared.domain.principal import Viewer
 from shared.domain.times import iso
-from shared.services import audit, outbox
+from shared.services import audit
 from shared.services.context import Context
+from shared.services.unit_of_work import UnitOfWork, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -135,79 +137,58 @@ def _locked_user(session: Session, user_id: uuid.UUID) -> User:
     return user
 
 
-def _outbox(session: Session, user_id: str, suspended: bool) -> None:
-    session.add(
-        OutboxEntry(
-            kind="suspension",
-            body={
-                "kind": "suspension",
-                "setKey": keys.SUSPENDED,
-                "userId": user_id,
-                "suspended": suspended,
-            },
-        )
-    )
-
-
 def suspend(ctx: Context, admin: Viewer, user_id: str, reason: str) -> dict[str, Any]:
     """Suspend a user (audited in the same transaction). Again on a suspended user: the
     reason is updated, the first suspension time kept."""
     uid = _user_id(user_id)
     if admin.user_id == str(uid):
         raise invalid("id", "an admin cannot suspend themselves")
-    with ctx.db.session() as session:
-        _lock(session)
-        user = _locked_user(session, uid)
+    with unit_of_work(ctx) as uow:
+        _lock(uow.session)
+        user = _locked_user(uow.session, uid)
         already = user.suspended_at is not None
         if not already:
             user.suspended_at = ctx.clock()
         user.suspended_reason = reason
-        session.flush()
-        audit.record(
-            session,
+        uow.session.flush()
+        uow.audit(
             admin.user_id,
             "admin.suspend",
             None,
             {"userId": str(uid), "reason": reason, "alreadySuspended": already},
         )
-        _outbox(session, str(uid), True)
+        uow.record(UserSuspended(str(uid)))
         try:  # before the commit: refused at once (a failed commit errs on the safe side)
             _apply(ctx, "add", [str(uid)])
         except (StoreUnavailable, StoreError) as exc:
             log.warning("suspension of %s reaches Redis with the relay: %s", uid, exc)
-        view = user_view(user)
-    _relay(ctx)
-    return view
+        return user_view(user)
 
 
 def unsuspend(ctx: Context, admin: Viewer, user_id: str) -> dict[str, Any]:
     uid = _user_id(user_id)
     with ctx.db.session() as session:
+        uow = UnitOfWork(ctx, session)
         _lock(session)
         user = _locked_user(session, uid)
         was = user.suspended_at
         user.suspended_at = None
         user.suspended_reason = None
         session.flush()
-        audit.record(
-            session,
+        uow.audit(
             admin.user_id,
             "admin.unsuspend",
             None,
             {"userId": str(uid), "wasSuspended": was is not None},
         )
-        _outbox(session, str(uid), False)
+        uow.record(UserReinstated(str(uid)))
         view = user_view(user)
     try:  # after the commit: never writable in Redis while the record still says suspended
         _apply(ctx, "remove", [str(uid)])
     except (StoreUnavailable, StoreError) as exc:
         log.warning("unsuspension of %s reaches Redis with the relay: %s", uid, exc)
-    _relay(ctx)
+    uow.relay()
     return view
-
-
-def _relay(ctx: Context) -> None:
-    outbox.relay(ctx)
 
 
 # -- the admin's lists --------------------------------------------------------------------------

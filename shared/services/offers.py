@@ -10,16 +10,15 @@ what the first left. A partial unique index (one pending offer per auction) back
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.adapters.orm import Auction, Bid, Invoice, SecondChanceOffer, User
-from shared.domain.deadlines import after, has_passed
-from shared.domain.emails import Template
+from shared.adapters.orm import Auction, Invoice, SecondChanceOffer, User
+from shared.domain.deadlines import after
 from shared.domain.errors import DomainError
+from shared.domain.events import OfferAccepted, OfferMade, OfferRejected
 from shared.domain.marketplace import public_name
 from shared.domain.money import money_str
 from shared.domain.offers import (
@@ -30,25 +29,10 @@ from shared.domain.offers import (
     judge_offer_answer,
 )
 from shared.domain.principal import Viewer
-from shared.domain.vocabulary import (
-    AuctionStatus,
-    CloseReason,
-    EventType,
-    NotificationType,
-    OfferStatus,
-)
-from shared.services import (
-    auctions,
-    audit,
-    deadlines,
-    email_jobs,
-    outbox,
-    outcomes,
-    records,
-    sales,
-    schedules,
-)
+from shared.domain.vocabulary import CloseReason, OfferStatus
+from shared.services import auctions, deadlines, records, sales
 from shared.services.context import Context
+from shared.services.unit_of_work import unit_of_work
 from shared.services.views import offer_view
 
 
@@ -57,16 +41,6 @@ def _offer_id(value: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise DomainError("not_found", "No such offer") from None
-
-
-def highest_by_bidder(session: Session, auction: Auction) -> dict[uuid.UUID, Decimal]:
-    """Each bidder's own highest bid in the auction's current round."""
-    rows = session.execute(
-        select(Bid.bidder_id, func.max(Bid.amount))
-        .where(Bid.auction_id == auction.id, Bid.round == auction.round)
-        .group_by(Bid.bidder_id)
-    ).all()
-    return {bidder: amount for bidder, amount in rows}
 
 
 def _excluded(session: Session, auction: Auction) -> dict[uuid.UUID, str]:
@@ -107,17 +81,17 @@ def make_offer(
 ) -> dict[str, Any]:
     """The seller offers the item to `bidder_id` at their own highest bid. Returns the offer."""
     # A pending offer past its expiry is expired first: it no longer blocks the next one.
-    deadlines.apply_overdue(ctx, auction_id, offer_expiry)
-    with ctx.db.session() as session:
-        auction = records.locked_auction(session, auction_id)
-        highest = highest_by_bidder(session, auction)
-        excluded = _excluded(session, auction)
+    deadlines.apply_overdue(ctx, auction_id, deadlines.offer_expiry)
+    with unit_of_work(ctx) as uow:
+        auction = records.locked_auction(uow.session, auction_id)
+        highest = records.highest_by_bidder(uow.session, auction.id, auction.round)
+        excluded = _excluded(uow.session, auction)
         amount = judge_offer(
             OfferRequest(
                 status=auction.status,
                 seller_id=str(auction.seller_id),
                 had_bids=bool(highest),
-                offer_pending=_pending(session, auction) is not None,
+                offer_pending=_pending(uow.session, auction) is not None,
                 target_highest=highest.get(bidder_id),
                 target_excluded=excluded.get(bidder_id),
             ),
@@ -135,36 +109,16 @@ def make_offer(
             expires_at=after(now, ctx.settings.offer_window_secs),
             created_at=now,
         )
-        session.add(offer)
-        session.flush()
+        uow.session.add(offer)
+        uow.session.flush()
+        uow.record(OfferMade(str(auction.id), auction.round, str(offer.id)))
         view = offer_view(offer)
-        outbox.state_patch(
-            session,
-            str(auction.id),
-            auction.round,
-            {},
-            schedule=schedules.entries_of(session, auction),
-        )
-        outcomes.tell(
-            session,
-            ctx,
-            auction,
-            [str(bidder_id)],
-            EventType.OFFER_RECEIVED,
-            NotificationType.OFFER_RECEIVED,
-            {**view, "offerId": view["id"], "itemName": auction.item_name},
-            cause=f"offer:{offer.id}",
-        )
-        for job in email_jobs.offer_jobs(Template.OFFER_RECEIVED, offer, ("buyer",)):
-            outbox.job(session, job)
-        audit.record(
-            session,
+        uow.audit(
             seller.user_id,
             "seller.offer",
             auction.id,
             {"offerId": view["id"], "bidderId": str(bidder_id), "amount": view["amount"]},
         )
-    outbox.relay(ctx)
     return view
 
 
@@ -180,13 +134,14 @@ def answer_offer(
     if auction_id is None:
         raise DomainError("not_found", "No such offer")
     # An answer after expiresAt is refused; the expiry is applied first if no ticker has yet.
-    deadlines.apply_overdue(ctx, auction_id, offer_expiry)
-    with ctx.db.session() as session:
+    deadlines.apply_overdue(ctx, auction_id, deadlines.offer_expiry)
+    with unit_of_work(ctx) as uow:
         # Lock order: the auction, then the offer (the expiry takes the same order).
-        auction = records.locked_auction(session, auction_id)
-        offer = session.scalars(
+        auction = records.locked_auction(uow.session, auction_id)
+        offer = uow.session.scalars(
             select(SecondChanceOffer).where(SecondChanceOffer.id == oid).with_for_update()
         ).one()
+        now = ctx.clock()
         verdict = judge_offer_answer(
             PendingOffer(
                 status=offer.status,
@@ -197,111 +152,33 @@ def answer_offer(
             ),
             bidder.user_id or "",
             answer,
-            ctx.clock(),
+            now,
         )
         offer.status = verdict.value
-        offer.answered_at = ctx.clock()
-        cause = f"offer:{offer.id}:{answer.value}"
+        offer.answered_at = now
+        aid, answered = str(auction.id), str(offer.id)
         if verdict == OfferStatus.ACCEPTED:
             invoice = sales.complete_sale(
-                session,
+                uow.session,
                 ctx,
                 auction,
                 buyer_id=offer.bidder_id,
                 price=offer.amount,
                 reason="second_chance",
-                confirmation=False,  # the offer-accepted email confirms the sale
             )
-            sales.announce_sale(
-                session,
-                ctx,
-                auction,
-                invoice,
-                event=EventType.OFFER_ACCEPTED,
-                kind=NotificationType.OFFER_ACCEPTED,
-                cause=cause,
-            )
-            for job in email_jobs.offer_jobs(
-                Template.OFFER_ACCEPTED, offer, ("buyer", "seller"), invoice
-            ):
-                outbox.job(session, job)
+            uow.record(OfferAccepted(aid, auction.round, str(invoice.id), answered))
         else:
-            _declined(session, ctx, auction, offer, EventType.OFFER_REJECTED, cause)
-            for job in email_jobs.offer_jobs(Template.OFFER_REJECTED, offer, ("seller",)):
-                outbox.job(session, job)
-        audit.record(
-            session,
+            # The auction stays closed (closeReason `offer_declined`): the seller may offer the
+            # item to another bidder.
+            sales.close_unsold(uow.session, auction, CloseReason.OFFER_DECLINED, now)
+            uow.record(OfferRejected(aid, auction.round, answered))
+        uow.audit(
             bidder.user_id,
             f"bidder.offer_{answer.value}",
             auction.id,
-            {"offerId": str(offer.id), "amount": money_str(offer.amount)},
+            {"offerId": answered, "amount": money_str(offer.amount)},
         )
-        body = auctions.view_of(session, ctx, auction, bidder)
-    outbox.relay(ctx)
-    return body
-
-
-def _declined(
-    session: Session,
-    ctx: Context,
-    auction: Auction,
-    offer: SecondChanceOffer,
-    event: EventType,
-    cause: str,
-) -> None:
-    """Rejected or expired: the auction stays closed (closeReason `offer_declined`), and both
-    sides hear it; the seller may offer to another bidder."""
-    outcomes.close_unsold(session, ctx, auction, CloseReason.OFFER_DECLINED)
-    kind = {
-        EventType.OFFER_REJECTED: NotificationType.OFFER_REJECTED,
-        EventType.OFFER_EXPIRED: NotificationType.OFFER_EXPIRED,
-    }[event]
-    view = offer_view(offer)
-    outcomes.tell(
-        session,
-        ctx,
-        auction,
-        [str(offer.bidder_id), str(offer.seller_id)],
-        event,
-        kind,
-        {**view, "offerId": view["id"], "itemName": auction.item_name},
-        cause=cause,
-    )
-
-
-def offer_expiry(ctx: Context, auction_id: uuid.UUID) -> bool:
-    """A pending offer unanswered by its expiresAt: `expired`; the auction stays closed."""
-    with ctx.db.session() as session:
-        auction = records.lock_auction(session, auction_id)
-        if auction is None or auction.status != AuctionStatus.CLOSED_NO_WINNER:
-            return False
-        offer = session.scalars(
-            select(SecondChanceOffer)
-            .where(
-                SecondChanceOffer.auction_id == auction.id,
-                SecondChanceOffer.round == auction.round,
-                SecondChanceOffer.status == OfferStatus.PENDING,
-            )
-            .with_for_update()
-        ).first()
-        if offer is None or not has_passed(offer.expires_at, ctx.clock()):
-            return False
-        offer.status = OfferStatus.EXPIRED.value
-        offer.answered_at = ctx.clock()
-        _declined(
-            session, ctx, auction, offer, EventType.OFFER_EXPIRED, f"offer:{offer.id}:expired"
-        )
-        for job in email_jobs.offer_jobs(Template.OFFER_EXPIRED, offer, ("buyer", "seller")):
-            outbox.job(session, job)
-        audit.record(
-            session,
-            None,
-            "system.offer_expired",
-            auction.id,
-            {"offerId": str(offer.id), "amount": money_str(offer.amount)},
-        )
-    outbox.relay(ctx)
-    return True
+        return auctions.view_of(uow.session, ctx, auction, bidder)
 
 
 def list_offers(ctx: Context, auction_id: uuid.UUID, viewer: Viewer) -> dict[str, Any]:
@@ -319,7 +196,7 @@ def list_offers(ctx: Context, auction_id: uuid.UUID, viewer: Viewer) -> dict[str
             )
             .order_by(SecondChanceOffer.created_at.desc(), SecondChanceOffer.id)
         ).all()
-        highest = highest_by_bidder(session, auction)
+        highest = records.highest_by_bidder(session, auction.id, auction.round)
         excluded = _excluded(session, auction)
         open_ids = [b for b in highest if b not in excluded]
         names = {u.id: u.name for u in session.scalars(select(User).where(User.id.in_(open_ids)))}

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from shared.adapters import keys
 from shared.adapters.orm import OutboxEntry
+from shared.adapters.redis_records import schedule_wire
 from shared.adapters.redis_store import StoreError, StoreUnavailable, load_script
 from shared.domain.schedule import Entries
 from shared.domain.times import to_ms
-from shared.services import schedules
 from shared.services.context import Context
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def state_patch(
                 "proxiesKey": keys.proxies(auction_id),
                 "round": round,
                 "set": set_fields,
-                "schedule": schedules.wire(schedule or {}),
+                "schedule": schedule_wire(schedule or {}),
                 "clear": clear,
             },
         )
@@ -101,6 +101,22 @@ def state_patch(
 def job(session: Session, job_body: dict[str, Any]) -> None:
     """Enqueue a job (it must carry a stable `id`: the queue takes each id once)."""
     session.add(OutboxEntry(kind="job", body={"kind": "job", "job": job_body}))
+
+
+def suspension(session: Session, user_id: str, suspended: bool) -> None:
+    """Add the user to (or take them off) the set of suspended users the bid and write scripts
+    read."""
+    session.add(
+        OutboxEntry(
+            kind="suspension",
+            body={
+                "kind": "suspension",
+                "setKey": keys.SUSPENDED,
+                "userId": user_id,
+                "suspended": suspended,
+            },
+        )
+    )
 
 
 def relay(ctx: Context, *, batch: int = 200) -> int:

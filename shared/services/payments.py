@@ -3,7 +3,7 @@ the seller confirms it, or after the due date reports it unpaid, which voids the
 invoice keeps its row and number and is marked VOID (its PDF too), the auction closes with
 `closeReason: "unpaid"`, and a second-chance offer becomes possible.
 
-At dueAt both parties are told once (the `payment_due` transition). Each change takes the
+At dueAt both parties are told once (`deadlines.payment_due`). Each change takes the
 auction's row lock, then the invoice's.
 """
 
@@ -12,64 +12,31 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from shared.adapters.orm import Auction, Invoice
-from shared.domain.emails import Template
+from shared.domain.events import PaymentConfirmed, PaymentMarked, SaleVoided
 from shared.domain.money import money_str
 from shared.domain.payments import PaymentAction, Sale, judge_payment
 from shared.domain.principal import Viewer
-from shared.domain.vocabulary import (
-    AuctionStatus,
-    CloseReason,
-    EventType,
-    NotificationType,
-    PaymentStatus,
-)
-from shared.services import (
-    auctions,
-    audit,
-    email_jobs,
-    notifications,
-    outbox,
-    outcomes,
-    records,
-    schedules,
-)
+from shared.domain.vocabulary import CloseReason
+from shared.services import auctions, records, sales
 from shared.services.context import Context
-from shared.services.views import payment_view
+from shared.services.unit_of_work import unit_of_work
 
-
-def _locked_sale(session: Session, auction: Auction) -> Invoice | None:
-    if auction.status != AuctionStatus.SOLD:
-        return None
-    return session.scalars(
-        select(Invoice)
-        .where(Invoice.auction_id == auction.id, Invoice.voided_at.is_(None))
-        .with_for_update()
-    ).first()
-
-
-def _data(auction: Auction, invoice: Invoice) -> dict[str, Any]:
-    return {
-        "auctionId": str(auction.id),
-        "itemName": auction.item_name,
-        "amount": money_str(invoice.amount),
-        "invoiceNumber": invoice.number,
-        "buyerId": str(invoice.buyer_id),
-        "sellerId": str(invoice.seller_id),
-        "payment": payment_view(invoice),
-    }
+# What each action is, once it is done (a payment marked or confirmed tells the parties, and
+# the one who did not act gets a notification; a void closes the auction).
+HAPPENED: dict[PaymentAction, type[PaymentMarked | PaymentConfirmed | SaleVoided]] = {
+    PaymentAction.MARK_PAID: PaymentMarked,
+    PaymentAction.CONFIRM: PaymentConfirmed,
+    PaymentAction.REPORT_UNPAID: SaleVoided,
+}
 
 
 def act(
     ctx: Context, auction_id: uuid.UUID, actor: Viewer, action: PaymentAction
 ) -> dict[str, Any]:
     """mark_paid (the buyer), confirm or report_unpaid (the seller). Returns the auction."""
-    with ctx.db.session() as session:
-        auction = records.locked_auction(session, auction_id)
-        invoice = _locked_sale(session, auction)
+    with unit_of_work(ctx) as uow:
+        auction = records.locked_auction(uow.session, auction_id)
+        invoice = records.locked_sale(uow.session, auction)
         now = ctx.clock()
         sale = (
             Sale(
@@ -85,51 +52,20 @@ def act(
         assert invoice is not None  # judge_payment refuses without a sale
         previous = invoice.payment_status
         invoice.payment_status = new_status.value
-        buyer, seller = str(invoice.buyer_id), str(invoice.seller_id)
-        cause = f"payment:{invoice.id}:{action.value}"
         if action == PaymentAction.MARK_PAID:
             invoice.paid_marked_at = now
-            session.flush()
-            _tell(session, ctx, auction, invoice, EventType.PAYMENT_MARKED, cause)
-            notifications.notify(
-                session,
-                ctx,
-                cause=cause,
-                user_id=seller,
-                kind=NotificationType.PAYMENT_MARKED,
-                payload=_data(auction, invoice),
-            )
-            jobs = email_jobs.invoice_jobs(Template.PAYMENT_MARKED, invoice, ("seller",))
         elif action == PaymentAction.CONFIRM:
             invoice.payment_confirmed_at = now
-            session.flush()
-            _tell(session, ctx, auction, invoice, EventType.PAYMENT_CONFIRMED, cause)
-            notifications.notify(
-                session,
-                ctx,
-                cause=cause,
-                user_id=buyer,
-                kind=NotificationType.PAYMENT_CONFIRMED,
-                payload=_data(auction, invoice),
-            )
-            jobs = email_jobs.invoice_jobs(Template.PAYMENT_CONFIRMED, invoice, ("buyer",))
         else:
-            _void(session, ctx, auction, invoice, cause)
-            jobs = email_jobs.invoice_jobs(
-                Template.SALE_VOID, invoice, ("buyer", "seller"), attach=True
-            )
-        for job in jobs:
-            outbox.job(session, job)
-        # The payment's schedule follows the new status (a confirmed payment is never due).
-        outbox.state_patch(
-            session,
-            str(auction.id),
-            auction.round,
-            {},
-            schedule=schedules.entries_of(session, auction),
-        )
-        audit.record(
-            session,
+            # The sale is void. The invoice keeps its row and number (the sequence stays
+            # gap-free) and its PDF is rebuilt as the VOID copy on next need (the first stays
+            # stored); the auction closes and may be offered to another bidder.
+            invoice.voided_at = now
+            invoice.storage_key = None
+            sales.close_unsold(uow.session, auction, CloseReason.UNPAID, now)
+        uow.session.flush()
+        uow.record(HAPPENED[action](str(auction.id), auction.round, str(invoice.id)))
+        uow.audit(
             actor.user_id,
             f"{'buyer' if action == PaymentAction.MARK_PAID else 'seller'}.{action.value}",
             auction.id,
@@ -140,83 +76,4 @@ def act(
                 "amount": money_str(invoice.amount),
             },
         )
-        body = auctions.view_of(session, ctx, auction, actor)
-    outbox.relay(ctx)
-    return body
-
-
-def _tell(
-    session: Session,
-    ctx: Context,
-    auction: Auction,
-    invoice: Invoice,
-    event: EventType,
-    cause: str,
-) -> None:
-    """A payment's user event, to the buyer and the seller (the notification goes to the one
-    who did not act)."""
-    data = _data(auction, invoice)
-    for user in (str(invoice.buyer_id), str(invoice.seller_id)):
-        outbox.user_event(session, ctx, user, event, data, str(auction.id))
-
-
-def _void(session: Session, ctx: Context, auction: Auction, invoice: Invoice, cause: str) -> None:
-    """Reported unpaid: the sale is void. The invoice keeps its row and number (the sequence
-    stays gap-free) and its PDF is rebuilt as the VOID copy on next need; the auction closes
-    (closeReason `unpaid`) and may be offered to another bidder."""
-    invoice.voided_at = ctx.clock()
-    invoice.storage_key = None  # the next build is the void copy (the first stays stored)
-    session.flush()
-    outcomes.close_unsold(session, ctx, auction, CloseReason.UNPAID)
-    data = _data(auction, invoice)
-    outcomes.tell(
-        session,
-        ctx,
-        auction,
-        [str(invoice.buyer_id), str(invoice.seller_id)],
-        EventType.SALE_VOID,
-        NotificationType.SALE_VOID,
-        data,
-        cause=cause,
-    )
-
-
-def payment_due(ctx: Context, auction_id: uuid.UUID) -> bool:
-    """dueAt has come for a payment that is not confirmed: tell both parties, once (the seller
-    may now report it unpaid)."""
-    with ctx.db.session() as session:
-        auction = records.lock_auction(session, auction_id)
-        if auction is None:
-            return False
-        invoice = _locked_sale(session, auction)
-        if (
-            invoice is None
-            or invoice.payment_status not in (PaymentStatus.PENDING, PaymentStatus.PAID)
-            or invoice.payment_due_notified_at is not None
-            or invoice.payment_due_at > ctx.clock()
-        ):
-            return False
-        invoice.payment_due_notified_at = ctx.clock()
-        session.flush()
-        cause = f"payment:{invoice.id}:due"
-        outcomes.tell(
-            session,
-            ctx,
-            auction,
-            [str(invoice.buyer_id), str(invoice.seller_id)],
-            EventType.PAYMENT_DUE,
-            NotificationType.PAYMENT_DUE,
-            _data(auction, invoice),
-            cause=cause,
-        )
-        for job in email_jobs.invoice_jobs(Template.PAYMENT_DUE, invoice, ("buyer", "seller")):
-            outbox.job(session, job)
-        outbox.state_patch(
-            session,
-            str(auction.id),
-            auction.round,
-            {},
-            schedule=schedules.entries_of(session, auction),
-        )
-    outbox.relay(ctx)
-    return True
+        return auctions.view_of(uow.session, ctx, auction, actor)

@@ -1,14 +1,16 @@
 """Reading the record in PostgreSQL: an auction (locked or not), its highest bid of the current
-round, its counter offer. Every use case reads these the same way, from here."""
+round, its counter offer, its sale, its bidders and watchers. Every use case (and every
+consequence of an event) reads these the same way, from here."""
 
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shared.adapters.orm import Auction, Bid, CounterOffer, Invoice, SecondChanceOffer
+from shared.adapters.orm import Auction, Bid, CounterOffer, Invoice, SecondChanceOffer, Watch
 from shared.domain.errors import DomainError
 from shared.domain.principal import Viewer
 from shared.domain.vocabulary import AuctionStatus
@@ -56,6 +58,49 @@ def highest_bid(session: Session, auction: Auction) -> Bid | None:
     ).first()
 
 
+def decided_bid(session: Session, auction: Auction) -> Bid | None:
+    """The bid an ended auction's seller decides on: the one the end transition recorded (else
+    the round's highest)."""
+    if auction.highest_bid_id is not None:
+        bid = session.get(Bid, auction.highest_bid_id)
+        if bid is not None:
+            return bid
+    return highest_bid(session, auction)
+
+
+def highest_by_bidder(
+    session: Session, auction_id: uuid.UUID, round: int
+) -> dict[uuid.UUID, Decimal]:
+    """Each bidder's own highest bid in `round` of the auction."""
+    rows = session.execute(
+        select(Bid.bidder_id, func.max(Bid.amount))
+        .where(Bid.auction_id == auction_id, Bid.round == round)
+        .group_by(Bid.bidder_id)
+    ).all()
+    return {bidder: amount for bidder, amount in rows}
+
+
+def round_bidders(session: Session, auction: Auction) -> list[str]:
+    """Everyone who bid in the auction's current round."""
+    return [
+        str(u)
+        for u in session.scalars(
+            select(Bid.bidder_id)
+            .where(Bid.auction_id == auction.id, Bid.round == auction.round)
+            .distinct()
+        )
+    ]
+
+
+def watchers(session: Session, auction_id: uuid.UUID) -> list[str]:
+    return [
+        str(u)
+        for u in session.scalars(
+            select(Watch.user_id).where(Watch.auction_id == auction_id).order_by(Watch.user_id)
+        )
+    ]
+
+
 def counter_of(session: Session, auction: Auction) -> CounterOffer | None:
     """The counter offer of the auction's current round, if the seller made one."""
     return session.scalars(
@@ -69,6 +114,18 @@ def current_invoice(session: Session, auction_id: uuid.UUID) -> Invoice | None:
     """The auction's sale as it stands (not void), if it is sold."""
     return session.scalars(
         select(Invoice).where(Invoice.auction_id == auction_id, Invoice.voided_at.is_(None))
+    ).first()
+
+
+def locked_sale(session: Session, auction: Auction) -> Invoice | None:
+    """A sold auction's sale (not void), its row locked (after the auction's: the lock order
+    of every payment change)."""
+    if auction.status != AuctionStatus.SOLD:
+        return None
+    return session.scalars(
+        select(Invoice)
+        .where(Invoice.auction_id == auction.id, Invoice.voided_at.is_(None))
+        .with_for_update()
     ).first()
 
 

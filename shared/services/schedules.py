@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session
 
 from shared.adapters import keys
 from shared.adapters.orm import Auction, CounterOffer, Invoice, SecondChanceOffer
+from shared.adapters.redis_records import schedule_wire
 from shared.adapters.redis_store import StoreError, StoreUnavailable, load_script
 from shared.domain.schedule import (
     Entries,
     Moment,
     PendingDeadlines,
     deadline_entries,
+    ending_soon_due,
     window_entries,
 )
 from shared.domain.times import from_ms, to_ms
@@ -29,19 +31,27 @@ log = logging.getLogger(__name__)
 # ticker that dies mid-transition leaves it to be retried.
 LEASE_MS = 30_000
 
-# [[schedule key, due ms or None]], the form outbox state patches and seed_state.lua take.
-Wire = list[tuple[str, int | None]]
-
-
-def wire(entries: Entries) -> Wire:
-    return [(keys.schedule(moment), due) for moment, due in entries.items()]
-
 
 def entries_for(auction: Auction, end: datetime | None = None) -> Entries:
     """The start/end entries of `auction` as its status says (the end pushed to `end` when
     Redis knows a later one: a soft close moves it there first)."""
     ends_at = max(auction.ends_at, end) if end else auction.ends_at
     return window_entries(auction.status, to_ms(auction.go_live_at), to_ms(ends_at))
+
+
+def ending_soon_entry(auction: Auction, lead_secs: int, end: datetime | None = None) -> Entries:
+    """The auction's "ending soon" entry, `lead_secs` before its end (pushed to `end` when Redis
+    knows a later one); None: no notice is due any more (sent this round, or not open)."""
+    ends_at = max(auction.ends_at, end) if end else auction.ends_at
+    return {
+        Moment.ENDING_SOON: ending_soon_due(
+            auction.status,
+            to_ms(auction.go_live_at),
+            to_ms(ends_at),
+            lead_secs * 1000,
+            sent=auction.ending_soon_round == auction.round,
+        )
+    }
 
 
 def _ms(moment: datetime | None) -> int | None:
@@ -105,7 +115,7 @@ def place(ctx: Context, auction_id: str, entries: Entries) -> None:
     PostgreSQL anyway)."""
     commands: list[list[str | int | float]] = [
         ["ZADD", key, due, auction_id] if due is not None else ["ZREM", key, auction_id]
-        for key, due in wire(entries)
+        for key, due in schedule_wire(entries)
     ]
     try:
         ctx.store.pipeline(commands)

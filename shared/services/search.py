@@ -48,9 +48,8 @@ from sqlalchemy.orm import Session
 from shared.adapters.orm import Auction, Bid
 from shared.domain import cursors
 from shared.domain.errors import invalid
-from shared.domain.vocabulary import AuctionStatus, SortOrder
+from shared.domain.vocabulary import OPEN_STATUSES, AuctionStatus, SortOrder
 
-OPEN = (AuctionStatus.SCHEDULED.value, AuctionStatus.LIVE.value)
 # A snapshot older than this is not served: its "changed since" set would grow without bound.
 CURSOR_LIFETIME = timedelta(hours=1)
 
@@ -137,7 +136,7 @@ def _filters(criteria: Criteria, now: datetime) -> list[ColumnElement[bool]]:
     if criteria.status:
         where.append(status_filter(criteria.status, now))
     elif criteria.sort == SortOrder.ENDING_SOON:
-        where.append(Auction.status.in_(OPEN))  # what is still to end
+        where.append(Auction.status.in_(OPEN_STATUSES))  # what is still to end
     if criteria.q:
         where.append(Auction.search.op("@@")(func.websearch_to_tsquery("english", criteria.q)))
     if criteria.category:

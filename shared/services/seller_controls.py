@@ -31,25 +31,13 @@ from shared.adapters.orm import Auction, Bid
 from shared.adapters.redis_store import StoreError, StoreUnavailable, load_script
 from shared.domain.auctions import AuctionDraft, check_draft, ends_at, shown_status
 from shared.domain.errors import DomainError
+from shared.domain.events import AuctionCancelled, AuctionEdited
 from shared.domain.marketplace import may_cancel
 from shared.domain.principal import Viewer
-from shared.domain.schedule import Moment
-from shared.domain.times import iso
-from shared.domain.vocabulary import AuctionStatus, EventType, NotificationType
-from shared.services import (
-    auction_state,
-    auctions,
-    audit,
-    bid_intake,
-    email_jobs,
-    ending_soon,
-    notifications,
-    outbox,
-    records,
-    schedules,
-    watchlist,
-)
+from shared.domain.vocabulary import AuctionStatus
+from shared.services import auction_state, auctions, bid_intake, records
 from shared.services.context import Context
+from shared.services.unit_of_work import UnitOfWork, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +69,8 @@ def edit(
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
     now = ctx.clock()
-    with ctx.db.session() as session:
-        auction = records.locked_auction(session, auction_id)
+    with unit_of_work(ctx) as uow:
+        auction = records.locked_auction(uow.session, auction_id)
         if viewer.user_id != str(auction.seller_id):
             raise DomainError("forbidden", "Only the auction's seller edits it")
         if shown_status(auction.status, auction.go_live_at, auction.ends_at, now) != (
@@ -96,25 +84,9 @@ def edit(
         for name in EDITABLE:
             setattr(auction, name, getattr(draft, name))
         auction.ends_at = ends_at(draft.go_live_at, draft.duration_mins)
-        session.flush()
-        seq = session.scalar(select(func.max(Bid.seq)).where(Bid.auction_id == auction.id)) or 0
-        flat = auction_state.state_of(auction, seq).to_fields()
-        fields = {
-            str(k): v for k, v in zip(flat[::2], flat[1::2], strict=True) if k not in ("seq",)
-        }
-        outbox.state_patch(
-            session,
-            str(auction.id),
-            auction.round,
-            fields,
-            schedule={
-                **schedules.entries_for(auction),
-                **ending_soon.entry(auction, ctx.settings.ending_soon_secs),
-            },
-        )
-        view = auctions.view_of(session, ctx, auction, viewer)
-    outbox.relay(ctx)
-    return view
+        uow.session.flush()
+        uow.record(AuctionEdited(str(auction.id), auction.round))
+        return auctions.view_of(uow.session, ctx, auction, viewer)
 
 
 def _has_bids(session: Any, auction: Auction) -> bool:
@@ -176,19 +148,14 @@ def cancel(ctx: Context, auction_id: uuid.UUID, viewer: Viewer, reason: str) -> 
     before = _close_for_bids(ctx, auction_id, viewer)
     try:
         bid_intake.drain(ctx)
+        # The unit of work by hand: step 1 is undone for a failure up to the commit, never for
+        # one in the relay after it.
         with ctx.db.session() as session:
+            uow = UnitOfWork(ctx, session)
             auction = records.locked_auction(session, auction_id)
             _judge(ctx, session, auction, viewer)
             now = ctx.clock()
             voided_round = auction.round
-            top_bids = dict(
-                session.execute(
-                    select(Bid.bidder_id, func.max(Bid.amount))
-                    .where(Bid.auction_id == auction.id, Bid.round == auction.round)
-                    .group_by(Bid.bidder_id)
-                ).all()
-            )
-            people = {str(b) for b in top_bids} | set(watchlist.watchers(session, auction.id))
             from_status = auction.status
             auction.status = AuctionStatus.CANCELLED.value
             auction.cancel_reason = reason
@@ -197,45 +164,11 @@ def cancel(ctx: Context, auction_id: uuid.UUID, viewer: Viewer, reason: str) -> 
             auction.round += 1  # its bids stay in the record, void (as after a reset)
             auction.highest_bid_id = None
             session.flush()
-            outbox.state_patch(
-                session,
-                aid,
-                auction.round,
-                {"status": auction.status, "round": auction.round},
-                schedule={Moment.START: None, Moment.END: None, Moment.ENDING_SOON: None},
-                clear=True,
-            )
-            data = {
-                "status": auction.status,
-                "cancelReason": reason,
-                "cancelledAt": iso(now),
-                "byAdmin": viewer.user_id != str(auction.seller_id),
-            }
-            outbox.room_event(session, ctx, aid, EventType.AUCTION_CANCELLED, data)
-            told = people - {viewer.user_id or ""}
-            if viewer.user_id != str(auction.seller_id):
-                told.add(str(auction.seller_id))
-            for user in sorted(told):
-                notifications.notify(
-                    session,
-                    ctx,
-                    cause=f"cancel:{aid}:{voided_round}",
-                    user_id=user,
-                    kind=NotificationType.AUCTION_CANCELLED,
-                    payload={"auctionId": aid, "itemName": auction.item_name, **data},
-                )
-            # Bidders had money on it: they get an email too (watchers the notification only).
-            for bidder, amount in sorted(top_bids.items(), key=lambda item: str(item[0])):
-                outbox.job(
-                    session,
-                    email_jobs.cancellation_job(
-                        auction, voided_round, str(bidder), amount, now, reason
-                    ),
-                )
-            audit.record(
-                session,
+            by_admin = viewer.user_id != str(auction.seller_id)
+            uow.record(AuctionCancelled(aid, voided_round, reason, now, viewer.user_id, by_admin))
+            uow.audit(
                 viewer.user_id,
-                "seller.cancel" if viewer.user_id == str(auction.seller_id) else "admin.cancel",
+                "admin.cancel" if by_admin else "seller.cancel",
                 auction.id,
                 {"reason": reason, "fromStatus": from_status, "voidedRound": voided_round},
             )
@@ -246,5 +179,5 @@ def cancel(ctx: Context, auction_id: uuid.UUID, viewer: Viewer, reason: str) -> 
         except (StoreUnavailable, StoreError) as exc:
             log.error("auction %s left closed for bids after a failed cancel: %s", aid, exc)
         raise
-    outbox.relay(ctx)
+    uow.relay()
     return view

@@ -26,15 +26,19 @@ from shared.adapters.orm import Auction, CounterOffer, Invoice, SecondChanceOffe
 from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.domain.schedule import Moment
 from shared.domain.times import to_ms
-from shared.domain.vocabulary import AuctionStatus, CounterStatus, OfferStatus, PaymentStatus
+from shared.domain.vocabulary import (
+    OPEN_STATUSES,
+    AuctionStatus,
+    CounterStatus,
+    OfferStatus,
+    PaymentStatus,
+)
 from shared.services import (
     auction_state,
     bid_intake,
     deadlines,
     ending_soon,
-    offers,
     outbox,
-    payments,
     schedules,
     transitions,
 )
@@ -44,7 +48,6 @@ log = logging.getLogger(__name__)
 
 SWEEP_EVERY_S = 5.0
 SWEEP_LIMIT = 200
-OPEN = (AuctionStatus.SCHEDULED.value, AuctionStatus.LIVE.value)
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ def _overdue_starts(session: Session, now: datetime) -> Sequence[uuid.UUID]:
 def _overdue_ends(session: Session, now: datetime) -> Sequence[uuid.UUID]:
     return session.scalars(
         select(Auction.id)
-        .where(Auction.status.in_(OPEN), Auction.ends_at <= now)
+        .where(Auction.status.in_(OPEN_STATUSES), Auction.ends_at <= now)
         .limit(SWEEP_LIMIT)
     ).all()
 
@@ -153,8 +156,8 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(
         Moment.COUNTER_EXPIRY, deadlines.counter_expiry, _counter_expiries, _counter_expiries
     ),
-    Transition(Moment.OFFER_EXPIRY, offers.offer_expiry, _offer_expiries, _offer_expiries),
-    Transition(Moment.PAYMENT_DUE, payments.payment_due, _payments_due, _payments_due),
+    Transition(Moment.OFFER_EXPIRY, deadlines.offer_expiry, _offer_expiries, _offer_expiries),
+    Transition(Moment.PAYMENT_DUE, deadlines.payment_due, _payments_due, _payments_due),
 )
 
 
@@ -266,13 +269,13 @@ def rebuild_schedule(ctx: Context, moments: tuple[Transition, ...] = TRANSITIONS
     deadline still ahead after a hammer, from PostgreSQL."""
     count = 0
     with ctx.db.session() as session:
-        for auction in session.scalars(select(Auction).where(Auction.status.in_(OPEN))):
+        for auction in session.scalars(select(Auction).where(Auction.status.in_(OPEN_STATUSES))):
             aid = str(auction.id)
             auction_state.seed(ctx, session, auction)
             end = schedules.redis_end(ctx, aid)
             schedules.place(ctx, aid, schedules.entries_for(auction, end))
             schedules.place(
-                ctx, aid, ending_soon.entry(auction, ctx.settings.ending_soon_secs, end)
+                ctx, aid, schedules.ending_soon_entry(auction, ctx.settings.ending_soon_secs, end)
             )
             count += 1
         waiting: set[uuid.UUID] = set()

@@ -1,20 +1,16 @@
-"""Watching an auction: watch and unwatch (idempotent), who watches, and telling the watchers
-how it ended."""
+"""Watching an auction: watch and unwatch (idempotent), and how many watch (the watchers
+hear how it ended as a consequence of the outcome: `consequences`)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
-from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from shared.adapters.orm import Auction, Bid, Watch
-from shared.domain.money import money_str
-from shared.domain.vocabulary import NotificationType
-from shared.services import notifications, records
+from shared.adapters.orm import Watch
+from shared.services import records
 from shared.services.context import Context
 
 
@@ -60,52 +56,3 @@ def watched_by(session: Session, auction_ids: list[uuid.UUID], user_id: str) -> 
             )
         )
     )
-
-
-def watchers(session: Session, auction_id: uuid.UUID) -> list[str]:
-    return [
-        str(u)
-        for u in session.scalars(
-            select(Watch.user_id).where(Watch.auction_id == auction_id).order_by(Watch.user_id)
-        )
-    ]
-
-
-def round_bidders(session: Session, auction: Auction) -> list[str]:
-    """Everyone who bid in the auction's current round."""
-    return [
-        str(u)
-        for u in session.scalars(
-            select(Bid.bidder_id)
-            .where(Bid.auction_id == auction.id, Bid.round == auction.round)
-            .distinct()
-        )
-    ]
-
-
-def tell_outcome(
-    session: Session, ctx: Context, auction: Auction, *, told: Iterable[str] = ()
-) -> None:
-    """Watchers hear how the auction ended (ended awaiting the seller, sold, closed without a
-    winner): an `auction_ended` notification each, once per outcome, except the people in
-    `told` (who got their own notification of it) and the seller."""
-    skip = {str(auction.seller_id), *told}
-    payload: dict[str, Any] = {
-        "auctionId": str(auction.id),
-        "itemName": auction.item_name,
-        "status": auction.status,
-        "watching": True,
-    }
-    if auction.final_price is not None:
-        payload["finalPrice"] = money_str(auction.final_price)
-    for user in watchers(session, auction.id):
-        if user in skip:
-            continue
-        notifications.notify(
-            session,
-            ctx,
-            cause=f"watch:{auction.id}:{auction.round}:{auction.status}",
-            user_id=user,
-            kind=NotificationType.AUCTION_ENDED,
-            payload=payload,
-        )

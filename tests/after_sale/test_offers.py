@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from shared.adapters.orm import Invoice, SecondChanceOffer
 from shared.domain.times import parse_iso
-from shared.services import offers
+from shared.services import deadlines
 from shared.services.context import Context, for_socket_node
 from shared.settings import get_settings
 from tests.support.actors import Actor, Bidder
@@ -381,7 +381,7 @@ def test_an_offer_answer_racing_its_expiry_has_exactly_one_outcome(
             def expire(aid: uuid.UUID = auction_id) -> bool:
                 fired = False
                 for _ in range(250):
-                    fired = offers.offer_expiry(node_ctx, aid) or fired
+                    fired = deadlines.offer_expiry(node_ctx, aid) or fired
                     time.sleep(0.01)
                 return fired
 
