@@ -10,11 +10,14 @@ from chalicelib.routes import (
     after_sale,
     auctions,
     decisions,
+    disputes,
     docs,
     jobs_admin,
     marketplace,
     moderation,
     notifications,
+    selling,
+    shipping,
     system,
 )
 
@@ -39,6 +42,9 @@ app.register_blueprint(jobs_admin.bp)
 app.register_blueprint(after_sale.bp)
 app.register_blueprint(moderation.bp)
 app.register_blueprint(marketplace.bp)
+app.register_blueprint(selling.bp)
+app.register_blueprint(shipping.bp)
+app.register_blueprint(disputes.bp)
 middleware.install(app)
 
 

@@ -187,7 +187,10 @@ def test_request_schemas_are_the_validating_models(served: dict[str, Any]) -> No
     schemas = served["components"]["schemas"]
     for model in (CreateAuction, PlaceBid):
         generated = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        nested = generated.pop("$defs", {})  # the models it nests are components of their own
         assert schemas[model.__name__] == orjson.loads(orjson.dumps(generated))
+        for name, schema in nested.items():
+            assert schemas[name] == orjson.loads(orjson.dumps(schema)), name
     body = served["paths"]["/api/auctions"]["post"]["requestBody"]
     assert body["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/CreateAuction"
@@ -446,6 +449,24 @@ def _valid_body(model: type[BaseModel]) -> dict[str, Any]:
         "OfferResponse": {"action": "accept"},
         "PaymentRequest": {"action": "mark_paid"},
         "Suspend": {"reason": "shill bidding"},
+        # the open marketplace
+        "SellerProfileIn": {
+            "displayName": "Sita Antiques",
+            "phone": "+919845012345",
+            "address": {
+                "line1": "12 MG Road",
+                "city": "Bengaluru",
+                "state": "KA",
+                "postalCode": "560001",
+                "country": "IN",
+            },
+            "acceptTerms": True,
+        },
+        "SetRole": {"role": "seller"},
+        "Shipment": {"carrier": "India Post", "trackingNumber": "EE123456789IN"},
+        "OpenDispute": {"reason": "not_received", "detail": "Nothing came."},
+        "DisputeReplyIn": {"message": "Shipped on time; tracking attached."},
+        "ResolveDispute": {"outcome": "release", "note": "Tracking shows delivery."},
     }
     return bodies[model.__name__]
 
