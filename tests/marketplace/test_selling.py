@@ -15,6 +15,7 @@ from shared.services import users
 from shared.services.context import Context
 from shared.settings import get_settings
 from tests.support.actors import Actor, Admin, Seller
+from tests.support.gst_samples import gstin_for
 from tests.support.harness import Person, person
 from tests.support.market import KARNATAKA, SELLER_GSTIN, profile, start_selling
 
@@ -164,7 +165,8 @@ def test_an_admin_sets_roles_and_a_demotion_bites_within_the_cache_time(
         ({"phone": "9845012345"}, "phone", "E.164"),
         ({"acceptTerms": False}, "acceptTerms", "must be true"),
         ({"displayName": "Sita\nAntiques"}, "displayName", ""),
-        ({"gstin": "27AABCS1429B1ZB"}, "gstin", ""),  # Maharashtra's, with a Karnataka address
+        # Maharashtra's, with a Karnataka address
+        ({"gstin": str(gstin_for("27"))}, "gstin", "registered in Maharashtra (27)"),
     ],
 )
 def test_a_bad_profile_is_refused_field_by_field_and_changes_nothing(

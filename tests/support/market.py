@@ -42,6 +42,8 @@ ALSO_KARNATAKA = {
     "country": "IN",
 }
 SELLER_GSTIN = str(gstin_for("29"))
+SHIPMENT = {"carrier": "India Post", "trackingNumber": "EE123456789IN"}
+COMPLAINT = {"reason": "not_received", "detail": "Nothing has come in three weeks."}
 
 
 def profile(**changes: Any) -> dict[str, Any]:
@@ -87,13 +89,10 @@ def sold(
     amount: str = "10000.00",
     **auction: Any,
 ) -> uuid.UUID:
-    """A live auction (with `auction`'s record fields: shipping_method...), the buyer's bid of
+    """A live auction (with `auction`'s fields: shipping_method, category...), the buyer's bid of
     `amount`, the hammer, the seller's accept: sold."""
-    terms = {
-        k: auction.pop(k)
-        for k in ("shipping_method", "shipping_cost", "pickup_city")
-        if k in auction
-    }
+    record = ("shipping_method", "shipping_cost", "pickup_city", "category")
+    terms = {k: auction.pop(k) for k in record if k in auction}
     auction.setdefault("start_price", "100.00")
     auction_id = live_auction(ctx, seller, **auction)
     if terms:
