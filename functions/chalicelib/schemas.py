@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from shared.domain.errors import PROBLEMS, invalid
+from shared.domain.india import parse_address
 from shared.domain.marketplace import CATEGORY, MAX_CANCEL_REASON, MAX_QUERY_CHARS
 from shared.domain.money import parse_money
 from shared.domain.text import NAME_PATTERN, TEXT_PATTERN, name_problem, text_problem
@@ -388,6 +389,17 @@ class AddressIn(Body):
     state: AddressPart
     postalCode: AddressPart
     country: AddressPart
+
+    @model_validator(mode="before")
+    @classmethod
+    def _missing_said_plainly(cls, data: Any) -> Any:
+        """A member left out is named with what to write ("address.postalCode: is required:
+        the 6-digit PIN code"), with every other problem of the address, rather than
+        pydantic's "Field required"."""
+        required = ("line1", "city", "state", "postalCode", "country")
+        if isinstance(data, dict) and any(data.get(m) is None for m in required):
+            parse_address(data)  # raises: something is missing
+        return data
 
 
 Gstin = Annotated[

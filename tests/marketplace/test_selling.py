@@ -156,7 +156,7 @@ def test_an_admin_sets_roles_and_a_demotion_bites_within_the_cache_time(
         (
             {"address": {k: v for k, v in KARNATAKA.items() if k != "postalCode"}},
             "address.postalCode",
-            "required",
+            "is required: the 6-digit PIN code",
         ),
         ({"address": {**KARNATAKA, "postalCode": "056001"}}, "address.postalCode", "6-digit"),
         ({"address": {**KARNATAKA, "state": "Narnia"}}, "address.state", "state or union"),
