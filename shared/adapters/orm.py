@@ -431,7 +431,10 @@ class Invoice(Base):
     hsn_code: Mapped[str | None] = mapped_column(String(8))
     shipping_method: Mapped[str | None] = mapped_column(String(8))
     shipping_cost: Mapped[Decimal | None]
-    # Taken at payment: where the goods go (the buyer's address), and the buyer's GSTIN.
+    # Taken at payment: the buyer's address, the sale's (where an item that ships goes; shown
+    # to the parties), and, while the invoice is not issued yet, its copies: the recipient's
+    # address and GSTIN and the delivery state (the place of supply).
+    delivery_address: Mapped[dict[str, Any] | None]
     recipient_gstin: Mapped[str | None] = mapped_column(String(15))
     recipient_address: Mapped[dict[str, Any] | None]
     delivery_state: Mapped[str | None] = mapped_column(String(2))

@@ -45,10 +45,10 @@ def judge_open(
     window_secs: int,
     existing_status: str | None,
 ) -> None:
-    """May `actor_id` open a dispute on this sale now?"""
-    if sale is None:
-        raise DomainError("dispute_not_allowed", "The auction is not sold: there is no sale")
-    if actor_id != sale.buyer_id:
+    """May `actor_id` open a dispute on this sale now? `existing_status`: the status of a
+    dispute the sale already has (a refunded sale is void, so `sale` is None then, and its
+    dispute is the caller's own)."""
+    if sale is not None and actor_id != sale.buyer_id:
         raise DomainError("forbidden", "Only the buyer opens a dispute")
     if existing_status is not None:
         raise DomainError(
@@ -56,6 +56,8 @@ def judge_open(
             "This sale already has a dispute: one per sale",
             disputeStatus=existing_status,
         )
+    if sale is None:
+        raise DomainError("dispute_not_allowed", "The auction is not sold: there is no sale")
     status = sale.payment_status
     if sale.void or status not in PAID_STATUSES or sale.paid_at is None:
         raise DomainError(

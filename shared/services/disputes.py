@@ -53,18 +53,13 @@ def open_dispute(
     with unit_of_work(ctx) as uow:
         auction = records.locked_auction(uow.session, auction_id)
         invoice = records.locked_sale(uow.session, auction)
-        existing = (
-            uow.session.scalar(select(Dispute.status).where(Dispute.invoice_id == invoice.id))
-            if invoice is not None
-            else None
-        )
         now = ctx.clock()
         judge_open(
             _sale(invoice) if invoice is not None else None,
             actor.user_id or "",
             now,
             ctx.settings.dispute_window_secs,
-            existing,
+            _existing(uow.session, auction, invoice, actor),
         )
         assert invoice is not None
         dispute = Dispute(
@@ -88,6 +83,19 @@ def open_dispute(
             {"disputeId": str(dispute.id), "reason": reason.value, "invoiceNumber": invoice.number},
         )
         return _view(uow.session, dispute, auction.item_name)
+
+
+def _existing(
+    session: Session, auction: Auction, invoice: Invoice | None, actor: Viewer
+) -> str | None:
+    """The status of the dispute the caller's sale already has: the current sale's, or, when
+    the auction has none (a refund voided it), the caller's own on an earlier sale of it."""
+    dispute = records.dispute_of(session, auction.id)
+    if dispute is None:
+        return None
+    if invoice is not None:
+        return dispute.status if dispute.invoice_id == invoice.id else None
+    return dispute.status if str(dispute.buyer_id) == actor.user_id else None
 
 
 def _locked_dispute(session: Session, auction: Auction) -> Dispute:

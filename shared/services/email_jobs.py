@@ -291,8 +291,8 @@ def _payment_marked(j: _Job) -> Letter:
     """The seller hears the buyer paid, and where an item that ships goes."""
     invoice = j.invoice()
     ship_to: tuple[str, ...] = ()
-    if invoice.shipping_method == ShippingMethod.SHIP and invoice.recipient_address:
-        ship_to = address_from_record(invoice.recipient_address).lines()
+    if invoice.shipping_method == ShippingMethod.SHIP and invoice.delivery_address:
+        ship_to = address_from_record(invoice.delivery_address).lines()
     return j.sale_letter(
         invoice,
         at=invoice.paid_marked_at or invoice.payment_due_at,

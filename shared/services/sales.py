@@ -141,15 +141,19 @@ def issue(session: Session, ctx: Context, invoice: Invoice, now: datetime) -> bo
 
 
 def take_delivery_details(invoice: Invoice, address: Address | None, gstin: Gstin | None) -> None:
-    """The buyer's address and GSTIN, given with the payment, before the invoice is issued:
-    the recipient on a tax invoice, and where an item that ships goes (its state is the place
-    of supply). An invoice already issued keeps what it said; the address still goes on the
-    sale (the seller ships to it)."""
+    """The buyer's address and GSTIN, given with the payment. The address goes on the sale
+    (the seller ships to it); while the invoice is not issued yet, both are copied onto it as
+    the recipient's, and for an item that ships the address's state is the place of supply. An
+    invoice already issued keeps what it said (a rebuilt PDF stays the one sent)."""
+    if address is not None:
+        invoice.delivery_address = address_record(address)
+    if invoice.issued_at is not None:
+        return
     if address is not None:
         invoice.recipient_address = address_record(address)
-        if invoice.shipping_method == ShippingMethod.SHIP and invoice.issued_at is None:
+        if invoice.shipping_method == ShippingMethod.SHIP:
             invoice.delivery_state = address.state.code
-    if gstin is not None and invoice.issued_at is None:
+    if gstin is not None:
         invoice.recipient_gstin = str(gstin)
 
 

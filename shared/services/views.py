@@ -120,7 +120,7 @@ def shipping_view(auction: Auction | AuctionRow) -> dict[str, Any] | None:
 def delivery_view(invoice: Invoice) -> dict[str, Any]:
     """A sale's way to its buyer: the address given at payment, the shipping window, the
     shipment and its receipt (each member once it applies)."""
-    address = invoice.recipient_address
+    address = invoice.delivery_address
     view: dict[str, Any] = {
         "address": address_view(address_from_record(address)) if address else None
     }

@@ -128,6 +128,12 @@ def test_a_dispute_refunded_voids_the_sale_with_a_credit_note(
     assert closed["closeReason"] == "refunded" and closed["dispute"]["outcome"] == "refund"
     assert resolve(client, admin, auction, "release").json_body["code"] == "dispute_not_open"
     assert reply(client, seller, auction).json_body["code"] == "dispute_not_open"
+    # The sale is void now; a second dispute is still the same one.
+    again = open_dispute(client, asha, auction)
+    assert (again.json_body["code"], again.json_body["disputeStatus"]) == (
+        "dispute_exists",
+        "resolved",
+    )
 
     # The credit note credits what the invoice charged, to the paisa.
     billed = summary(page_lines(pdf_of(client, asha, auction))[1])

@@ -207,8 +207,14 @@ def test_within_the_sellers_state_and_for_a_pickup_the_tax_invoice_is_issued_at_
     assert "Karnataka (29)" in lines and "CGST 9%" in lines
     read = check_tax_document(invoice, intra=True)
     assert read["Taxable value"] == D("12345.67") + D("1543.21")  # 1,543.20875 rounds up
-    # The address the buyer gives at payment is the recipient's, not a place of supply.
-    paid(client, asha, auction, address=ALSO_KARNATAKA)
+    # An invoice issued keeps what it said: the address given at payment goes on the sale,
+    # and a lost file is rebuilt the same.
+    answer = paid(client, asha, auction, address=ALSO_KARNATAKA)
+    assert answer["delivery"]["address"]["line1"] == "3 Church Street"
+    row = invoice_row(ctx, auction)
+    assert (row.recipient_address, row.delivery_state) == (None, None)
+    assert row.storage_key is not None
+    (REPO_ROOT / Path(row.storage_key)).unlink()
     assert pdf_of(client, asha, auction) == invoice
 
 

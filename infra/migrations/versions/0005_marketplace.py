@@ -13,7 +13,9 @@ Create Date: 2027-01-10
   waits for the delivery address), so a rebuilt PDF stays byte for byte the one sent: the
   fee rates, the parties' names and emails, the GST details (supplier and recipient GSTIN and
   address, delivery state, HSN, rate), the shipping terms, when it was issued and its total;
-  the shipment (deadline, carrier, tracking number, shipped, received); payment status
+  the buyer's address given at payment (the sale's, where the item goes; the invoice's copy is
+  `recipient_address`); the shipment (deadline, carrier, tracking number, shipped, received);
+  payment status
   `refunded`;
 - credit_notes with their own gap-free counter (`credit_note_sequence`, one row like
   `invoice_sequence`);
@@ -167,6 +169,10 @@ def upgrade() -> None:
         sa.Column("recipient_address", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
     )
     op.add_column("invoices", sa.Column("delivery_state", sa.String(length=2), nullable=True))
+    op.add_column(
+        "invoices",
+        sa.Column("delivery_address", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+    )
     op.add_column("invoices", sa.Column("hsn_code", sa.String(length=8), nullable=True))
     op.add_column("invoices", sa.Column("shipping_method", sa.String(length=8), nullable=True))
     op.add_column("invoices", sa.Column("shipping_cost", MONEY, nullable=True))
@@ -322,6 +328,7 @@ def downgrade() -> None:
         "shipping_cost",
         "shipping_method",
         "hsn_code",
+        "delivery_address",
         "delivery_state",
         "recipient_address",
         "recipient_gstin",
