@@ -19,6 +19,8 @@
 - search over 100,000 auctions (full text vs ILIKE) and photo ingest (bench/search.py).
 - the suspended-user check (moderation): its Redis CPU inside the write limiter's and the bid
   script's round trip, beside a separate check's round trip (bench/suspension.py).
+- the public bid log of a 10,000-entry auction: proof sizes, and `verify_auction` checking it
+  all over HTTP (bench/ledger.py).
 
 Prints every row of the issue's target table (bench/verdicts.py: met, NOT MET, or not
 measured by this run) and writes bench/results.json with the machine it ran on.
@@ -41,6 +43,7 @@ from bench import (
     api_cpu,
     cold_start,
     hot_auction,
+    ledger,
     many_auctions,
     redis_floor,
     sniping,
@@ -98,6 +101,7 @@ SCENARIOS = (
     "fan_out",
     "fan_out_two_nodes",
     "search",
+    "ledger",
 )
 
 
@@ -179,6 +183,10 @@ def main(argv: list[str] | None = None) -> None:
             results["marketplace"] = search_bench.run(
                 with_database(database_url, "auction_bench_search"), redis_url
             )
+        if "ledger" in chosen:
+            log("\n== ledger: a 10,000-entry auction's log, checked by verify_auction ==")
+            results["ledger"] = ledger.run()
+            log(f"  {results['ledger']}")
         # The table, every row (met, NOT MET, or not measured), then search's.
         results["targets"] = verdict_rows.verdicts(results) + [
             {**row, "figure": "search p99", "verdict": "met" if row["met"] else "NOT MET"}
