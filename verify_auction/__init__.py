@@ -7,7 +7,7 @@ The platform keeps, for every auction, an append-only Merkle log of the bids it 
 API and checks, trusting nothing but the platform's published signing key:
 
 - every signature: the checkpoint (and the close certificate's) by the key of
-  `GET /api/ledger/key`, the same key as on earlier runs;
+  `GET /api/ledger/key`, the same key as on earlier runs for this log;
 - every entry: its leaf hash is the hash of its text, the text is canonical JSON of this
   auction at its own index, indices run 0..n-1 without gap or duplicate;
 - the tree: the root over all leaves is the signed one (so every entry is included; a
@@ -52,7 +52,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 PAGE = 1000  # the API serves at most this many entries per page
 DEFAULT_STATE = Path.home() / ".auction-verifier" / "checkpoints.json"
-ENDED = {"ended", "sold", "closed_no_winner"}
 
 
 class Failed(Exception):
@@ -839,9 +838,6 @@ def verify(base: str, auction_id: str, state_path: Path, proofs: int = 16) -> st
     except (KeyError, TypeError, ValueError) as error:
         raise Failed(None, f"the published key: {error}") from None
     state = load_state(state_path)
-    pinned = state["keys"].get(api.host)
-    if pinned not in (None, published["vkey"]):
-        raise Failed(None, f"the signing key changed since an earlier run (was {pinned})")
 
     auction = api.json(api.auction)
     if not isinstance(auction, dict):
@@ -857,6 +853,10 @@ def verify(base: str, auction_id: str, state_path: Path, proofs: int = 16) -> st
         raise Failed(None, f"the checkpoint: {error}") from None
     if not checkpoint.origin.endswith(f"/auctions/{auction_id}"):
         raise Failed(None, f"the checkpoint is of another log: {checkpoint.origin}")
+    # (a key kept per log: the same platform may well use another key for a later auction)
+    pinned = state["keys"].get(checkpoint.origin)
+    if pinned not in (None, published["vkey"]):
+        raise Failed(None, f"this log's signing key changed since an earlier run (was {pinned})")
 
     entries, leaves = fetch_entries(api, auction_id, checkpoint.size)
     seen = state["checkpoints"].get(checkpoint.origin, [])
@@ -903,7 +903,7 @@ def verify(base: str, auction_id: str, state_path: Path, proofs: int = 16) -> st
         if replay.end is not None and isinstance(shown, str) and ms(shown) != replay.end:
             raise Failed(last, f"the auction shows endsAt {shown}; its log ends {iso(replay.end)}")
 
-    state["keys"][api.host] = published["vkey"]
+    state["keys"][checkpoint.origin] = published["vkey"]
     sizes = sorted({*earlier, checkpoint.size})
     state["checkpoints"][checkpoint.origin] = [
         {"size": s, "root": base64.b64encode(roots[s]).decode()} for s in sizes
