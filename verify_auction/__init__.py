@@ -879,15 +879,8 @@ def verify(base: str, auction_id: str, state_path: Path, proofs: int = 16) -> st
 
     # Every entry is in the tree already (its root is the signed one); the platform's own
     # proofs are checked on a sample, for whoever relies on them without the whole log.
-    picked = sorted(
-        {
-            0,
-            checkpoint.size - 1,
-            *random.sample(range(checkpoint.size), min(proofs, checkpoint.size)),
-        }
-        if checkpoint.size
-        else set()
-    )
+    sample = random.sample(range(checkpoint.size), min(proofs, checkpoint.size))
+    picked = sorted({0, checkpoint.size - 1, *sample}) if checkpoint.size else []
     for index in picked:
         path = api.path("/ledger/proof", index=index, size=checkpoint.size)
         if root_from_inclusion(leaves[index], index, checkpoint.size, path) != checkpoint.root:

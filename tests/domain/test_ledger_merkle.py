@@ -165,6 +165,25 @@ def test_appends_store_the_reference_nodes_and_nothing_unfinished() -> None:
     assert store.nodes == expected
 
 
+def test_the_compact_range_holds_the_reference_edge_at_every_size() -> None:
+    """transparency-dev's CompactTrees: one hash per set bit of the size, largest first."""
+    nodes = [[bytes.fromhex(h) for h in row] for row in NODES]
+    expected = [
+        (),
+        (nodes[0][0],),
+        (nodes[1][0],),
+        (nodes[1][0], nodes[0][2]),
+        (nodes[2][0],),
+        (nodes[2][0], nodes[0][4]),
+        (nodes[2][0], nodes[1][2]),
+        (nodes[2][0], nodes[1][2], nodes[0][6]),
+        (nodes[3][0],),
+    ]
+    leaves = [leaf_hash(data) for data in LEAF_INPUTS]
+    for size, hashes in enumerate(expected):
+        assert CompactRange.of_leaves(leaves[:size]).hashes == hashes
+
+
 def test_the_reference_proofs() -> None:
     store = Store([leaf_hash(data) for data in LEAF_INPUTS])
     for index, size, path in INCLUSION:
