@@ -83,12 +83,14 @@ class AuctionLog:
     signer: LedgerSigner = field(default_factory=lambda: LedgerSigner(SEED, "auctions.test"))
     host: str = "auctions.test"
     secret: bytes = b"the auction's pseudonym secret"
+    grace_ms: int = 0  # LATE_BID_GRACE_MS: a bid that arrived in time may be judged this late
     round: int = 1
     ended: bool = False
     rows: list[dict[str, Any]] = field(default_factory=list)
     nodes: dict[NodeId, bytes] = field(default_factory=dict)
     edge: CompactRange = field(default_factory=CompactRange)
-    maxima: set[tuple[str, int]] = field(default_factory=set)
+    maxima: set[tuple[int, str, int]] = field(default_factory=set)  # (round, user, max)
+    answers: set[int] = field(default_factory=set)  # the indices of proxy answers
     # This round's placed bids still standing (index, user, amount), and each bidder's last
     # maximum: what a retraction recomputes the leader from.
     standing: list[tuple[int, str, int]] = field(default_factory=list)
@@ -96,11 +98,13 @@ class AuctionLog:
 
     def __post_init__(self) -> None:
         ends = self.go_live_ms + self.duration_mins * 60_000
-        self.book = Book(self.rules, AuctionStatus.LIVE, self.go_live_ms, ends)
+        self.book = Book(self.rules, AuctionStatus.LIVE, self.go_live_ms, ends, None, self.grace_ms)
 
-    def nonce(self, user_id: str, maximum: int) -> str:
-        """The nonce of a maximum (random in the product; derived here, to replay runs)."""
-        return hashlib.sha256(f"{self.auction_id}|{user_id}|{maximum}".encode()).hexdigest()[:32]
+    def nonce(self, user_id: str, maximum: int, round: int | None = None) -> str:
+        """The nonce of a maximum set in a round (random in the product, one per maximum set;
+        derived here, so that runs replay)."""
+        text = f"{self.auction_id}|{round or self.round}|{user_id}|{maximum}"
+        return hashlib.sha256(text.encode()).hexdigest()[:32]
 
     def _append(self, placed: list[PlacedEntry]) -> None:
         for entry, one in zip(
@@ -120,19 +124,19 @@ class AuctionLog:
             if one.kind != "retraction":
                 self.standing.append((entry.index, one.user_id, one.amount))
 
-    def offer(self, offer: Offer, judged_ms: int | None = None) -> Accepted | Refused:
+    def offer(self, offer: Offer) -> Accepted | Refused:
         result = judge_bid(self.book, offer)
         if isinstance(result, Refused):
             return result
         if offer.is_max and not result.buy_now:
-            self.maxima.add((offer.user_id, offer.amount))
+            self.maxima.add((self.round, offer.user_id, offer.amount))
             self.proxies[offer.user_id] = offer.amount
+        if len(result.bids) == 2:  # a bid and the leader's answer to it
+            self.answers.add(self.edge.size + 1)
         self._append(
             placed_from_accepted(
                 offer,
                 result,
-                arrived_ms=offer.now_ms,
-                judged_ms=offer.now_ms if judged_ms is None else judged_ms,
                 nonce_of=self.nonce,
                 round=self.round,
             )
@@ -168,7 +172,7 @@ class AuctionLog:
         self.go_live_ms = go_live_ms
         self.standing, self.proxies = [], {}
         ends = go_live_ms + self.duration_mins * 60_000
-        self.book = Book(self.rules, AuctionStatus.SCHEDULED, go_live_ms, ends)
+        self.book = Book(self.rules, AuctionStatus.SCHEDULED, go_live_ms, ends, None, self.grace_ms)
 
     # -- what the routes serve --------------------------------------------------------------
 
@@ -224,9 +228,9 @@ class AuctionLog:
                 {
                     "bidder": pseudonym(self.secret, user),
                     "max": decimal_text(maximum),
-                    "nonce": self.nonce(user, maximum),
+                    "nonce": self.nonce(user, maximum, round),
                 }
-                for user, maximum in sorted(self.maxima)
+                for round, user, maximum in sorted(self.maxima)
             ],
         }
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import dataclasses
 import functools
 import hashlib
 import json
@@ -459,7 +460,11 @@ class Replay:
         self, rules: Rules, reveals: dict[str, tuple[str, int]] | None, current_round: int
     ) -> None:
         self.rules, self.reveals, self.current_round = rules, reveals, current_round
-        self.revealed: dict[str, set[int]] = {}  # every maximum each bidder set
+        # Maxima a leader may have raised to without an entry: (bidder, max) -> from which index
+        # on it may have been in force: 0 if no entry commits to it, else (in that round) the
+        # first entry committing to it, when that entry has the shape of an answer (the leader
+        # shows their maximum); a maximum first shown as its owner's own new offer was not.
+        self.raises: dict[str, list[tuple[int, int, int]]] = {}  # bidder -> (round, max, until)
         self.reserve_above = rules.start - 1  # reserve > this (it is at least the start)
         self.reserve_at_most: int | None = None
         self.round = 0
@@ -477,22 +482,97 @@ class Replay:
         self.end: int | None = self.rules.go_live + self.rules.duration_ms if current else None
 
     def run(self, entries: Sequence[Entry]) -> None:
-        for bidder, amount in (self.reveals or {}).values():
-            self.revealed.setdefault(bidder, set()).add(amount)
-        i = 0
-        while i < len(entries):
-            entry = entries[i]
-            if entry.round != self.round:
-                if entry.round < self.round:
-                    raise Failed(entry.index, f"round {entry.round} after round {self.round}")
-                self._new_round(entry.round)
-            following = entries[i + 1] if i + 1 < len(entries) else None
-            i += 2 if self._entry(entry, following) else 1
+        first: dict[str, Entry] = {}
+        for before, e in zip([None, *entries], entries, strict=False):
+            if e.commit and e.commit not in first:
+                answer_shaped = before is not None and (before.arrived, before.judged) == (
+                    e.arrived, e.judged
+                )  # fmt: skip
+                first[e.commit] = e if answer_shaped else dataclasses.replace(e, index=-1)
+        for commit, (bidder, amount) in (self.reveals or {}).items():
+            shown = first.get(commit)
+            if shown is None:  # never shown: a raise in any round, at any time
+                self.raises.setdefault(bidder, []).append((0, amount, len(entries)))
+            elif shown.index >= 0:  # shown first in an answer: raised before it
+                self.raises.setdefault(bidder, []).append((shown.round, amount, shown.index))
+        self.budget = 20 * len(entries) + 1_000
+        start = 0
+        while start < len(entries):  # in groups judged at one moment
+            moment = (entries[start].round, entries[start].arrived, entries[start].judged)
+            stop = start + 1
+            while stop < len(entries) and (
+                entries[stop].round, entries[stop].arrived, entries[stop].judged
+            ) == moment:  # fmt: skip
+                stop += 1
+            self._group(entries, start, stop)
+            start = stop
         if self.round != self.current_round:  # the current round has no bids yet
             self._new_round(self.current_round)
 
-    def _entry(self, e: Entry, following: Entry | None) -> bool:
-        """Judges one entry; True when `following` was its proxy answer (judged with it)."""
+    def _group(self, entries: Sequence[Entry], start: int, stop: int) -> None:
+        """Replays entries[start:stop], judged at one moment. An answer is the next entry, the
+        leader's proxy bid, judged in the same call: same arrival, same judging time. Two calls
+        in one millisecond (a stamp missing or not believed leaves the script's clock for both)
+        can look alike: the next entry may be the answer, or that leader's own new maximum
+        (itself answered next). So each such entry is first read as the answer, and where the
+        group then fails, the latest such reading is undone and the other one taken: a search
+        over the readings, bounded by `budget`; the failure at the earliest entry is reported."""
+        taken: list[tuple[int, tuple[Any, ...]]] = []  # (index, state before) of answer readings
+        first: Failed | None = None  # the failure at the earliest entry, of every reading tried
+        i, other = start, -1
+        while i < stop:
+            e = entries[i]
+            following = entries[i + 1] if i + 1 < len(entries) else None
+            self.budget -= 1
+            if self.budget < 0:
+                raise Failed(e.index, "too many entries judged at one moment to replay")
+            try:
+                if e.round != self.round:
+                    if e.round < self.round:
+                        raise Failed(e.index, f"round {e.round} after round {self.round}")
+                    self._new_round(e.round)
+                answered = (
+                    i != other
+                    and following is not None
+                    and i + 1 < stop
+                    and self._may_answer(e, following)
+                )
+                if answered:
+                    taken.append((i, self._save()))
+                self._entry(e, following, answered)
+                i += 2 if answered else 1
+            except Failed as failure:
+                if first is None or (failure.index or 0) < (first.index or 0):
+                    first = failure
+                if not taken:
+                    raise first from None
+                other, saved = taken.pop()
+                self._restore(saved)
+                i = other
+
+    def _may_answer(self, e: Entry, a: Entry) -> bool:
+        """Whether `a` can be the leader's proxy answer to `e`: judged in the same call, and `e`
+        an offer the leader's maximum met (a new maximum is answered only placed in full)."""
+        if e.kind not in ("bid", "proxy") or self.leader in (None, e.bidder) or self.sold:
+            return False
+        if (a.kind, a.round, a.bidder, a.arrived, a.judged) != (
+            "proxy", e.round, self.leader, e.arrived, e.judged
+        ):  # fmt: skip
+            return False
+        maximum = self._maximum(e) if e.kind == "proxy" else None
+        return maximum is None or maximum == e.amount
+
+    def _save(self) -> tuple[Any, ...]:
+        return (dict(self.__dict__), dict(self.maxima), list(self.bids))
+
+    def _restore(self, saved: tuple[Any, ...]) -> None:
+        fields, maxima, bids = saved
+        budget = self.budget  # (spent stays spent: the search is bounded)
+        self.__dict__.update(fields)
+        self.maxima, self.bids, self.budget = maxima, bids, budget
+
+    def _entry(self, e: Entry, following: Entry | None, answered: bool) -> None:
+        """Judges one entry, with `following` as its proxy answer when `answered`."""
         if self.go_live is not None and e.arrived < self.go_live:
             raise Failed(e.index, f"arrived {iso(e.arrived)}, before the auction went live")
         if self.end is not None and e.arrived >= self.end:
@@ -501,13 +581,12 @@ class Replay:
             raise Failed(e.index, "an entry after a buy-now ended the round")
         if e.kind == "retraction":
             self._retraction(e)
-            return False
-        if e.kind == "buy_now":
+        elif e.kind == "buy_now":
             self._buy_now(e)
-            return False
-        if e.kind == "proxy" and e.bidder == self.leader:
+        elif e.kind == "proxy" and e.bidder == self.leader:
             raise Failed(e.index, "a proxy bid for the leader that answers no bid")
-        return self._offer(e, following)
+        else:
+            self._offer(e, following, following if answered else None)
 
     def _floor(self) -> int:
         return self.rules.start if self.price is None else self.price + self.rules.increment
@@ -592,13 +671,14 @@ class Replay:
             raise Failed(e.index, "a buy-now after buy-now stopped standing")
         if stands is None:
             self.bound_reserve(e.index, above=self.price)
-        if e.ends != e.judged:
+        # (judged in the grace after the end, it ends at the end it had)
+        if e.ends != (e.judged if self.end is None else min(self.end, e.judged)):
             raise Failed(e.index, "a buy-now ends the auction when it is judged")
         self._place(e)
         self._lead(e.bidder, price, price)
         self.sold, self.end = True, e.ends
 
-    def _offer(self, e: Entry, following: Entry | None) -> bool:
+    def _offer(self, e: Entry, following: Entry | None, answer: Entry | None) -> None:
         """A plain bid, or the bid of a new maximum (its entry commits to the maximum)."""
         rules, leader, floor = self.rules, self.leader, self._floor()
         maximum = self._maximum(e) if e.kind == "proxy" else e.amount
@@ -616,23 +696,13 @@ class Replay:
                 raise Failed(e.index, f"a first maximum bids the lowest bid, {money(floor)}")
             self._place(e)
             self._lead(e.bidder, e.amount, maximum if maximum is not None else e.amount)
-            return False
+            return
         held = self.maxima.get(leader, self.price or 0)
-        # The answer is the next entry, the leader's proxy bid, judged in the same call (same
-        # arrival, same judging time); a new maximum is answered only when placed in full.
-        answer = following
-        if not (
-            answer is not None
-            and (answer.kind, answer.round, answer.bidder) == ("proxy", e.round, leader)
-            and (answer.arrived, answer.judged) == (e.arrived, e.judged)
-            and (maximum is None or maximum == e.amount)
-        ):
-            answer = None
         self._place(e)
         if answer is not None:  # the leader's maximum meets it: the bid stays, outbid at once
             self.maxima[e.bidder] = max(self.maxima.get(e.bidder, 0), e.amount)
             self._answer(answer, e.amount, held)
-            return True
+            return
         if following is None and self.reveals is None:
             pass  # the live log's last offer: its answer may come with the next checkpoint
         elif e.kind == "bid":
@@ -649,7 +719,11 @@ class Replay:
                     e.index, f"its maximum {money(maximum)} takes the lead from {money(held)}"
                 )
             # (a maximum the leader raised without an entry: among the close's reveals)
-            raised = {c for c in self.revealed.get(leader, ()) if held <= c < maximum}
+            raised = {
+                c
+                for number, c, until in self.raises.get(leader, ())
+                if number in (0, self.round) and e.index < until and held <= c < maximum
+            }
             prices = {min(maximum, c + rules.increment) for c in {held, *raised}}
             if e.amount not in prices:
                 raise Failed(
@@ -660,7 +734,6 @@ class Replay:
             if e.amount < maximum:  # then the beaten maximum was exactly this
                 self.maxima[leader] = max(held, e.amount - rules.increment)
         self._lead(e.bidder, e.amount, maximum if maximum is not None else e.amount)
-        return False
 
     def _answer(self, a: Entry, bid: int, held: int) -> None:
         """The leader's proxy answer to `bid`: min(their maximum, bid + increment)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -102,38 +103,61 @@ def play(*offers: Offer) -> list[list[tuple[str, str, int, int | None]]]:
     for offer in offers:
         result = judge_bid(book, offer)
         assert isinstance(result, Accepted), result
-        placed = placed_from_accepted(
-            offer, result, arrived_ms=offer.now_ms, judged_ms=offer.now_ms + 3, nonce_of=nonce
-        )
+        placed = placed_from_accepted(offer, result, nonce_of=nonce)
         out.append([(str(p.kind), p.user_id, p.amount, p.max_amount) for p in placed])
         for p in placed:
             assert p.nonce == (nonce(p.user_id, p.max_amount) if p.max_amount else None)
-            assert (p.arrived_ms, p.judged_ms) == (offer.now_ms, offer.now_ms + 3)
+            assert (p.arrived_ms, p.judged_ms, p.ends_ms) == (
+                offer.moment, offer.now_ms, result.book.ends_ms
+            )  # fmt: skip
         book = result.book
     return out
 
 
+def arriving(user: str, amount: int, is_max: bool, at: int) -> Offer:
+    """An offer stamped at the gateway at `at`, judged by the script 3 ms later."""
+    return Offer(user, amount, is_max, now_ms=at + 3, arrived_ms=at)
+
+
 def test_what_judge_bids_decisions_become() -> None:
     assert play(
-        Offer("a", 20_000, True, T),  # a first maximum bids the start price
-        Offer("b", 12_000, False, T + 1),  # answered by a's maximum
-        Offer("c", 15_000, True, T + 2),  # a new maximum below a's: placed in full, answered
-        Offer("a", 30_000, True, T + 3),  # the leader raises: no visible bid, no entry
-        Offer("d", 35_000, True, T + 4),  # beats a's raised maximum by the increment
-        Offer("e", 36_000, False, T + 5),  # answered by d at its maximum
+        arriving("a", 20_000, True, T),  # a first maximum bids the start price
+        arriving("b", 12_000, False, T + 1),  # answered by a's maximum
+        arriving("c", 15_000, True, T + 2),  # a new maximum below a's: placed in full, answered
+        arriving("a", 30_000, True, T + 3),  # the leader raises: no visible bid, no entry
+        arriving("d", 35_000, True, T + 4),  # beats a's raised maximum by the increment
+        arriving("e", 36_000, False, T + 5),  # above d's maximum: e leads
     ) == [
         [("proxy", "a", 10_000, 20_000)],
         [("bid", "b", 12_000, None), ("proxy", "a", 13_000, 20_000)],
         [("proxy", "c", 15_000, 15_000), ("proxy", "a", 16_000, 20_000)],
         [],
         [("proxy", "d", 31_000, 35_000)],
-        [("bid", "e", 36_000, None)],  # above d's maximum: e leads
+        [("bid", "e", 36_000, None)],
     ]
 
 
-def test_a_buy_now_ends_the_auction_when_judged() -> None:
-    offer = Offer("a", 50_000, False, T)
+def test_an_entry_arrives_at_the_moment_the_rules_judged_it_at() -> None:
+    believed = arriving("a", 10_000, False, T)
+    doubted = Offer("a", 10_000, False, now_ms=T, arrived_ms=T + 5_000)  # ahead of the clock
+    for offer, arrived in ((believed, T), (doubted, T)):
+        result = judge_bid(BOOK, offer)
+        assert isinstance(result, Accepted)
+        (placed,) = placed_from_accepted(offer, result, nonce_of=nonce)
+        assert (placed.arrived_ms, placed.judged_ms) == (arrived, offer.now_ms)
+
+
+def test_a_buy_now_ends_the_auction_when_judged_or_at_the_end_it_had() -> None:
+    offer = arriving("a", 50_000, False, T)
     result = judge_bid(BOOK, offer)
     assert isinstance(result, Accepted) and result.buy_now
-    (placed,) = placed_from_accepted(offer, result, arrived_ms=T, judged_ms=T + 9, nonce_of=nonce)
-    assert (placed.kind, placed.amount, placed.ends_ms) == ("buy_now", 50_000, T + 9)
+    (placed,) = placed_from_accepted(offer, result, nonce_of=nonce)
+    assert (placed.kind, placed.amount, placed.ends_ms) == ("buy_now", 50_000, T + 3)
+    graced = replace(BOOK, grace_ms=2_000)
+    late = Offer("a", 50_000, False, now_ms=BOOK.ends_ms + 700, arrived_ms=BOOK.ends_ms - 1)
+    result = judge_bid(graced, late)
+    assert isinstance(result, Accepted) and result.buy_now
+    (placed,) = placed_from_accepted(late, result, nonce_of=nonce)
+    assert (placed.arrived_ms, placed.judged_ms, placed.ends_ms) == (
+        BOOK.ends_ms - 1, BOOK.ends_ms + 700, BOOK.ends_ms
+    )  # fmt: skip

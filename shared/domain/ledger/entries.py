@@ -13,11 +13,13 @@ canonical JSON (UTF-8, keys sorted, no spaces) of:
   random per auction and stays with the platform);
 - `amount`: a decimal string with 2 digits ("300.00"); for a retraction, the lowest amount
   it retracted;
-- `arrivedAt`: when the bid reached the gateway (a proxy answer carries the arrival of the bid
-  it answers); `judgedAt`: when the bid script judged it (the script's clock); `endsAt`: the
-  auction's end after this entry (soft close moves it to arrivedAt + softCloseSecs when fewer
-  than softCloseSecs remained at arrival; a buy-now ends the auction at its judgedAt); all
-  ISO 8601 UTC with milliseconds and "Z";
+- `arrivedAt`: when the bid reached the gateway: the moment the rules judge it at (its stamp,
+  or the script's clock when the stamp is not believable: `bidding.arrival_moment`; a proxy
+  answer carries the arrival of the bid it answers); `judgedAt`: when the bid script judged it
+  (the script's clock; an answer's is its bid's); `endsAt`: the auction's end after this entry
+  (soft close moves it to arrivedAt + softCloseSecs when fewer than softCloseSecs remained at
+  arrival; a buy-now ends the auction at its judgedAt, or at the end it had if that came
+  first: a bid judged in the grace after the end); all ISO 8601 UTC with milliseconds, "Z";
 - `maxCommit`: on a "proxy" entry, hex SHA-256 of "{max}|{nonce}", `max` the owner's current
   maximum as a 2-digit decimal string and `nonce` random hex (one nonce per maximum set);
   null on every other kind. After the end the close certificate reveals each maximum with
@@ -145,63 +147,27 @@ def ledger_entries(
 
 
 def placed_from_accepted(
-    offer: Offer,
-    accepted: Accepted,
-    *,
-    arrived_ms: int,
-    judged_ms: int,
-    nonce_of: Callable[[str, int], str],
-    round: int = 1,
+    offer: Offer, accepted: Accepted, *, nonce_of: Callable[[str, int], str], round: int = 1
 ) -> list[PlacedEntry]:
-    """The entries of one accepted offer, as `judge_bid` decided it.
+    """The entries of one accepted offer, as `judge_bid` decided it: arrived at the offer's
+    moment, judged at the script's clock, ending where the book ends after it.
 
     A proxy entry commits to its owner's current maximum: the leader's after the offer, or,
     for a new maximum beaten at once, the offer itself (placed at its full value).
     `nonce_of(user_id, max)` gives the nonce chosen when that maximum was set. A leader's raise
     places nothing, so gives no entry."""
     leader = accepted.book.leader
+    times = (offer.moment, offer.now_ms, accepted.book.ends_ms)
     placed = []
     for bid in accepted.bids:
-        if accepted.buy_now:
-            # (a buy-now ends the auction when the script judged it)
-            placed.append(
-                PlacedEntry(
-                    "buy_now",
-                    bid.user_id,
-                    bid.amount,
-                    arrived_ms,
-                    judged_ms,
-                    judged_ms,
-                    round=round,
-                )
-            )
-            continue
         if not bid.is_proxy:
-            placed.append(
-                PlacedEntry(
-                    "bid",
-                    bid.user_id,
-                    bid.amount,
-                    arrived_ms,
-                    judged_ms,
-                    accepted.book.ends_ms,
-                    round=round,
-                )
-            )
+            kind: EntryKind = "buy_now" if accepted.buy_now else "bid"
+            placed.append(PlacedEntry(kind, bid.user_id, bid.amount, *times, round=round))
             continue
         leads = leader is not None and leader.user_id == bid.user_id
         owner_max = leader.max_amount if leader is not None and leads else offer.amount
+        nonce = nonce_of(bid.user_id, owner_max)
         placed.append(
-            PlacedEntry(
-                "proxy",
-                bid.user_id,
-                bid.amount,
-                arrived_ms,
-                judged_ms,
-                accepted.book.ends_ms,
-                max_amount=owner_max,
-                nonce=nonce_of(bid.user_id, owner_max),
-                round=round,
-            )
+            PlacedEntry("proxy", bid.user_id, bid.amount, *times, owner_max, nonce, round)
         )
     return placed
