@@ -16,7 +16,8 @@ help:
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@$(PY) -m pip install -q --upgrade pip
+	@# chalice (make package) requires pip < 26.3
+	@$(PY) -m pip install -q "pip>=24,<26.3"
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $(STAMP)
 
