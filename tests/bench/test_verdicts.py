@@ -45,12 +45,12 @@ def by_verdict(results: dict[str, Any]) -> list[str]:
 
 
 def test_every_row_at_its_limit_is_met() -> None:
-    assert by_verdict(a_run()) == [MET] * 11
+    assert by_verdict(a_run()) == [MET] * 12
 
 
 def test_an_empty_run_prints_every_row_as_not_measured() -> None:
     rows = verdicts({})
-    assert [r["verdict"] for r in rows] == [NOT_MEASURED] * 11
+    assert [r["verdict"] for r in rows] == [NOT_MEASURED] * 12
     assert all(r["met"] is None and r["measured"] == NOT_MEASURED for r in rows)
 
 
