@@ -4,6 +4,7 @@
 // Money is a decimal string ("1250.00"), times are ISO 8601 UTC strings, ids are opaque strings.
 
 import type { components } from './api-schema';
+import type { ServerMessage as SocketServerMessage } from './socket-schema';
 
 type Schemas = components['schemas'];
 
@@ -80,43 +81,21 @@ export interface RoomsInfo {
   onlineUsers: number;
 }
 
-// ---- WebSocket messages (server -> client) ----
+// ---- WebSocket messages ----
+// Generated (`socket-schema.d.ts`, `make types`) from the socket node's AsyncAPI document, which
+// is built from the models the node's protocol is (socket_node/protocol.py) and served at
+// /asyncapi.json.
 
-export interface SnapshotMessage {
-  type: 'snapshot';
-  auctionId: string;
-  status: AuctionStatus;
-  highestBid: HighestBid | null;
-  minNextBid: string;
-  goLiveAt: string;
-  endsAt: string;
-  serverTime: string;
-  lastEventId: string | number | null;
-  replayGap?: boolean;
-  bidCount?: number;
-  reserveMet?: boolean | null;
-}
-
-export interface EventMessage {
-  type: string;
-  eventId: string | number;
-  auctionId: string;
-  data: Record<string, unknown>;
-  ts?: string | number;
-}
-
-export interface PongMessage {
-  type: 'pong';
-  serverTime: string;
-}
-
-export interface ErrorMessage {
-  type: 'error';
-  code: string;
-  detail?: string;
-}
-
-export type ServerMessage = SnapshotMessage | EventMessage | PongMessage | ErrorMessage;
+export type {
+  ClientMessage,
+  ErrorMessage,
+  PongMessage,
+  ServerMessage,
+  SnapshotMessage,
+} from './socket-schema';
+/** Every event message (room and user events): `type` tells which, and types its `data`. */
+export type EventMessage = Extract<SocketServerMessage, { eventId: string }>;
+export type EventType = EventMessage['type'];
 
 export const ROOM_EVENTS = [
   'bid:placed',
@@ -125,7 +104,7 @@ export const ROOM_EVENTS = [
   'auction:sold',
   'auction:closed',
   'auction:cancelled',
-] as const;
+] as const satisfies readonly EventType[];
 
 export const USER_EVENTS = [
   'bid:outbid',
@@ -145,4 +124,4 @@ export const USER_EVENTS = [
   'payment:due',
   'sale:void',
   'notification',
-] as const;
+] as const satisfies readonly EventType[];

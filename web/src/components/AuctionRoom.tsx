@@ -2,7 +2,6 @@ import { useCallback, useEffect, useReducer, useRef, useState } from 'preact/hoo
 import { describeError } from '../api';
 import { formatTime, useApp } from '../app';
 import { initialRoom, roomReducer, type RoomState } from '../room';
-import type { Bid } from '../types';
 import { BidBox } from './BidBox';
 import { Gallery } from './Photos';
 import { SellerControls, WatchButton } from './SellerControls';
@@ -98,7 +97,7 @@ export function AuctionRoom({ id }: { id: string }) {
   const buyerId = buyerOf(state);
   const isBuyer = !!me && me.id === buyerId;
   const status = state.status ?? a.status;
-  const bidderLabel = (b: Bid) =>
+  const bidderLabel = (b: { bidderId: string; bidderName?: string | null }) =>
     me && b.bidderId === me.id ? 'You' : (b.bidderName ?? `Bidder ${b.bidderId.slice(0, 4)}`);
 
   return (
