@@ -84,7 +84,7 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     quiet: bool = False
-    workers: int = 1  # processes for the API server and the bridge (infra.prefork)
+    workers: int = 1  # processes for the API server and the bridge (granian workers)
 
     @property
     def env(self) -> dict[str, str]:

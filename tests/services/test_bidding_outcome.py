@@ -21,8 +21,9 @@ import pytest
 from chalice.test import Client
 from sqlalchemy import event, select
 
-from infra.bridge import BridgeServer, serve_in_thread
+from infra.bridge import serve_in_thread
 from infra.embedded import EmbeddedRedis, free_port
+from infra.serving import ThreadedServer
 from shared.adapters import keys
 from shared.adapters.orm import Bid
 from shared.adapters.redis_store import (
@@ -44,7 +45,7 @@ class OwnRedis:
     bridge in front of it and a functions' Context that talks to it through REST."""
 
     server: EmbeddedRedis
-    bridge: BridgeServer
+    bridge: ThreadedServer
     ctx: Context
 
     @property

@@ -15,7 +15,8 @@ import redis
 from sqlalchemy import text
 
 from infra import databases
-from infra.bridge import BridgeServer, serve_in_thread
+from infra.bridge import serve_in_thread
+from infra.serving import ThreadedServer
 from infra.stack import Services
 from shared.adapters.orm import Auction, Base
 from shared.adapters.tokens import Principal, Verifier
@@ -48,7 +49,7 @@ class SuiteServices:
     database_url: str
     redis_url: str
     rest_url: str
-    bridge: BridgeServer
+    bridge: ThreadedServer
     services: Services
     redis_db: int
 
