@@ -156,21 +156,25 @@ class Gateway(serving.Application):
         return Answer(int(answer["statusCode"]), headers, raw)
 
 
+def local(app: Any) -> Any:
+    """`current_request` per thread, as chalice.local keeps it (this server answers on a
+    pool of threads; Lambda runs one request per process)."""
+    from chalice.local import CustomLocalChalice, LocalChalice
+
+    if not isinstance(app, LocalChalice):
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
+    return app
+
+
 def chalice_app() -> Any:
-    """The functions' Chalice app (functions/app.py), with `current_request` per thread as
-    chalice.local keeps it (this server answers on a pool of threads; Lambda runs one
-    request per process)."""
+    """The functions' Chalice app (functions/app.py)."""
     functions = str(REPO_ROOT / "functions")
     if functions not in sys.path:
         sys.path.insert(0, functions)
     import app as functions_app  # the Chalice project's app.py
-    from chalice.local import CustomLocalChalice, LocalChalice
 
-    app_obj = functions_app.app
-    if not isinstance(app_obj, LocalChalice):
-        CustomLocalChalice.__bases__ = (LocalChalice, app_obj.__class__)
-        app_obj.__class__ = CustomLocalChalice
-    return app_obj
+    return local(functions_app.app)
 
 
 def make_app() -> Gateway:

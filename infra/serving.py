@@ -188,12 +188,18 @@ async def _send(send: Send, answer: Answer, *, close: bool) -> None:
     await send({"type": "http.response.body", "body": answer.body})
 
 
-def _http1(limits: Limits) -> Any:
-    from granian.http import HTTP1Settings
+def _http(limits: Limits) -> dict[str, Any]:
+    """Granian's HTTP settings for `limits`. HTTP/1.1 and HTTP/2 both ("auto": granian 2.8
+    holds an HTTP/1.1 head to `max_buffer_size` only then, not with `http=1`, which
+    tests/infra/test_serving.py would catch); an HTTP/2 client's headers get the same cap."""
+    from granian.http import HTTP1Settings, HTTP2Settings
 
-    return HTTP1Settings(
-        header_read_timeout=int(limits.head_timeout_s * 1000), max_buffer_size=limits.max_head
-    )
+    return {
+        "http1_settings": HTTP1Settings(
+            header_read_timeout=int(limits.head_timeout_s * 1000), max_buffer_size=limits.max_head
+        ),
+        "http2_settings": HTTP2Settings(max_headers_size=limits.max_head),
+    }
 
 
 def run(factory: str, host: str, port: int, workers: int, limits: Limits) -> None:
@@ -202,7 +208,7 @@ def run(factory: str, host: str, port: int, workers: int, limits: Limits) -> Non
     them. The application is synchronous and holds the GIL for most of a request: a second
     process, not a second thread, serves a second core."""
     from granian import Granian
-    from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.constants import Interfaces, Loops
     from granian.log import LogLevels
 
     Granian(
@@ -213,10 +219,9 @@ def run(factory: str, host: str, port: int, workers: int, limits: Limits) -> Non
         factory=True,
         workers=workers,
         loop=Loops.uvloop,
-        http=HTTPModes.http1,
         websockets=False,
         backlog=1024,
-        http1_settings=_http1(limits),
+        **_http(limits),
         log_level=LogLevels.warning,
     ).serve()
 
@@ -227,7 +232,7 @@ class ThreadedServer:
     socketserver's: `server_address`, `shutdown()`, `server_close()`."""
 
     def __init__(self, app: Application, host: str, port: int) -> None:
-        from granian.constants import HTTPModes, Interfaces
+        from granian.constants import Interfaces
         from granian.server.embed import Server
 
         self.server_address = (host, port)
@@ -236,10 +241,9 @@ class ThreadedServer:
             address=host,
             port=port,
             interface=Interfaces.ASGINL,
-            http=HTTPModes.http1,
             websockets=False,
             backlog=1024,
-            http1_settings=_http1(app.limits),
+            **_http(app.limits),
             log_enabled=False,
         )
         self._loop = asyncio.new_event_loop()
