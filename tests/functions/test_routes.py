@@ -21,7 +21,7 @@ from shared.adapters.redis_store import RestStore
 from shared.services import rate_limits
 from shared.services.context import Context, for_functions
 from tests.support.actors import Bidder, call
-from tests.support.harness import Person, insert_auction, live_auction, person
+from tests.support.harness import Person, insert_auction, live_auction, person, tcp
 
 MONEY = re.compile(r"^\d+\.\d{2}$")
 # CONTRACT section 4, "Auction object".
@@ -821,7 +821,7 @@ def _ended_with_bid(client: Client, ctx: Context, seller: Person, buyer: Person)
         row = session.get(Auction, auction)
         assert row is not None
         row.ends_at = datetime.now(UTC) - timedelta(seconds=1)
-    ctx.store.command("HSET", f"auction:{auction}:state", "endsAt", 1)
+    tcp().command("HSET", f"auction:{auction}:state", "endsAt", 1)
     assert transitions.end(ctx, auction)
     return auction
 

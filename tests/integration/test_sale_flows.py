@@ -21,7 +21,7 @@ from shared.services import ticker
 from shared.services.context import Context
 from tests.support import harness
 from tests.support.after_sale import event_types, notification_types, run_jobs
-from tests.support.harness import Person
+from tests.support.harness import Person, tcp
 from tests.support.sendgrid_sink import SendGridSink
 
 
@@ -45,7 +45,7 @@ def clock_runs_out(ctx: Context, auction_id: uuid.UUID) -> None:
     past = datetime.now(UTC) - timedelta(milliseconds=5)
     with ctx.db.session() as session:
         session.execute(update(Auction).where(Auction.id == auction_id).values(ends_at=past))
-    ctx.store.command("HSET", keys.state(str(auction_id)), "endsAt", to_ms(past))
+    tcp().command("HSET", keys.state(str(auction_id)), "endsAt", to_ms(past))
     assert str(auction_id) in ticker.tick(ctx).ended
 
 

@@ -26,7 +26,7 @@ from tests.support.after_sale import (
     notification_types,
     race,
 )
-from tests.support.harness import Person
+from tests.support.harness import Person, tcp
 from tests.support.streams import user_events
 
 
@@ -229,7 +229,7 @@ def test_an_overdue_auction_no_ticker_closed_is_closed_then_decided(
     past = datetime.now(UTC) - timedelta(seconds=1)
     with ctx.db.session() as session:
         session.execute(update(Auction).where(Auction.id == auction_id).values(ends_at=past))
-    ctx.store.command("HSET", keys.state(str(auction_id)), "endsAt", to_ms(past))
+    tcp().command("HSET", keys.state(str(auction_id)), "endsAt", to_ms(past))
     response = Seller(client, seller).decide(auction_id, action="accept")
     assert response.status_code == 200, response.body
     assert response.json_body["status"] == "sold"

@@ -30,7 +30,7 @@ from shared.services import email_jobs, jobs, outbox, ticker, transitions
 from shared.services.context import Context
 from tests.support import streams
 from tests.support.actors import Bidder
-from tests.support.harness import Person, live_auction
+from tests.support.harness import Person, live_auction, tcp
 
 
 def hammer(ctx: Context, auction_id: uuid.UUID) -> None:
@@ -39,7 +39,7 @@ def hammer(ctx: Context, auction_id: uuid.UUID) -> None:
     past = datetime.now(UTC) - timedelta(milliseconds=5)
     with ctx.db.session() as session:
         session.execute(update(Auction).where(Auction.id == auction_id).values(ends_at=past))
-    ctx.store.command("HSET", keys.state(str(auction_id)), "endsAt", to_ms(past))
+    tcp().command("HSET", keys.state(str(auction_id)), "endsAt", to_ms(past))
     assert transitions.end(ctx, auction_id), "the end transition did not run"
 
 

@@ -4,6 +4,7 @@ helpers to make users, tokens and auctions."""
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from infra.bridge import serve_in_thread
 from infra.serving import ThreadedServer
 from infra.stack import Services
 from shared.adapters.orm import Auction, Base
+from shared.adapters.redis_store import TcpStore
 from shared.adapters.tokens import Principal, Verifier
 from shared.services import auction_state, users
 from shared.services.context import Context
@@ -101,6 +103,18 @@ def wipe(ctx: Context) -> None:
         session.execute(text("UPDATE invoice_sequence SET last_number = 0"))
     flush_redis()
     users._seen.clear()
+
+
+@functools.cache
+def _tcp_store(url: str) -> TcpStore:
+    return TcpStore(url)
+
+
+def tcp() -> TcpStore:
+    """The test Redis db over TCP (redis-py, with the raw replies of the REST store), for what
+    a test sets up or inspects beyond what the project's code sends through REST: the bridge
+    refuses that (SET, DEL, HSET, SCRIPT LOAD...), as a production token needs none of it."""
+    return _tcp_store(get_settings().redis_url or "")
 
 
 def flush_redis() -> None:
