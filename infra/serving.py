@@ -142,6 +142,25 @@ class Application:
         if length is not None and length.isdigit() and int(length) > limits.max_body:
             await _send(send, self.refusal(413, "the body is too large"), close=True)
             return
+        if length in (None, "0") and head.header("transfer-encoding") is None:
+            body = b""  # none comes (HTTP/1.1): no round trip to granian for it
+        else:
+            received = await self._body(receive, send)
+            if received is None:
+                return
+            body = received
+        # The moment the whole request was here (API Gateway's requestTimeEpoch), not when
+        # a thread came free for it.
+        arrived_ms = int(time.time() * 1000)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(limits.threads, thread_name_prefix="request")
+        loop = asyncio.get_running_loop()
+        answer = await loop.run_in_executor(self._pool, self._answer, head, body, arrived_ms)
+        await _send(send, answer, close=answer.close)
+
+    async def _body(self, receive: Receive, send: Send) -> bytes | None:
+        """The whole body, or None when it was refused (413, 408) or the client left."""
+        limits = self.limits
         chunks: list[bytes] = []
         size = 0
         try:
@@ -149,28 +168,18 @@ class Application:
                 while True:
                     message = await receive()
                     if message["type"] != "http.request":
-                        return  # the client went away
+                        return None  # the client went away
                     chunk = message.get("body", b"")
                     size += len(chunk)
                     if size > limits.max_body:  # a chunked body past the limit
                         await _send(send, self.refusal(413, "the body is too large"), close=True)
-                        return
+                        return None
                     chunks.append(chunk)
                     if not message.get("more_body"):
-                        break
+                        return b"".join(chunks)
         except TimeoutError:
             await _send(send, self.refusal(408, "the body did not arrive in time"), close=True)
-            return
-        # The moment the whole request was here (API Gateway's requestTimeEpoch), not when
-        # a thread came free for it.
-        arrived_ms = int(time.time() * 1000)
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(limits.threads, thread_name_prefix="request")
-        loop = asyncio.get_running_loop()
-        answer = await loop.run_in_executor(
-            self._pool, self._answer, head, b"".join(chunks), arrived_ms
-        )
-        await _send(send, answer, close=answer.close)
+            return None
 
     def _answer(self, head: Head, body: bytes, arrived_ms: int) -> Answer:
         try:
