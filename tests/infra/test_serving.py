@@ -27,9 +27,8 @@ HEAD = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n"
 
 @pytest.fixture(scope="module")
 def api(services: SuiteServices) -> Iterator[int]:
-    """The API as `make run` serves it, with the limits it runs with (`api_server.LIMITS`):
-    granian's embedded server, which the suite's in-process servers use, does not hold the
-    head to its size."""
+    """The API as `make run` serves it (granian's worker process, not the embedded server of
+    the suite's in-process servers), with the limits it runs with (`api_server.LIMITS`)."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "infra.api_server", "--port", str(port)],
