@@ -233,8 +233,9 @@ def pairs_of_the_bid_rescored(fx: Effects, e: BidAccepted) -> None:
     if not e.seller_id:
         return
     seller = uuid.UUID(e.seller_id)
-    bidders = {fx.get(Bid, bid_id).bidder_id for bid_id in {e.first_bid_id, e.bid_id}}
-    rescoring.mark(fx.session, [(bidder, seller) for bidder in bidders])
+    # (A bid missing here must never fail the intake that records it: it is skipped.)
+    bids = [fx.session.get(Bid, uuid.UUID(bid_id)) for bid_id in {e.first_bid_id, e.bid_id}]
+    rescoring.mark(fx.session, [(b.bidder_id, seller) for b in bids if b is not None])
 
 
 def bidders_rescored(fx: Effects, e: AuctionEvent) -> None:
