@@ -16,6 +16,7 @@ from chalicelib.routes import (
     moderation,
     notifications,
     system,
+    trust,
 )
 
 from shared.logs import configure_logging
@@ -39,6 +40,7 @@ app.register_blueprint(jobs_admin.bp)
 app.register_blueprint(after_sale.bp)
 app.register_blueprint(moderation.bp)
 app.register_blueprint(marketplace.bp)
+app.register_blueprint(trust.bp)
 middleware.install(app)
 
 

@@ -54,6 +54,15 @@ export type BidStanding = MyBid['state'];
 export type Purchase = Schemas['PurchaseOut'];
 export type PurchasePage = Schemas['PurchaseList'];
 export type EditAuctionInput = Schemas['EditAuction'];
+// Trust and safety: shill suspects, blocked bidders, feedback and reputations.
+export type Suspect = Schemas['SuspectOut'];
+export type SuspectPage = Schemas['SuspectList'];
+export type BlockedBidder = Schemas['BlockedBidderOut'];
+export type BlockedBidderPage = Schemas['BlockedBidderList'];
+export type FeedbackEntry = Schemas['FeedbackOut'];
+export type FeedbackPage = Schemas['FeedbackList'];
+export type Rating = FeedbackEntry['rating'];
+export type Reputation = Schemas['ReputationOut'];
 /** `GET /api/auctions` sorts (a query parameter: not among the document's schemas). */
 export type SortOrder = 'ending_soon' | 'newest' | 'price_asc' | 'price_desc' | 'most_bids';
 

@@ -4,8 +4,9 @@ import { formatTime, useApp } from '../app';
 import { auctionHref } from '../router';
 import type { AdminUser, AuditEntry } from '../types';
 
-/** The admin sub-pages: every auction (#/admin), users (#/admin/users), the audit log (#/admin/audit). */
-export function AdminNav({ current }: { current: 'auctions' | 'users' | 'audit' }) {
+/** The admin sub-pages: every auction (#/admin), users (#/admin/users), the audit log (#/admin/audit),
+ * the shill signals (#/admin/trust). */
+export function AdminNav({ current }: { current: 'auctions' | 'users' | 'audit' | 'trust' }) {
   const link = (name: typeof current, href: string, label: string) => (
     <a href={href} class="tab" aria-current={current === name ? 'page' : undefined} data-testid={`admin-nav-${name}`}>
       {label}
@@ -16,11 +17,12 @@ export function AdminNav({ current }: { current: 'auctions' | 'users' | 'audit' 
       {link('auctions', '#/admin', 'Auctions')}
       {link('users', '#/admin/users', 'Users')}
       {link('audit', '#/admin/audit', 'Audit log')}
+      {link('trust', '#/admin/trust', 'Shill signals')}
     </nav>
   );
 }
 
-function AdminOnly({ children }: { children: preact.ComponentChildren }) {
+export function AdminOnly({ children }: { children: preact.ComponentChildren }) {
   const { me, userId } = useApp();
   if (!userId || (me && me.role !== 'admin')) {
     return (

@@ -14,6 +14,7 @@ import {
   SecondChance,
   SellerDecision,
 } from './AfterSale';
+import { BlockButton, FeedbackPanel, PersonLink, SellerLine, useBlocked } from './Trust';
 import { Countdown, Deadline, StatusBadge } from './ui';
 
 /** Who bought it, once sold; before that the highest bidder (a counter offer goes to them too). */
@@ -26,6 +27,9 @@ export function AuctionRoom({ id }: { id: string }) {
   const [state, dispatch] = useReducer(roomReducer, id, initialRoom);
   const [loadError, setLoadError] = useState<string | null>(null);
   const loading = useRef(false);
+  // The seller's blocked bidders: a block button on each bidder's name in their own room.
+  const ownRoom = !!me && !!state.auction && me.id === state.auction.sellerId;
+  const blocks = useBlocked(ownRoom);
 
   // Leading again (e.g. a proxy answered for us): the outbid alert no longer holds.
   const leading = !!me && state.highestBid?.bidderId === me.id;
@@ -120,6 +124,7 @@ export function AuctionRoom({ id }: { id: string }) {
                 : `Ended ${formatTime(state.endsAt)}`}
           </span>
         </p>
+        <SellerLine sellerId={a.sellerId} />
         <WatchButton auction={a} onChange={load} />
         {a.category && <span class="chip chip-static">{a.category}</span>}
         <Gallery images={a.images ?? []} alt={a.itemName} />
@@ -233,6 +238,7 @@ export function AuctionRoom({ id }: { id: string }) {
               onDone={(next) => dispatch({ type: 'loaded', auction: next })}
             />
           )}
+          {status === 'sold' && a.status === 'sold' && (isSeller || isBuyer) && <FeedbackPanel auction={a} />}
         </section>
 
         <section class="card bid-panel" aria-label="Bidding">
@@ -305,7 +311,14 @@ export function AuctionRoom({ id }: { id: string }) {
               <li key={b.id} class={me && b.bidderId === me.id ? 'mine' : undefined} data-bid-id={b.id}>
                 <span class="feed-amount">{money(b.amount)}</span>
                 <span class="feed-who">
-                  {bidderLabel(b)}
+                  <PersonLink id={b.bidderId} name={bidderLabel(b)} testId="bidder-name" />
+                  {isSeller && b.bidderId !== me?.id && (
+                    <BlockButton
+                      name={bidderLabel(b)}
+                      blocked={blocks.blocked.has(b.bidderId)}
+                      onToggle={() => blocks.toggle(b.bidderId)}
+                    />
+                  )}
                 </span>
                 <time class="feed-time" dateTime={b.createdAt}>
                   {formatTime(b.createdAt, true)}
@@ -314,6 +327,11 @@ export function AuctionRoom({ id }: { id: string }) {
             ))}
           </ol>
           {state.bids.length === 0 && <p class="muted">No bids yet.</p>}
+          {blocks.error && (
+            <p class="error" role="alert" data-testid="block-error">
+              {blocks.error}
+            </p>
+          )}
         </section>
       </div>
     </article>
