@@ -1,6 +1,6 @@
 """trust and safety: source marks, shill signals, blocked bidders, feedback
 
-Revision ID: 0006_trust
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-02
 
