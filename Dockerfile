@@ -5,6 +5,10 @@
 #   docker build -t auction . && docker run -p 8000:8000 -p 8080:8080 auction
 # With neither DATABASE_URL nor APP_ENV given, that is the development stack with demo data;
 # anything else is production (see infra/stack.py, --dev-unless-configured).
+# On your own machine publish the ports on loopback only:
+#   docker run -p 127.0.0.1:8000:8000 -p 127.0.0.1:8080:8080 auction
+# A bare `-p 8000:8000` publishes them on every interface of the host, and the development
+# stack's dev login signs a token for anyone, in any role (the stack prints a warning line).
 # The socket node alone (Render, see infra/render.yaml): `python -m socket_node`.
 #
 # The base images are build arguments so that a machine without a registry can build on

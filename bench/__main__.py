@@ -21,6 +21,8 @@
   re-encoded in a child process of its own (bench/photo_memory.py).
 - the suspended-user check (moderation): its Redis CPU inside the write limiter's and the bid
   script's round trip, beside a separate check's round trip (bench/suspension.py).
+- the public bid log of a 10,000-entry auction: proof sizes, and `verify_auction` checking it
+  all over HTTP (bench/ledger.py).
 
 Prints every row of the issue's target table (bench/verdicts.py: met, NOT MET, or not
 measured by this run) and writes bench/results.json with the machine it ran on.
@@ -43,6 +45,7 @@ from bench import (
     api_cpu,
     cold_start,
     hot_auction,
+    ledger,
     many_auctions,
     photo_memory,
     redis_floor,
@@ -102,6 +105,7 @@ SCENARIOS = (
     "fan_out_two_nodes",
     "search",
     "photo_memory",
+    "ledger",
 )
 
 
@@ -187,6 +191,10 @@ def main(argv: list[str] | None = None) -> None:
             log("\n== peak memory per photo upload (child processes) ==")
             results["photo_memory"] = photo_memory.run()
             log(f"  {results['photo_memory']}")
+        if "ledger" in chosen:
+            log("\n== ledger: a 10,000-entry auction's log, checked by verify_auction ==")
+            results["ledger"] = ledger.run()
+            log(f"  {results['ledger']}")
         # The table, every row (met, NOT MET, or not measured), then search's.
         results["targets"] = verdict_rows.verdicts(results) + [
             {**row, "figure": "search p99", "verdict": "met" if row["met"] else "NOT MET"}

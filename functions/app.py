@@ -19,6 +19,7 @@ from chalicelib.routes import (
     selling,
     shipping,
     system,
+    trust,
 )
 
 from shared.logs import configure_logging
@@ -45,6 +46,7 @@ app.register_blueprint(marketplace.bp)
 app.register_blueprint(selling.bp)
 app.register_blueprint(shipping.bp)
 app.register_blueprint(disputes.bp)
+app.register_blueprint(trust.bp)
 middleware.install(app)
 
 

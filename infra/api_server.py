@@ -2,17 +2,18 @@
 Gateway REST proxy event (v1) for `app.app(event, context)`, the very handler Lambda calls,
 and its answer becomes the HTTP response.
 
-- one threaded HTTP/1.1 server (`infra.http11`: keep-alive, httptools; `chalice local`'s
-  http.server spent ~250 µs of CPU per request parsing and buffering);
+- on granian, with the limits of `infra.serving` (head, body, time, requests in flight);
 - routes matched as API Gateway matches them (literal segments before `{captures}`, path
   parameters URL-decoded); `current_request` per thread (Chalice's LocalChalice);
+- `requestContext.requestTimeEpoch`: the moment the whole request (head and body) was here,
+  in epoch milliseconds, as API Gateway stamps a request on its arrival;
 - a path with no route answers 404 problem+json (API Gateway says 403 "Missing Authentication
   Token"; the deployed API maps that response the same way, see README and infra/package.py);
 - a request without Accept may get a binary answer (RFC 9110: no Accept means any type);
 - bodies of the binary types (images) travel base64-encoded, as API Gateway sends them.
 
-Usage: `python -m infra.api_server [--host API_HOST] [--port API_PORT]` (defaults from the
-settings: 127.0.0.1 and 8000; the container image sets API_HOST=0.0.0.0).
+Usage: `python -m infra.api_server [--host API_HOST] [--port API_PORT] [--workers N]`
+(defaults from the settings: 127.0.0.1 and 8000; the container image sets API_HOST=0.0.0.0).
 """
 
 from __future__ import annotations
@@ -22,15 +23,14 @@ import base64
 import logging
 import sys
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import orjson
 
-from infra import prefork
-from infra.http11 import Reply, Request, Server
+from infra import serving
+from infra.serving import Answer, Head, Limits
 from shared.domain.errors import problem_body
 from shared.settings import REPO_ROOT, settings_or_exit
 
@@ -40,7 +40,7 @@ NO_ROUTE = orjson.dumps(problem_body("not_found", "No such route"))
 # The largest body the server reads; each route holds its own limit below it (64 KiB for JSON,
 # 5 MiB for a photo), so what reaches the app gets the app's own 413 problem.
 MAX_BODY = 6 * 1024 * 1024
-TOO_LARGE = orjson.dumps(problem_body("payload_too_large", "The body is too large"))
+LIMITS = Limits(max_body=MAX_BODY)
 
 
 @dataclass
@@ -81,28 +81,32 @@ class Routes:
         return None
 
 
-class Gateway:
+class Gateway(serving.Application):
     """HTTP -> API Gateway REST proxy event -> the Chalice handler -> HTTP."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, limits: Limits = LIMITS) -> None:
+        super().__init__(limits)
         self.app = app
         self.routes = Routes(list(app.routes))
         self.binary_types = tuple(app.api.binary_types)
-        from chalicelib.middleware import SECURITY_HEADERS
-        from chalicelib.problems import PROBLEM
+        from chalicelib.http import PROBLEM, SECURITY_HEADERS
 
-        self.no_route = Reply(404, [*SECURITY_HEADERS.items(), ("Content-Type", PROBLEM)], NO_ROUTE)
-        self.too_large = Reply(
-            413, [*SECURITY_HEADERS.items(), ("Content-Type", PROBLEM)], TOO_LARGE
-        )
+        self.problem_headers = [*SECURITY_HEADERS.items(), ("Content-Type", PROBLEM)]
 
-    def head(self, request: Request, content_length: int | None) -> Reply | None:
-        if content_length is not None and content_length > MAX_BODY:
-            return self.too_large
-        return None
+    def refusal(self, status: int, message: str) -> Answer:
+        """The gateway's own refusals: a problem where the table has the code, else API
+        Gateway's own shape (`{"message"}`, as for its 414 or 431)."""
+        code = {413: "payload_too_large", 503: "unavailable"}.get(status)
+        if code is not None:
+            return Answer(
+                status, list(self.problem_headers), orjson.dumps(problem_body(code, message))
+            )
+        body = orjson.dumps({"message": message})
+        return Answer(status, [("Content-Type", "application/json")], body)
 
-    def event(self, request: Request, resource: str, params: dict[str, str]) -> dict[str, Any]:
-        path, _, query = request.target.partition("?")
+    def event(
+        self, request: Head, body: bytes, arrived_ms: int, resource: str, params: dict[str, str]
+    ) -> dict[str, Any]:
         headers: dict[str, str] = {}
         multi: dict[str, list[str]] = {}
         for name, value in request.headers:
@@ -111,91 +115,92 @@ class Gateway:
         if "accept" not in headers:
             headers["accept"] = "*/*"  # no Accept: any type, a binary answer too
             multi["accept"] = ["*/*"]
-        query_params = parse_qs(query, keep_blank_values=True) if query else {}
-        body: bytes | str | None = request.body or None
+        query = parse_qs(request.query, keep_blank_values=True) if request.query else {}
+        sent: bytes | str | None = body or None
         binary = False
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        if body is not None and content_type in self.binary_types:
-            body, binary = base64.b64encode(request.body).decode("ascii"), True
+        if sent is not None and content_type in self.binary_types:
+            sent, binary = base64.b64encode(body).decode("ascii"), True
         return {
             "resource": resource,
-            "path": path,
+            "path": request.path,
             "httpMethod": request.method,
             "headers": headers,
             "multiValueHeaders": multi,
-            "queryStringParameters": {k: v[-1] for k, v in query_params.items()} or None,
-            "multiValueQueryStringParameters": query_params or None,
+            "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+            "multiValueQueryStringParameters": query or None,
             "pathParameters": params or None,
             "stageVariables": None,
             "requestContext": {
                 "resourcePath": resource,
                 "httpMethod": request.method,
-                "path": path,
+                "path": request.path,
                 "stage": "local",
+                "requestTimeEpoch": arrived_ms,
                 "identity": {"sourceIp": request.peer},
             },
-            "body": body,
+            "body": sent,
             "isBase64Encoded": binary,
         }
 
-    def __call__(self, request: Request) -> Reply:
-        path = request.target.partition("?")[0]
-        found = self.routes.match(path)
+    def answer(self, head: Head, body: bytes, arrived_ms: int) -> Answer:
+        found = self.routes.match(head.path)
         if found is None:
-            return self.no_route
-        answer = self.app(self.event(request, *found), LambdaContext())
+            return Answer(404, list(self.problem_headers), NO_ROUTE)
+        answer = self.app(self.event(head, body, arrived_ms, *found), LambdaContext())
         headers = list(answer.get("headers", {}).items())
         for name, values in (answer.get("multiValueHeaders") or {}).items():
             headers += [(name, value) for value in values]
-        body = answer.get("body") or ""
-        raw = base64.b64decode(body) if answer.get("isBase64Encoded") else body.encode()
-        return Reply(int(answer["statusCode"]), headers, raw)
+        sent = answer.get("body") or ""
+        raw = base64.b64decode(sent) if answer.get("isBase64Encoded") else sent.encode()
+        return Answer(int(answer["statusCode"]), headers, raw)
 
 
-def make_server(
-    host: str, port: int, *, shared_port: bool = False, mount: Callable[[Any], None] | None = None
-) -> Server:
-    """`mount(app)`, when given, adds routes to the app before it is served (the bench's own,
-    `bench.api_server`: they are no part of the shipped app)."""
-    sys.path.insert(0, str(REPO_ROOT / "functions"))
-    import app as functions_app  # the Chalice project's app.py
+def local(app: Any) -> Any:
+    """`current_request` per thread, as chalice.local keeps it (this server answers on a
+    pool of threads; Lambda runs one request per process)."""
     from chalice.local import CustomLocalChalice, LocalChalice
 
-    app_obj = functions_app.app
-    if mount is not None:
-        mount(app_obj)
-    # What chalice.local does: `current_request` per thread (this server runs one per
-    # connection), where Lambda runs one request per process.
-    CustomLocalChalice.__bases__ = (LocalChalice, app_obj.__class__)
-    app_obj.__class__ = CustomLocalChalice
-    return Server(host, port, Gateway(app_obj), reuse_port=shared_port, max_body=MAX_BODY)
+    if not isinstance(app, LocalChalice):
+        CustomLocalChalice.__bases__ = (LocalChalice, app.__class__)
+        app.__class__ = CustomLocalChalice
+    return app
 
 
-def main(module: str = "infra.api_server", mount: Callable[[Any], None] | None = None) -> None:
-    """Serve; `module` is what the extra worker processes run (`python -m module`)."""
+def chalice_app() -> Any:
+    """The functions' Chalice app (functions/app.py)."""
+    functions = str(REPO_ROOT / "functions")
+    if functions not in sys.path:
+        sys.path.insert(0, functions)
+    import app as functions_app  # the Chalice project's app.py
+
+    return local(functions_app.app)
+
+
+def make_app() -> Gateway:
+    """Granian's factory: one Gateway per worker process."""
+    return Gateway(chalice_app())
+
+
+def serve_in_thread(host: str, port: int, limits: Limits = LIMITS) -> serving.ThreadedServer:
+    """The API on a thread of this process (the test suite's `api_url`)."""
+    return serving.ThreadedServer(Gateway(chalice_app(), limits), host, port)
+
+
+def main(factory: str = "infra.api_server:make_app") -> None:
+    """Serve; `factory` is what each granian worker builds its Gateway with (the bench serves
+    `bench.api_server:make_app`: the app and the bench's own routes)."""
     settings = settings_or_exit()
     parser = argparse.ArgumentParser(description="Serve the Chalice app locally.")
     parser.add_argument("--host", default=settings.api_host)
     parser.add_argument("--port", type=int, default=settings.api_port)
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="processes sharing the port (SO_REUSEPORT); 0: one of them",
-    )
+    parser.add_argument("--workers", type=int, default=1, help="processes sharing the port")
     args = parser.parse_args()
-    server = make_server(args.host, args.port, shared_port=args.workers != 1, mount=mount)
-    if args.workers:
-        # A JSON line like every other (the app configured logging when it was imported).
-        logging.getLogger("api").info(
-            "api on http://%s:%s (%d workers)", args.host, args.port, args.workers
-        )
-    prefork.serve(
-        server,
-        module,
-        ["--host", args.host, "--port", str(args.port)],
-        args.workers,
+    chalice_app()  # configures the app's JSON logging, and fails here, not in each worker
+    logging.getLogger("api").info(
+        "api on http://%s:%s (%d workers)", args.host, args.port, args.workers
     )
+    serving.run(factory, args.host, args.port, args.workers, LIMITS)
 
 
 if __name__ == "__main__":

@@ -14,10 +14,11 @@ It listens on the developer's machine, so it defends itself (README "Security"):
 - the `Host` header must name this machine (127.0.0.1, localhost or [::1]) and the bridge's
   port, so a web page cannot reach it through DNS rebinding (403);
 - the token is checked before the body is read, and a body is at most `MAX_BODY` (413);
-- only the commands the project sends run (`ALLOWED`); `EVAL`, `EVALSHA` and `SCRIPT LOAD`
-  only for the project's own scripts (`shared/adapters/lua/`), since Lua can call FLUSHALL.
-  Anything else, CONFIG, FLUSHALL, SHUTDOWN, MODULE and DEBUG included, is 400
-  `{"error": "ERR command not allowed"}` and never reaches Redis.
+- only the commands the project's code sends run (`ALLOWED`); `EVAL` and `EVALSHA` only for
+  the project's own scripts (`shared/adapters/lua/`), since Lua can call FLUSHALL. Anything
+  else, CONFIG, FLUSHALL, SHUTDOWN, MODULE and DEBUG included, and the plain data commands
+  the project never sends (SET, DEL, HSET...), is 400 `{"error": "ERR command not allowed"}`
+  and never reaches Redis.
 
 Usage: `REDIS_URL=redis://... UPSTASH_REDIS_REST_TOKEN=... python -m infra.bridge --port 8079`
 (both from the environment, never the command line, which every local user can read).
@@ -32,7 +33,6 @@ import hashlib
 import hmac
 import os
 import sys
-import threading
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -43,8 +43,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from infra import prefork
-from infra.http11 import Reply, Request, Server
+from infra import serving
+from infra.embedded import free_port
+from infra.serving import Answer, Head, Limits
 from shared.adapters.redis_store import LUA_DIR, load_script
 from shared.redaction import mask_url
 
@@ -53,17 +54,20 @@ Encoder = Callable[[bytes], str]
 # Upstash's own request limit is 1 MB; the project's largest request (a script's source with
 # EVAL, ~20 KiB) is far below it.
 MAX_BODY = 1 << 20
+LIMITS = Limits(max_body=MAX_BODY)
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 NOT_ALLOWED = "ERR command not allowed"
 
-# What the project sends through REST, and nothing more. Derived from the code:
-# `store.command(...)` / `store.pipeline([...])` in shared/, functions/ and tests/ (a test
-# parses them and fails when one is missing here: tests/infra/test_bridge_security.py),
-# and the scripts' EVALSHA / EVAL / SCRIPT LOAD. A test that needs anything else (a mutated
-# script, FLUSHDB) talks to Redis over TCP, as the socket node does.
+# What the project's own code sends through the REST client, and nothing more: the commands
+# of `store.command(...)` / `store.pipeline([...])` in shared/ and functions/ (a test parses
+# them and fails when this list and theirs differ: tests/infra/test_bridge_security.py), and
+# the scripts' EVALSHA, then EVAL on NOSCRIPT. The tests set up and inspect state over TCP
+# (redis-py on REDIS_URL), as the socket node reaches Redis; a data command the project never
+# sends (SET, DEL, HSET, XADD...) is refused here, as it would be a needless power of the
+# production token.
 ALLOWED = frozenset(
     {
-        # shared/services: health, auctions, lifecycle, jobs, bid intake, auction state
+        # shared/services: health, auctions, lifecycle, jobs, bid intake, schedules, backlog
         "PING",
         "GET",
         "HGET",
@@ -76,27 +80,13 @@ ALLOWED = frozenset(
         "ZSCORE",
         "ZADD",
         "ZREM",
+        "ZRANGE",
         "XRANGE",
         "XDEL",
+        "XLEN",
         # every atomic change is one of the project's Lua scripts (checked by SHA1 below)
         "EVALSHA",
         "EVAL",
-        "SCRIPT",
-        # the test suite's pokes at state (plain data commands on keys) and the bridge's
-        # protocol tests
-        "SET",
-        "DEL",
-        "EXISTS",
-        "INCR",
-        "INCRBY",
-        "HSET",
-        "HKEYS",
-        "LPUSH",
-        "RPUSH",
-        "ZRANGE",
-        "ZRANGEBYSCORE",
-        "XADD",
-        "XLEN",
     }
 )
 
@@ -121,12 +111,6 @@ def allowed(command: list[Any]) -> bool:
     name = name.upper()
     if name not in ALLOWED:
         return False
-    if name == "SCRIPT":
-        return (
-            len(command) == 3
-            and str(command[1]).upper() == "LOAD"
-            and _sha1(str(command[2])) in project_scripts()
-        )
     if name == "EVAL":
         return len(command) >= 3 and _sha1(str(command[1])) in project_scripts()
     if name == "EVALSHA":
@@ -242,10 +226,11 @@ def _split_host(value: str) -> tuple[str, str]:
     return (name, port) if name else (value, "")
 
 
-class UpstashApp:
-    """The REST protocol over a `Bridge`, for the HTTP server of `infra.http11`."""
+class UpstashApp(serving.Application):
+    """The REST protocol over a `Bridge`, served by `infra.serving`."""
 
     def __init__(self, bridge: Bridge, token: str, host: str, port: int) -> None:
+        super().__init__(LIMITS)
         self.bridge = bridge
         self.expected = f"Bearer {token}".encode()
         # The names this bridge answers to: this machine, and the address it was bound to
@@ -256,11 +241,14 @@ class UpstashApp:
         self.port = str(port)
 
     @staticmethod
-    def _reply(status: int, body: Any) -> Reply:
-        return Reply(status, [("Content-Type", "application/json")], orjson.dumps(body))
+    def _reply(status: int, body: Any) -> Answer:
+        return Answer(status, [("Content-Type", "application/json")], orjson.dumps(body))
 
-    def head(self, request: Request, content_length: int | None) -> Reply | None:
-        """Nothing of the body is read before the caller has shown it may send one (a Reply
+    def refusal(self, status: int, message: str) -> Answer:
+        return self._reply(status, {"error": f"ERR {message}"})
+
+    def head(self, request: Head) -> Answer | None:
+        """Nothing of the body is read before the caller has shown it may send one (an Answer
         here closes the connection with the body unread)."""
         name, port = _split_host((request.header("host") or "").strip().lower())
         if name not in self.names or port != self.port:
@@ -272,43 +260,43 @@ class UpstashApp:
         raw = request.header("content-length")
         if raw is not None and not raw.strip().isdigit():
             return self._reply(400, {"error": "ERR invalid Content-Length"})
-        if content_length is not None and content_length > MAX_BODY:
+        if raw is not None and int(raw) > MAX_BODY:
             return self._reply(413, {"error": f"ERR body over {MAX_BODY} bytes"})
         return None
 
-    def __call__(self, request: Request) -> Reply:
+    def answer(self, request: Head, body: bytes, arrived_ms: int) -> Answer:
         if request.method != "POST":
             return self._reply(405, {"error": "ERR use POST"})
         encode: Encoder = _b64 if request.header("upstash-encoding") == "base64" else _utf8
         try:
-            body = orjson.loads(request.body or b"null")
+            command = orjson.loads(body or b"null")
         except orjson.JSONDecodeError:
             return self._reply(400, {"error": "ERR failed to parse command"})
-        path = request.target.split("?", 1)[0].rstrip("/")
+        path = request.path.rstrip("/")
         bridge = self.bridge
         try:
             if path == "":
-                if not _valid_command(body):
+                if not _valid_command(command):
                     return self._reply(400, {"error": "ERR failed to parse command"})
-                if not allowed(body):
+                if not allowed(command):
                     return self._reply(400, {"error": NOT_ALLOWED})
-                result = _one(bridge.command(body), encode)
+                result = _one(bridge.command(command), encode)
                 return self._reply(400 if "error" in result else 200, result)
             if path in ("/pipeline", "/multi-exec"):
-                if not isinstance(body, list) or not all(_valid_command(c) for c in body):
+                if not isinstance(command, list) or not all(_valid_command(c) for c in command):
                     return self._reply(400, {"error": "ERR failed to parse pipeline request"})
-                if not all(allowed(c) for c in body):
+                if not all(allowed(c) for c in command):
                     # All or nothing: none runs. Each answered as refused, in the shape a
                     # pipeline's answer has (the client reads a list, never an object).
                     refused = [
                         {"error": NOT_ALLOWED}
                         if not allowed(c)
                         else {"error": "ERR not run: the pipeline has a command not allowed"}
-                        for c in body
+                        for c in command
                     ]
                     return self._reply(400, refused)
                 run = bridge.pipeline if path == "/pipeline" else bridge.multi_exec
-                return self._reply(200, [_one(r, encode) for r in run(body)] if body else [])
+                return self._reply(200, [_one(r, encode) for r in run(command)] if command else [])
             return self._reply(404, {"error": "ERR unknown endpoint"})
         except NotSent as exc:
             return self._reply(503, {"error": f"ERR redis unavailable: {exc}"})
@@ -318,39 +306,33 @@ class UpstashApp:
             return self._reply(503, {"error": f"ERR redis outcome unknown: {exc}"})
 
 
-class BridgeServer(Server):
-    """The bridge's HTTP server (`infra.http11`: keep-alive, httptools, one send per answer;
-    http.server cost ~300 µs of CPU per call here)."""
+# The worker processes read what they serve from the environment, as they read REDIS_URL and
+# the token: the address the bridge listens on (its Host check names it).
+LISTEN = "UPSTASH_BRIDGE_LISTEN"
 
 
-def serve(
-    redis_url: str, token: str, port: int, host: str = "127.0.0.1", *, shared_port: bool = False
-) -> BridgeServer:
-    """Create the server (bound, not yet serving)."""
+def make_app() -> UpstashApp:
+    """Granian's factory: one UpstashApp per worker process, from the environment."""
+    host, _, port = os.environ[LISTEN].rpartition(":")
+    return UpstashApp(
+        Bridge(os.environ["REDIS_URL"]), os.environ["UPSTASH_REDIS_REST_TOKEN"], host, int(port)
+    )
+
+
+def serve_in_thread(redis_url: str, token: str, port: int = 0) -> serving.ThreadedServer:
+    """The bridge on a thread of this process, on 127.0.0.1 (`port` 0: a free one)."""
     if not token:
         raise ValueError("the bridge needs a token")
-    app = UpstashApp(Bridge(redis_url), token, host, port)
-    server = BridgeServer(host, port, app, reuse_port=shared_port, max_body=MAX_BODY)
-    app.port = str(server.server_address[1])  # port 0: the one the kernel gave
-    return server
-
-
-def serve_in_thread(redis_url: str, token: str, port: int = 0) -> BridgeServer:
-    server = serve(redis_url, token, port)
-    threading.Thread(target=server.serve_forever, daemon=True, name="upstash-bridge").start()
-    return server
+    port = port or free_port()
+    app = UpstashApp(Bridge(redis_url), token, "127.0.0.1", port)
+    return serving.ThreadedServer(app, "127.0.0.1", port)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--port", type=int, default=8079)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="processes sharing the port (SO_REUSEPORT); 0: one of them",
-    )
+    parser.add_argument("--workers", type=int, default=1, help="processes sharing the port")
     args = parser.parse_args()
     redis_url = os.environ.get("REDIS_URL") or ""
     token = os.environ.get("UPSTASH_REDIS_REST_TOKEN") or ""
@@ -360,16 +342,13 @@ def main() -> None:
             file=sys.stderr,
         )
         raise SystemExit(2)
-    server = serve(redis_url, token, args.port, args.host, shared_port=args.workers != 1)
-    if args.workers:
-        print(
-            f"upstash-rest bridge on http://{args.host}:{args.port} -> {mask_url(redis_url)}",
-            flush=True,
-        )
-    # The workers inherit the environment: the URL and the token never appear in argv.
-    prefork.serve(
-        server, "infra.bridge", ["--port", str(args.port), "--host", args.host], args.workers
+    print(
+        f"upstash-rest bridge on http://{args.host}:{args.port} -> {mask_url(redis_url)}",
+        flush=True,
     )
+    # The workers inherit the environment: the URL and the token never appear in argv.
+    os.environ[LISTEN] = f"{args.host}:{args.port}"
+    serving.run("infra.bridge:make_app", args.host, args.port, args.workers, LIMITS)
 
 
 if __name__ == "__main__":

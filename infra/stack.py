@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ipaddress
 import os
 import secrets
 import signal
@@ -84,7 +85,7 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     quiet: bool = False
-    workers: int = 1  # processes for the API server and the bridge (infra.prefork)
+    workers: int = 1  # processes for the API server and the bridge (granian workers)
     # The API server's module: the benchmarks run `bench.api_server` (the app plus their own
     # routes, which the shipped app does not have).
     api_module: str = "infra.api_server"
@@ -214,6 +215,19 @@ def development_unless_configured(environ: MutableMapping[str, str]) -> bool:
     return True
 
 
+def dev_login_warning(settings: Settings) -> str | None:
+    """The one line to print when dev login (a token for anyone, in any role) is served on an
+    address other machines may reach: API_HOST not loopback, as in the container image, where
+    a bare `docker run -p 8000:8000` publishes it on every interface of the host."""
+    if not settings.dev_login_enabled or ipaddress.ip_address(settings.api_host).is_loopback:
+        return None
+    return (
+        f"warning: dev login (a token for anyone, any role) is served on "
+        f"{settings.api_host}:{settings.api_port}; publish the ports on loopback only "
+        "(docker run -p 127.0.0.1:8000:8000 -p 127.0.0.1:8080:8080 auction) or configure keys"
+    )
+
+
 def prepare(settings: Settings, services: Services) -> None:
     """Migrate, and seed demo data in development."""
     from infra.migrate import upgrade
@@ -292,6 +306,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             ),
             flush=True,
         )
+        warning = dev_login_warning(settings)
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
         while not stopping:
             dead = stack.dead()
             if dead:

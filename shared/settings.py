@@ -21,7 +21,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.domain.sources import hash_key
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DEV_SOURCE_HASH_KEY = b"development-source-marks"
 BRIDGE_PORT = 8079
 LOCAL_BRIDGE_URL = f"http://127.0.0.1:{BRIDGE_PORT}"
 
@@ -131,6 +134,12 @@ class Settings(BaseSettings):
     # gateway and Redis (a cold function's start). The end transition closes the window then.
     late_bid_grace_ms: int = Field(2000, alias="LATE_BID_GRACE_MS", ge=0, le=5000)
 
+    # The HMAC key of the source marks (README "Trust and safety": a network or device is kept
+    # only as its salted hash). Unset: in production derived from UPSTASH_REDIS_REST_TOKEN (a
+    # secret every API instance holds, so their hashes agree; set this to keep the hashes
+    # across a rotation of that token); elsewhere a fixed development key.
+    source_hash_key: str | None = Field(None, alias="SOURCE_HASH_KEY")
+
     # Fees and GST (README "Fees and tax invoices"): percentages, 0 to 100, at most 2 decimals.
     buyers_premium_pct: Decimal = Field(Decimal("0"), alias="BUYERS_PREMIUM_PCT")
     platform_fee_pct: Decimal = Field(Decimal("0"), alias="PLATFORM_FEE_PCT")
@@ -223,6 +232,15 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value if value and value.strip() else None
 
+    @field_validator("source_hash_key")
+    @classmethod
+    def _long_secret(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if len(value.strip()) < 16:
+            raise ValueError("must be a secret of at least 16 characters")
+        return value.strip()
+
     @field_validator("api_public_url", "supabase_url", "media_base_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
@@ -265,6 +283,13 @@ class Settings(BaseSettings):
     @property
     def write_limit(self) -> RateLimit:
         return _parsed_rate(self.write_rate_limit)
+
+    @property
+    def source_key(self) -> bytes:
+        """The HMAC key of the source marks (`shared.domain.sources.marks_of`)."""
+        if self.app_env != "production" and not self.source_hash_key:
+            return DEV_SOURCE_HASH_KEY
+        return hash_key(self.source_hash_key, self.upstash_redis_rest_token)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -29,6 +29,7 @@ from shared.domain.vocabulary import Role
 from shared.services import health, users
 from shared.services.context import Context
 from shared.settings import REPO_ROOT
+from socket_node import asyncapi
 from socket_node.metrics import CONTENT_TYPE, may_scrape_without_token
 
 if TYPE_CHECKING:
@@ -144,6 +145,8 @@ class HttpRoutes:
             return await self.admin_metrics(request)
         if path == "/config.json":
             return json_reply(200, self.client_config(request))
+        if path == "/asyncapi.json":  # the WebSocket protocol (socket_node/protocol.py)
+            return json_reply(200, asyncapi.document(), self.cors(request))
         if path.startswith(MEDIA_PREFIX):
             return self.media(path)
         return self.static(path, request)

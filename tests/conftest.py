@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import fcntl
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
+from infra.embedded import free_port
 from shared.services.context import Context
 from tests.support import harness
 from tests.support.harness import Person, SuiteServices
@@ -117,11 +117,9 @@ def packaged_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def api_url(services: SuiteServices) -> Iterator[str]:
     """The real local HTTP server (infra.api_server) in this process, on a free port."""
-    from infra.api_server import make_server
+    from infra.api_server import serve_in_thread
 
-    server = make_server("127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = serve_in_thread("127.0.0.1", free_port())
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:

@@ -88,7 +88,7 @@ def preflight_headers(origin: str | None, requested: str | None) -> dict[str, st
         **headers,
         "Access-Control-Allow-Methods": "GET, POST, PUT, PATCH, DELETE, OPTIONS",
         "Access-Control-Allow-Headers": requested
-        or "Authorization, Content-Type, Idempotency-Key, X-Request-Id",
+        or "Authorization, Content-Type, Idempotency-Key, X-Request-Id, X-Device-Id",
         "Access-Control-Max-Age": "600",
     }
 

@@ -53,6 +53,10 @@ route group (`WRITE_RATE_LIMIT`); over the limit: 429 `rate_limited` with `Retry
 
 Bids: send `Idempotency-Key` to make a retry safe: the same key again returns the same bid
 and creates nothing.
+
+Trust and safety: the web app sends `X-Device-Id` (a random id it keeps, 16 to 64 of
+A-Z a-z 0-9 _ -) with every request; with the source address it is kept only as a salted
+hash, for the shill signals, and forgotten after 90 days. Anything else in it is ignored.
 """
 
 TAGS = [
@@ -78,8 +82,20 @@ TAGS = [
     },
     {"name": "notifications", "description": "The signed-in user's notifications."},
     {"name": "watchlist", "description": "Watching auctions."},
-    {"name": "me", "description": "The signed-in user's own pages: bids, auctions, purchases."},
-    {"name": "admin", "description": "Administration (role `admin`); every action is audited."},
+    {
+        "name": "me",
+        "description": "The signed-in user's own pages: bids, auctions, purchases, the "
+        "bidders they blocked.",
+    },
+    {
+        "name": "feedback",
+        "description": "Feedback after a completed sale, replies, and reputations.",
+    },
+    {
+        "name": "admin",
+        "description": "Administration (role `admin`); every action is audited. The shill "
+        "suspects list.",
+    },
     {"name": "docs", "description": "This document and its human-readable page."},
 ]
 

@@ -17,7 +17,8 @@ from shared.adapters.db import DB_ERRORS
 from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.domain.errors import DomainError, FieldError, ValidationFailed
 from shared.domain.principal import ANONYMOUS, Principal, Viewer
-from shared.services import moderation, rate_limits, users
+from shared.domain.sources import DEVICE_HEADER, marks_of
+from shared.services import moderation, rate_limits, sources, users
 
 from . import request_state, runtime
 from .auth import authenticate, caller
@@ -151,6 +152,19 @@ def render(op: Operation, result: Any) -> Response:
     return Response(body=text, status_code=status, headers={"Content-Type": JSON})
 
 
+def remember_source(request: Request, user_id: str) -> None:
+    """Where a write came from (API Gateway's `requestContext.identity.sourceIp` and the web
+    app's device header), as the salted hashes the shill signals compare (never the address or
+    the id themselves)."""
+    identity = (request.context or {}).get("identity") or {}
+    marks = marks_of(
+        runtime.settings().source_key,
+        identity.get("sourceIp"),
+        request.headers.get(DEVICE_HEADER.lower()),
+    )
+    sources.remember_now(runtime.context(), user_id, marks)
+
+
 # What a dependency's outage raises: answered 503 (a pool timeout too), never 500.
 _DEPENDENCY_DOWN: tuple[type[BaseException], ...] = (*DB_ERRORS, StoreUnavailable)
 
@@ -179,6 +193,7 @@ def operation(
     raw_body: tuple[str, ...] = (),
     outcome_metrics: str | None = None,
     etag: bool = False,
+    remembers_source: bool = False,
 ) -> Callable[[Callable[[Call], Any]], Callable[..., Response]]:
     """Register a route. `parse=False` leaves the body to the view (`parse_body`), for a
     route that must refuse before it reads anything. Writes (any method but GET) spend a
@@ -187,7 +202,9 @@ def operation(
     write without the limiter checks it on its own, unless the view does (the bid script).
     `outcome_metrics="Bid"`: its request line carries the EMF metrics BidLatency, BidAccepted
     and BidRefused (by problem code), see `emf.py`. `etag=True` (a read): see
-    `conditional.revalidated`."""
+    `conditional.revalidated`. `remembers_source=True` (a seller's writes): after a success,
+    the caller's source network and device id are kept as salted hashes for the shill signals
+    (`remember_source`)."""
     limited = method != "GET" if rate_limited is None else rate_limited
     op = Operation(
         method,
@@ -251,6 +268,8 @@ def operation(
                 if body is not None and parse:
                     call.body = parse_body(request, body)
                 result = view(call)
+                if remembers_source and principal is not None:
+                    remember_source(request, principal.user_id)
             except DomainError as exc:
                 return problem_response(exc)
             except _DEPENDENCY_DOWN as exc:

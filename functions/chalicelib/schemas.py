@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from shared.domain.errors import PROBLEMS, invalid
+from shared.domain.feedback import MAX_COMMENT, RATINGS, SIDES
 from shared.domain.india import parse_address
 from shared.domain.marketplace import CATEGORY, MAX_CANCEL_REASON, MAX_QUERY_CHARS
 from shared.domain.money import parse_money
@@ -61,6 +62,8 @@ if TYPE_CHECKING:
     DisputeReason: TypeAlias = str
     DisputeStatus: TypeAlias = str
     DisputeOutcome: TypeAlias = str
+    RatingName: TypeAlias = str
+    SideName: TypeAlias = str
 else:
     Status = Literal[AUCTION_STATUSES]
     CounterStatus = Literal[COUNTER_STATUSES]
@@ -74,6 +77,8 @@ else:
     DisputeReason = Literal[DISPUTE_REASONS]
     DisputeStatus = Literal[DISPUTE_STATUSES]
     DisputeOutcome = Literal[DISPUTE_OUTCOMES]
+    RatingName = Literal[RATINGS]
+    SideName = Literal[SIDES]
 
 
 def _money(value: object) -> Decimal:
@@ -484,6 +489,29 @@ class Suspend(Body):
     reason: Annotated[Text, StringConstraints(min_length=1, max_length=500)]
 
 
+class SuspectsQuery(Query):
+    limit: Annotated[int, Field(ge=1, le=200)] = 50
+    sellerId: uuid.UUID | None = Field(None, description="Only the pairs of this seller.")
+
+
+# A feedback comment or a reply: one printable line, like a name (it is shown beside a name on
+# every reputation card).
+FeedbackComment = Annotated[Name, StringConstraints(max_length=MAX_COMMENT)]
+
+
+class LeaveFeedback(Body):
+    rating: RatingName
+    comment: FeedbackComment = Field(
+        "", description=f"Optional: one line of text, at most {MAX_COMMENT} characters."
+    )
+
+
+class ReplyToFeedback(Body):
+    comment: Annotated[FeedbackComment, StringConstraints(min_length=1)] = Field(
+        description=f"One line of text, 1 to {MAX_COMMENT} characters."
+    )
+
+
 class UserListQuery(Page):
     q: Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)] | None = Field(
         None, description="A part of the name or email (case-insensitive)."
@@ -847,6 +875,99 @@ class AuditEntryOut(Out):
 class AuditList(Out):
     items: list[AuditEntryOut]
     nextCursor: str | None
+
+
+# -- trust and safety ------------------------------------------------------------------------
+
+
+class SuspectAuction(Out):
+    id: str
+    itemName: str
+    status: Status
+
+
+class SuspectOut(Out):
+    """One (bidder, seller) pair's shill signals: a lead for a person, never a verdict."""
+
+    bidderId: str
+    sellerId: str
+    bidderName: str = Field(description="The bidder's public name.")
+    sellerName: str = Field(description="The seller's public name.")
+    bidderSuspended: bool
+    score: float = Field(ge=0, le=1, description="The signals combined (README: the formula).")
+    signals: dict[str, float] = Field(
+        description="auctionShare, neverWins, raisesAfterRival, minimumBids, earlyBidding "
+        "(shares, 0 to 1) and networkOverlap (how many networks and devices the bidder shares "
+        "with the seller)."
+    )
+    reasons: list[str] = Field(description="One sentence per signal that counts.")
+    auctions: list[SuspectAuction] = Field(
+        description="The seller's auctions the bidder bid on most recently (up to 5)."
+    )
+    updatedAt: Moment = Field(description="When the pair was last scored.")
+
+
+class SuspectList(Out):
+    items: list[SuspectOut] = Field(description="Every pair scored above 0, highest first.")
+
+
+class BlockedBidderOut(Out):
+    userId: str
+    name: str = Field(description="The bidder's public name, as the seller's room shows it.")
+    blockedAt: Moment
+
+
+class BlockedBidderList(Out):
+    items: list[BlockedBidderOut] = Field(description="Most recently blocked first.")
+    nextCursor: str | None
+
+
+class FeedbackReplyOut(Out):
+    comment: str
+    at: Moment
+
+
+class FeedbackOut(Out):
+    id: str
+    auctionId: str
+    fromId: str
+    fromName: str
+    fromRole: SideName = Field(description="The author's side of the sale.")
+    toId: str
+    toName: str
+    rating: RatingName
+    comment: str
+    createdAt: Moment
+    reply: FeedbackReplyOut | None = Field(description="The rated side's reply, once given.")
+
+
+class FeedbackList(Out):
+    items: list[FeedbackOut]
+
+
+class ReputationEntry(Out):
+    rating: RatingName
+    comment: str
+    role: SideName = Field(description="The role the user had in that sale.")
+    at: Moment
+    reply: FeedbackReplyOut | None
+
+
+class ReputationOut(Out):
+    userId: str
+    name: str = Field(description="The public name.")
+    positive: int
+    neutral: int
+    negative: int
+    percentPositive: float | None = Field(
+        description="Positive ratings among the positive and negative ones, in percent (one "
+        "decimal); null without any."
+    )
+    retractions12m: int = Field(description="Bids retracted in the last 12 months.")
+    memberSince: Moment
+    recent: list[ReputationEntry] = Field(
+        description="The latest ratings (up to 10), newest first."
+    )
 
 
 class TokenOut(Out):

@@ -115,3 +115,12 @@ def socket_node(node_id: str) -> str:
 # from "nobody is suspended": a missing set is rebuilt from PostgreSQL before it is trusted.
 SUSPENDED = "users:suspended"
 SUSPENDED_SENTINEL = "-"
+
+# Blocked bidders: a set per seller of the bidders they blocked (PostgreSQL `blocked_bidders` is
+# the record), with the same sentinel as the suspended set, so a missing set is rebuilt from
+# PostgreSQL before it is trusted (`shared.services.blocks`).
+BLOCKED_SENTINEL = SUSPENDED_SENTINEL
+
+
+def blocked_bidders(seller_id: str) -> str:
+    return f"seller:{seller_id}:blocked"

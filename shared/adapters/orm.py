@@ -33,6 +33,8 @@ from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.schema import FetchedValue
 
+from shared.domain.feedback import RATINGS, SIDES
+from shared.domain.sources import MarkKind
 from shared.domain.vocabulary import (
     AUCTION_STATUSES,
     COUNTER_STATUSES,
@@ -44,6 +46,8 @@ from shared.domain.vocabulary import (
     PAYMENT_STATUSES,
     ROLES,
 )
+
+MARK_KINDS = tuple(k.value for k in MarkKind)
 
 Money = Numeric(12, 2, asdecimal=True)
 Percent = Numeric(5, 2, asdecimal=True)
@@ -610,4 +614,97 @@ class AuctionImage(Base):
     thumb_key: Mapped[str] = mapped_column(String(300))
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = _created()
+
+
+# -- trust and safety (migration 0006) ---------------------------------------------------------
+
+
+class SourceMark(Base):
+    """Where a user's writes came from, as salted hashes only (`shared.domain.sources`): a
+    network block or a device id, with when it was first and last seen; forgotten 90 days
+    after it was last seen."""
+
+    __tablename__ = "source_marks"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", MARK_KINDS), name="kind"),
+        Index("ix_source_marks_kind_hash", "kind", "hash"),
+        Index("ix_source_marks_last_seen", "last_seen"),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+
+
+class TrustPending(Base):
+    """(bidder, seller) pairs whose shill signals must be computed again: marked in the
+    transaction of whatever changed them (a bid reached the record, an auction came out, a
+    source was first seen), taken by the ticker within a second or two."""
+
+    __tablename__ = "trust_pending"
+
+    bidder_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    seller_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    marked_at: Mapped[datetime] = _created()
+
+
+class TrustScore(Base):
+    """The shill signals of one (bidder, seller) pair: the record's counts (`facts`, the
+    domain's `PairFacts`) and the score they give, as of `updated_at`."""
+
+    __tablename__ = "trust_scores"
+    __table_args__ = (
+        CheckConstraint("score BETWEEN 0 AND 1", name="score_range"),
+        Index("ix_trust_scores_score", text("score DESC"), "bidder_id", "seller_id"),
+        Index("ix_trust_scores_seller_id_score", "seller_id", text("score DESC")),
+    )
+
+    bidder_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    seller_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    score: Mapped[Decimal] = mapped_column(Numeric(4, 3, asdecimal=True))
+    facts: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime] = _updated()
+
+
+class BlockedBidder(Base):
+    """A seller's block of a bidder: their bids on that seller's auctions are refused."""
+
+    __tablename__ = "blocked_bidders"
+    __table_args__ = (
+        CheckConstraint("seller_id <> bidder_id", name="not_self"),
+        Index("ix_blocked_bidders_seller_id_created_at", "seller_id", "created_at", "bidder_id"),
+    )
+
+    seller_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    bidder_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    created_at: Mapped[datetime] = _created()
+
+
+class Feedback(Base):
+    """One side's rating of the other after a completed sale (one per side per sale), and the
+    rated side's one reply."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        CheckConstraint(_one_of("rating", RATINGS), name="rating"),
+        CheckConstraint(_one_of("author_role", SIDES), name="author_role"),
+        CheckConstraint("author_id <> subject_id", name="not_self"),
+        UniqueConstraint("invoice_id", "author_id"),
+        Index("ix_feedback_subject_id_created_at", "subject_id", "created_at"),
+        Index("ix_feedback_auction_id", "auction_id"),
+    )
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    auction_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("auctions.id"))
+    invoice_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("invoices.id"))
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    subject_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    author_role: Mapped[str] = mapped_column(String(8))
+    rating: Mapped[str] = mapped_column(String(8))
+    comment: Mapped[str] = mapped_column(String(500), server_default="")
+    reply: Mapped[str | None] = mapped_column(String(500))
+    replied_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = _created()

@@ -178,6 +178,10 @@ class BidRecord:
     max_of: str | None  # a proxy maximum was set (by this user) ...
     max: int | None  # ... to this amount
     request_id: str | None = None  # the API request that placed it (logs only)
+    # Where the bid came from, as the salted hashes of `shared.domain.sources` (the bid route
+    # computes them; a record without them, an older one included, has none).
+    net_hash: str | None = None
+    device_hash: str | None = None
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> BidRecord:
@@ -210,7 +214,17 @@ class BidRecord:
             max_of=str(data["maxOf"]) if data.get("maxOf") else None,
             max=int(data["max"]) if data.get("max") not in (None, "") else None,
             request_id=str(data["requestId"]) if data.get("requestId") else None,
+            net_hash=str(data["netHash"]) if data.get("netHash") else None,
+            device_hash=str(data["deviceHash"]) if data.get("deviceHash") else None,
         )
+
+    @property
+    def sender(self) -> str | None:
+        """Who made the offer: the owner of a maximum it set, else the bidder of its first bid
+        (a proxy's answer, placed for someone else, comes after it)."""
+        if self.max_of is not None:
+            return self.max_of
+        return self.bids[0].bidder_id if self.bids else None
 
     @property
     def moves_the_end(self) -> bool:

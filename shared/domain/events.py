@@ -424,4 +424,18 @@ class UserReinstated:
     user_id: str
 
 
-Event = AuctionEvent | UserSuspended | UserReinstated
+@dataclass(frozen=True)
+class BidderBlocked:
+    """A seller blocked a bidder from their auctions."""
+
+    seller_id: str
+    bidder_id: str
+
+
+@dataclass(frozen=True)
+class BidderUnblocked:
+    seller_id: str
+    bidder_id: str
+
+
+Event = AuctionEvent | UserSuspended | UserReinstated | BidderBlocked | BidderUnblocked

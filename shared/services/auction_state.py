@@ -16,6 +16,7 @@ from shared.adapters import keys
 from shared.adapters.orm import Auction, Bid, ProxyMaximum, User
 from shared.adapters.redis_records import AuctionState, HighestBid, schedule_wire
 from shared.adapters.redis_store import StoreError, hash_to_dict, load_script
+from shared.domain.errors import DomainError
 from shared.domain.marketplace import public_name
 from shared.domain.money import to_minor
 from shared.domain.times import to_ms
@@ -131,3 +132,24 @@ def close_window(ctx: Context, auction_id: uuid.UUID) -> Window | None:
         if verdict == "missing":
             raise StoreError(f"the state of auction {auction_id} vanished while closing")
     return Window(closed=verdict == "closed", ends_ms=int(ends))
+
+
+def apply_edit(ctx: Context, auction: Auction) -> None:
+    """Put an edited scheduled auction's rules and window into the state the bid script
+    judges, before the edit commits (`edit_state.lua`: only while it is still scheduled by
+    Redis's clock). Raises DomainError `auction_not_editable` when it is too late; a missing
+    state is rebuilt from the record (as committed: the old rules) and the edit applied."""
+    flat = AuctionState.of(auction, 0).to_fields()
+    rules: list[str | int | float] = []
+    for name, value in zip(flat[::2], flat[1::2], strict=True):
+        if name not in ("seq", "round"):  # the bid script's own counters stay as they are
+            rules += [name, value]
+    script, state_key = load_script("edit_state"), [keys.state(str(auction.id))]
+    outcome = ctx.store.script(script, state_key, rules)
+    if outcome == "missing":
+        rebuild(ctx, auction.id)
+        outcome = ctx.store.script(script, state_key, rules)
+    if outcome != "ok":
+        raise DomainError(
+            "auction_not_editable", "The auction has gone live: it can no longer be edited"
+        )

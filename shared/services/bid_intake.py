@@ -28,7 +28,7 @@ from shared.domain.money import from_minor
 from shared.domain.times import from_ms
 from shared.domain.vocabulary import OPEN_STATUSES
 from shared.logs import Event
-from shared.services import outbox, records, sales
+from shared.services import outbox, records, sales, sources
 from shared.services.context import Context
 from shared.services.unit_of_work import UnitOfWork
 
@@ -117,10 +117,11 @@ def store_rule_changes(session: Session, record: BidRecord) -> None:
 
 
 def intake(session: Session, ctx: Context, record: BidRecord) -> None:
-    """Store the record's bids and rule changes, tell the seller and whoever was outbid, and
-    finish a buy-now sale (in the caller's transaction)."""
+    """Store the record's bids, rule changes and source marks, tell the seller and whoever was
+    outbid, and finish a buy-now sale (in the caller's transaction)."""
     store_bids(session, record)
     store_rule_changes(session, record)
+    sources.remember_bid(session, record)
     if not record.bids:
         return
     uow = UnitOfWork(ctx, session)

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from shared.adapters import keys
 from shared.adapters.orm import (
     Auction,
     Bid,
@@ -46,6 +47,8 @@ from shared.domain.events import (
     AuctionReset,
     AuctionWentLive,
     BidAccepted,
+    BidderBlocked,
+    BidderUnblocked,
     BoughtNow,
     CounterAccepted,
     CounterExpired,
@@ -83,7 +86,7 @@ from shared.domain.money import money_str
 from shared.domain.schedule import Moment
 from shared.domain.times import iso, to_ms
 from shared.domain.vocabulary import EventType, NotificationType
-from shared.services import notifications, outbox, records, schedules
+from shared.services import notifications, outbox, records, rescoring, schedules
 from shared.services.context import Context
 from shared.services.views import delivery_view, highest_bid_view, offer_view, payment_view
 
@@ -227,6 +230,34 @@ def state_reset(fx: Effects, e: AuctionReset) -> None:
 
 def suspended_set(fx: Effects, e: UserSuspended | UserReinstated) -> None:
     outbox.suspension(fx.session, e.user_id, isinstance(e, UserSuspended))
+
+
+def blocked_set(fx: Effects, e: BidderBlocked | BidderUnblocked) -> None:
+    """The seller's set of blocked bidders (when Redis holds it; else it is rebuilt whole)."""
+    outbox.membership(
+        fx.session,
+        keys.blocked_bidders(e.seller_id),
+        e.bidder_id,
+        isinstance(e, BidderBlocked),
+    )
+
+
+# -- the shill signals: the pairs to compute again ----------------------------------------------
+
+
+def pairs_of_the_bid_rescored(fx: Effects, e: BidAccepted) -> None:
+    """The bid's bidder (and a proxy's, when one answered) against the seller."""
+    if not e.seller_id:
+        return
+    seller = uuid.UUID(e.seller_id)
+    # (A bid missing here must never fail the intake that records it: it is skipped.)
+    bids = [fx.session.get(Bid, uuid.UUID(bid_id)) for bid_id in {e.first_bid_id, e.bid_id}]
+    rescoring.mark(fx.session, [(b.bidder_id, seller) for b in bids if b is not None])
+
+
+def bidders_rescored(fx: Effects, e: AuctionEvent) -> None:
+    """However it came out (or was voided), what the auction's bids came to changed."""
+    rescoring.mark_auction(fx.session, uuid.UUID(e.auction_id))
 
 
 # -- the room (everyone watching it live) --------------------------------------------------------
@@ -833,8 +864,8 @@ N, E, T = NotificationType, EventType, Template
 
 # However an auction comes out after the hammer, the watchers, the Redis state and the room hear
 # the same thing.
-_SOLD = (watchers_hear_it_sold, state_status)
-_CLOSED = (watchers_hear_it_closed, state_status, room_hears_it_closed)
+_SOLD = (watchers_hear_it_sold, state_status, bidders_rescored)
+_CLOSED = (watchers_hear_it_closed, state_status, room_hears_it_closed, bidders_rescored)
 
 CONSEQUENCES: dict[type[Event], tuple[Consequence, ...]] = {
     # the window
@@ -854,7 +885,7 @@ CONSEQUENCES: dict[type[Event], tuple[Consequence, ...]] = {
         watchers_hear_it_ended,
         state_ends,
     ),
-    BidAccepted: (seller_and_outbid_hear_of_the_bid,),
+    BidAccepted: (seller_and_outbid_hear_of_the_bid, pairs_of_the_bid_rescored),
     # sold
     SellerAccepted: (
         *_SOLD,
@@ -990,10 +1021,13 @@ CONSEQUENCES: dict[type[Event], tuple[Consequence, ...]] = {
         room_hears_it_cancelled,
         people_hear_it_cancelled,
         email_cancellations,
+        bidders_rescored,
     ),
-    AuctionReset: (state_reset,),
+    AuctionReset: (state_reset, bidders_rescored),
     UserSuspended: (suspended_set,),
     UserReinstated: (suspended_set,),
+    BidderBlocked: (blocked_set,),
+    BidderUnblocked: (blocked_set,),
 }
 
 

@@ -48,9 +48,9 @@ def _lock(session: Session) -> None:
 
 
 def _apply(ctx: Context, mode: str, user_ids: list[str]) -> bool:
-    """Run suspension.lua; True when the set exists afterwards."""
+    """Run sentinel_set.lua on the suspended set; True when the set exists afterwards."""
     result = ctx.store.script(
-        load_script("suspension"),
+        load_script("sentinel_set"),
         [keys.SUSPENDED],
         [mode, keys.SUSPENDED_SENTINEL, *user_ids],
     )
@@ -85,7 +85,7 @@ def refuse_if_suspended(ctx: Context, user_id: str) -> None:
         for _ in range(2):
             verdict = int(
                 ctx.store.script(
-                    load_script("suspension"),
+                    load_script("sentinel_set"),
                     [keys.SUSPENDED],
                     ["check", keys.SUSPENDED_SENTINEL, user_id],
                 )

@@ -119,6 +119,17 @@ def suspension(session: Session, user_id: str, suspended: bool) -> None:
     )
 
 
+def membership(session: Session, set_key: str, member: str, present: bool) -> None:
+    """Put `member` into (or take it out of) a set kept with a sentinel (a seller's blocked
+    bidders), when that set exists: a missing one is rebuilt whole from PostgreSQL."""
+    session.add(
+        OutboxEntry(
+            kind="membership",
+            body={"kind": "membership", "setKey": set_key, "member": member, "present": present},
+        )
+    )
+
+
 def relay(ctx: Context, *, batch: int = 200) -> int:
     """Move committed outbox rows into Redis. Returns how many rows were relayed. Never
     raises for an unreachable Redis or PostgreSQL: the rows wait for the next relay."""

@@ -3,7 +3,9 @@ and call it off (an admin may call off any auction before it is sold).
 
 Edit: under the row lock, the changes are merged into the record and the draft rules are
 checked on the merged whole (a new start price above the existing reserve is refused); the
-Redis state the bid script judges and the schedules move with it, through the outbox.
+new rules go into the Redis state the bid script judges BEFORE the commit, atomically with a
+last look by Redis's clock (`edit_state.lua`: refused once goLiveAt has come), so no bid is
+judged by the old rules after the edit is acknowledged; the schedules move through the outbox.
 
 Cancel, exactly:
 1. the Redis state is closed first (`cancel_state.lua`, atomically with a last look: for a
@@ -25,6 +27,7 @@ from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from shared.adapters import keys
 from shared.adapters.orm import Auction, Bid
@@ -72,24 +75,48 @@ def edit(
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
     now = ctx.clock()
-    with unit_of_work(ctx) as uow:
-        auction = records.locked_auction(uow.session, auction_id)
-        if viewer.user_id != str(auction.seller_id):
-            raise DomainError("forbidden", "Only the auction's seller edits it")
-        if shown_status(auction.status, auction.go_live_at, auction.ends_at, now) != (
-            AuctionStatus.SCHEDULED
-        ):
-            raise DomainError(
-                "auction_not_editable", "An auction can be edited only while it is scheduled"
-            )
-        draft = replace(_draft_of(auction), **changes)
-        check_draft(draft, now)
-        for name in EDITABLE:
-            setattr(auction, name, getattr(draft, name))
-        auction.ends_at = ends_at(draft.go_live_at, draft.duration_mins)
-        uow.session.flush()
-        uow.record(AuctionEdited(str(auction.id), auction.round))
-        return auctions.view_of(uow.session, ctx, auction, viewer)
+    applied = False
+    try:
+        with unit_of_work(ctx) as uow:
+            auction = records.locked_auction(uow.session, auction_id)
+            if viewer.user_id != str(auction.seller_id):
+                raise DomainError("forbidden", "Only the auction's seller edits it")
+            if shown_status(auction.status, auction.go_live_at, auction.ends_at, now) != (
+                AuctionStatus.SCHEDULED
+            ):
+                raise DomainError(
+                    "auction_not_editable", "An auction can be edited only while it is scheduled"
+                )
+            draft = replace(_draft_of(auction), **changes)
+            check_draft(draft, now)
+            for name in EDITABLE:
+                setattr(auction, name, getattr(draft, name))
+            auction.ends_at = ends_at(draft.go_live_at, draft.duration_mins)
+            uow.session.flush()
+            uow.record(AuctionEdited(str(auction.id), auction.round))
+            view = auctions.view_of(uow.session, ctx, auction, viewer)
+            # The new rules reach the bid script before the commit, guarded by Redis's clock
+            # (relayed after the commit, an edit just before goLiveAt left bids judged by the
+            # old rules until the relay ran).
+            auction_state.apply_edit(ctx, auction)
+            applied = True
+    except BaseException:
+        if applied:  # in Redis, but the commit failed: the record's rules go back
+            _restore_state(ctx, auction_id)
+        raise
+    return view
+
+
+def _restore_state(ctx: Context, auction_id: uuid.UUID) -> None:
+    """The edit did not commit after its rules reached Redis: the state is written again from
+    the record (best effort: a failure is logged, and the next rebuild corrects it)."""
+    try:
+        with ctx.db.session() as session:
+            auction = session.get(Auction, auction_id)
+            if auction is not None:
+                auction_state.seed(ctx, session, auction, force=True)
+    except (SQLAlchemyError, StoreUnavailable, StoreError) as exc:
+        log.warning("the state of %s may hold an edit that did not commit: %s", auction_id, exc)
 
 
 def _has_bids(session: Any, auction: Auction) -> bool:

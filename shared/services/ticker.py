@@ -41,6 +41,7 @@ from shared.services import (
     outbox,
     schedules,
     transitions,
+    trust,
 )
 from shared.services.context import Context
 
@@ -180,6 +181,7 @@ class TickReport:
     fired: dict[Moment, list[str]] = field(default_factory=dict)
     intake: int = 0
     relayed: int = 0
+    rescored: int = 0  # (bidder, seller) pairs whose shill signals were computed again
     # How late each transition this tick made from a schedule entry fired: (moment, seconds
     # from the entry's due time to the transition done). The socket node's figures.
     late: list[tuple[Moment, float]] = field(default_factory=list)
@@ -211,9 +213,11 @@ class Ticker:
     last_sweep: float = field(default=float("-inf"))
 
     def tick(self, ctx: Context, *, sweep: bool | None = None) -> TickReport:
-        """Bid intake, outbox relay, then the due transitions (from the schedules, and every
-        few seconds from PostgreSQL itself)."""
+        """Bid intake, outbox relay, the shill signals of the pairs the bids touched, then the
+        due transitions (from the schedules, and every few seconds from PostgreSQL itself)."""
         report = TickReport(intake=bid_intake.drain(ctx), relayed=outbox.relay(ctx))
+        # Right after the intake: a bid's pair is scored within a tick or two of the bid.
+        report.rescored = trust.refresh(ctx)
         due: dict[Moment, list[str]] = {}
         due_ms: dict[tuple[Moment, str], int] = {}
         for t in self.transitions:
@@ -229,6 +233,7 @@ class Ticker:
         if sweep:
             self.last_sweep = time.monotonic()
             self._sweep(ctx, due)
+            trust.forget_old_sources(ctx)
         for t in self.transitions:
             made = report.fired.setdefault(t.moment, [])
             for aid in due[t.moment]:

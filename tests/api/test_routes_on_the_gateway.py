@@ -33,7 +33,7 @@ from shared.adapters.orm import CounterOffer
 from shared.adapters.tokens import dev_secret
 from shared.domain.errors import PROBLEMS
 from shared.domain.vocabulary import NotificationType
-from shared.services import notifications
+from shared.services import bid_intake, notifications, trust
 from shared.services.context import Context
 from shared.settings import get_settings
 from tests.support import harness
@@ -41,7 +41,7 @@ from tests.support.after_sale import hammer
 from tests.support.api_client import Api, Reply
 from tests.support.gateway import Gateway
 from tests.support.gst_samples import gstin_for
-from tests.support.harness import Person
+from tests.support.harness import Person, tcp
 
 BIG = {"itemName": "x" * (70 * 1024)}  # over the 64 KiB body limit
 GSTIN_KA = str(gstin_for("29"))  # a registered seller in Karnataka
@@ -179,7 +179,7 @@ class World:
         job_id = f"email:sale:{uuid.uuid4()}:buyer"
         job = {"id": job_id, "kind": "email:sale_confirmation"}
         meta = {"attempts": 10, "lastError": "SendGrid answered 503", "failedAt": 1}
-        self.ctx.store.pipeline(
+        tcp().pipeline(  # the bridge runs only what the project sends
             [
                 ["HSET", keys.JOBS_DATA, job_id, orjson.dumps(job).decode()],
                 ["HSET", keys.JOBS_META, job_id, orjson.dumps(meta).decode()],
@@ -1775,6 +1775,234 @@ def _(w: World) -> Reply:
 @scenario("list_disputes", "validation_error")
 def _(w: World) -> Reply:
     return w.api.get("/api/admin/disputes", query={"status": "lost"}, headers=w.admin.headers)
+
+
+# trust and safety: shill suspects, blocked bidders, feedback, reputations
+
+
+@scenario("list_suspects", "ok")
+def _(w: World) -> Reply:
+    w.bid(w.buyer, w.live(), "100.00")
+    bid_intake.drain(w.ctx)  # as the ticker does, then the pairs the bid touched
+    assert trust.refresh(w.ctx) == 1
+    reply = w.api.get("/api/admin/trust/suspects", headers=w.admin.headers)
+    (item,) = reply.json()["items"]
+    assert (item["bidderId"], item["sellerId"]) == (w.buyer.id, w.seller.id)
+    assert item["reasons"] and 0 < item["score"] <= 1
+    return reply
+
+
+@scenario("list_suspects", "unauthenticated")
+def _(w: World) -> Reply:
+    return w.api.get("/api/admin/trust/suspects")
+
+
+@scenario("list_suspects", "forbidden")
+def _(w: World) -> Reply:
+    return w.api.get("/api/admin/trust/suspects", headers=w.seller.headers)
+
+
+@scenario("list_suspects", "validation_error")
+def _(w: World) -> Reply:
+    return w.api.get("/api/admin/trust/suspects", query={"limit": 201}, headers=w.admin.headers)
+
+
+def _blocks(w: World, method: str, user_id: str, who: Person | None = None) -> Reply:
+    headers = (who or w.seller).headers
+    return w.api.request(method, f"/api/me/blocked-bidders/{user_id}", headers=headers)
+
+
+@scenario("block_bidder", "ok")
+def _(w: World) -> Reply:
+    reply = _blocks(w, "PUT", w.buyer.id)
+    listed = w.api.get("/api/me/blocked-bidders", headers=w.seller.headers).json()
+    assert [b["userId"] for b in listed["items"]] == [w.buyer.id]
+    return reply
+
+
+@scenario("block_bidder", "not_found")
+def _(w: World) -> Reply:
+    return _blocks(w, "PUT", str(uuid.uuid4()))
+
+
+@scenario("block_bidder", "validation_error")
+def _(w: World) -> Reply:
+    return _blocks(w, "PUT", w.seller.id)  # yourself
+
+
+@scenario("unblock_bidder", "ok")
+def _(w: World) -> Reply:
+    assert _blocks(w, "PUT", w.buyer.id).status == 204
+    reply = _blocks(w, "DELETE", w.buyer.id)
+    listed = w.api.get("/api/me/blocked-bidders", headers=w.seller.headers).json()
+    assert listed["items"] == []
+    return reply
+
+
+@scenario("unblock_bidder", "not_found")
+def _(w: World) -> Reply:
+    return _blocks(w, "DELETE", str(uuid.uuid4()))
+
+
+@scenario("my_blocked_bidders", "ok")
+def _(w: World) -> Reply:
+    assert _blocks(w, "PUT", w.buyer.id).status == 204
+    return w.api.get("/api/me/blocked-bidders", query={"limit": 5}, headers=w.seller.headers)
+
+
+@scenario("my_blocked_bidders", "unauthenticated")
+def _(w: World) -> Reply:
+    return w.api.get("/api/me/blocked-bidders")
+
+
+@scenario("my_blocked_bidders", "validation_error")
+def _(w: World) -> Reply:
+    return w.api.get("/api/me/blocked-bidders", query={"limit": 0}, headers=w.seller.headers)
+
+
+@scenario("place_bid", "bidder_blocked")
+def _(w: World) -> Reply:
+    # The bid script checks the seller's blocked set in its own round trip: not there yet.
+    w.request.applymarker(
+        pytest.mark.xfail(strict=True, reason="the bid script's check of blocked bidders")
+    )
+    auction_id = w.live()
+    assert _blocks(w, "PUT", w.buyer.id).status == 204
+    return _bid(w, auction_id, w.buyer, {"amount": "100.00"})
+
+
+def _completed(w: World) -> uuid.UUID:
+    """Sold to the buyer and its payment confirmed by the seller."""
+    auction_id = w.sold()
+    assert _pay(w, auction_id, w.seller, {"action": "confirm"}).status == 200
+    return auction_id
+
+
+def _leave(w: World, auction_id: Any, who: Person | None, body: Any) -> Reply:
+    return w.api.post(
+        f"/api/auctions/{auction_id}/feedback", json=body, headers=who.headers if who else None
+    )
+
+
+GOOD = {"rating": "positive", "comment": "Quick payment, friendly"}
+
+
+@scenario("leave_feedback", "ok")
+def _(w: World) -> Reply:
+    reply = _leave(w, _completed(w), w.buyer, GOOD)
+    assert (reply.json()["toId"], reply.json()["fromRole"]) == (w.seller.id, "buyer")
+    return reply
+
+
+@scenario("leave_feedback", "unauthenticated")
+def _(w: World) -> Reply:
+    return _leave(w, _completed(w), None, GOOD)
+
+
+@scenario("leave_feedback", "forbidden")
+def _(w: World) -> Reply:
+    return _leave(w, _completed(w), w.who("buyer", "someone-else"), GOOD)
+
+
+@scenario("leave_feedback", "not_found")
+def _(w: World) -> Reply:
+    return _leave(w, uuid.uuid4(), w.buyer, GOOD)
+
+
+@scenario("leave_feedback", "feedback_not_allowed")
+def _(w: World) -> Reply:
+    return _leave(w, w.sold(), w.buyer, GOOD)  # the payment is not confirmed
+
+
+@scenario("leave_feedback", "feedback_exists")
+def _(w: World) -> Reply:
+    auction_id = _completed(w)
+    assert _leave(w, auction_id, w.seller, GOOD).status == 201
+    return _leave(w, auction_id, w.seller, {"rating": "negative"})
+
+
+@scenario("leave_feedback", "validation_error")
+def _(w: World) -> Reply:
+    return _leave(w, _completed(w), w.buyer, {"rating": "positive", "comment": "two\nlines"})
+
+
+def _answer_feedback(w: World, auction_id: Any, who: Person | None, body: Any) -> Reply:
+    return w.api.post(
+        f"/api/auctions/{auction_id}/feedback/reply",
+        json=body,
+        headers=who.headers if who else None,
+    )
+
+
+def _rated(w: World) -> uuid.UUID:
+    """Completed, and the buyer's feedback about the seller left."""
+    auction_id = _completed(w)
+    assert _leave(w, auction_id, w.buyer, {"rating": "neutral", "comment": "Slow"}).status == 201
+    return auction_id
+
+
+THANKS = {"comment": "Thank you: shipped the same day it was paid"}
+
+
+@scenario("reply_to_feedback", "ok")
+def _(w: World) -> Reply:
+    reply = _answer_feedback(w, _rated(w), w.seller, THANKS)
+    assert reply.json()["reply"]["comment"] == THANKS["comment"]
+    return reply
+
+
+@scenario("reply_to_feedback", "unauthenticated")
+def _(w: World) -> Reply:
+    return _answer_feedback(w, _rated(w), None, THANKS)
+
+
+@scenario("reply_to_feedback", "forbidden")
+def _(w: World) -> Reply:
+    return _answer_feedback(w, _rated(w), w.who("buyer", "someone-else"), THANKS)
+
+
+@scenario("reply_to_feedback", "not_found")
+def _(w: World) -> Reply:
+    return _answer_feedback(w, _rated(w), w.buyer, THANKS)  # nothing about the buyer
+
+
+@scenario("reply_to_feedback", "reply_exists")
+def _(w: World) -> Reply:
+    auction_id = _rated(w)
+    assert _answer_feedback(w, auction_id, w.seller, THANKS).status == 201
+    return _answer_feedback(w, auction_id, w.seller, THANKS)
+
+
+@scenario("reply_to_feedback", "validation_error")
+def _(w: World) -> Reply:
+    return _answer_feedback(w, _rated(w), w.seller, {"comment": ""})
+
+
+@scenario("auction_feedback", "ok")
+def _(w: World) -> Reply:
+    reply = w.api.get(f"/api/auctions/{_rated(w)}/feedback")
+    assert [f["rating"] for f in reply.json()["items"]] == ["neutral"]
+    return reply
+
+
+@scenario("auction_feedback", "not_found")
+def _(w: World) -> Reply:
+    return w.api.get(f"/api/auctions/{uuid.uuid4()}/feedback")
+
+
+@scenario("reputation", "ok")
+def _(w: World) -> Reply:
+    _rated(w)
+    reply = w.api.get(f"/api/users/{w.seller.id}/reputation")
+    body = reply.json()
+    assert (body["neutral"], body["percentPositive"], body["retractions12m"]) == (1, None, 0)
+    assert [r["role"] for r in body["recent"]] == ["seller"]
+    return reply
+
+
+@scenario("reputation", "not_found")
+def _(w: World) -> Reply:
+    return w.api.get(f"/api/users/{uuid.uuid4()}/reputation")
 
 
 def _cases() -> Iterator[Any]:

@@ -12,14 +12,12 @@ from shared.settings import REPO_ROOT
 
 ROUTES = """
 import json, sys
-from infra.api_server import make_server
-mount = None
 if sys.argv[1] == "bench":
-    from bench.api_server import mount
-server = make_server("127.0.0.1", 0, mount=mount)
-import app
-print(json.dumps(sorted(p for p in app.app.routes if p.startswith("/bench"))))
-server.server_close()
+    from bench.api_server import make_app
+else:
+    from infra.api_server import make_app
+gateway = make_app()  # what each of the server's workers builds
+print(json.dumps(sorted(p for p in gateway.app.routes if p.startswith("/bench"))))
 """
 
 

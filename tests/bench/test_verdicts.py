@@ -34,6 +34,7 @@ def a_run(**changes: Any) -> dict[str, Any]:
         },
         "fan_out": {"rss_per_idle_connection_kib": 12.0},
         "photo_memory": {"jpeg_12mp": {"peak_mb": 256.0}, "png_6300": {"peak_mb": 256.0}},
+        "ledger": {"inclusion_proof_hashes_max": 14, "verify_s": 1.0, "verify_cpu_s": 0.2},
     }
     results.update(changes)
     return results
@@ -44,12 +45,12 @@ def by_verdict(results: dict[str, Any]) -> list[str]:
 
 
 def test_every_row_at_its_limit_is_met() -> None:
-    assert by_verdict(a_run()) == [MET] * 11
+    assert by_verdict(a_run()) == [MET] * 12
 
 
 def test_an_empty_run_prints_every_row_as_not_measured() -> None:
     rows = verdicts({})
-    assert [r["verdict"] for r in rows] == [NOT_MEASURED] * 11
+    assert [r["verdict"] for r in rows] == [NOT_MEASURED] * 12
     assert all(r["met"] is None and r["measured"] == NOT_MEASURED for r in rows)
 
 
@@ -92,6 +93,7 @@ def test_each_figure_past_its_limit_is_not_met() -> None:
         },
         9: {"fan_out": {"rss_per_idle_connection_kib": 12.5}},
         10: {"photo_memory": {"jpeg_12mp": {"peak_mb": 74.0}, "png_6300": {"peak_mb": 257.0}}},
+        11: {"ledger": {"inclusion_proof_hashes_max": 15, "verify_s": 0.5}},
     }
     for index, change in misses.items():
         verdict = by_verdict(a_run(**change))
@@ -102,6 +104,13 @@ def test_each_figure_past_its_limit_is_not_met() -> None:
 def test_the_sniping_row_needs_the_watchers_figure_too() -> None:
     rows = verdicts(a_run(sniping={"early_refused_not_live": 0}))
     assert rows[6]["verdict"] == NOT_MEASURED
+
+
+def test_the_ledger_row_holds_both_figures_to_their_limits() -> None:
+    assert by_verdict(a_run(ledger={"inclusion_proof_hashes_max": 9, "verify_s": 1.01}))[11] == (
+        NOT_MET
+    )
+    assert by_verdict(a_run(ledger={"inclusion_proof_hashes_max": 9}))[11] == NOT_MEASURED
 
 
 def test_memory_falls_back_to_the_two_node_run() -> None:

@@ -467,6 +467,9 @@ def _valid_body(model: type[BaseModel]) -> dict[str, Any]:
         "OpenDispute": {"reason": "not_received", "detail": "Nothing came."},
         "DisputeReplyIn": {"message": "Shipped on time; tracking attached."},
         "ResolveDispute": {"outcome": "release", "note": "Tracking shows delivery."},
+        # trust and safety
+        "LeaveFeedback": {"rating": "positive"},
+        "ReplyToFeedback": {"comment": "Thank you"},
     }
     return bodies[model.__name__]
 
@@ -697,6 +700,49 @@ def test_checked_open_marketplace_routes(
     api("get_credit_note", harness.person(ctx, "buyer"), expect=403, auction_id=auction)
     credit = api("get_credit_note", buyer, expect=200, auction_id=auction)
     assert credit.content.startswith(b"%PDF")
+
+
+def test_checked_trust_routes(
+    api: Api, ctx: Context, client: Client, seller: Person, buyer: Person, admin: Person
+) -> None:
+    """Shill suspects, blocked bidders, feedback and reputations."""
+    from shared.services import bid_intake, trust
+
+    stranger = harness.person(ctx, "buyer", "Stranger")
+    auction = ended_auction(ctx, client, seller, [(buyer, "150.00")])
+    bid_intake.drain(ctx)
+    trust.refresh(ctx)
+    suspects = api("list_suspects", admin, expect=200, query={"sellerId": seller.id}).json()
+    assert [s["bidderId"] for s in suspects["items"]] == [buyer.id]
+
+    api("block_bidder", seller, expect=204, user_id=stranger.id)
+    api("block_bidder", seller, expect=422, user_id=seller.id)
+    blocked = api("my_blocked_bidders", seller, expect=200).json()
+    assert [b["userId"] for b in blocked["items"]] == [stranger.id]
+    api("unblock_bidder", seller, expect=204, user_id=stranger.id)
+    api("suspend_user", admin, expect=200, user_id=stranger.id, json={"reason": "shill"})
+    for name in ("block_bidder", "unblock_bidder"):  # a suspended user's writes
+        assert api(name, stranger, expect=403, user_id=buyer.id).json()["code"] == (
+            "account_suspended"
+        )
+    api("unsuspend_user", admin, expect=200, user_id=stranger.id)
+
+    good = {"rating": "positive", "comment": "Smooth"}
+    api("decide", seller, expect=200, auction_id=auction, json={"action": "accept"})
+    early = api("leave_feedback", buyer, expect=409, auction_id=auction, json=good).json()
+    assert early["code"] == "feedback_not_allowed"
+    api("payment", seller, expect=200, auction_id=auction, json={"action": "confirm"})
+    api("leave_feedback", stranger, expect=403, auction_id=auction, json=good)
+    api("leave_feedback", buyer, expect=201, auction_id=auction, json=good)
+    api("leave_feedback", buyer, expect=409, auction_id=auction, json=good)
+    thanks = {"comment": "Thanks"}
+    api("reply_to_feedback", stranger, expect=403, auction_id=auction, json=thanks)
+    api("reply_to_feedback", seller, expect=201, auction_id=auction, json=thanks)
+    api("reply_to_feedback", seller, expect=409, auction_id=auction, json=thanks)
+    listed = api("auction_feedback", expect=200, auction_id=auction).json()
+    assert listed["items"][0]["reply"]["comment"] == "Thanks"
+    rep = api("reputation", expect=200, user_id=seller.id).json()
+    assert (rep["positive"], rep["percentPositive"]) == (1, 100.0)
 
 
 def test_checked_notification_routes(api: Api, ctx: Context, seller: Person, buyer: Person) -> None:

@@ -26,6 +26,12 @@ TABLES = {
     "email_deliveries",
     "proxy_maximums",
     "alembic_version",
+    # trust and safety
+    "source_marks",
+    "trust_pending",
+    "trust_scores",
+    "blocked_bidders",
+    "feedback",
 }
 
 
@@ -75,6 +81,8 @@ def test_money_is_numeric_times_are_timestamptz_ids_are_uuid(
         ("counter_offers", COUNTER_STATUSES),
         ("notifications", NOTIFICATION_TYPES),
         ("users", ("buyer", "seller", "admin")),
+        ("feedback", ("positive", "neutral", "negative")),
+        ("source_marks", ("net", "device")),
     ],
 )
 def test_statuses_are_constrained_by_the_database(

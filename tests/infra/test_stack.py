@@ -16,8 +16,8 @@ import httpx
 import pytest
 
 from infra.embedded import free_port
-from infra.stack import development_unless_configured
-from shared.settings import REPO_ROOT
+from infra.stack import dev_login_warning, development_unless_configured
+from shared.settings import REPO_ROOT, load_settings
 from tests.support.harness import TOKEN, SuiteServices
 
 
@@ -58,11 +58,13 @@ def test_the_runner_starts_everything_and_stops_every_child(
         "UPSTASH_REDIS_REST_TOKEN": TOKEN,
     }
     urls = [f"http://127.0.0.1:{api_port}/health", f"http://127.0.0.1:{socket_port}/health"]
-    for _ in range(2):  # and again: the second start must work as well
+    # And again: the second start must work as well, here on every interface (as in the
+    # image), where it warns that dev login is served there.
+    for api_host in ("127.0.0.1", "0.0.0.0"):
         proc = subprocess.Popen(
             [sys.executable, "-m", "infra.stack"],
             cwd=REPO_ROOT,
-            env=env,
+            env={**env, "API_HOST": api_host},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )
@@ -76,7 +78,33 @@ def test_the_runner_starts_everything_and_stops_every_child(
         assert proc.returncode == 0, output
         assert "stopped." in output
         assert f"http://localhost:{socket_port}/" in output  # the URLs are printed
+        warned = [line for line in output.splitlines() if line.startswith("warning: dev login")]
+        assert len(warned) == (0 if api_host == "127.0.0.1" else 1), output
         assert not listening(api_port) and not listening(socket_port)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "warns"),
+    [
+        ({"APP_ENV": "development", "API_HOST": "0.0.0.0"}, True),
+        ({"APP_ENV": "development", "API_HOST": "::"}, True),
+        ({"APP_ENV": "development", "API_HOST": "192.168.1.5"}, True),
+        ({"APP_ENV": "development", "API_HOST": "127.0.0.1"}, False),
+        ({"APP_ENV": "development", "API_HOST": "::1"}, False),
+        ({"APP_ENV": "development", "API_HOST": "0.0.0.0", "SUPABASE_JWT_SECRET": "s" * 32}, False),
+    ],
+    ids=["wildcard", "ipv6-wildcard", "lan", "loopback", "ipv6-loopback", "keys-no-dev-login"],
+)
+def test_dev_login_on_a_reachable_address_is_warned_of(
+    overrides: dict[str, str], warns: bool
+) -> None:
+    warning = dev_login_warning(load_settings(**{"JWT_PUBLIC_KEYS": "", **overrides}))
+    if not warns:
+        assert warning is None
+        return
+    assert warning is not None and "\n" not in warning
+    assert f"{overrides['API_HOST']}:" in warning
+    assert "-p 127.0.0.1:8000:8000 -p 127.0.0.1:8080:8080" in warning
 
 
 def test_a_wrong_setting_stops_the_start_with_one_line_naming_it() -> None:

@@ -21,7 +21,7 @@ from shared.services import bidding, ticker, transitions
 from shared.services.context import Context
 from shared.settings import load_settings
 from tests.support.actors import Actor, Bidder
-from tests.support.harness import Person, clock_runs_out, flush_redis, live_auction, person
+from tests.support.harness import Person, clock_runs_out, flush_redis, live_auction, person, tcp
 from tests.support.streams import room_events
 
 # -- proxy bids ----------------------------------------------------------------------------------
@@ -254,7 +254,7 @@ def test_buy_now_sells_at_once_with_the_events_of_a_sale(
         assert len(invoices) == 1
         kinds = {(str(n.user_id), n.type) for n in session.scalars(select(Notification))}
     assert {(asha.id, "accepted"), (seller.id, "accepted")} <= kinds
-    jobs = ctx.store.command("HKEYS", keys.JOBS_DATA)
+    jobs = tcp().command("HKEYS", keys.JOBS_DATA)
     assert sorted(jobs) == sorted(
         [f"email:sale:{auction_id}:buyer", f"email:sale:{auction_id}:seller"]
     )

@@ -5,12 +5,14 @@ bidders and watchers are told, the room hears it, the admin's cancel is audited.
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+import redis
 from chalice.test import Client
 from sqlalchemy import select
 
@@ -21,10 +23,16 @@ from shared.domain.schedule import Moment
 from shared.domain.times import to_ms
 from shared.services import audit, bidding
 from shared.services.context import Context
+from shared.settings import get_settings
 from tests.support import streams
 from tests.support.actors import Bidder, Seller, call
-from tests.support.harness import Person, live_auction, person
+from tests.support.harness import Person, insert_auction, live_auction, person
 from tests.support.sendgrid_sink import SendGridSink
+
+
+def tcp() -> redis.Redis:
+    """The test Redis over TCP (the bridge serves only what the product sends)."""
+    return redis.Redis.from_url(get_settings().redis_url or "")
 
 
 def room(ctx: Context, auction_id: Any) -> list[dict[str, Any]]:
@@ -86,6 +94,42 @@ def test_patch_on_a_live_auction_is_409(ctx: Context, client: Client, seller: Pe
     response = call(client, "PATCH", f"/api/auctions/{aid}", seller, {"itemName": "New"})
     assert response.status_code == 409
     assert response.json_body["code"] == "auction_not_editable"
+
+
+def test_an_edit_just_before_go_live_is_in_force_when_bids_come_even_before_its_relay(
+    ctx: Context, client: Client, seller: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seller raises the start price 0.8 s before goLiveAt, and the edit's outbox rows are
+    relayed late (here: not at all). The first bid after goLiveAt is judged by the new rules:
+    the edit's Redis change was part of the edit, not of its relay."""
+    from shared.services import unit_of_work
+
+    go_live = datetime.now(UTC) + timedelta(milliseconds=800)
+    aid = insert_auction(ctx, seller, go_live_at=go_live, start_price="100.00")
+    monkeypatch.setattr(unit_of_work.UnitOfWork, "relay", lambda self: None)
+    edited = call(client, "PATCH", f"/api/auctions/{aid}", seller, {"startPrice": "500"})
+    assert edited.status_code == 200, edited.body
+    time.sleep(max(0.0, (go_live - datetime.now(UTC)).total_seconds()) + 0.05)
+    with pytest.raises(DomainError) as refused:
+        bidding.place_bid(ctx, aid, person(ctx, "buyer").id, Decimal("200.00"))
+    assert refused.value.code == "bid_too_low"
+    assert refused.value.extra["minNextBid"] == "500.00"
+
+
+def test_an_edit_that_reaches_redis_after_go_live_is_refused_and_changes_nothing(
+    ctx: Context, client: Client, seller: Person
+) -> None:
+    """Redis's clock (the one bids are judged by) has passed goLiveAt though the record's
+    clock has not quite: the edit is refused, and neither the record nor the state moves."""
+    aid = insert_auction(ctx, seller, go_live_at=datetime.now(UTC) + timedelta(minutes=5))
+    live_by_redis = to_ms(datetime.now(UTC) - timedelta(seconds=1))
+    tcp().hset(keys.state(str(aid)), "goLiveAt", live_by_redis)
+    response = call(client, "PATCH", f"/api/auctions/{aid}", seller, {"startPrice": "500"})
+    assert response.status_code == 409, response.body
+    assert response.json_body["code"] == "auction_not_editable"
+    with ctx.db.session() as session:
+        assert session.get_one(Auction, aid).start_price == Decimal("100.00")
+    assert tcp().hget(keys.state(str(aid)), "startPrice") == b"10000"
 
 
 def test_patch_by_anyone_else_is_403(ctx: Context, client: Client, seller: Person) -> None:

@@ -24,7 +24,7 @@ from shared.services.context import Context, for_socket_node
 from shared.settings import get_settings
 from tests.support.actors import Bidder, Seller, call
 from tests.support.after_sale import hammer
-from tests.support.harness import Person, live_auction, person
+from tests.support.harness import Person, live_auction, person, tcp
 from tests.support.streams import user_events
 
 LEAD_S = 60
@@ -164,13 +164,13 @@ def test_lost_schedules_are_rebuilt_on_boot_and_swept_from_postgresql(
     ctx: Context, client: Client, seller: Person, buyer: Person, lead: int
 ) -> None:
     aid = live_auction(ctx, seller, ends_at=datetime.now(UTC) + timedelta(seconds=lead + 600))
-    ctx.store.command("DEL", keys.schedule(Moment.ENDING_SOON))
+    tcp().command("DEL", keys.schedule(Moment.ENDING_SOON))
     ticker.rebuild_schedule(ctx)
     assert _due(ctx, aid) is not None
     # Due now, and the schedule lost again: the sweep finds it in PostgreSQL.
     due_now = live_auction(ctx, seller, ends_at=datetime.now(UTC) + timedelta(seconds=lead - 5))
     call(client, "PUT", f"/api/auctions/{due_now}/watch", buyer)
-    ctx.store.command("DEL", keys.schedule(Moment.ENDING_SOON))
+    tcp().command("DEL", keys.schedule(Moment.ENDING_SOON))
     report = ticker.Ticker().tick(ctx, sweep=True)
     assert report.fired[Moment.ENDING_SOON] == [str(due_now)]
     assert notes(ctx, "ending_soon") == Counter({(buyer.id, str(due_now)): 1})

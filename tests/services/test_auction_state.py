@@ -18,12 +18,12 @@ from shared.domain.marketplace import public_name
 from shared.domain.times import to_ms
 from shared.services import auction_state, bid_intake, bidding
 from shared.services.context import Context
-from tests.support.harness import Person, insert_auction, live_auction, person
+from tests.support.harness import Person, insert_auction, live_auction, person, tcp
 
 
 def wipe_redis_state(ctx: Context, auction_id: uuid.UUID) -> None:
     aid = str(auction_id)
-    ctx.store.command("DEL", keys.state(aid), keys.highest(aid), keys.proxies(aid))
+    tcp().command("DEL", keys.state(aid), keys.highest(aid), keys.proxies(aid))
     ctx.store.command("ZREM", keys.SCHEDULE_END, aid)
     ctx.store.command("ZREM", keys.SCHEDULE_START, aid)
 
@@ -115,7 +115,7 @@ def test_seeding_leaves_a_present_state_alone_unless_forced_and_never_goes_back_
 ) -> None:
     auction_id = live_auction(ctx, seller)
     aid = str(auction_id)
-    ctx.store.command("HSET", keys.state(aid), "status", "sold")  # Redis knows better
+    tcp().command("HSET", keys.state(aid), "status", "sold")  # Redis knows better
     with ctx.db.session() as session:
         auction = session.get(Auction, auction_id)
         assert auction is not None
@@ -123,7 +123,7 @@ def test_seeding_leaves_a_present_state_alone_unless_forced_and_never_goes_back_
         assert state(ctx, aid).status == "sold"
         assert auction_state.seed(ctx, session, auction, force=True)
         assert state(ctx, aid).status == "live"
-        ctx.store.command("HSET", keys.state(aid), "round", 3)  # a reset Redis saw first
+        tcp().command("HSET", keys.state(aid), "round", 3)  # a reset Redis saw first
         assert not auction_state.seed(ctx, session, auction, force=True)
         assert state(ctx, aid).round == 3
     with ctx.db.session() as session:

@@ -171,11 +171,16 @@ def test_no_bid_is_accepted_outside_the_window_even_with_no_ticker(
     assert accepted, "nothing was accepted inside the window"
     assert outcomes[0][1].get("code") == "auction_not_live"  # before goLiveAt
     assert outcomes[-1][1].get("code") == "auction_not_live"  # after endsAt
+    # The window is judged at each bid's arrival (the server's stamp); one that arrived in time
+    # may be judged (createdAt) within the grace after the end, never later.
+    grace = timedelta(milliseconds=ctx.settings.late_bid_grace_ms)
     for bid in accepted:
+        arrived = datetime.fromisoformat(bid["arrivedAt"].replace("Z", "+00:00"))
+        assert go_live - timedelta(milliseconds=1) <= arrived < ends
         created = datetime.fromisoformat(bid["createdAt"].replace("Z", "+00:00"))
-        assert go_live - timedelta(milliseconds=1) <= created < ends
+        assert go_live - timedelta(milliseconds=1) <= created < ends + grace
     for row in stored_bids(ctx, auction_id):
-        assert go_live - timedelta(milliseconds=1) <= row.created_at < ends
+        assert go_live - timedelta(milliseconds=1) <= row.created_at < ends + grace
 
 
 # -- invariant 3: idempotency ---------------------------------------------------------------------

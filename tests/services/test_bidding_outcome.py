@@ -21,8 +21,9 @@ import pytest
 from chalice.test import Client
 from sqlalchemy import event, select
 
-from infra.bridge import BridgeServer, serve_in_thread
+from infra.bridge import serve_in_thread
 from infra.embedded import EmbeddedRedis, free_port
+from infra.serving import ThreadedServer
 from shared.adapters import keys
 from shared.adapters.orm import Bid
 from shared.adapters.redis_store import (
@@ -44,7 +45,7 @@ class OwnRedis:
     bridge in front of it and a functions' Context that talks to it through REST."""
 
     server: EmbeddedRedis
-    bridge: BridgeServer
+    bridge: ThreadedServer
     ctx: Context
 
     @property
@@ -113,7 +114,7 @@ def test_a_bid_sent_to_a_paused_redis_is_outcome_unknown_and_a_retry_returns_it_
     auction_id = live_auction(ctx, seller)
     # The bid script is loaded already, as on any Redis that has served a bid: the EVALSHA
     # sent into the pause runs when Redis wakes (a cold Redis would answer NOSCRIPT then).
-    ctx.store.command("SCRIPT", "LOAD", load_script("place_bid").source)
+    TcpStore(own_redis.server.url).command("SCRIPT", "LOAD", load_script("place_bid").source)
     moderation.load_suspended(ctx)  # and the suspended set is in place, as after any bid
     own_redis.pause()
     try:

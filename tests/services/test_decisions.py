@@ -26,7 +26,7 @@ from tests.support.after_sale import (
     notification_types,
     race,
 )
-from tests.support.harness import Person
+from tests.support.harness import Person, tcp
 from tests.support.streams import user_events
 
 
@@ -231,7 +231,7 @@ def test_an_overdue_auction_no_ticker_closed_is_closed_then_decided(
     past = datetime.now(UTC) - grace - timedelta(seconds=1)
     with ctx.db.session() as session:
         session.execute(update(Auction).where(Auction.id == auction_id).values(ends_at=past))
-    ctx.store.command("HSET", keys.state(str(auction_id)), "endsAt", to_ms(past))
+    tcp().command("HSET", keys.state(str(auction_id)), "endsAt", to_ms(past))
     response = Seller(client, seller).decide(auction_id, action="accept")
     assert response.status_code == 200, response.body
     assert response.json_body["status"] == "sold"
@@ -247,7 +247,7 @@ def test_no_decision_in_the_grace_after_the_end(
     past = datetime.now(UTC) - timedelta(milliseconds=100)
     with ctx.db.session() as session:
         session.execute(update(Auction).where(Auction.id == auction_id).values(ends_at=past))
-    ctx.store.command("HSET", keys.state(str(auction_id)), "endsAt", to_ms(past))
+    tcp().command("HSET", keys.state(str(auction_id)), "endsAt", to_ms(past))
     response = Seller(client, seller).decide(auction_id, action="accept")
     assert response.status_code == 409, response.body
     assert response.json_body["code"] == "decision_not_allowed"

@@ -22,7 +22,7 @@ from shared.services.context import Context
 from tests.support import harness
 from tests.support.actors import Seller, call
 from tests.support.after_sale import ended_auction, run_jobs
-from tests.support.harness import Person
+from tests.support.harness import Person, tcp
 from tests.support.sendgrid_sink import SendGridSink
 
 
@@ -193,8 +193,8 @@ def test_a_job_already_delivered_is_never_sent_again(
             "role": "seller",
             "attachInvoice": True,
         }
-        ctx.store.command("HSET", keys.JOBS_DATA, str(message.job_id), orjson.dumps(job).decode())
-        ctx.store.command("LPUSH", keys.JOBS_READY, str(message.job_id))
+        tcp().command("HSET", keys.JOBS_DATA, str(message.job_id), orjson.dumps(job).decode())
+        tcp().command("LPUSH", keys.JOBS_READY, str(message.job_id))
     report = run_jobs(ctx)
     assert len(report.done) == 2
     assert len(sink.messages) == 2

@@ -20,7 +20,7 @@ from shared.domain.schedule import Moment
 from shared.services import auction_state, outbox
 from shared.services.context import Context
 from tests.support import streams
-from tests.support.harness import Person, live_auction
+from tests.support.harness import Person, live_auction, tcp
 from tests.support.streams import room_events
 
 
@@ -103,13 +103,13 @@ def _status(ctx: Context, auction_id: uuid.UUID) -> tuple[str, str]:
 def test_a_state_patch_of_an_older_round_is_ignored(ctx: Context, seller: Person) -> None:
     auction_id = live_auction(ctx, seller)
     aid = str(auction_id)
-    ctx.store.command("HSET", keys.state(aid), "round", 2)  # an admin reset made round 2
+    tcp().command("HSET", keys.state(aid), "round", 2)  # an admin reset made round 2
     with ctx.db.session() as session:
         outbox.state_patch(session, aid, 1, {"status": "ended"}, clear=True)
-    ctx.store.command("SET", keys.highest(aid), '{"userId": "u"}')
+    tcp().command("SET", keys.highest(aid), '{"userId": "u"}')
     outbox.relay(ctx)
     assert _status(ctx, auction_id) == ("live", "2")
-    assert ctx.store.command("EXISTS", keys.highest(aid)) == 1  # not cleared either
+    assert tcp().command("EXISTS", keys.highest(aid)) == 1  # not cleared either
     with ctx.db.session() as session:
         outbox.state_patch(session, aid, 2, {"status": "ended"})
     outbox.relay(ctx)
@@ -123,13 +123,13 @@ def test_a_state_patch_never_creates_a_missing_state_but_moves_the_schedule(
     schedule entries the patch carries are placed all the same."""
     auction_id = live_auction(ctx, seller)
     aid = str(auction_id)
-    ctx.store.command("DEL", keys.state(aid))
+    tcp().command("DEL", keys.state(aid))
     with ctx.db.session() as session:
         outbox.state_patch(
             session, aid, 1, {"status": "ended"}, schedule={Moment.END: None, Moment.START: 42}
         )
     outbox.relay(ctx)
-    assert ctx.store.command("EXISTS", keys.state(aid)) == 0
+    assert tcp().command("EXISTS", keys.state(aid)) == 0
     assert ctx.store.command("ZSCORE", keys.SCHEDULE_END, aid) is None
     assert int(float(ctx.store.command("ZSCORE", keys.SCHEDULE_START, aid))) == 42
     assert auction_state.rebuild(ctx, auction_id)
@@ -167,4 +167,4 @@ def test_rows_of_a_change_that_rolled_back_are_never_relayed(ctx: Context) -> No
     assert rows_left(ctx) == 0
     assert outbox.relay(ctx) == 0
     assert room_events(ctx, auction_id) == []
-    assert f"test:job:{auction_id}" not in (ctx.store.command("HKEYS", keys.JOBS_DATA) or [])
+    assert f"test:job:{auction_id}" not in (tcp().command("HKEYS", keys.JOBS_DATA) or [])

@@ -154,14 +154,14 @@ def test_a_join_replays_at_most_the_1000_most_recent_events(
 ) -> None:
     auction = live_auction(ctx, seller)
     ids = fill_room(ctx.settings.redis_url or "", auction, 1_200)
-    within = clients(node.ws_url)
+    within = clients(node.ws_url, documented=False)  # fill_room's events are made up
     snapshot = within.join(auction, ids[199])  # 1,000 events behind: all of them replayed
     assert snapshot["replayGap"] is False
     replayed = within.events(1_000)
     assert [m["data"]["n"] for m in replayed] == list(range(200, 1_200))
     assert within.quiet(0.3) == []
     for last in (ids[198], ids[0], "0-1"):  # 1,001 and more behind: a gap, nothing replayed
-        behind = clients(node.ws_url)
+        behind = clients(node.ws_url, documented=False)
         snapshot = behind.join(auction, last)
         assert snapshot["replayGap"] is True, last
         assert behind.quiet(0.3) == []
@@ -175,7 +175,7 @@ def test_join_leave_pairs_with_an_old_last_event_id_replay_within_a_budget(
     snapshot alone with `replayGap: true`; another connection replays in full."""
     auction = live_auction(ctx, seller)
     ids = fill_room(ctx.settings.redis_url or "", auction, 1_000)
-    client = clients(node.ws_url)
+    client = clients(node.ws_url, documented=False)  # fill_room's events are made up
 
     def join_and_count() -> tuple[bool, int]:
         snapshot = client.join(auction, ids[0])  # 999 events behind
@@ -198,7 +198,7 @@ def test_join_leave_pairs_with_an_old_last_event_id_replay_within_a_budget(
     assert any(gap and count == 0 for gap, count in answers), answers
     assert all(count in (0, 999) for _, count in answers)  # never a partial replay
 
-    fresh = clients(node.ws_url)  # the budget is the connection's own
+    fresh = clients(node.ws_url, documented=False)  # the budget is the connection's own
     assert fresh.join(auction, ids[0])["replayGap"] is False
     assert len(fresh.events(999)) == 999
 

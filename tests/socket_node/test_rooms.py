@@ -169,8 +169,9 @@ def test_user_events_reach_every_connection_of_that_user_and_no_one_else(
 ) -> None:
     auction = live_auction(ctx, seller)
     first, second = person(ctx, "buyer", "first"), person(ctx, "buyer", "second")
-    tab_a = clients(node.ws_url, first.token)
-    tab_b = clients(node.ws_url, first.token)  # never joins the room
+    # (the decision and notification events below are made up: this test is about routing)
+    tab_a = clients(node.ws_url, first.token, documented=False)
+    tab_b = clients(node.ws_url, first.token, documented=False)  # never joins the room
     tab_a.join(auction)
     rival = clients(node.ws_url, second.token)
     rival.join(auction)
@@ -202,7 +203,7 @@ def test_every_user_event_type_reaches_its_user_whether_or_not_they_joined_the_r
     ctx: Context, node: InProcessNode, clients: Any, seller: Person, buyer: Person
 ) -> None:
     auction = live_auction(ctx, seller)
-    tab = clients(node.ws_url, buyer.token)
+    tab = clients(node.ws_url, buyer.token, documented=False)  # made-up data, every type
     tab.send({"type": "ping"})
     tab.until(lambda m: m["type"] == "pong")
     kinds = [kind for kind in EventType if kind not in ROOM_EVENTS]
@@ -345,7 +346,8 @@ def test_slow_clients_are_dropped_and_the_others_keep_up(
     raw.setsockopt(sockets.SOL_SOCKET, sockets.SO_RCVBUF, 4096)
     slow = connect(node.ws_url, sock=raw)
     slow.send(f'{{"type":"join","auctionId":"{auction}","lastEventId":null}}')
-    fast = clients(node.ws_url, max_queue=None)  # reads the socket as fast as it can
+    # reads the socket as fast as it can (the padded events are made up: back-pressure only)
+    fast = clients(node.ws_url, max_queue=None, documented=False)
     fast.join(auction)
     wait_for(lambda: node.run(lambda: len(node.node.hub.rooms[str(auction)].members)) == 2)
 

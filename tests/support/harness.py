@@ -4,6 +4,7 @@ helpers to make users, tokens and auctions."""
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from dataclasses import dataclass
@@ -15,9 +16,11 @@ import redis
 from sqlalchemy import text
 
 from infra import databases
-from infra.bridge import BridgeServer, serve_in_thread
+from infra.bridge import serve_in_thread
+from infra.serving import ThreadedServer
 from infra.stack import Services
 from shared.adapters.orm import Auction, Base
+from shared.adapters.redis_store import TcpStore
 from shared.adapters.tokens import Principal, Verifier
 from shared.services import auction_state, users
 from shared.services.context import Context
@@ -48,7 +51,7 @@ class SuiteServices:
     database_url: str
     redis_url: str
     rest_url: str
-    bridge: BridgeServer
+    bridge: ThreadedServer
     services: Services
     redis_db: int
 
@@ -105,6 +108,18 @@ def wipe(ctx: Context) -> None:
     users._seen.clear()
 
 
+@functools.cache
+def _tcp_store(url: str) -> TcpStore:
+    return TcpStore(url)
+
+
+def tcp() -> TcpStore:
+    """The test Redis db over TCP (redis-py, with the raw replies of the REST store), for what
+    a test sets up or inspects beyond what the project's code sends through REST: the bridge
+    refuses that (SET, DEL, HSET, SCRIPT LOAD...), as a production token needs none of it."""
+    return _tcp_store(get_settings().redis_url or "")
+
+
 def clock_runs_out(ctx: Context, auction_id: uuid.UUID) -> None:
     """The auction's clock runs out now (in the record and in the bid script's state), and
     its bid window is closed as the end transition closes it once LATE_BID_GRACE_MS has passed
@@ -117,11 +132,7 @@ def clock_runs_out(ctx: Context, auction_id: uuid.UUID) -> None:
     past = datetime.now(UTC) - timedelta(milliseconds=5)
     with ctx.db.session() as session:
         session.execute(update(Auction).where(Auction.id == auction_id).values(ends_at=past))
-    client = redis.Redis.from_url(get_settings().redis_url or "")
-    try:
-        client.hset(keys.state(str(auction_id)), mapping={"endsAt": to_ms(past), "closed": "1"})
-    finally:
-        client.close()
+    tcp().command("HSET", keys.state(str(auction_id)), "endsAt", to_ms(past), "closed", "1")
 
 
 def flush_redis() -> None:

@@ -23,6 +23,7 @@ from shared.services.context import Context, for_socket_node
 from shared.settings import Settings, get_settings
 from socket_node.server import SocketNode
 from tests.support.harness import TOKEN, SuiteServices
+from tests.support.protocol import frame_problems
 
 Message = dict[str, Any]
 
@@ -30,10 +31,15 @@ Message = dict[str, Any]
 class Client:
     """One WebSocket client: send JSON, receive JSON with a deadline, remember everything."""
 
-    def __init__(self, url: str, token: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, url: str, token: str | None = None, *, documented: bool = True, **kwargs: Any
+    ) -> None:
+        """`documented=False`: a test that publishes made-up events (it tests routing, replay
+        or back-pressure, not what an event says) does not hold its frames to the protocol."""
         self.url = f"{url}?token={token}" if token else url
         self.ws: ClientConnection = connect(self.url, open_timeout=10, **kwargs)
         self.received: list[Message] = []
+        self.documented = documented
 
     def send(self, message: Message | str) -> None:
         self.ws.send(message if isinstance(message, str) else json.dumps(message))
@@ -44,8 +50,13 @@ class Client:
         return self.until(lambda m: m["type"] in ("snapshot", "error"))
 
     def recv(self, timeout: float = 10.0) -> Message:
+        """The next frame, held to the protocol's AsyncAPI document (`tests.support.protocol`):
+        a frame the document does not describe fails the test that received it."""
         message: Message = json.loads(self.ws.recv(timeout=timeout))
         self.received.append(message)
+        if self.documented:
+            problems = frame_problems(message)
+            assert not problems, f"a frame breaks the documented protocol: {problems}"
         return message
 
     def until(self, match: Callable[[Message], bool], timeout: float = 10.0) -> Message:

@@ -5,7 +5,7 @@ import { deadlineFor } from './clock';
 import { describeNotification } from './notifications';
 import { initialRoom, roomReducer, type RoomAction, type RoomState } from './room';
 import { parseRoute } from './router';
-import type { Auction, EventMessage, Notification } from './types';
+import type { Auction, EventMessage, EventType, Notification } from './types';
 
 const ID = 'a1';
 
@@ -35,8 +35,10 @@ function auction(over: Partial<Auction> = {}): Auction {
   };
 }
 
-function ev(type: string, eventId: number, data: Record<string, unknown> = {}): RoomAction {
-  const msg: EventMessage = { type, eventId, auctionId: ID, data, ts: '2025-01-01T11:30:00Z' };
+// Events as a test builds them: maybe partial (the reducer folds replayed and partial events in
+// defensively), so the data is cast to the event's type.
+function ev(type: EventType, eventId: number, data: Record<string, unknown> = {}): RoomAction {
+  const msg = { type, eventId: `${eventId}-0`, auctionId: ID, data, ts: '2025-01-01T11:30:00Z' } as unknown as EventMessage;
   return { type: 'message', msg };
 }
 
@@ -92,7 +94,8 @@ describe('the room hears how it ended', () => {
   });
 
   it('offers and payments tell the party and ask for a fresh view', () => {
-    for (const type of ['offer:received', 'offer:accepted', 'offer:rejected', 'offer:expired', 'payment:marked', 'payment:confirmed', 'payment:due', 'sale:void']) {
+    const types: EventType[] = ['offer:received', 'offer:accepted', 'offer:rejected', 'offer:expired', 'payment:marked', 'payment:confirmed', 'payment:due', 'sale:void'];
+    for (const type of types) {
       const s = run([{ type: 'loaded', auction: auction() }, ev(type, 9)]);
       expect(s.notice, type).toBeTruthy();
       expect(s.refreshSeq, type).toBe(1);

@@ -144,6 +144,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/trust/suspects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Shill suspects: every (bidder, seller) pair scored above 0, highest first, each with its signals and the sentences that explain them
+         * @description Needs the role `admin`.
+         */
+        get: operations["list_suspects"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/users": {
         parameters: {
             query?: never;
@@ -383,6 +403,41 @@ export interface paths {
          * @description Needs the role `admin`.
          */
         post: operations["resolve_dispute"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auctions/{auction_id}/feedback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The feedback left on an auction's sale, oldest first */
+        get: operations["auction_feedback"];
+        put?: never;
+        /** Feedback on the other side of a completed sale (payment confirmed): once per side */
+        post: operations["leave_feedback"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auctions/{auction_id}/feedback/reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reply, once, to the feedback the other side left about me on this sale */
+        post: operations["reply_to_feedback"];
         delete?: never;
         options?: never;
         head?: never;
@@ -655,6 +710,41 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me/blocked-bidders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The bidders I blocked, most recently blocked first */
+        get: operations["my_blocked_bidders"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/me/blocked-bidders/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Block a bidder from my auctions (idempotent): their bids get 403 bidder_blocked */
+        put: operations["block_bidder"];
+        post?: never;
+        /** Lift my block of a bidder (idempotent) */
+        delete: operations["unblock_bidder"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me/purchases": {
         parameters: {
             query?: never;
@@ -784,6 +874,23 @@ export interface paths {
         };
         /** This OpenAPI 3.1 document */
         get: operations["get_openapi"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/users/{user_id}/reputation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's reputation: the ratings they received over the last 12 months */
+        get: operations["reputation"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1191,6 +1298,33 @@ export interface components {
              */
             createdAt: string;
         };
+        /** BlockedBidderList */
+        BlockedBidderList: {
+            /**
+             * Items
+             * @description Most recently blocked first.
+             */
+            items: components["schemas"]["BlockedBidderOut"][];
+            /** Nextcursor */
+            nextCursor: string | null;
+        };
+        /** BlockedBidderOut */
+        BlockedBidderOut: {
+            /** Userid */
+            userId: string;
+            /**
+             * Name
+             * @description The bidder's public name, as the seller's room shows it.
+             */
+            name: string;
+            /**
+             * Blockedat
+             * Format: date-time
+             * @description ISO 8601 UTC with milliseconds.
+             * @example 2030-01-01T10:00:00.000Z
+             */
+            blockedAt: string;
+        };
         /** CancelAuction */
         CancelAuction: {
             /** Reason */
@@ -1523,6 +1657,60 @@ export interface components {
             /** @default null */
             shipping?: components["schemas"]["ShippingTerms"] | null;
         };
+        /** FeedbackList */
+        FeedbackList: {
+            /** Items */
+            items: components["schemas"]["FeedbackOut"][];
+        };
+        /** FeedbackOut */
+        FeedbackOut: {
+            /** Id */
+            id: string;
+            /** Auctionid */
+            auctionId: string;
+            /** Fromid */
+            fromId: string;
+            /** Fromname */
+            fromName: string;
+            /**
+             * Fromrole
+             * @description The author's side of the sale.
+             * @enum {string}
+             */
+            fromRole: "buyer" | "seller";
+            /** Toid */
+            toId: string;
+            /** Toname */
+            toName: string;
+            /**
+             * Rating
+             * @enum {string}
+             */
+            rating: "positive" | "neutral" | "negative";
+            /** Comment */
+            comment: string;
+            /**
+             * Createdat
+             * Format: date-time
+             * @description ISO 8601 UTC with milliseconds.
+             * @example 2030-01-01T10:00:00.000Z
+             */
+            createdAt: string;
+            /** @description The rated side's reply, once given. */
+            reply: components["schemas"]["FeedbackReplyOut"] | null;
+        };
+        /** FeedbackReplyOut */
+        FeedbackReplyOut: {
+            /** Comment */
+            comment: string;
+            /**
+             * At
+             * Format: date-time
+             * @description ISO 8601 UTC with milliseconds.
+             * @example 2030-01-01T10:00:00.000Z
+             */
+            at: string;
+        };
         /** FieldProblem */
         FieldProblem: {
             /**
@@ -1572,6 +1760,20 @@ export interface components {
             width: number;
             /** Height */
             height: number;
+        };
+        /** LeaveFeedback */
+        LeaveFeedback: {
+            /**
+             * Rating
+             * @enum {string}
+             */
+            rating: "positive" | "neutral" | "negative";
+            /**
+             * Comment
+             * @description Optional: one line of text, at most 500 characters.
+             * @default
+             */
+            comment?: string;
         };
         /** MakeOffer */
         MakeOffer: {
@@ -1793,7 +1995,7 @@ export interface components {
              * Code
              * @enum {string}
              */
-            code: "bad_request" | "unauthenticated" | "forbidden" | "own_auction" | "account_suspended" | "not_found" | "method_not_allowed" | "auction_not_live" | "bid_too_low" | "already_highest" | "decision_not_allowed" | "counter_too_low" | "counter_not_pending" | "auction_not_editable" | "auction_not_cancellable" | "too_many_images" | "offer_pending" | "offer_not_pending" | "offer_not_allowed" | "payment_action_not_allowed" | "invoice_not_issued" | "shipment_not_allowed" | "receipt_not_allowed" | "dispute_not_allowed" | "dispute_exists" | "dispute_not_open" | "refund_not_allowed" | "payload_too_large" | "unsupported_media_type" | "validation_error" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "unavailable" | "outcome_unknown";
+            code: "bad_request" | "unauthenticated" | "forbidden" | "own_auction" | "account_suspended" | "bidder_blocked" | "not_found" | "method_not_allowed" | "auction_not_live" | "bid_too_low" | "already_highest" | "decision_not_allowed" | "counter_too_low" | "counter_not_pending" | "auction_not_editable" | "auction_not_cancellable" | "too_many_images" | "offer_pending" | "offer_not_pending" | "offer_not_allowed" | "payment_action_not_allowed" | "invoice_not_issued" | "shipment_not_allowed" | "receipt_not_allowed" | "dispute_not_allowed" | "dispute_exists" | "dispute_not_open" | "refund_not_allowed" | "feedback_not_allowed" | "feedback_exists" | "reply_exists" | "payload_too_large" | "unsupported_media_type" | "validation_error" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "unavailable" | "outcome_unknown";
             /**
              * Errors
              * @description With `validation_error`.
@@ -1929,6 +2131,76 @@ export interface components {
              * @constant
              */
             state: "ready";
+        };
+        /** ReplyToFeedback */
+        ReplyToFeedback: {
+            /**
+             * Comment
+             * @description One line of text, 1 to 500 characters.
+             */
+            comment: string;
+        };
+        /** ReputationEntry */
+        ReputationEntry: {
+            /**
+             * Rating
+             * @enum {string}
+             */
+            rating: "positive" | "neutral" | "negative";
+            /** Comment */
+            comment: string;
+            /**
+             * Role
+             * @description The role the user had in that sale.
+             * @enum {string}
+             */
+            role: "buyer" | "seller";
+            /**
+             * At
+             * Format: date-time
+             * @description ISO 8601 UTC with milliseconds.
+             * @example 2030-01-01T10:00:00.000Z
+             */
+            at: string;
+            reply: components["schemas"]["FeedbackReplyOut"] | null;
+        };
+        /** ReputationOut */
+        ReputationOut: {
+            /** Userid */
+            userId: string;
+            /**
+             * Name
+             * @description The public name.
+             */
+            name: string;
+            /** Positive */
+            positive: number;
+            /** Neutral */
+            neutral: number;
+            /** Negative */
+            negative: number;
+            /**
+             * Percentpositive
+             * @description Positive ratings among the positive and negative ones, in percent (one decimal); null without any.
+             */
+            percentPositive: number | null;
+            /**
+             * Retractions12M
+             * @description Bids retracted in the last 12 months.
+             */
+            retractions12m: number;
+            /**
+             * Membersince
+             * Format: date-time
+             * @description ISO 8601 UTC with milliseconds.
+             * @example 2030-01-01T10:00:00.000Z
+             */
+            memberSince: string;
+            /**
+             * Recent
+             * @description The latest ratings (up to 10), newest first.
+             */
+            recent: components["schemas"]["ReputationEntry"][];
         };
         /** ResetAuction */
         ResetAuction: {
@@ -2071,6 +2343,77 @@ export interface components {
              * @default null
              */
             pickupCity?: string | null;
+        };
+        /** SuspectAuction */
+        SuspectAuction: {
+            /** Id */
+            id: string;
+            /** Itemname */
+            itemName: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "scheduled" | "live" | "ended" | "closed_no_winner" | "sold" | "cancelled";
+        };
+        /** SuspectList */
+        SuspectList: {
+            /**
+             * Items
+             * @description Every pair scored above 0, highest first.
+             */
+            items: components["schemas"]["SuspectOut"][];
+        };
+        /**
+         * SuspectOut
+         * @description One (bidder, seller) pair's shill signals: a lead for a person, never a verdict.
+         */
+        SuspectOut: {
+            /** Bidderid */
+            bidderId: string;
+            /** Sellerid */
+            sellerId: string;
+            /**
+             * Biddername
+             * @description The bidder's public name.
+             */
+            bidderName: string;
+            /**
+             * Sellername
+             * @description The seller's public name.
+             */
+            sellerName: string;
+            /** Biddersuspended */
+            bidderSuspended: boolean;
+            /**
+             * Score
+             * @description The signals combined (README: the formula).
+             */
+            score: number;
+            /**
+             * Signals
+             * @description auctionShare, neverWins, raisesAfterRival, minimumBids, earlyBidding (shares, 0 to 1) and networkOverlap (how many networks and devices the bidder shares with the seller).
+             */
+            signals: {
+                [key: string]: number;
+            };
+            /**
+             * Reasons
+             * @description One sentence per signal that counts.
+             */
+            reasons: string[];
+            /**
+             * Auctions
+             * @description The seller's auctions the bidder bid on most recently (up to 5).
+             */
+            auctions: components["schemas"]["SuspectAuction"][];
+            /**
+             * Updatedat
+             * Format: date-time
+             * @description When the pair was last scored.
+             * @example 2030-01-01T10:00:00.000Z
+             */
+            updatedAt: string;
         };
         /** Suspend */
         Suspend: {
@@ -2755,6 +3098,86 @@ export interface operations {
                         status?: 429;
                         /** @enum {unknown} */
                         code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    list_suspects: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description Only the pairs of this seller. */
+                sellerId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Shill suspects: every (bidder, seller) pair scored above 0, highest first, each with its signals and the sentences that explain them */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SuspectList"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
                     };
                 };
             };
@@ -3750,7 +4173,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `account_suspended`: This account is suspended; `own_auction`: You cannot bid on your own auction */
+            /** @description `account_suspended`: This account is suspended; `own_auction`: You cannot bid on your own auction; `bidder_blocked`: The seller has blocked you from bidding on their auctions */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3760,7 +4183,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        code?: "account_suspended" | "own_auction";
+                        code?: "account_suspended" | "own_auction" | "bidder_blocked";
                     };
                 };
             };
@@ -4580,6 +5003,341 @@ export interface operations {
                         status?: 409;
                         /** @enum {unknown} */
                         code?: "dispute_not_open" | "refund_not_allowed";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    auction_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The auction's id (a UUID; anything else is 404). */
+                auction_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The feedback left on an auction's sale, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedbackList"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    leave_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The auction's id (a UUID; anything else is 404). */
+                auction_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description At most 65536 bytes. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LeaveFeedback"];
+            };
+        };
+        responses: {
+            /** @description Feedback on the other side of a completed sale (payment confirmed): once per side */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedbackOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden; `account_suspended`: This account is suspended */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden" | "account_suspended";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `feedback_not_allowed`: Feedback opens once the sale is complete; `feedback_exists`: You already left feedback on this sale */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 409;
+                        /** @enum {unknown} */
+                        code?: "feedback_not_allowed" | "feedback_exists";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    reply_to_feedback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The auction's id (a UUID; anything else is 404). */
+                auction_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description At most 65536 bytes. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReplyToFeedback"];
+            };
+        };
+        responses: {
+            /** @description Reply, once, to the feedback the other side left about me on this sale */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FeedbackOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden; `account_suspended`: This account is suspended */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden" | "account_suspended";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `reply_exists`: You already replied to this feedback */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 409;
+                        /** @enum {unknown} */
+                        code?: "reply_exists";
                     };
                 };
             };
@@ -6333,6 +7091,271 @@ export interface operations {
             };
         };
     };
+    my_blocked_bidders: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The bidders I blocked, most recently blocked first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BlockedBidderList"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    block_bidder: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id (a UUID; anything else is 404). */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Block a bidder from my auctions (idempotent): their bids get 403 bidder_blocked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `account_suspended`: This account is suspended */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "account_suspended";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    unblock_bidder: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id (a UUID; anything else is 404). */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Lift my block of a bidder (idempotent) */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `account_suspended`: This account is suspended */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "account_suspended";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
     my_purchases: {
         parameters: {
             query?: {
@@ -7032,6 +8055,57 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    reputation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id (a UUID; anything else is 404). */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A user's reputation: the ratings they received over the last 12 months */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReputationOut"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
             };
         };
     };

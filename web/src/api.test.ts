@@ -27,6 +27,19 @@ describe('api client', () => {
     expect(JSON.parse(String(calls[0].init.body))).toEqual({ amount: '100.00' });
   });
 
+  it('sends the device id to the API, never to another origin (the socket node)', async () => {
+    const sent: Record<string, Record<string, string>> = {};
+    const api = new Api('http://api.test', () => null, (async (url: string, init: RequestInit) => {
+      sent[url] = init.headers as Record<string, string>;
+      return jsonResponse(200, { rooms: [], connections: 0, onlineUsers: 0 });
+    }) as unknown as typeof fetch);
+    api.deviceId = 'd3v1ce-0000-1111-2222';
+    await api.me();
+    await api.rooms('http://socket.test');
+    expect(sent['http://api.test/api/me']['X-Device-Id']).toBe('d3v1ce-0000-1111-2222');
+    expect(sent['http://socket.test/admin/rooms']['X-Device-Id']).toBeUndefined();
+  });
+
   it('asks for the token on every call, so a refreshed one is used at once', async () => {
     let current = 'first';
     const sent: (string | undefined)[] = [];

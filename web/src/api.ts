@@ -9,6 +9,7 @@ import type {
   AuctionPage,
   AuditPage,
   BidPage,
+  BlockedBidderPage,
   CreateAuctionInput,
   DeadJobPage,
   DisputeOutcome,
@@ -20,6 +21,8 @@ import type {
   SellerProfile,
   SellerProfileInput,
   Role,
+  FeedbackEntry,
+  FeedbackPage,
   MyBidPage,
   Notification,
   NotificationPage,
@@ -29,9 +32,12 @@ import type {
   PlacedBid,
   Problem,
   PurchasePage,
+  Rating,
   ReplayedJob,
+  Reputation,
   RoomsInfo,
   SortOrder,
+  SuspectPage,
   Token,
   User,
 } from './types';
@@ -111,6 +117,9 @@ async function readProblem(res: Response): Promise<Problem> {
 
 export class Api {
   onServerTime: ServerTimeListener | null = null;
+  /** This browser's device id (`device.ts`), sent to the API as X-Device-Id: kept there only as
+   * a salted hash, for the shill signals. Never sent to other origins (the socket node). */
+  deviceId: string | null = null;
 
   constructor(
     readonly base: string,
@@ -120,8 +129,10 @@ export class Api {
 
   /** Low-level request against any URL; `path` starting with http is used as is. */
   async raw(method: string, path: string, opts: RequestOptions & { accept?: string } = {}): Promise<Response> {
-    const url = (/^https?:/.test(path) ? path : `${this.base}${path}`) + queryString(opts.query);
+    const absolute = /^https?:/.test(path);
+    const url = (absolute ? path : `${this.base}${path}`) + queryString(opts.query);
     const headers: Record<string, string> = { Accept: opts.accept ?? 'application/json', ...opts.headers };
+    if (this.deviceId && !absolute) headers['X-Device-Id'] = this.deviceId;
     let token: string | null;
     try {
       token = await this.getToken();
@@ -338,6 +349,32 @@ export class Api {
   auditLog(filters: { actorId?: string; action?: string; auctionId?: string }, cursor?: string | null, limit = 50) {
     return this.json<AuditPage>('GET', '/api/admin/audit', { query: { ...filters, cursor, limit } });
   }
+  // ---- trust and safety ----
+  suspects(limit = 200, sellerId?: string) {
+    return this.json<SuspectPage>('GET', '/api/admin/trust/suspects', { query: { limit, sellerId } });
+  }
+  blockBidder(userId: string, on: boolean) {
+    return this.json<void>(on ? 'PUT' : 'DELETE', `/api/me/blocked-bidders/${encodeURIComponent(userId)}`);
+  }
+  blockedBidders(cursor?: string | null, limit = 100) {
+    return this.json<BlockedBidderPage>('GET', '/api/me/blocked-bidders', { query: { cursor, limit } });
+  }
+  leaveFeedback(auctionId: string, rating: Rating, comment: string) {
+    return this.json<FeedbackEntry>('POST', `/api/auctions/${encodeURIComponent(auctionId)}/feedback`, {
+      body: { rating, comment },
+    });
+  }
+  replyToFeedback(auctionId: string, comment: string) {
+    return this.json<FeedbackEntry>('POST', `/api/auctions/${encodeURIComponent(auctionId)}/feedback/reply`, {
+      body: { comment },
+    });
+  }
+  auctionFeedback(auctionId: string) {
+    return this.json<FeedbackPage>('GET', `/api/auctions/${encodeURIComponent(auctionId)}/feedback`);
+  }
+  reputation(userId: string) {
+    return this.json<Reputation>('GET', `/api/users/${encodeURIComponent(userId)}/reputation`);
+  }
   /** Served by the socket node, not the API. */
   rooms(socketOrigin: string) {
     return this.json<RoomsInfo>('GET', `${socketOrigin}/admin/rooms`);
@@ -410,6 +447,14 @@ export function describeError(e: unknown, money: (amount: string) => string = (a
         return 'This sale already has a dispute: one per sale.';
       case 'dispute_not_open':
         return 'The dispute is already resolved.';
+      case 'bidder_blocked':
+        return 'The seller of this auction does not accept bids from you.';
+      case 'feedback_not_allowed':
+        return 'Feedback opens once the sale is complete: when the seller confirms the payment.';
+      case 'feedback_exists':
+        return 'You already left feedback on this sale.';
+      case 'reply_exists':
+        return 'You already replied to this feedback.';
     }
     return p.detail || p.title || e.message;
   }

@@ -10,7 +10,13 @@ describe('marketplace in the browser app', () => {
       type: 'auction:cancelled',
       eventId: '1-0',
       auctionId: 'a1',
-      data: { status: 'cancelled', cancelReason: 'Damaged in transit' },
+      data: {
+        status: 'cancelled',
+        cancelReason: 'Damaged in transit',
+        cancelledAt: '2025-01-01T10:00:00Z',
+        byAdmin: false,
+      },
+      ts: '2025-01-01T10:00:00Z',
     };
     const s = roomReducer({ ...initialRoom('a1'), status: 'live' }, { type: 'message', msg });
     expect(s.status).toBe('cancelled');

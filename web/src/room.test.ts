@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { initialRoom, roomReducer, type RoomAction, type RoomState } from './room';
-import type { Auction, Bid, EventMessage, SnapshotMessage } from './types';
+import type { Auction, Bid, EventMessage, EventType, SnapshotMessage } from './types';
 
 const ID = 'a1';
 
@@ -41,8 +41,10 @@ function bid(n: number, amount: string, bidderId = 'u1'): Bid {
   };
 }
 
-function ev(type: string, eventId: number, data: Record<string, unknown> = {}): RoomAction {
-  const msg: EventMessage = { type, eventId, auctionId: ID, data, ts: '2025-01-01T10:30:00Z' };
+// Events as a test builds them: maybe partial (the reducer folds replayed and partial events in
+// defensively), so the data is cast to the event's type.
+function ev(type: EventType, eventId: number, data: Record<string, unknown> = {}): RoomAction {
+  const msg = { type, eventId: `${eventId}-0`, auctionId: ID, data, ts: '2025-01-01T10:30:00Z' } as unknown as EventMessage;
   return { type: 'message', msg };
 }
 
@@ -56,7 +58,8 @@ function snapshot(over: Partial<SnapshotMessage> = {}): RoomAction {
     goLiveAt: '2025-01-01T10:00:00Z',
     endsAt: '2025-01-01T11:00:00Z',
     serverTime: '2025-01-01T10:30:00Z',
-    lastEventId: 0,
+    lastEventId: '0-0',
+    replayGap: false,
     ...over,
   };
   return { type: 'message', msg };
@@ -99,7 +102,7 @@ describe('room reducer', () => {
   it('does not let a replayed older bid lower the price shown by a fresher snapshot', () => {
     const s = run([
       { type: 'loaded', auction: auction() },
-      snapshot({ highestBid: bid(3, '200.00'), minNextBid: '210.00', lastEventId: 3 }),
+      snapshot({ highestBid: bid(3, '200.00'), minNextBid: '210.00', lastEventId: '3-0' }),
       ev('bid:placed', 2, { bid: bid(2, '150.00'), minNextBid: '160.00' }),
     ]);
     expect(s.highestBid?.amount).toBe('200.00');
@@ -132,7 +135,13 @@ describe('room reducer', () => {
     const before = run([{ type: 'loaded', auction: auction() }]);
     const after = roomReducer(before, {
       type: 'message',
-      msg: { type: 'bid:placed', eventId: 1, auctionId: 'other', data: { bid: bid(1, '500.00') } },
+      msg: {
+        type: 'bid:placed',
+        eventId: '1-0',
+        auctionId: 'other',
+        data: { bid: bid(1, '500.00'), minNextBid: '510.00', endsAt: '2025-01-01T11:00:00Z' },
+        ts: '2025-01-01T10:30:00Z',
+      },
     });
     expect(after).toBe(before);
   });
@@ -145,7 +154,7 @@ describe('room reducer', () => {
     expect(started.status).toBe('live');
     expect(started.endsAt).toBe('2025-01-01T11:05:00Z');
 
-    const boughtNow = run([ev('auction:ended', 2, { reason: 'buy_now', bid: bid(3, '900.00') })], started);
+    const boughtNow = run([ev('auction:ended', 2, { reason: 'buy_now', highestBid: bid(3, '900.00') })], started);
     expect(boughtNow.status).toBe('sold');
     expect(boughtNow.endedReason).toBe('buy_now');
     expect(boughtNow.highestBid?.amount).toBe('900.00');

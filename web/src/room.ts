@@ -32,7 +32,7 @@ export interface RoomState {
   reserveMet: boolean | null;
   counterOffer: CounterOffer | null;
   /** Newest first. */
-  bids: Bid[];
+  bids: FeedBid[];
   endedReason: string | null;
   /** How it ended, as the room was told (CONTRACT 11): why it closed, or who bought it. */
   closeReason: CloseReason | null;
@@ -51,7 +51,7 @@ export type RoomAction =
   | { type: 'loaded'; auction: Auction; bids?: Bid[] }
   | { type: 'message'; msg: ServerMessage }
   // Our own POST's reply: the bid, and the server's minimum next bid after it.
-  | { type: 'bidAccepted'; bid: Bid & { minNextBid?: string } }
+  | { type: 'bidAccepted'; bid: FeedBid & { minNextBid?: string } }
   | { type: 'dismissOutbid' }
   | { type: 'dismissNotice' };
 
@@ -81,13 +81,13 @@ export function initialRoom(auctionId: string): RoomState {
 
 const FEED_LIMIT = 200;
 
-function newestFirst(a: Bid, b: Bid): number {
+function newestFirst(a: FeedBid, b: FeedBid): number {
   const t = Date.parse(b.createdAt) - Date.parse(a.createdAt);
   return t !== 0 && !Number.isNaN(t) ? t : compareMoney(b.amount, a.amount);
 }
 
 /** Adds bids not yet in the feed; returns the feed and how many were new. */
-export function mergeBids(feed: Bid[], incoming: Bid[]): { bids: Bid[]; added: number } {
+export function mergeBids(feed: FeedBid[], incoming: FeedBid[]): { bids: FeedBid[]; added: number } {
   const seen = new Set(feed.map((b) => b.id));
   const fresh = incoming.filter((b) => b && b.id && !seen.has(b.id) && (seen.add(b.id), true));
   if (fresh.length === 0) return { bids: feed, added: 0 };
@@ -99,7 +99,7 @@ function isHigher(candidate: { amount: string } | null | undefined, current: Hig
   return !current || compareMoney(candidate.amount, current.amount) > 0;
 }
 
-function toHighest(bid: Bid | HighestBid): HighestBid {
+function toHighest(bid: FeedBid | HighestBid): HighestBid {
   return { id: bid.id, bidderId: bid.bidderId, amount: bid.amount, createdAt: bid.createdAt };
 }
 
@@ -139,7 +139,6 @@ function applySnapshot(state: RoomState, s: SnapshotMessage): RoomState {
     minNextBid: s.minNextBid,
     goLiveAt: s.goLiveAt ?? state.goLiveAt,
     endsAt: s.endsAt ?? state.endsAt,
-    bidCount: typeof s.bidCount === 'number' ? s.bidCount : state.bidCount,
     reserveMet: s.reserveMet ?? state.reserveMet,
     bids: reset ? [] : state.bids,
     snapshots: state.snapshots + 1,
@@ -147,8 +146,20 @@ function applySnapshot(state: RoomState, s: SnapshotMessage): RoomState {
   };
 }
 
-function applyBidPlaced(state: RoomState, data: Record<string, unknown>): RoomState {
-  const bid = data.bid as Bid | undefined;
+/** A bid as the room's feed keeps it: from the REST history, our own POST, or a bid:placed
+ * event (whose bidderName may be missing). */
+type FeedBid = Omit<Bid, 'bidderName'> & { bidderName?: string | null };
+
+interface PlacedData {
+  bid?: FeedBid;
+  minNextBid?: string;
+  endsAt?: string;
+  reserveMet?: boolean | null;
+  bidCount?: number;
+}
+
+function applyBidPlaced(state: RoomState, data: PlacedData): RoomState {
+  const bid = data.bid;
   if (!bid || !bid.id) return state;
   const { bids, added } = mergeBids(state.bids, [bid]);
   // Our own POST reply may land before its bid:placed event: that event still updates minNextBid.
@@ -170,20 +181,23 @@ function applyBidPlaced(state: RoomState, data: Record<string, unknown>): RoomSt
 
 const ENDED_STATUSES: AuctionStatus[] = ['ended', 'sold', 'closed_no_winner'];
 
+// Each event's `data` is typed by its `type` (the generated socket types); a replayed or partial
+// event is still folded in defensively (`?? state...`).
 function applyEvent(state: RoomState, e: EventMessage): RoomState {
-  const data = e.data ?? {};
   switch (e.type) {
     case 'bid:placed':
-      return applyBidPlaced(state, data);
-    case 'auction:started':
+      return applyBidPlaced(state, e.data ?? {});
+    case 'auction:started': {
+      const data = e.data ?? {};
       return {
         ...state,
         status: 'live',
         goLiveAt: str(data.goLiveAt) ?? state.goLiveAt,
         endsAt: str(data.endsAt) ?? state.endsAt,
-        minNextBid: str(data.minNextBid) ?? state.minNextBid,
       };
+    }
     case 'auction:ended': {
+      const data = e.data ?? {};
       const reason = str(data.reason);
       const given = str(data.status) as AuctionStatus | null;
       const status: AuctionStatus =
@@ -194,7 +208,9 @@ function applyEvent(state: RoomState, e: EventMessage): RoomState {
             : state.bidCount > 0 || state.highestBid
               ? 'ended'
               : 'closed_no_winner';
-      const winning = (data.highestBid ?? data.bid) as Bid | undefined;
+      const winning: FeedBid | undefined = data.highestBid
+        ? { ...data.highestBid, auctionId: e.auctionId }
+        : undefined;
       const merged = winning?.id ? mergeBids(state.bids, [winning]) : { bids: state.bids, added: 0 };
       return {
         ...state,
@@ -202,24 +218,25 @@ function applyEvent(state: RoomState, e: EventMessage): RoomState {
         endedReason: reason ?? state.endedReason,
         endsAt: str(data.endsAt) ?? state.endsAt,
         reserveMet: bool(data.reserveMet) ?? state.reserveMet,
-        highestBid: isHigher(winning, state.highestBid) ? toHighest(winning as Bid) : state.highestBid,
+        highestBid: winning && isHigher(winning, state.highestBid) ? toHighest(winning) : state.highestBid,
         bids: merged.bids,
         bidCount: state.bidCount + merged.added,
         refreshSeq: state.refreshSeq + 1,
       };
     }
-    case 'auction:cancelled':
+    case 'auction:cancelled': {
+      const reason = e.data?.cancelReason;
       return {
         ...state,
         status: 'cancelled',
         notice: `This auction was cancelled${
-          typeof data.cancelReason === 'string' ? `: ${data.cancelReason.replace(/[.!]+$/, '')}` : ''
+          typeof reason === 'string' ? `: ${reason.replace(/[.!]+$/, '')}` : ''
         }.`,
         refreshSeq: state.refreshSeq + 1,
       };
+    }
     case 'bid:outbid': {
-      const bid = data.bid as Bid | undefined;
-      const amount = str(data.amount) ?? bid?.amount ?? state.highestBid?.amount ?? null;
+      const amount = e.data?.bid?.amount ?? state.highestBid?.amount ?? null;
       return {
         ...state,
         outbid: { amount, at: String(e.ts ?? new Date().toISOString()) },
@@ -248,8 +265,9 @@ function applyEvent(state: RoomState, e: EventMessage): RoomState {
         refreshSeq: state.refreshSeq + 1,
       };
     case 'counter:offer': {
-      const given = data.counterOffer as CounterOffer | undefined;
-      const id = given?.id ?? str(data.counterId) ?? str(data.id);
+      const data = e.data ?? {};
+      const given: CounterOffer | undefined = data.counterOffer;
+      const id = given?.id ?? str(data.counterId);
       const amount = given?.amount ?? str(data.amount);
       const counterOffer: CounterOffer | null =
         id && amount ? { ...given, id, amount, status: given?.status ?? 'pending' } : state.counterOffer;
@@ -277,15 +295,15 @@ function applyEvent(state: RoomState, e: EventMessage): RoomState {
         ...state,
         status: 'sold',
         closeReason: null,
-        winnerName: str(data.winnerName) ?? state.winnerName,
-        finalPrice: str(data.finalPrice) ?? state.finalPrice,
+        winnerName: str(e.data?.winnerName) ?? state.winnerName,
+        finalPrice: str(e.data?.finalPrice) ?? state.finalPrice,
         refreshSeq: state.refreshSeq + 1,
       };
     case 'auction:closed':
       return {
         ...state,
         status: 'closed_no_winner',
-        closeReason: (str(data.closeReason) as CloseReason | null) ?? state.closeReason,
+        closeReason: (str(e.data?.closeReason) as CloseReason | null) ?? state.closeReason,
         winnerName: null,
         finalPrice: null,
         refreshSeq: state.refreshSeq + 1,
@@ -334,7 +352,7 @@ function applyEvent(state: RoomState, e: EventMessage): RoomState {
     case 'dispute:replied':
       return { ...state, notice: 'The seller replied to the dispute.', refreshSeq: state.refreshSeq + 1 };
     case 'dispute:resolved':
-      return data.outcome === 'refund'
+      return e.data?.outcome === 'refund'
         ? {
             ...state,
             status: 'closed_no_winner',

@@ -9,6 +9,8 @@ export type Route =
   | { name: 'admin' }
   | { name: 'adminUsers' }
   | { name: 'adminAudit' }
+  | { name: 'adminTrust' }
+  | { name: 'user'; id: string }
   | { name: 'login' }
   | { name: 'myBids' }
   | { name: 'myAuctions' }
@@ -27,6 +29,8 @@ export function parseRoute(hash: string): Route {
   if (parts.length === 1 && parts[0] === 'admin') return { name: 'admin' };
   if (parts.length === 2 && parts[0] === 'admin' && parts[1] === 'users') return { name: 'adminUsers' };
   if (parts.length === 2 && parts[0] === 'admin' && parts[1] === 'audit') return { name: 'adminAudit' };
+  if (parts.length === 2 && parts[0] === 'admin' && parts[1] === 'trust') return { name: 'adminTrust' };
+  if (parts[0] === 'users' && parts.length === 2) return { name: 'user', id: decodeURIComponent(parts[1]) };
   if (parts.length === 1 && parts[0] === 'login') return { name: 'login' };
   if (parts.length === 2 && parts[0] === 'me') {
     const page = { bids: 'myBids', auctions: 'myAuctions', purchases: 'purchases', watchlist: 'watchlist' }[parts[1]];
@@ -36,6 +40,8 @@ export function parseRoute(hash: string): Route {
 }
 
 export const auctionHref = (id: string) => `#/auctions/${encodeURIComponent(id)}`;
+/** A person's reputation card. */
+export const userHref = (id: string) => `#/users/${encodeURIComponent(id)}`;
 
 export function navigate(hash: string): void {
   if (location.hash !== hash) location.hash = hash;

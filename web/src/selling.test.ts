@@ -75,12 +75,9 @@ describe('the open marketplace in the browser app', () => {
   });
 
   it('tells the parties about the shipment and the dispute, and a refund closes the sale', () => {
-    const event = (type: string, data: Record<string, unknown> = {}): EventMessage => ({
-      type,
-      eventId: '1-0',
-      auctionId: 'a1',
-      data,
-    });
+    // Only what the reducer reads: the messages are the socket's (typed from its document).
+    const event = (type: string, data: Record<string, unknown> = {}): EventMessage =>
+      ({ type, eventId: '1-0', auctionId: 'a1', data, ts: '2030-01-01T10:00:00.000Z' }) as unknown as EventMessage;
     const sold = { ...initialRoom('a1'), status: 'sold' as const };
     for (const type of ['shipment:sent', 'shipment:received', 'shipment:overdue', 'dispute:opened', 'dispute:replied']) {
       const s = roomReducer(sold, { type: 'message', msg: event(type) });

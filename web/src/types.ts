@@ -4,6 +4,7 @@
 // Money is a decimal string ("1250.00"), times are ISO 8601 UTC strings, ids are opaque strings.
 
 import type { components } from './api-schema';
+import type { ServerMessage as SocketServerMessage } from './socket-schema';
 
 type Schemas = components['schemas'];
 
@@ -66,6 +67,15 @@ export type Dispute = Schemas['DisputeOut'];
 export type DisputePage = Schemas['DisputeList'];
 export type DisputeReason = Dispute['reason'];
 export type DisputeOutcome = NonNullable<Dispute['outcome']>;
+// Trust and safety: shill suspects, blocked bidders, feedback and reputations.
+export type Suspect = Schemas['SuspectOut'];
+export type SuspectPage = Schemas['SuspectList'];
+export type BlockedBidder = Schemas['BlockedBidderOut'];
+export type BlockedBidderPage = Schemas['BlockedBidderList'];
+export type FeedbackEntry = Schemas['FeedbackOut'];
+export type FeedbackPage = Schemas['FeedbackList'];
+export type Rating = FeedbackEntry['rating'];
+export type Reputation = Schemas['ReputationOut'];
 /** `GET /api/auctions` sorts (a query parameter: not among the document's schemas). */
 export type SortOrder = 'ending_soon' | 'newest' | 'price_asc' | 'price_desc' | 'most_bids';
 
@@ -93,43 +103,21 @@ export interface RoomsInfo {
   onlineUsers: number;
 }
 
-// ---- WebSocket messages (server -> client) ----
+// ---- WebSocket messages ----
+// Generated (`socket-schema.d.ts`, `make types`) from the socket node's AsyncAPI document, which
+// is built from the models the node's protocol is (socket_node/protocol.py) and served at
+// /asyncapi.json.
 
-export interface SnapshotMessage {
-  type: 'snapshot';
-  auctionId: string;
-  status: AuctionStatus;
-  highestBid: HighestBid | null;
-  minNextBid: string;
-  goLiveAt: string;
-  endsAt: string;
-  serverTime: string;
-  lastEventId: string | number | null;
-  replayGap?: boolean;
-  bidCount?: number;
-  reserveMet?: boolean | null;
-}
-
-export interface EventMessage {
-  type: string;
-  eventId: string | number;
-  auctionId: string;
-  data: Record<string, unknown>;
-  ts?: string | number;
-}
-
-export interface PongMessage {
-  type: 'pong';
-  serverTime: string;
-}
-
-export interface ErrorMessage {
-  type: 'error';
-  code: string;
-  detail?: string;
-}
-
-export type ServerMessage = SnapshotMessage | EventMessage | PongMessage | ErrorMessage;
+export type {
+  ClientMessage,
+  ErrorMessage,
+  PongMessage,
+  ServerMessage,
+  SnapshotMessage,
+} from './socket-schema';
+/** Every event message (room and user events): `type` tells which, and types its `data`. */
+export type EventMessage = Extract<SocketServerMessage, { eventId: string }>;
+export type EventType = EventMessage['type'];
 
 export const ROOM_EVENTS = [
   'bid:placed',
@@ -138,7 +126,7 @@ export const ROOM_EVENTS = [
   'auction:sold',
   'auction:closed',
   'auction:cancelled',
-] as const;
+] as const satisfies readonly EventType[];
 
 export const USER_EVENTS = [
   'bid:outbid',
@@ -164,4 +152,4 @@ export const USER_EVENTS = [
   'dispute:replied',
   'dispute:resolved',
   'notification',
-] as const;
+] as const satisfies readonly EventType[];

@@ -39,6 +39,7 @@ bp = Blueprint(__name__)
         "validation_error",
         "payload_too_large",
     ),
+    remembers_source=True,  # a seller's write: its source, for the shill signals
 )
 def make_offer(call: Call) -> dict[str, Any]:
     """On a `closed_no_winner` auction that had bids; one pending offer at a time

@@ -65,6 +65,7 @@ def auction_id(call: Call) -> uuid.UUID:
     response=AuctionOut,
     status=201,
     errors=("unauthenticated", "forbidden", "validation_error", "payload_too_large"),
+    remembers_source=True,  # a seller's write: its source, for the shill signals
 )
 def create_auction(call: Call) -> dict[str, Any]:
     b: CreateAuction = call.body
@@ -153,6 +154,7 @@ def get_auction(call: Call) -> dict[str, Any]:
         "unauthenticated",
         "account_suspended",
         "own_auction",
+        "bidder_blocked",  # the auction's seller blocked the bidder
         "not_found",
         "auction_not_live",
         "bid_too_low",

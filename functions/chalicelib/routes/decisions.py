@@ -36,6 +36,7 @@ bp = Blueprint(__name__)
         "validation_error",
         "payload_too_large",
     ),
+    remembers_source=True,  # a seller's write: its source, for the shill signals
 )
 def decide(call: Call) -> dict[str, Any]:
     """accept: sold at the highest bid. reject: closed with no winner. counter (with an

@@ -64,6 +64,7 @@ def no_content() -> Response:
     body=EditAuction,
     response=AuctionOut,
     errors=("auction_not_editable",),
+    remembers_source=True,  # a seller's write: its source, for the shill signals
 )
 def edit_auction(call: Call) -> dict[str, Any]:
     b: EditAuction = call.body
@@ -86,6 +87,7 @@ def edit_auction(call: Call) -> dict[str, Any]:
     body=CancelAuction,
     response=AuctionOut,
     errors=("forbidden", "auction_not_cancellable"),
+    remembers_source=True,  # a seller's write: its source, for the shill signals
 )
 def cancel_auction(call: Call) -> dict[str, Any]:
     b: CancelAuction = call.body
@@ -105,6 +107,7 @@ def cancel_auction(call: Call) -> dict[str, Any]:
     max_body=MAX_IMAGE_BYTES,
     raw_body=tuple(IMAGE_TYPES),
     errors=("auction_not_editable", "too_many_images"),
+    remembers_source=True,  # a seller's write: its source, for the shill signals
 )
 def upload_image(call: Call) -> dict[str, Any]:
     raw = call.request.raw_body or b""
@@ -128,6 +131,7 @@ def upload_image(call: Call) -> dict[str, Any]:
     roles=SELLERS,
     status=204,
     errors=("auction_not_editable",),
+    remembers_source=True,  # a seller's write: its source, for the shill signals
 )
 def delete_image(call: Call) -> Response:
     media.delete(runtime.context(), auction_id(call), call.params["image_id"], call.viewer)

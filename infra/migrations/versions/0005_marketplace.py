@@ -1,7 +1,7 @@
 """an open marketplace: seller profiles, fees and tax invoices, shipping, disputes
 
-Revision ID: 0005_marketplace
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2027-01-10
 
 - seller_profiles: what a user who starts selling gives (display name, E.164 phone, the
@@ -32,8 +32,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0005_marketplace"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -3,7 +3,8 @@
 -- KEYS: 1 feed  2 jobs data  3 jobs ready
 -- ARGV: 1 JSON array of {id, body}  2 room maxlen  3 feed maxlen  4 guard prefix  5 guard ttl
 -- body.kind: room | user (an event), state (a patch of an auction's state), job, suspension
--- (a user id into or out of the suspended set, when that set exists). Every key a
+-- (a user id into or out of the suspended set, when that set exists), membership (a member
+-- into or out of another set kept with a sentinel, when it exists). Every key a
 -- body names (roomKey, stateKey, highestKey, proxiesKey, schedule keys) was named by the
 -- writer (shared.adapters.keys), never here.
 -- Returns the number of rows applied now (the rest were applied before).
@@ -33,6 +34,11 @@ for _, row in ipairs(rows) do
       if redis.call('EXISTS', b.setKey) == 1 then
         if b.suspended then redis.call('SADD', b.setKey, b.userId)
         else redis.call('SREM', b.setKey, b.userId) end
+      end
+    elseif b.kind == 'membership' then
+      if redis.call('EXISTS', b.setKey) == 1 then
+        if b.present then redis.call('SADD', b.setKey, b.member)
+        else redis.call('SREM', b.setKey, b.member) end
       end
     elseif b.kind == 'job' then
       if redis.call('HSETNX', KEYS[2], b.job.id, cjson.encode(b.job)) == 1 then

@@ -5,8 +5,8 @@ import { auctionHref } from '../router';
 import type { AdminUser, AuditEntry, Role } from '../types';
 
 /** The admin sub-pages: every auction (#/admin), users (#/admin/users), disputes
- * (#/admin/disputes), the audit log (#/admin/audit). */
-export function AdminNav({ current }: { current: 'auctions' | 'users' | 'disputes' | 'audit' }) {
+ * (#/admin/disputes), the audit log (#/admin/audit), the shill signals (#/admin/trust). */
+export function AdminNav({ current }: { current: 'auctions' | 'users' | 'disputes' | 'audit' | 'trust' }) {
   const link = (name: typeof current, href: string, label: string) => (
     <a href={href} class="tab" aria-current={current === name ? 'page' : undefined} data-testid={`admin-nav-${name}`}>
       {label}
@@ -18,6 +18,7 @@ export function AdminNav({ current }: { current: 'auctions' | 'users' | 'dispute
       {link('users', '#/admin/users', 'Users')}
       {link('disputes', '#/admin/disputes', 'Disputes')}
       {link('audit', '#/admin/audit', 'Audit log')}
+      {link('trust', '#/admin/trust', 'Shill signals')}
     </nav>
   );
 }

@@ -18,6 +18,8 @@ import { Login } from './Login';
 import { AdminDisputes } from './Disputes';
 import { MyAuctions, MyBids, Purchases, Watchlist } from './MyPages';
 import { StartSelling } from './StartSelling';
+import { AdminTrust, UserPage } from './Trust';
+import { deviceId } from '../device';
 
 export function App() {
   const [config, setConfig] = useState<AppConfig | null>(null);
@@ -49,6 +51,7 @@ function Shell({ config }: { config: AppConfig }) {
     const clock = new ServerClock();
     const session = sessionSource(config);
     const api = new Api(config.apiBase, () => session.accessToken());
+    api.deviceId = deviceId();
     api.onServerTime = (t, sent, received) => clock.add(makeSample(t, received, sent));
     const socket = new LiveSocket(config.wsUrl, null, clock);
     return { api, socket, clock, session };
@@ -157,6 +160,8 @@ function Shell({ config }: { config: AppConfig }) {
         {route.name === 'admin' && <Admin />}
         {route.name === 'adminUsers' && <AdminUsers />}
         {route.name === 'adminAudit' && <AdminAudit />}
+        {route.name === 'adminTrust' && <AdminTrust />}
+        {route.name === 'user' && <UserPage key={route.id} id={route.id} />}
         {route.name === 'login' && <Login />}
         {route.name === 'myBids' && <MyBids />}
         {route.name === 'myAuctions' && <MyAuctions />}

@@ -2,7 +2,6 @@ import { useCallback, useEffect, useReducer, useRef, useState } from 'preact/hoo
 import { describeError } from '../api';
 import { formatTime, useApp } from '../app';
 import { initialRoom, roomReducer, type RoomState } from '../room';
-import type { Bid } from '../types';
 import { BidBox } from './BidBox';
 import { Gallery } from './Photos';
 import { SellerControls, WatchButton } from './SellerControls';
@@ -17,6 +16,7 @@ import {
   SecondChance,
   SellerDecision,
 } from './AfterSale';
+import { BlockButton, FeedbackPanel, PersonLink, SellerLine, useBlocked } from './Trust';
 import { Countdown, Deadline, StatusBadge } from './ui';
 
 /** Who bought it, once sold; before that the highest bidder (a counter offer goes to them too). */
@@ -29,6 +29,9 @@ export function AuctionRoom({ id }: { id: string }) {
   const [state, dispatch] = useReducer(roomReducer, id, initialRoom);
   const [loadError, setLoadError] = useState<string | null>(null);
   const loading = useRef(false);
+  // The seller's blocked bidders: a block button on each bidder's name in their own room.
+  const ownRoom = !!me && !!state.auction && me.id === state.auction.sellerId;
+  const blocks = useBlocked(ownRoom);
 
   // Leading again (e.g. a proxy answered for us): the outbid alert no longer holds.
   const leading = !!me && state.highestBid?.bidderId === me.id;
@@ -105,7 +108,7 @@ export function AuctionRoom({ id }: { id: string }) {
   const voided = status === 'closed_no_winner' && (a.closeReason === 'unpaid' || a.closeReason === 'refunded');
   const wasBuyer = !!me && a.dispute?.buyerId === me.id;
   const documentsShown = (status === 'sold' || voided) && (isSeller || isBuyer || wasBuyer || isAdmin);
-  const bidderLabel = (b: Bid) =>
+  const bidderLabel = (b: { bidderId: string; bidderName?: string | null }) =>
     me && b.bidderId === me.id ? 'You' : (b.bidderName ?? `Bidder ${b.bidderId.slice(0, 4)}`);
 
   return (
@@ -128,6 +131,7 @@ export function AuctionRoom({ id }: { id: string }) {
                 : `Ended ${formatTime(state.endsAt)}`}
           </span>
         </p>
+        <SellerLine sellerId={a.sellerId} />
         <WatchButton auction={a} onChange={load} />
         {a.category && <span class="chip chip-static">{a.category}</span>}
         <ShippingNote shipping={a.shipping} testId="room-shipping" />
@@ -257,6 +261,7 @@ export function AuctionRoom({ id }: { id: string }) {
             />
           )}
           <DisputePanel auction={a} isBuyer={isBuyer || a.dispute?.buyerId === me?.id} isSeller={isSeller} isAdmin={isAdmin} onDone={load} />
+          {status === 'sold' && a.status === 'sold' && (isSeller || isBuyer) && <FeedbackPanel auction={a} />}
         </section>
 
         <section class="card bid-panel" aria-label="Bidding">
@@ -329,7 +334,14 @@ export function AuctionRoom({ id }: { id: string }) {
               <li key={b.id} class={me && b.bidderId === me.id ? 'mine' : undefined} data-bid-id={b.id}>
                 <span class="feed-amount">{money(b.amount)}</span>
                 <span class="feed-who">
-                  {bidderLabel(b)}
+                  <PersonLink id={b.bidderId} name={bidderLabel(b)} testId="bidder-name" />
+                  {isSeller && b.bidderId !== me?.id && (
+                    <BlockButton
+                      name={bidderLabel(b)}
+                      blocked={blocks.blocked.has(b.bidderId)}
+                      onToggle={() => blocks.toggle(b.bidderId)}
+                    />
+                  )}
                 </span>
                 <time class="feed-time" dateTime={b.createdAt}>
                   {formatTime(b.createdAt, true)}
@@ -338,6 +350,11 @@ export function AuctionRoom({ id }: { id: string }) {
             ))}
           </ol>
           {state.bids.length === 0 && <p class="muted">No bids yet.</p>}
+          {blocks.error && (
+            <p class="error" role="alert" data-testid="block-error">
+              {blocks.error}
+            </p>
+          )}
         </section>
       </div>
     </article>

@@ -1,0 +1,5 @@
+import sys
+
+from verify_auction import main
+
+sys.exit(main())
