@@ -170,8 +170,8 @@ def flows(ctx: Context, client: Client, seller: Person, buyer: Person, admin: Pe
     assert bidding.post(f"/api/auctions/{shipped}/received").status_code == 200
     complaint = {"reason": "not_as_described", "detail": "Cracked."}
     assert bidding.post(f"/api/auctions/{shipped}/dispute", complaint).status_code == 201
-    answer = {"message": "It left intact."}
-    assert sellers.post(f"/api/auctions/{shipped}/dispute/reply", answer).status_code == 200
+    reply = {"message": "It left intact."}
+    assert sellers.post(f"/api/auctions/{shipped}/dispute/reply", reply).status_code == 200
     refund = {"outcome": "refund", "note": "The photos show the crack."}
     resolved = Actor(client, admin).post(f"/api/auctions/{shipped}/dispute/resolve", refund)
     assert resolved.status_code == 200, resolved.body
