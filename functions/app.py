@@ -10,11 +10,14 @@ from chalicelib.routes import (
     after_sale,
     auctions,
     decisions,
+    disputes,
     docs,
     jobs_admin,
     marketplace,
     moderation,
     notifications,
+    selling,
+    shipping,
     system,
     trust,
 )
@@ -40,6 +43,9 @@ app.register_blueprint(jobs_admin.bp)
 app.register_blueprint(after_sale.bp)
 app.register_blueprint(moderation.bp)
 app.register_blueprint(marketplace.bp)
+app.register_blueprint(selling.bp)
+app.register_blueprint(shipping.bp)
+app.register_blueprint(disputes.bp)
 app.register_blueprint(trust.bp)
 middleware.install(app)
 

@@ -1,5 +1,6 @@
-"""Development demo data: a seller, two buyers, an admin, and auctions scheduled, live and
-ended. Idempotent (fixed ids); the demo users sign in through dev login with their emails."""
+"""Development demo data: a seller (with a seller's profile, registered for GST in Karnataka),
+two buyers, an admin, and auctions scheduled, live and ended (two ship, one is picked up).
+Idempotent (fixed ids); the demo users sign in through dev login with their emails."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from decimal import Decimal
 from sqlalchemy.dialects.postgresql import insert
 
 from shared.adapters.db import Database, make_engine
-from shared.adapters.orm import Auction, Bid, User
+from shared.adapters.orm import Auction, Bid, SellerProfileRow, User
 from shared.adapters.tokens import dev_user_id
 from shared.domain.deadlines import after, reminder_at
+from shared.domain.gstin import check_character
 from shared.settings import get_settings
 
 USERS = [
@@ -22,6 +24,14 @@ USERS = [
     ("admin@example.com", "Ada Admin", "admin"),
 ]
 SEED = uuid.UUID("a1c7e3d0-0000-4000-8000-5eed00000000")
+# The demo seller's GSTIN: a company in Karnataka, its check character computed.
+DEMO_GSTIN = "29AABCS1429B1Z" + check_character("29AABCS1429B1Z")
+# (shipping method, cost, pickup city) of each demo auction, by item.
+SHIPPING = {
+    "Vintage Rolex Datejust": ("ship", Decimal("500.00"), None),
+    "Signed cricket bat, 2011 World Cup": ("ship", None, None),
+    "Handwoven Banarasi silk saree": ("pickup", None, "Bengaluru"),
+}
 
 
 def _id(name: str) -> uuid.UUID:
@@ -59,6 +69,21 @@ def seed(database_url: str) -> int:
                     .values(id=uuid.UUID(dev_user_id(email)), email=email, name=name, role=role)
                     .on_conflict_do_nothing(index_elements=["id"])
                 )
+            session.execute(
+                insert(SellerProfileRow)
+                .values(
+                    user_id=seller,
+                    display_name="Sunita's Collectables",
+                    phone="+919845012345",
+                    line1="12 MG Road",
+                    city="Bengaluru",
+                    state_code="29",
+                    postal_code="560001",
+                    gstin=DEMO_GSTIN,
+                    terms_accepted_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["user_id"])
+            )
             for status, item, go_live, mins, bids in plans:
                 auction_id = _id(item)
                 if session.get(Auction, auction_id) is not None:
@@ -76,6 +101,9 @@ def seed(database_url: str) -> int:
                     ends_at=go_live + timedelta(minutes=mins),
                     status=status,
                     round=1,
+                    shipping_method=SHIPPING[item][0],
+                    shipping_cost=SHIPPING[item][1],
+                    pickup_city=SHIPPING[item][2],
                 )
                 session.add(auction)
                 session.flush()

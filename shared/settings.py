@@ -123,6 +123,11 @@ class Settings(BaseSettings):
     counter_window_secs: int = Field(86400, alias="COUNTER_WINDOW_SECS", ge=1, le=MAX_WINDOW_SECS)
     offer_window_secs: int = Field(86400, alias="OFFER_WINDOW_SECS", ge=1, le=MAX_WINDOW_SECS)
     payment_window_secs: int = Field(604800, alias="PAYMENT_WINDOW_SECS", ge=1, le=MAX_WINDOW_SECS)
+    # The open marketplace: the seller ships within SHIP_WINDOW_SECS of the payment (else the
+    # seller is reminded and the buyer told, once); the buyer may open a dispute within
+    # DISPUTE_WINDOW_SECS of the payment.
+    ship_window_secs: int = Field(432000, alias="SHIP_WINDOW_SECS", ge=1, le=MAX_WINDOW_SECS)
+    dispute_window_secs: int = Field(1209600, alias="DISPUTE_WINDOW_SECS", ge=1, le=MAX_WINDOW_SECS)
 
     # How long after endsAt a bid that ARRIVED before it (the gateway's stamp) may still reach
     # the bid script and be judged on the rules: the longest a bid may spend between the

@@ -19,6 +19,9 @@ from shared.domain.vocabulary import (
     AuctionStatus,
     CloseReason,
     CounterStatus,
+    DisputeOutcome,
+    DisputeReason,
+    DisputeStatus,
     EventType,
     OfferStatus,
     PaymentStatus,
@@ -190,6 +193,9 @@ class AuctionCancelledData(Message):
 class Payment(Message):
     status: PaymentStatus
     dueAt: Moment
+    totalDue: Money | None = Field(
+        None, description="What the invoice asks of the buyer, once it is issued."
+    )
 
 
 class DecisionRequiredData(Message):
@@ -277,6 +283,47 @@ class PaymentData(Message):
     payment: Payment
 
 
+class Address(Message):
+    line1: str
+    line2: str | None
+    city: str
+    state: str
+    stateCode: str
+    postalCode: str
+    country: str
+
+
+class Delivery(Message):
+    """A sale's way to its buyer, as the auction shows it to its parties."""
+
+    address: Address | None
+    shipBy: Moment | None = None
+    shippedAt: Moment | None = None
+    carrier: str | None = None
+    trackingNumber: str | None = None
+    receivedAt: Moment | None = None
+
+
+class ShipmentData(Message):
+    auctionId: str
+    itemName: str
+    invoiceNumber: int
+    buyerId: str
+    sellerId: str
+    delivery: Delivery
+
+
+class DisputeData(Message):
+    auctionId: str
+    itemName: str
+    disputeId: str
+    reason: DisputeReason
+    status: DisputeStatus
+    buyerId: str
+    sellerId: str
+    outcome: DisputeOutcome | None = Field(None, description="Once resolved.")
+
+
 class NotificationData(Message):
     """The notification as `GET /api/notifications` lists it."""
 
@@ -329,6 +376,20 @@ EVENTS: dict[EventType, tuple[str, type[Message], str]] = {
     EventType.PAYMENT_CONFIRMED: (USER, PaymentData, "The seller confirmed it (both parties)."),
     EventType.PAYMENT_DUE: (USER, PaymentData, "The payment fell due (both parties)."),
     EventType.SALE_VOID: (USER, PaymentData, "The sale was voided (both parties)."),
+    EventType.SHIPMENT_SENT: (USER, ShipmentData, "The seller shipped it (both parties)."),
+    EventType.SHIPMENT_RECEIVED: (USER, ShipmentData, "The buyer received it (both parties)."),
+    EventType.SHIPMENT_OVERDUE: (
+        USER,
+        ShipmentData,
+        "The shipping window passed without a shipment (both parties).",
+    ),
+    EventType.DISPUTE_OPENED: (USER, DisputeData, "The buyer opened a dispute (both parties)."),
+    EventType.DISPUTE_REPLIED: (USER, DisputeData, "The seller replied (both parties)."),
+    EventType.DISPUTE_RESOLVED: (
+        USER,
+        DisputeData,
+        "An admin resolved it: refund (the sale is void) or release (both parties).",
+    ),
     EventType.NOTIFICATION: (USER, NotificationData, "Every notification, as it is created."),
 }
 

@@ -57,8 +57,8 @@ def authenticate(request: Request, *, required: bool) -> Principal | None:
         log.info(orjson.dumps({"event": "token_refused", "reason": str(exc)}).decode())
         raise DomainError("unauthenticated", "The token is not valid") from None
     request_state.current_user.set(principal.user_id)
-    users.ensure_user(runtime.context(), principal)
-    return principal
+    # The role a request acts with is the record's (cached briefly: `users`).
+    return users.ensure_user(runtime.context(), principal)
 
 
 def caller(request: Request, principal: Principal | None) -> str:

@@ -32,8 +32,10 @@ PATH_PARAM = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 DESCRIPTION = """\
 Real-time timed auctions. JSON in and out, field names in camelCase.
 
-Authentication: `Authorization: Bearer <JWT>`, a Supabase Auth access token. The role is the
-token's `app_metadata.role` (`buyer`, `seller` or `admin`; absent means `buyer`). Reading
+Authentication: `Authorization: Bearer <JWT>`, a Supabase Auth access token. Roles (`buyer`,
+`seller`, `admin`) live in the user record: the token's `app_metadata.role` (absent means
+`buyer`) seeds it when the user is first seen, `PUT /api/me/seller-profile` makes a buyer a
+seller, an admin sets any role; a token whose role is `admin` is always an admin. Reading
 auctions and bid history needs no token; a token that is sent must be valid.
 
 Money: requests take a JSON number or a decimal string with at most 2 fractional digits;
@@ -68,6 +70,16 @@ TAGS = [
         "description": "Second-chance offers: a closed auction's item to another bidder.",
     },
     {"name": "payments", "description": "A sale's payment: paid, confirmed, or void."},
+    {
+        "name": "selling",
+        "description": "Start selling (the seller's profile), and the seller's statement.",
+    },
+    {"name": "shipping", "description": "A sale's shipment (or pickup) and its receipt."},
+    {
+        "name": "disputes",
+        "description": "A buyer's dispute of a paid sale, the seller's reply, an admin's "
+        "resolution.",
+    },
     {"name": "notifications", "description": "The signed-in user's notifications."},
     {"name": "watchlist", "description": "Watching auctions."},
     {

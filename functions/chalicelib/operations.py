@@ -18,7 +18,7 @@ from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.domain.errors import DomainError, FieldError, ValidationFailed
 from shared.domain.principal import ANONYMOUS, Principal, Viewer
 from shared.domain.sources import DEVICE_HEADER, marks_of
-from shared.services import moderation, rate_limits, sources
+from shared.services import moderation, rate_limits, sources, users
 
 from . import request_state, runtime
 from .auth import authenticate, caller
@@ -247,6 +247,10 @@ def operation(
                 principal = None
                 if auth != "none":
                     principal = authenticate(request, required=auth == "required")
+                if roles and principal is not None and principal.role not in roles:
+                    # The role may have changed since this process cached it (a buyer who
+                    # just started selling): read the record once more before refusing.
+                    principal = users.refreshed(runtime.context(), principal)
                 if roles and (principal is None or principal.role not in roles):
                     raise DomainError("forbidden", f"This needs the role {' or '.join(roles)}")
                 if op.rate_group is not None:

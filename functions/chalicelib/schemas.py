@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     Strict,
+    StrictBool,
     StringConstraints,
     WithJsonSchema,
     model_validator,
@@ -24,6 +25,7 @@ from pydantic import (
 
 from shared.domain.errors import PROBLEMS, invalid
 from shared.domain.feedback import MAX_COMMENT, RATINGS, SIDES
+from shared.domain.india import parse_address
 from shared.domain.marketplace import CATEGORY, MAX_CANCEL_REASON, MAX_QUERY_CHARS
 from shared.domain.money import parse_money
 from shared.domain.text import NAME_PATTERN, TEXT_PATTERN, name_problem, text_problem
@@ -32,10 +34,14 @@ from shared.domain.vocabulary import (
     AUCTION_STATUSES,
     CLOSE_REASONS,
     COUNTER_STATUSES,
+    DISPUTE_OUTCOMES,
+    DISPUTE_REASONS,
+    DISPUTE_STATUSES,
     NOTIFICATION_TYPES,
     OFFER_STATUSES,
     PAYMENT_STATUSES,
     ROLES,
+    SHIPPING_METHODS,
 )
 
 PROBLEM_CODES = tuple(PROBLEMS)
@@ -52,6 +58,10 @@ if TYPE_CHECKING:
     NotificationType: TypeAlias = str
     RoleName: TypeAlias = str
     ProblemCode: TypeAlias = str
+    ShippingMethod: TypeAlias = str
+    DisputeReason: TypeAlias = str
+    DisputeStatus: TypeAlias = str
+    DisputeOutcome: TypeAlias = str
     RatingName: TypeAlias = str
     SideName: TypeAlias = str
 else:
@@ -63,6 +73,10 @@ else:
     NotificationType = Literal[NOTIFICATION_TYPES]
     RoleName = Literal[ROLES]
     ProblemCode = Literal[PROBLEM_CODES]
+    ShippingMethod = Literal[SHIPPING_METHODS]
+    DisputeReason = Literal[DISPUTE_REASONS]
+    DisputeStatus = Literal[DISPUTE_STATUSES]
+    DisputeOutcome = Literal[DISPUTE_OUTCOMES]
     RatingName = Literal[RATINGS]
     SideName = Literal[SIDES]
 
@@ -180,6 +194,25 @@ class Query(BaseModel):
 # -- requests ---------------------------------------------------------------------------------
 
 
+class ShippingTerms(Body):
+    """How the item reaches its buyer: `ship` (the seller sends it; `cost`, charged to the
+    buyer, absent means free) or `pickup` (the buyer collects it, in `pickupCity`)."""
+
+    method: ShippingMethod
+    cost: Money | None = Field(None, description="With `ship`: what the buyer pays for it.")
+    pickupCity: Annotated[Name, StringConstraints(min_length=1, max_length=100)] | None = Field(
+        None, description="With `pickup`: where the item is collected."
+    )
+
+    @model_validator(mode="after")
+    def _fits_the_method(self) -> ShippingTerms:
+        if self.method == "ship" and self.pickupCity is not None:
+            raise invalid("shipping.pickupCity", "goes only with method pickup")
+        if self.method == "pickup" and self.cost is not None:
+            raise invalid("shipping.cost", "goes only with method ship")
+        return self
+
+
 class CreateAuction(Body):
     itemName: ItemName
     description: ItemDescription = ""
@@ -191,6 +224,7 @@ class CreateAuction(Body):
     buyNowPrice: Money | None = None
     softCloseSecs: Annotated[StrictInt, Field(ge=0, le=600)] | None = None
     category: Category | None = None
+    shipping: ShippingTerms | None = None
 
 
 class EditAuction(Body):
@@ -208,6 +242,7 @@ class EditAuction(Body):
     buyNowPrice: Money | None = None
     softCloseSecs: Annotated[StrictInt, Field(ge=0, le=600)] | None = None
     category: Category | None = None
+    shipping: ShippingTerms | None = None
 
     @model_validator(mode="after")
     def _required_stay_set(self) -> EditAuction:
@@ -343,11 +378,111 @@ class OfferResponse(Body):
     action: Literal["accept", "reject"]
 
 
+# An address's members are checked by the domain (`shared.domain.india.parse_address`: every
+# problem at once, in words that say what to write); here only their type and an outer bound.
+AddressLine = Annotated[Text, StringConstraints(max_length=200)]
+AddressPart = Annotated[Text, StringConstraints(max_length=100)]
+
+
+class AddressIn(Body):
+    """An Indian postal address. `state` by name, short code or GST code (`Karnataka`, `KA`,
+    `29`); `postalCode` the 6-digit PIN; `country` `IN`."""
+
+    line1: AddressLine
+    line2: AddressLine | None = None
+    city: AddressPart
+    state: AddressPart
+    postalCode: AddressPart
+    country: AddressPart
+
+    @model_validator(mode="before")
+    @classmethod
+    def _missing_said_plainly(cls, data: Any) -> Any:
+        """A member left out is named with what to write ("address.postalCode: is required:
+        the 6-digit PIN code"), with every other problem of the address, rather than
+        pydantic's "Field required"."""
+        required = ("line1", "city", "state", "postalCode", "country")
+        if isinstance(data, dict) and any(data.get(m) is None for m in required):
+            parse_address(data)  # raises: something is missing
+        return data
+
+
+Gstin = Annotated[
+    Text,
+    StringConstraints(max_length=20),
+    Field(description="A GSTIN, 15 characters (`29AAPFU0939F1ZV`).", examples=["29AAPFU0939F1ZV"]),
+]
+
+
 class PaymentRequest(Body):
     action: Literal["mark_paid", "confirm", "report_unpaid"] = Field(
         description="`mark_paid` (the buyer), `confirm` (the seller), `report_unpaid` (the "
         "seller, from dueAt on: voids the sale)."
     )
+    address: AddressIn | None = Field(
+        None,
+        description="With `mark_paid`: the buyer's address, where the item is delivered "
+        "(required when the item ships) and what the tax invoice names.",
+    )
+    gstin: Gstin | None = Field(
+        None, description="With `mark_paid`: a registered buyer's GSTIN, for the tax invoice."
+    )
+
+    @model_validator(mode="after")
+    def _address_with_mark_paid(self) -> PaymentRequest:
+        for name in ("address", "gstin"):
+            if getattr(self, name) is not None and self.action != "mark_paid":
+                raise invalid(name, "goes only with action mark_paid")
+        return self
+
+
+class SellerProfileIn(Body):
+    displayName: Annotated[Text, StringConstraints(max_length=200)] = Field(
+        description="The name buyers see and invoices print (1 to 100 characters, one line)."
+    )
+    phone: Annotated[Text, StringConstraints(max_length=32)] = Field(
+        description="E.164: `+` and the country code, digits only (`+919845012345`)."
+    )
+    address: AddressIn = Field(description="Where the seller sells from.")
+    gstin: Gstin | None = Field(
+        None,
+        description="Registered for GST: the sales' invoices are GST tax invoices. Its state "
+        "must be the address's.",
+    )
+    acceptTerms: StrictBool = Field(description="Must be true: the seller's terms.")
+
+
+class SetRole(Body):
+    role: RoleName
+
+
+class Shipment(Body):
+    carrier: Annotated[Name, StringConstraints(min_length=1, max_length=100)]
+    trackingNumber: Annotated[Name, StringConstraints(min_length=1, max_length=100)]
+
+
+DisputeText = Annotated[LongText, StringConstraints(min_length=1, max_length=2000)]
+
+
+class OpenDispute(Body):
+    reason: DisputeReason
+    detail: DisputeText = Field(description="What went wrong, in the buyer's words.")
+
+
+class DisputeReplyIn(Body):
+    message: DisputeText
+
+
+class ResolveDispute(Body):
+    outcome: DisputeOutcome = Field(
+        description="`refund`: the sale is void and credited (a credit note); `release`: the "
+        "sale stands."
+    )
+    note: DisputeText = Field(description="The decision's reason, told to both sides.")
+
+
+class DisputeListQuery(Page):
+    status: DisputeStatus = Field("open", description="Open disputes (oldest first) or resolved.")
 
 
 class Suspend(Body):
@@ -473,6 +608,83 @@ class OfferList(Out):
 class PaymentOut(Out):
     status: PaymentStatus
     dueAt: Moment
+    totalDue: MoneyText | MISSING = Field(
+        MISSING,
+        description="What the invoice asks of the buyer (hammer price, premium, shipping, "
+        "GST), once it is issued.",
+    )
+
+
+class ShippingOut(Out):
+    method: ShippingMethod
+    cost: MoneyText | MISSING = Field(MISSING, description="With `ship`: absent means free.")
+    pickupCity: str | MISSING = MISSING
+
+
+class AddressOut(Out):
+    line1: str
+    line2: str | None
+    city: str
+    state: str = Field(description="The state's name.")
+    stateCode: str = Field(description="Its GST state code, e.g. `29`.")
+    postalCode: str
+    country: str
+
+
+class DeliveryOut(Out):
+    """A sale's way to its buyer (shown to the buyer, the seller and admins)."""
+
+    address: AddressOut | None = Field(description="Where it goes (given at payment).")
+    shipBy: Moment | MISSING = Field(
+        MISSING, description="An item that ships: the seller ships by then (paid + window)."
+    )
+    shippedAt: Moment | MISSING = MISSING
+    carrier: str | MISSING = MISSING
+    trackingNumber: str | MISSING = MISSING
+    receivedAt: Moment | MISSING = MISSING
+
+
+class DisputeReplyOut(Out):
+    id: str
+    authorId: str
+    message: str
+    createdAt: Moment
+
+
+class DisputeOut(Out):
+    id: str
+    auctionId: str
+    itemName: str
+    buyerId: str
+    sellerId: str
+    reason: DisputeReason
+    detail: str
+    status: DisputeStatus
+    openedAt: Moment
+    replies: list[DisputeReplyOut] = Field(description="The seller's replies, oldest first.")
+    outcome: DisputeOutcome | MISSING = Field(MISSING, description="Once resolved.")
+    resolvedAt: Moment | MISSING = MISSING
+    resolutionNote: str | MISSING = MISSING
+    creditNoteNumber: str | MISSING = Field(
+        MISSING, description="A refund: the credit note that cancels the invoice."
+    )
+
+
+class DisputeList(Out):
+    items: list[DisputeOut]
+    nextCursor: str | None
+
+
+class SellerProfileOut(Out):
+    userId: str
+    displayName: str
+    phone: str
+    address: AddressOut
+    gstin: str | None
+    gstRegistered: bool = Field(description="True: the seller's invoices are tax invoices.")
+    role: RoleName = Field(description="The user's role now (a buyer who starts selling: seller).")
+    termsAcceptedAt: Moment
+    updatedAt: Moment
 
 
 class ImageOut(Out):
@@ -537,6 +749,15 @@ class AuctionOut(Out):
     )
     cancelReason: str | MISSING = Field(
         MISSING, description="Why it was cancelled, once cancelled."
+    )
+    shipping: ShippingOut | MISSING = Field(
+        MISSING, description="How the item reaches its buyer (absent: the seller stated none)."
+    )
+    delivery: DeliveryOut | MISSING = Field(
+        MISSING, description="A sale's delivery, to its buyer, its seller and admins."
+    )
+    dispute: DisputeOut | MISSING = Field(
+        MISSING, description="The sale's dispute, to its buyer, its seller and admins."
     )
 
 
@@ -812,5 +1033,11 @@ class ProblemOut(Out):
         MISSING, description="With `offer_not_pending`: the offer's status."
     )
     paymentStatus: PaymentStatus | MISSING = Field(
-        MISSING, description="With `payment_action_not_allowed`: the payment's status."
+        MISSING,
+        description="With `payment_action_not_allowed`, `shipment_not_allowed`, "
+        "`receipt_not_allowed`, `dispute_not_allowed`, `refund_not_allowed`: the payment's "
+        "status.",
+    )
+    disputeStatus: DisputeStatus | MISSING = Field(
+        MISSING, description="With `dispute_exists`, `dispute_not_open`: the dispute's status."
     )

@@ -42,6 +42,9 @@ class AuctionRow:
     updated_at: datetime
     category: str | None
     cancel_reason: str | None
+    shipping_method: str | None
+    shipping_cost: Decimal | None
+    pickup_city: str | None
     bid_count: int
 
 
@@ -75,6 +78,7 @@ class ImageRow:
 class PaymentRow:
     payment_status: str
     payment_due_at: datetime
+    total_due: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +97,7 @@ _AUCTION_COLUMNS = (
     "id, seller_id, item_name, description, start_price, bid_increment, reserve_price, "
     "buy_now_price, soft_close_secs, go_live_at, duration_mins, ends_at, status, round, "
     "winner_id, final_price, closed_reason, decision_deadline, created_at, updated_at, "
-    "category, cancel_reason, bid_count"
+    "category, cancel_reason, shipping_method, shipping_cost, pickup_city, bid_count"
 )
 _WIDTH = len(_AUCTION_COLUMNS.split(","))
 
@@ -120,9 +124,9 @@ READ_AUCTION = _SELECT + " WHERE a.id = :auction_id"
 READ_AUCTIONS = (
     _SELECT.replace(
         "  FROM auctions a\n",
-        ",\n       p.payment_status, p.payment_due_at, wu.name\n  FROM auctions a\n",
+        ",\n       p.payment_status, p.payment_due_at, wu.name, p.total_due\n  FROM auctions a\n",
     )
-    + """  LEFT JOIN LATERAL (SELECT payment_status, payment_due_at FROM invoices
+    + """  LEFT JOIN LATERAL (SELECT payment_status, payment_due_at, total_due FROM invoices
                       WHERE auction_id = a.id AND voided_at IS NULL
                       ORDER BY sold_at DESC LIMIT 1) p ON a.status = 'sold'
   LEFT JOIN users wu ON wu.id = a.winner_id
@@ -154,7 +158,7 @@ def _read(row: list[Any]) -> AuctionRead:
     bid_id, bidder_id, amount, placed_at = row[_WIDTH : _WIDTH + 4]
     counter_id, counter_amount, counter_status, expires_at = row[_WIDTH + 4 : _WIDTH + 8]
     watchers, watching, images = row[_WIDTH + 8 : _WIDTH + 11]
-    payment_status, payment_due_at, winner_name = (row[_WIDTH + 11 :] + [None] * 3)[:3]
+    payment_status, payment_due_at, winner_name, total_due = (row[_WIDTH + 11 :] + [None] * 4)[:4]
     return AuctionRead(
         auction=auction,
         highest=(BidRow(bid_id, auction.id, bidder_id, amount, placed_at) if bid_id else None),
@@ -166,7 +170,7 @@ def _read(row: list[Any]) -> AuctionRead:
         images=tuple(ImageRow(uuid.UUID(i[0]), i[1], i[2], int(i[3]), int(i[4])) for i in images),
         watchers=int(watchers),
         watching=bool(watching),
-        payment=PaymentRow(payment_status, payment_due_at) if payment_status else None,
+        payment=(PaymentRow(payment_status, payment_due_at, total_due) if payment_status else None),
         winner_name=winner_name,
     )
 

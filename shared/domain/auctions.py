@@ -26,6 +26,10 @@ class AuctionDraft:
     buy_now_price: Decimal | None = None
     soft_close_secs: int | None = None
     category: str | None = None
+    # How the item reaches its buyer (`shared.domain.shipping`): None, none stated.
+    shipping_method: str | None = None
+    shipping_cost: Decimal | None = None
+    pickup_city: str | None = None
 
 
 def ends_at(go_live_at: datetime, duration_mins: int) -> datetime:

@@ -76,7 +76,7 @@ def credit_note_document(facts: CreditNoteFacts) -> Document:
         ("Issued", display_time(facts.issued_at, invoice.tz)),
         (
             "Against invoice",
-            f"{invoice.label} of {local_date(invoice.sold_at, invoice.tz)}",
+            f"{invoice.label} of {local_date(invoice.dated, invoice.tz)}",
         ),
         ("Reason", REASON_TEXT[facts.reason]),
     ]

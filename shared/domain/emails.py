@@ -39,6 +39,14 @@ class Template(StrEnum):
     PAYMENT_DUE = "payment_due"
     SALE_VOID = "sale_void"
     AUCTION_CANCELLED = "auction_cancelled"
+    # the open marketplace: tax invoices issued at payment, shipping, disputes
+    TAX_INVOICE = "tax_invoice"
+    SHIPPED = "shipped"
+    RECEIVED = "received"
+    SHIPMENT_OVERDUE = "shipment_overdue"
+    DISPUTE_OPENED = "dispute_opened"
+    DISPUTE_REPLIED = "dispute_replied"
+    DISPUTE_RESOLVED = "dispute_resolved"
 
 
 def email_job(
@@ -49,12 +57,15 @@ def email_job(
     recipient_id: str,
     role: str,
     attach_invoice: bool = False,
+    attach_credit_note: bool = False,
+    attach_statement: bool = False,
     **facts: Any,
 ) -> dict[str, Any]:
     """The body of an email job, with its stable id (`email:{template}:{key}:{role}`, the key
     naming its cause: the queue takes each id once, so a cause never queues a second email).
-    It carries the cause's immutable facts; names and addresses are read at sending time."""
-    return {
+    It carries the cause's immutable facts; names and addresses are read at sending time.
+    What it attaches: the sale's invoice, its credit note, the seller's statement."""
+    job = {
         "id": f"email:{template.value}:{key}:{role}",
         "type": "email",
         "template": template.value,
@@ -64,6 +75,11 @@ def email_job(
         "attachInvoice": attach_invoice,
         **facts,
     }
+    if attach_credit_note:
+        job["attachCreditNote"] = True
+    if attach_statement:
+        job["attachStatement"] = True
+    return job
 
 
 @dataclass(frozen=True)
@@ -93,7 +109,17 @@ class Letter:
     deadline: datetime | None = None  # by when to act (a decision, an offer, a payment)
     default_action: str | None = None  # DECISION_DEFAULT as it will apply: accept | reject
     payment_status: str | None = None  # a payment's status when the email is written
-    note: str | None = None  # a cancellation's reason, as its author wrote it
+    note: str | None = None  # a cancellation's reason, a dispute's words, as their author wrote
+    # A tax invoice that waits for the payment (its place of supply: the delivery address).
+    invoice_pending: bool = False
+    total_due: Decimal | None = None  # what the invoice asks of the buyer, once issued
+    credit_note_label: str | None = None  # CN-000001: it cancels the invoice (attached)
+    ship_to: tuple[str, ...] = ()  # the delivery address, line by line
+    ship_by: datetime | None = None  # an item that ships leaves by then
+    carrier: str | None = None
+    tracking_number: str | None = None
+    reason: str | None = None  # a dispute's: not_received | not_as_described
+    outcome: str | None = None  # a dispute's: refund | release
 
 
 @dataclass(frozen=True)
@@ -142,7 +168,7 @@ def _sale_confirmation(letter: Letter) -> Draft:
         subject = f"Sold: {letter.item_name} for {price}"
         lead = f"{letter.item_name} is sold to {letter.counterpart_name} for {price}."
         other = ("Buyer", letter.counterpart_name)
-    paragraphs = [lead, f"Your invoice {label} is attached as a PDF."]
+    paragraphs = [lead, _invoice_paragraph(letter)]
     facts = [
         ("Item", letter.item_name),
         ("Final price", price),
@@ -150,12 +176,32 @@ def _sale_confirmation(letter: Letter) -> Draft:
         ("Sale time", display_time(letter.at, letter.tz)),
         ("Invoice", label),
     ]
+    if letter.total_due is not None and letter.total_due != letter.amount:
+        facts.append(("Total due", _money(letter, letter.total_due)))
     _note_reserve(letter, paragraphs, facts)
     return Draft(
         subject=f"{subject} (invoice {label})" if label else subject,
         paragraphs=paragraphs,
         facts=facts,
         action=("View the auction", letter.auction_link),
+    )
+
+
+def _invoice_paragraph(letter: Letter) -> str:
+    """A sale's invoice: attached, or (a tax invoice for an item that ships) issued with the
+    payment, once the delivery address says where the goods are supplied."""
+    label = letter.invoice_label or ""
+    if not letter.invoice_pending:
+        return f"Your invoice {label} is attached as a PDF."
+    if letter.role == "buyer":
+        return (
+            f"Your GST tax invoice {label} is issued when you pay and give your delivery "
+            "address (its state decides the tax); it will reach you by email then."
+        )
+    return (
+        f"The GST tax invoice {label} is issued when the buyer pays and gives the delivery "
+        "address (its state decides the tax); it will reach you by email then, with your "
+        "statement."
     )
 
 
@@ -217,7 +263,7 @@ def _counter_accepted(letter: Letter) -> Draft:
     ]
     paragraphs = [lead]
     if label:  # this email is the sale's confirmation: the invoice comes with it
-        paragraphs.append(f"Your invoice {label} is attached as a PDF.")
+        paragraphs.append(_invoice_paragraph(letter))
         facts.append(("Invoice", label))
     _note_reserve(letter, paragraphs, facts)
     return Draft(
@@ -374,7 +420,7 @@ def _offer_accepted(letter: Letter) -> Draft:
         ("Sale time", display_time(letter.at, letter.tz)),
     ]
     if label:
-        paragraphs.append(f"Your invoice {label} is attached as a PDF.")
+        paragraphs.append(_invoice_paragraph(letter))
         facts.append(("Invoice", label))
     if letter.deadline:
         facts.append(("Payment due", _deadline(letter)))
@@ -438,16 +484,28 @@ def _payment_facts(letter: Letter) -> list[tuple[str, str]]:
 
 
 def _payment_marked(letter: Letter) -> Draft:
+    paragraphs = [
+        f"{letter.counterpart_name} says the payment of {_money(letter)} for "
+        f"{letter.item_name} is made ({display_time(letter.at, letter.tz)}).",
+        "Once the money has reached you, confirm the payment on the auction's page.",
+    ]
+    facts = _payment_facts(letter)
+    if letter.ship_to:
+        paragraphs.append(
+            f"Ship the item to the address below by {_shipping_deadline(letter)} and record "
+            "the carrier and tracking number on the auction's page."
+        )
+        facts.append(("Ship to", ", ".join(letter.ship_to)))
     return Draft(
         subject=f"{letter.counterpart_name} marked {letter.item_name} as paid",
-        paragraphs=[
-            f"{letter.counterpart_name} says the payment of {_money(letter)} for "
-            f"{letter.item_name} is made ({display_time(letter.at, letter.tz)}).",
-            "Once the money has reached you, confirm the payment on the auction's page.",
-        ],
-        facts=_payment_facts(letter),
+        paragraphs=paragraphs,
+        facts=facts,
         action=("Confirm the payment", letter.auction_link),
     )
+
+
+def _shipping_deadline(letter: Letter) -> str:
+    return display_time(letter.ship_by, letter.tz) if letter.ship_by else "the deadline"
 
 
 def _payment_confirmed(letter: Letter) -> Draft:
@@ -496,6 +554,15 @@ def _payment_due(letter: Letter) -> Draft:
     )
 
 
+def _cancelled_by(letter: Letter) -> str:
+    """The credit note that cancels the sale's invoice (both attached)."""
+    label = letter.invoice_label or ""
+    credit = (
+        f"Credit note {letter.credit_note_label}" if letter.credit_note_label else "A credit note"
+    )
+    return f"{credit} cancels invoice {label} in full; both are attached as PDFs."
+
+
 def _sale_void(letter: Letter) -> Draft:
     label = letter.invoice_label or ""
     when = display_time(letter.at, letter.tz)
@@ -511,15 +578,188 @@ def _sale_void(letter: Letter) -> Draft:
             f"{letter.item_name} unpaid after it was due: the sale is void."
         )
         more = "Nothing more is owed for this sale."
-    paragraphs = [lead, f"Invoice {label} is void; the void copy is attached.", more]
+    paragraphs = [lead, _cancelled_by(letter), more]
     facts = [
         ("Item", letter.item_name),
         ("Amount", _money(letter)),
-        ("Invoice", f"{label} (VOID)"),
+        ("Invoice", f"{label} (cancelled)"),
+        ("Credit note", letter.credit_note_label or ""),
         ("Voided", when),
     ]
     return Draft(
-        subject=f"Sale void: {letter.item_name} (invoice {label} void)",
+        subject=f"Sale void: {letter.item_name} (credit note {letter.credit_note_label})",
+        paragraphs=paragraphs,
+        facts=facts,
+        action=("View the auction", letter.auction_link),
+    )
+
+
+def _tax_invoice(letter: Letter) -> Draft:
+    label = letter.invoice_label or ""
+    total = _money(letter, letter.total_due) if letter.total_due is not None else _money(letter)
+    if letter.role == "buyer":
+        lead = (
+            f"Your GST tax invoice {label} for {letter.item_name} is issued: it is attached "
+            f"as a PDF. It asks {total} in all."
+        )
+    else:
+        lead = (
+            f"The GST tax invoice {label} for {letter.item_name}, sold to "
+            f"{letter.counterpart_name}, is issued in your name: it is attached as a PDF, "
+            "with your statement of the sale."
+        )
+    return Draft(
+        subject=f"Tax invoice {label}: {letter.item_name}",
+        paragraphs=[lead],
+        facts=[
+            ("Item", letter.item_name),
+            ("Hammer price", _money(letter)),
+            ("Invoice total", total),
+            ("Invoice", label),
+            ("Issued", display_time(letter.at, letter.tz)),
+        ],
+        action=("View the auction", letter.auction_link),
+    )
+
+
+def _shipment_facts(letter: Letter) -> list[tuple[str, str]]:
+    facts = [("Item", letter.item_name), ("Price", _money(letter))]
+    if letter.carrier:
+        facts.append(("Carrier", letter.carrier))
+    if letter.tracking_number:
+        facts.append(("Tracking number", letter.tracking_number))
+    return facts
+
+
+def _shipped(letter: Letter) -> Draft:
+    return Draft(
+        subject=f"Shipped: {letter.item_name}",
+        paragraphs=[
+            f"{letter.counterpart_name} shipped {letter.item_name} "
+            f"({display_time(letter.at, letter.tz)}).",
+            "Once it reaches you, mark it received on the auction's page. If it never "
+            "arrives, or is not as described, you may open a dispute there.",
+        ],
+        facts=[*_shipment_facts(letter), ("Shipped", display_time(letter.at, letter.tz))],
+        action=("Track it on the auction's page", letter.auction_link),
+    )
+
+
+def _received(letter: Letter) -> Draft:
+    return Draft(
+        subject=f"Received: {letter.item_name}",
+        paragraphs=[
+            f"{letter.counterpart_name} marked {letter.item_name} as received "
+            f"({display_time(letter.at, letter.tz)}). The sale is complete.",
+        ],
+        facts=[
+            ("Item", letter.item_name),
+            ("Price", _money(letter)),
+            ("Received", display_time(letter.at, letter.tz)),
+        ],
+        action=("View the auction", letter.auction_link),
+    )
+
+
+def _shipment_overdue(letter: Letter) -> Draft:
+    due = display_time(letter.deadline or letter.at, letter.tz)
+    if letter.role == "seller":
+        subject = f"Reminder: ship {letter.item_name}"
+        paragraphs = [
+            f"{letter.counterpart_name} paid for {letter.item_name}, and it was due to ship by "
+            f"{due}. No shipment is recorded yet.",
+            "Ship it and record the carrier and tracking number on the auction's page.",
+        ]
+        action = ("Record the shipment", letter.auction_link)
+    else:
+        subject = f"{letter.item_name} has not shipped yet"
+        paragraphs = [
+            f"{letter.counterpart_name} was due to ship {letter.item_name} by {due} and has "
+            "not recorded a shipment yet. We have reminded them.",
+            "If it never arrives, you may open a dispute on the auction's page.",
+        ]
+        action = ("View the auction", letter.auction_link)
+    return Draft(
+        subject=subject,
+        paragraphs=paragraphs,
+        facts=[("Item", letter.item_name), ("Price", _money(letter)), ("Ship by", due)],
+        action=action,
+    )
+
+
+REASON_TEXT = {"not_received": "not received", "not_as_described": "not as described"}
+
+
+def _dispute_facts(letter: Letter) -> list[tuple[str, str]]:
+    facts = [("Item", letter.item_name), ("Price", _money(letter))]
+    if letter.reason:
+        facts.append(("Dispute", REASON_TEXT.get(letter.reason, letter.reason)))
+    if letter.invoice_label:
+        facts.append(("Invoice", letter.invoice_label))
+    return facts
+
+
+def _dispute_opened(letter: Letter) -> Draft:
+    reason = REASON_TEXT.get(letter.reason or "", letter.reason or "")
+    if letter.role == "seller":
+        subject = f"Dispute on {letter.item_name}: {reason}"
+        lead = (
+            f"{letter.counterpart_name} opened a dispute on {letter.item_name}: {reason}. "
+            f"In their words: {letter.note}"
+        )
+        more = "Reply on the auction's page; an admin will decide after hearing both sides."
+        action = ("Reply to the dispute", letter.auction_link)
+    else:
+        subject = f"Your dispute on {letter.item_name} is open"
+        lead = (
+            f"Your dispute on {letter.item_name} ({reason}) is open, and "
+            f"{letter.counterpart_name} is asked to reply."
+        )
+        more = "An admin will decide after hearing both sides: a refund, or the sale stands."
+        action = ("View the dispute", letter.auction_link)
+    return Draft(
+        subject=subject,
+        paragraphs=[lead, more],
+        facts=[*_dispute_facts(letter), ("Opened", display_time(letter.at, letter.tz))],
+        action=action,
+    )
+
+
+def _dispute_replied(letter: Letter) -> Draft:
+    if letter.role == "buyer":
+        lead = f"{letter.counterpart_name} replied to your dispute on {letter.item_name}:"
+    else:
+        lead = f"Your reply to the dispute on {letter.item_name} is recorded:"
+    return Draft(
+        subject=f"Dispute on {letter.item_name}: the seller replied",
+        paragraphs=[lead, letter.note or "", "An admin will decide after hearing both sides."],
+        facts=[*_dispute_facts(letter), ("Replied", display_time(letter.at, letter.tz))],
+        action=("View the dispute", letter.auction_link),
+    )
+
+
+def _dispute_resolved(letter: Letter) -> Draft:
+    refund = letter.outcome == "refund"
+    if refund:
+        decision = (
+            f"The dispute on {letter.item_name} is resolved with a refund: the sale is void "
+            f"and the buyer is refunded {_money(letter, letter.total_due)}."
+        )
+        paragraphs = [decision, _cancelled_by(letter)]
+    else:
+        decision = f"The dispute on {letter.item_name} is resolved: the sale stands (no refund)."
+        paragraphs = [decision]
+    if letter.note:
+        paragraphs.append(f"The decision's reason: {letter.note}")
+    facts = [
+        *_dispute_facts(letter),
+        ("Outcome", "refund" if refund else "the sale stands"),
+        ("Resolved", display_time(letter.at, letter.tz)),
+    ]
+    if refund and letter.credit_note_label:
+        facts.append(("Credit note", letter.credit_note_label))
+    return Draft(
+        subject=f"Dispute resolved: {letter.item_name} ({'refund' if refund else 'sale stands'})",
         paragraphs=paragraphs,
         facts=facts,
         action=("View the auction", letter.auction_link),
@@ -543,6 +783,13 @@ DRAFTS = {
     Template.PAYMENT_DUE: _payment_due,
     Template.SALE_VOID: _sale_void,
     Template.AUCTION_CANCELLED: _cancellation,
+    Template.TAX_INVOICE: _tax_invoice,
+    Template.SHIPPED: _shipped,
+    Template.RECEIVED: _received,
+    Template.SHIPMENT_OVERDUE: _shipment_overdue,
+    Template.DISPUTE_OPENED: _dispute_opened,
+    Template.DISPUTE_REPLIED: _dispute_replied,
+    Template.DISPUTE_RESOLVED: _dispute_resolved,
 }
 
 

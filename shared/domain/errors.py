@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-# code -> (HTTP status, title). CONTRACT sections 4 and 10-12; nothing else invents codes.
+# code -> (HTTP status, title). Every code the API or the socket node answers; nothing else
+# invents codes.
 PROBLEMS: dict[str, tuple[int, str]] = {
     "bad_request": (400, "Bad request"),
     "unauthenticated": (401, "Authentication required"),
@@ -30,6 +31,14 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "offer_not_pending": (409, "The offer is no longer pending"),
     "offer_not_allowed": (409, "No second-chance offer can be made on this auction now"),
     "payment_action_not_allowed": (409, "That payment action is not possible now"),
+    # the open marketplace: tax invoices, shipping, disputes
+    "invoice_not_issued": (409, "The tax invoice is not issued yet"),
+    "shipment_not_allowed": (409, "No shipment can be recorded for this sale now"),
+    "receipt_not_allowed": (409, "The item cannot be marked received now"),
+    "dispute_not_allowed": (409, "No dispute can be opened on this sale now"),
+    "dispute_exists": (409, "This sale already has a dispute"),
+    "dispute_not_open": (409, "The dispute is not open"),
+    "refund_not_allowed": (409, "This sale cannot be refunded"),
     "feedback_not_allowed": (409, "Feedback opens once the sale is complete"),
     "feedback_exists": (409, "You already left feedback on this sale"),
     "reply_exists": (409, "You already replied to this feedback"),

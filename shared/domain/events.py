@@ -293,6 +293,97 @@ class PaymentFellDue(AuctionEvent):
         return f"payment:{self.invoice_id}:due"
 
 
+@dataclass(frozen=True)
+class InvoiceIssued(AuctionEvent):
+    """A GST tax invoice made out after the sale, once its place of supply was known (the
+    buyer's payment with the delivery address, or the seller's confirmation)."""
+
+    invoice_id: str
+
+    @property
+    def cause(self) -> str:
+        return f"invoice:{self.invoice_id}:issued"
+
+
+# -- the way to the buyer --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemShipped(AuctionEvent):
+    """The seller recorded the shipment (carrier, tracking number)."""
+
+    invoice_id: str
+
+    @property
+    def cause(self) -> str:
+        return f"shipment:{self.invoice_id}:sent"
+
+
+@dataclass(frozen=True)
+class ItemReceived(AuctionEvent):
+    """The buyer has the item."""
+
+    invoice_id: str
+
+    @property
+    def cause(self) -> str:
+        return f"shipment:{self.invoice_id}:received"
+
+
+@dataclass(frozen=True)
+class ShipmentOverdue(AuctionEvent):
+    """SHIP_WINDOW_SECS passed after the payment without a shipment (once)."""
+
+    invoice_id: str
+
+    @property
+    def cause(self) -> str:
+        return f"shipment:{self.invoice_id}:overdue"
+
+
+# -- disputes ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DisputeOpened(AuctionEvent):
+    dispute_id: str
+
+    @property
+    def cause(self) -> str:
+        return f"dispute:{self.dispute_id}:opened"
+
+
+@dataclass(frozen=True)
+class DisputeReplied(AuctionEvent):
+    dispute_id: str
+    reply_id: str
+
+    @property
+    def cause(self) -> str:
+        return f"dispute:{self.dispute_id}:reply:{self.reply_id}"
+
+
+@dataclass(frozen=True)
+class DisputeResolved(AuctionEvent):
+    dispute_id: str
+
+    @property
+    def cause(self) -> str:
+        return f"dispute:{self.dispute_id}:resolved"
+
+
+@dataclass(frozen=True)
+class DisputeReleased(DisputeResolved):
+    """Resolved for the seller: the sale stands."""
+
+
+@dataclass(frozen=True)
+class DisputeRefunded(DisputeResolved):
+    """Resolved for the buyer: the sale is void, its invoice cancelled by a credit note."""
+
+    invoice_id: str
+
+
 # -- the seller's and the admin's changes ----------------------------------------------------------
 
 

@@ -94,6 +94,15 @@ DEFAULT_HSN = _hsn("9705", "Collections and collectors' pieces")
 PLATFORM_FEE_SAC = TaxCode("SAC", "998599", "Other support services")
 
 
+def hsn_by_code(code: str) -> TaxCode:
+    """The heading an invoice recorded at its sale (so a later change of the table never
+    changes an invoice already issued)."""
+    for tax_code in HSN_BY_WORD.values():
+        if tax_code.code == code:
+            return tax_code
+    return DEFAULT_HSN if code == DEFAULT_HSN.code else _hsn(code, "")
+
+
 def hsn_for_category(category: str | None) -> TaxCode:
     for word in (category or "").lower().split("-"):
         for form in (word, f"{word}s", f"{word}es"):  # "clock", "watch": the table is plural
@@ -200,6 +209,9 @@ def premium_text(pct: Decimal) -> str:
     return f"Buyer's premium ({rate_text(pct)} of the hammer price)"
 
 
+SHIPPING_TEXT = "Shipping"
+
+
 def buyer_charges(
     *,
     item: str,
@@ -208,13 +220,18 @@ def buyer_charges(
     code: TaxCode | None = None,
     levy: Levy = Levy.NONE,
     rate_pct: Decimal = ZERO,
+    shipping: Decimal = ZERO,
 ) -> Charges:
-    """The buyer's lines: the item at the hammer price, and the premium when there is one,
-    each taxed by `levy` at `rate_pct` (CGST and SGST at half the rate each)."""
+    """The buyer's lines: the item at the hammer price, the premium and the seller's shipping
+    charge when there are any, each taxed by `levy` at `rate_pct` (CGST and SGST at half the
+    rate each). Shipping is charged for the same supply (the goods delivered), so like the
+    premium it is taxed with the goods, under their HSN."""
     values = [(item, hammer)]
     premium = percent_of(hammer, premium_pct)
     if premium > 0:
         values.append((premium_text(premium_pct), premium))
+    if shipping > 0:
+        values.append((SHIPPING_TEXT, shipping))
     lines = []
     for description, value in values:
         if levy is Levy.INTRA:
@@ -233,16 +250,18 @@ def buyer_charges(
 
 @dataclass(frozen=True)
 class Proceeds:
-    """What the sale earns the seller: the hammer price less the platform fee."""
+    """What the sale earns the seller: the hammer price and the shipping the seller charged
+    (the seller pays the carrier), less the platform fee (on the hammer price alone)."""
 
     hammer: Decimal
     fee_pct: Decimal
     fee: Decimal
+    shipping: Decimal = ZERO
 
     @property
     def net(self) -> Decimal:
-        return self.hammer - self.fee
+        return self.hammer + self.shipping - self.fee
 
 
-def seller_proceeds(hammer: Decimal, fee_pct: Decimal) -> Proceeds:
-    return Proceeds(hammer, fee_pct, percent_of(hammer, fee_pct))
+def seller_proceeds(hammer: Decimal, fee_pct: Decimal, shipping: Decimal = ZERO) -> Proceeds:
+    return Proceeds(hammer, fee_pct, percent_of(hammer, fee_pct), shipping)

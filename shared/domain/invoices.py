@@ -24,6 +24,7 @@ from shared.domain.gst import (
     ZERO,
     Charges,
     Levy,
+    TaxCode,
     buyer_charges,
     hsn_for_category,
     levy_for,
@@ -53,6 +54,9 @@ class GstDetails:
     supplier_address: Address
     rate_pct: Decimal
     category: str | None = None
+    # The heading recorded at the sale (wins over `category`: a later change of the table never
+    # changes an invoice already issued).
+    hsn: TaxCode | None = None
     recipient_address: Address | None = None
     recipient_gstin: Gstin | None = None
     # The state of the delivery address; None when the buyer picks the item up, or no address
@@ -87,6 +91,10 @@ class InvoiceFacts:
     voided_at: datetime | None = None
     buyers_premium_pct: Decimal = ZERO
     gst: GstDetails | None = None
+    shipping: Decimal = ZERO  # the seller's shipping charge to the buyer
+    # The invoice's date (a tax invoice issued at payment, once the place of supply is known);
+    # None: the sale's.
+    issued_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.gst is not None and self.currency != "INR":
@@ -99,6 +107,10 @@ class InvoiceFacts:
     @property
     def label(self) -> str:
         return invoice_label(self.number)
+
+    @property
+    def dated(self) -> datetime:
+        return self.issued_at or self.sold_at
 
 
 def invoice_label(number: int) -> str:
@@ -122,15 +134,19 @@ def invoice_charges(facts: InvoiceFacts) -> Charges:
     registered."""
     if facts.gst is None:
         return buyer_charges(
-            item=facts.item_name, hammer=facts.amount, premium_pct=facts.buyers_premium_pct
+            item=facts.item_name,
+            hammer=facts.amount,
+            premium_pct=facts.buyers_premium_pct,
+            shipping=facts.shipping,
         )
     return buyer_charges(
         item=facts.item_name,
         hammer=facts.amount,
         premium_pct=facts.buyers_premium_pct,
-        code=hsn_for_category(facts.gst.category),
+        code=facts.gst.hsn or hsn_for_category(facts.gst.category),
         levy=facts.gst.levy,
         rate_pct=facts.gst.rate_pct,
+        shipping=facts.shipping,
     )
 
 
@@ -301,7 +317,7 @@ def tax_invoice_document(facts: InvoiceFacts) -> Document:
     label = facts.label
     head = [
         ("Invoice number", label),
-        ("Invoice date", local_date(facts.sold_at, facts.tz)),
+        ("Invoice date", local_date(facts.dated, facts.tz)),
         ("Sale time", display_time(facts.sold_at, facts.tz)),
         ("Place of supply", str(gst.place)),
         ("Reverse charge", "No"),

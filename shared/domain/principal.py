@@ -26,7 +26,15 @@ class Principal:
     user_id: str
     email: str
     name: str
+    # The token's role until the record is read; then the role requests act with (the
+    # record's, or admin for an admin token: `shared.services.users`).
     role: str
+    # What the token itself said, once `role` is the record's (None: `role` is the token's).
+    claimed_role: str | None = None
+
+    @property
+    def token_role(self) -> str:
+        return self.claimed_role if self.claimed_role is not None else self.role
 
     @classmethod
     def from_claims(cls, claims: dict[str, Any]) -> Principal:

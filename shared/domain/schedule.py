@@ -24,6 +24,7 @@ class Moment(StrEnum):
     COUNTER_EXPIRY = "counter_expiry"  # a pending counter offer expires
     OFFER_EXPIRY = "offer_expiry"  # a pending second-chance offer expires
     PAYMENT_DUE = "payment_due"  # a sale's payment is due: both parties are told
+    SHIP_DUE = "ship_due"  # a paid item that ships has not left: the seller reminded, once
     # watchers and bidders hear "ending soon" ENDING_SOON_SECS before the end, once a round
     ENDING_SOON = "ending_soon"
 
@@ -48,6 +49,7 @@ DEADLINES = (
     Moment.COUNTER_EXPIRY,
     Moment.OFFER_EXPIRY,
     Moment.PAYMENT_DUE,
+    Moment.SHIP_DUE,
 )
 
 
@@ -63,6 +65,7 @@ class PendingDeadlines:
     counter_expiry: int | None = None  # a pending counter offer of the current round
     offer_expiry: int | None = None  # a pending second-chance offer of the current round
     payment_due: int | None = None  # the sale's payment, not confirmed, the parties not told
+    ship_due: int | None = None  # a paid item that ships, not shipped, the seller not reminded
 
 
 def deadline_entries(pending: PendingDeadlines) -> Entries:
@@ -77,6 +80,7 @@ def deadline_entries(pending: PendingDeadlines) -> Entries:
             pending.offer_expiry if pending.status == AuctionStatus.CLOSED_NO_WINNER else None
         ),
         Moment.PAYMENT_DUE: pending.payment_due if pending.status == AuctionStatus.SOLD else None,
+        Moment.SHIP_DUE: pending.ship_due if pending.status == AuctionStatus.SOLD else None,
     }
 
 

@@ -27,7 +27,7 @@ from shared.domain.invoices import (
     invoice_label,
     price_text,
 )
-from shared.domain.money import rupees_in_words
+from shared.domain.money import percent_of, rupees_in_words
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def statement_filename(invoice_number: int, auction_id: str) -> str:
 
 
 def proceeds(facts: StatementFacts) -> Proceeds:
-    return seller_proceeds(facts.invoice.amount, facts.platform_fee_pct)
+    return seller_proceeds(facts.invoice.amount, facts.platform_fee_pct, facts.invoice.shipping)
 
 
 def fee_text(pct: Decimal) -> str:
@@ -58,11 +58,11 @@ def statement_document(facts: StatementFacts) -> Document:
         seller_lines += (f"GSTIN {invoice.gst.supplier_gstin}",)
     charges = invoice_charges(invoice)
     notes = []
-    if len(charges.lines) > 1:
-        premium = charges.lines[1]
+    premium = percent_of(invoice.amount, invoice.buyers_premium_pct)
+    if premium > 0:
         notes.append(
             f"The buyer's premium on {label}, {rate_text(invoice.buyers_premium_pct)} of the "
-            f"hammer price ({price_text(premium.value, currency)}), is the platform's: it is "
+            f"hammer price ({price_text(premium, currency)}), is the platform's: it is "
             "not part of these proceeds."
         )
     if invoice.gst is not None and charges.levy is not Levy.NONE:
@@ -98,6 +98,11 @@ def statement_document(facts: StatementFacts) -> Document:
         parties=(Block("Seller", seller_lines),),
         summary=(
             ("Hammer price", price_text(money.hammer, currency)),
+            *(
+                (("Shipping charged to the buyer", price_text(money.shipping, currency)),)
+                if money.shipping > 0
+                else ()
+            ),
             (fee_text(money.fee_pct), price_text(-money.fee, currency)),
             ("Net to the seller", price_text(money.net, currency)),
         ),

@@ -49,6 +49,7 @@ class PaymentStatus(StrEnum):
     PAID = "paid"
     CONFIRMED = "confirmed"
     UNPAID = "unpaid"
+    REFUNDED = "refunded"  # a dispute settled for the buyer: the sale is void (a credit note)
 
 
 class CloseReason(StrEnum):
@@ -61,6 +62,7 @@ class CloseReason(StrEnum):
     COUNTER_EXPIRED = "counter_expired"
     UNPAID = "unpaid"
     OFFER_DECLINED = "offer_declined"
+    REFUNDED = "refunded"  # a dispute settled for the buyer voided the sale
 
 
 class NotificationType(StrEnum):
@@ -89,6 +91,13 @@ class NotificationType(StrEnum):
     # CONTRACT section 10 (the marketplace)
     ENDING_SOON = "ending_soon"
     AUCTION_CANCELLED = "auction_cancelled"
+    # the open marketplace: shipping and disputes
+    SHIPPED = "shipped"  # the buyer: the seller sent the item (carrier, tracking number)
+    RECEIVED = "received"  # the seller: the buyer has the item
+    SHIPMENT_OVERDUE = "shipment_overdue"  # both: SHIP_WINDOW_SECS passed without a shipment
+    DISPUTE_OPENED = "dispute_opened"  # both
+    DISPUTE_REPLIED = "dispute_replied"  # both
+    DISPUTE_RESOLVED = "dispute_resolved"  # both (refund: the sale is void)
 
 
 class EventType(StrEnum):
@@ -118,6 +127,12 @@ class EventType(StrEnum):
     PAYMENT_CONFIRMED = "payment:confirmed"
     PAYMENT_DUE = "payment:due"
     SALE_VOID = "sale:void"
+    SHIPMENT_SENT = "shipment:sent"  # buyer and seller
+    SHIPMENT_RECEIVED = "shipment:received"
+    SHIPMENT_OVERDUE = "shipment:overdue"
+    DISPUTE_OPENED = "dispute:opened"  # buyer and seller
+    DISPUTE_REPLIED = "dispute:replied"
+    DISPUTE_RESOLVED = "dispute:resolved"
     NOTIFICATION = "notification"
 
 
@@ -142,6 +157,34 @@ NOTIFICATION_TYPES: tuple[str, ...] = tuple(t.value for t in NotificationType)
 FINAL_STATUSES = frozenset(
     {AuctionStatus.SOLD, AuctionStatus.CLOSED_NO_WINNER, AuctionStatus.CANCELLED}
 )
+
+
+class ShippingMethod(StrEnum):
+    """How the item reaches its buyer, chosen when the auction is listed."""
+
+    SHIP = "ship"  # the seller sends it; the buyer gives a delivery address at payment
+    PICKUP = "pickup"  # the buyer collects it from the seller (in `pickupCity`)
+
+
+class DisputeReason(StrEnum):
+    NOT_RECEIVED = "not_received"
+    NOT_AS_DESCRIBED = "not_as_described"
+
+
+class DisputeStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class DisputeOutcome(StrEnum):
+    REFUND = "refund"  # the sale is void and credited (a credit note); the buyer is refunded
+    RELEASE = "release"  # the sale stands
+
+
+SHIPPING_METHODS: tuple[str, ...] = tuple(m.value for m in ShippingMethod)
+DISPUTE_REASONS: tuple[str, ...] = tuple(r.value for r in DisputeReason)
+DISPUTE_STATUSES: tuple[str, ...] = tuple(s.value for s in DisputeStatus)
+DISPUTE_OUTCOMES: tuple[str, ...] = tuple(o.value for o in DisputeOutcome)
 
 
 class SortOrder(StrEnum):

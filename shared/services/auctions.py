@@ -25,7 +25,13 @@ from shared.domain.times import from_ms
 from shared.domain.vocabulary import OPEN_STATUSES, AuctionStatus, Role
 from shared.services import auction_state, ending_soon, media, records, search, watchlist
 from shared.services.context import Context
-from shared.services.views import LiveState, auction_view, bid_view
+from shared.services.views import (
+    LiveState,
+    auction_view,
+    bid_view,
+    delivery_view,
+    dispute_view,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +50,9 @@ def create_auction(ctx: Context, seller_id: str, draft: AuctionDraft) -> dict[st
             buy_now_price=draft.buy_now_price,
             soft_close_secs=draft.soft_close_secs,
             category=draft.category,
+            shipping_method=draft.shipping_method,
+            shipping_cost=draft.shipping_cost,
+            pickup_city=draft.pickup_city,
             go_live_at=draft.go_live_at,
             duration_mins=draft.duration_mins,
             ends_at=ends_at(draft.go_live_at, draft.duration_mins),
@@ -113,12 +122,35 @@ def _bid_count(session: Session, auction: Auction) -> int:
 
 def _after_sale(session: Session, auction: Auction, viewer: Viewer) -> dict[str, Any]:
     """What an auction shows after its hammer: the current sale (for `payment`), the buyer's
-    public name, and the offer `viewer` may see, when they apply."""
+    public name, and the offer `viewer` may see, when they apply; to the sale's buyer, its
+    seller and admins, the sale's `delivery` and its `dispute` (a refunded sale's too)."""
     shown: dict[str, Any] = {"offer": records.offer_shown_to(session, auction, viewer)}
+    invoice = None
     if auction.status == AuctionStatus.SOLD:
-        shown["invoice"] = records.current_invoice(session, auction.id)
+        invoice = records.current_invoice(session, auction.id)
+        shown["invoice"] = invoice
         buyer = session.get(User, auction.winner_id) if auction.winner_id else None
         shown["winner_name"] = public_name(buyer.name, str(buyer.id)) if buyer else None
+    if viewer.user_id is None:
+        return shown
+    dispute = records.dispute_of(session, auction.id)
+    parties = {str(auction.seller_id)}
+    if invoice is not None:
+        parties.add(str(invoice.buyer_id))
+    if dispute is not None:
+        parties.add(str(dispute.buyer_id))
+    if viewer.user_id not in parties and not viewer.is_admin:
+        return shown
+    if invoice is not None:
+        shown["delivery"] = delivery_view(invoice)
+    if dispute is not None:
+        credit = records.credit_note_of(session, dispute.invoice_id)
+        shown["dispute"] = dispute_view(
+            dispute,
+            records.replies_of(session, dispute.id),
+            auction.item_name,
+            credit.number if credit else None,
+        )
     return shown
 
 

@@ -25,7 +25,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared.adapters import keys
-from shared.adapters.orm import Auction, Bid, CounterOffer, Invoice, SecondChanceOffer, User
+from shared.adapters.orm import (
+    Auction,
+    Bid,
+    CounterOffer,
+    Dispute,
+    Invoice,
+    SecondChanceOffer,
+    User,
+)
 from shared.adapters.redis_records import AuctionState
 from shared.domain.auctions import reserve_met
 from shared.domain.emails import Template, email_job
@@ -46,7 +54,15 @@ from shared.domain.events import (
     CounterExpired,
     CounterOffered,
     CounterRejected,
+    DisputeOpened,
+    DisputeRefunded,
+    DisputeReleased,
+    DisputeReplied,
+    DisputeResolved,
     Event,
+    InvoiceIssued,
+    ItemReceived,
+    ItemShipped,
     OfferAccepted,
     OfferExpired,
     OfferMade,
@@ -60,6 +76,7 @@ from shared.domain.events import (
     SellerAccepted,
     SellerRejected,
     SellerReminded,
+    ShipmentOverdue,
     SoldByDefault,
     UserReinstated,
     UserSuspended,
@@ -71,7 +88,7 @@ from shared.domain.times import iso, to_ms
 from shared.domain.vocabulary import EventType, NotificationType
 from shared.services import notifications, outbox, records, rescoring, schedules
 from shared.services.context import Context
-from shared.services.views import highest_bid_view, offer_view, payment_view
+from shared.services.views import delivery_view, highest_bid_view, offer_view, payment_view
 
 Row = TypeVar("Row")
 
@@ -617,6 +634,7 @@ def email_sale_confirmation(fx: Effects, e: SaleCompleted) -> None:
             "recipientId": user,
             "role": role,
             "attachInvoice": True,
+            **({"attachStatement": True} if role == "seller" else {}),
         }
         for role, user in _both(a.winner_id, a.seller_id).items()
     )
@@ -677,7 +695,7 @@ def email_about_the_counter(template: Template) -> Consequence:
 
     def jobs(fx: Effects, e: CounterAccepted | CounterExpired) -> None:
         offer = fx.get(CounterOffer, e.counter_id)
-        sale = {"invoiceId": e.invoice_id} if isinstance(e, CounterAccepted) else {}
+        sale: dict[str, Any] = {"invoiceId": e.invoice_id} if isinstance(e, CounterAccepted) else {}
         fx.email(
             email_job(
                 template,
@@ -686,6 +704,7 @@ def email_about_the_counter(template: Template) -> Consequence:
                 recipient_id=user,
                 role=role,
                 attach_invoice=bool(sale),
+                attach_statement=bool(sale) and role == "seller",
                 counterId=e.counter_id,
                 **sale,
             )
@@ -700,7 +719,7 @@ def email_about_the_offer(template: Template, *roles: str) -> Consequence:
 
     def jobs(fx: Effects, e: OfferMade | OfferAccepted | OfferRejected | OfferExpired) -> None:
         offer = fx.get(SecondChanceOffer, e.offer_id)
-        facts = {"offerId": e.offer_id}
+        facts: dict[str, Any] = {"offerId": e.offer_id}
         if isinstance(e, OfferAccepted):
             facts["invoiceId"] = e.invoice_id
         fx.email(
@@ -711,6 +730,7 @@ def email_about_the_offer(template: Template, *roles: str) -> Consequence:
                 recipient_id=user,
                 role=role,
                 attach_invoice=isinstance(e, OfferAccepted),
+                attach_statement=isinstance(e, OfferAccepted) and role == "seller",
                 **facts,
             )
             for role, user in _both(offer.bidder_id, offer.seller_id).items()
@@ -720,12 +740,14 @@ def email_about_the_offer(template: Template, *roles: str) -> Consequence:
     return jobs
 
 
-def email_about_the_payment(template: Template, *roles: str, attach: bool = False) -> Consequence:
-    """A sale's payment emails (marked, confirmed, due; the sale void) to `roles`."""
+def email_about_the_payment(
+    template: Template, *roles: str, attach: bool = False, credit_note: bool = False
+) -> Consequence:
+    """A sale's emails (its payment marked, confirmed, due; the sale void; its tax invoice
+    issued; its shipment) to `roles`: with the invoice (`attach`; the seller's statement
+    beside it), and the credit note that cancels it (`credit_note`)."""
 
-    def jobs(
-        fx: Effects, e: PaymentMarked | PaymentConfirmed | PaymentFellDue | SaleVoided
-    ) -> None:
+    def jobs(fx: Effects, e: Any) -> None:
         invoice = fx.get(Invoice, e.invoice_id)
         fx.email(
             email_job(
@@ -735,6 +757,8 @@ def email_about_the_payment(template: Template, *roles: str, attach: bool = Fals
                 recipient_id=user,
                 role=role,
                 attach_invoice=attach,
+                attach_credit_note=credit_note,
+                attach_statement=attach and role == "seller",
                 invoiceId=e.invoice_id,
             )
             for role, user in _both(invoice.buyer_id, invoice.seller_id).items()
@@ -760,6 +784,78 @@ def email_cancellations(fx: Effects, e: AuctionCancelled) -> None:
         )
         for bidder, amount in sorted(bidders.items(), key=lambda item: str(item[0]))
     )
+
+
+# -- the way to the buyer, and disputes ----------------------------------------------------------
+
+
+def hear_of_the_shipment(
+    event: EventType, kind: NotificationType, *, notified: tuple[str, ...]
+) -> Consequence:
+    """Both parties get `event`; `notified` of them (buyer, seller) the notification `kind`."""
+
+    def told(fx: Effects, e: ItemShipped | ItemReceived | ShipmentOverdue) -> None:
+        a, invoice = fx.auction(e), fx.get(Invoice, e.invoice_id)
+        data = {
+            **_item(a),
+            "invoiceNumber": invoice.number,
+            "buyerId": str(invoice.buyer_id),
+            "sellerId": str(invoice.seller_id),
+            "delivery": delivery_view(invoice),
+        }
+        parties = {"buyer": str(invoice.buyer_id), "seller": str(invoice.seller_id)}
+        fx.tell(a, parties.values(), event, None, data, cause=e.cause)
+        fx.tell(a, [parties[r] for r in notified], None, kind, data, cause=e.cause)
+
+    return told
+
+
+def hear_of_the_dispute(event: EventType, kind: NotificationType) -> Consequence:
+    """Both sides of a dispute: the user event and the notification, with its state."""
+
+    def told(fx: Effects, e: DisputeOpened | DisputeReplied | DisputeResolved) -> None:
+        a, dispute = fx.auction(e), fx.get(Dispute, e.dispute_id)
+        data: dict[str, Any] = {
+            **_item(a),
+            "disputeId": str(dispute.id),
+            "reason": dispute.reason,
+            "status": dispute.status,
+            "buyerId": str(dispute.buyer_id),
+            "sellerId": str(dispute.seller_id),
+        }
+        if dispute.outcome is not None:
+            data["outcome"] = dispute.outcome
+        users = [str(dispute.buyer_id), str(dispute.seller_id)]
+        fx.tell(a, users, event, kind, data, cause=e.cause)
+
+    return told
+
+
+def email_about_the_dispute(template: Template) -> Consequence:
+    """Both sides of a dispute, by email (a refund: with the credit note that cancels the
+    sale's invoice)."""
+
+    def jobs(fx: Effects, e: DisputeOpened | DisputeReplied | DisputeResolved) -> None:
+        dispute = fx.get(Dispute, e.dispute_id)
+        key = e.dispute_id
+        facts: dict[str, Any] = {"disputeId": e.dispute_id, "invoiceId": str(dispute.invoice_id)}
+        if isinstance(e, DisputeReplied):
+            key = f"{e.dispute_id}:{e.reply_id}"
+            facts["replyId"] = e.reply_id
+        fx.email(
+            email_job(
+                template,
+                key,
+                auction_id=e.auction_id,
+                recipient_id=user,
+                role=role,
+                attach_credit_note=isinstance(e, DisputeRefunded),
+                **facts,
+            )
+            for role, user in _both(dispute.buyer_id, dispute.seller_id).items()
+        )
+
+    return jobs
 
 
 # -- the table -----------------------------------------------------------------------------------
@@ -852,7 +948,13 @@ CONSEQUENCES: dict[type[Event], tuple[Consequence, ...]] = {
     SaleVoided: (
         *_CLOSED,
         hear_of_the_payment(E.SALE_VOID, N.SALE_VOID, notified=("buyer", "seller")),
-        email_about_the_payment(T.SALE_VOID, "buyer", "seller", attach=True),
+        email_about_the_payment(T.SALE_VOID, "buyer", "seller", attach=True, credit_note=True),
+        state_schedules,
+    ),
+    DisputeRefunded: (
+        *_CLOSED,
+        hear_of_the_dispute(E.DISPUTE_RESOLVED, N.DISPUTE_RESOLVED),
+        email_about_the_dispute(T.DISPUTE_RESOLVED),
         state_schedules,
     ),
     # on the way to an outcome
@@ -881,6 +983,36 @@ CONSEQUENCES: dict[type[Event], tuple[Consequence, ...]] = {
         hear_of_the_payment(E.PAYMENT_DUE, N.PAYMENT_DUE, notified=("buyer", "seller")),
         email_about_the_payment(T.PAYMENT_DUE, "buyer", "seller"),
         state_schedules,
+    ),
+    InvoiceIssued: (email_about_the_payment(T.TAX_INVOICE, "buyer", "seller", attach=True),),
+    # the way to the buyer
+    ItemShipped: (
+        hear_of_the_shipment(E.SHIPMENT_SENT, N.SHIPPED, notified=("buyer",)),
+        email_about_the_payment(T.SHIPPED, "buyer"),
+        state_schedules,
+    ),
+    ItemReceived: (
+        hear_of_the_shipment(E.SHIPMENT_RECEIVED, N.RECEIVED, notified=("seller",)),
+        email_about_the_payment(T.RECEIVED, "seller"),
+        state_schedules,
+    ),
+    ShipmentOverdue: (
+        hear_of_the_shipment(E.SHIPMENT_OVERDUE, N.SHIPMENT_OVERDUE, notified=("buyer", "seller")),
+        email_about_the_payment(T.SHIPMENT_OVERDUE, "buyer", "seller"),
+        state_schedules,
+    ),
+    # disputes (a refund is among the ways a sale closes, above)
+    DisputeOpened: (
+        hear_of_the_dispute(E.DISPUTE_OPENED, N.DISPUTE_OPENED),
+        email_about_the_dispute(T.DISPUTE_OPENED),
+    ),
+    DisputeReplied: (
+        hear_of_the_dispute(E.DISPUTE_REPLIED, N.DISPUTE_REPLIED),
+        email_about_the_dispute(T.DISPUTE_REPLIED),
+    ),
+    DisputeReleased: (
+        hear_of_the_dispute(E.DISPUTE_RESOLVED, N.DISPUTE_RESOLVED),
+        email_about_the_dispute(T.DISPUTE_RESOLVED),
     ),
     # the seller's and the admin's changes
     AuctionEdited: (state_edited,),

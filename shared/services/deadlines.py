@@ -1,8 +1,9 @@
 """The deadlines after the hammer, timed transitions like start and end: the seller's decision
 window (its reminder and its deadline), a counter offer's expiry, a second-chance offer's
-expiry, a payment's due date. The ticker fires them when their schedule (or the PostgreSQL
-sweep) says so; a request that meets one overdue fires it first (`apply_overdue`), then is
-judged on the record, so a decision racing its own deadline gives exactly one outcome.
+expiry, a payment's due date, a paid item's shipping window. The ticker fires them when their
+schedule (or the PostgreSQL sweep) says so; a request that meets one overdue fires it first
+(`apply_overdue`), then is judged on the record, so a decision racing its own deadline gives
+exactly one outcome.
 
 Each fire function: take the auction's row lock, check the record (status, the clock, and that
 the moment was not handled yet), change the record and record what happened (its events,
@@ -32,6 +33,7 @@ from shared.domain.events import (
     PaymentFellDue,
     RejectedByDefault,
     SellerReminded,
+    ShipmentOverdue,
     SoldByDefault,
 )
 from shared.domain.money import money_str
@@ -210,4 +212,33 @@ def payment_due(ctx: Context, auction_id: uuid.UUID) -> bool:
         invoice.payment_due_notified_at = now
         uow.session.flush()
         uow.record(PaymentFellDue(str(auction.id), auction.round, str(invoice.id)))
+    return True
+
+
+def ship_due(ctx: Context, auction_id: uuid.UUID) -> bool:
+    """SHIP_WINDOW_SECS after the payment, a paid item that ships has not left: remind the
+    seller and tell the buyer, once."""
+    with unit_of_work(ctx) as uow:
+        auction = records.lock_auction(uow.session, auction_id)
+        if auction is None:
+            return False
+        invoice = records.locked_sale(uow.session, auction)
+        now = ctx.clock()
+        if (
+            invoice is None
+            or invoice.payment_status not in (PaymentStatus.PAID, PaymentStatus.CONFIRMED)
+            or invoice.shipped_at is not None
+            or invoice.ship_reminded_at is not None
+            or not has_passed(invoice.ship_by, now)
+        ):
+            return False
+        invoice.ship_reminded_at = now
+        uow.session.flush()
+        uow.record(ShipmentOverdue(str(auction.id), auction.round, str(invoice.id)))
+        uow.audit(
+            None,
+            "system.shipment_overdue",
+            auction.id,
+            {"invoiceNumber": invoice.number, "shipBy": iso(invoice.ship_by)},
+        )
     return True

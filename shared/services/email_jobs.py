@@ -17,6 +17,7 @@ job id in `custom_args` lets its event log show such a pair.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -34,15 +35,22 @@ from shared.adapters.orm import (
     Auction,
     Bid,
     CounterOffer,
+    CreditNote,
+    Dispute,
+    DisputeReply,
     EmailDelivery,
     Invoice,
     SecondChanceOffer,
     User,
 )
+from shared.domain.credit_notes import credit_note_filename, credit_note_label
 from shared.domain.emails import Letter, Template, compose
+from shared.domain.errors import DomainError
 from shared.domain.invoices import invoice_filename, invoice_label
 from shared.domain.jobs import PermanentFailure
+from shared.domain.sellers import address_from_record
 from shared.domain.times import parse_iso
+from shared.domain.vocabulary import ShippingMethod
 from shared.services import invoices
 from shared.services.context import Context
 from shared.services.jobs import Handler
@@ -148,6 +156,7 @@ class _Job:
         default_action: str | None = None,
         payment_status: str | None = None,
         note: str | None = None,
+        **more: Any,
     ) -> Letter:
         return Letter(
             template=self.template,
@@ -167,18 +176,26 @@ class _Job:
             default_action=default_action,
             payment_status=payment_status,
             note=note,
+            **more,
         )
 
     def sale_letter(self, invoice: Invoice, at: datetime | None = None, **extra: Any) -> Letter:
         """A letter about a sale, from its invoice (whose currency is the sale's, whatever
-        CURRENCY says today)."""
+        CURRENCY says today): the counterpart, the invoice (or that a tax invoice waits for
+        the payment) and what it asks of the buyer."""
         buyer = self.seller if self.role == "buyer" else self.user(invoice.buyer_id, "the buyer")
+        credit = self.session.scalars(
+            select(CreditNote).where(CreditNote.invoice_id == invoice.id)
+        ).first()
         return self.letter(
             invoice.amount,
             at or invoice.sold_at,
             buyer.name,
             currency=invoice.currency,
             label=invoice_label(invoice.number),
+            invoice_pending=invoice.issued_at is None,
+            total_due=invoice.total_due,
+            credit_note_label=credit_note_label(credit.number) if credit else None,
             **extra,
         )
 
@@ -270,6 +287,70 @@ def _payment(happened: Callable[[Invoice], datetime | None]) -> Callable[[_Job],
     return letter
 
 
+def _payment_marked(j: _Job) -> Letter:
+    """The seller hears the buyer paid, and where an item that ships goes."""
+    invoice = j.invoice()
+    ship_to: tuple[str, ...] = ()
+    if invoice.shipping_method == ShippingMethod.SHIP and invoice.delivery_address:
+        ship_to = address_from_record(invoice.delivery_address).lines()
+    return j.sale_letter(
+        invoice,
+        at=invoice.paid_marked_at or invoice.payment_due_at,
+        deadline=invoice.payment_due_at,
+        payment_status=invoice.payment_status,
+        ship_to=ship_to,
+        ship_by=invoice.ship_by,
+    )
+
+
+def _tax_invoice(j: _Job) -> Letter:
+    invoice = j.invoice()
+    return j.sale_letter(invoice, at=invoice.issued_at)
+
+
+def _shipment(happened: Callable[[Invoice], datetime | None]) -> Callable[[_Job], Letter]:
+    """Shipped, received, overdue: when `happened` (else the shipping deadline)."""
+
+    def letter(j: _Job) -> Letter:
+        invoice = j.invoice()
+        return j.sale_letter(
+            invoice,
+            at=happened(invoice) or invoice.ship_by or invoice.sold_at,
+            deadline=invoice.ship_by,
+            carrier=invoice.carrier,
+            tracking_number=invoice.tracking_number,
+        )
+
+    return letter
+
+
+def _dispute(j: _Job) -> tuple[Dispute, Invoice]:
+    dispute = j.row(Dispute, "disputeId", "the dispute")
+    return dispute, _need(j.session.get(Invoice, dispute.invoice_id), "the disputed sale")
+
+
+def _dispute_opened(j: _Job) -> Letter:
+    dispute, invoice = _dispute(j)
+    return j.sale_letter(invoice, at=dispute.opened_at, note=dispute.detail, reason=dispute.reason)
+
+
+def _dispute_replied(j: _Job) -> Letter:
+    dispute, invoice = _dispute(j)
+    answer = j.row(DisputeReply, "replyId", "the reply")
+    return j.sale_letter(invoice, at=answer.created_at, note=answer.message, reason=dispute.reason)
+
+
+def _dispute_resolved(j: _Job) -> Letter:
+    dispute, invoice = _dispute(j)
+    return j.sale_letter(
+        invoice,
+        at=dispute.resolved_at or dispute.opened_at,
+        note=dispute.resolution_note,
+        reason=dispute.reason,
+        outcome=dispute.outcome,
+    )
+
+
 LETTERS: dict[Template, Callable[[_Job], Letter]] = {
     Template.SALE_CONFIRMATION: _sale,
     Template.REJECTION: _rejection,
@@ -282,11 +363,18 @@ LETTERS: dict[Template, Callable[[_Job], Letter]] = {
     Template.OFFER_ACCEPTED: _offer_accepted,
     Template.OFFER_REJECTED: lambda j: _offer(j, lambda o: o.answered_at or o.updated_at),
     Template.OFFER_EXPIRED: lambda j: _offer(j, lambda o: o.expires_at),
-    Template.PAYMENT_MARKED: _payment(lambda i: i.paid_marked_at),
+    Template.PAYMENT_MARKED: _payment_marked,
     Template.PAYMENT_CONFIRMED: _payment(lambda i: i.payment_confirmed_at),
     Template.PAYMENT_DUE: _payment(lambda i: i.payment_due_at),
     Template.SALE_VOID: _payment(lambda i: i.voided_at),
     Template.AUCTION_CANCELLED: _cancellation,
+    Template.TAX_INVOICE: _tax_invoice,
+    Template.SHIPPED: _shipment(lambda i: i.shipped_at),
+    Template.RECEIVED: _shipment(lambda i: i.received_at),
+    Template.SHIPMENT_OVERDUE: _shipment(lambda i: i.ship_reminded_at),
+    Template.DISPUTE_OPENED: _dispute_opened,
+    Template.DISPUTE_REPLIED: _dispute_replied,
+    Template.DISPUTE_RESOLVED: _dispute_resolved,
 }
 
 
@@ -315,15 +403,7 @@ def deliver(ctx: Context, job: dict[str, Any], outlets: Outlets) -> None:
             return  # sent before: this is a retry or a replay of a job that got through
         letter, recipient = _letter(session, ctx, job)
         auction_id = _uuid(job, "auctionId")
-    attachments: tuple[Attachment, ...] = ()
-    if job.get("attachInvoice"):
-        invoice_id = _uuid(job, "invoiceId") if job.get("invoiceId") else None
-        try:
-            invoice, pdf = invoices.ensure_pdf(ctx, auction_id, outlets.invoices, invoice_id)
-        except invoices.NoInvoice as exc:
-            raise PermanentFailure(str(exc)) from exc
-        name = invoice_filename(invoice.number, str(auction_id), void=invoice.voided_at is not None)
-        attachments = (Attachment(name, pdf),)
+    attachments = _attachments(ctx, job, auction_id, outlets)
     message = Outgoing(job_id, recipient.email, recipient.name, compose(letter), attachments)
     with ctx.db.session() as session:
         claimed = session.scalar(
@@ -351,3 +431,36 @@ def deliver(ctx: Context, job: dict[str, Any], outlets: Outlets) -> None:
             .where(EmailDelivery.job_id == job_id)
             .values(provider_message_id=message_id)
         )
+
+
+def _attachments(
+    ctx: Context, job: dict[str, Any], auction_id: uuid.UUID, outlets: Outlets
+) -> tuple[Attachment, ...]:
+    """What the job attaches: the sale's invoice (a tax invoice not yet issued is left out:
+    the letter says it follows with the payment), its credit note, the seller's statement."""
+    invoice_id = _uuid(job, "invoiceId") if job.get("invoiceId") else None
+    attached: list[Attachment] = []
+    try:
+        if job.get("attachInvoice"):
+            try:
+                invoice, pdf = invoices.ensure_pdf(ctx, auction_id, outlets.invoices, invoice_id)
+                invoice_id = invoice.id
+                attached.append(Attachment(invoice_filename(invoice.number, str(auction_id)), pdf))
+            except invoices.NotIssued:
+                pass
+        if job.get("attachCreditNote"):
+            with ctx.db.session() as session:
+                note_id = session.scalar(
+                    select(CreditNote.id).where(CreditNote.invoice_id == _uuid(job, "invoiceId"))
+                )
+            if note_id is None:
+                raise PermanentFailure("the sale has no credit note")
+            note, pdf = invoices.ensure_credit_note_pdf(ctx, note_id, outlets.invoices)
+            attached.append(Attachment(credit_note_filename(note.number, str(auction_id)), pdf))
+        if job.get("attachStatement") and invoice_id is not None:
+            # Not issued yet (DomainError): it comes with the tax invoice.
+            with contextlib.suppress(DomainError):
+                attached.append(Attachment(*invoices.statement_of(ctx, invoice_id)))
+    except invoices.NoInvoice as exc:
+        raise PermanentFailure(str(exc)) from exc
+    return tuple(attached)

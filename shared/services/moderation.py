@@ -33,7 +33,7 @@ from shared.domain.errors import DomainError, invalid
 from shared.domain.events import UserReinstated, UserSuspended
 from shared.domain.principal import Viewer
 from shared.domain.times import iso
-from shared.services import audit
+from shared.services import audit, users
 from shared.services.context import Context
 from shared.services.unit_of_work import UnitOfWork, unit_of_work
 
@@ -250,3 +250,27 @@ def list_audit(
         page = rows[:limit]
         next_cursor = cursors.encode(str(page[-1].id)) if len(rows) > limit else None
         return {"items": [audit.view(e) for e in page], "nextCursor": next_cursor}
+
+
+def set_role(ctx: Context, admin: Viewer, user_id: str, role: str) -> dict[str, Any]:
+    """An admin sets a user's role in the record (audited). It bites on the user's next
+    request in this process, and within `users.ROLE_CACHE_SECS` in every other (at once for a
+    promotion: a refused request reads the record again). A token whose role is admin stays
+    an admin whatever the record says."""
+    uid = _user_id(user_id)
+    if admin.user_id == str(uid):
+        raise invalid("id", "an admin cannot change their own role")
+    with unit_of_work(ctx) as uow:
+        user = _locked_user(uow.session, uid)
+        before = user.role
+        user.role = role
+        uow.session.flush()
+        uow.audit(
+            admin.user_id,
+            "admin.set_role",
+            None,
+            {"userId": str(uid), "role": {"from": before, "to": role}},
+        )
+        view = user_view(user)
+    users.forget(str(uid))
+    return view

@@ -10,7 +10,17 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shared.adapters.orm import Auction, Bid, CounterOffer, Invoice, SecondChanceOffer, Watch
+from shared.adapters.orm import (
+    Auction,
+    Bid,
+    CounterOffer,
+    CreditNote,
+    Dispute,
+    DisputeReply,
+    Invoice,
+    SecondChanceOffer,
+    Watch,
+)
 from shared.domain.errors import DomainError
 from shared.domain.principal import Viewer
 from shared.domain.vocabulary import AuctionStatus
@@ -147,3 +157,29 @@ def offer_shown_to(session: Session, auction: Auction, viewer: Viewer) -> Second
             return None
         query = query.where(SecondChanceOffer.bidder_id == mine)
     return session.scalars(query.order_by(SecondChanceOffer.created_at.desc()).limit(1)).first()
+
+
+def dispute_of(session: Session, auction_id: uuid.UUID, *, lock: bool = False) -> Dispute | None:
+    """The auction's newest dispute (a sale has at most one; a refunded sale's stays on record
+    when the item sells again)."""
+    query = (
+        select(Dispute)
+        .where(Dispute.auction_id == auction_id)
+        .order_by(Dispute.opened_at.desc())
+        .limit(1)
+    )
+    return session.scalars(query.with_for_update() if lock else query).first()
+
+
+def replies_of(session: Session, dispute_id: uuid.UUID) -> list[DisputeReply]:
+    return list(
+        session.scalars(
+            select(DisputeReply)
+            .where(DisputeReply.dispute_id == dispute_id)
+            .order_by(DisputeReply.created_at, DisputeReply.id)
+        )
+    )
+
+
+def credit_note_of(session: Session, invoice_id: uuid.UUID) -> CreditNote | None:
+    return session.scalars(select(CreditNote).where(CreditNote.invoice_id == invoice_id)).first()

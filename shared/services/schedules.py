@@ -97,8 +97,16 @@ def pending_deadlines(session: Session, auction: Auction) -> PendingDeadlines:
             and invoice.payment_status in (PaymentStatus.PENDING, PaymentStatus.PAID)
             and invoice.payment_due_notified_at is None
         )
+        unshipped = (
+            invoice is not None
+            and invoice.shipped_at is None
+            and invoice.ship_reminded_at is None
+            and invoice.payment_status in (PaymentStatus.PAID, PaymentStatus.CONFIRMED)
+        )
         return PendingDeadlines(
-            status, payment_due=_ms(invoice.payment_due_at) if invoice and open_payment else None
+            status,
+            payment_due=_ms(invoice.payment_due_at) if invoice and open_payment else None,
+            ship_due=_ms(invoice.ship_by) if invoice and unshipped else None,
         )
     return PendingDeadlines(status)
 

@@ -56,6 +56,9 @@ EDITABLE = (
     "buy_now_price",
     "soft_close_secs",
     "category",
+    "shipping_method",
+    "shipping_cost",
+    "pickup_city",
 )
 
 

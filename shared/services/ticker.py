@@ -143,6 +143,19 @@ def _payments_due(session: Session, now: datetime | None = None) -> Sequence[uui
     return session.scalars(query).all()
 
 
+def _ships_due(session: Session, now: datetime | None = None) -> Sequence[uuid.UUID]:
+    query = select(Invoice.auction_id).where(
+        Invoice.voided_at.is_(None),
+        Invoice.shipped_at.is_(None),
+        Invoice.ship_reminded_at.is_(None),
+        Invoice.ship_by.is_not(None),
+        Invoice.payment_status.in_((PaymentStatus.PAID.value, PaymentStatus.CONFIRMED.value)),
+    )
+    if now is not None:
+        query = query.where(Invoice.ship_by <= now).limit(SWEEP_LIMIT)
+    return session.scalars(query).all()
+
+
 TRANSITIONS: tuple[Transition, ...] = (
     Transition(Moment.START, transitions.start, _overdue_starts),
     Transition(Moment.END, transitions.end, _overdue_ends),
@@ -159,6 +172,7 @@ TRANSITIONS: tuple[Transition, ...] = (
     ),
     Transition(Moment.OFFER_EXPIRY, deadlines.offer_expiry, _offer_expiries, _offer_expiries),
     Transition(Moment.PAYMENT_DUE, deadlines.payment_due, _payments_due, _payments_due),
+    Transition(Moment.SHIP_DUE, deadlines.ship_due, _ships_due, _ships_due),
 )
 
 

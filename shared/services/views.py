@@ -13,11 +13,22 @@ from decimal import Decimal
 from typing import Any
 
 from shared.adapters.auction_reads import AuctionRow, BidRow, CounterRow, PaymentRow
-from shared.adapters.orm import Auction, Bid, CounterOffer, Invoice, SecondChanceOffer
+from shared.adapters.orm import (
+    Auction,
+    Bid,
+    CounterOffer,
+    Dispute,
+    DisputeReply,
+    Invoice,
+    SecondChanceOffer,
+)
 from shared.adapters.redis_records import HighestBid
 from shared.domain.auctions import min_next_bid, reserve_met, shown_status
+from shared.domain.credit_notes import credit_note_label
 from shared.domain.money import from_minor, money_str
 from shared.domain.principal import Viewer
+from shared.domain.sellers import address_from_record, address_view
+from shared.domain.shipping import terms_of
 from shared.domain.times import from_ms, iso
 from shared.domain.vocabulary import AuctionStatus
 
@@ -85,8 +96,81 @@ def offer_view(offer: SecondChanceOffer) -> dict[str, Any]:
 
 
 def payment_view(invoice: Invoice | PaymentRow) -> dict[str, Any]:
-    """A sale's `payment` (CONTRACT 11)."""
-    return {"status": invoice.payment_status, "dueAt": iso(invoice.payment_due_at)}
+    """A sale's `payment`: its status, when it is due, and once the invoice is issued what it
+    asks of the buyer."""
+    view = {"status": invoice.payment_status, "dueAt": iso(invoice.payment_due_at)}
+    if invoice.total_due is not None:
+        view["totalDue"] = money_str(invoice.total_due)
+    return view
+
+
+def shipping_view(auction: Auction | AuctionRow) -> dict[str, Any] | None:
+    """The shipping terms chosen at listing (None: none stated)."""
+    terms = terms_of(auction.shipping_method, auction.shipping_cost, auction.pickup_city)
+    if terms is None:
+        return None
+    view: dict[str, Any] = {"method": terms.method.value}
+    if terms.cost is not None:
+        view["cost"] = money_str(terms.cost)
+    if terms.pickup_city is not None:
+        view["pickupCity"] = terms.pickup_city
+    return view
+
+
+def delivery_view(invoice: Invoice) -> dict[str, Any]:
+    """A sale's way to its buyer: the address given at payment, the shipping window, the
+    shipment and its receipt (each member once it applies)."""
+    address = invoice.delivery_address
+    view: dict[str, Any] = {
+        "address": address_view(address_from_record(address)) if address else None
+    }
+    for member, value in (
+        ("shipBy", iso(invoice.ship_by) if invoice.ship_by else None),
+        ("shippedAt", iso(invoice.shipped_at) if invoice.shipped_at else None),
+        ("carrier", invoice.carrier),
+        ("trackingNumber", invoice.tracking_number),
+        ("receivedAt", iso(invoice.received_at) if invoice.received_at else None),
+    ):
+        if value is not None:
+            view[member] = value
+    return view
+
+
+def dispute_view(
+    dispute: Dispute,
+    replies: list[DisputeReply],
+    item_name: str,
+    credit_note_number: int | None = None,
+) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": str(dispute.id),
+        "auctionId": str(dispute.auction_id),
+        "itemName": item_name,
+        "buyerId": str(dispute.buyer_id),
+        "sellerId": str(dispute.seller_id),
+        "reason": dispute.reason,
+        "detail": dispute.detail,
+        "status": dispute.status,
+        "openedAt": iso(dispute.opened_at),
+        "replies": [
+            {
+                "id": str(r.id),
+                "authorId": str(r.author_id),
+                "message": r.message,
+                "createdAt": iso(r.created_at),
+            }
+            for r in replies
+        ],
+    }
+    if dispute.outcome is not None:
+        view["outcome"] = dispute.outcome
+    if dispute.resolved_at is not None:
+        view["resolvedAt"] = iso(dispute.resolved_at)
+    if dispute.resolution_note is not None:
+        view["resolutionNote"] = dispute.resolution_note
+    if credit_note_number is not None:
+        view["creditNoteNumber"] = credit_note_label(credit_note_number)
+    return view
 
 
 def auction_view(
@@ -101,6 +185,8 @@ def auction_view(
     invoice: Invoice | PaymentRow | None = None,
     offer: SecondChanceOffer | None = None,
     winner_name: str | None = None,
+    delivery: dict[str, Any] | None = None,
+    dispute: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The auction object (with the competitive-rule members only where the auction uses
     them: "absent means off"). `highest` is the record's highest bid (a Bid view); `live`,
@@ -167,4 +253,11 @@ def auction_view(
         body["payment"] = payment_view(invoice)
     if offer is not None:
         body["offer"] = offer_view(offer)
+    shipping = shipping_view(auction)
+    if shipping is not None:
+        body["shipping"] = shipping
+    if delivery is not None:
+        body["delivery"] = delivery
+    if dispute is not None:
+        body["dispute"] = dispute
     return body

@@ -466,10 +466,12 @@ def test_the_user_row_is_created_and_then_updated_from_the_claims(
         "app_metadata": {"role": "seller"},
     }
     me = orjson.loads(_me(client, sign(later, SECRET, "HS256")).body)
-    assert me == {"id": sub, "email": "ravi@example.com", "name": "Ravi Kumar", "role": "seller"}
+    # The name follows the claims; the role is the record's once the row exists (the token's
+    # role only seeded it: roles live in PostgreSQL).
+    assert me == {"id": sub, "email": "ravi@example.com", "name": "Ravi Kumar", "role": "buyer"}
     with runtime.context().db.session() as session:
         row = session.scalars(select(User).where(User.id == uuid.UUID(sub))).one()
-        assert (row.name, row.role) == ("Ravi Kumar", "seller")
+        assert (row.name, row.role) == ("Ravi Kumar", "buyer")
 
 
 def test_claims_postgresql_cannot_store_are_cleaned_not_refused(

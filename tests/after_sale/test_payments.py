@@ -59,11 +59,11 @@ def pay(client: Client, who: Person | None, auction_id: Any, action: str) -> Any
     return Actor(client, who).post(f"/api/auctions/{auction_id}/payment", {"action": action})
 
 
-def invoice_text(client: Client, who: Person, auction_id: Any) -> str:
+def invoice_text(client: Client, who: Person, auction_id: Any, document: str = "invoice") -> str:
     response = call(
         client,
         "GET",
-        f"/api/auctions/{auction_id}/invoice",
+        f"/api/auctions/{auction_id}/{document}",
         who,
         headers={"Accept": "application/pdf"},
     )
@@ -241,21 +241,24 @@ def test_unpaid_voids_the_sale_keeps_the_invoice_and_opens_a_second_chance(
         assert feed_types(ctx, who, first)[-1] == "sale:void"
     assert audit_actions(ctx, first)[-1] == "seller.report_unpaid"
 
-    # The invoice is kept, its number too, and it reads VOID (for the buyer and the seller).
+    # The invoice is kept as issued, its number too (for the buyer and the seller), and a
+    # credit note of its own series cancels it; a stamped copy is never made.
     assert numbers(ctx) == [(1, True), (2, False)]
     for who in (winner, seller):
         text = invoice_text(client, who, first)
-        assert "VOID" in text and "INV-000001" in text
+        assert "VOID" not in text and "INV-000001" in text
+        credit = invoice_text(client, who, first, "credit-note")
+        assert "CREDIT NOTE" in credit and "CN-000001" in credit and "INV-000001" in credit
     run_jobs(ctx)
     voids = [m for m in sink.messages if (m.job_id or "").startswith("email:sale_void:")]
     assert sorted(m.to[0] for m in voids) == sorted(
         [winner.principal.email, seller.principal.email]
     )
     for message in voids:
-        (pdf,) = message.attachments
-        assert pdf.filename.endswith("-VOID.pdf")
-        text = pypdf.PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
-        assert "VOID" in text and "INV-000001" in text
+        names = [a.filename for a in message.attachments]
+        assert names[:2] == [f"INV-000001-{first}.pdf", f"CN-000001-{first}.pdf"], names
+        text = pypdf.PdfReader(io.BytesIO(message.attachments[1].content)).pages[0].extract_text()
+        assert "CN-000001" in text and "INV-000001" in text
 
     # A second chance: not to the buyer whose sale was voided; to the runner-up, who buys.
     response = Actor(client, seller).post(f"/api/auctions/{first}/offers", {"bidderId": winner.id})
@@ -270,8 +273,10 @@ def test_unpaid_voids_the_sale_keeps_the_invoice_and_opens_a_second_chance(
     # Gap-free: the void number stays, the new sale takes the next one.
     assert numbers(ctx) == [(1, True), (2, False), (3, False)]
     assert "INV-000003" in invoice_text(client, runner_up, first)
-    # The voided buyer still reads their void copy; the new buyer's is not theirs to read.
+    # The voided buyer still reads their invoice and its credit note; the new buyer's invoice
+    # is not theirs to read.
     text = invoice_text(client, winner, first)
-    assert "INV-000001" in text and "VOID" in text
+    assert "INV-000001" in text and "INV-000003" not in text
+    assert "CN-000001" in invoice_text(client, winner, first, "credit-note")
     assert other  # INV-000002 is untouched
     assert "VOID" not in invoice_text(client, seller, other)

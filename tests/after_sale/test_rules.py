@@ -71,7 +71,12 @@ def test_the_default_decision(
 
 def test_each_deadline_is_scheduled_only_in_its_status() -> None:
     every = dict(
-        decision_reminder=1, decision_deadline=2, counter_expiry=3, offer_expiry=4, payment_due=5
+        decision_reminder=1,
+        decision_deadline=2,
+        counter_expiry=3,
+        offer_expiry=4,
+        payment_due=5,
+        ship_due=6,
     )
     assert deadline_entries(PendingDeadlines("ended", **every)) == {
         Moment.DECISION_REMINDER: 1,
@@ -79,10 +84,11 @@ def test_each_deadline_is_scheduled_only_in_its_status() -> None:
         Moment.COUNTER_EXPIRY: 3,
         Moment.OFFER_EXPIRY: None,
         Moment.PAYMENT_DUE: None,
+        Moment.SHIP_DUE: None,
     }
     assert deadline_entries(PendingDeadlines("closed_no_winner", **every))[Moment.OFFER_EXPIRY] == 4
     sold = deadline_entries(PendingDeadlines("sold", **every))
-    assert sold == {m: (5 if m == Moment.PAYMENT_DUE else None) for m in sold}
+    assert sold == {m: {Moment.PAYMENT_DUE: 5, Moment.SHIP_DUE: 6}.get(m) for m in sold}
     for status in ("scheduled", "live"):
         assert set(deadline_entries(PendingDeadlines(status, **every)).values()) == {None}
 
@@ -273,8 +279,9 @@ def test_the_new_emails_say_what_to_do_and_by_when() -> None:
     assert "is accepted and the item sold" in accept.text
     offer = compose(letter(Template.OFFER_RECEIVED))
     assert "₹1,20,000.00" in offer.subject and "Answer by" in offer.text
-    void = compose(letter(Template.SALE_VOID, role="buyer"))
-    assert "INV-000042 (VOID)" in void.text and "void" in void.subject.lower()
+    void = compose(letter(Template.SALE_VOID, role="buyer", credit_note_label="CN-000007"))
+    assert "INV-000042 (cancelled)" in void.text and "void" in void.subject.lower()
+    assert "Credit note CN-000007 cancels invoice INV-000042 in full" in void.text
     marked = compose(letter(Template.PAYMENT_DUE, role="seller", payment_status="paid"))
     unmarked = compose(letter(Template.PAYMENT_DUE, role="seller", payment_status="pending"))
     assert "has marked it paid" in marked.text and "has not marked it paid" in unmarked.text

@@ -40,9 +40,11 @@ from tests.support import harness
 from tests.support.after_sale import hammer
 from tests.support.api_client import Api, Reply
 from tests.support.gateway import Gateway
+from tests.support.gst_samples import gstin_for
 from tests.support.harness import Person, tcp
 
 BIG = {"itemName": "x" * (70 * 1024)}  # over the 64 KiB body limit
+GSTIN_KA = str(gstin_for("29"))  # a registered seller in Karnataka
 
 
 def operations() -> list[Any]:
@@ -1297,6 +1299,482 @@ def _(w: World) -> Reply:
 @scenario("mark_all_read", "unauthenticated")
 def _(w: World) -> Reply:
     return w.api.post("/api/notifications/read-all")
+
+
+# the open marketplace: selling, documents, shipping, disputes
+
+SELLER_PROFILE = {
+    "displayName": "Sita Antiques",
+    "phone": "+919845012345",
+    "address": {
+        "line1": "12 MG Road",
+        "city": "Bengaluru",
+        "state": "KA",
+        "postalCode": "560001",
+        "country": "IN",
+    },
+    "acceptTerms": True,
+}
+DELIVERY = {
+    "line1": "4 Marine Drive",
+    "city": "Mumbai",
+    "state": "MH",
+    "postalCode": "400020",
+    "country": "IN",
+}
+SHIPMENT = {"carrier": "India Post", "trackingNumber": "EE123456789IN"}
+COMPLAINT = {"reason": "not_received", "detail": "Nothing came."}
+RELEASE = {"outcome": "release", "note": "Tracking shows it delivered."}
+
+
+def _profile(w: World, who: Person | None, body: Any = None) -> Reply:
+    return w.api.put(
+        "/api/me/seller-profile",
+        json=SELLER_PROFILE if body is None else body,
+        headers=who.headers if who else None,
+    )
+
+
+def _shipped_sale(w: World, *, gstin: str | None = None) -> uuid.UUID:
+    """Sold (the buyer's 150.00 accepted) with shipping terms `ship`, not paid yet; the seller
+    with a profile (registered for GST with `gstin`)."""
+    from sqlalchemy import update
+
+    from shared.adapters.orm import Auction
+
+    body = dict(SELLER_PROFILE, gstin=gstin) if gstin else None
+    assert _profile(w, w.seller, body).status == 200
+    auction_id = w.live()
+    with w.ctx.db.session() as session:
+        session.execute(
+            update(Auction).where(Auction.id == auction_id).values(shipping_method="ship")
+        )
+    w.bid(w.buyer, auction_id, "150.00")
+    hammer(w.ctx, auction_id)
+    reply = w.api.post(
+        f"/api/auctions/{auction_id}/decision", json={"action": "accept"}, headers=w.seller.headers
+    )
+    assert reply.status == 200, reply
+    return auction_id
+
+
+def _paid_sale(w: World) -> uuid.UUID:
+    auction_id = _shipped_sale(w)
+    reply = _pay(w, auction_id, w.buyer, {"action": "mark_paid", "address": DELIVERY})
+    assert reply.status == 200, reply
+    return auction_id
+
+
+def _disputed(w: World) -> uuid.UUID:
+    auction_id = _paid_sale(w)
+    assert _dispute(w, auction_id, w.buyer, COMPLAINT).status == 201
+    return auction_id
+
+
+def _voided(w: World) -> uuid.UUID:
+    """Sold, then reported unpaid after its due date: void, with a credit note."""
+    from sqlalchemy import update
+
+    from shared.adapters.orm import Invoice
+
+    auction_id = w.sold()
+    past = datetime.now(UTC) - timedelta(seconds=10)
+    with w.ctx.db.session() as session:
+        session.execute(
+            update(Invoice).where(Invoice.auction_id == auction_id).values(payment_due_at=past)
+        )
+    assert _pay(w, auction_id, w.seller, {"action": "report_unpaid"}).status == 200
+    return auction_id
+
+
+def _pdf(w: World, path: str, who: Person | None, api: Api | None = None) -> Reply:
+    headers = {"Accept": "application/pdf", **(who.headers if who else {})}
+    return (api or w.api).get(path, headers=headers)
+
+
+def _dispute(w: World, auction_id: Any, who: Person | None, body: Any, step: str = "") -> Reply:
+    return w.api.post(
+        f"/api/auctions/{auction_id}/dispute{step}", json=body, headers=who.headers if who else None
+    )
+
+
+@scenario("put_seller_profile", "ok")
+def _(w: World) -> Reply:
+    reply = _profile(w, w.buyer)
+    assert reply.json()["role"] == "seller"
+    assert w.api.get("/api/me", headers=w.buyer.headers).json()["role"] == "seller"
+    return reply
+
+
+@scenario("put_seller_profile", "unauthenticated")
+def _(w: World) -> Reply:
+    return _profile(w, None)
+
+
+@scenario("put_seller_profile", "account_suspended")
+def _(w: World) -> Reply:
+    return _profile(w, w.suspended(w.buyer))
+
+
+@scenario("put_seller_profile", "validation_error")
+def _(w: World) -> Reply:
+    reply = _profile(w, w.buyer, dict(SELLER_PROFILE, gstin="29AABCS1429B1Z0"))
+    assert reply.json()["errors"][0]["field"] == "gstin"  # the check character is wrong
+    return reply
+
+
+@scenario("put_seller_profile", "payload_too_large")
+def _(w: World) -> Reply:
+    return _profile(w, w.buyer, BIG)
+
+
+@scenario("get_seller_profile", "ok")
+def _(w: World) -> Reply:
+    assert _profile(w, w.buyer).status == 200
+    return w.api.get("/api/me/seller-profile", headers=w.buyer.headers)
+
+
+@scenario("get_seller_profile", "unauthenticated")
+def _(w: World) -> Reply:
+    return w.api.get("/api/me/seller-profile")
+
+
+@scenario("get_seller_profile", "not_found")
+def _(w: World) -> Reply:
+    return w.api.get("/api/me/seller-profile", headers=w.buyer.headers)
+
+
+def _role(w: World, user_id: str, who: Person | None, body: Any) -> Reply:
+    return w.api.put(
+        f"/api/admin/users/{user_id}/role", json=body, headers=who.headers if who else None
+    )
+
+
+@scenario("set_user_role", "ok")
+def _(w: World) -> Reply:
+    reply = _role(w, w.buyer.id, w.admin, {"role": "seller"})
+    assert reply.json()["role"] == "seller"
+    return reply
+
+
+@scenario("set_user_role", "unauthenticated")
+def _(w: World) -> Reply:
+    return _role(w, w.buyer.id, None, {"role": "seller"})
+
+
+@scenario("set_user_role", "forbidden")
+def _(w: World) -> Reply:
+    return _role(w, w.buyer.id, w.seller, {"role": "seller"})
+
+
+@scenario("set_user_role", "not_found")
+def _(w: World) -> Reply:
+    return _role(w, str(uuid.uuid4()), w.admin, {"role": "seller"})
+
+
+@scenario("set_user_role", "validation_error")
+def _(w: World) -> Reply:
+    return _role(w, w.buyer.id, w.admin, {"role": "owner"})
+
+
+@scenario("get_statement", "ok")
+def _(w: World) -> Reply:
+    reply = _pdf(w, f"/api/auctions/{w.sold()}/statement", w.seller)
+    assert reply.content.startswith(b"%PDF-")
+    return reply
+
+
+@scenario("get_statement", "unauthenticated")
+def _(w: World) -> Reply:
+    return _pdf(w, f"/api/auctions/{w.sold()}/statement", None)
+
+
+@scenario("get_statement", "forbidden")
+def _(w: World) -> Reply:
+    return _pdf(w, f"/api/auctions/{w.sold()}/statement", w.buyer)  # the seller's document
+
+
+@scenario("get_statement", "not_found")
+def _(w: World) -> Reply:
+    return _pdf(w, f"/api/auctions/{w.ended()}/statement", w.seller)
+
+
+@scenario("get_statement", "invoice_not_issued")
+def _(w: World) -> Reply:
+    auction_id = _shipped_sale(w, gstin=GSTIN_KA)
+    return _pdf(w, f"/api/auctions/{auction_id}/statement", w.seller)
+
+
+@scenario("get_invoice", "invoice_not_issued")
+def _(w: World) -> Reply:
+    return _invoice(w, _shipped_sale(w, gstin=GSTIN_KA), w.buyer)
+
+
+@scenario("get_credit_note", "ok")
+def _(w: World) -> Reply:
+    reply = _pdf(w, f"/api/auctions/{_voided(w)}/credit-note", w.buyer)
+    assert b"CN-000001" in reply.headers.get("content-disposition", "").encode()
+    return reply
+
+
+@scenario("get_credit_note", "unauthenticated")
+def _(w: World) -> Reply:
+    return _pdf(w, f"/api/auctions/{_voided(w)}/credit-note", None)
+
+
+@scenario("get_credit_note", "forbidden")
+def _(w: World) -> Reply:
+    return _pdf(w, f"/api/auctions/{_voided(w)}/credit-note", w.who("buyer", "someone-else"))
+
+
+@scenario("get_credit_note", "not_found")
+def _(w: World) -> Reply:
+    return _pdf(w, f"/api/auctions/{w.sold()}/credit-note", w.buyer)  # never voided
+
+
+@scenario("get_credit_note", "unavailable")
+def _(w: World) -> Reply:
+    return _pdf(w, f"/api/auctions/{uuid.uuid4()}/credit-note", w.buyer, w.down())
+
+
+def _ship(w: World, auction_id: Any, who: Person | None, body: Any = None) -> Reply:
+    return w.api.post(
+        f"/api/auctions/{auction_id}/shipment",
+        json=SHIPMENT if body is None else body,
+        headers=who.headers if who else None,
+    )
+
+
+@scenario("record_shipment", "ok")
+def _(w: World) -> Reply:
+    reply = _ship(w, _paid_sale(w), w.seller)
+    assert reply.json()["delivery"]["trackingNumber"] == "EE123456789IN"
+    return reply
+
+
+@scenario("record_shipment", "unauthenticated")
+def _(w: World) -> Reply:
+    return _ship(w, _paid_sale(w), None)
+
+
+@scenario("record_shipment", "forbidden")
+def _(w: World) -> Reply:
+    return _ship(w, _paid_sale(w), w.buyer)
+
+
+@scenario("record_shipment", "not_found")
+def _(w: World) -> Reply:
+    return _ship(w, uuid.uuid4(), w.seller)
+
+
+@scenario("record_shipment", "shipment_not_allowed")
+def _(w: World) -> Reply:
+    reply = _ship(w, _shipped_sale(w), w.seller)  # a shipment on an unpaid sale
+    assert reply.json()["paymentStatus"] == "pending"
+    return reply
+
+
+@scenario("record_shipment", "validation_error")
+def _(w: World) -> Reply:
+    return _ship(w, _paid_sale(w), w.seller, {"carrier": "India Post"})
+
+
+@scenario("record_shipment", "payload_too_large")
+def _(w: World) -> Reply:
+    return _ship(w, uuid.uuid4(), w.seller, BIG)
+
+
+def _received(w: World, auction_id: Any, who: Person | None) -> Reply:
+    return w.api.post(f"/api/auctions/{auction_id}/received", headers=who.headers if who else None)
+
+
+@scenario("mark_received", "ok")
+def _(w: World) -> Reply:
+    auction_id = _paid_sale(w)
+    assert _ship(w, auction_id, w.seller).status == 200
+    return _received(w, auction_id, w.buyer)
+
+
+@scenario("mark_received", "unauthenticated")
+def _(w: World) -> Reply:
+    return _received(w, _paid_sale(w), None)
+
+
+@scenario("mark_received", "forbidden")
+def _(w: World) -> Reply:
+    return _received(w, _paid_sale(w), w.seller)
+
+
+@scenario("mark_received", "not_found")
+def _(w: World) -> Reply:
+    return _received(w, uuid.uuid4(), w.buyer)
+
+
+@scenario("mark_received", "receipt_not_allowed")
+def _(w: World) -> Reply:
+    return _received(w, _paid_sale(w), w.buyer)  # not shipped yet
+
+
+@scenario("open_dispute", "ok")
+def _(w: World) -> Reply:
+    reply = _dispute(w, _paid_sale(w), w.buyer, COMPLAINT)
+    assert reply.json()["status"] == "open"
+    return reply
+
+
+@scenario("open_dispute", "unauthenticated")
+def _(w: World) -> Reply:
+    return _dispute(w, _paid_sale(w), None, COMPLAINT)
+
+
+@scenario("open_dispute", "forbidden")
+def _(w: World) -> Reply:
+    return _dispute(w, _paid_sale(w), w.seller, COMPLAINT)
+
+
+@scenario("open_dispute", "not_found")
+def _(w: World) -> Reply:
+    return _dispute(w, uuid.uuid4(), w.buyer, COMPLAINT)
+
+
+@scenario("open_dispute", "dispute_not_allowed")
+def _(w: World) -> Reply:
+    return _dispute(w, _shipped_sale(w), w.buyer, COMPLAINT)  # not paid
+
+
+@scenario("open_dispute", "dispute_exists")
+def _(w: World) -> Reply:
+    return _dispute(w, _disputed(w), w.buyer, COMPLAINT)
+
+
+@scenario("open_dispute", "validation_error")
+def _(w: World) -> Reply:
+    return _dispute(w, _paid_sale(w), w.buyer, {"reason": "bored", "detail": "x"})
+
+
+@scenario("open_dispute", "payload_too_large")
+def _(w: World) -> Reply:
+    return _dispute(w, uuid.uuid4(), w.buyer, BIG)
+
+
+REPLY = {"message": "Shipped on time; tracking EE123456789IN."}
+
+
+@scenario("reply_to_dispute", "ok")
+def _(w: World) -> Reply:
+    reply = _dispute(w, _disputed(w), w.seller, REPLY, "/reply")
+    assert len(reply.json()["replies"]) == 1
+    return reply
+
+
+@scenario("reply_to_dispute", "unauthenticated")
+def _(w: World) -> Reply:
+    return _dispute(w, _disputed(w), None, REPLY, "/reply")
+
+
+@scenario("reply_to_dispute", "forbidden")
+def _(w: World) -> Reply:
+    return _dispute(w, _disputed(w), w.buyer, REPLY, "/reply")
+
+
+@scenario("reply_to_dispute", "not_found")
+def _(w: World) -> Reply:
+    return _dispute(w, _paid_sale(w), w.seller, REPLY, "/reply")  # no dispute
+
+
+@scenario("reply_to_dispute", "dispute_not_open")
+def _(w: World) -> Reply:
+    auction_id = _disputed(w)
+    assert _dispute(w, auction_id, w.admin, RELEASE, "/resolve").status == 200
+    return _dispute(w, auction_id, w.seller, REPLY, "/reply")
+
+
+@scenario("reply_to_dispute", "validation_error")
+def _(w: World) -> Reply:
+    return _dispute(w, _disputed(w), w.seller, {"message": ""}, "/reply")
+
+
+@scenario("reply_to_dispute", "payload_too_large")
+def _(w: World) -> Reply:
+    return _dispute(w, uuid.uuid4(), w.seller, BIG, "/reply")
+
+
+@scenario("resolve_dispute", "ok")
+def _(w: World) -> Reply:
+    reply = _dispute(w, _disputed(w), w.admin, {**RELEASE, "outcome": "refund"}, "/resolve")
+    assert reply.json()["creditNoteNumber"] == "CN-000001"
+    return reply
+
+
+@scenario("resolve_dispute", "unauthenticated")
+def _(w: World) -> Reply:
+    return _dispute(w, _disputed(w), None, RELEASE, "/resolve")
+
+
+@scenario("resolve_dispute", "forbidden")
+def _(w: World) -> Reply:
+    return _dispute(w, _disputed(w), w.seller, RELEASE, "/resolve")
+
+
+@scenario("resolve_dispute", "not_found")
+def _(w: World) -> Reply:
+    return _dispute(w, _paid_sale(w), w.admin, RELEASE, "/resolve")
+
+
+@scenario("resolve_dispute", "dispute_not_open")
+def _(w: World) -> Reply:
+    auction_id = _disputed(w)
+    assert _dispute(w, auction_id, w.admin, RELEASE, "/resolve").status == 200
+    return _dispute(w, auction_id, w.admin, RELEASE, "/resolve")
+
+
+@scenario("resolve_dispute", "refund_not_allowed")
+def _(w: World) -> Reply:
+    from sqlalchemy import update
+
+    from shared.adapters.orm import Invoice
+
+    auction_id = _disputed(w)
+    past = datetime.now(UTC) - timedelta(seconds=10)
+    with w.ctx.db.session() as session:
+        session.execute(
+            update(Invoice).where(Invoice.auction_id == auction_id).values(payment_due_at=past)
+        )
+    assert _pay(w, auction_id, w.seller, {"action": "report_unpaid"}).status == 200
+    return _dispute(w, auction_id, w.admin, {**RELEASE, "outcome": "refund"}, "/resolve")
+
+
+@scenario("resolve_dispute", "validation_error")
+def _(w: World) -> Reply:
+    return _dispute(w, _disputed(w), w.admin, {"outcome": "halve", "note": "x"}, "/resolve")
+
+
+@scenario("resolve_dispute", "payload_too_large")
+def _(w: World) -> Reply:
+    return _dispute(w, uuid.uuid4(), w.admin, BIG, "/resolve")
+
+
+@scenario("list_disputes", "ok")
+def _(w: World) -> Reply:
+    auction_id = _disputed(w)
+    reply = w.api.get("/api/admin/disputes", headers=w.admin.headers)
+    assert [d["auctionId"] for d in reply.json()["items"]] == [str(auction_id)]
+    return reply
+
+
+@scenario("list_disputes", "unauthenticated")
+def _(w: World) -> Reply:
+    return w.api.get("/api/admin/disputes")
+
+
+@scenario("list_disputes", "forbidden")
+def _(w: World) -> Reply:
+    return w.api.get("/api/admin/disputes", headers=w.seller.headers)
+
+
+@scenario("list_disputes", "validation_error")
+def _(w: World) -> Reply:
+    return w.api.get("/api/admin/disputes", query={"status": "lost"}, headers=w.admin.headers)
 
 
 # trust and safety: shill suspects, blocked bidders, feedback, reputations

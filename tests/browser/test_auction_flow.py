@@ -227,7 +227,7 @@ def test_forms_are_labelled_keyboard_usable_and_fit_a_phone(browsing: Browsing) 
     assert horizontal_overflow(seller) <= 0, "the auction list scrolls sideways on a phone"
     seller.get_by_test_id("new-auction-link").click()
     form = seller.get_by_test_id("create-form")
-    expect_named_controls(form, 10)  # every field of the create form (+ category)
+    expect_named_controls(form, 12)  # every field of the create form (+ category, delivery)
     assert horizontal_overflow(seller) <= 0, "the create form scrolls sideways on a phone"
     shot(seller, "create-form-phone")
 

@@ -187,7 +187,10 @@ def test_request_schemas_are_the_validating_models(served: dict[str, Any]) -> No
     schemas = served["components"]["schemas"]
     for model in (CreateAuction, PlaceBid):
         generated = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        nested = generated.pop("$defs", {})  # the models it nests are components of their own
         assert schemas[model.__name__] == orjson.loads(orjson.dumps(generated))
+        for name, schema in nested.items():
+            assert schemas[name] == orjson.loads(orjson.dumps(schema)), name
     body = served["paths"]["/api/auctions"]["post"]["requestBody"]
     assert body["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/CreateAuction"
@@ -446,6 +449,24 @@ def _valid_body(model: type[BaseModel]) -> dict[str, Any]:
         "OfferResponse": {"action": "accept"},
         "PaymentRequest": {"action": "mark_paid"},
         "Suspend": {"reason": "shill bidding"},
+        # the open marketplace
+        "SellerProfileIn": {
+            "displayName": "Sita Antiques",
+            "phone": "+919845012345",
+            "address": {
+                "line1": "12 MG Road",
+                "city": "Bengaluru",
+                "state": "KA",
+                "postalCode": "560001",
+                "country": "IN",
+            },
+            "acceptTerms": True,
+        },
+        "SetRole": {"role": "seller"},
+        "Shipment": {"carrier": "India Post", "trackingNumber": "EE123456789IN"},
+        "OpenDispute": {"reason": "not_received", "detail": "Nothing came."},
+        "DisputeReplyIn": {"message": "Shipped on time; tracking attached."},
+        "ResolveDispute": {"outcome": "release", "note": "Tracking shows delivery."},
         # trust and safety
         "LeaveFeedback": {"rating": "positive"},
         "ReplyToFeedback": {"comment": "Thank you"},
@@ -618,6 +639,67 @@ def test_checked_offer_payment_and_moderation_routes(
     api("mark_read", rival, expect=200, notification_id=note_id)
     log = api("list_audit", admin, expect=200, query={"auctionId": str(auction)}).json()
     assert [e["action"] for e in log["items"]][:2] == ["buyer.mark_paid", "bidder.offer_accept"]
+
+
+def test_checked_open_marketplace_routes(
+    api: Api, ctx: Context, client: Client, seller: Person, buyer: Person, admin: Person
+) -> None:
+    """Start selling, a registered seller's shipped sale (its tax invoice issued at payment),
+    the shipment and receipt, a dispute refunded, the documents, the admin's role control."""
+    from tests.support import market
+
+    asha = harness.person(ctx, "buyer", "Asha Kumar")
+    api("get_seller_profile", asha, expect=404)
+    made = api(
+        "put_seller_profile", asha, expect=200, json=market.profile(gstin=market.SELLER_GSTIN)
+    )
+    assert made.json()["role"] == "seller"
+    assert api("get_seller_profile", asha, expect=200).json()["gstRegistered"] is True
+    demoted = api("set_user_role", admin, expect=200, user_id=seller.id, json={"role": "buyer"})
+    assert demoted.json()["role"] == "buyer"
+    api("set_user_role", admin, expect=200, user_id=seller.id, json={"role": "seller"})
+    suspended = harness.person(ctx, "buyer")
+    api("suspend_user", admin, expect=200, user_id=suspended.id, json={"reason": "fraud"})
+    refused = api("put_seller_profile", suspended, expect=403, json=market.profile()).json()
+    assert refused["code"] == "account_suspended"
+
+    auction = market.sold(ctx, client, asha, buyer, "1000.00", shipping_method="ship")
+    assert api("get_invoice", buyer, expect=409, auction_id=auction).json()["code"] == (
+        "invoice_not_issued"
+    )
+    api("get_statement", asha, expect=409, auction_id=auction)
+    early = api("record_shipment", asha, expect=409, auction_id=auction, json=market.SHIPMENT)
+    assert early.json()["code"] == "shipment_not_allowed"
+    api("mark_received", buyer, expect=409, auction_id=auction)
+    api("open_dispute", buyer, expect=409, auction_id=auction, json=market.COMPLAINT)
+    paid = {"action": "mark_paid", "address": market.MAHARASHTRA}
+    assert api("payment", buyer, expect=200, auction_id=auction, json=paid).json()["delivery"]
+    assert api("get_invoice", buyer, expect=200, auction_id=auction).content.startswith(b"%PDF")
+    api("get_statement", buyer, expect=403, auction_id=auction)
+    assert api("get_statement", asha, expect=200, auction_id=auction).content.startswith(b"%PDF")
+    api("record_shipment", buyer, expect=403, auction_id=auction, json=market.SHIPMENT)
+    api("record_shipment", asha, expect=200, auction_id=auction, json=market.SHIPMENT)
+    api("mark_received", asha, expect=403, auction_id=auction)
+    api("mark_received", buyer, expect=200, auction_id=auction)
+
+    api("open_dispute", asha, expect=403, auction_id=auction, json=market.COMPLAINT)
+    opened = api("open_dispute", buyer, expect=201, auction_id=auction, json=market.COMPLAINT)
+    assert opened.json()["status"] == "open"
+    api("open_dispute", buyer, expect=409, auction_id=auction, json=market.COMPLAINT)
+    answer = {"message": "Sent on time."}
+    api("reply_to_dispute", buyer, expect=403, auction_id=auction, json=answer)
+    api("reply_to_dispute", asha, expect=200, auction_id=auction, json=answer)
+    listed = api("list_disputes", admin, expect=200).json()
+    assert [d["auctionId"] for d in listed["items"]] == [str(auction)]
+    refund = {"outcome": "refund", "note": "Not as described."}
+    api("get_credit_note", buyer, expect=404, auction_id=auction)
+    resolved = api("resolve_dispute", admin, expect=200, auction_id=auction, json=refund).json()
+    assert resolved["creditNoteNumber"] == "CN-000001"
+    api("resolve_dispute", admin, expect=409, auction_id=auction, json=refund)
+    api("reply_to_dispute", asha, expect=409, auction_id=auction, json=answer)
+    api("get_credit_note", harness.person(ctx, "buyer"), expect=403, auction_id=auction)
+    credit = api("get_credit_note", buyer, expect=200, auction_id=auction)
+    assert credit.content.startswith(b"%PDF")
 
 
 def test_checked_trust_routes(
@@ -808,7 +890,9 @@ def test_checked_rate_limits(
         who = harness.person(ctx, op.roles[0] if op.roles else "seller")  # a full bucket
         params = _unknown_params(op)
         body = _valid_body(op.body) if op.body is not None else None
-        first = {"create_auction": 201, "mark_all_read": 200}.get(op.name, 404)
+        first = {"create_auction": 201, "mark_all_read": 200, "put_seller_profile": 200}.get(
+            op.name, 404
+        )
         api(op.name, who, expect=first, json=body, **params)
         refused = api(op.name, who, expect=429, json=body, **params)
         assert int(refused.headers["Retry-After"]) >= 1

@@ -338,4 +338,6 @@ def test_a_sales_invoice_is_kept_in_the_s3_bucket(
         time.sleep(0.25)
     sale_mails = [m for m in sendgrid.messages if m.attachments]
     assert {to for m in sale_mails for to in m.to} == {"meera@example.com", "kabir@example.com"}
-    assert all(a.content == kept for m in sale_mails for a in m.attachments)
+    assert all(m.attachments[0].content == kept for m in sale_mails)
+    # the seller's also carries their statement of the sale
+    assert sorted(len(m.attachments) for m in sale_mails) == [1, 2]

@@ -64,12 +64,17 @@ def test_a_sale_mails_both_sides_with_the_invoice(
         assert " IST" in message.text  # TZ (default Asia/Kolkata)
         assert "Brass &lt;lamp&gt; &amp; shade" in message.html
         assert "Brass <lamp> & shade" in message.text
-        (attachment,) = message.attachments
+        attachment = message.attachments[0]
         assert attachment.filename == f"INV-000001-{ended}.pdf"
         assert attachment.type == "application/pdf"
         text = pypdf.PdfReader(io.BytesIO(attachment.content)).pages[0].extract_text()
         assert "INV-000001" in text and "INR 1,20,000.00" in text
     assert to_buyer.attachments[0].content == to_seller.attachments[0].content  # built once
+    # The seller also gets their statement of the sale (hammer price, fee, net).
+    assert [a.filename for a in to_seller.attachments[1:]] == [f"INV-000001-{ended}-statement.pdf"]
+    statement = pypdf.PdfReader(io.BytesIO(to_seller.attachments[1].content)).pages[0]
+    assert "SELLER'S STATEMENT" in statement.extract_text()
+    assert len(to_buyer.attachments) == 1
     assert sink.duplicates() == []
 
 
@@ -135,7 +140,7 @@ def test_a_counter_accept_confirms_the_sale_in_one_email_each_with_the_invoice(
         "Ravi accepted your counter-offer on Brass <lamp> & shade (invoice INV-000001)",
     ]
     accepted = [m for m in sink.messages if m.job_id and ":counter_accepted:" in m.job_id]
-    assert len(accepted) == 2 and all(len(m.attachments) == 1 for m in accepted)
+    assert sorted(len(m.attachments) for m in accepted) == [1, 2]  # the seller's statement
     assert not [m for m in sink.messages if m.job_id and m.job_id.startswith("email:sale:")]
 
 

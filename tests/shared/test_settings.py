@@ -118,6 +118,10 @@ def test_public_urls_are_kept_without_a_trailing_slash(monkeypatch: pytest.Monke
         ("PLATFORM_FEE_PCT", "2.125"),
         ("GST_RATE_PCT", "eighteen"),
         ("GST_RATE_PCT", "1e1"),
+        ("SHIP_WINDOW_SECS", "0"),
+        ("SHIP_WINDOW_SECS", "5 days"),
+        ("DISPUTE_WINDOW_SECS", "-1"),
+        ("DISPUTE_WINDOW_SECS", "99999999999"),
     ],
 )
 def test_a_wrong_value_names_its_variable_in_one_line(

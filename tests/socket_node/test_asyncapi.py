@@ -18,7 +18,7 @@ from chalice.test import Client
 from sqlalchemy import update
 
 from shared.adapters import keys
-from shared.adapters.orm import CounterOffer, Invoice, SecondChanceOffer
+from shared.adapters.orm import Auction, CounterOffer, Invoice, SecondChanceOffer
 from shared.domain.vocabulary import ROOM_EVENTS, EventType
 from shared.services import deadlines, ticker
 from shared.services.context import Context
@@ -141,6 +141,40 @@ def flows(ctx: Context, client: Client, seller: Person, buyer: Person, admin: Pe
         )
     deadlines.payment_due(ctx, unpaid)
     sellers.post(f"/api/auctions/{unpaid}/payment", {"action": "report_unpaid"})
+    # an item that ships: paid with an address, the ship window passes, shipped, received,
+    # then a dispute, a reply, a refund
+    shipped = ended_auction(ctx, client, seller, [(buyer, "100.00")])
+    with ctx.db.session() as session:
+        session.execute(update(Auction).where(Auction.id == shipped).values(shipping_method="ship"))
+    sellers.decided(shipped, action="accept")
+    address = {
+        "line1": "4 Marine Drive",
+        "city": "Mumbai",
+        "state": "MH",
+        "postalCode": "400020",
+        "country": "IN",
+    }
+    paid = bidding.post(
+        f"/api/auctions/{shipped}/payment", {"action": "mark_paid", "address": address}
+    )
+    assert paid.status_code == 200, paid.body
+    with ctx.db.session() as session:
+        session.execute(
+            update(Invoice)
+            .where(Invoice.auction_id == shipped)
+            .values(ship_by=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    assert deadlines.ship_due(ctx, shipped)
+    tracking = {"carrier": "India Post", "trackingNumber": "EE123456789IN"}
+    assert sellers.post(f"/api/auctions/{shipped}/shipment", tracking).status_code == 200
+    assert bidding.post(f"/api/auctions/{shipped}/received").status_code == 200
+    complaint = {"reason": "not_as_described", "detail": "Cracked."}
+    assert bidding.post(f"/api/auctions/{shipped}/dispute", complaint).status_code == 201
+    reply = {"message": "It left intact."}
+    assert sellers.post(f"/api/auctions/{shipped}/dispute/reply", reply).status_code == 200
+    refund = {"outcome": "refund", "note": "The photos show the crack."}
+    resolved = Actor(client, admin).post(f"/api/auctions/{shipped}/dispute/resolve", refund)
+    assert resolved.status_code == 200, resolved.body
     # a start, and an admin's cancel
     started = insert_auction(ctx, seller, go_live_at=datetime.now(UTC) + timedelta(hours=1))
     Actor(client, admin).post(f"/api/admin/auctions/{started}/start")

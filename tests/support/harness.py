@@ -96,11 +96,14 @@ def start_services() -> SuiteServices:
 
 
 def wipe(ctx: Context) -> None:
-    """Empty every table (keeping the invoice counter's row) and the test Redis db."""
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name != "invoice_sequence"]
+    """Empty every table (keeping the rows of the invoice and credit note counters) and the
+    test Redis db."""
+    counters = ("invoice_sequence", "credit_note_sequence")
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name not in counters]
     with ctx.db.session() as session:
         session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        session.execute(text("UPDATE invoice_sequence SET last_number = 0"))
+        for counter in counters:
+            session.execute(text(f"UPDATE {counter} SET last_number = 0"))
     flush_redis()
     users._seen.clear()
 

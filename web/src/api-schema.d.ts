@@ -84,6 +84,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/admin/disputes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Disputes, open ones oldest first (status: open | resolved)
+         * @description Needs the role `admin`.
+         */
+        get: operations["list_disputes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/admin/jobs/dead": {
         parameters: {
             query?: never;
@@ -157,6 +177,26 @@ export interface paths {
          */
         get: operations["list_users"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/users/{user_id}/role": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set a user's role (buyer, seller, admin); audited
+         * @description Needs the role `admin`.
+         */
+        put: operations["set_user_role"];
         post?: never;
         delete?: never;
         options?: never;
@@ -281,6 +321,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auctions/{auction_id}/credit-note": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The credit note of a voided sale (PDF, `CN-000001`); buyer, seller, admins */
+        get: operations["get_credit_note"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auctions/{auction_id}/decision": {
         parameters: {
             query?: never;
@@ -292,6 +349,60 @@ export interface paths {
         put?: never;
         /** The seller's decision on an ended auction: accept, reject, or counter */
         post: operations["decide"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auctions/{auction_id}/dispute": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The buyer opens a dispute on a paid sale: not_received or not_as_described */
+        post: operations["open_dispute"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auctions/{auction_id}/dispute/reply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The seller replies to the auction's open dispute */
+        post: operations["reply_to_dispute"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auctions/{auction_id}/dispute/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * An admin resolves the auction's open dispute: refund or release
+         * @description Needs the role `admin`.
+         */
+        post: operations["resolve_dispute"];
         delete?: never;
         options?: never;
         head?: never;
@@ -419,6 +530,57 @@ export interface paths {
         put?: never;
         /** The sale's payment: mark_paid (buyer), confirm or report_unpaid (seller) */
         post: operations["payment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auctions/{auction_id}/received": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The buyer marks the item received (no body) */
+        post: operations["mark_received"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auctions/{auction_id}/shipment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The seller records the shipment (carrier, tracking number) of a paid sale */
+        post: operations["record_shipment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auctions/{auction_id}/statement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The seller's statement of the sale (PDF: hammer price, shipping, platform fee, net); the seller and admins */
+        get: operations["get_statement"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -600,6 +762,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me/seller-profile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's seller profile (404 before they start selling) */
+        get: operations["get_seller_profile"];
+        /** Start selling: the seller's profile (a buyer becomes a seller from the next request) */
+        put: operations["put_seller_profile"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/me/watchlist": {
         parameters: {
             query?: never;
@@ -740,6 +920,51 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AddressIn
+         * @description An Indian postal address. `state` by name, short code or GST code (`Karnataka`, `KA`,
+         *     `29`); `postalCode` the 6-digit PIN; `country` `IN`.
+         */
+        AddressIn: {
+            /** Line1 */
+            line1: string;
+            /**
+             * Line2
+             * @default null
+             */
+            line2?: string | null;
+            /** City */
+            city: string;
+            /** State */
+            state: string;
+            /** Postalcode */
+            postalCode: string;
+            /** Country */
+            country: string;
+        };
+        /** AddressOut */
+        AddressOut: {
+            /** Line1 */
+            line1: string;
+            /** Line2 */
+            line2: string | null;
+            /** City */
+            city: string;
+            /**
+             * State
+             * @description The state's name.
+             */
+            state: string;
+            /**
+             * Statecode
+             * @description Its GST state code, e.g. `29`.
+             */
+            stateCode: string;
+            /** Postalcode */
+            postalCode: string;
+            /** Country */
+            country: string;
+        };
         /** AdminUserList */
         AdminUserList: {
             /** Items */
@@ -904,7 +1129,7 @@ export interface components {
              * @description Why a closed_no_winner auction closed.
              * @enum {string}
              */
-            closeReason?: "no_bids" | "rejected" | "counter_rejected" | "decision_expired" | "counter_expired" | "unpaid" | "offer_declined";
+            closeReason?: "no_bids" | "rejected" | "counter_rejected" | "decision_expired" | "counter_expired" | "unpaid" | "offer_declined" | "refunded";
             /** @description A sold auction's payment. */
             payment?: components["schemas"]["PaymentOut"];
             /** @description The second-chance offer: the newest to its seller and admins, the caller's own to a bidder. */
@@ -931,6 +1156,12 @@ export interface components {
              * @description Why it was cancelled, once cancelled.
              */
             cancelReason?: string;
+            /** @description How the item reaches its buyer (absent: the seller stated none). */
+            shipping?: components["schemas"]["ShippingOut"];
+            /** @description A sale's delivery, to its buyer, its seller and admins. */
+            delivery?: components["schemas"]["DeliveryOut"];
+            /** @description The sale's dispute, to its buyer, its seller and admins. */
+            dispute?: components["schemas"]["DisputeOut"];
         };
         /** AuditEntryOut */
         AuditEntryOut: {
@@ -1181,6 +1412,8 @@ export interface components {
              * @default null
              */
             category?: string | null;
+            /** @default null */
+            shipping?: components["schemas"]["ShippingTerms"] | null;
         };
         /** DeadJobList */
         DeadJobList: {
@@ -1230,6 +1463,39 @@ export interface components {
              */
             amount?: (number | string) | null;
         };
+        /**
+         * DeliveryOut
+         * @description A sale's way to its buyer (shown to the buyer, the seller and admins).
+         */
+        DeliveryOut: {
+            /** @description Where it goes (given at payment). */
+            address: components["schemas"]["AddressOut"] | null;
+            /**
+             * Shipby
+             * Format: date-time
+             * @description An item that ships: the seller ships by then (paid + window).
+             * @example 2030-01-01T10:00:00.000Z
+             */
+            shipBy?: string;
+            /**
+             * Shippedat
+             * Format: date-time
+             * @description ISO 8601 UTC with milliseconds.
+             * @example 2030-01-01T10:00:00.000Z
+             */
+            shippedAt?: string;
+            /** Carrier */
+            carrier?: string;
+            /** Trackingnumber */
+            trackingNumber?: string;
+            /**
+             * Receivedat
+             * Format: date-time
+             * @description ISO 8601 UTC with milliseconds.
+             * @example 2030-01-01T10:00:00.000Z
+             */
+            receivedAt?: string;
+        };
         /** DevLogin */
         DevLogin: {
             /** Email */
@@ -1245,6 +1511,91 @@ export interface components {
              * @enum {string}
              */
             role?: "buyer" | "seller" | "admin";
+        };
+        /** DisputeList */
+        DisputeList: {
+            /** Items */
+            items: components["schemas"]["DisputeOut"][];
+            /** Nextcursor */
+            nextCursor: string | null;
+        };
+        /** DisputeOut */
+        DisputeOut: {
+            /** Id */
+            id: string;
+            /** Auctionid */
+            auctionId: string;
+            /** Itemname */
+            itemName: string;
+            /** Buyerid */
+            buyerId: string;
+            /** Sellerid */
+            sellerId: string;
+            /**
+             * Reason
+             * @enum {string}
+             */
+            reason: "not_received" | "not_as_described";
+            /** Detail */
+            detail: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "open" | "resolved";
+            /**
+             * Openedat
+             * Format: date-time
+             * @description ISO 8601 UTC with milliseconds.
+             * @example 2030-01-01T10:00:00.000Z
+             */
+            openedAt: string;
+            /**
+             * Replies
+             * @description The seller's replies, oldest first.
+             */
+            replies: components["schemas"]["DisputeReplyOut"][];
+            /**
+             * Outcome
+             * @description Once resolved.
+             * @enum {string}
+             */
+            outcome?: "refund" | "release";
+            /**
+             * Resolvedat
+             * Format: date-time
+             * @description ISO 8601 UTC with milliseconds.
+             * @example 2030-01-01T10:00:00.000Z
+             */
+            resolvedAt?: string;
+            /** Resolutionnote */
+            resolutionNote?: string;
+            /**
+             * Creditnotenumber
+             * @description A refund: the credit note that cancels the invoice.
+             */
+            creditNoteNumber?: string;
+        };
+        /** DisputeReplyIn */
+        DisputeReplyIn: {
+            /** Message */
+            message: string;
+        };
+        /** DisputeReplyOut */
+        DisputeReplyOut: {
+            /** Id */
+            id: string;
+            /** Authorid */
+            authorId: string;
+            /** Message */
+            message: string;
+            /**
+             * Createdat
+             * Format: date-time
+             * @description ISO 8601 UTC with milliseconds.
+             * @example 2030-01-01T10:00:00.000Z
+             */
+            createdAt: string;
         };
         /**
          * EditAuction
@@ -1303,6 +1654,8 @@ export interface components {
              * @default null
              */
             category?: string | null;
+            /** @default null */
+            shipping?: components["schemas"]["ShippingTerms"] | null;
         };
         /** FeedbackList */
         FeedbackList: {
@@ -1471,7 +1824,7 @@ export interface components {
              * Type
              * @enum {string}
              */
-            type: "new_bid" | "outbid" | "auction_started" | "auction_ended" | "decision_required" | "accepted" | "rejected" | "counter_offer" | "counter_accepted" | "counter_rejected" | "decision_reminder" | "decision_expired" | "counter_expired" | "offer_received" | "offer_accepted" | "offer_rejected" | "offer_expired" | "payment_marked" | "payment_confirmed" | "payment_due" | "sale_void" | "ending_soon" | "auction_cancelled";
+            type: "new_bid" | "outbid" | "auction_started" | "auction_ended" | "decision_required" | "accepted" | "rejected" | "counter_offer" | "counter_accepted" | "counter_rejected" | "decision_reminder" | "decision_expired" | "counter_expired" | "offer_received" | "offer_accepted" | "offer_rejected" | "offer_expired" | "payment_marked" | "payment_confirmed" | "payment_due" | "sale_void" | "ending_soon" | "auction_cancelled" | "shipped" | "received" | "shipment_overdue" | "dispute_opened" | "dispute_replied" | "dispute_resolved";
             /** Payload */
             payload: {
                 [key: string]: unknown;
@@ -1554,13 +1907,26 @@ export interface components {
              */
             action: "accept" | "reject";
         };
+        /** OpenDispute */
+        OpenDispute: {
+            /**
+             * Reason
+             * @enum {string}
+             */
+            reason: "not_received" | "not_as_described";
+            /**
+             * Detail
+             * @description What went wrong, in the buyer's words.
+             */
+            detail: string;
+        };
         /** PaymentOut */
         PaymentOut: {
             /**
              * Status
              * @enum {string}
              */
-            status: "pending" | "paid" | "confirmed" | "unpaid";
+            status: "pending" | "paid" | "confirmed" | "unpaid" | "refunded";
             /**
              * Dueat
              * Format: date-time
@@ -1568,6 +1934,12 @@ export interface components {
              * @example 2030-01-01T10:00:00.000Z
              */
             dueAt: string;
+            /**
+             * Totaldue
+             * @description What the invoice asks of the buyer (hammer price, premium, shipping, GST), once it is issued.
+             * @example 1250.00
+             */
+            totalDue?: string;
         };
         /** PaymentRequest */
         PaymentRequest: {
@@ -1577,6 +1949,17 @@ export interface components {
              * @enum {string}
              */
             action: "mark_paid" | "confirm" | "report_unpaid";
+            /**
+             * @description With `mark_paid`: the buyer's address, where the item is delivered (required when the item ships) and what the tax invoice names.
+             * @default null
+             */
+            address?: components["schemas"]["AddressIn"] | null;
+            /**
+             * Gstin
+             * @description With `mark_paid`: a registered buyer's GSTIN, for the tax invoice.
+             * @default null
+             */
+            gstin?: string | null;
         };
         /**
          * PlaceBid
@@ -1612,7 +1995,7 @@ export interface components {
              * Code
              * @enum {string}
              */
-            code: "bad_request" | "unauthenticated" | "forbidden" | "own_auction" | "account_suspended" | "bidder_blocked" | "not_found" | "method_not_allowed" | "auction_not_live" | "bid_too_low" | "already_highest" | "decision_not_allowed" | "counter_too_low" | "counter_not_pending" | "auction_not_editable" | "auction_not_cancellable" | "too_many_images" | "offer_pending" | "offer_not_pending" | "offer_not_allowed" | "payment_action_not_allowed" | "feedback_not_allowed" | "feedback_exists" | "reply_exists" | "payload_too_large" | "unsupported_media_type" | "validation_error" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "unavailable" | "outcome_unknown";
+            code: "bad_request" | "unauthenticated" | "forbidden" | "own_auction" | "account_suspended" | "bidder_blocked" | "not_found" | "method_not_allowed" | "auction_not_live" | "bid_too_low" | "already_highest" | "decision_not_allowed" | "counter_too_low" | "counter_not_pending" | "auction_not_editable" | "auction_not_cancellable" | "too_many_images" | "offer_pending" | "offer_not_pending" | "offer_not_allowed" | "payment_action_not_allowed" | "invoice_not_issued" | "shipment_not_allowed" | "receipt_not_allowed" | "dispute_not_allowed" | "dispute_exists" | "dispute_not_open" | "refund_not_allowed" | "feedback_not_allowed" | "feedback_exists" | "reply_exists" | "payload_too_large" | "unsupported_media_type" | "validation_error" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "unavailable" | "outcome_unknown";
             /**
              * Errors
              * @description With `validation_error`.
@@ -1674,10 +2057,16 @@ export interface components {
             offerStatus?: "pending" | "accepted" | "rejected" | "expired";
             /**
              * Paymentstatus
-             * @description With `payment_action_not_allowed`: the payment's status.
+             * @description With `payment_action_not_allowed`, `shipment_not_allowed`, `receipt_not_allowed`, `dispute_not_allowed`, `refund_not_allowed`: the payment's status.
              * @enum {string}
              */
-            paymentStatus?: "pending" | "paid" | "confirmed" | "unpaid";
+            paymentStatus?: "pending" | "paid" | "confirmed" | "unpaid" | "refunded";
+            /**
+             * Disputestatus
+             * @description With `dispute_exists`, `dispute_not_open`: the dispute's status.
+             * @enum {string}
+             */
+            disputeStatus?: "open" | "resolved";
         };
         /** PurchaseList */
         PurchaseList: {
@@ -1822,6 +2211,138 @@ export interface components {
              * @example 2030-01-01T10:00:00Z
              */
             goLiveAt: string;
+        };
+        /** ResolveDispute */
+        ResolveDispute: {
+            /**
+             * Outcome
+             * @description `refund`: the sale is void and credited (a credit note); `release`: the sale stands.
+             * @enum {string}
+             */
+            outcome: "refund" | "release";
+            /**
+             * Note
+             * @description The decision's reason, told to both sides.
+             */
+            note: string;
+        };
+        /** SellerProfileIn */
+        SellerProfileIn: {
+            /**
+             * Displayname
+             * @description The name buyers see and invoices print (1 to 100 characters, one line).
+             */
+            displayName: string;
+            /**
+             * Phone
+             * @description E.164: `+` and the country code, digits only (`+919845012345`).
+             */
+            phone: string;
+            /** @description Where the seller sells from. */
+            address: components["schemas"]["AddressIn"];
+            /**
+             * Gstin
+             * @description Registered for GST: the sales' invoices are GST tax invoices. Its state must be the address's.
+             * @default null
+             */
+            gstin?: string | null;
+            /**
+             * Acceptterms
+             * @description Must be true: the seller's terms.
+             */
+            acceptTerms: boolean;
+        };
+        /** SellerProfileOut */
+        SellerProfileOut: {
+            /** Userid */
+            userId: string;
+            /** Displayname */
+            displayName: string;
+            /** Phone */
+            phone: string;
+            address: components["schemas"]["AddressOut"];
+            /** Gstin */
+            gstin: string | null;
+            /**
+             * Gstregistered
+             * @description True: the seller's invoices are tax invoices.
+             */
+            gstRegistered: boolean;
+            /**
+             * Role
+             * @description The user's role now (a buyer who starts selling: seller).
+             * @enum {string}
+             */
+            role: "buyer" | "seller" | "admin";
+            /**
+             * Termsacceptedat
+             * Format: date-time
+             * @description ISO 8601 UTC with milliseconds.
+             * @example 2030-01-01T10:00:00.000Z
+             */
+            termsAcceptedAt: string;
+            /**
+             * Updatedat
+             * Format: date-time
+             * @description ISO 8601 UTC with milliseconds.
+             * @example 2030-01-01T10:00:00.000Z
+             */
+            updatedAt: string;
+        };
+        /** SetRole */
+        SetRole: {
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "buyer" | "seller" | "admin";
+        };
+        /** Shipment */
+        Shipment: {
+            /** Carrier */
+            carrier: string;
+            /** Trackingnumber */
+            trackingNumber: string;
+        };
+        /** ShippingOut */
+        ShippingOut: {
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "ship" | "pickup";
+            /**
+             * Cost
+             * @description With `ship`: absent means free.
+             * @example 1250.00
+             */
+            cost?: string;
+            /** Pickupcity */
+            pickupCity?: string;
+        };
+        /**
+         * ShippingTerms
+         * @description How the item reaches its buyer: `ship` (the seller sends it; `cost`, charged to the
+         *     buyer, absent means free) or `pickup` (the buyer collects it, in `pickupCity`).
+         */
+        ShippingTerms: {
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "ship" | "pickup";
+            /**
+             * Cost
+             * @description With `ship`: what the buyer pays for it.
+             * @default null
+             */
+            cost?: (number | string) | null;
+            /**
+             * Pickupcity
+             * @description With `pickup`: where the item is collected.
+             * @default null
+             */
+            pickupCity?: string | null;
         };
         /** SuspectAuction */
         SuspectAuction: {
@@ -2341,6 +2862,87 @@ export interface operations {
             };
         };
     };
+    list_disputes: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+                /** @description Open disputes (oldest first) or resolved. */
+                status?: "open" | "resolved";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Disputes, open ones oldest first (status: open | resolved) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DisputeList"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
     list_dead_jobs: {
         parameters: {
             query?: {
@@ -2659,6 +3261,134 @@ export interface operations {
                         status?: 422;
                         /** @enum {unknown} */
                         code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    set_user_role: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The user's id (a UUID; anything else is 404). */
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description At most 65536 bytes. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetRole"];
+            };
+        };
+        responses: {
+            /** @description Set a user's role (buyer, seller, admin); audited */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUserOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden; `account_suspended`: This account is suspended */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden" | "account_suspended";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate_limited";
                     };
                 };
             };
@@ -3689,6 +4419,85 @@ export interface operations {
             };
         };
     };
+    get_credit_note: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The auction's id (a UUID; anything else is 404). */
+                auction_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The credit note of a voided sale (PDF, `CN-000001`); buyer, seller, admins */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
     decide: {
         parameters: {
             query?: never;
@@ -3768,6 +4577,432 @@ export interface operations {
                         status?: 409;
                         /** @enum {unknown} */
                         code?: "decision_not_allowed" | "counter_too_low";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    open_dispute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The auction's id (a UUID; anything else is 404). */
+                auction_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description At most 65536 bytes. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpenDispute"];
+            };
+        };
+        responses: {
+            /** @description The buyer opens a dispute on a paid sale: not_received or not_as_described */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DisputeOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden; `account_suspended`: This account is suspended */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden" | "account_suspended";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `dispute_not_allowed`: No dispute can be opened on this sale now; `dispute_exists`: This sale already has a dispute */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 409;
+                        /** @enum {unknown} */
+                        code?: "dispute_not_allowed" | "dispute_exists";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    reply_to_dispute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The auction's id (a UUID; anything else is 404). */
+                auction_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description At most 65536 bytes. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DisputeReplyIn"];
+            };
+        };
+        responses: {
+            /** @description The seller replies to the auction's open dispute */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DisputeOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden; `account_suspended`: This account is suspended */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden" | "account_suspended";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `dispute_not_open`: The dispute is not open */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 409;
+                        /** @enum {unknown} */
+                        code?: "dispute_not_open";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    resolve_dispute: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The auction's id (a UUID; anything else is 404). */
+                auction_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description At most 65536 bytes. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResolveDispute"];
+            };
+        };
+        responses: {
+            /** @description An admin resolves the auction's open dispute: refund or release */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DisputeOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden; `account_suspended`: This account is suspended */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden" | "account_suspended";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `dispute_not_open`: The dispute is not open; `refund_not_allowed`: This sale cannot be refunded */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 409;
+                        /** @enum {unknown} */
+                        code?: "dispute_not_open" | "refund_not_allowed";
                     };
                 };
             };
@@ -4496,6 +5731,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description `invoice_not_issued`: The tax invoice is not issued yet */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 409;
+                        /** @enum {unknown} */
+                        code?: "invoice_not_issued";
+                    };
+                };
+            };
             /** @description `unavailable`: Service unavailable */
             503: {
                 headers: {
@@ -4856,6 +6105,350 @@ export interface operations {
                         status?: 429;
                         /** @enum {unknown} */
                         code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    mark_received: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The auction's id (a UUID; anything else is 404). */
+                auction_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The buyer marks the item received (no body) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuctionOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden; `account_suspended`: This account is suspended */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden" | "account_suspended";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `receipt_not_allowed`: The item cannot be marked received now */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 409;
+                        /** @enum {unknown} */
+                        code?: "receipt_not_allowed";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    record_shipment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The auction's id (a UUID; anything else is 404). */
+                auction_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description At most 65536 bytes. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Shipment"];
+            };
+        };
+        responses: {
+            /** @description The seller records the shipment (carrier, tracking number) of a paid sale */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuctionOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden; `account_suspended`: This account is suspended */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden" | "account_suspended";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `shipment_not_allowed`: No shipment can be recorded for this sale now */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 409;
+                        /** @enum {unknown} */
+                        code?: "shipment_not_allowed";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    get_statement: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The auction's id (a UUID; anything else is 404). */
+                auction_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The seller's statement of the sale (PDF: hammer price, shipping, platform fee, net); the seller and admins */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": string;
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `forbidden`: Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `invoice_not_issued`: The tax invoice is not issued yet */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 409;
+                        /** @enum {unknown} */
+                        code?: "invoice_not_issued";
                     };
                 };
             };
@@ -5809,6 +7402,179 @@ export interface operations {
                         status?: 422;
                         /** @enum {unknown} */
                         code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    get_seller_profile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's seller profile (404 before they start selling) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SellerProfileOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    put_seller_profile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description At most 65536 bytes. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SellerProfileIn"];
+            };
+        };
+        responses: {
+            /** @description Start selling: the seller's profile (a buyer becomes a seller from the next request) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SellerProfileOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `account_suspended`: This account is suspended */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "account_suspended";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate_limited";
                     };
                 };
             };

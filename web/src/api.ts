@@ -12,7 +12,15 @@ import type {
   BlockedBidderPage,
   CreateAuctionInput,
   DeadJobPage,
+  DisputeOutcome,
+  DisputePage,
+  DisputeReason,
+  Dispute,
   EditAuctionInput,
+  AddressInput,
+  SellerProfile,
+  SellerProfileInput,
+  Role,
   FeedbackEntry,
   FeedbackPage,
   MyBidPage,
@@ -217,8 +225,52 @@ export class Api {
   respondToOffer(offerId: string, action: 'accept' | 'reject') {
     return this.json<Auction>('POST', `/api/offers/${encodeURIComponent(offerId)}/response`, { body: { action } });
   }
-  payment(auctionId: string, action: PaymentAction) {
-    return this.json<Auction>('POST', `/api/auctions/${encodeURIComponent(auctionId)}/payment`, { body: { action } });
+  /** `mark_paid` takes the delivery address (needed when the item ships) and a GSTIN. */
+  payment(auctionId: string, action: PaymentAction, extra: { address?: AddressInput; gstin?: string } = {}) {
+    return this.json<Auction>('POST', `/api/auctions/${encodeURIComponent(auctionId)}/payment`, {
+      body: { action, ...extra },
+    });
+  }
+  // ---- the open marketplace: selling, shipping, disputes ----
+  sellerProfile() {
+    return this.json<SellerProfile>('GET', '/api/me/seller-profile');
+  }
+  startSelling(input: SellerProfileInput) {
+    return this.json<SellerProfile>('PUT', '/api/me/seller-profile', { body: input });
+  }
+  recordShipment(auctionId: string, carrier: string, trackingNumber: string) {
+    return this.json<Auction>('POST', `/api/auctions/${encodeURIComponent(auctionId)}/shipment`, {
+      body: { carrier, trackingNumber },
+    });
+  }
+  markReceived(auctionId: string) {
+    return this.json<Auction>('POST', `/api/auctions/${encodeURIComponent(auctionId)}/received`);
+  }
+  openDispute(auctionId: string, reason: DisputeReason, detail: string) {
+    return this.json<Dispute>('POST', `/api/auctions/${encodeURIComponent(auctionId)}/dispute`, {
+      body: { reason, detail },
+    });
+  }
+  replyToDispute(auctionId: string, message: string) {
+    return this.json<Dispute>('POST', `/api/auctions/${encodeURIComponent(auctionId)}/dispute/reply`, {
+      body: { message },
+    });
+  }
+  resolveDispute(auctionId: string, outcome: DisputeOutcome, note: string) {
+    return this.json<Dispute>('POST', `/api/auctions/${encodeURIComponent(auctionId)}/dispute/resolve`, {
+      body: { outcome, note },
+    });
+  }
+  adminDisputes(status: 'open' | 'resolved', cursor?: string | null, limit = 50) {
+    return this.json<DisputePage>('GET', '/api/admin/disputes', { query: { status, cursor, limit } });
+  }
+  setRole(userId: string, role: Role) {
+    return this.json<AdminUser>('PUT', `/api/admin/users/${encodeURIComponent(userId)}/role`, { body: { role } });
+  }
+  /** A sale's PDF: its invoice, the seller's statement, or the credit note of a voided sale. */
+  async document(id: string, kind: 'invoice' | 'statement' | 'credit-note'): Promise<Blob> {
+    const res = await this.raw('GET', `/api/auctions/${encodeURIComponent(id)}/${kind}`, { accept: 'application/pdf' });
+    return res.blob();
   }
   editAuction(id: string, changes: EditAuctionInput) {
     return this.json<Auction>('PATCH', `/api/auctions/${encodeURIComponent(id)}`, { body: changes });
@@ -250,9 +302,8 @@ export class Api {
   myWatchlist(cursor?: string | null, limit = 20) {
     return this.json<AuctionPage>('GET', '/api/me/watchlist', { query: { cursor, limit } });
   }
-  async invoice(id: string): Promise<Blob> {
-    const res = await this.raw('GET', `/api/auctions/${encodeURIComponent(id)}/invoice`, { accept: 'application/pdf' });
-    return res.blob();
+  invoice(id: string): Promise<Blob> {
+    return this.document(id, 'invoice');
   }
 
   // ---- notifications ----
@@ -385,6 +436,17 @@ export function describeError(e: unknown, money: (amount: string) => string = (a
         return p.detail || 'No second-chance offer can be made to that bidder now.';
       case 'payment_action_not_allowed':
         return p.detail || 'That payment step is not possible now.';
+      case 'invoice_not_issued':
+        return 'The tax invoice is issued when the buyer pays and gives the delivery address.';
+      case 'shipment_not_allowed':
+      case 'receipt_not_allowed':
+      case 'dispute_not_allowed':
+      case 'refund_not_allowed':
+        return p.detail || 'That is not possible for this sale now.';
+      case 'dispute_exists':
+        return 'This sale already has a dispute: one per sale.';
+      case 'dispute_not_open':
+        return 'The dispute is already resolved.';
       case 'bidder_blocked':
         return 'The seller of this auction does not accept bids from you.';
       case 'feedback_not_allowed':

@@ -20,6 +20,8 @@ export interface AppServices {
   /** The signed-in user's id, null when anonymous (the token itself stays with `session`). */
   userId: string | null;
   me: User | null;
+  /** Read the signed-in user again (a role that changed: a buyer who started selling). */
+  refreshMe: () => void;
   /** Formats a decimal-string amount in the configured currency. */
   money: (amount: string | number | null | undefined) => string;
   signOut: () => void;

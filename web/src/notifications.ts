@@ -63,6 +63,20 @@ export function describeNotification(n: Notification, money: (amount: string) =>
       return `${capitalise(item)} is ending soon.`;
     case 'auction_cancelled':
       return `${capitalise(item)} was cancelled${typeof p.cancelReason === 'string' ? `: ${p.cancelReason}` : ''}.`;
+    case 'shipped':
+      return `${capitalise(item)} has shipped.`;
+    case 'received':
+      return `The buyer received ${item}.`;
+    case 'shipment_overdue':
+      return `${capitalise(item)} was due to ship and has not shipped yet.`;
+    case 'dispute_opened':
+      return `A dispute was opened on ${item}.`;
+    case 'dispute_replied':
+      return `The seller replied to the dispute on ${item}.`;
+    case 'dispute_resolved':
+      return p.outcome === 'refund'
+        ? `The dispute on ${item} was resolved with a refund: the sale is void.`
+        : `The dispute on ${item} was resolved: the sale stands.`;
     default:
       // A type newer than this client (the server's document lists those it knows today).
       return capitalise(String(n.type).replace(/[_:]/g, ' ')) + (item !== 'an auction' ? `: ${item}` : '') + '.';

@@ -340,6 +340,27 @@ function applyEvent(state: RoomState, e: EventMessage): RoomState {
         notice: 'The sale was voided: the payment was reported unpaid.',
         refreshSeq: state.refreshSeq + 1,
       };
+    // The open marketplace: the way to the buyer, and disputes (the sale's parties).
+    case 'shipment:sent':
+      return { ...state, notice: 'The seller shipped the item.', refreshSeq: state.refreshSeq + 1 };
+    case 'shipment:received':
+      return { ...state, notice: 'The buyer received the item.', refreshSeq: state.refreshSeq + 1 };
+    case 'shipment:overdue':
+      return { ...state, notice: 'The item was due to ship and has not shipped yet.', refreshSeq: state.refreshSeq + 1 };
+    case 'dispute:opened':
+      return { ...state, notice: 'A dispute was opened on this sale.', refreshSeq: state.refreshSeq + 1 };
+    case 'dispute:replied':
+      return { ...state, notice: 'The seller replied to the dispute.', refreshSeq: state.refreshSeq + 1 };
+    case 'dispute:resolved':
+      return e.data?.outcome === 'refund'
+        ? {
+            ...state,
+            status: 'closed_no_winner',
+            closeReason: 'refunded',
+            notice: 'The dispute was resolved with a refund: the sale is void.',
+            refreshSeq: state.refreshSeq + 1,
+          }
+        : { ...state, notice: 'The dispute was resolved: the sale stands.', refreshSeq: state.refreshSeq + 1 };
     default:
       return state;
   }

@@ -4,6 +4,8 @@ export type Route =
   | { name: 'list' }
   | { name: 'auction'; id: string }
   | { name: 'new' }
+  | { name: 'sell' }
+  | { name: 'adminDisputes' }
   | { name: 'admin' }
   | { name: 'adminUsers' }
   | { name: 'adminAudit' }
@@ -22,6 +24,8 @@ export function parseRoute(hash: string): Route {
   if (parts.length === 0 || (parts.length === 1 && parts[0] === 'auctions')) return { name: 'list' };
   if (parts[0] === 'auctions' && parts.length === 2) return { name: 'auction', id: decodeURIComponent(parts[1]) };
   if (parts.length === 1 && parts[0] === 'new') return { name: 'new' };
+  if (parts.length === 1 && parts[0] === 'sell') return { name: 'sell' };
+  if (parts.length === 2 && parts[0] === 'admin' && parts[1] === 'disputes') return { name: 'adminDisputes' };
   if (parts.length === 1 && parts[0] === 'admin') return { name: 'admin' };
   if (parts.length === 2 && parts[0] === 'admin' && parts[1] === 'users') return { name: 'adminUsers' };
   if (parts.length === 2 && parts[0] === 'admin' && parts[1] === 'audit') return { name: 'adminAudit' };

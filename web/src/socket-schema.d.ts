@@ -7,7 +7,14 @@
  * via the `definition` "CloseReason".
  */
 export type CloseReason =
-  "no_bids" | "rejected" | "counter_rejected" | "decision_expired" | "counter_expired" | "unpaid" | "offer_declined";
+  | "no_bids"
+  | "rejected"
+  | "counter_rejected"
+  | "decision_expired"
+  | "counter_expired"
+  | "unpaid"
+  | "offer_declined"
+  | "refunded";
 /**
  * This interface was referenced by `SocketProtocol`'s JSON-Schema
  * via the `definition` "AuctionStatus".
@@ -18,6 +25,21 @@ export type AuctionStatus = "scheduled" | "live" | "ended" | "closed_no_winner" 
  * via the `definition` "CounterStatus".
  */
 export type CounterStatus = "pending" | "accepted" | "rejected" | "expired";
+/**
+ * This interface was referenced by `SocketProtocol`'s JSON-Schema
+ * via the `definition` "DisputeReason".
+ */
+export type DisputeReason = "not_received" | "not_as_described";
+/**
+ * This interface was referenced by `SocketProtocol`'s JSON-Schema
+ * via the `definition` "DisputeStatus".
+ */
+export type DisputeStatus = "open" | "resolved";
+/**
+ * This interface was referenced by `SocketProtocol`'s JSON-Schema
+ * via the `definition` "DisputeOutcome".
+ */
+export type DisputeOutcome = "refund" | "release";
 /**
  * A second-chance offer (CONTRACT 11).
  *
@@ -32,7 +54,7 @@ export type OfferStatus = "pending" | "accepted" | "rejected" | "expired";
  * This interface was referenced by `SocketProtocol`'s JSON-Schema
  * via the `definition` "PaymentStatus".
  */
-export type PaymentStatus = "pending" | "paid" | "confirmed" | "unpaid";
+export type PaymentStatus = "pending" | "paid" | "confirmed" | "unpaid" | "refunded";
 /**
  * This interface was referenced by `SocketProtocol`'s JSON-Schema
  * via the `definition` "ClientMessage".
@@ -69,11 +91,30 @@ export type ServerMessage =
   | PaymentConfirmedEvent
   | PaymentDueEvent
   | SaleVoidEvent
+  | ShipmentSentEvent
+  | ShipmentReceivedEvent
+  | ShipmentOverdueEvent
+  | DisputeOpenedEvent
+  | DisputeRepliedEvent
+  | DisputeResolvedEvent
   | NotificationEvent;
 
 export interface SocketProtocol {
   client?: ClientMessage;
   server?: ServerMessage;
+}
+/**
+ * This interface was referenced by `SocketProtocol`'s JSON-Schema
+ * via the `definition` "Address".
+ */
+export interface Address {
+  line1: string;
+  line2: string | null;
+  city: string;
+  state: string;
+  stateCode: string;
+  postalCode: string;
+  country: string;
 }
 /**
  * This interface was referenced by `SocketProtocol`'s JSON-Schema
@@ -276,6 +317,37 @@ export interface DecisionRequiredData {
   decisionDeadline: string;
 }
 /**
+ * A sale's way to its buyer, as the auction shows it to its parties.
+ *
+ * This interface was referenced by `SocketProtocol`'s JSON-Schema
+ * via the `definition` "Delivery".
+ */
+export interface Delivery {
+  address: Address | null;
+  shipBy?: string | null;
+  shippedAt?: string | null;
+  carrier?: string | null;
+  trackingNumber?: string | null;
+  receivedAt?: string | null;
+}
+/**
+ * This interface was referenced by `SocketProtocol`'s JSON-Schema
+ * via the `definition` "DisputeData".
+ */
+export interface DisputeData {
+  auctionId: string;
+  itemName: string;
+  disputeId: string;
+  reason: DisputeReason;
+  status: DisputeStatus;
+  buyerId: string;
+  sellerId: string;
+  /**
+   * Once resolved.
+   */
+  outcome?: DisputeOutcome | null;
+}
+/**
  * Bad input, a refused token, a limit: the connection stays usable (a flood past the limit
  * is closed with 1008).
  *
@@ -355,6 +427,10 @@ export interface Payment {
    * ISO 8601, UTC
    */
   dueAt: string;
+  /**
+   * What the invoice asks of the buyer, once it is issued.
+   */
+  totalDue?: string | null;
 }
 /**
  * This interface was referenced by `SocketProtocol`'s JSON-Schema
@@ -418,6 +494,18 @@ export interface SaleData {
   sellerId: string;
   invoiceNumber: number;
   payment: Payment;
+}
+/**
+ * This interface was referenced by `SocketProtocol`'s JSON-Schema
+ * via the `definition` "ShipmentData".
+ */
+export interface ShipmentData {
+  auctionId: string;
+  itemName: string;
+  invoiceNumber: number;
+  buyerId: string;
+  sellerId: string;
+  delivery: Delivery;
 }
 /**
  * This interface was referenced by `SocketProtocol`'s JSON-Schema
@@ -901,6 +989,126 @@ export interface SaleVoidEvent {
    */
   auctionId: string;
   data: PaymentData;
+  /**
+   * When it happened, ISO 8601 UTC.
+   */
+  ts: string;
+}
+/**
+ * This interface was referenced by `SocketProtocol`'s JSON-Schema
+ * via the `definition` "Event_shipment_sent".
+ */
+export interface ShipmentSentEvent {
+  type: "shipment:sent";
+  /**
+   * The room stream's id (room events; replay starts after it) or the live feed's (user events).
+   */
+  eventId: string;
+  /**
+   * The auction it is about (empty for a user event about none).
+   */
+  auctionId: string;
+  data: ShipmentData;
+  /**
+   * When it happened, ISO 8601 UTC.
+   */
+  ts: string;
+}
+/**
+ * This interface was referenced by `SocketProtocol`'s JSON-Schema
+ * via the `definition` "Event_shipment_received".
+ */
+export interface ShipmentReceivedEvent {
+  type: "shipment:received";
+  /**
+   * The room stream's id (room events; replay starts after it) or the live feed's (user events).
+   */
+  eventId: string;
+  /**
+   * The auction it is about (empty for a user event about none).
+   */
+  auctionId: string;
+  data: ShipmentData;
+  /**
+   * When it happened, ISO 8601 UTC.
+   */
+  ts: string;
+}
+/**
+ * This interface was referenced by `SocketProtocol`'s JSON-Schema
+ * via the `definition` "Event_shipment_overdue".
+ */
+export interface ShipmentOverdueEvent {
+  type: "shipment:overdue";
+  /**
+   * The room stream's id (room events; replay starts after it) or the live feed's (user events).
+   */
+  eventId: string;
+  /**
+   * The auction it is about (empty for a user event about none).
+   */
+  auctionId: string;
+  data: ShipmentData;
+  /**
+   * When it happened, ISO 8601 UTC.
+   */
+  ts: string;
+}
+/**
+ * This interface was referenced by `SocketProtocol`'s JSON-Schema
+ * via the `definition` "Event_dispute_opened".
+ */
+export interface DisputeOpenedEvent {
+  type: "dispute:opened";
+  /**
+   * The room stream's id (room events; replay starts after it) or the live feed's (user events).
+   */
+  eventId: string;
+  /**
+   * The auction it is about (empty for a user event about none).
+   */
+  auctionId: string;
+  data: DisputeData;
+  /**
+   * When it happened, ISO 8601 UTC.
+   */
+  ts: string;
+}
+/**
+ * This interface was referenced by `SocketProtocol`'s JSON-Schema
+ * via the `definition` "Event_dispute_replied".
+ */
+export interface DisputeRepliedEvent {
+  type: "dispute:replied";
+  /**
+   * The room stream's id (room events; replay starts after it) or the live feed's (user events).
+   */
+  eventId: string;
+  /**
+   * The auction it is about (empty for a user event about none).
+   */
+  auctionId: string;
+  data: DisputeData;
+  /**
+   * When it happened, ISO 8601 UTC.
+   */
+  ts: string;
+}
+/**
+ * This interface was referenced by `SocketProtocol`'s JSON-Schema
+ * via the `definition` "Event_dispute_resolved".
+ */
+export interface DisputeResolvedEvent {
+  type: "dispute:resolved";
+  /**
+   * The room stream's id (room events; replay starts after it) or the live feed's (user events).
+   */
+  eventId: string;
+  /**
+   * The auction it is about (empty for a user event about none).
+   */
+  auctionId: string;
+  data: DisputeData;
   /**
    * When it happened, ISO 8601 UTC.
    */

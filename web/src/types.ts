@@ -54,6 +54,19 @@ export type BidStanding = MyBid['state'];
 export type Purchase = Schemas['PurchaseOut'];
 export type PurchasePage = Schemas['PurchaseList'];
 export type EditAuctionInput = Schemas['EditAuction'];
+// The open marketplace: selling, shipping, disputes.
+export type SellerProfile = Schemas['SellerProfileOut'];
+export type SellerProfileInput = Schemas['SellerProfileIn'];
+export type AddressInput = Schemas['AddressIn'];
+export type Address = Schemas['AddressOut'];
+export type Shipping = Schemas['ShippingOut'];
+export type ShippingInput = Schemas['ShippingTerms'];
+export type ShippingMethod = Shipping['method'];
+export type Delivery = Schemas['DeliveryOut'];
+export type Dispute = Schemas['DisputeOut'];
+export type DisputePage = Schemas['DisputeList'];
+export type DisputeReason = Dispute['reason'];
+export type DisputeOutcome = NonNullable<Dispute['outcome']>;
 // Trust and safety: shill suspects, blocked bidders, feedback and reputations.
 export type Suspect = Schemas['SuspectOut'];
 export type SuspectPage = Schemas['SuspectList'];
@@ -132,5 +145,11 @@ export const USER_EVENTS = [
   'payment:confirmed',
   'payment:due',
   'sale:void',
+  'shipment:sent',
+  'shipment:received',
+  'shipment:overdue',
+  'dispute:opened',
+  'dispute:replied',
+  'dispute:resolved',
   'notification',
 ] as const satisfies readonly EventType[];

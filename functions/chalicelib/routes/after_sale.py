@@ -111,8 +111,18 @@ def respond_to_offer(call: Call) -> dict[str, Any]:
     ),
 )
 def payment(call: Call) -> dict[str, Any]:
-    """`report_unpaid` (from dueAt on, without a confirm) voids the sale: the invoice is kept
-    and marked VOID, the auction closes with closeReason `unpaid`, and a second-chance offer
-    becomes possible. A wrong actor is 403; a wrong moment 409 `payment_action_not_allowed`."""
+    """`mark_paid` takes the buyer's `address` (required when the item ships: the seller ships
+    to it, and its state is a tax invoice's place of supply) and a registered buyer's
+    `gstin`. `report_unpaid` (from dueAt on, without a confirm) voids the sale: the invoice
+    stays as issued and a credit note cancels it, the auction closes with closeReason
+    `unpaid`, and a second-chance offer becomes possible. A wrong actor is 403; a wrong moment
+    409 `payment_action_not_allowed`."""
     b: PaymentRequest = call.body
-    return payments.act(runtime.context(), auction_id(call), call.viewer, PaymentAction(b.action))
+    return payments.act(
+        runtime.context(),
+        auction_id(call),
+        call.viewer,
+        PaymentAction(b.action),
+        address=b.address.model_dump() if b.address is not None else None,
+        gstin=b.gstin,
+    )

@@ -26,6 +26,7 @@ from ..schemas import (
     CreateAuction,
     Page,
     PlaceBid,
+    ShippingTerms,
 )
 
 bp = Blueprint(__name__)
@@ -79,8 +80,18 @@ def create_auction(call: Call) -> dict[str, Any]:
         buy_now_price=b.buyNowPrice,
         soft_close_secs=b.softCloseSecs,
         category=b.category,
+        **shipping_fields(b.shipping),
     )
     return auctions.create_auction(runtime.context(), call.user.user_id, draft)
+
+
+def shipping_fields(terms: ShippingTerms | None) -> dict[str, Any]:
+    """The record's three shipping fields from the request's `shipping` (None clears them)."""
+    return {
+        "shipping_method": terms.method if terms else None,
+        "shipping_cost": terms.cost if terms else None,
+        "pickup_city": terms.pickupCity if terms else None,
+    }
 
 
 @operation(

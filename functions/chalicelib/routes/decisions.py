@@ -82,9 +82,12 @@ def respond_to_counter(call: Call) -> dict[str, Any]:
     tag="invoices",
     auth="required",
     media_type="application/pdf",
-    errors=("unauthenticated", "forbidden", "not_found", "unavailable"),
+    errors=("unauthenticated", "forbidden", "not_found", "invoice_not_issued", "unavailable"),
 )
 def get_invoice(call: Call) -> Response:
+    """A plain invoice (the seller has no GSTIN) or a GST tax invoice. A tax invoice for an
+    item that ships is issued at payment, with the delivery address (its state is the place
+    of supply): before that, 409 `invoice_not_issued`."""
     ctx = runtime.context()
     name, pdf = invoices.download(
         ctx, auction_id(call), call.viewer, InvoiceStore.from_settings(ctx.settings)

@@ -25,7 +25,7 @@ from ..schemas import (
     Page,
     PurchaseList,
 )
-from .auctions import auction_id
+from .auctions import auction_id, shipping_fields
 
 bp = Blueprint(__name__)
 
@@ -68,7 +68,11 @@ def no_content() -> Response:
 )
 def edit_auction(call: Call) -> dict[str, Any]:
     b: EditAuction = call.body
-    changes = {EDIT_FIELDS[name]: getattr(b, name) for name in b.model_fields_set}
+    changes = {
+        EDIT_FIELDS[name]: getattr(b, name) for name in b.model_fields_set if name != "shipping"
+    }
+    if "shipping" in b.model_fields_set:
+        changes.update(shipping_fields(b.shipping))
     return seller_controls.edit(runtime.context(), auction_id(call), call.viewer, changes)
 
 

@@ -42,7 +42,8 @@ def get_health(call: Call) -> Reply:
     errors=("unauthenticated",),
 )
 def get_me(call: Call) -> dict[str, Any]:
-    return users.user_view(call.user)
+    """The role as the record holds it now (a buyer who just started selling reads seller)."""
+    return users.user_view(users.refreshed(runtime.context(), call.user))
 
 
 @operation(

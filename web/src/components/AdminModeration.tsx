@@ -2,11 +2,11 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { describeError, fieldErrors } from '../api';
 import { formatTime, useApp } from '../app';
 import { auctionHref } from '../router';
-import type { AdminUser, AuditEntry } from '../types';
+import type { AdminUser, AuditEntry, Role } from '../types';
 
-/** The admin sub-pages: every auction (#/admin), users (#/admin/users), the audit log (#/admin/audit),
- * the shill signals (#/admin/trust). */
-export function AdminNav({ current }: { current: 'auctions' | 'users' | 'audit' | 'trust' }) {
+/** The admin sub-pages: every auction (#/admin), users (#/admin/users), disputes
+ * (#/admin/disputes), the audit log (#/admin/audit), the shill signals (#/admin/trust). */
+export function AdminNav({ current }: { current: 'auctions' | 'users' | 'disputes' | 'audit' | 'trust' }) {
   const link = (name: typeof current, href: string, label: string) => (
     <a href={href} class="tab" aria-current={current === name ? 'page' : undefined} data-testid={`admin-nav-${name}`}>
       {label}
@@ -16,6 +16,7 @@ export function AdminNav({ current }: { current: 'auctions' | 'users' | 'audit' 
     <nav class="tabs admin-nav" aria-label="Admin">
       {link('auctions', '#/admin', 'Auctions')}
       {link('users', '#/admin/users', 'Users')}
+      {link('disputes', '#/admin/disputes', 'Disputes')}
       {link('audit', '#/admin/audit', 'Audit log')}
       {link('trust', '#/admin/trust', 'Shill signals')}
     </nav>
@@ -78,6 +79,23 @@ function UserList() {
   useEffect(() => {
     loadPage(null);
   }, [query, suspended, seq]);
+
+  async function changeRole(user: AdminUser, role: Role) {
+    if (busyId || role === user.role) return;
+    setBusyId(user.id);
+    setMessage(null);
+    setError(null);
+    try {
+      await api.setRole(user.id, role);
+      setMessage(`${user.name} is now ${role === 'admin' ? 'an admin' : `a ${role}`}.`);
+      setSeq((n) => n + 1);
+    } catch (e) {
+      const fields = fieldErrors(e);
+      setError(Object.values(fields)[0] ?? describeError(e));
+    } finally {
+      setBusyId(null);
+    }
+  }
 
   async function toggle(user: AdminUser) {
     if (busyId) return;
@@ -157,6 +175,24 @@ function UserList() {
                 )}
               </div>
               <div class="admin-row-actions">
+                {u.id !== me?.id && (
+                  <>
+                    <label class="visually-hidden" for={`role-${u.id}`}>
+                      Role of {u.name}
+                    </label>
+                    <select
+                      id={`role-${u.id}`}
+                      value={u.role}
+                      disabled={busyId === u.id}
+                      onChange={(e) => changeRole(u, e.currentTarget.value as Role)}
+                      data-testid="user-role"
+                    >
+                      <option value="buyer">buyer</option>
+                      <option value="seller">seller</option>
+                      <option value="admin">admin</option>
+                    </select>
+                  </>
+                )}
                 {!u.suspended && u.id !== me?.id && (
                   <>
                     <label class="visually-hidden" for={reasonId}>

@@ -3,7 +3,7 @@ import { describeError, fieldErrors, type PaymentAction } from '../api';
 import { formatTime, useApp, useServerNow } from '../app';
 import { isValidAmount, normaliseAmount } from '../money';
 import type { RoomState } from '../room';
-import type { Auction, CloseReason, CounterOffer, Offer, OfferList } from '../types';
+import type { AddressInput, Auction, CloseReason, CounterOffer, Offer, OfferList } from '../types';
 import { Deadline } from './ui';
 
 /** Runs one action at a time and keeps its error. */
@@ -178,6 +178,7 @@ export const CLOSE_REASONS: Record<CloseReason, string> = {
   counter_expired: 'the counter offer expired unanswered',
   unpaid: 'the sale was voided: the payment never came',
   offer_declined: 'the second-chance offer was declined or expired',
+  refunded: 'the sale was refunded after a dispute',
 };
 
 /** How the auction ended, in one line (what the room was told, or the REST view after a reload). */
@@ -341,6 +342,7 @@ const PAYMENT_LABELS: Record<string, string> = {
   paid: 'marked paid by the buyer',
   confirmed: 'confirmed by the seller',
   unpaid: 'reported unpaid',
+  refunded: 'refunded after a dispute',
 };
 
 /** The payment of a sale, with the buttons each party may press now. */
@@ -350,8 +352,9 @@ export function PaymentPanel(props: {
   isSeller: boolean;
   onDone: (a: Auction) => void;
 }) {
-  const { api, clock } = useApp();
+  const { api, clock, money } = useApp();
   const { busy, error, run } = useAction();
+  const [paying, setPaying] = useState(false);
   const now = useServerNow(clock, 1000);
   const payment = props.auction.payment;
   if (!payment) return null;
@@ -359,6 +362,7 @@ export function PaymentPanel(props: {
   const overdue = !Number.isNaN(due) && now >= due;
   const open = payment.status === 'pending' || payment.status === 'paid';
   const act = (action: PaymentAction) => run(() => api.payment(props.auction.id, action), props.onDone);
+  const ships = props.auction.shipping?.method === 'ship';
   return (
     <div class="payment" data-testid="payment-panel">
       <h2>Payment</h2>
@@ -366,10 +370,24 @@ export function PaymentPanel(props: {
         Payment: <strong data-testid="payment-status" data-status={payment.status}>{PAYMENT_LABELS[payment.status]}</strong>
         {open && <span class="muted"> · due {formatTime(payment.dueAt)}</span>}
       </p>
+      {payment.totalDue && (
+        <p data-testid="payment-total" data-amount={payment.totalDue}>
+          Total due: <strong>{money(payment.totalDue)}</strong>{' '}
+          <span class="muted small">(price, buyer's premium, shipping and tax: see the invoice)</span>
+        </p>
+      )}
       {open && !overdue && <Deadline label="Due in" until={payment.dueAt} testId="payment-due" />}
+      {props.isBuyer && payment.status === 'pending' && paying && (
+        <PaidForm
+          ships={ships}
+          busy={busy}
+          onCancel={() => setPaying(false)}
+          onSubmit={(extra) => run(() => api.payment(props.auction.id, 'mark_paid', extra), props.onDone)}
+        />
+      )}
       <div class="actions">
-        {props.isBuyer && payment.status === 'pending' && (
-          <button type="button" class="button-primary" disabled={busy} onClick={() => act('mark_paid')} data-testid="payment-mark-paid">
+        {props.isBuyer && payment.status === 'pending' && !paying && (
+          <button type="button" class="button-primary" disabled={busy} onClick={() => setPaying(true)} data-testid="payment-mark-paid">
             I have paid
           </button>
         )}
@@ -399,8 +417,90 @@ export function PaymentPanel(props: {
   );
 }
 
+/** The buyer's "I have paid": the delivery address (required when the item ships; else the
+ * address the invoice names, optional) and a registered buyer's GSTIN. */
+function PaidForm(props: {
+  ships: boolean;
+  busy: boolean;
+  onCancel: () => void;
+  onSubmit: (extra: { address?: AddressInput; gstin?: string }) => void;
+}) {
+  const [a, setA] = useState({ line1: '', line2: '', city: '', state: '', postalCode: '', gstin: '' });
+  const input = (name: keyof typeof a, label: string, extra: Record<string, unknown> = {}) => (
+    <div class="field">
+      <label for={`pay-${name}`}>{label}</label>
+      <input
+        id={`pay-${name}`}
+        type="text"
+        value={a[name]}
+        onInput={(e) => {
+          const value = e.currentTarget.value;
+          setA((v) => ({ ...v, [name]: value }));
+        }}
+        data-testid={`pay-${name}`}
+        {...extra}
+      />
+    </div>
+  );
+  const given = [a.line1, a.line2, a.city, a.state, a.postalCode].some((v) => v.trim());
+  return (
+    <form
+      class="form paid-form"
+      data-testid="paid-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const extra: { address?: AddressInput; gstin?: string } = {};
+        if (props.ships || given) {
+          extra.address = {
+            line1: a.line1.trim(),
+            line2: a.line2.trim() || null,
+            city: a.city.trim(),
+            state: a.state.trim(),
+            postalCode: a.postalCode.trim(),
+            country: 'IN',
+          };
+        }
+        if (a.gstin.trim()) extra.gstin = a.gstin.trim();
+        props.onSubmit(extra);
+      }}
+    >
+      <p class="muted small">
+        {props.ships
+          ? 'Where should the seller ship it? Its state also decides the GST on your tax invoice.'
+          : 'Your address for the invoice (optional).'}
+      </p>
+      {input('line1', 'Address', { autoComplete: 'address-line1' })}
+      {input('line2', 'Address, line 2 (optional)', { autoComplete: 'address-line2' })}
+      {input('city', 'City', { autoComplete: 'address-level2' })}
+      {input('state', 'State', { autoComplete: 'address-level1' })}
+      {input('postalCode', 'PIN code', { inputMode: 'numeric', maxLength: 6, autoComplete: 'postal-code' })}
+      {input('gstin', 'Your GSTIN (optional, for a business)', { maxLength: 15, spellcheck: false })}
+      <div class="actions">
+        <button type="submit" class="button-primary" disabled={props.busy} data-testid="pay-submit">
+          I have paid
+        </button>
+        <button type="button" class="button-quiet" onClick={props.onCancel}>
+          Not yet
+        </button>
+      </div>
+    </form>
+  );
+}
+
 /** The PDF needs the bearer token, so it is fetched as a blob and saved from an object URL. */
 export function InvoiceLink({ auctionId }: { auctionId: string }) {
+  return <DocumentLink auctionId={auctionId} kind="invoice" label="Download invoice" />;
+}
+
+export function DocumentLink({
+  auctionId,
+  kind,
+  label,
+}: {
+  auctionId: string;
+  kind: 'invoice' | 'statement' | 'credit-note';
+  label: string;
+}) {
   const { api } = useApp();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -411,11 +511,11 @@ export function InvoiceLink({ auctionId }: { auctionId: string }) {
     setBusy(true);
     setError(null);
     try {
-      const blob = await api.invoice(auctionId);
+      const blob = await api.document(auctionId, kind);
       const url = URL.createObjectURL(blob);
       const a = document.createElement('a');
       a.href = url;
-      a.download = `invoice-${auctionId}.pdf`;
+      a.download = `${kind}-${auctionId}.pdf`;
       document.body.appendChild(a);
       a.click();
       a.remove();
@@ -433,9 +533,9 @@ export function InvoiceLink({ auctionId }: { auctionId: string }) {
         href={`#/auctions/${encodeURIComponent(auctionId)}`}
         onClick={download}
         aria-busy={busy}
-        data-testid="invoice-link"
+        data-testid={`${kind}-link`}
       >
-        Download invoice
+        {label}
       </a>
       {busy && <span class="muted"> Preparing…</span>}
       {error && (

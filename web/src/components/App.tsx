@@ -15,7 +15,9 @@ import { AuctionRoom } from './AuctionRoom';
 import { CreateAuction } from './CreateAuction';
 import { Header } from './Header';
 import { Login } from './Login';
+import { AdminDisputes } from './Disputes';
 import { MyAuctions, MyBids, Purchases, Watchlist } from './MyPages';
+import { StartSelling } from './StartSelling';
 import { AdminTrust, UserPage } from './Trust';
 import { deviceId } from '../device';
 
@@ -41,6 +43,7 @@ function Shell({ config }: { config: AppConfig }) {
   const [sessionNote, setSessionNote] = useState<string | null>(linkErrorOnArrival);
   const [userId, setUserId] = useState<string | null>(null);
   const [me, setMe] = useState<User | null>(null);
+  const [meSeq, setMeSeq] = useState(0);
 
   // Created once. The API asks the session for the token on every call; the socket is handed
   // every new token (a refresh re-authenticates it in place).
@@ -94,7 +97,7 @@ function Shell({ config }: { config: AppConfig }) {
   }, [session]);
 
   useEffect(() => {
-    setMe(null);
+    setMe((shown) => (shown && shown.id === userId ? shown : null)); // a refresh keeps them shown
     if (!userId) return;
     let cancelled = false;
     api
@@ -112,7 +115,7 @@ function Shell({ config }: { config: AppConfig }) {
     return () => {
       cancelled = true;
     };
-  }, [userId, api, session]);
+  }, [userId, api, session, meSeq]);
 
   const services: AppServices = useMemo(
     () => ({
@@ -123,6 +126,7 @@ function Shell({ config }: { config: AppConfig }) {
       session,
       userId,
       me,
+      refreshMe: () => setMeSeq((n) => n + 1),
       money: (amount) => formatMoney(amount, config.currency),
       signOut: () => {
         session.signOut().finally(() => navigate('#/'));
@@ -151,6 +155,8 @@ function Shell({ config }: { config: AppConfig }) {
         {route.name === 'list' && <AuctionList />}
         {route.name === 'auction' && <AuctionRoom key={route.id} id={route.id} />}
         {route.name === 'new' && <CreateAuction />}
+        {route.name === 'sell' && <StartSelling />}
+        {route.name === 'adminDisputes' && <AdminDisputes />}
         {route.name === 'admin' && <Admin />}
         {route.name === 'adminUsers' && <AdminUsers />}
         {route.name === 'adminAudit' && <AdminAudit />}

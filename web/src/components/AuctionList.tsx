@@ -3,6 +3,7 @@ import { describeError, type SearchParams } from '../api';
 import { formatTime, STATUS_LABELS, useApp } from '../app';
 import { auctionHref, navigate, useHashQuery, withQuery } from '../router';
 import { AUCTION_STATUSES, type Auction, type SortOrder } from '../types';
+import { ShippingNote } from './Delivery';
 import { CardPhoto } from './Photos';
 import { Countdown, StatusBadge } from './ui';
 
@@ -55,6 +56,7 @@ export function AuctionCards({ items }: { items: Auction[] }) {
               <StatusBadge status={a.status} />
             </span>
             {a.category && <span class="chip chip-static">{a.category}</span>}
+            <ShippingNote shipping={a.shipping} testId="card-shipping" />
             <span class="card-price">
               {a.highestBid ? (
                 <>

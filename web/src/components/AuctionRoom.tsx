@@ -5,8 +5,10 @@ import { initialRoom, roomReducer, type RoomState } from '../room';
 import { BidBox } from './BidBox';
 import { Gallery } from './Photos';
 import { SellerControls, WatchButton } from './SellerControls';
+import { DeliveryPanel, DisputePanel, ShippingNote } from './Delivery';
 import {
   CounterResponse,
+  DocumentLink,
   InvoiceLink,
   OfferResponse,
   Outcome,
@@ -100,7 +102,12 @@ export function AuctionRoom({ id }: { id: string }) {
   const isSeller = !!me && me.id === a.sellerId;
   const buyerId = buyerOf(state);
   const isBuyer = !!me && me.id === buyerId;
+  const isAdmin = me?.role === 'admin';
   const status = state.status ?? a.status;
+  // A sale voided (unpaid, or refunded after a dispute) keeps its invoice; a credit note cancels it.
+  const voided = status === 'closed_no_winner' && (a.closeReason === 'unpaid' || a.closeReason === 'refunded');
+  const wasBuyer = !!me && a.dispute?.buyerId === me.id;
+  const documentsShown = (status === 'sold' || voided) && (isSeller || isBuyer || wasBuyer || isAdmin);
   const bidderLabel = (b: { bidderId: string; bidderName?: string | null }) =>
     me && b.bidderId === me.id ? 'You' : (b.bidderName ?? `Bidder ${b.bidderId.slice(0, 4)}`);
 
@@ -127,6 +134,7 @@ export function AuctionRoom({ id }: { id: string }) {
         <SellerLine sellerId={a.sellerId} />
         <WatchButton auction={a} onChange={load} />
         {a.category && <span class="chip chip-static">{a.category}</span>}
+        <ShippingNote shipping={a.shipping} testId="room-shipping" />
         <Gallery images={a.images ?? []} alt={a.itemName} />
         {a.description && <p class="description">{a.description}</p>}
         {status === 'cancelled' && (
@@ -227,9 +235,15 @@ export function AuctionRoom({ id }: { id: string }) {
           </dl>
           {state.endedReason === 'buy_now' && <p class="ok">Sold at the buy-now price.</p>}
           <Outcome state={state} isBuyer={isBuyer} />
-          {me &&
-            (status === 'sold' || (status === 'closed_no_winner' && a.closeReason === 'unpaid')) &&
-            (isSeller || isBuyer || me.role === 'admin') && <InvoiceLink auctionId={a.id} />}
+          {me && documentsShown && (
+            <div class="documents" data-testid="documents">
+              <InvoiceLink auctionId={a.id} />
+              {(isSeller || isAdmin) && (
+                <DocumentLink auctionId={a.id} kind="statement" label="Download your statement" />
+              )}
+              {voided && <DocumentLink auctionId={a.id} kind="credit-note" label="Download credit note" />}
+            </div>
+          )}
           {status === 'sold' && a.status === 'sold' && (isSeller || isBuyer) && (
             <PaymentPanel
               auction={a}
@@ -238,6 +252,15 @@ export function AuctionRoom({ id }: { id: string }) {
               onDone={(next) => dispatch({ type: 'loaded', auction: next })}
             />
           )}
+          {status === 'sold' && a.status === 'sold' && (
+            <DeliveryPanel
+              auction={a}
+              isBuyer={isBuyer}
+              isSeller={isSeller}
+              onDone={(next) => dispatch({ type: 'loaded', auction: next })}
+            />
+          )}
+          <DisputePanel auction={a} isBuyer={isBuyer || a.dispute?.buyerId === me?.id} isSeller={isSeller} isAdmin={isAdmin} onDone={load} />
           {status === 'sold' && a.status === 'sold' && (isSeller || isBuyer) && <FeedbackPanel auction={a} />}
         </section>
 

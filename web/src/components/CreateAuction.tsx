@@ -4,6 +4,7 @@ import { describeError, fieldErrors, type CreateAuctionInput } from '../api';
 import { useApp } from '../app';
 import { localInputToIso, toLocalInput } from '../datetime';
 import { auctionHref, navigate } from '../router';
+import type { ShippingInput } from '../types';
 
 type FormValues = Record<
   | 'itemName'
@@ -15,7 +16,10 @@ type FormValues = Record<
   | 'reservePrice'
   | 'buyNowPrice'
   | 'softCloseSecs'
-  | 'category',
+  | 'category'
+  | 'shippingMethod'
+  | 'shippingCost'
+  | 'pickupCity',
   string
 >;
 
@@ -31,7 +35,21 @@ function defaults(): FormValues {
     buyNowPrice: '',
     softCloseSecs: '',
     category: '',
+    shippingMethod: 'ship',
+    shippingCost: '',
+    pickupCity: '',
   };
+}
+
+/** The `shipping` member from the form's three fields (none when no method is chosen). */
+export function toShipping(v: Pick<FormValues, 'shippingMethod' | 'shippingCost' | 'pickupCity'>): ShippingInput | null {
+  if (v.shippingMethod === 'ship') {
+    return v.shippingCost.trim() ? { method: 'ship', cost: v.shippingCost.trim() } : { method: 'ship' };
+  }
+  if (v.shippingMethod === 'pickup') {
+    return v.pickupCity.trim() ? { method: 'pickup', pickupCity: v.pickupCity.trim() } : { method: 'pickup' };
+  }
+  return null;
 }
 
 /** Builds the request from the form; the server validates, so values go as typed. */
@@ -49,6 +67,8 @@ export function toCreateInput(v: FormValues): CreateAuctionInput {
   if (v.buyNowPrice.trim()) input.buyNowPrice = v.buyNowPrice.trim();
   if (v.softCloseSecs.trim()) input.softCloseSecs = num(v.softCloseSecs) as number;
   if (v.category.trim()) input.category = v.category.trim().toLowerCase();
+  const shipping = toShipping(v);
+  if (shipping) input.shipping = shipping;
   return input;
 }
 
@@ -71,9 +91,14 @@ export function CreateAuction() {
   }
   if (me && me.role !== 'seller' && me.role !== 'admin') {
     return (
-      <section class="card narrow">
+      <section class="card narrow" data-testid="start-selling-first">
         <h1>New auction</h1>
-        <p>Only sellers and admins can create auctions.</p>
+        <p>Anyone can sell: tell buyers who you are and where you sell from, then list your first item.</p>
+        <p>
+          <a class="button-link button-primary" href="#/sell" data-testid="start-selling-link">
+            Start selling
+          </a>
+        </p>
       </section>
     );
   }
@@ -93,7 +118,10 @@ export function CreateAuction() {
       const auction = await api.createAuction(toCreateInput(values));
       navigate(auctionHref(auction.id));
     } catch (err) {
-      const byField = fieldErrors(err);
+      // `shipping.cost` and `shipping.method` are the form's shippingCost and shippingMethod.
+      const { cost, method, ...byField } = fieldErrors(err);
+      if (cost) byField.shippingCost = cost;
+      if (method) byField.shippingMethod = method;
       setErrors(byField);
       setFormError(Object.keys(byField).length ? 'Please correct the highlighted fields.' : describeError(err));
     } finally {
@@ -174,6 +202,28 @@ export function CreateAuction() {
           ),
           'Optional: lowercase letters, digits and hyphens.',
         )}
+        <fieldset class="optional" data-testid="create-shipping">
+          <legend>Delivery</legend>
+          {field('shippingMethod', 'How the buyer gets it', (c) => (
+            <select {...c} onChange={c.onInput as (e: Event) => void}>
+              <option value="ship">I ship it</option>
+              <option value="pickup">The buyer picks it up</option>
+            </select>
+          ))}
+          {values.shippingMethod === 'ship' &&
+            field(
+              'shippingCost',
+              'Shipping cost',
+              (c) => (
+                <input {...moneyInput} {...c} />
+              ),
+              'Charged to the buyer; leave empty for free shipping.',
+            )}
+          {values.shippingMethod === 'pickup' &&
+            field('pickupCity', 'Pickup city', (c) => (
+              <input type="text" maxLength={100} autoComplete="address-level2" {...c} />
+            ))}
+        </fieldset>
         <fieldset class="optional">
           <legend>Optional rules</legend>
           {field(

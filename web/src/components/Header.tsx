@@ -70,6 +70,16 @@ export function Header() {
             New auction
           </a>
         )}
+        {userId && me && !canSell && (
+          <a href="#/sell" data-testid="start-selling-nav">
+            Start selling
+          </a>
+        )}
+        {canSell && (
+          <a href="#/sell" data-testid="seller-profile-link">
+            Seller profile
+          </a>
+        )}
         {me?.role === 'admin' && (
           <a href="#/admin" data-testid="admin-link">
             Admin

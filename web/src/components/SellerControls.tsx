@@ -2,13 +2,25 @@ import { useState } from 'preact/hooks';
 import { describeError } from '../api';
 import { useApp } from '../app';
 import type { Auction } from '../types';
+import { toShipping } from './CreateAuction';
 
 /** Watch / stop watching (signed-in viewers other than the seller). */
 export function WatchButton({ auction, onChange }: { auction: Auction; onChange: () => void }) {
   const { api, me } = useApp();
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
-  if (!me || me.id === auction.sellerId) return null;
+  if (!me) return null;
+  if (me.id === auction.sellerId) {
+    // The seller cannot watch their own auction, but sees how many people do.
+    const n = auction.watchers ?? 0;
+    return (
+      <span class="watch">
+        <span class="muted small" data-testid="watchers">
+          {n === 1 ? '1 person watches it' : `${n} people watch it`}
+        </span>
+      </span>
+    );
+  }
   const watching = !!auction.watching;
   return (
     <span class="watch">
@@ -89,6 +101,7 @@ export function SellerControls({
   const images = auction.images ?? [];
   return (
     <section class="card seller-controls" aria-label="Seller controls">
+      {canEditPhotos && <ShippingEditor auction={auction} busy={busy} run={run} />}
       {canEditPhotos && (
         <div class="photo-editor">
           <h2>Photos</h2>
@@ -168,5 +181,57 @@ export function SellerControls({
         </p>
       )}
     </section>
+  );
+}
+
+/** The seller changes the delivery terms while the auction is scheduled. */
+function ShippingEditor(props: {
+  auction: Auction;
+  busy: boolean;
+  run: (action: () => Promise<Auction | void>) => Promise<boolean>;
+}) {
+  const { api } = useApp();
+  const s = props.auction.shipping;
+  const [values, setValues] = useState({
+    shippingMethod: s?.method ?? 'ship',
+    shippingCost: s?.cost ?? '',
+    pickupCity: s?.pickupCity ?? '',
+  });
+  const set = (k: keyof typeof values) => (e: Event) => {
+    const value = (e.currentTarget as HTMLInputElement).value;
+    setValues((v) => ({ ...v, [k]: value }));
+  };
+  return (
+    <form
+      class="form shipping-editor"
+      data-testid="shipping-editor"
+      onSubmit={(e) => {
+        e.preventDefault();
+        props.run(() => api.editAuction(props.auction.id, { shipping: toShipping(values) }));
+      }}
+    >
+      <h2>Delivery</h2>
+      <div class="inline-field">
+        <label for="edit-shipping-method">How the buyer gets it</label>
+        <select id="edit-shipping-method" value={values.shippingMethod} onChange={set('shippingMethod')} data-testid="edit-shipping-method">
+          <option value="ship">I ship it</option>
+          <option value="pickup">The buyer picks it up</option>
+        </select>
+      </div>
+      {values.shippingMethod === 'ship' ? (
+        <div class="inline-field">
+          <label for="edit-shipping-cost">Shipping cost (empty: free)</label>
+          <input id="edit-shipping-cost" type="text" inputMode="decimal" value={values.shippingCost} onInput={set('shippingCost')} data-testid="edit-shipping-cost" />
+        </div>
+      ) : (
+        <div class="inline-field">
+          <label for="edit-pickup-city">Pickup city</label>
+          <input id="edit-pickup-city" type="text" maxLength={100} value={values.pickupCity} onInput={set('pickupCity')} data-testid="edit-pickup-city" />
+        </div>
+      )}
+      <button type="submit" class="button-quiet" disabled={props.busy} data-testid="edit-shipping-save">
+        Save delivery
+      </button>
+    </form>
   );
 }
