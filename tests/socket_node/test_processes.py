@@ -13,6 +13,7 @@ from websockets.exceptions import ConnectionClosed
 from shared.domain.times import parse_iso
 from shared.services import bidding
 from shared.services.context import Context
+from shared.settings import get_settings
 from tests.support.harness import Person, live_auction, person
 from tests.support.socket_node import Client, closed_code, wait_for
 
@@ -48,8 +49,11 @@ def test_kill_9_mid_auction_the_auction_still_ends_on_time_and_clients_catch_up(
     assert snapshot["replayGap"] is False
     ended = back.until(lambda m: m["type"] == "auction:ended", timeout=15)
     late_s = (parse_iso(ended["ts"]) - ends_at).total_seconds()
+    grace_s = get_settings().late_bid_grace_ms / 1000
     print(f"auction:ended {late_s:.2f} s after endsAt (node killed and restarted)")
-    assert late_s < 5  # a generous bound; the target (2 s) is reported, not asserted
+    # The end fires once the late-bid grace has passed; past that, a generous bound for a
+    # restarted process on a shared machine (the target, 2 s, is reported, not asserted).
+    assert grace_s <= late_s < grace_s + 8
     assert ended["data"]["status"] == "ended"
     assert ended["data"]["highestBid"]["amount"] == "120.00"
     assert amounts(back.received) == ["110.00", "120.00"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from typing import Any
 
 import redis
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from infra import databases
 from infra.bridge import serve_in_thread
@@ -100,10 +102,20 @@ def wipe(ctx: Context) -> None:
     test Redis db."""
     counters = ("invoice_sequence", "credit_note_sequence")
     tables = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name not in counters]
-    with ctx.db.session() as session:
-        session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        for counter in counters:
-            session.execute(text(f"UPDATE {counter} SET last_number = 0"))
+    # A previous test's stack may still be finishing a transaction (a ticker step, a job):
+    # TRUNCATE then waits for its locks, and PostgreSQL may pick the TRUNCATE as a deadlock's
+    # victim. Waiting for it and trying again is what an operator would do.
+    for attempt in range(5):
+        try:
+            with ctx.db.session() as session:
+                session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+                for counter in counters:
+                    session.execute(text(f"UPDATE {counter} SET last_number = 0"))
+            break
+        except DBAPIError as error:
+            if "deadlock detected" not in str(error) or attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
     flush_redis()
     users._seen.clear()
 
