@@ -42,6 +42,7 @@ import type {
   User,
 } from './types';
 import type { NodeMetrics } from './figures';
+import type { CloseCertificate, LedgerKey, LedgerPage, LedgerSource } from './ledger';
 
 export type { CreateAuctionInput, PaymentStatus };
 export type PaymentAction = 'mark_paid' | 'confirm' | 'report_unpaid';
@@ -289,6 +290,23 @@ export class Api {
   }
   watch(id: string, on: boolean) {
     return this.json<void>(on ? 'PUT' : 'DELETE', `/api/auctions/${encodeURIComponent(id)}/watch`);
+  }
+  /** An auction's public bid log, as the in-browser verifier reads it (`ledger.ts`). */
+  ledger(id: string): LedgerSource {
+    const base = `/api/auctions/${encodeURIComponent(id)}/ledger`;
+    return {
+      key: () => this.json<LedgerKey>('GET', '/api/ledger/key'),
+      checkpoint: async () => (await this.raw('GET', `${base}/checkpoint`, { accept: 'text/plain' })).text(),
+      close: async () => {
+        try {
+          return await this.json<CloseCertificate>('GET', `${base}/close`);
+        } catch (e) {
+          if (e instanceof ApiError && e.status === 409) return null; // not ended yet
+          throw e;
+        }
+      },
+      entries: (start, end) => this.json<LedgerPage>('GET', base, { query: { start, end } }),
+    };
   }
   myBids(state?: string, cursor?: string | null, limit = 20) {
     return this.json<MyBidPage>('GET', '/api/me/bids', { query: { state, cursor, limit } });
