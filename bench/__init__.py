@@ -1,2 +1,2 @@
-"""`make bench`: the figures of CONTRACT section 8 (see bench/__main__.py; configuration and
+"""`make bench`: the platform's benchmark figures (see bench/__main__.py; configuration and
 fixtures in bench/fixtures.py)."""

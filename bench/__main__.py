@@ -1,4 +1,4 @@
-"""`make bench`: every figure of CONTRACT section 8, measured side by side in one run.
+"""`make bench`: every benchmark figure, measured side by side in one run.
 
 - hot auction: 8, 32 and 128 bidders on one auction through the local HTTP stack, for
   BENCH_SECONDS (10) each: our bid path, the HTTP floor (a no-op route on the same server,
@@ -112,7 +112,7 @@ SCENARIOS = (
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="The figures of CONTRACT section 8, side by side (about 10 minutes). "
+        description="The benchmark figures, side by side (about 10 minutes). "
         "BENCH_SECONDS, BENCH_BIDDERS and BENCH_WORKERS tune the hot auction.",
     )
     parser.add_argument(

@@ -1,5 +1,5 @@
 """Fan-out: bid accepted -> client received, for 1,000 and 10,000 WebSocket clients in one
-room, and the socket node's memory per idle connection (CONTRACT section 8); and 10,000
+room, and the socket node's memory per idle connection; and 10,000
 clients in one room split over two socket nodes (`run_two_nodes`): every node follows the same
 Redis feed, so a bid reaches both halves of the room with nothing sent node to node.
 

@@ -1,4 +1,4 @@
-"""Many auctions (CONTRACT section 8): AUCTIONS live auctions and BIDDERS bidders spread over
+"""Many auctions: AUCTIONS live auctions and BIDDERS bidders spread over
 them (bidder i on auction i mod AUCTIONS, one keep-alive connection each, closed loop), through
 the same local HTTP stack as the hot auction (`infra.api_server`, one worker per core, and the
 bridge, as is), for SECONDS: aggregate attempts/s, accepted/s and p50/p99. `make bench`

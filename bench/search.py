@@ -1,4 +1,4 @@
-"""Search and photo ingest (CONTRACT sections 8 and 10), through the local HTTP stack:
+"""Search and photo ingest (the marketplace's figures), through the local HTTP stack:
 
 - search: 100,000 generated auctions in the bench's own database (one INSERT ... SELECT over
   generate_series, then prices and bid counts spread as bids would), and `GET /api/auctions`

@@ -1,4 +1,4 @@
-"""Sniping burst (CONTRACT section 8): hundreds of bidders fire in the last two seconds of one
+"""Sniping burst: hundreds of bidders fire in the last two seconds of one
 live auction (soft close off), through the local HTTP stack (`infra.api_server`, one worker
 per core, and the bridge), while watchers follow the room over WebSocket on a socket node.
 

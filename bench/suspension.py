@@ -1,4 +1,4 @@
-"""What the suspended-user check costs (moderation, CONTRACT 11): it rides inside a round trip
+"""What the suspended-user check costs (moderation): it rides inside a round trip
 every write already makes (the write limiter's script, the bid script), so its cost is Redis
 CPU per call, not a round trip. Measured here, side by side on the same Redis:
 

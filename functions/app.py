@@ -1,4 +1,4 @@
-"""The auction platform's REST API (AWS Chalice): every route of CONTRACT section 4, and the
+"""The auction platform's REST API (AWS Chalice): every route of the API's route table, and the
 scheduled lifecycle tick that backs up the socket node's ticker."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every environment variable of CONTRACT section 2, in one pydantic-settings class.
+"""Every environment variable the system reads, in one pydantic-settings class.
 
 A wrong value stops the start with one line naming the variable (`load_settings`).
 """
@@ -89,7 +89,7 @@ class Settings(BaseSettings):
     # tokens for anyone who asks (any role), which must not reach the rest of the network. The
     # container image sets 0.0.0.0 so that a published port (`-p 8000:8000`) reaches it.
     api_host: str = Field("127.0.0.1", alias="API_HOST")
-    # Render sets PORT and it wins (CONTRACT 9): the image's own SOCKET_PORT must not hide it.
+    # Render sets PORT and it wins: the image's own SOCKET_PORT must not hide it.
     socket_port: int = Field(
         8080, validation_alias=AliasChoices("PORT", "SOCKET_PORT"), ge=1, le=65535
     )
@@ -114,7 +114,7 @@ class Settings(BaseSettings):
     # route group; bids have their own bucket (BID_RATE_LIMIT) inside the bid script.
     write_rate_limit: str = Field("10/s:100", alias="WRITE_RATE_LIMIT")
 
-    # The marketplace and the after-sale deadlines (CONTRACT 10 and 11), in seconds.
+    # The marketplace and the after-sale deadlines, in seconds.
     ending_soon_secs: int = Field(600, alias="ENDING_SOON_SECS", ge=0, le=MAX_WINDOW_SECS)
     decision_window_secs: int = Field(
         172800, alias="DECISION_WINDOW_SECS", ge=1, le=MAX_WINDOW_SECS

@@ -29,7 +29,7 @@ log = logging.getLogger("socket_node.feed")
 BLOCK_MS = 2_000
 BATCH = 1_000
 RETRY_MAX_S = 2.0
-# CONTRACT 5 and 12: a join replays at most the 1,000 most recent events; a client further
+# A join replays at most the 1,000 most recent events; a client further
 # behind gets `replayGap` (and refetches over REST) instead of a read of the whole stream.
 REPLAY_MAX = 1_000
 

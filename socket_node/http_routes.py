@@ -152,7 +152,7 @@ class HttpRoutes:
         return self.static(path, request)
 
     def client_config(self, request: Request) -> dict[str, Any]:
-        """What the browser app needs to know (CONTRACT 9): the public URLs of a split deploy
+        """What the browser app needs to know: the public URLs of a split deploy
         when they are configured, else the API's port and this node on the host it was
         asked by (the local stack)."""
         settings = self.node.settings
@@ -272,7 +272,7 @@ class HttpRoutes:
         return json_reply(200, await self.node.cluster_figures(), cors)
 
     async def prometheus(self, connection: NodeConnection, request: Request) -> Response:
-        """CONTRACT 12: an admin's token, or a scraper on this machine (not through a proxy)."""
+        """Figures: for an admin's token, or a scraper on this machine (not through a proxy)."""
         if not may_scrape_without_token(connection.remote_address, request.headers):
             refusal = await self.admin_refusal(request, {})
             if refusal is not None:

@@ -15,7 +15,7 @@ Every member has a position (the newest room event it was sent); nothing at or b
 sent to it again. In the steady state a member's position is the room's last fanned-out
 event, so the hot path hands the room's member set to the broadcaster as is.
 
-Changing identity on an open connection (`{"type":"auth"}`, CONTRACT 9) has the same shape:
+Changing identity on an open connection (`{"type":"auth"}`) has the same shape:
 `begin_auth` holds the connection's user events while the shell verifies the token, and
 `complete_auth` moves the connection to the new user's channel (or to none). The held events
 go out only when the identity did not change (a token refresh loses nothing); for another user,
@@ -49,7 +49,7 @@ from socket_node.messages import Auth, FeedEvent, Join, Leave, Ping, Refusal, Ro
 C = TypeVar("C", bound=Hashable)
 START: StreamId = (0, 0)  # before the first event of any stream
 
-# CONTRACT 12: at most 20 messages a second per connection, bursts of 40.
+# At most 20 messages a second per connection, bursts of 40.
 MESSAGES_PER_S = 20.0
 MESSAGES_BURST = 40
 # "Keeps going": 20 refused messages (one more second's worth) within 10 s, and the

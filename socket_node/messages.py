@@ -1,4 +1,4 @@
-"""The socket node's wire format (CONTRACT section 5), as plain functions: what a client may
+"""The socket node's wire format, as plain functions: what a client may
 send, what the server sends back, and how a Redis feed entry becomes the exact message a
 client receives. No I/O here; `hub.py` routes these, `server.py` moves the bytes."""
 
@@ -62,7 +62,7 @@ class Refusal:
 
 @dataclass(frozen=True, slots=True)
 class Auth:
-    """A new identity for an open connection (CONTRACT 9): the token to verify, or None when
+    """A new identity for an open connection: the token to verify, or None when
     the message carries no usable token (answered like a bad one: the connection goes
     anonymous, never keeping the identity it had)."""
 
@@ -203,7 +203,7 @@ def with_event_id(body: str, event_id: str) -> str:
 
 
 def _wire(body: str, event_id: str) -> tuple[str, str]:
-    """The wire message of a stored event, and its type. Only the members of CONTRACT 5 are
+    """The wire message of a stored event, and its type. Only the protocol's members are
     sent, whatever else the stored event carries."""
     event = orjson.loads(body)
     kind = event.get("type")

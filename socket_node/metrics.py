@@ -1,4 +1,4 @@
-"""The socket node's figures (CONTRACT 12; README "Runbook: figures and logs").
+"""The socket node's figures (docs/operations.md, "Figures and logs").
 
 `GET /metrics` serves them as Prometheus text (prometheus-client), `GET /admin/metrics` as JSON
 for the admin page's graphs; both read the same registry, one per node object (a test runs

@@ -46,7 +46,7 @@ from socket_node.metrics import NodeMetrics
 
 log = logging.getLogger("socket_node")
 
-CLOSE_UNAUTHORIZED = 4401  # CONTRACT 5: an invalid token; the web client goes anonymous
+CLOSE_UNAUTHORIZED = 4401  # an invalid token; the web client goes anonymous
 CLOSE_TRY_AGAIN_LATER = 1013  # the token cannot be checked now (the JWKS URL is down)
 MAX_MESSAGE_BYTES = 64 * 1024
 # Client messages waiting to be read (websockets' default is 16): past it the node stops

@@ -131,7 +131,7 @@ def documented_errors(op: Operation) -> list[str]:
     if op.roles:
         implied.append("forbidden")
     if op.auth != "none" and op.method != "GET":
-        implied.append("account_suspended")  # a suspended user's writes (CONTRACT 11)
+        implied.append("account_suspended")  # a suspended user's writes (moderation)
     if PATH_PARAM.search(op.path):
         implied.append("not_found")
     if op.body is not None:

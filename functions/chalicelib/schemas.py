@@ -365,7 +365,7 @@ class NotificationQuery(Page):
     unreadOnly: bool = False
 
 
-# -- after the hammer, complete (CONTRACT 11) --------------------------------------------------
+# -- after the hammer, complete --------------------------------------------------------------
 
 
 class MakeOffer(Body):
@@ -581,7 +581,7 @@ class CounterSummary(Out):
 
 
 class OfferOut(Out):
-    """A second-chance offer (CONTRACT 11)."""
+    """A second-chance offer."""
 
     id: str
     auctionId: str
@@ -725,7 +725,7 @@ class AuctionOut(Out):
     )
     winnerId: str | MISSING = Field(MISSING, description="The buyer, once sold.")
     finalPrice: MoneyText | MISSING = Field(MISSING, description="The sale price, once sold.")
-    # After the hammer (CONTRACT 11).
+    # After the hammer.
     winnerName: str | MISSING = Field(
         MISSING, description="The buyer's public display name (`Asha K.`), once sold."
     )
@@ -798,7 +798,7 @@ class PurchaseOut(Out):
     auction: AuctionOut
     finalPrice: MoneyText
     invoiceNumber: str = Field(examples=["INV-000042"])
-    payment: PaymentOut = Field(description="The sale's payment (CONTRACT 11).")
+    payment: PaymentOut = Field(description="The sale's payment.")
 
 
 class PurchaseList(Out):

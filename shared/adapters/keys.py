@@ -43,7 +43,7 @@ def schedule(moment: Moment) -> str:
 SCHEDULE_START = schedule(Moment.START)
 SCHEDULE_END = schedule(Moment.END)
 
-ROOM_STREAM_MAXLEN = 2000  # CONTRACT: replay reaches back at least 1,000 events per room
+ROOM_STREAM_MAXLEN = 2000  # a join's replay reaches back at least 1,000 events per room
 FEED_MAXLEN = 20000
 IDEMPOTENCY_TTL_S = 24 * 3600
 

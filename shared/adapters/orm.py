@@ -105,7 +105,7 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320))
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), server_default="buyer")
-    # Moderation (CONTRACT 11): a suspended user reads but cannot write. PostgreSQL is the
+    # Moderation: a suspended user reads but cannot write. PostgreSQL is the
     # record; the Redis set `users:suspended` is the fast check, rebuilt from here.
     suspended_at: Mapped[datetime | None]
     suspended_reason: Mapped[str | None] = mapped_column(String(500))
@@ -168,14 +168,14 @@ class Auction(Base):
     final_price: Mapped[Decimal | None]
     closed_reason: Mapped[str | None] = mapped_column(String(32))
     closed_at: Mapped[datetime | None]
-    # The seller's decision window (CONTRACT 11), set when the auction ends with bids: the
+    # The seller's decision window, set when the auction ends with bids: the
     # deadline is fixed then, so a later change of DECISION_WINDOW_SECS moves no promise made.
     decision_deadline: Mapped[datetime | None]
     decision_reminder_at: Mapped[datetime | None]
     decision_reminded_at: Mapped[datetime | None]  # the reminder went out (exactly once)
     created_at: Mapped[datetime] = _created()
     updated_at: Mapped[datetime] = _updated()
-    # CONTRACT section 10 (migration 0002).
+    # The marketplace (migration 0002).
     category: Mapped[str | None] = mapped_column(String(40))
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
     # Kept by the database (triggers of migration 0002), never written here: the highest bid
@@ -309,7 +309,7 @@ class CounterOffer(Base):
 
 class SecondChanceOffer(Base):
     """The seller offers a closed auction's item to another bidder at their own highest bid
-    (CONTRACT 11). One pending per auction (a partial unique index says so too), and one per
+    (after the hammer). One pending per auction (a partial unique index says so too), and one per
     bidder per round: each bidder gets one second chance."""
 
     __tablename__ = "second_chance_offers"
@@ -374,7 +374,7 @@ class InvoiceSequence(Base):
 
 
 class Invoice(Base):
-    """A sale: its gap-free number, the parties and price, and its payment (CONTRACT 11). A
+    """A sale: its gap-free number, the parties and price, and its payment. A
     sale whose payment never came is void: the row stays (its number is never reused), and
     the auction may be sold again under a new invoice."""
 
@@ -588,7 +588,7 @@ class EmailDelivery(Base):
 
 
 class Watch(Base):
-    """A user watching an auction (CONTRACT section 10)."""
+    """A user watching an auction."""
 
     __tablename__ = "watches"
     __table_args__ = (

@@ -37,7 +37,7 @@ def ends_at(go_live_at: datetime, duration_mins: int) -> datetime:
 
 
 def check_draft(draft: AuctionDraft, now: datetime) -> None:
-    """The cross-field rules of CONTRACT section 4 (field shapes are checked at the edge)."""
+    """The cross-field rules of an auction (field shapes are checked at the edge)."""
     errors: list[FieldError] = []
     if draft.go_live_at <= now:
         errors.append(FieldError("goLiveAt", "must be in the future"))

@@ -1,4 +1,4 @@
-"""After the hammer: the seller's decision and the counter-offer, as pure rules (CONTRACT 4).
+"""After the hammer: the seller's decision and the counter-offer, as pure rules.
 
 An auction that ended with bids waits in `ended` for its seller. The seller decides once:
 accept (sold at the highest bid), reject (closed with no winner), or counter with an amount

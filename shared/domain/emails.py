@@ -26,7 +26,7 @@ class Template(StrEnum):
     REJECTION = "rejection"
     COUNTER_INVITATION = "counter_invitation"
     COUNTER_ACCEPTED = "counter_accepted"
-    # after the hammer, complete (CONTRACT 11)
+    # after the hammer, complete
     DECISION_REMINDER = "decision_reminder"
     DECISION_EXPIRED = "decision_expired"
     COUNTER_EXPIRED = "counter_expired"

@@ -1,4 +1,4 @@
-"""The marketplace around the auction (CONTRACT section 10), as plain rules: who may cancel,
+"""The marketplace around the auction, as plain rules: who may cancel,
 what a person is called in public, where a bidder stands, what a photo may be."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Money: Decimal at the edges and in PostgreSQL, integer minor units inside Redis and rules.
 
-Every currency here has two fractional digits (CONTRACT: responses give `"1250.00"`).
+Every currency here has two fractional digits (the API's responses give `"1250.00"`).
 """
 
 from __future__ import annotations

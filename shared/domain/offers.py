@@ -1,4 +1,4 @@
-"""Second-chance offers, as pure rules (CONTRACT 11).
+"""Second-chance offers, as pure rules.
 
 When a sale falls through (the seller rejected, a counter offer was refused or expired, the
 seller never decided, the buyer never paid, an earlier offer was declined), the auction is

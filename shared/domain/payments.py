@@ -1,4 +1,4 @@
-"""A sale's payment, as pure rules (CONTRACT 11).
+"""A sale's payment, as pure rules.
 
 pending --buyer mark_paid--> paid --seller confirm--> confirmed
 pending --seller confirm--> confirmed               (the seller had it already)

@@ -18,7 +18,7 @@ from shared.domain.vocabulary import OPEN_STATUSES, AuctionStatus
 class Moment(StrEnum):
     START = "start"  # scheduled -> live at goLiveAt
     END = "end"  # live -> ended | closed_no_winner at endsAt (or later, after a soft close)
-    # After the hammer (CONTRACT 11): each fires once, when its clock runs out.
+    # After the hammer: each fires once, when its clock runs out.
     DECISION_REMINDER = "decision_reminder"  # ended, undecided: remind the seller at half-time
     DECISION_DEADLINE = "decision_deadline"  # ended, undecided: DECISION_DEFAULT applies
     COUNTER_EXPIRY = "counter_expiry"  # a pending counter offer expires

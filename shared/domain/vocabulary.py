@@ -29,11 +29,11 @@ class CounterStatus(StrEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
-    EXPIRED = "expired"  # unanswered by its expiresAt (CONTRACT 11)
+    EXPIRED = "expired"  # unanswered by its expiresAt
 
 
 class OfferStatus(StrEnum):
-    """A second-chance offer (CONTRACT 11)."""
+    """A second-chance offer."""
 
     PENDING = "pending"
     ACCEPTED = "accepted"
@@ -42,7 +42,7 @@ class OfferStatus(StrEnum):
 
 
 class PaymentStatus(StrEnum):
-    """A sale's payment (CONTRACT 11): the buyer marks it paid, the seller confirms it, or
+    """A sale's payment: the buyer marks it paid, the seller confirms it, or
     after the due date reports it unpaid (the sale is then void)."""
 
     PENDING = "pending"
@@ -53,7 +53,7 @@ class PaymentStatus(StrEnum):
 
 
 class CloseReason(StrEnum):
-    """Why an auction is `closed_no_winner` (its `closeReason`, CONTRACT 11)."""
+    """Why an auction is `closed_no_winner` (its `closeReason`)."""
 
     NO_BIDS = "no_bids"
     REJECTED = "rejected"
@@ -76,7 +76,7 @@ class NotificationType(StrEnum):
     COUNTER_OFFER = "counter_offer"
     COUNTER_ACCEPTED = "counter_accepted"
     COUNTER_REJECTED = "counter_rejected"
-    # after the hammer, complete (CONTRACT 11)
+    # after the hammer, complete
     DECISION_REMINDER = "decision_reminder"
     DECISION_EXPIRED = "decision_expired"
     COUNTER_EXPIRED = "counter_expired"
@@ -86,9 +86,9 @@ class NotificationType(StrEnum):
     OFFER_EXPIRED = "offer_expired"
     PAYMENT_MARKED = "payment_marked"
     PAYMENT_CONFIRMED = "payment_confirmed"
-    PAYMENT_DUE = "payment_due"  # not in CONTRACT 11's list: both parties, at dueAt
+    PAYMENT_DUE = "payment_due"  # an addition to the after-sale list: both parties, at dueAt
     SALE_VOID = "sale_void"
-    # CONTRACT section 10 (the marketplace)
+    # the marketplace
     ENDING_SOON = "ending_soon"
     AUCTION_CANCELLED = "auction_cancelled"
     # the open marketplace: shipping and disputes
@@ -101,13 +101,13 @@ class NotificationType(StrEnum):
 
 
 class EventType(StrEnum):
-    """WebSocket event names (CONTRACT section 5)."""
+    """WebSocket event names."""
 
     # room events: everyone watching the auction
     BID_PLACED = "bid:placed"
     AUCTION_STARTED = "auction:started"
     AUCTION_ENDED = "auction:ended"
-    AUCTION_SOLD = "auction:sold"  # everyone sees how it ended (CONTRACT 11)
+    AUCTION_SOLD = "auction:sold"  # everyone sees how it ended
     AUCTION_CLOSED = "auction:closed"
     AUCTION_CANCELLED = "auction:cancelled"
     # user events: every connection of one user
@@ -188,7 +188,7 @@ DISPUTE_OUTCOMES: tuple[str, ...] = tuple(o.value for o in DisputeOutcome)
 
 
 class SortOrder(StrEnum):
-    """How `GET /api/auctions` orders its list (CONTRACT section 10)."""
+    """How `GET /api/auctions` orders its list."""
 
     ENDING_SOON = "ending_soon"
     NEWEST = "newest"

@@ -247,7 +247,7 @@ def _read_through_the_record(ctx: Context, auction_id: str, viewer: Viewer) -> d
 
 @dataclass(frozen=True)
 class Extras:
-    """What the marketplace adds to an auction object (CONTRACT section 10)."""
+    """What the marketplace adds to an auction object."""
 
     images: list[dict[str, Any]]
     watchers: int

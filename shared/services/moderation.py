@@ -1,4 +1,4 @@
-"""Moderation (CONTRACT 11): an admin suspends or unsuspends a user; a suspended user's writes
+"""Moderation: an admin suspends or unsuspends a user; a suspended user's writes
 get 403 `account_suspended` at once, whatever token or cache they come with; reads still work.
 
 PostgreSQL (`users.suspended_at`) is the record. The check on every write is a Redis set of

@@ -1,4 +1,4 @@
-"""Second-chance offers (CONTRACT 11; rules in `shared.domain.offers`): the seller offers a
+"""Second-chance offers (rules in `shared.domain.offers`): the seller offers a
 closed auction's item to another bidder at that bidder's own highest bid; the bidder accepts
 (a sale like any other: invoice, emails, events), rejects, or lets it expire.
 

@@ -81,7 +81,7 @@ def _overdue_ends(session: Session, now: datetime) -> Sequence[uuid.UUID]:
     ).all()
 
 
-# -- after the hammer (CONTRACT 11): each query is the sweep of one deadline; without `now`,
+# -- after the hammer: each query is the sweep of one deadline; without `now`,
 # every auction the deadline is still ahead for (the rebuild on boot).
 
 _NO_COUNTER = ~exists().where(

@@ -1,4 +1,4 @@
-"""The API's shapes of an auction and a bid (CONTRACT sections 4 and 10), rendered from what
+"""The API's shapes of an auction and a bid, rendered from what
 the callers read: the record in PostgreSQL, and while an auction is open, what Redis knows
 better (a later end after a soft close, the newest highest bid, a buy-now sale in flight).
 
@@ -46,7 +46,7 @@ class LiveState:
 
 
 def bid_view(bid: Bid | BidRow, bidder_name: str | None = None) -> dict[str, Any]:
-    """The Bid object of CONTRACT section 4 (with `bidderName`, section 10, when known)."""
+    """The API's Bid object (with `bidderName` when known)."""
     body = {
         "id": str(bid.id),
         "auctionId": str(bid.auction_id),
@@ -84,7 +84,7 @@ def counter_view(counter: CounterOffer | CounterRow) -> dict[str, Any]:
 
 
 def offer_view(offer: SecondChanceOffer) -> dict[str, Any]:
-    """A second-chance offer (CONTRACT 11)."""
+    """A second-chance offer."""
     return {
         "id": str(offer.id),
         "auctionId": str(offer.auction_id),
@@ -190,7 +190,7 @@ def auction_view(
 ) -> dict[str, Any]:
     """The auction object (with the competitive-rule members only where the auction uses
     them: "absent means off"). `highest` is the record's highest bid (a Bid view); `live`,
-    when given, overrides what Redis knows better. After the hammer (CONTRACT 11): an ended
+    when given, overrides what Redis knows better. After the hammer: an ended
     auction's `decisionDeadline`, a closed one's `closeReason`, a sale's `payment` (from its
     current `invoice`), the second-chance `offer` the caller may see, and the buyer's public
     `winner_name`."""

@@ -1,4 +1,4 @@
-"""Authentication (CONTRACT section 3): Supabase access tokens verified with inline JWKS
+"""Authentication: Supabase access tokens verified with inline JWKS
 (ES256/RS256), a JWKS URL (cached, refreshed on an unknown kid), or the HS256 secret; every
 refusal (forged, tampered, expired, wrong audience or issuer, alg none, algorithm confusion,
 unknown kid); roles from app_metadata.role; the user row written from the claims; and dev

@@ -1,4 +1,4 @@
-"""Keys from SUPABASE_JWKS_URL (CONTRACT 12): trusted with their set (5 minutes; a short
+"""Keys from SUPABASE_JWKS_URL: trusted with their set (5 minutes; a short
 window here) and never longer, so a revoked kid is refused within the window; whatever the URL
 answers that is not a usable key set refuses the token (401), never a 500; the URL down: cached
 keys keep working, new kids get 503, and it recovers."""

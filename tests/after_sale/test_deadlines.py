@@ -1,4 +1,4 @@
-"""The seller's decision window and the counter offer's expiry (CONTRACT 11): what fires when,
+"""The seller's decision window and the counter offer's expiry: what fires when,
 with which events, notifications and emails, once; and a decision or an answer racing its own
 deadline gives exactly one outcome. Windows are shortened through the settings."""
 

@@ -1,4 +1,4 @@
-"""Every deadline after the hammer fires exactly once (CONTRACT 7.6 and 11), proven by injecting
+"""Every deadline after the hammer fires exactly once (invariant 6), proven by injecting
 the faults: three tickers racing (two socket nodes' and the scheduled function), a ticker
 killed with SIGKILL between its claim and its commit, and a restart after the deadlines passed
 (with Redis lost too). Each time: one transition, one set of events and notifications, and

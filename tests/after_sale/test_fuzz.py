@@ -1,4 +1,4 @@
-"""Schemathesis on the routes of CONTRACT 11 (offers, payment, moderation), with real resources
+"""Schemathesis on the after-sale routes (offers, payment, moderation), with real resources
 behind half the generated ids: a closed auction with bids, a sold one, a pending offer, a real
 user; signed in as the role each route wants. No answer may be a 5xx or break the document."""
 

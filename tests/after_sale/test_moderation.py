@@ -1,4 +1,4 @@
-"""Moderation (CONTRACT 11): an admin suspends a user, whose writes are refused at once with
+"""Moderation: an admin suspends a user, whose writes are refused at once with
 403 `account_suspended` (tokens already verified and cached too), reads still work; the user
 list and the audit log with their filters; every action audited in its own transaction."""
 

@@ -1,4 +1,4 @@
-"""Second-chance offers (CONTRACT 11): to any other bidder at their own highest bid, one pending
+"""Second-chance offers: to any other bidder at their own highest bid, one pending
 at a time; accept is a sale like any other; reject or expiry frees the seller to offer to the
 next; racing offers and racing answers give exactly one outcome."""
 

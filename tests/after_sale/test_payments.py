@@ -1,4 +1,4 @@
-"""A sale's payment (CONTRACT 11): pending until the buyer marks it paid and the seller
+"""A sale's payment: pending until the buyer marks it paid and the seller
 confirms; at dueAt both are told once; after it the seller may report it unpaid, which voids
 the sale: the invoice is kept, numbered as before, and marked VOID in its PDF; the auction
 closes (`unpaid`) and a second-chance offer becomes possible."""

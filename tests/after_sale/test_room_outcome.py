@@ -1,4 +1,4 @@
-"""Everyone in the room sees how it ended (CONTRACT 11): `auction:sold` (finalPrice, winnerName:
+"""Everyone in the room sees how it ended: `auction:sold` (finalPrice, winnerName:
 the public display name, never an email) and `auction:closed` (closeReason), on every path that
 sells or closes; and a watcher who is neither buyer nor seller gets them live."""
 

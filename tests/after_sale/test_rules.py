@@ -1,4 +1,4 @@
-"""The pure rules after the hammer (CONTRACT 11): deadlines and the default, which schedule
+"""The pure rules after the hammer: deadlines and the default, which schedule
 entries an auction needs, second-chance offers, payments, the VOID invoice."""
 
 from __future__ import annotations

@@ -714,7 +714,7 @@ def _(w: World) -> Reply:
     return _invoice(w, uuid.uuid4(), w.buyer, w.down())
 
 
-# after the hammer, complete (CONTRACT 11): second-chance offers, payment, moderation
+# after the hammer, complete: second-chance offers, payment, moderation
 
 
 @scenario("place_bid", "account_suspended")
@@ -1163,7 +1163,7 @@ def _(w: World) -> Reply:
 # -- the tests ------------------------------------------------------------------------------
 
 
-# the marketplace (CONTRACT section 10)
+# the marketplace
 
 JPEG = {"Content-Type": "image/jpeg"}
 

@@ -1,4 +1,4 @@
-"""After the hammer in Chromium (CONTRACT 11), against the real local stack: the seller sees the
+"""After the hammer in Chromium, against the real local stack: the seller sees the
 decision deadline count down, rejects, and offers the item to another bidder from the
 second-chance panel; that bidder sees the offer's expiry and buys; a watcher sees the outcome
 live; both parties press the payment buttons; an admin suspends a user from the users page,

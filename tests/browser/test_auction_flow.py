@@ -184,7 +184,7 @@ def test_seller_counters_after_the_hammer_and_the_outbidding_buyer_buys(browsing
         expect(status_of(page)).to_have_attribute("data-status", "sold")
         expect(page.get_by_test_id("invoice-link")).to_be_visible()
     expect(ravi.get_by_test_id("sold-note")).to_contain_text("Sold to you for ₹1,500.00")
-    # Asha is neither: the sale is no room event (CONTRACT 5), so she sees it on her next load,
+    # Asha is neither: the sale is no room event, so she sees it on her next load,
     # and the invoice is not hers to see.
     asha.reload()
     expect(status_of(asha)).to_have_attribute("data-status", "sold")

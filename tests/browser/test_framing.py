@@ -1,4 +1,4 @@
-"""The SPA's Content-Security-Policy in Chromium (CONTRACT 12): a page on another origin cannot
+"""The SPA's Content-Security-Policy in Chromium: a page on another origin cannot
 frame it (clickjacking the prefilled bid button), and the app itself runs under the policy
 without a single violation (its scripts, styles, the API and the WebSocket all allowed)."""
 

@@ -1,6 +1,6 @@
 """The OpenAPI 3.1 document at /api/openapi.json and the docs page at /api/docs: a valid
 document, generated from the models that validate requests, covering every route and every
-error code of CONTRACT section 4; a docs page that needs nothing from the network; and every
+error code of the API's error table; a docs page that needs nothing from the network; and every
 route's real answers (its success and its problems) exactly as the document says."""
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from tests.support import harness
 from tests.support.after_sale import ended_auction, run_jobs
 from tests.support.harness import Person, insert_auction, live_auction
 
-# CONTRACT section 4, the route table (its `{id}` is any one path parameter here).
-CONTRACT_ROUTES = [
+# The API's route table (its `{id}` is any one path parameter here).
+API_ROUTES = [
     ("GET", "/health"),
     ("GET", "/api/me"),
     ("POST", "/api/auctions"),
@@ -54,11 +54,11 @@ CONTRACT_ROUTES = [
     ("POST", "/api/admin/auctions/{id}/reset"),
     ("GET", "/api/openapi.json"),
     ("GET", "/api/docs"),
-    ("POST", "/api/dev/login"),  # CONTRACT section 3 (development only)
+    ("POST", "/api/dev/login"),  # dev sign-in (development only)
 ]
 
-# CONTRACT section 4, "Error status codes".
-CONTRACT_ERRORS = {
+# The API's error table: each code with its status.
+API_ERRORS = {
     "unauthenticated": 401,
     "forbidden": 403,
     "own_auction": 403,
@@ -113,8 +113,8 @@ def test_the_document_is_valid_openapi_3_1(served: dict[str, Any]) -> None:
 
 def test_every_contract_route_is_documented(served: dict[str, Any]) -> None:
     documented = {(method, _normal(path)) for method, path, _ in _operations(served)}
-    missing = [route for route in CONTRACT_ROUTES if route not in documented]
-    assert missing == [], f"routes of CONTRACT section 4 missing from the document: {missing}"
+    missing = [route for route in API_ROUTES if route not in documented]
+    assert missing == [], f"routes of the route table missing from the document: {missing}"
 
 
 def test_every_contract_error_code_is_documented_with_its_status(served: dict[str, Any]) -> None:
@@ -125,7 +125,7 @@ def test_every_contract_error_code_is_documented_with_its_status(served: dict[st
                 for part in content.get("schema", {}).get("allOf", []):
                     for code in part.get("properties", {}).get("code", {}).get("enum", []):
                         seen.setdefault(code, set()).add(int(status))
-    for code, status in CONTRACT_ERRORS.items():
+    for code, status in API_ERRORS.items():
         assert seen.get(code) == {status}, f"{code}: documented as {seen.get(code)}"
 
 
@@ -172,7 +172,7 @@ def test_path_and_query_parameters_are_documented(served: dict[str, Any]) -> Non
         "ended",
         "sold",
         "closed_no_winner",
-        "cancelled",  # CONTRACT section 10
+        "cancelled",  # the marketplace
     }
     assert "cursor" in listing
     for method, path, spec in _operations(served):
@@ -358,7 +358,7 @@ def test_the_checker_refuses_what_the_document_does_not_allow(documented: Any) -
         "serverTime": "2030-01-01T10:00:00.000Z",
         "createdAt": "2029-01-01T10:00:00.000Z",
         "updatedAt": "2029-01-01T10:00:00.000Z",
-        "category": None,  # CONTRACT section 10: always there, and the photos and watchers
+        "category": None,  # the marketplace: always there, and the photos and watchers
         "images": [],
         "watchers": 0,
     }
@@ -444,7 +444,7 @@ def _valid_body(model: type[BaseModel]) -> dict[str, Any]:
         "DevLogin": {"email": "someone@example.com"},
         "EditAuction": {"itemName": "Brass lamp, polished"},
         "CancelAuction": {"reason": "Withdrawn by its seller"},
-        # CONTRACT 11
+        # after the hammer
         "MakeOffer": {"bidderId": str(uuid.uuid4())},
         "OfferResponse": {"action": "accept"},
         "PaymentRequest": {"action": "mark_paid"},
@@ -584,7 +584,7 @@ def test_checked_after_sale_routes(
 def test_checked_offer_payment_and_moderation_routes(
     api: Api, ctx: Context, client: Client, seller: Person, buyer: Person, admin: Person
 ) -> None:
-    """CONTRACT 11: second-chance offers, the payment, suspensions and the audit log."""
+    """After the hammer: second-chance offers, the payment, suspensions and the audit log."""
     rival = harness.person(ctx, "buyer", "Ravi Kumar")
     auction = ended_auction(ctx, client, seller, [(buyer, "100.00"), (rival, "150.00")])
     api("decide", seller, expect=200, auction_id=auction, json={"action": "reject"})
@@ -791,7 +791,7 @@ def test_checked_admin_routes(api: Api, ctx: Context, seller: Person, admin: Per
 def test_checked_marketplace_routes(
     api: Api, ctx: Context, seller: Person, buyer: Person, admin: Person
 ) -> None:
-    """CONTRACT section 10: seller controls, photos, watching, the personal pages."""
+    """The marketplace: seller controls, photos, watching, the personal pages."""
     from tests.marketplace import images
 
     auction = api("create_auction", seller, expect=201, json=_valid_body(CreateAuction)).json()

@@ -1,4 +1,4 @@
-"""Every REST route of CONTRACT section 4 that exists, through chalice.test.Client over the real
+"""Every REST route of the API's route table, through chalice.test.Client over the real
 app (real PostgreSQL, Redis through the bridge): success shapes, every error code the route
 can answer, validation (422 with errors [{field, message}]), 413, role and ownership checks,
 and the write rate limiter. A refused request changes nothing."""
@@ -24,7 +24,7 @@ from tests.support.actors import Bidder, call
 from tests.support.harness import Person, clock_runs_out, insert_auction, live_auction, person
 
 MONEY = re.compile(r"^\d+\.\d{2}$")
-# CONTRACT section 4, "Auction object".
+# The API's auction object.
 AUCTION_MEMBERS = [
     "id",
     "sellerId",
@@ -616,7 +616,7 @@ def test_admins_list_every_auction_but_not_its_reserve(
     later = str(insert_auction(ctx, seller, go_live_at=datetime.now(UTC) + timedelta(hours=1)))
     page = orjson.loads(call(client, "GET", "/api/admin/auctions", admin).body)
     assert [a["id"] for a in page["items"]] == [later, live]
-    assert "reservePrice" not in page["items"][1]  # CONTRACT: only its seller sees it
+    assert "reservePrice" not in page["items"][1]  # only its seller sees it
     assert page["items"][1]["reserveMet"] is False
     only_live = call(client, "GET", "/api/admin/auctions?status=live&limit=1", admin)
     assert [a["id"] for a in orjson.loads(only_live.body)["items"]] == [live]

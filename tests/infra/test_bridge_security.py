@@ -1,4 +1,4 @@
-"""The local bridge defends the developer's machine (CONTRACT 12, README "Security"): only the
+"""The local bridge defends the developer's machine (docs/security.md): only the
 commands the project's code sends, the token before the body, a body cap, a Host check against
 DNS rebinding, and no secret on a command line or in a printed line."""
 

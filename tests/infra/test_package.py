@@ -15,7 +15,7 @@ import pytest
 
 from infra import package
 from shared.settings import REPO_ROOT
-from tests.functions.test_openapi import CONTRACT_ROUTES
+from tests.functions.test_openapi import API_ROUTES
 
 PARAM = re.compile(r"{[^}]+}")
 
@@ -90,9 +90,9 @@ def test_every_route_is_on_the_gateway_and_reaches_the_handler(bundle: Path) -> 
     from chalicelib.operations import OPERATIONS
 
     on_gateway = _gateway_routes(_template(bundle))
-    contract = {(method, PARAM.sub("{}", path)) for method, path in CONTRACT_ROUTES}
+    contract = {(method, PARAM.sub("{}", path)) for method, path in API_ROUTES}
     assert contract - on_gateway == set()
-    # and every route the app declares (CONTRACT 10 onwards too), none left behind
+    # and every route the app declares (the marketplace's and later ones too), none left behind
     declared = {(op.method, PARAM.sub("{}", op.path)) for op in OPERATIONS}
     assert declared - on_gateway == set()
 
@@ -109,7 +109,7 @@ def test_the_stage_keeps_each_route_at_its_contract_path(bundle: Path) -> None:
     public_base = endpoint.replace("${RestAPI}", "abc123").replace("${AWS::Region}", "ap-south-1")
     public_base = public_base.replace("${AWS::URLSuffix}", "amazonaws.com").rstrip("/")
     assert public_base == "https://abc123.execute-api.ap-south-1.amazonaws.com/prod"
-    for _, path in CONTRACT_ROUTES:
+    for _, path in API_ROUTES:
         assert "/api/api/" not in public_base + path
     # the README and .env.example say the same
     assert f"{public_base}" in (REPO_ROOT / ".env.example").read_text()

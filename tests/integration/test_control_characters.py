@@ -1,4 +1,4 @@
-"""Names are one printable line (CONTRACT 12): control characters, line breaks and bidi
+"""Names are one printable line: control characters, line breaks and bidi
 overrides in an item name or a dev-login name are refused with 422 and change nothing, since
 names reach email subjects; a description keeps its line breaks and tabs; a name that comes in
 a token's claims is cleaned, not refused. The same rules hold on every way in: an edit

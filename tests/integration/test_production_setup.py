@@ -266,7 +266,7 @@ def test_a_supabase_token_works_on_rest_and_on_the_websocket(
     with connect(f"{ws_url}?token={token}", open_timeout=10) as ws:
         ws.send(json.dumps({"type": "ping"}))
         assert json.loads(ws.recv(timeout=10))["type"] == "pong"
-    # a forged token is refused: 401 at the handshake, or close code 4401 (CONTRACT 5)
+    # a forged token is refused: 401 at the handshake, or close code 4401
     try:
         with connect(f"{ws_url}?token={forged}", open_timeout=10) as ws:
             with pytest.raises(ConnectionClosed) as closed:

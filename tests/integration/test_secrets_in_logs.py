@@ -1,4 +1,4 @@
-"""Credentials never reach a log line (CONTRACT 12): the stack started with passwords in
+"""Credentials never reach a log line: the stack started with passwords in
 DATABASE_URL and REDIS_URL prints them masked (`postgresql://user:***@host/db`) and nowhere in
 full, in its own lines or its children's; one masking function serves every process."""
 

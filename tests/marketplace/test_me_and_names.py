@@ -1,4 +1,4 @@
-"""Personal pages and people's names (CONTRACT section 10): my bids with where I stand, my
+"""Personal pages and people's names: my bids with where I stand, my
 auctions with what awaits my decision first, my purchases, read-all; `bidderName` is a public
 display name on every bid object and on `bid:placed`, never an email."""
 
@@ -134,7 +134,7 @@ def test_my_purchases_name_the_price_and_the_invoice(
     assert items[0]["auction"]["id"] == str(aid)
     assert items[0]["finalPrice"] == "250.00"
     assert items[0]["invoiceNumber"] == "INV-000001"
-    assert items[0]["payment"]["status"] == "pending"  # CONTRACT 11: the sale's payment
+    assert items[0]["payment"]["status"] == "pending"  # the sale's payment
     assert call(client, "GET", "/api/me/purchases", seller).json_body["items"] == []
 
 

@@ -1,4 +1,4 @@
-"""Photos (CONTRACT section 10): a seller's upload is decoded, cleaned of every bit of metadata
+"""Photos: a seller's upload is decoded, cleaned of every bit of metadata
 (GPS first), turned upright, re-encoded to WebP with a thumbnail, stored and served; every
 kind of bad upload is refused with its own code and leaves nothing behind."""
 

@@ -1,4 +1,4 @@
-"""Search and browse (CONTRACT section 10): full text in PostgreSQL, category, price range on the
+"""Search and browse: full text in PostgreSQL, category, price range on the
 current price, seller, five sorts, and cursor pages that stay exact while bids land between
 them (every auction of the first page's moment exactly once, in that moment's order)."""
 

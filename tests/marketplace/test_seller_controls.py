@@ -1,4 +1,4 @@
-"""Seller controls (CONTRACT section 10): PATCH while scheduled (Redis state and schedules move
+"""Seller controls: PATCH while scheduled (Redis state and schedules move
 with it, cross-field rules on the merged auction), cancel by the seller while scheduled or
 live without bids, by an admin any time before it is sold; the bid script refuses at once,
 bidders and watchers are told, the room hears it, the admin's cancel is audited."""

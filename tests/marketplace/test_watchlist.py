@@ -1,4 +1,4 @@
-"""Watching (CONTRACT section 10): watch and unwatch are idempotent; the auction shows its
+"""Watching: watch and unwatch are idempotent; the auction shows its
 watchers and whether the caller watches; "ending soon" reaches every watcher and bidder
 exactly once however many tickers race, after a soft close moved the end, after a restart;
 watchers hear how it ended."""

@@ -1,4 +1,4 @@
-"""The functions' CloudWatch Embedded Metric Format lines (CONTRACT 12): every bid's request
+"""The functions' CloudWatch Embedded Metric Format lines: every bid's request
 line carries BidLatency, BidAccepted and BidRefused (by problem code), and each line parses
 and holds to AWS's "Specification: Embedded metric format" (a JSON Schema of it below, plus
 the rules a schema cannot say: every dimension and metric a directive names is a member of

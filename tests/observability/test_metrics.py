@@ -1,4 +1,4 @@
-"""The socket node's figures (CONTRACT 12): `GET /metrics` in Prometheus text for an admin's
+"""The socket node's figures: `GET /metrics` in Prometheus text for an admin's
 token or a scraper on this machine, `GET /admin/metrics` as JSON for the admin page, and each
 figure counting what really happened on a real node (real Redis, PostgreSQL, bid script,
 WebSockets)."""
@@ -27,7 +27,7 @@ from socket_node.metrics import may_scrape_without_token
 from tests.support.harness import Person, insert_auction, live_auction
 from tests.support.socket_node import Client, InProcessNode, NodeProcess, closed_code, wait_for
 
-CONTRACT_FAMILIES = {
+REQUIRED_FAMILIES = {
     "auction_ws_connections": "gauge",
     "auction_ws_rooms": "gauge",
     "auction_events_fanout_seconds": "histogram",
@@ -90,7 +90,7 @@ def test_curl_metrics_shows_every_family_from_this_machine(
     assert head.startswith("HTTP/1.1 200"), done.stdout[:300]
     assert "text/plain; version=0.0.4" in head
     found = families(body)
-    for name, kind in {**CONTRACT_FAMILIES, **OWN_FAMILIES}.items():
+    for name, kind in {**REQUIRED_FAMILIES, **OWN_FAMILIES}.items():
         assert name in found, name
         assert found[name].type == kind, name
     # Families with labels show their series before anything happened.

@@ -1,4 +1,4 @@
-"""The bid engine under contention and faults (CONTRACT section 7, invariants 1 to 5), on real
+"""The bid engine under contention and faults (invariants 1 to 5), on real
 PostgreSQL, real Redis, the bridge and the real upstash-redis client."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""A bid in an outage says what happened (CONTRACT 12): `outcome_unknown` when the script was
+"""A bid in an outage says what happened: `outcome_unknown` when the script was
 sent and no answer came (Redis paused with SIGSTOP: it runs the bid when it wakes), and
 `unavailable` when nothing reached Redis. A retry with the same Idempotency-Key returns the one
 bid, stored once. Also: a flood of bids to made-up auction ids is rate limited before any

@@ -1,4 +1,4 @@
-"""The seller's decision and the counter-offer through the API (CONTRACT 4 rules, 5 events),
+"""The seller's decision and the counter-offer through the API (its rules, its room events),
 against real PostgreSQL, Redis through the bridge, and the outbox relay."""
 
 from __future__ import annotations
@@ -348,7 +348,7 @@ def test_the_buyer_accepting_buys_at_the_counter_amount(
         "id": countered,
         "amount": "1500.00",
         "status": "accepted",
-        "expiresAt": auction["counterOffer"]["expiresAt"],  # CONTRACT 11
+        "expiresAt": auction["counterOffer"]["expiresAt"],
     }
     assert redis_status(ctx, ended) == "sold"
     for who in (rival, seller):

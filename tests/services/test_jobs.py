@@ -1,4 +1,4 @@
-"""The job queue (CONTRACT invariant 8): the email provider down delivers everything once it is
+"""The job queue (invariant 8): the email provider down delivers everything once it is
 back, with retries and backoff, then dead letters an admin can see and replay; nothing is sent
 twice, whatever the number of workers, crashes or lost leases."""
 

@@ -1,5 +1,5 @@
 """Notifications: created at the right moments for the right people, pushed live, listed and
-marked read by their owner only (CONTRACT 4 and 5)."""
+marked read by their owner only."""
 
 from __future__ import annotations
 

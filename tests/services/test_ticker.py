@@ -209,5 +209,5 @@ def test_overdue_transitions_fire_soon_after_boot_from_postgresql_alone(
     )
     took = time.monotonic() - booted
     print(f"overdue transitions fired {took:.2f} s after boot")
-    # CONTRACT 11: everyone in the room also sees how it ended (auction:closed, no_bids).
+    # After the hammer: everyone in the room also sees how it ended (auction:closed, no_bids).
     assert [e["type"] for e in room_events(ctx, to_close)] == ["auction:ended", "auction:closed"]

@@ -1,4 +1,4 @@
-"""Settings: every variable of CONTRACT section 2 with its default; a wrong value stops the
+"""Settings: every variable the system reads, with its default; a wrong value stops the
 start with one line naming the variable."""
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def test_app_env_defaults_to_production(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_port_wins_over_socket_port(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Render sets PORT; the image sets SOCKET_PORT=8080. PORT must win (CONTRACT 9)."""
+    """Render sets PORT; the image sets SOCKET_PORT=8080. PORT must win."""
     monkeypatch.setenv("SOCKET_PORT", "9000")
     assert Settings(APP_ENV="test").socket_port == 9000
     monkeypatch.setenv("PORT", "10000")

@@ -1,4 +1,4 @@
-"""The socket node against a client who never signs in and sends as fast as it can (CONTRACT 12):
+"""The socket node against a client who never signs in and sends as fast as it can:
 a message limit per connection (20/s, bursts of 40; `rate_limited`, then close 1008), joins
 that replay at most the 1,000 most recent events, unknown auction ids that cost no database
 round trip once known, and lookups that never starve the ticker or /health."""

@@ -1,4 +1,4 @@
-"""Changing identity on an open WebSocket (CONTRACT 9): `{"type":"auth","token":JWT}` over a
+"""Changing identity on an open WebSocket: `{"type":"auth","token":JWT}` over a
 real connection to a real node, with tokens from the dev signer and from the local Supabase
 Auth stand-in through SUPABASE_JWKS_URL."""
 

@@ -328,7 +328,7 @@ def test_a_scheduled_auction_inside_its_window_shows_as_live() -> None:
     assert snap["reserveMet"] is False
 
 
-# -- changing identity on an open connection (CONTRACT 9) -------------------------------------
+# -- changing identity on an open connection ---------------------------------------------
 
 EXP = NOW + 3_600_000
 

@@ -1,4 +1,4 @@
-"""Helpers of the after-the-hammer tests (CONTRACT 11): bring the hammer down, run the job
+"""Helpers of the after-the-hammer tests: bring the hammer down, run the job
 queue, shorten the windows, move a deadline to now, read what the room, the parties and the
 audit log were told, race requests. Requests go through `tests.support.actors`."""
 
@@ -110,7 +110,7 @@ def notification_types(
 
 
 def windows(ctx: Context, monkeypatch: pytest.MonkeyPatch, **secs: Any) -> None:
-    """Shorten (or change) the CONTRACT 11 windows for this test, through the settings:
+    """Shorten (or change) the after-sale windows for this test, through the settings:
     `windows(ctx, mp, decision_window_secs=2, decision_default="accept")`."""
     monkeypatch.setattr(ctx, "settings", ctx.settings.model_copy(update=secs))
 

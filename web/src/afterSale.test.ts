@@ -1,4 +1,4 @@
-// After the hammer, complete (CONTRACT 11): the room hears how it ended, deadlines count down by
+// After the hammer, complete: the room hears how it ended, deadlines count down by
 // the server's clock, new notifications read plainly, the router finds the admin pages.
 import { describe, expect, it } from 'vitest';
 import { deadlineFor } from './clock';

@@ -1872,7 +1872,7 @@ export interface components {
         };
         /**
          * OfferOut
-         * @description A second-chance offer (CONTRACT 11).
+         * @description A second-chance offer.
          */
         OfferOut: {
             /** Id */
@@ -2088,7 +2088,7 @@ export interface components {
              * @example INV-000042
              */
             invoiceNumber: string;
-            /** @description The sale's payment (CONTRACT 11). */
+            /** @description The sale's payment. */
             payment: components["schemas"]["PaymentOut"];
         };
         /** ReadAllOut */

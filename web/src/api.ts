@@ -1,4 +1,4 @@
-// Typed client for the REST API (CONTRACT §4). Every failure becomes an ApiError carrying the
+// Typed client for the REST API. Every failure becomes an ApiError carrying the
 // problem+json body, so screens show `code`/`detail`/`errors` without parsing anything.
 
 import type {
@@ -76,7 +76,7 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** The search and browse parameters of `GET /api/auctions` (CONTRACT §10). */
+/** The search and browse parameters of `GET /api/auctions`. */
 export interface SearchParams {
   q?: string;
   category?: string;
@@ -216,7 +216,7 @@ export class Api {
   respondToCounter(counterId: string, action: 'accept' | 'reject') {
     return this.json<Auction>('POST', `/api/counter/${encodeURIComponent(counterId)}/response`, { body: { action } });
   }
-  // ---- after the hammer (CONTRACT 11) ----
+  // ---- after the hammer ----
   listOffers(auctionId: string) {
     return this.json<OfferList>('GET', `/api/auctions/${encodeURIComponent(auctionId)}/offers`);
   }

@@ -1,4 +1,4 @@
-// Event ids are opaque but increase within a room (CONTRACT §5). Servers commonly use integers
+// Event ids are opaque but increase within a room. Servers commonly use integers
 // or Redis stream ids ("1700000000000-3"); both are compared numerically here, anything else as
 // a plain string.
 

@@ -1,4 +1,4 @@
-// Plain-language lines for persisted notifications (CONTRACT §4 notification types).
+// Plain-language lines for persisted notifications (the API's notification types).
 
 import type { Notification } from './types';
 

@@ -34,7 +34,7 @@ export interface RoomState {
   /** Newest first. */
   bids: FeedBid[];
   endedReason: string | null;
-  /** How it ended, as the room was told (CONTRACT 11): why it closed, or who bought it. */
+  /** How it ended, as the room was told: why it closed, or who bought it. */
   closeReason: CloseReason | null;
   winnerName: string | null;
   finalPrice: string | null;
@@ -289,7 +289,7 @@ function applyEvent(state: RoomState, e: EventMessage): RoomState {
         notice: 'The counter offer was rejected.',
         refreshSeq: state.refreshSeq + 1,
       };
-    // After the hammer, complete (CONTRACT 11): how it ended, for everyone in the room ...
+    // After the hammer, complete: how it ended, for everyone in the room ...
     case 'auction:sold':
       return {
         ...state,

@@ -1,4 +1,4 @@
-// One WebSocket per tab (CONTRACT §5): joins rooms, rejoins them after a drop with the last
+// One WebSocket per tab: joins rooms, rejoins them after a drop with the last
 // room event seen, drops duplicates, and feeds ping/pong and snapshot times to the server clock.
 // Everything time- or network-related comes in through `deps`, so tests drive it by hand.
 
@@ -138,7 +138,7 @@ export class LiveSocket {
 
   /**
    * A new access token (signed in, refreshed) re-authenticates the open connection in place with
-   * `{"type":"auth"}` (CONTRACT 9): no reconnect, rooms and positions untouched; a connection
+   * `{"type":"auth"}`: no reconnect, rooms and positions untouched; a connection
    * still opening does it as soon as it opens. Signing out (null) opens a fresh anonymous
    * connection, keeping rooms and positions.
    */

@@ -1,4 +1,4 @@
-// Shapes of the external contract (shared/CONTRACT.md). The REST shapes are the server's own:
+// Shapes of the API and the socket protocol. The REST shapes are the server's own:
 // `api-schema.d.ts` is generated from its OpenAPI document (`make types`), whose response models
 // are what the server serialises every body through, so a field named here is one it sends.
 // Money is a decimal string ("1250.00"), times are ISO 8601 UTC strings, ids are opaque strings.
@@ -33,7 +33,7 @@ export type ReplayedJob = Schemas['ReplayedJobOut'];
 
 export type CreateAuctionInput = Schemas['CreateAuction'];
 
-// After the hammer, complete (CONTRACT 11).
+// After the hammer, complete.
 /** Why a closed_no_winner auction closed. */
 export type CloseReason = NonNullable<Auction['closeReason']>;
 /** A second-chance offer: a closed auction's item to another bidder at their own highest bid. */
@@ -46,7 +46,7 @@ export type AdminUser = Schemas['AdminUserOut'];
 export type AdminUserPage = Schemas['AdminUserList'];
 export type AuditEntry = Schemas['AuditEntryOut'];
 export type AuditPage = Schemas['AuditList'];
-// Marketplace (CONTRACT §10).
+// Marketplace.
 export type AuctionImage = Schemas['ImageOut'];
 export type MyBid = Schemas['MyBidOut'];
 export type MyBidPage = Schemas['MyBidList'];

@@ -1,4 +1,4 @@
-"""After the hammer, complete (CONTRACT 11): second-chance offers and a sale's payment. The
+"""After the hammer, complete: second-chance offers and a sale's payment. The
 deadlines themselves (decision, counter, offer, payment) are the ticker's."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The marketplace around the auction (CONTRACT section 10): seller controls (edit, cancel,
+"""The marketplace around the auction: seller controls (edit, cancel,
 photos), watching, and the signed-in person's own pages."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Moderation (CONTRACT 11, admin): suspend and unsuspend users, the user list, the audit log.
+"""Moderation (admin): suspend and unsuspend users, the user list, the audit log.
 Every action is written to the audit log in the transaction that makes it."""
 
 from __future__ import annotations

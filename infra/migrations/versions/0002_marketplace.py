@@ -1,4 +1,4 @@
-"""marketplace: photos, search, watchlist, seller controls (CONTRACT section 10)
+"""marketplace: photos, search, watchlist, seller controls
 
 Revision ID: 0002
 Revises: 0001

@@ -54,7 +54,7 @@ COUNTER_STATUSES = (*COUNTER_STATUSES_BEFORE, "expired")
 OFFER_STATUSES = ("pending", "accepted", "rejected", "expired")
 PAYMENT_STATUSES = ("pending", "paid", "confirmed", "unpaid")
 
-# The defaults of CONTRACT 11, for rows written before this revision (the settings may differ
+# The after-sale defaults, for rows written before this revision (the settings may differ
 # at run time; only rows that predate the columns get these).
 DECISION_WINDOW_SECS = 172800
 COUNTER_WINDOW_SECS = 86400

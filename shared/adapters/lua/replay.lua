@@ -1,4 +1,4 @@
--- The room events a joining client missed, at most ARGV[2] of them (CONTRACT 5 and 12: a join
+-- The room events a joining client missed, at most ARGV[2] of them (the WebSocket protocol: a join
 -- replays at most the 1,000 most recent events). A client further behind gets a gap instead,
 -- and the entries are never sent over the network: a flood of joins with an old lastEventId
 -- costs a lookup of the stream's first id, not a read of the whole stream.

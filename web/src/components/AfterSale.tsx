@@ -168,7 +168,7 @@ export function CounterResponse(props: { counter: CounterOffer; onDone: (a: Auct
   );
 }
 
-// ---- after the hammer, complete (CONTRACT 11) ----
+// ---- after the hammer, complete ----
 
 export const CLOSE_REASONS: Record<CloseReason, string> = {
   no_bids: 'nobody bid',
