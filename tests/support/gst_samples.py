@@ -1,5 +1,5 @@
 """Sales with GST: a registered seller in Karnataka, a buyer in Karnataka or Maharashtra, the
-documents' facts built from them (shared by the content tests, the PDF tests and the README's
+documents' facts built from them (shared by the content tests, the PDF tests and docs/emails-and-invoices.md's
 sample)."""
 
 from __future__ import annotations
