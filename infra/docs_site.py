@@ -443,6 +443,8 @@ def websocket_page(document: Mapping[str, Any]) -> str:
             if "$ref" in payload:
                 payload_schema = resolve(document, payload["$ref"])
                 audience = str(payload_schema.get("x-audience", ""))
+            if not audience and operation.get("action") == "send":
+                audience = "the connection"  # an answer to what it sent
             rows.append([f"[{code(name)}](#{target})", audience, message.get("summary", "")])
             details.append(f"### {code(name)} {{#{target}}}\n")
             details.append(str(message.get("summary", "")).strip() + "\n")
@@ -454,7 +456,10 @@ def websocket_page(document: Mapping[str, Any]) -> str:
                 details.append(properties_table(schemas[payload_name], link))
             else:
                 details.append(properties_table(payload, link))
-        out.append(table(["message", "to", "what"], rows))
+        if any(audience for _, audience, _ in rows):
+            out.append(table(["message", "to", "what"], rows))
+        else:
+            out.append(table(["message", "what"], [[name, what] for name, _, what in rows]))
         out.extend(details)
 
     rest = [name for name in sorted(schemas) if name not in shown]

@@ -42,7 +42,7 @@ WEIGHTS: dict[str, Decimal] = {
 }
 # The same network or device as the seller lifts the score this share of the way to 1.
 NETWORK_LIFT = Decimal("0.4")
-# The admin page lists pairs from this score on by default (docs/trust-and-safety.md: precision and recall).
+# The admin page's default: pairs from this score on (docs/trust-and-safety.md: its precision).
 DEFAULT_THRESHOLD = Decimal("0.5")
 
 SIGNALS = (

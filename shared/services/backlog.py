@@ -1,5 +1,5 @@
 """How much work is waiting: the figures an operator watches to see that nothing is stuck
-(docs/runbooks.md, "Runbook: figures and logs"). Read by the socket node every few seconds, in a worker
+(docs/runbooks.md: figures and logs). Read by the socket node every few seconds, in a worker
 thread, never on a scrape: every read here is bounded (a count capped at `COUNT_CAP`, a
 statement timeout, one Redis pipeline), and a part that cannot be read is None, not an error.
 """

@@ -2387,7 +2387,7 @@ export interface components {
             bidderSuspended: boolean;
             /**
              * Score
-             * @description The signals combined (docs/trust-and-safety.md: the formula).
+             * @description The signals combined (a documented formula).
              */
             score: number;
             /**
