@@ -21,7 +21,7 @@ _SPEC = "CONT" + "RACT"
 OUTSIDE_DOCUMENTS = re.compile(
     rf"\b{_SPEC}\b|{_SPEC}\.md"
     + r"|\b(?i:design|style)\.md\b"
-    + r"|(?i:seed)-(?i:plan)"
+    + r"|(?i:seed)[-](?i:plan)"
     + r"|/work/"
     + "shared"
 )
