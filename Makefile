@@ -5,12 +5,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck types types-check unit bench package web clean help
+.PHONY: run test lint typecheck types types-check unit bench package web docs clean help
 
 help:
 	@echo "make run      start the whole stack locally (embedded PostgreSQL/Redis unless URLs are set)"
 	@echo "make test     lint, type-check and the whole test suite"
 	@echo "make bench    the benchmarks; writes bench/results.json"
+	@echo "make docs     the documentation site (docs/, mkdocs.yml) into site/"
 	@echo "make types    regenerate web/src/api-schema.d.ts from the API's OpenAPI document"
 	@echo "make package  chalice package -> dist/functions (the deployable bundle)"
 
@@ -83,10 +84,16 @@ types-check: $(STAMP) $(CODEGEN)
 # so more workers than cores pays), a module's tests together in one; then the few `serial`
 # ones in one process.
 PYTEST_WORKERS ?= 3
-test: $(STAMP) web lint typecheck types-check
+test: $(STAMP) web lint typecheck types-check docs
 	cd web && npm test --silent
 	APP_ENV=test $(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not serial" $(PYTEST_ARGS)
 	APP_ENV=test $(PY) -m pytest -m serial $(PYTEST_ARGS)
+
+# The documentation site: docs/ plus the reference pages generated from the code
+# (infra/docs_site.py, through the hook in mkdocs.yml), strict (a broken link or anchor fails
+# it) and offline (no web fonts, no plugin that fetches). A few seconds.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 APP_ENV=test $(VENV)/bin/mkdocs build --strict --quiet
 
 bench: $(STAMP) web
 	APP_ENV=test $(PY) -m bench
@@ -95,4 +102,4 @@ package: $(STAMP)
 	$(PY) -m infra.package
 
 clean:
-	rm -rf $(VENV) var web/dist web/node_modules web/codegen/node_modules dist
+	rm -rf $(VENV) var site web/dist web/node_modules web/codegen/node_modules dist

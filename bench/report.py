@@ -1,4 +1,4 @@
-"""`python -m bench.report`: bench/results.json as the Markdown table in the README."""
+"""`python -m bench.report`: bench/results.json as the Markdown tables of docs/benchmarks.md."""
 
 from __future__ import annotations
 

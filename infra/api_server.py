@@ -8,7 +8,7 @@ and its answer becomes the HTTP response.
 - `requestContext.requestTimeEpoch`: the moment the whole request (head and body) was here,
   in epoch milliseconds, as API Gateway stamps a request on its arrival;
 - a path with no route answers 404 problem+json (API Gateway says 403 "Missing Authentication
-  Token"; the deployed API maps that response the same way, see README and infra/package.py);
+  Token"; the deployed API maps that response the same way, see docs/deploy.md);
 - a request without Accept may get a binary answer (RFC 9110: no Accept means any type);
 - bodies of the binary types (images) travel base64-encoded, as API Gateway sends them.
 

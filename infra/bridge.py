@@ -10,7 +10,7 @@ both. No such server exists on PyPI; this is the protocol as the client speaks i
 - `Authorization: Bearer <token>`, else 401;
 - `Upstash-Encoding: base64`: every string in a result is base64, except the status `OK`.
 
-It listens on the developer's machine, so it defends itself (README "Security"):
+It listens on the developer's machine, so it defends itself (docs/security.md):
 - the `Host` header must name this machine (127.0.0.1, localhost or [::1]) and the bridge's
   port, so a web page cannot reach it through DNS rebinding (403);
 - the token is checked before the body is read, and a body is at most `MAX_BODY` (413);

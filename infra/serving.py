@@ -19,7 +19,7 @@ The body is read on the event loop: a slow client holds no thread. Only a whole 
 to the synchronous application (`answer()`, Chalice or redis-py, both blocking) on a pool of
 `threads`, with the moment its last byte arrived. Why granian, and why ASGI rather than its
 WSGI interface (cheaper per request, but a body is read by the blocking thread, so a few
-trickling bodies hold every thread): README "The local servers", with the figures.
+trickling bodies hold every thread): docs/benchmarks.md "The local servers", with the figures.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every log line is one JSON object (README "Runbook: figures and logs").
+"""Every log line is one JSON object (docs/runbooks.md, "Runbook: figures and logs").
 
 One formatter for the API and the socket node, installed by their entry points
 (`configure_logging`). A record whose message is already a JSON object (the code logs events

@@ -134,13 +134,13 @@ class Settings(BaseSettings):
     # gateway and Redis (a cold function's start). The end transition closes the window then.
     late_bid_grace_ms: int = Field(2000, alias="LATE_BID_GRACE_MS", ge=0, le=5000)
 
-    # The HMAC key of the source marks (README "Trust and safety": a network or device is kept
+    # The HMAC key of the source marks (docs/trust-and-safety.md: a network or device is kept
     # only as its salted hash). Unset: in production derived from UPSTASH_REDIS_REST_TOKEN (a
     # secret every API instance holds, so their hashes agree; set this to keep the hashes
     # across a rotation of that token); elsewhere a fixed development key.
     source_hash_key: str | None = Field(None, alias="SOURCE_HASH_KEY")
 
-    # Fees and GST (README "Fees and tax invoices"): percentages, 0 to 100, at most 2 decimals.
+    # Fees and GST (docs/emails-and-invoices.md): percentages, 0 to 100, at most 2 decimals.
     buyers_premium_pct: Decimal = Field(Decimal("0"), alias="BUYERS_PREMIUM_PCT")
     platform_fee_pct: Decimal = Field(Decimal("0"), alias="PLATFORM_FEE_PCT")
     gst_rate_pct: Decimal = Field(Decimal("18"), alias="GST_RATE_PCT")

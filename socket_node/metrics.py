@@ -1,4 +1,4 @@
-"""The socket node's figures (docs/operations.md, "Figures and logs").
+"""The socket node's figures (docs/runbooks.md, "Runbook: figures and logs").
 
 `GET /metrics` serves them as Prometheus text (prometheus-client), `GET /admin/metrics` as JSON
 for the admin page's graphs; both read the same registry, one per node object (a test runs
@@ -69,7 +69,7 @@ def may_scrape_without_token(peer: Any, headers: Mapping[str, str]) -> bool:
     """/metrics without a token: only for a client on this machine (a peer on loopback) that
     did not come through a proxy. Behind Render's proxy (TLS ends there, the node sees the
     proxy's address) the peer is never loopback, so the token is needed; a proxy on this
-    machine adds X-Forwarded-For, which this refuses too (README "Runbook")."""
+    machine adds X-Forwarded-For, which this refuses too (docs/runbooks.md)."""
     if any(name in headers for name in FORWARDED):
         return False
     host = peer[0] if isinstance(peer, tuple | list) and peer else peer

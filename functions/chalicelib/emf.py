@@ -12,7 +12,7 @@ carries, per request:
   problem table of `shared/domain/errors.py`).
 
 Built by hand: a dict of a few members on a line that is written anyway (about 2 us; the
-`aws-embedded-metrics` library costs an import and an asyncio flush per call, README
+`aws-embedded-metrics` library costs an import and an asyncio flush per call, docs/runbooks.md
 "Runbook: figures and logs").
 """
 

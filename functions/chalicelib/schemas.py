@@ -894,7 +894,7 @@ class SuspectOut(Out):
     bidderName: str = Field(description="The bidder's public name.")
     sellerName: str = Field(description="The seller's public name.")
     bidderSuspended: bool
-    score: float = Field(ge=0, le=1, description="The signals combined (README: the formula).")
+    score: float = Field(ge=0, le=1, description="The signals combined (a documented formula).")
     signals: dict[str, float] = Field(
         description="auctionShare, neverWins, raisesAfterRival, minimumBids, earlyBidding "
         "(shares, 0 to 1) and networkOverlap (how many networks and devices the bidder shares "

@@ -443,7 +443,7 @@ class Invoice(Base):
     recipient_address: Mapped[dict[str, Any] | None]
     delivery_state: Mapped[str | None] = mapped_column(String(2))
     # When the document was made out (NULL: a tax invoice waiting for its place of supply, see
-    # README "Fees and tax invoices"), and what it asks of the buyer.
+    # docs/emails-and-invoices.md), and what it asks of the buyer.
     issued_at: Mapped[datetime | None]
     total_due: Mapped[Decimal | None] = mapped_column(Numeric(14, 2, asdecimal=True))
     # The shipment: due by `ship_by` (paid + SHIP_WINDOW_SECS, items that ship), reminded once.

@@ -6,7 +6,7 @@ pending | paid --seller report_unpaid, from dueAt on--> unpaid: the sale is void
 
 A confirmed payment is final. `report_unpaid` after the buyer marked it paid is the seller's
 word against the buyer's: the sale is voided all the same and the audit log keeps both
-(README: the runbook for a dispute).
+(docs/runbooks.md: the runbook for a dispute).
 """
 
 from __future__ import annotations

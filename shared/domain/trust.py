@@ -8,8 +8,8 @@ UCI Shill Bidding Dataset (bidder tendency, bidding ratio, successive outbidding
 bidding, auction bids, starting price average, early bidding, winning ratio); auction sites
 also warn when a bidder comes from the seller's own network. A score is never a verdict,
 only a lead for a person to look at: every signal is a plain number with the sentence that
-explains it, and the formula (`score`) is short enough to check by hand (README "Trust and
-safety").
+explains it, and the formula (`score`) is short enough to check by hand (docs/trust-and-
+safety.md).
 
 `PairFacts` are the counts the record gives for one (bidder, seller) pair; `facts_of` is their
 definition over a plain history (the service computes the same counts in one SQL statement,
@@ -42,7 +42,7 @@ WEIGHTS: dict[str, Decimal] = {
 }
 # The same network or device as the seller lifts the score this share of the way to 1.
 NETWORK_LIFT = Decimal("0.4")
-# The admin page lists pairs from this score on by default (README: precision and recall).
+# The admin page's default: pairs from this score on (docs/trust-and-safety.md: its precision).
 DEFAULT_THRESHOLD = Decimal("0.5")
 
 SIGNALS = (

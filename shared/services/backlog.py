@@ -1,5 +1,5 @@
 """How much work is waiting: the figures an operator watches to see that nothing is stuck
-(README "Runbook: figures and logs"). Read by the socket node every few seconds, in a worker
+(docs/runbooks.md: figures and logs). Read by the socket node every few seconds, in a worker
 thread, never on a scrape: every read here is bounded (a count capped at `COUNT_CAP`, a
 statement timeout, one Redis pipeline), and a part that cannot be read is None, not an error.
 """
@@ -30,7 +30,7 @@ class Backlog:
     outbox_rows: int | None = None  # PostgreSQL outbox rows not yet relayed to Redis
     bid_records: int | None = None  # `outbox:bids` entries (accepted bids) not yet drained
     jobs_ready: int | None = None  # jobs waiting for a worker
-    jobs_dead: int | None = None  # dead letters (README "Runbook: failed emails")
+    jobs_dead: int | None = None  # dead letters (docs/runbooks.md, "failed emails")
     # Per timed moment (start, end, ...): how long the oldest due, unclaimed schedule entry has
     # waited, in seconds (0 when nothing is due). A ticker that runs keeps it near 0.
     overdue_s: dict[str, float] = field(default_factory=dict)

@@ -1,6 +1,6 @@
 """Placing a bid: one atomic script in Redis, then the record in PostgreSQL.
 
-Durability (README "Bid path"): the script writes the bid, its events and an outbox record
+Durability (docs/bidding.md): the script writes the bid, its events and an outbox record
 in one step. The handler then stores the bid rows in PostgreSQL; when it cannot (PostgreSQL
 down, a crash), the bid is still acknowledged, because the outbox record is drained into
 PostgreSQL by the intake (`bid_intake.drain`) as soon as PostgreSQL is back. A bid event is

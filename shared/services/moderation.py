@@ -3,8 +3,8 @@ get 403 `account_suspended` at once, whatever token or cache they come with; rea
 
 PostgreSQL (`users.suspended_at`) is the record. The check on every write is a Redis set of
 suspended ids (`keys.SUSPENDED`), read inside a round trip each write already makes: the write
-limiter's script for every write route, the bid script for bids (no extra round trip; README
-"Moderation" has the figures). The set always holds a sentinel, so a missing set (Redis
+limiter's script for every write route, the bid script for bids (no extra round trip; the figures
+are in docs/after-the-hammer.md). The set always holds a sentinel, so a missing set (Redis
 flushed or new) is rebuilt from PostgreSQL before it is trusted; Redis down, the check reads
 PostgreSQL instead.
 

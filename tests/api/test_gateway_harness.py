@@ -1,6 +1,6 @@
 """The gateway harness itself: the bundle runs alone (nothing of the repository on its path),
 API Gateway's events carry what API Gateway sends, and where the deployed API answers
-otherwise than the local server, the difference is the one the README names."""
+otherwise than the local server, the difference is the one docs/deploy.md names."""
 
 from __future__ import annotations
 

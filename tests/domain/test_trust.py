@@ -1,6 +1,6 @@
 """The shill signals as pure rules (shared/domain/trust.py): each signal's number and sentence,
 the score's formula by hand, and how well the default threshold tells planted shills from
-honest bidders over generated histories (the figures the README reports)."""
+honest bidders over generated histories (the figures docs/trust-and-safety.md reports)."""
 
 from __future__ import annotations
 
@@ -137,7 +137,7 @@ def precision_recall(seeds: range) -> tuple[float, float, int, int]:
 
 def test_planted_shills_at_the_default_threshold() -> None:
     """Ten generated histories (8 sellers, 60 honest bidders, 11 planted shills each, 3 of
-    them subtle): README "Trust and safety" reports these figures."""
+    them subtle): docs/trust-and-safety.md reports these figures."""
     precision, recall, flagged, planted = precision_recall(range(1, 11))
     print(f"precision {precision:.3f} recall {recall:.3f} ({flagged} flagged, {planted} planted)")
     assert precision >= 0.9 and recall >= 0.85

@@ -111,9 +111,10 @@ def test_the_stage_keeps_each_route_at_its_contract_path(bundle: Path) -> None:
     assert public_base == "https://abc123.execute-api.ap-south-1.amazonaws.com/prod"
     for _, path in API_ROUTES:
         assert "/api/api/" not in public_base + path
-    # the README and .env.example say the same
+    # the deploy page and .env.example say the same
     assert f"{public_base}" in (REPO_ROOT / ".env.example").read_text()
-    assert "execute-api.<region>.amazonaws.com/prod" in (REPO_ROOT / "README.md").read_text()
+    deploy_page = (REPO_ROOT / "docs" / "deploy.md").read_text()
+    assert "execute-api.<region>.amazonaws.com/prod" in deploy_page
 
 
 def test_the_gateway_passes_the_invoice_pdf_as_binary(bundle: Path) -> None:

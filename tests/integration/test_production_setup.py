@@ -1,4 +1,4 @@
-"""The README's production section, followed step by step as far as this machine allows.
+"""The production steps of docs/deploy.md, followed step by step as far as this machine allows.
 
 - Supabase Auth: its JWKS URL, served here by a small HTTP server with an ES256 key (what a
   Supabase project with asymmetric signing keys publishes), with the project's issuer;
@@ -164,7 +164,7 @@ def production(
     }
     env = {
         **os.environ,
-        # the production settings of the README, in its order
+        # the production settings of docs/deploy.md, in its order
         "APP_ENV": "production",
         "SUPABASE_JWKS_URL": supabase.jwks_url,
         "JWT_ISSUER": supabase.issuer,

@@ -1,6 +1,6 @@
 """Sales with GST: a registered seller in Karnataka, a buyer in Karnataka or Maharashtra, the
-documents' facts built from them (shared by the content tests, the PDF tests and the README's
-sample)."""
+documents' facts built from them (shared by the content tests, the PDF tests and the
+sample of docs/emails-and-invoices.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The sample invoices of the README: fixed facts, rendered to PDF and the first page to PNG.
+"""The documentation's sample invoices: fixed facts, rendered to PDF and the first page to PNG.
 
 `python -m tests.support.invoice_sample` rewrites docs/invoice-sample.png (the plain invoice)
 and docs/tax-invoice-sample.png (a GST tax invoice) (needs pdftoppm, from the Debian package

@@ -2387,7 +2387,7 @@ export interface components {
             bidderSuspended: boolean;
             /**
              * Score
-             * @description The signals combined (README: the formula).
+             * @description The signals combined (a documented formula).
              */
             score: number;
             /**

@@ -4,7 +4,7 @@
 import type { Auction, FeedbackEntry, Suspect } from './types';
 
 /** The admin page's default: the server's `shared.domain.trust.DEFAULT_THRESHOLD`, the figure
- * the README's precision and recall are measured at. */
+ * the precision and recall of docs/trust-and-safety.md are measured at. */
 export const DEFAULT_THRESHOLD = 0.5;
 
 export const SIGNAL_LABELS: Record<string, string> = {

@@ -1,4 +1,4 @@
-"""Admin routes of the job queue: the dead letters, and replaying one (README runbook)."""
+"""Admin routes of the job queue: the dead letters, and replaying one (docs/runbooks.md)."""
 
 from __future__ import annotations
 

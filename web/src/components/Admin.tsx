@@ -302,7 +302,7 @@ function LiveRooms() {
   );
 }
 
-/** The figures an operator watches (README "Runbook: figures and logs"), as this socket node
+/** The figures an operator watches (docs/runbooks.md, "Runbook: figures and logs"), as this socket node
  * sees them, polled every few seconds and drawn over the last ten minutes. */
 const CHARTS: { key: keyof FigurePoint; label: string; unit: string; digits: number }[] = [
   { key: 'connections', label: 'Connections', unit: '', digits: 0 },
