@@ -350,9 +350,17 @@ def _b64(hashes: Sequence[bytes]) -> list[str]:
     return [base64.b64encode(h).decode() for h in hashes]
 
 
-def inclusion(ctx: Context, auction_id: str, index: int, size: int) -> dict[str, Any]:
+def _required(**values: int | None) -> None:
+    for name, value in values.items():
+        if value is None:
+            raise invalid(name, "is required")
+
+
+def inclusion(ctx: Context, auction_id: str, index: int | None, size: int | None) -> dict[str, Any]:
     with ctx.db.session() as session:
         auction = _auction(session, auction_id)
+        _required(index=index, size=size)
+        assert index is not None and size is not None
         tree = _tree(session, ctx.settings, auction)
         if size > tree.size:
             raise invalid("size", f"must be at most the signed tree's size, {tree.size}")
@@ -362,9 +370,11 @@ def inclusion(ctx: Context, auction_id: str, index: int, size: int) -> dict[str,
     return {"index": index, "size": size, "path": _b64(path)}
 
 
-def consistency(ctx: Context, auction_id: str, old: int, new: int) -> dict[str, Any]:
+def consistency(ctx: Context, auction_id: str, old: int | None, new: int | None) -> dict[str, Any]:
     with ctx.db.session() as session:
         auction = _auction(session, auction_id)
+        _required(**{"from": old, "to": new})
+        assert old is not None and new is not None
         tree = _tree(session, ctx.settings, auction)
         if new > tree.size:
             raise invalid("to", f"must be at most the signed tree's size, {tree.size}")
