@@ -103,7 +103,9 @@ def table(results: dict[str, Any]) -> str:
     chain = results.get("ledger")
     if chain:
         lines.append(
-            f"\nVerifiable auction ({chain['entries']:,} entries): an inclusion proof is at most "
+            f"\nVerifiable auction ({chain['entries']:,} entries): the ledger adds "
+            f"{chain.get('api_cpu_us_per_bid', 'n/a')} µs of API CPU to a bid (entries built, "
+            f"receipt signed); an inclusion proof is at most "
             f"{chain['inclusion_proof_hashes_max']} hashes "
             f"({chain['inclusion_proof_node_reads_max']} stored nodes read), a consistency proof "
             f"{chain['consistency_proof_hashes_max']}; "

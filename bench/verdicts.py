@@ -31,6 +31,7 @@ IDLE_CONNECTION_KIB = 12.0
 PHOTO_UPLOAD_MB = 256.0
 LEDGER_PROOF_HASHES = 14
 LEDGER_VERIFY_S = 1.0
+LEDGER_CPU_PER_BID_US = 50.0
 
 
 def _get(results: dict[str, Any], *path: str) -> Any:
@@ -245,6 +246,16 @@ def ledger(results: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def ledger_cpu_per_bid(results: dict[str, Any]) -> dict[str, Any]:
+    """What the bid ledger adds to a bid's API CPU: its entries built and its receipt signed."""
+    us = _number(_get(results, "ledger", "api_cpu_us_per_bid"))
+    figure = "the bid ledger's API CPU per bid (entries built, receipt signed)"
+    target = f"<= {LEDGER_CPU_PER_BID_US:g} µs"
+    if us is None:
+        return _row(figure, target, None, None)
+    return _row(figure, target, f"{us:g} µs", us <= LEDGER_CPU_PER_BID_US)
+
+
 ROWS: tuple[Callable[[dict[str, Any]], dict[str, Any]], ...] = (
     cpu_per_bid,
     cpu_per_read,
@@ -258,6 +269,7 @@ ROWS: tuple[Callable[[dict[str, Any]], dict[str, Any]], ...] = (
     idle_connection_memory,
     photo_upload_memory,
     ledger,
+    ledger_cpu_per_bid,
 )
 
 

@@ -13,6 +13,7 @@ from chalicelib.routes import (
     disputes,
     docs,
     jobs_admin,
+    ledger,
     marketplace,
     moderation,
     notifications,
@@ -47,6 +48,7 @@ app.register_blueprint(selling.bp)
 app.register_blueprint(shipping.bp)
 app.register_blueprint(disputes.bp)
 app.register_blueprint(trust.bp)
+app.register_blueprint(ledger.bp)
 middleware.install(app)
 
 

@@ -23,7 +23,7 @@ def main() -> None:
     node starts)."""
     from shared.settings import settings_or_exit
 
-    settings = settings_or_exit()
+    settings = settings_or_exit(serves=False)
     if not settings.database_url:
         raise SystemExit("configuration error: DATABASE_URL: not set")
     upgrade(settings.database_url)

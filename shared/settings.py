@@ -5,6 +5,8 @@ A wrong value stops the start with one line naming the variable (`load_settings`
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import json
 import os
@@ -134,6 +136,13 @@ class Settings(BaseSettings):
     # gateway and Redis (a cold function's start). The end transition closes the window then.
     late_bid_grace_ms: int = Field(2000, alias="LATE_BID_GRACE_MS", ge=0, le=5000)
 
+    # The bid ledger (docs/ledger.md): the Ed25519 key that signs its checkpoints
+    # and bid receipts (a base64 32-byte seed; development and test make one under var/,
+    # production refuses to start without it), and the longest a receipt's entry may wait for
+    # a signed checkpoint that covers it (the maximum merge delay).
+    ledger_signing_key: str | None = Field(None, alias="LEDGER_SIGNING_KEY")
+    ledger_mmd_ms: int = Field(2000, alias="LEDGER_MMD_MS", ge=100, le=60000)
+
     # The HMAC key of the source marks (docs/trust-and-safety.md: a network or device is kept
     # only as its salted hash). Unset: in production derived from UPSTASH_REDIS_REST_TOKEN (a
     # secret every API instance holds, so their hashes agree; set this to keep the hashes
@@ -232,6 +241,19 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value if value and value.strip() else None
 
+    @field_validator("ledger_signing_key")
+    @classmethod
+    def _ed25519_seed(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            seed = base64.b64decode(value.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("must be base64 (a 32-byte Ed25519 seed)") from None
+        if len(seed) != 32:
+            raise ValueError(f"must be a 32-byte Ed25519 seed, base64 (this is {len(seed)} bytes)")
+        return value.strip()
+
     @field_validator("source_hash_key")
     @classmethod
     def _long_secret(cls, value: str | None) -> str | None:
@@ -292,6 +314,29 @@ class Settings(BaseSettings):
         return hash_key(self.source_hash_key, self.upstash_redis_rest_token)
 
     @property
+    def ledger_seed(self) -> str:
+        """The ledger's signing key (base64 seed). Development and test keep one under var/
+        (made on first use, kept across restarts so earlier checkpoints stay verifiable);
+        production has no default (`ledger_key_problem`)."""
+        if self.ledger_signing_key:
+            return self.ledger_signing_key
+        if self.app_env == "production":
+            raise ConfigurationError(LEDGER_KEY_REQUIRED)
+        return _development_ledger_seed(self.var_dir / "ledger-signing-key")
+
+    @property
+    def ledger_key_problem(self) -> str | None:
+        """The one line a production start without a signing key stops with."""
+        if self.app_env == "production" and not self.ledger_signing_key:
+            return LEDGER_KEY_REQUIRED
+        return None
+
+    @property
+    def ledger_host(self) -> str:
+        """The host the logs are named after (`<host>/auctions/<id>`, and the key's name)."""
+        return urlsplit(self.api_public_url or self.app_base_url).netloc or "localhost"
+
+    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.tz)
 
@@ -322,6 +367,32 @@ class ConfigurationError(SystemExit):
     """Raised with one line naming the variable that is wrong."""
 
 
+LEDGER_KEY_REQUIRED = (
+    "configuration error: LEDGER_SIGNING_KEY: is required when APP_ENV=production "
+    "(a base64 32-byte Ed25519 seed, e.g. from `openssl rand -base64 32`)"
+)
+
+
+@lru_cache(maxsize=4)
+def _development_ledger_seed(path: Path) -> str:
+    """The development key under var/: read, or made once (atomically: processes of one
+    stack may race to make it, and all must sign with the same)."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    partial.write_text(base64.b64encode(os.urandom(32)).decode() + "\n")
+    try:
+        os.link(partial, path)  # fails when another process made it first: theirs stands
+    except FileExistsError:
+        pass
+    finally:
+        partial.unlink()
+    return path.read_text().strip()
+
+
 def _explain(error: ValidationError) -> str:
     first = error.errors()[0]
     names = [str(part) for part in first.get("loc", ())]
@@ -350,10 +421,16 @@ def get_settings() -> Settings:
     return load_settings()
 
 
-def settings_or_exit() -> Settings:
-    """For process entry points: print the one line to stderr and exit 2 on a bad value."""
+def settings_or_exit(*, serves: bool = True) -> Settings:
+    """For process entry points: print the one line to stderr and exit 2 on a bad value.
+    `serves`: the process signs ledger checkpoints or receipts (every server; not a
+    migration), so production needs its signing key."""
     try:
-        return get_settings()
+        settings = get_settings()
     except ConfigurationError as exc:
         print(exc.code, file=sys.stderr)
         raise SystemExit(2) from None
+    if serves and settings.ledger_key_problem:
+        print(settings.ledger_key_problem, file=sys.stderr)
+        raise SystemExit(2)
+    return settings

@@ -26,7 +26,7 @@ from shared.adapters.tokens import InvalidToken, KeysUnavailable
 from shared.domain.cors import cors_grant
 from shared.domain.errors import problem_body
 from shared.domain.vocabulary import Role
-from shared.services import health, users
+from shared.services import health, ledger, users
 from shared.services.context import Context
 from shared.settings import REPO_ROOT
 from socket_node import asyncapi
@@ -167,6 +167,9 @@ class HttpRoutes:
             "currency": settings.currency,
             "supabaseUrl": settings.supabase_url,
             "supabaseAnonKey": settings.supabase_anon_key,
+            # The note verifier key of the bid ledger (as GET /api/ledger/key): "Verify this
+            # auction" checks signatures against it.
+            "vkey": ledger.signer(settings).vkey,
         }
 
     def static(self, path: str, request: Request) -> Response:

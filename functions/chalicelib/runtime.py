@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 
 from shared.services.context import Context, for_functions
-from shared.settings import Settings, get_settings
+from shared.settings import ConfigurationError, Settings, get_settings
 
 _lock = threading.Lock()
 _context: Context | None = None
@@ -21,7 +21,10 @@ def context() -> Context:
     if _context is None:
         with _lock:
             if _context is None:
-                _context = for_functions(get_settings())
+                settings = get_settings()
+                if settings.ledger_key_problem:  # production signs receipts with its own key
+                    raise ConfigurationError(settings.ledger_key_problem)
+                _context = for_functions(settings)
     return _context
 
 

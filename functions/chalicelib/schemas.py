@@ -770,6 +770,21 @@ class BidPlaced(BidOut):
         "A bid that arrived before `endsAt` is judged on the rules even when it reaches the "
         "bid store up to LATE_BID_GRACE_MS after the end."
     )
+    receipt: BidReceipt | None = Field(
+        None,
+        description="The public ledger's receipt of this bid; null when the offer placed no "
+        "bid (a leader raising their own maximum).",
+    )
+
+
+class BidReceipt(Out):
+    index: int = Field(description="The bid's entry's index in the auction's log.")
+    leafHash: str = Field(description="Base64 SHA-256 leaf hash of the entry (RFC 9162).")
+    signature: str = Field(
+        description="Base64 Ed25519 signature, by the key of GET /api/ledger/key, over "
+        "`{auctionId}|{index}|{leafHash}`: the promise that the entry is in the log at that "
+        "index within LEDGER_MMD_MS (a signed checkpoint covers it by then)."
+    )
 
 
 class AuctionList(Out):
@@ -786,6 +801,11 @@ class MyBidOut(Out):
     auction: AuctionOut
     myHighestBid: MoneyText
     myMaxAmount: MoneyText | None
+    ledgerBidder: str = Field(
+        description="Your pseudonym in this auction's public bid log (32 hex digits): find "
+        "your own bids among its entries (GET /api/auctions/{id}/ledger).",
+        pattern=r"^[0-9a-f]{32}$",
+    )
     state: Literal["leading", "outbid", "won", "lost"]
 
 
@@ -1040,4 +1060,88 @@ class ProblemOut(Out):
     )
     disputeStatus: DisputeStatus | MISSING = Field(
         MISSING, description="With `dispute_exists`, `dispute_not_open`: the dispute's status."
+    )
+
+
+# -- the public bid ledger ---------------------------------------------------------------------
+
+
+class LedgerKeyOut(Out):
+    keyName: str
+    publicKey: str = Field(description="Base64 Ed25519 public key (32 bytes).")
+    vkey: str = Field(description="The C2SP signed-note verifier key: name+keyid+base64 key.")
+
+
+class LedgerQuery(Query):
+    # A parameter the ledger's reads do not know is refused (`limit` here would be a page
+    # size silently ignored; a misspelt `sise` a proof of another tree).
+    model_config = ConfigDict(extra="forbid", defer_build=True, populate_by_name=True)
+
+
+class LedgerRange(LedgerQuery):
+    start: Annotated[int, Field(ge=0)] = 0
+    end: Annotated[int, Field(ge=0)] | None = None
+
+
+class LedgerEntryOut(Out):
+    index: int
+    entry: str = Field(description="The entry's canonical JSON text, exactly as hashed.")
+    leafHash: str = Field(description="Base64 SHA-256(0x00 || entry bytes).")
+
+
+class LedgerPage(Out):
+    entries: list[LedgerEntryOut] = Field(description="At most 1,000 entries, by index.")
+    size: int = Field(description="The size of the latest signed tree.")
+
+
+class InclusionQuery(LedgerQuery):
+    # Both required: said after the auction is known (an unknown one is 404 first).
+    index: Annotated[int, Field(ge=0)] | None = None
+    size: Annotated[int, Field(ge=1)] | None = None
+
+
+class InclusionProofOut(Out):
+    index: int
+    size: int
+    path: list[str] = Field(description="RFC 9162 2.1.3 audit path, base64 hashes.")
+
+
+class ConsistencyQuery(LedgerQuery):
+    # Both required: said after the auction is known (an unknown one is 404 first).
+    from_: Annotated[int | None, Field(ge=0, alias="from")] = None
+    to: Annotated[int, Field(ge=0)] | None = None
+
+
+class ConsistencyProofOut(Out):
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        defer_build=True,
+        populate_by_name=True,
+        serialize_by_alias=True,
+    )
+
+    from_: int = Field(alias="from")
+    to: int
+    path: list[str] = Field(description="RFC 9162 2.1.4 consistency proof, base64 hashes.")
+
+
+class LedgerOutcome(Out):
+    winner: str | None = Field(description="The highest bidder's pseudonym, or null.")
+    price: MoneyText | None
+    reserveMet: bool | None = Field(description="null when the auction has no reserve.")
+
+
+class MaximumReveal(Out):
+    bidder: str
+    max: MoneyText = Field(description="The maximum exactly as committed (e.g. `300.00`).")
+    nonce: str
+
+
+class LedgerClose(Out):
+    checkpoint: str = Field(description="The signed checkpoint over the whole log.")
+    outcome: LedgerOutcome
+    reveals: list[MaximumReveal] = Field(
+        description="Every proxy maximum set, with its nonce: sha256('{max}|{nonce}') is the "
+        "maxCommit of its entries."
     )

@@ -49,10 +49,17 @@ class AuctionState:
     seller_id: str
     round: int
     seq: int = 0
+    # The public ledger: how many entries the auction's log has, and the key of its bidders'
+    # pseudonyms (hex; the bid script hands it to whoever builds the entries).
+    ledger: int = 0
+    ledger_secret: str = ""
 
     @classmethod
-    def of(cls, auction: Auction, seq: int) -> AuctionState:
-        """The state of `auction` as the record has it (`seq`: its last bid's number)."""
+    def of(
+        cls, auction: Auction, seq: int, ledger: int = 0, ledger_secret: str = ""
+    ) -> AuctionState:
+        """The state of `auction` as the record has it (`seq`: its last bid's number;
+        `ledger`: its log's size)."""
         return cls(
             status=auction.status,
             go_live_ms=to_ms(auction.go_live_at),
@@ -65,6 +72,8 @@ class AuctionState:
             seller_id=str(auction.seller_id),
             round=auction.round,
             seq=seq,
+            ledger=ledger,
+            ledger_secret=ledger_secret,
         )
 
     @classmethod
@@ -84,6 +93,8 @@ class AuctionState:
             seller_id=fields.get("sellerId", ""),
             round=int(fields.get("round") or 1),
             seq=int(fields.get("seq") or 0),
+            ledger=int(fields.get("ledger") or 0),
+            ledger_secret=fields.get("ledgerSecret", ""),
         )
 
     def to_fields(self) -> list[str | int]:
@@ -101,6 +112,8 @@ class AuctionState:
             "sellerId": self.seller_id,
             "round": self.round,
             "seq": self.seq,
+            "ledger": self.ledger,
+            "ledgerSecret": self.ledger_secret,
         }
         flat: list[str | int] = []
         for name, value in fields.items():
@@ -120,6 +133,7 @@ class HighestBid:
     max: int
     max_at: int
     name: str | None = None  # the leader's public name (bidderName of a proxy's answer)
+    nonce: str | None = None  # the nonce of the maximum's commitment in the public ledger
 
     @classmethod
     def from_json(cls, raw: str | bytes | None) -> HighestBid | None:
@@ -135,6 +149,7 @@ class HighestBid:
             max=int(data.get("max", amount)),
             max_at=int(data.get("maxAt", data["ts"])),
             name=str(data["name"]) if data.get("name") else None,
+            nonce=str(data["nonce"]) if data.get("nonce") else None,
         )
 
     def to_json(self) -> str:
@@ -148,6 +163,8 @@ class HighestBid:
         }
         if self.name:
             body["name"] = self.name
+        if self.nonce:
+            body["nonce"] = self.nonce
         return orjson.dumps(body).decode()
 
 
@@ -160,6 +177,11 @@ class PlacedRow:
     amount: int
     is_proxy: bool
     seq: int
+    # Its entry in the public ledger: the index, and on a proxy row its owner's maximum with
+    # that maximum's nonce (the commitment's). None on records older than the ledger.
+    index: int | None = None
+    owner_max: int | None = None
+    nonce: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +204,11 @@ class BidRecord:
     # computes them; a record without them, an older one included, has none).
     net_hash: str | None = None
     device_hash: str | None = None
+    # The ledger: the nonce of the maximum set (with `max`), the key of the pseudonyms (hex),
+    # and the arrival moment the offer was judged at (epoch ms).
+    max_nonce: str | None = None
+    ledger_secret: str = ""
+    arrived_ms: int | None = None
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> BidRecord:
@@ -202,6 +229,9 @@ class BidRecord:
                     amount=int(b["amount"]),
                     is_proxy=bool(b["isProxy"]),
                     seq=int(b["seq"]),
+                    index=int(b["index"]) if b.get("index") is not None else None,
+                    owner_max=int(b["max"]) if b.get("max") is not None else None,
+                    nonce=str(b["nonce"]) if b.get("nonce") is not None else None,
                 )
                 for b in (bids if isinstance(bids, list) else [])
             ),
@@ -216,6 +246,9 @@ class BidRecord:
             request_id=str(data["requestId"]) if data.get("requestId") else None,
             net_hash=str(data["netHash"]) if data.get("netHash") else None,
             device_hash=str(data["deviceHash"]) if data.get("deviceHash") else None,
+            max_nonce=str(data["maxNonce"]) if data.get("maxNonce") else None,
+            ledger_secret=str(data.get("ledgerSecret") or ""),
+            arrived_ms=int(data["arrivedAt"]) if data.get("arrivedAt") is not None else None,
         )
 
     @property

@@ -31,6 +31,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "offer_not_pending": (409, "The offer is no longer pending"),
     "offer_not_allowed": (409, "No second-chance offer can be made on this auction now"),
     "payment_action_not_allowed": (409, "That payment action is not possible now"),
+    "auction_not_ended": (409, "The auction has not ended yet"),
     # the open marketplace: tax invoices, shipping, disputes
     "invoice_not_issued": (409, "The tax invoice is not issued yet"),
     "shipment_not_allowed": (409, "No shipment can be recorded for this sale now"),

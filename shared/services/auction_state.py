@@ -20,7 +20,7 @@ from shared.domain.errors import DomainError
 from shared.domain.marketplace import public_name
 from shared.domain.money import to_minor
 from shared.domain.times import to_ms
-from shared.services import records, schedules
+from shared.services import ledger, records, schedules
 from shared.services.context import Context
 
 
@@ -35,6 +35,7 @@ def _record(session: Session, auction: Auction) -> tuple[str, str, AuctionState]
     proxies = {
         str(m.bidder_id): {"max": to_minor(m.max_amount), "at": to_ms(m.placed_at)} for m in maxima
     }
+    log_size, nonces = ledger.state_of(session, auction)
     highest = ""
     if top is not None:
         own = proxies.get(str(top.bidder_id))
@@ -48,8 +49,10 @@ def _record(session: Session, auction: Auction) -> tuple[str, str, AuctionState]
             max=max(amount, own["max"]) if own else amount,
             max_at=own["at"] if own else to_ms(top.created_at),
             name=public_name(bidder.name, str(top.bidder_id)) if bidder else None,
+            nonce=nonces.get((str(top.bidder_id), max(amount, own["max"]) if own else amount)),
         ).to_json()
-    return highest, orjson.dumps(proxies).decode() if proxies else "", AuctionState.of(auction, seq)
+    state = AuctionState.of(auction, seq, log_size, auction.ledger_secret.hex())
+    return highest, orjson.dumps(proxies).decode() if proxies else "", state
 
 
 def seed(ctx: Context, session: Session, auction: Auction, *, force: bool = False) -> bool:
@@ -142,7 +145,8 @@ def apply_edit(ctx: Context, auction: Auction) -> None:
     flat = AuctionState.of(auction, 0).to_fields()
     rules: list[str | int | float] = []
     for name, value in zip(flat[::2], flat[1::2], strict=True):
-        if name not in ("seq", "round"):  # the bid script's own counters stay as they are
+        # The bid script's own counters (and the ledger's key) stay as they are.
+        if name not in ("seq", "round", "ledger", "ledgerSecret"):
             rules += [name, value]
     script, state_key = load_script("edit_state"), [keys.state(str(auction.id))]
     outcome = ctx.store.script(script, state_key, rules)

@@ -15,6 +15,7 @@ never reached Redis, `unavailable`: nothing was placed.
 from __future__ import annotations
 
 import logging
+import secrets
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,8 +28,9 @@ from shared.adapters.db import DB_ERRORS
 from shared.adapters.redis_records import BidRecord
 from shared.adapters.redis_store import OutcomeUnknown, Script, StoreUnavailable, load_script
 from shared.domain.errors import DomainError
+from shared.domain.ledger.entries import LedgerEntry
 from shared.domain.money import to_minor
-from shared.services import auction_state, bid_intake, moderation, outbox
+from shared.services import auction_state, bid_intake, ledger, moderation, outbox
 from shared.services.context import Context
 from shared.settings import Settings
 
@@ -52,6 +54,9 @@ class BidReceipt:
     max_amount: str | None
     replayed: bool
     arrived_at: str  # the moment the bid was judged at (its arrival), ISO
+    # The ledger's signed receipt of the caller's bid ({index, leafHash, signature}); None
+    # when the offer placed no bid (a leader raising their own maximum).
+    receipt: dict[str, Any] | None = None
 
 
 def _refusal(body: dict[str, Any]) -> DomainError:
@@ -135,6 +140,7 @@ def bid_script_call(
         request_id or "",
         "" if arrived_ms is None else arrived_ms,
         settings.late_bid_grace_ms,
+        secrets.token_hex(16),  # the nonce of the maximum this bid may set (the ledger's)
     ]
     return script_keys, args
 
@@ -281,12 +287,13 @@ def place_bid(
         raise _refusal(result)
 
     record = BidRecord.from_dict(result["record"])
+    entries = ledger.entries_of(record)
     try:
         if record.buy_now:
             with ctx.db.session() as session:
                 bid_intake.intake(session, ctx, record)
         else:
-            bid_intake.store_bids_now(ctx, record)
+            bid_intake.store_bids_now(ctx, record, entries)
             if record.has_rule_changes:  # rare: a maximum, a soft-close move
                 with ctx.db.session() as session:
                     bid_intake.store_rule_changes(session, record)
@@ -306,4 +313,16 @@ def place_bid(
         max_amount=result.get("maxAmount"),
         replayed=kind == "replay",
         arrived_at=result.get("arrivedAt") or result["bid"]["createdAt"],
+        receipt=_receipt(ctx, record, entries, result["bid"]["id"]),
     )
+
+
+def _receipt(
+    ctx: Context, record: BidRecord, entries: list[LedgerEntry], bid_id: str
+) -> dict[str, Any] | None:
+    """The receipt of the caller's own bid (a proxy's answer that follows it has its own
+    entry, not the caller's)."""
+    for row, entry in zip(record.bids, entries, strict=False):
+        if row.id == bid_id:
+            return ledger.receipt(ctx.settings, record.auction_id, entry)
+    return None

@@ -18,7 +18,7 @@ from shared.domain.money import money_str
 from shared.domain.principal import Viewer
 from shared.domain.times import iso
 from shared.domain.vocabulary import AuctionStatus, BidState
-from shared.services import auctions
+from shared.services import auctions, ledger
 from shared.services.context import Context
 from shared.services.search import status_filter
 
@@ -99,6 +99,7 @@ def my_bids(
             if by_id.get(m.auction_id) and m.round == by_id[m.auction_id].round
         }
         views = auctions.render_by_id(ctx, viewer, ids)
+        pseudonyms = ledger.ledger_bidders(session, str(me), ids)
         items = []
         for r in rows:
             a = by_id[r.id]
@@ -109,6 +110,7 @@ def my_bids(
                     "auction": views[r.id],
                     "myHighestBid": money_str(r.top),
                     "myMaxAmount": money_str(maxima[r.id]) if r.id in maxima else None,
+                    "ledgerBidder": pseudonyms[r.id],
                     "state": bid_state(
                         status=a.status,
                         i_lead=r.leader == me,

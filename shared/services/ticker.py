@@ -38,6 +38,7 @@ from shared.services import (
     bid_intake,
     deadlines,
     ending_soon,
+    ledger,
     outbox,
     schedules,
     transitions,
@@ -182,6 +183,7 @@ class TickReport:
     intake: int = 0
     relayed: int = 0
     rescored: int = 0  # (bidder, seller) pairs whose shill signals were computed again
+    checkpoints: int = 0  # bid logs that grew and got a new signed checkpoint
     # How late each transition this tick made from a schedule entry fired: (moment, seconds
     # from the entry's due time to the transition done). The socket node's figures.
     late: list[tuple[Moment, float]] = field(default_factory=list)
@@ -211,11 +213,17 @@ class Ticker:
     transitions: tuple[Transition, ...] = TRANSITIONS
     sweep_every_s: float = SWEEP_EVERY_S
     last_sweep: float = field(default=float("-inf"))
+    # Look at every bid log for growth, not only those with recent entries (the scheduled
+    # backstop, once a minute).
+    every_log: bool = False
 
     def tick(self, ctx: Context, *, sweep: bool | None = None) -> TickReport:
         """Bid intake, outbox relay, the shill signals of the pairs the bids touched, then the
         due transitions (from the schedules, and every few seconds from PostgreSQL itself)."""
         report = TickReport(intake=bid_intake.drain(ctx), relayed=outbox.relay(ctx))
+        # Right after the intake, before any slow transition: a bid's receipt promises a
+        # signed checkpoint covering it within LEDGER_MMD_MS, and this runs every second.
+        report.checkpoints = ledger.checkpoint_grown(ctx, everything=self.every_log)
         # Right after the intake: a bid's pair is scored within a tick or two of the bid.
         report.rescored = trust.refresh(ctx)
         due: dict[Moment, list[str]] = {}
@@ -280,7 +288,7 @@ def _settle(ctx: Context, auction_id: uuid.UUID) -> None:
 
 def tick(ctx: Context) -> TickReport:
     """One tick that always sweeps (the scheduled function's: it runs once a minute)."""
-    return Ticker().tick(ctx, sweep=True)
+    return Ticker(every_log=True).tick(ctx, sweep=True)
 
 
 def rebuild_schedule(ctx: Context, moments: tuple[Transition, ...] = TRANSITIONS) -> int:

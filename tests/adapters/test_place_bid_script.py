@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from shared.adapters import keys
 from shared.domain.bidding import Accepted, AuctionRules, Book, Offer, Refused, judge_bid
+from shared.domain.ledger.entries import placed_from_accepted
 from shared.domain.money import from_minor, to_minor
 from shared.domain.vocabulary import AuctionStatus
 from shared.services import bidding
@@ -60,6 +61,7 @@ def run_both(
         go_live_ms=int(fields["goLiveAt"]),
         ends_ms=int(fields["endsAt"]),
     )
+    log_size = 0
     for user, amount, is_max in seq:
         kind, result = bidding.judge_in_redis(
             ctx, auction_id, user, from_minor(amount), is_max=is_max
@@ -79,6 +81,15 @@ def run_both(
             (b.user_id, b.amount, b.is_proxy) for b in expected.bids
         ]
         assert sorted(result["outbid"] or []) == sorted(expected.outbid)
+        # The ledger: each placed row is the next entry; a proxy row names the maximum its
+        # entry commits to, as the Python model of the entries says.
+        model = placed_from_accepted(
+            Offer(user, amount, is_max, now), expected, nonce_of=lambda _u, _m: "n"
+        )
+        assert [b["index"] for b in placed] == list(range(log_size, log_size + len(placed)))
+        assert [b.get("max") for b in placed] == [p.max_amount for p in model]
+        assert all(bool(b.get("nonce")) == b["isProxy"] for b in placed)
+        log_size += len(placed)
         assert result["buyNow"] == expected.buy_now
         current = expected.book
         leader = orjson.loads(ctx.store.command("GET", keys.highest(str(auction_id))))

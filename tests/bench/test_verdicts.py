@@ -34,7 +34,12 @@ def a_run(**changes: Any) -> dict[str, Any]:
         },
         "fan_out": {"rss_per_idle_connection_kib": 12.0},
         "photo_memory": {"jpeg_12mp": {"peak_mb": 256.0}, "png_6300": {"peak_mb": 256.0}},
-        "ledger": {"inclusion_proof_hashes_max": 14, "verify_s": 1.0, "verify_cpu_s": 0.2},
+        "ledger": {
+            "inclusion_proof_hashes_max": 14,
+            "verify_s": 1.0,
+            "verify_cpu_s": 0.2,
+            "api_cpu_us_per_bid": 50.0,
+        },
     }
     results.update(changes)
     return results
@@ -45,12 +50,12 @@ def by_verdict(results: dict[str, Any]) -> list[str]:
 
 
 def test_every_row_at_its_limit_is_met() -> None:
-    assert by_verdict(a_run()) == [MET] * 12
+    assert by_verdict(a_run()) == [MET] * 13
 
 
 def test_an_empty_run_prints_every_row_as_not_measured() -> None:
     rows = verdicts({})
-    assert [r["verdict"] for r in rows] == [NOT_MEASURED] * 12
+    assert [r["verdict"] for r in rows] == [NOT_MEASURED] * 13
     assert all(r["met"] is None and r["measured"] == NOT_MEASURED for r in rows)
 
 
@@ -93,7 +98,20 @@ def test_each_figure_past_its_limit_is_not_met() -> None:
         },
         9: {"fan_out": {"rss_per_idle_connection_kib": 12.5}},
         10: {"photo_memory": {"jpeg_12mp": {"peak_mb": 74.0}, "png_6300": {"peak_mb": 257.0}}},
-        11: {"ledger": {"inclusion_proof_hashes_max": 15, "verify_s": 0.5}},
+        11: {
+            "ledger": {
+                "inclusion_proof_hashes_max": 15,
+                "verify_s": 0.5,
+                "api_cpu_us_per_bid": 1.0,
+            }
+        },
+        12: {
+            "ledger": {
+                "inclusion_proof_hashes_max": 1,
+                "verify_s": 0.5,
+                "api_cpu_us_per_bid": 50.1,
+            }
+        },
     }
     for index, change in misses.items():
         verdict = by_verdict(a_run(**change))

@@ -60,6 +60,7 @@ def market_stack(services: SuiteServices, artifacts: Path) -> Iterator[MarketSta
         "market",
         {
             "APP_ENV": "production",
+            "LEDGER_SIGNING_KEY": "MjIIOIbn7CI+n4fiwvBVqWXr2c+NGyb0jPq78XvTGOw=",  # (a test key)
             "SUPABASE_URL": auth.url,
             "SUPABASE_ANON_KEY": auth.anon_key,
             "SUPABASE_JWKS_URL": auth.jwks_url,

@@ -54,6 +54,7 @@ def supabase_stack(services: SuiteServices, artifacts: Path) -> Iterator[Supabas
         "supabase",
         {
             "APP_ENV": "production",
+            "LEDGER_SIGNING_KEY": "bxmVEbUYeL98gCu/Xb97k8GJG8x5az97bs2+CjA25/s=",  # (a test key)
             "SUPABASE_URL": auth.url,
             "SUPABASE_ANON_KEY": auth.anon_key,
             "SUPABASE_JWKS_URL": auth.jwks_url,

@@ -270,6 +270,7 @@ def test_health_documents_its_own_503_body(served: dict[str, Any]) -> None:
 # (operationId, status) that no test can reach, and why.
 UNREACHED = {
     ("dev_login", 503): "mints a token locally: it touches neither PostgreSQL nor Redis",
+    ("get_ledger_key", 503): "the process's own signing key: it touches neither store",
 }
 SEEN: dict[str, set[int]] = defaultdict(set)
 RAN: set[str] = set()
@@ -743,6 +744,36 @@ def test_checked_trust_routes(
     assert listed["items"][0]["reply"]["comment"] == "Thanks"
     rep = api("reputation", expect=200, user_id=seller.id).json()
     assert (rep["positive"], rep["percentPositive"]) == (1, 100.0)
+
+
+def test_checked_ledger_routes(
+    api: Api, ctx: Context, client: Client, seller: Person, buyer: Person
+) -> None:
+    """The public bid ledger: the key, the log's pages, checkpoint and proofs; the close
+    certificate only once ended; proofs past the signed tree refused."""
+    from shared.services import ledger
+
+    key = api("get_ledger_key", expect=200).json()
+    assert key["vkey"].startswith(key["keyName"] + "+")
+    live = live_auction(ctx, seller)
+    placed = api("place_bid", buyer, expect=201, auction_id=live, json={"amount": "100"}).json()
+    assert placed["receipt"]["index"] == 0
+    assert api("my_bids", buyer, expect=200).json()["items"][0]["ledgerBidder"]
+    api("get_ledger_close", expect=409, auction_id=live)
+    ledger.checkpoint_grown(ctx)
+    page = api("get_ledger", expect=200, auction_id=live, query={"start": 0, "end": 5}).json()
+    assert page["size"] == 1 and page["entries"][0]["leafHash"] == placed["receipt"]["leafHash"]
+    api("get_ledger", expect=422, auction_id=live, query={"start": 3, "end": 1})
+    note = api("get_ledger_checkpoint", expect=200, auction_id=live).text
+    assert note.endswith("\n") and f"/auctions/{live}\n1\n" in note
+    api("get_inclusion_proof", expect=200, auction_id=live, query={"index": 0, "size": 1})
+    api("get_inclusion_proof", expect=422, auction_id=live, query={"index": 1, "size": 1})
+    api("get_inclusion_proof", expect=422, auction_id=live, query={"index": 0, "size": 2})
+    api("get_consistency_proof", expect=200, auction_id=live, query={"from": 1, "to": 1})
+    api("get_consistency_proof", expect=422, auction_id=live, query={"from": 1, "to": 2})
+    ended = ended_auction(ctx, client, seller, [(buyer, "150.00")])
+    close = api("get_ledger_close", expect=200, auction_id=ended).json()
+    assert close["outcome"]["price"] == "150.00"
 
 
 def test_checked_notification_routes(api: Api, ctx: Context, seller: Person, buyer: Person) -> None:

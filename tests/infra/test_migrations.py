@@ -32,6 +32,11 @@ TABLES = {
     "trust_scores",
     "blocked_bidders",
     "feedback",
+    # the public bid ledger
+    "ledger_entries",
+    "ledger_nodes",
+    "ledger_checkpoints",
+    "ledger_maxima",
 }
 
 

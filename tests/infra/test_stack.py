@@ -168,6 +168,28 @@ def test_the_images_command_with_a_database_url_is_production_and_refuses_withou
     ]
 
 
+def test_production_refuses_to_start_without_the_ledger_signing_key() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("PORT", "LEDGER_SIGNING_KEY")}
+    env.update(
+        APP_ENV="production",
+        DATABASE_URL="postgresql://app@db.invalid:5432/auction",
+        SUPABASE_JWT_SECRET="a-secret-of-the-auth-provider",
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "infra.api_server"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert [line for line in proc.stderr.splitlines() if line.strip()] == [
+        "configuration error: LEDGER_SIGNING_KEY: is required when APP_ENV=production "
+        "(a base64 32-byte Ed25519 seed, e.g. from `openssl rand -base64 32`)"
+    ]
+
+
 def _listening_on(port: int) -> set[str]:
     """The local addresses a TCP socket listens on at `port`, from /proc/net/tcp."""
     addresses = set()

@@ -166,6 +166,7 @@ def production(
         **os.environ,
         # the production settings of docs/deploy.md, in its order
         "APP_ENV": "production",
+        "LEDGER_SIGNING_KEY": "+vTsg9OUxCCOt7ml5U3yosp0WLzSLZzvtku01tO6sww=",  # (a test key)
         "SUPABASE_JWKS_URL": supabase.jwks_url,
         "JWT_ISSUER": supabase.issuer,
         "JWT_AUDIENCE": "authenticated",

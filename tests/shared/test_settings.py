@@ -122,6 +122,10 @@ def test_public_urls_are_kept_without_a_trailing_slash(monkeypatch: pytest.Monke
         ("SHIP_WINDOW_SECS", "5 days"),
         ("DISPUTE_WINDOW_SECS", "-1"),
         ("DISPUTE_WINDOW_SECS", "99999999999"),
+        ("LEDGER_SIGNING_KEY", "not base64!"),
+        ("LEDGER_SIGNING_KEY", "AAAAAAAAAAAAAAAAAAAAAA=="),  # 16 bytes: not an Ed25519 seed
+        ("LEDGER_MMD_MS", "0"),
+        ("LEDGER_MMD_MS", "soon"),
     ],
 )
 def test_a_wrong_value_names_its_variable_in_one_line(

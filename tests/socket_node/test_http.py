@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from infra.embedded import free_port
+from shared.services import ledger
 from shared.services.context import Context
 from shared.settings import REPO_ROOT, get_settings, load_settings
 from tests.support.harness import Person, SuiteServices, live_auction
@@ -107,6 +108,7 @@ def test_config_json_gives_the_local_defaults(node: InProcessNode) -> None:
         "currency": settings.currency,
         "supabaseUrl": None,
         "supabaseAnonKey": None,
+        "vkey": ledger.signer(settings).vkey,
     }
 
 
@@ -127,6 +129,7 @@ def test_config_json_gives_the_public_urls_of_a_split_deploy(node_factory: Any) 
         "currency": settings.currency,
         "supabaseUrl": "https://project.supabase.co",
         "supabaseAnonKey": "anon-key",
+        "vkey": ledger.signer(settings).vkey,
     }
 
 

@@ -501,6 +501,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auctions/{auction_id}/ledger": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An auction's log entries from start (inclusive) to end (exclusive), at most 1,000 */
+        get: operations["get_ledger"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auctions/{auction_id}/ledger/checkpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The log's latest checkpoint: a C2SP signed note (text/plain) */
+        get: operations["get_ledger_checkpoint"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auctions/{auction_id}/ledger/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Once ended: the final checkpoint, the outcome, and every proxy maximum revealed */
+        get: operations["get_ledger_close"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auctions/{auction_id}/ledger/consistency": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The proof that the tree of `to` entries extends the tree of `from` (RFC 9162) */
+        get: operations["get_consistency_proof"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auctions/{auction_id}/ledger/proof": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The inclusion proof of entry `index` in the tree of `size` entries (RFC 9162) */
+        get: operations["get_inclusion_proof"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auctions/{auction_id}/offers": {
         parameters: {
             query?: never;
@@ -648,6 +733,23 @@ export interface paths {
         };
         /** The API documentation as a web page */
         get: operations["get_docs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ledger/key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The key that signs every auction's log checkpoints and bid receipts */
+        get: operations["get_ledger_key"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1278,6 +1380,29 @@ export interface components {
              * @example 2030-01-01T10:00:00.000Z
              */
             arrivedAt: string;
+            /**
+             * @description The public ledger's receipt of this bid; null when the offer placed no bid (a leader raising their own maximum).
+             * @default null
+             */
+            receipt?: components["schemas"]["BidReceipt"] | null;
+        };
+        /** BidReceipt */
+        BidReceipt: {
+            /**
+             * Index
+             * @description The bid's entry's index in the auction's log.
+             */
+            index: number;
+            /**
+             * Leafhash
+             * @description Base64 SHA-256 leaf hash of the entry (RFC 9162).
+             */
+            leafHash: string;
+            /**
+             * Signature
+             * @description Base64 Ed25519 signature, by the key of GET /api/ledger/key, over `{auctionId}|{index}|{leafHash}`: the promise that the entry is in the log at that index within LEDGER_MMD_MS (a signed checkpoint covers it by then).
+             */
+            signature: string;
         };
         /** BidSummary */
         BidSummary: {
@@ -1329,6 +1454,18 @@ export interface components {
         CancelAuction: {
             /** Reason */
             reason: string;
+        };
+        /** ConsistencyProofOut */
+        ConsistencyProofOut: {
+            /** From */
+            from: number;
+            /** To */
+            to: number;
+            /**
+             * Path
+             * @description RFC 9162 2.1.4 consistency proof, base64 hashes.
+             */
+            path: string[];
         };
         /** CounterResponse */
         CounterResponse: {
@@ -1761,6 +1898,18 @@ export interface components {
             /** Height */
             height: number;
         };
+        /** InclusionProofOut */
+        InclusionProofOut: {
+            /** Index */
+            index: number;
+            /** Size */
+            size: number;
+            /**
+             * Path
+             * @description RFC 9162 2.1.3 audit path, base64 hashes.
+             */
+            path: string[];
+        };
         /** LeaveFeedback */
         LeaveFeedback: {
             /**
@@ -1775,6 +1924,78 @@ export interface components {
              */
             comment?: string;
         };
+        /** LedgerClose */
+        LedgerClose: {
+            /**
+             * Checkpoint
+             * @description The signed checkpoint over the whole log.
+             */
+            checkpoint: string;
+            outcome: components["schemas"]["LedgerOutcome"];
+            /**
+             * Reveals
+             * @description Every proxy maximum set, with its nonce: sha256('{max}|{nonce}') is the maxCommit of its entries.
+             */
+            reveals: components["schemas"]["MaximumReveal"][];
+        };
+        /** LedgerEntryOut */
+        LedgerEntryOut: {
+            /** Index */
+            index: number;
+            /**
+             * Entry
+             * @description The entry's canonical JSON text, exactly as hashed.
+             */
+            entry: string;
+            /**
+             * Leafhash
+             * @description Base64 SHA-256(0x00 || entry bytes).
+             */
+            leafHash: string;
+        };
+        /** LedgerKeyOut */
+        LedgerKeyOut: {
+            /** Keyname */
+            keyName: string;
+            /**
+             * Publickey
+             * @description Base64 Ed25519 public key (32 bytes).
+             */
+            publicKey: string;
+            /**
+             * Vkey
+             * @description The C2SP signed-note verifier key: name+keyid+base64 key.
+             */
+            vkey: string;
+        };
+        /** LedgerOutcome */
+        LedgerOutcome: {
+            /**
+             * Winner
+             * @description The highest bidder's pseudonym, or null.
+             */
+            winner: string | null;
+            /** Price */
+            price: string | null;
+            /**
+             * Reservemet
+             * @description null when the auction has no reserve.
+             */
+            reserveMet: boolean | null;
+        };
+        /** LedgerPage */
+        LedgerPage: {
+            /**
+             * Entries
+             * @description At most 1,000 entries, by index.
+             */
+            entries: components["schemas"]["LedgerEntryOut"][];
+            /**
+             * Size
+             * @description The size of the latest signed tree.
+             */
+            size: number;
+        };
         /** MakeOffer */
         MakeOffer: {
             /**
@@ -1783,6 +2004,19 @@ export interface components {
              * @description The bidder to offer the item to (any other bidder).
              */
             bidderId: string;
+        };
+        /** MaximumReveal */
+        MaximumReveal: {
+            /** Bidder */
+            bidder: string;
+            /**
+             * Max
+             * @description The maximum exactly as committed (e.g. `300.00`).
+             * @example 1250.00
+             */
+            max: string;
+            /** Nonce */
+            nonce: string;
         };
         /** MyBidList */
         MyBidList: {
@@ -1801,6 +2035,11 @@ export interface components {
             myHighestBid: string;
             /** Mymaxamount */
             myMaxAmount: string | null;
+            /**
+             * Ledgerbidder
+             * @description Your pseudonym in this auction's public bid log (32 hex digits): find your own bids among its entries (GET /api/auctions/{id}/ledger).
+             */
+            ledgerBidder: string;
             /**
              * State
              * @enum {string}
@@ -1995,7 +2234,7 @@ export interface components {
              * Code
              * @enum {string}
              */
-            code: "bad_request" | "unauthenticated" | "forbidden" | "own_auction" | "account_suspended" | "bidder_blocked" | "not_found" | "method_not_allowed" | "auction_not_live" | "bid_too_low" | "already_highest" | "decision_not_allowed" | "counter_too_low" | "counter_not_pending" | "auction_not_editable" | "auction_not_cancellable" | "too_many_images" | "offer_pending" | "offer_not_pending" | "offer_not_allowed" | "payment_action_not_allowed" | "invoice_not_issued" | "shipment_not_allowed" | "receipt_not_allowed" | "dispute_not_allowed" | "dispute_exists" | "dispute_not_open" | "refund_not_allowed" | "feedback_not_allowed" | "feedback_exists" | "reply_exists" | "payload_too_large" | "unsupported_media_type" | "validation_error" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "unavailable" | "outcome_unknown";
+            code: "bad_request" | "unauthenticated" | "forbidden" | "own_auction" | "account_suspended" | "bidder_blocked" | "not_found" | "method_not_allowed" | "auction_not_live" | "bid_too_low" | "already_highest" | "decision_not_allowed" | "counter_too_low" | "counter_not_pending" | "auction_not_editable" | "auction_not_cancellable" | "too_many_images" | "offer_pending" | "offer_not_pending" | "offer_not_allowed" | "payment_action_not_allowed" | "auction_not_ended" | "invoice_not_issued" | "shipment_not_allowed" | "receipt_not_allowed" | "dispute_not_allowed" | "dispute_exists" | "dispute_not_open" | "refund_not_allowed" | "feedback_not_allowed" | "feedback_exists" | "reply_exists" | "payload_too_large" | "unsupported_media_type" | "validation_error" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "unavailable" | "outcome_unknown";
             /**
              * Errors
              * @description With `validation_error`.
@@ -5761,6 +6000,326 @@ export interface operations {
             };
         };
     };
+    get_ledger: {
+        parameters: {
+            query?: {
+                start?: number;
+                end?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The auction's id (a UUID; anything else is 404). */
+                auction_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An auction's log entries from start (inclusive) to end (exclusive), at most 1,000 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerPage"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    get_ledger_checkpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The auction's id (a UUID; anything else is 404). */
+                auction_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The log's latest checkpoint: a C2SP signed note (text/plain) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    get_ledger_close: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The auction's id (a UUID; anything else is 404). */
+                auction_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Once ended: the final checkpoint, the outcome, and every proxy maximum revealed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerClose"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `auction_not_ended`: The auction has not ended yet */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 409;
+                        /** @enum {unknown} */
+                        code?: "auction_not_ended";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    get_consistency_proof: {
+        parameters: {
+            query?: {
+                from?: number;
+                to?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The auction's id (a UUID; anything else is 404). */
+                auction_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The proof that the tree of `to` entries extends the tree of `from` (RFC 9162) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsistencyProofOut"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
+    get_inclusion_proof: {
+        parameters: {
+            query?: {
+                index?: number;
+                size?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The auction's id (a UUID; anything else is 404). */
+                auction_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The inclusion proof of entry `index` in the tree of `size` entries (RFC 9162) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InclusionProofOut"];
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
+                };
+            };
+        };
+    };
     list_offers: {
         parameters: {
             query?: never;
@@ -6893,6 +7452,40 @@ export interface operations {
                 };
                 content: {
                     "text/html": string;
+                };
+            };
+        };
+    };
+    get_ledger_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key that signs every auction's log checkpoints and bid receipts */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerKeyOut"];
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
+                    };
                 };
             };
         };

@@ -193,6 +193,7 @@ def place_bid(call: Call) -> dict[str, Any]:
     }
     if receipt.max_amount is not None:
         body["maxAmount"] = receipt.max_amount
+    body["receipt"] = receipt.receipt
     return body
 
 

@@ -12,6 +12,7 @@
 --       14 requestId (the API request's id, or ''; into the outbox record and the feed entries)
 --       15 arrivedAt (epoch ms the gateway stamped on arrival, or '')
 --       16 grace (ms: LATE_BID_GRACE_MS)
+--       17 ledger nonce (random hex: the nonce of the maximum this bid sets, if it sets one)
 -- Returns {kind, json}: kind is ok | replay | refused | missing (json '"state"': the auction's
 -- state, '"suspensions"': the suspended set; the caller rebuilds it from PostgreSQL).
 --
@@ -19,6 +20,12 @@
 -- that arrived before endsAt and reached here within the grace is judged on the rules. The
 -- end transition closes the window (`closed` in the state, close_window.lua) before it drains
 -- and decides: from then on nothing gets in, whatever its stamp.
+--
+-- The public ledger (shared.services.ledger): every placed row is the next entry of the
+-- auction's log (`ledger` in the state counts them; `index` on each row of the record), and
+-- a proxy row names its owner's maximum and that maximum's nonce (`max`, `nonce`), so the
+-- caller and the intake build the same entry bytes from the record. Rows are
+-- {user, amount, isProxy, owner's max, nonce}.
 
 local auction_id, user_id = ARGV[1], ARGV[2]
 local offer, is_max = tonumber(ARGV[3]), ARGV[4] == '1'
@@ -30,6 +37,7 @@ local request_id = ARGV[14] or ''
 local grace = tonumber(ARGV[16]) or 0
 -- What this request asked for: a retry with the same Idempotency-Key must ask the same.
 local asked = ARGV[3] .. (is_max and ':max' or ':bid')
+local nonce = ARGV[17] or ''
 
 local done = redis.call('GET', KEYS[7])
 if done then
@@ -133,7 +141,8 @@ if leader and leader.userId == user_id and is_max then
     sold = true
   else
     new_leader = {userId = leader.userId, amount = leader.amount, max = offer, maxAt = moment,
-                  bidId = leader.bidId, ts = leader.ts, name = my_name or leader.name}
+                  bidId = leader.bidId, ts = leader.ts, name = my_name or leader.name,
+                  nonce = nonce}
   end
 elseif leader and leader.userId == user_id and not allow_self then
   return refuse('already_highest')
@@ -152,28 +161,33 @@ elseif new_leader == nil then
   if leader and leader.userId ~= user_id then rival = leader end
   if is_max then
     if rival == nil then
-      new_leader = {userId = user_id, amount = floor, max = offer, maxAt = moment, name = my_name}
-      bids = {{user_id, floor, true}}
+      new_leader = {userId = user_id, amount = floor, max = offer, maxAt = moment, name = my_name,
+                    nonce = nonce}
+      bids = {{user_id, floor, true, offer, nonce}}
     elseif offer > rival.max then
       local price = math.min(offer, rival.max + increment)
-      new_leader = {userId = user_id, amount = price, max = offer, maxAt = moment, name = my_name}
-      bids = {{user_id, price, true}}
+      new_leader = {userId = user_id, amount = price, max = offer, maxAt = moment, name = my_name,
+                    nonce = nonce}
+      bids = {{user_id, price, true, offer, nonce}}
     else
       local answer = math.min(rival.max, offer + increment)
       new_leader = {userId = rival.userId, amount = answer, max = rival.max, maxAt = rival.maxAt,
-                    name = rival.name}
-      bids = {{user_id, offer, true}, {rival.userId, answer, true}}
+                    name = rival.name, nonce = rival.nonce}
+      bids = {{user_id, offer, true, offer, nonce}, {rival.userId, answer, true, rival.max, rival.nonce}}
     end
   else
     if rival and rival.max >= offer then
       local answer = math.min(rival.max, offer + increment)
       new_leader = {userId = rival.userId, amount = answer, max = rival.max, maxAt = rival.maxAt,
-                    name = rival.name}
-      bids = {{user_id, offer, false}, {rival.userId, answer, true}}
+                    name = rival.name, nonce = rival.nonce}
+      bids = {{user_id, offer, false}, {rival.userId, answer, true, rival.max, rival.nonce}}
     else
-      local own_max = offer
-      if leader and leader.userId == user_id then own_max = math.max(offer, leader.max) end
-      new_leader = {userId = user_id, amount = offer, max = own_max, maxAt = moment, name = my_name}
+      local own_max, own_nonce = offer, nil
+      if leader and leader.userId == user_id and leader.max > offer then
+        own_max, own_nonce = leader.max, leader.nonce
+      end
+      new_leader = {userId = user_id, amount = offer, max = own_max, maxAt = moment, name = my_name,
+                    nonce = own_nonce}
       bids = {{user_id, offer, false}}
     end
   end
@@ -208,6 +222,7 @@ end
 -- Write the rows: ids, sequence numbers, events.
 local ids = {ARGV[5], ARGV[6]}
 local seq = tonumber(st.seq or '0')
+local ledger = tonumber(st.ledger or '0')
 local placed = {}
 local requester_bid = nil
 for i, row in ipairs(bids) do
@@ -218,13 +233,15 @@ for i, row in ipairs(bids) do
                 arrivedAt = iso(moment)}
   if reserve then data.reserveMet = row[2] >= reserve end
   publish_room(KEYS[4], KEYS[5], auction_id, 'bid:placed', cjson.encode(data), now, room_maxlen, feed_maxlen, request_id)
-  table.insert(placed, {id = ids[i], bidderId = row[1], amount = row[2], isProxy = row[3], seq = seq})
+  table.insert(placed, {id = ids[i], bidderId = row[1], amount = row[2], isProxy = row[3], seq = seq,
+                        index = ledger, max = row[4], nonce = row[5] or (row[3] and '' or nil)})
+  ledger = ledger + 1
   if i == 1 then requester_bid = bid end
   if row[1] == new_leader.userId then new_leader.bidId = ids[i]; new_leader.ts = now end
 end
 
 if #bids > 0 then
-  redis.call('HSET', KEYS[1], 'seq', seq)
+  redis.call('HSET', KEYS[1], 'seq', seq, 'ledger', ledger)
 end
 if sold then
   -- Sold when judged; a bid judged in the grace after the end never moves the end later.
@@ -252,7 +269,8 @@ local record = {
   arrivedAt = moment,
   endsAt = ends, extended = ends ~= tonumber(st.endsAt), outbid = outbid, buyNow = sold,
   sellerId = st.sellerId, maxOf = is_max and user_id or cjson.null,
-  max = is_max and offer or cjson.null}
+  max = is_max and offer or cjson.null, maxNonce = is_max and nonce or cjson.null,
+  ledgerSecret = st.ledgerSecret or ''}
 if request_id ~= '' then record.requestId = request_id end
 redis.call('XADD', KEYS[6], '*', 'r', cjson.encode(record))
 

@@ -14,6 +14,14 @@ if exists then
   if ARGV[2] ~= '1' then return 0 end
   local round = tonumber(redis.call('HGET', KEYS[1], 'round') or '0')
   if round > tonumber(fields.round) then return 0 end
+  -- The ledger's counter never goes back: entries the record has not learned yet (still in
+  -- the outbox) keep their indices.
+  local size = tonumber(redis.call('HGET', KEYS[1], 'ledger') or '0')
+  if fields.ledger and size > tonumber(fields.ledger) then
+    for i = 6, #ARGV, 2 do
+      if ARGV[i] == 'ledger' then ARGV[i + 1] = tostring(size) end
+    end
+  end
 end
 
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
