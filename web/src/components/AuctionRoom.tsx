@@ -18,6 +18,7 @@ import {
 } from './AfterSale';
 import { BlockButton, FeedbackPanel, PersonLink, SellerLine, useBlocked } from './Trust';
 import { Countdown, Deadline, StatusBadge } from './ui';
+import { VerifyAuction } from './VerifyAuction';
 
 /** Who bought it, once sold; before that the highest bidder (a counter offer goes to them too). */
 export function buyerOf(state: RoomState): string | null {
@@ -356,6 +357,8 @@ export function AuctionRoom({ id }: { id: string }) {
             </p>
           )}
         </section>
+
+        <VerifyAuction api={api} id={id} signedIn={!!me} />
       </div>
     </article>
   );
