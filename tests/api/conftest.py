@@ -87,6 +87,8 @@ def bundle_environment(services: SuiteServices, s3_url: str, **overrides: str) -
         UPSTASH_REDIS_REST_URL=services.rest_url,
         UPSTASH_REDIS_REST_TOKEN=os.environ["UPSTASH_REDIS_REST_TOKEN"],
         SUPABASE_JWT_SECRET=dev_secret(get_settings()),
+        # (the suite's ledger key: the task directory is read-only, no var/ key of its own)
+        LEDGER_SIGNING_KEY=get_settings().ledger_seed,
         INVOICE_BUCKET=INVOICE_BUCKET,
         MEDIA_BUCKET=MEDIA_BUCKET,
         AWS_ENDPOINT_URL_S3=s3_url,

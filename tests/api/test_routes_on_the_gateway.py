@@ -33,7 +33,7 @@ from shared.adapters.orm import CounterOffer
 from shared.adapters.tokens import dev_secret
 from shared.domain.errors import PROBLEMS
 from shared.domain.vocabulary import NotificationType
-from shared.services import bid_intake, notifications, trust
+from shared.services import bid_intake, ledger, notifications, trust
 from shared.services.context import Context
 from shared.settings import get_settings
 from tests.support import harness
@@ -2003,6 +2003,106 @@ def _(w: World) -> Reply:
 @scenario("reputation", "not_found")
 def _(w: World) -> Reply:
     return w.api.get(f"/api/users/{uuid.uuid4()}/reputation")
+
+
+# -- the public bid ledger ----------------------------------------------------------------------
+
+
+def _logged(w: World) -> uuid.UUID:
+    """A live auction with two bids, its log signed (the ticker's step, run here)."""
+    auction_id = w.live()
+    w.bid(w.buyer, auction_id, "100.00")
+    w.bid(w.who("buyer", "Ravi"), auction_id, "110.00")
+    ledger.checkpoint_grown(w.ctx)
+    return auction_id
+
+
+@scenario("get_ledger_key", "ok")
+def _(w: World) -> Reply:
+    reply = w.api.get("/api/ledger/key")
+    assert reply.json()["vkey"] == ledger.signer(get_settings()).vkey
+    return reply
+
+
+@scenario("get_ledger", "ok")
+def _(w: World) -> Reply:
+    reply = w.api.get(f"/api/auctions/{_logged(w)}/ledger", query={"start": 1})
+    body = reply.json()
+    assert body["size"] == 2 and [e["index"] for e in body["entries"]] == [1]
+    return reply
+
+
+@scenario("get_ledger", "validation_error")
+def _(w: World) -> Reply:
+    return w.api.get(f"/api/auctions/{w.live()}/ledger", query={"start": 5, "end": 2})
+
+
+@scenario("get_ledger_checkpoint", "ok")
+def _(w: World) -> Reply:
+    auction_id = _logged(w)
+    reply = w.api.get(f"/api/auctions/{auction_id}/ledger/checkpoint")
+    assert reply.content.decode().split("\n")[:2] == [
+        f"{get_settings().ledger_host}/auctions/{auction_id}",
+        "2",
+    ]
+    return reply
+
+
+@scenario("get_inclusion_proof", "ok")
+def _(w: World) -> Reply:
+    query = {"index": 0, "size": 2}
+    reply = w.api.get(f"/api/auctions/{_logged(w)}/ledger/proof", query=query)
+    assert len(reply.json()["path"]) == 1
+    return reply
+
+
+@scenario("get_inclusion_proof", "validation_error")
+def _(w: World) -> Reply:
+    query = {"index": 2, "size": 2}  # an index at the size
+    return w.api.get(f"/api/auctions/{_logged(w)}/ledger/proof", query=query)
+
+
+@scenario("get_consistency_proof", "ok")
+def _(w: World) -> Reply:
+    query = {"from": 1, "to": 2}
+    reply = w.api.get(f"/api/auctions/{_logged(w)}/ledger/consistency", query=query)
+    assert len(reply.json()["path"]) == 1
+    return reply
+
+
+@scenario("get_consistency_proof", "validation_error")
+def _(w: World) -> Reply:
+    query = {"from": 1, "to": 3}  # past the signed tree
+    return w.api.get(f"/api/auctions/{_logged(w)}/ledger/consistency", query=query)
+
+
+@scenario("get_ledger_close", "ok")
+def _(w: World) -> Reply:
+    reply = w.api.get(f"/api/auctions/{w.ended()}/ledger/close")
+    assert reply.json()["outcome"]["price"] == "150.00"
+    return reply
+
+
+@scenario("get_ledger_close", "auction_not_ended")
+def _(w: World) -> Reply:
+    return w.api.get(f"/api/auctions/{_logged(w)}/ledger/close")
+
+
+def _unknown_log(tail: str) -> Scenario:
+    def ask(w: World) -> Reply:
+        return w.api.get(f"/api/auctions/{uuid.uuid4()}/ledger{tail}")
+
+    return ask
+
+
+for _name, _tail in (
+    ("get_ledger", ""),
+    ("get_ledger_checkpoint", "/checkpoint"),
+    ("get_inclusion_proof", "/proof"),
+    ("get_consistency_proof", "/consistency"),
+    ("get_ledger_close", "/close"),
+):
+    scenario(_name, "not_found")(_unknown_log(_tail))
 
 
 def _cases() -> Iterator[Any]:
