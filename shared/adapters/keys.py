@@ -60,6 +60,14 @@ def proxies(auction_id: str) -> str:
     return f"auction:{auction_id}:proxies"
 
 
+def placed_bids(auction_id: str) -> str:
+    """`auction:{id}:bids`: a list of every bid the bid script placed, in order, each a JSON
+    `{id, u (bidder), a (amount, minor units), s (seq), r (round), t (epoch ms)}`: what a
+    retraction recomputes the highest bid from (`retract_bid.lua`; seeded from PostgreSQL
+    with the state)."""
+    return f"auction:{auction_id}:bids"
+
+
 def room_stream(auction_id: str) -> str:
     return f"auction:{auction_id}:events"
 

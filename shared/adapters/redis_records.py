@@ -101,6 +101,8 @@ class AuctionState:
             "sellerId": self.seller_id,
             "round": self.round,
             "seq": self.seq,
+            # The seller's blocked set, which the bid script checks in the same round trip.
+            "blockedKey": keys.blocked_bidders(self.seller_id),
         }
         flat: list[str | int] = []
         for name, value in fields.items():

@@ -1862,10 +1862,7 @@ def _(w: World) -> Reply:
 
 @scenario("place_bid", "bidder_blocked")
 def _(w: World) -> Reply:
-    # The bid script checks the seller's blocked set in its own round trip: not there yet.
-    w.request.applymarker(
-        pytest.mark.xfail(strict=True, reason="the bid script's check of blocked bidders")
-    )
+    # The bid script checks the seller's blocked set in its own round trip.
     auction_id = w.live()
     assert _blocks(w, "PUT", w.buyer.id).status == 204
     return _bid(w, auction_id, w.buyer, {"amount": "100.00"})

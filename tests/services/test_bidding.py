@@ -27,7 +27,7 @@ from shared.adapters.db import Database, make_engine, sqlalchemy_url
 from shared.adapters.orm import Bid
 from shared.adapters.redis_store import RestStore
 from shared.domain.errors import DomainError
-from shared.services import bid_intake, bidding, moderation
+from shared.services import bid_intake, bidding, blocks, moderation
 from shared.services.bidding import ANSWER_NAMESPACE
 from shared.services.context import Context
 from tests.support.actors import Bidder
@@ -272,8 +272,10 @@ def test_a_retried_rest_call_never_makes_a_second_bid(
     ctx: Context, services: SuiteServices, seller: Person, buyer: Person
 ) -> None:
     auction_id = live_auction(ctx, seller)
-    # The suspended set in place (a fresh Redis asks for it first): the lost reply is the bid's.
+    # The suspended and blocked sets in place (a fresh Redis asks for them first): the lost
+    # reply is the bid's.
     moderation.load_suspended(ctx)
+    blocks.load_blocked(ctx, seller.id)
 
     class Handler(LosesFirstReply):
         upstream = services.rest_url
@@ -321,8 +323,10 @@ def test_postgres_down_mid_storm_loses_no_acknowledged_bid(
     auction_id = live_auction(ctx, seller, start_price="10.00", increment="1.00")
     bidders = [person(ctx, "buyer") for _ in range(8)]
     # The suspended set is in Redis, as in any Redis that has served a bid (the script asks
-    # for it before judging; rebuilding it needs the PostgreSQL this test takes away).
+    # for it before judging; rebuilding it needs the PostgreSQL this test takes away), and so
+    # is the seller's blocked set.
     moderation.load_suspended(ctx)
+    blocks.load_blocked(ctx, seller.id)
     proxy, url = proxied_database(services.database_url)
     fragile = Context(ctx.settings, Database(make_engine(url, pool_size=4, timeout_s=1)), ctx.store)
     fragile = replace(
