@@ -134,6 +134,10 @@ class Settings(BaseSettings):
     # gateway and Redis (a cold function's start). The end transition closes the window then.
     late_bid_grace_ms: int = Field(2000, alias="LATE_BID_GRACE_MS", ge=0, le=5000)
 
+    # Retractions: more than RETRACT_CUTOFF_SECS before the end a bidder may retract every bid
+    # of theirs on an auction; closer to it, only their latest, within an hour of placing it.
+    retract_cutoff_secs: int = Field(43200, alias="RETRACT_CUTOFF_SECS", ge=0, le=MAX_WINDOW_SECS)
+
     # The HMAC key of the source marks (README "Trust and safety": a network or device is kept
     # only as its salted hash). Unset: in production derived from UPSTASH_REDIS_REST_TOKEN (a
     # secret every API instance holds, so their hashes agree; set this to keep the hashes

@@ -62,10 +62,17 @@ def proxies(auction_id: str) -> str:
 
 def placed_bids(auction_id: str) -> str:
     """`auction:{id}:bids`: a list of every bid the bid script placed, in order, each a JSON
-    `{id, u (bidder), a (amount, minor units), s (seq), r (round), t (epoch ms)}`: what a
+    `{id, u (bidder), a (amount, minor units), s (seq), r (round), t (epoch ms), p (placed
+    for a maximum), n (the bidder's public name, when known)}`: what a
     retraction recomputes the highest bid from (`retract_bid.lua`; seeded from PostgreSQL
     with the state)."""
     return f"auction:{auction_id}:bids"
+
+
+def retractions(auction_id: str) -> str:
+    """`auction:{id}:retractions`: hash bid id -> the result of the retraction that took it
+    back, so that a retried call answers the same (retract_bid.lua)."""
+    return f"auction:{auction_id}:retractions"
 
 
 def room_stream(auction_id: str) -> str:

@@ -227,9 +227,9 @@ for i, row in ipairs(bids) do
   publish_room(KEYS[4], KEYS[5], auction_id, 'bid:placed', cjson.encode(data), now, room_maxlen, feed_maxlen, request_id)
   table.insert(placed, {id = ids[i], bidderId = row[1], amount = row[2], isProxy = row[3], seq = seq})
   if i == 1 then requester_bid = bid end
-  -- What a retraction recomputes from (retract_bid.lua): id, bidder, amount, seq, round, time.
+  -- What a retraction recomputes from (retract_bid.lua; keys.placed_bids).
   redis.call('RPUSH', KEYS[12], cjson.encode({id = ids[i], u = row[1], a = row[2], s = seq,
-    r = tonumber(st.round or '1'), t = now}))
+    r = tonumber(st.round or '1'), t = now, p = row[3], n = bid.bidderName}))
   if row[1] == new_leader.userId then new_leader.bidId = ids[i]; new_leader.ts = now end
 end
 
