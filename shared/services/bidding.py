@@ -215,11 +215,6 @@ def judge_in_redis(
         # before any bid is judged without it.
         _load_suspended(ctx)
         kind, body = _run_bid_script(ctx, script, script_keys, args, retry_key)
-    if kind == "missing" and _missing(body) == "blocked":
-        # The seller's blocked set is gone (or the state predates it): rebuilt from the record
-        # before any bid is judged without it.
-        _load_blocked(ctx, script_keys[0])
-        kind, body = _run_bid_script(ctx, script, script_keys, args, retry_key)
     if kind == "missing" and _missing(body) == "state":
         # The script charged the bidder's lookup bucket before answering `missing`.
         aid = str(auction_id)
@@ -228,6 +223,11 @@ def judge_in_redis(
         if not _rebuild(ctx, auction_id):
             _unknown_auctions.add(aid)
             raise DomainError("not_found", "No such auction")
+        kind, body = _run_bid_script(ctx, script, script_keys, args, retry_key)
+    if kind == "missing" and _missing(body) == "blocked":
+        # The seller's blocked set is gone (or the state predates it; the script asks after
+        # the state): rebuilt from the record before any bid is judged without it.
+        _load_blocked(ctx, script_keys[0])
         kind, body = _run_bid_script(ctx, script, script_keys, args, retry_key)
     if kind == "missing":  # flushed again between the calls
         raise DomainError("unavailable", "The bid store lost its state again; retry")
