@@ -341,3 +341,101 @@ def test_the_script_retracts_what_the_specification_retracts(
             assert _redis_highest(ctx, auction_id) == _pg_highest(ctx, auction_id)
     finally:
         tcp.close()
+
+
+# -- the race: retractions, bids and the end ---------------------------------------------------
+
+
+def test_retractions_race_bids_and_the_end(ctx: Context, api_url: str, seller: Person) -> None:
+    """Six bidders bid through the API until after the end, three of them retracting their
+    latest bid now and then (near the end: only the latest, within the hour), while a ticker
+    runs the end transition. Whatever the interleaving: every retraction answered 200 was
+    judged before the end, the room's order holds (no accepted bid below the highest it
+    replaced, each `bid:retracted` names the highest still standing), the bid the seller
+    decides on is the highest standing bid in PostgreSQL and Redis's highest, and after the
+    end nothing is retracted."""
+    import threading
+    import time
+
+    import httpx
+
+    from shared.adapters.orm import Auction
+    from shared.services import records, transitions
+    from tests.services.test_bidding import assert_retractions_kept_the_order
+
+    ends = datetime.now(UTC) + timedelta(seconds=3)
+    auction_id = live_auction(ctx, seller, ends_at=ends, start_price="10.00", increment="1.00")
+    bidders = [person(ctx, "buyer") for _ in range(6)]
+    url = f"{api_url}/api/auctions/{auction_id}/bids"
+    accepted: set[str] = set()
+    retracted: set[str] = set()
+    moments: list[str] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + 6.0
+
+    def bidder(i: int) -> None:
+        import random
+
+        rng = random.Random(i)
+        next_min = Decimal("10.00")
+        with httpx.Client(headers=bidders[i].headers, timeout=10) as http:
+            while time.monotonic() < stop:
+                reply = http.post(url, json={"amount": str(next_min + rng.choice([0, 1, 2]))})
+                body = reply.json()
+                if reply.status_code == 201:
+                    with lock:
+                        accepted.add(body["id"])
+                    if i < 3 and rng.random() < 0.4:
+                        taken = http.post(f"{url}/{body['id']}/retract", json={"reason": "typo"})
+                        assert taken.status_code in (200, 409), taken.text
+                        if taken.status_code == 200:
+                            with lock:
+                                retracted.update(taken.json()["bidIds"])
+                                moments.append(taken.json()["retractedAt"])
+                            next_min = Decimal(taken.json()["minNextBid"])
+                            continue
+                if "minNextBid" in body:
+                    next_min = Decimal(body["minNextBid"])
+                elif reply.status_code == 429:
+                    time.sleep(0.05)
+                time.sleep(0.01)
+
+    ended = threading.Event()
+
+    def ticker() -> None:
+        while time.monotonic() < stop and not ended.is_set():
+            if transitions.end(ctx, auction_id):
+                ended.set()
+            time.sleep(0.05)
+
+    threads = [threading.Thread(target=bidder, args=(i,)) for i in range(6)]
+    threads.append(threading.Thread(target=ticker))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if not ended.is_set():
+        assert transitions.end(ctx, auction_id)
+    assert accepted and retracted, (len(accepted), len(retracted))
+    with ctx.db.session() as session:
+        auction = session.get_one(Auction, auction_id)
+        final_end = auction.ends_at
+        decided = records.decided_bid(session, auction)
+        assert auction.status == "ended" and decided is not None
+        assert decided.retracted_at is None
+        assert (str(decided.id), int(decided.amount * 100)) == _pg_highest(ctx, auction_id)
+    assert _redis_highest(ctx, auction_id) == _pg_highest(ctx, auction_id)
+    for moment in moments:
+        assert datetime.fromisoformat(moment.replace("Z", "+00:00")) < final_end
+    assert_retractions_kept_the_order(ctx, auction_id, accepted, retracted, Decimal("1.00"))
+    # After the end nothing is retracted.
+    standing = next(iter(accepted - retracted))
+    owner = next(b for b in bidders if b.id == str(records_bidder(ctx, standing)))
+    with httpx.Client(headers=owner.headers, timeout=10) as http:
+        late = http.post(f"{url}/{standing}/retract", json={"reason": "typo"})
+    assert (late.status_code, late.json()["code"]) == (409, "retraction_not_allowed")
+
+
+def records_bidder(ctx: Context, bid_id: str) -> uuid.UUID:
+    with ctx.db.session() as session:
+        return session.get_one(Bid, uuid.UUID(bid_id)).bidder_id
