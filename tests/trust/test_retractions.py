@@ -307,7 +307,7 @@ def test_the_script_retracts_what_the_specification_retracts(
                 continue
             target = own[step % len(own)]
             maxima = {
-                u: rules.Maximum(int(orjson.loads(v)["max"]), int(orjson.loads(v)["at"]))
+                str(u): rules.Maximum(int(orjson.loads(v)["max"]), int(orjson.loads(v)["at"]))
                 for u, v in tcp.hgetall(keys.proxies(aid)).items()
             }
             now = int(datetime.now(UTC).timestamp() * 1000)
