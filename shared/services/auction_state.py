@@ -32,9 +32,8 @@ def _placed(session: Session, auction: Auction) -> str:
         .where(Bid.auction_id == auction.id, Bid.round == auction.round, Bid.retracted_at.is_(None))
         .order_by(Bid.seq)
     ).all()
-    entries = []
-    for bid, name in rows:
-        entry = {
+    entries = [
+        {
             "id": str(bid.id),
             "u": str(bid.bidder_id),
             "a": to_minor(bid.amount),
@@ -42,9 +41,10 @@ def _placed(session: Session, auction: Auction) -> str:
             "r": bid.round,
             "t": to_ms(bid.created_at),
             "p": bid.is_proxy,
+            "n": public_name(name, str(bid.bidder_id)),
         }
-        entry["n"] = public_name(name, str(bid.bidder_id))
-        entries.append(entry)
+        for bid, name in rows
+    ]
     return orjson.dumps(entries).decode()
 
 
