@@ -439,3 +439,167 @@ def test_retractions_race_bids_and_the_end(ctx: Context, api_url: str, seller: P
 def records_bidder(ctx: Context, bid_id: str) -> uuid.UUID:
     with ctx.db.session() as session:
         return session.get_one(Bid, uuid.UUID(bid_id)).bidder_id
+
+
+# -- mutants of the retraction script must be caught ---------------------------------------------
+
+
+def _mutant(old: str, new: str) -> Any:
+    from shared.adapters.redis_store import Script, load_script
+
+    source = load_script("retract_bid").source
+    assert source.count(old) == 1, old
+    return Script(name="retract_bid_mutant", source=source.replace(old, new))
+
+
+def _judge_directly(
+    script: Any,
+    bids: list[rules.PlacedBid],
+    maxima: dict[str, rules.Maximum],
+    user: str,
+    bid_id: str,
+    ends_in_ms: int,
+) -> tuple[str, dict[str, Any], list[str]]:
+    """Run `script` over TCP on a state written here (the bridge runs only the project's own
+    scripts, and a mutant is not one); what the specification says differs in `wrong`."""
+    aid = str(uuid.uuid4())
+    tcp = _tcp()
+    try:
+        now = int(tcp.time()[0]) * 1000
+        ends = now + ends_in_ms
+        tcp.hset(
+            keys.state(aid),
+            mapping={
+                "status": "live",
+                "goLiveAt": 0,
+                "endsAt": ends,
+                "startPrice": 10_000,
+                "increment": 1_000,
+                "sellerId": "seller",
+                "round": 1,
+            },
+        )
+        for b in bids:
+            entry = {"id": b.id, "u": b.bidder_id, "a": b.amount, "s": b.seq, "r": 1, "t": b.at_ms}
+            tcp.rpush(keys.placed_bids(aid), orjson.dumps(entry).decode())
+        for u, m in maxima.items():
+            tcp.hset(keys.proxies(aid), u, orjson.dumps({"max": m.amount, "at": m.at_ms}).decode())
+        script_keys = [
+            keys.state(aid),
+            keys.highest(aid),
+            keys.proxies(aid),
+            keys.placed_bids(aid),
+            keys.room_stream(aid),
+            f"test:feed:{aid}",
+            f"test:outbox:{aid}",
+            keys.retractions(aid),
+        ]
+        args = [aid, user, bid_id, 43_200_000, rules.RECENT_MS, 100, 100, "typo", ""]
+        kind, body = tcp.eval(script.source, len(script_keys), *script_keys, *args)
+        result = orjson.loads(body)
+        leader_raw = tcp.get(keys.highest(aid))
+        tcp.delete(f"test:feed:{aid}", f"test:outbox:{aid}")
+    finally:
+        tcp.close()
+    expected = rules.scope(
+        bids, bid_id, user, live=True, ends_ms=ends, now_ms=now, cutoff_ms=43_200_000
+    )
+    wrong: list[str] = []
+    if isinstance(expected, rules.NotAllowed):
+        if (kind, result.get("code")) != ("refused", expected.code):
+            wrong.append(f"script {kind} {result}, spec {expected.code}")
+        return kind, result, wrong
+    spec = rules.retract(bids, maxima, expected, user)
+    if kind != "ok" or tuple(result["record"]["bidIds"]) != spec.bid_ids:
+        return kind, result, [f"script {kind} {result}, spec {spec.bid_ids}"]
+    got = orjson.loads(leader_raw) if leader_raw else None
+    want = spec.leader
+    if (got is None) != (want is None) or (
+        got is not None
+        and want is not None
+        and (got["bidId"], got["max"]) != (want.bid.id, want.max_amount)
+    ):
+        wrong.append(f"leader {got}, spec {want}")
+    return kind, result, wrong
+
+
+def _history() -> tuple[list[rules.PlacedBid], dict[str, rules.Maximum]]:
+    """Ravi's maximum of 150 met by Asha's plain 150 (his answer ties it, and leads), then Asha
+    with a maximum of her own above: 160; Ravi raises by hand to 170, Asha's maximum answers."""
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    asha, ravi = "asha", "ravi"
+    bids = [
+        rules.PlacedBid("b1", ravi, 10_000, 1, now - 9_000),
+        rules.PlacedBid("b2", asha, 15_000, 2, now - 8_000),
+        rules.PlacedBid("b3", ravi, 15_000, 3, now - 8_000),  # the answer: ties, and leads
+        rules.PlacedBid("b4", asha, 16_000, 4, now - 7_000),
+        rules.PlacedBid("b5", ravi, 17_000, 5, now - 6_000),
+        rules.PlacedBid("b6", asha, 18_000, 6, now - 6_000),
+    ]
+    maxima = {ravi: rules.Maximum(15_000, now - 9_000), asha: rules.Maximum(30_000, now - 7_000)}
+    return bids, maxima
+
+
+def test_the_shipped_script_and_the_specification_agree_on_the_hard_cases() -> None:
+    from shared.adapters.redis_store import load_script
+
+    bids, maxima = _history()
+    shipped = load_script("retract_bid")
+    far, near = 2 * 86_400_000, 3_600_000
+    # Asha takes everything back far from the end: Ravi's tying answer (b3) is not the top,
+    # his 170 (b5) is, with his maximum of 150 below it.
+    assert _judge_directly(shipped, bids, maxima, "asha", "b2", far)[2] == []
+    # Ravi takes everything back: Asha's 180 leads with her maximum of 300.
+    assert _judge_directly(shipped, bids, maxima, "ravi", "b1", far)[2] == []
+    # Near the end: not the latest (refused), the latest (only it goes).
+    assert _judge_directly(shipped, bids, maxima, "asha", "b2", near)[2] == []
+    assert _judge_directly(shipped, bids, maxima, "asha", "b6", near)[2] == []
+    # Near the end, Ravi's latest (b5): Asha's 180 still leads. Then only the tie is left.
+    assert _judge_directly(shipped, bids, maxima, "ravi", "b5", near)[2] == []
+    tie = bids[:3]
+    assert _judge_directly(shipped, tie, maxima, "asha", "b2", far)[2] == []
+
+
+def _case(name: str) -> tuple[list[rules.PlacedBid], dict[str, rules.Maximum]]:
+    """`_history` cut or bent to where a mutant shows."""
+    bids, maxima = _history()
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    if name == "tie":  # a third bidder's retraction leaves the tie on top
+        return [*bids[:3], rules.PlacedBid("c1", "cara", 16_000, 4, now)], maxima
+    if name == "self-raise":  # Asha's latest above her own: retracted, her earlier one leads
+        mine = [bids[0], bids[1], rules.PlacedBid("a2", "asha", 17_000, 3, now)]
+        return mine, {"asha": rules.Maximum(30_000, now - 8_000)}
+    return bids, maxima
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "case", "user", "bid_id", "far"),
+    [
+        # ties to the earlier row: the bid a proxy answered would lead over its answer
+        (
+            "(b.a == top.a and b.s > top.s)",
+            "(b.a == top.a and b.s < top.s)",
+            "tie",
+            "cara",
+            "c1",
+            True,
+        ),
+        # the retracting bidder's maximum kept
+        ("redis.call('HDEL', KEYS[3], user_id)", "", "self-raise", "asha", "a2", False),
+        # near the end, any bid of the bidder
+        ("if latest.id ~= bid_id then", "if false then", "all", "asha", "b2", False),
+        # the leader's maximum forgotten
+        ("max, max_at = math.max(top.a, m.max), m.at", "", "all", "ravi", "b5", False),
+    ],
+    ids=["tie", "maximum-kept", "not-latest", "maximum-forgotten"],
+)
+def test_a_mutated_retraction_is_caught(
+    old: str, new: str, case: str, user: str, bid_id: str, far: bool
+) -> None:
+    bids, maxima = _case(case)
+    ends_in = 2 * 86_400_000 if far else 3_600_000
+    assert _judge_directly(_mutant(old, new), bids, maxima, user, bid_id, ends_in)[2] != []
+    # ... and the shipped script, on the same case, agrees with the specification.
+    from shared.adapters.redis_store import load_script
+
+    assert _judge_directly(load_script("retract_bid"), bids, maxima, user, bid_id, ends_in)[2] == []
