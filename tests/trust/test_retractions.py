@@ -494,7 +494,17 @@ def _judge_directly(
             f"test:outbox:{aid}",
             keys.retractions(aid),
         ]
-        args = [aid, user, bid_id, 43_200_000, rules.RECENT_MS, 100, 100, "typo", ""]
+        args: list[str | int] = [
+            aid,
+            user,
+            bid_id,
+            43_200_000,
+            rules.RECENT_MS,
+            100,
+            100,
+            "typo",
+            "",
+        ]
         kind, body = tcp.eval(script.source, len(script_keys), *script_keys, *args)
         result = orjson.loads(body)
         leader_raw = tcp.get(keys.highest(aid))
