@@ -19,7 +19,7 @@ from bench.fixtures import WORKERS, new_auction
 from infra.bridge import serve_in_thread
 from shared.adapters.db import Database, make_engine
 from shared.adapters.redis_store import RestStore, load_script
-from shared.services import auction_state, bidding, moderation
+from shared.services import auction_state, bidding, blocks, moderation
 from shared.services.context import Context
 from shared.settings import load_settings
 
@@ -39,6 +39,7 @@ def _fresh_auction(ctx: Context, seller: uuid.UUID) -> uuid.UUID:
     auction_id = new_auction(ctx.settings.database_url, seller)
     auction_state.rebuild(ctx, auction_id)
     moderation.load_suspended(ctx)  # the bid script refuses to judge without the set
+    blocks.load_blocked(ctx, str(seller))  # ... or the seller's blocked set
     return auction_id
 
 

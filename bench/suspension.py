@@ -89,20 +89,25 @@ def run(redis_url: str, database_url: str | None = None) -> dict[str, Any]:
     unchecked = Script("place_bid_unchecked", shipped.source.replace(CHECK, ""))
     settings = load_settings(BID_RATE_LIMIT="1000000000/s:1000000000")
     auction = uuid.uuid4()
+    seller_id = str(uuid.uuid4())
     state = {
         "status": "live",
         "goLiveAt": 0,
         "endsAt": 4_102_444_800_000,
         "startPrice": 100,
         "increment": 100,
-        "sellerId": str(uuid.uuid4()),
+        "sellerId": seller_id,
         "round": 1,
         "seq": 0,
+        "blockedKey": keys.blocked_bidders(seller_id),  # the seller's blocked set, checked too
     }
+    client.sadd(keys.blocked_bidders(seller_id), keys.BLOCKED_SENTINEL)
 
     def bid_calls(script: Script) -> Any:
         def calls() -> None:
-            client.delete(keys.state(str(auction)), keys.highest(str(auction)))
+            client.delete(
+                keys.state(str(auction)), keys.highest(str(auction)), keys.placed_bids(str(auction))
+            )
             client.hset(keys.state(str(auction)), mapping=state)
             for i in range(CALLS // 4):
                 script_keys, args = bidding.bid_script_call(

@@ -136,6 +136,10 @@ class Settings(BaseSettings):
     # gateway and Redis (a cold function's start). The end transition closes the window then.
     late_bid_grace_ms: int = Field(2000, alias="LATE_BID_GRACE_MS", ge=0, le=5000)
 
+    # Retractions: more than RETRACT_CUTOFF_SECS before the end a bidder may retract every bid
+    # of theirs on an auction; closer to it, only their latest, within an hour of placing it.
+    retract_cutoff_secs: int = Field(43200, alias="RETRACT_CUTOFF_SECS", ge=0, le=MAX_WINDOW_SECS)
+
     # The bid ledger (docs/ledger.md): the Ed25519 key that signs its checkpoints
     # and bid receipts (a base64 32-byte seed; development and test make one under var/,
     # production refuses to start without it), and the longest a receipt's entry may wait for

@@ -153,6 +153,16 @@ class BidPlacedData(Message):
     reserveMet: bool | None = Field(None, description="Only on an auction with a reserve.")
 
 
+class BidRetractedData(Message):
+    bidIds: list[str] = Field(description="The bids retracted, in the order they were placed.")
+    bidderId: str
+    highestBid: PlacedBid | None = Field(description="The highest standing bid now, if any.")
+    minNextBid: Money
+    endsAt: Moment = Field(description="The end (a retraction never moves it).")
+    retractedAt: Moment
+    reserveMet: bool | None = Field(None, description="Only on an auction with a reserve.")
+
+
 class BidOutbidData(Message):
     bid: PlacedBid = Field(description="The bid that now leads.")
     minNextBid: Money
@@ -339,6 +349,11 @@ ROOM = "room"
 USER = "user"
 EVENTS: dict[EventType, tuple[str, type[Message], str]] = {
     EventType.BID_PLACED: (ROOM, BidPlacedData, "A bid was placed (one per visible bid)."),
+    EventType.BID_RETRACTED: (
+        ROOM,
+        BidRetractedData,
+        "A bidder retracted bids: they no longer compete, the highest is recomputed.",
+    ),
     EventType.AUCTION_STARTED: (ROOM, AuctionStartedData, "The auction went live."),
     EventType.AUCTION_ENDED: (
         ROOM,

@@ -17,7 +17,7 @@ from shared.adapters.db import DB_ERRORS
 from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.domain.errors import DomainError, FieldError, ValidationFailed
 from shared.domain.principal import ANONYMOUS, Principal, Viewer
-from shared.domain.sources import DEVICE_HEADER, marks_of
+from shared.domain.sources import DEVICE_HEADER, Mark, marks_of
 from shared.services import moderation, rate_limits, sources, users
 
 from . import request_state, runtime
@@ -152,17 +152,22 @@ def render(op: Operation, result: Any) -> Response:
     return Response(body=text, status_code=status, headers={"Content-Type": JSON})
 
 
-def remember_source(request: Request, user_id: str) -> None:
-    """Where a write came from (API Gateway's `requestContext.identity.sourceIp` and the web
+def source_marks(request: Request) -> tuple[Mark, ...]:
+    """Where a request came from (API Gateway's `requestContext.identity.sourceIp` and the web
     app's device header), as the salted hashes the shill signals compare (never the address or
     the id themselves)."""
     identity = (request.context or {}).get("identity") or {}
-    marks = marks_of(
+    return marks_of(
         runtime.settings().source_key,
         identity.get("sourceIp"),
         request.headers.get(DEVICE_HEADER.lower()),
     )
-    sources.remember_now(runtime.context(), user_id, marks)
+
+
+def remember_source(request: Request, user_id: str) -> None:
+    """A seller's write's source marks, kept for the shill signals (a bid's ride in its
+    record instead: `bidding.place_bid(marks=...)`)."""
+    sources.remember_now(runtime.context(), user_id, source_marks(request))
 
 
 # What a dependency's outage raises: answered 503 (a pool timeout too), never 500.

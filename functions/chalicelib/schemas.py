@@ -506,6 +506,13 @@ class LeaveFeedback(Body):
     )
 
 
+class RetractBid(Body):
+    reason: Literal["typo", "item_changed", "cannot_contact_seller"] = Field(
+        description="Why: a mistyped amount, the item's description changed since, or the "
+        "seller cannot be reached."
+    )
+
+
 class ReplyToFeedback(Body):
     comment: Annotated[FeedbackComment, StringConstraints(min_length=1)] = Field(
         description=f"One line of text, 1 to {MAX_COMMENT} characters."
@@ -569,6 +576,11 @@ class BidSummary(Out):
 class BidOut(BidSummary):
     auctionId: str
     bidderName: str = Field(description='The bidder\'s public name, e.g. "Asha K.".')
+    retractedAt: Moment | MISSING | None = Field(
+        MISSING,
+        description="When its bidder retracted it (in the bid history; a retracted bid no "
+        "longer competes); null while it stands.",
+    )
 
 
 class CounterSummary(Out):
@@ -787,6 +799,23 @@ class BidReceipt(Out):
     )
 
 
+class RetractionOut(Out):
+    """A retraction: what was taken back, the auction's highest now, and what the auction's
+    public record says of it."""
+
+    auctionId: str
+    bidderId: str
+    bidIds: list[str] = Field(description="The bids retracted, in the order they were placed.")
+    reason: Literal["typo", "item_changed", "cannot_contact_seller"]
+    amount: MoneyText = Field(description="The lowest amount retracted.")
+    retractedAt: Moment
+    arrivedAt: Moment = Field(description="When the retraction was judged (its arrival).")
+    judgedAt: Moment
+    endsAt: Moment = Field(description="The auction's end (a retraction never moves it).")
+    highestBid: BidOut | None = Field(description="The highest standing bid now, if any.")
+    minNextBid: MoneyText
+
+
 class AuctionList(Out):
     items: list[AuctionOut]
     nextCursor: str | None
@@ -799,7 +828,9 @@ class BidList(Out):
 
 class MyBidOut(Out):
     auction: AuctionOut
-    myHighestBid: MoneyText
+    myHighestBid: MoneyText = Field(
+        description="My highest standing bid (when every one was retracted: the highest I made)."
+    )
     myMaxAmount: MoneyText | None
     ledgerBidder: str = Field(
         description="Your pseudonym in this auction's public bid log (32 hex digits): find "
@@ -807,6 +838,9 @@ class MyBidOut(Out):
         pattern=r"^[0-9a-f]{32}$",
     )
     state: Literal["leading", "outbid", "won", "lost"]
+    retractedAt: Moment | None = Field(
+        None, description="When I last retracted bids on it in this round; null if never."
+    )
 
 
 class MyBidList(Out):

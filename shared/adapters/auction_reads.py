@@ -113,7 +113,7 @@ SELECT {", ".join(f"a.{c.strip()}" for c in _AUCTION_COLUMNS.split(","))},
           FROM auction_images i WHERE i.auction_id = a.id)
   FROM auctions a
   LEFT JOIN LATERAL (SELECT id, bidder_id, amount, created_at FROM bids
-                      WHERE auction_id = a.id AND round = a.round
+                      WHERE auction_id = a.id AND round = a.round AND retracted_at IS NULL
                       ORDER BY amount DESC, seq DESC LIMIT 1) b ON true
   LEFT JOIN LATERAL (SELECT id, amount, status, expires_at FROM counter_offers
                       WHERE auction_id = a.id AND round = a.round
@@ -180,14 +180,15 @@ class HistoryRow:
     bid: BidRow
     seq: int
     bidder_name: str
+    retracted_at: datetime | None = None  # a retracted bid stays in the history, marked
 
 
 def _history(after: bool) -> str:
     below = "AND (b.amount < :amount OR (b.amount = :amount AND b.seq < :seq))" if after else ""
     return f"""
-SELECT b.id, b.bidder_id, b.amount, b.created_at, b.seq, u.name
+SELECT b.id, b.bidder_id, b.amount, b.created_at, b.seq, u.name, b.retracted_at
   FROM auctions a
-  LEFT JOIN LATERAL (SELECT id, bidder_id, amount, created_at, seq FROM bids b
+  LEFT JOIN LATERAL (SELECT id, bidder_id, amount, created_at, seq, retracted_at FROM bids b
                       WHERE b.auction_id = a.id AND b.round = a.round {below}
                       ORDER BY b.amount DESC, b.seq DESC LIMIT :limit) b ON true
   LEFT JOIN users u ON u.id = b.bidder_id
@@ -218,7 +219,7 @@ def read_history(
     if not rows:
         return None
     return [
-        HistoryRow(BidRow(r[0], auction_id, r[1], r[2], r[3]), int(r[4]), r[5] or "")
+        HistoryRow(BidRow(r[0], auction_id, r[1], r[2], r[3]), int(r[4]), r[5] or "", r[6])
         for r in rows
         if r[0] is not None
     ]

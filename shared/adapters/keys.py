@@ -7,6 +7,9 @@ Auction state (written by the functions and the ticker, read by the bid script):
 - `auction:{id}:highest`  JSON `{bidId, userId, amount, ts}` (amount in minor units), absent
                           before the first bid
 - `auction:{id}:proxies`  hash userId -> JSON `{max, placedAt}`: private proxy maximums
+- `auction:{id}:bids`     list of the round's placed bids, in order (`placed_bids`): what a
+                          retraction recomputes the highest from
+- `auction:{id}:retractions` hash bidId -> the retraction's result (a retried call's answer)
 - `auction:{id}:idem:{userId}:{key}`  the result of an accepted bid, for idempotent replays
 - `auction:{id}:bucket:{userId}`      the bid rate limiter's token bucket
 - `ratelimit:bid-lookup:user:{userId}` the same limit per user for bids on missing states
@@ -20,7 +23,8 @@ Events:
                           or `user` (user id; the feed entry id is its eventId).
 
 Outbox and schedules:
-- `outbox:bids`           stream of accepted bids not yet known to be in PostgreSQL
+- `outbox:bids`           stream of accepted bids (and retractions, `kind: "retraction"`, in
+                          order with them) not yet known to be in PostgreSQL
 - `auctions:{moment}`     one sorted set per timed transition (`shared.domain.schedule.Moment`:
                           start, end, ...), auction ids scored by the epoch ms they are due
 
@@ -58,6 +62,21 @@ def highest(auction_id: str) -> str:
 
 def proxies(auction_id: str) -> str:
     return f"auction:{auction_id}:proxies"
+
+
+def placed_bids(auction_id: str) -> str:
+    """`auction:{id}:bids`: a list of every bid the bid script placed, in order, each a JSON
+    `{id, u (bidder), a (amount, minor units), s (seq), r (round), t (epoch ms), p (placed
+    for a maximum), n (the bidder's public name, when known)}`: what a
+    retraction recomputes the highest bid from (`retract_bid.lua`; seeded from PostgreSQL
+    with the state)."""
+    return f"auction:{auction_id}:bids"
+
+
+def retractions(auction_id: str) -> str:
+    """`auction:{id}:retractions`: hash bid id -> the result of the retraction that took it
+    back, so that a retried call answers the same (retract_bid.lua)."""
+    return f"auction:{auction_id}:retractions"
 
 
 def room_stream(auction_id: str) -> str:

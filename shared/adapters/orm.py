@@ -36,6 +36,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.schema import FetchedValue
 
 from shared.domain.feedback import RATINGS, SIDES
+from shared.domain.retractions import RetractReason
 from shared.domain.sources import MarkKind
 from shared.domain.vocabulary import (
     AUCTION_STATUSES,
@@ -62,6 +63,9 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+RETRACT_REASONS = tuple(r.value for r in RetractReason)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -228,6 +232,16 @@ class Bid(Base):
         ),
         Index("ix_bids_bidder_id", "bidder_id"),
         UniqueConstraint("auction_id", "seq"),
+        CheckConstraint(
+            "retract_reason IS NULL OR " + _one_of("retract_reason", RETRACT_REASONS),
+            name="retract_reason",
+        ),
+        Index(
+            "ix_bids_bidder_id_retracted_at",
+            "bidder_id",
+            "retracted_at",
+            postgresql_where=text("retracted_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)  # minted before Redis accepts it
@@ -244,6 +258,9 @@ class Bid(Base):
     # When PostgreSQL stored it (created_at is when Redis accepted it): lists read the sort
     # keys "as of" their first page by it.
     stored_at: Mapped[datetime] = mapped_column(server_default=text("clock_timestamp()"))
+    # A retracted bid keeps its row (the history shows it) and no longer competes.
+    retracted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    retract_reason: Mapped[str | None] = mapped_column(String(40))
 
 
 class ProxyMaximum(Base):

@@ -114,6 +114,8 @@ class AuctionState:
             "seq": self.seq,
             "ledger": self.ledger,
             "ledgerSecret": self.ledger_secret,
+            # The seller's blocked set, which the bid script checks in the same round trip.
+            "blockedKey": keys.blocked_bidders(self.seller_id),
         }
         flat: list[str | int] = []
         for name, value in fields.items():

@@ -64,6 +64,7 @@ class Book:
     # judged (LATE_BID_GRACE_MS). The end transition closes the window at endsAt + grace.
     grace_ms: int = 0
     closed: bool = False  # the end transition closed the window: nothing more gets in
+    blocked: frozenset[str] = frozenset()  # bidders the seller blocked (403 bidder_blocked)
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,8 @@ def judge_bid(book: Book, offer: Offer) -> Accepted | Refused:
     rules, leader, now = book.rules, book.leader, offer.moment
     if offer.user_id == rules.seller_id:
         return Refused("own_auction")
+    if offer.user_id in book.blocked:
+        return Refused("bidder_blocked")
     if not is_open(book, now, offer.now_ms):
         return Refused("auction_not_live")
     floor = min_next_bid(rules, leader)

@@ -42,6 +42,7 @@ PROBLEMS: dict[str, tuple[int, str]] = {
     "refund_not_allowed": (409, "This sale cannot be refunded"),
     "feedback_not_allowed": (409, "Feedback opens once the sale is complete"),
     "feedback_exists": (409, "You already left feedback on this sale"),
+    "retraction_not_allowed": (409, "This bid cannot be retracted now"),
     "reply_exists": (409, "You already replied to this feedback"),
     "payload_too_large": (413, "Payload too large"),
     "unsupported_media_type": (415, "Unsupported media type"),

@@ -93,6 +93,18 @@ class BidAccepted(AuctionEvent):
         return f"bid:{self.first_bid_id}"
 
 
+@dataclass(frozen=True)
+class BidRetracted(AuctionEvent):
+    """A bidder took bids back (their rows stay, marked); the highest was recomputed."""
+
+    bidder_id: str
+    bid_ids: tuple[str, ...]
+
+    @property
+    def cause(self) -> str:
+        return f"retract:{self.bid_ids[0]}"
+
+
 # -- a sale, however it came about ----------------------------------------------------------------
 
 

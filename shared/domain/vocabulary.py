@@ -105,6 +105,7 @@ class EventType(StrEnum):
 
     # room events: everyone watching the auction
     BID_PLACED = "bid:placed"
+    BID_RETRACTED = "bid:retracted"  # a bidder took bids back; the highest recomputed
     AUCTION_STARTED = "auction:started"
     AUCTION_ENDED = "auction:ended"
     AUCTION_SOLD = "auction:sold"  # everyone sees how it ended
@@ -139,6 +140,7 @@ class EventType(StrEnum):
 ROOM_EVENTS = frozenset(
     {
         EventType.BID_PLACED,
+        EventType.BID_RETRACTED,
         EventType.AUCTION_STARTED,
         EventType.AUCTION_ENDED,
         EventType.AUCTION_SOLD,

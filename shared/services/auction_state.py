@@ -24,6 +24,30 @@ from shared.services import ledger, records, schedules
 from shared.services.context import Context
 
 
+def _placed(session: Session, auction: Auction) -> str:
+    """The round's standing bids, in order, as the bid script lists them (keys.placed_bids)."""
+    rows = session.execute(
+        select(Bid, User.name)
+        .join(User, User.id == Bid.bidder_id)
+        .where(Bid.auction_id == auction.id, Bid.round == auction.round, Bid.retracted_at.is_(None))
+        .order_by(Bid.seq)
+    ).all()
+    entries = [
+        {
+            "id": str(bid.id),
+            "u": str(bid.bidder_id),
+            "a": to_minor(bid.amount),
+            "s": bid.seq,
+            "r": bid.round,
+            "t": to_ms(bid.created_at),
+            "p": bid.is_proxy,
+            "n": public_name(name, str(bid.bidder_id)),
+        }
+        for bid, name in rows
+    ]
+    return orjson.dumps(entries).decode()
+
+
 def _record(session: Session, auction: Auction) -> tuple[str, str, AuctionState]:
     top = records.highest_bid(session, auction)
     seq = session.scalar(select(func.max(Bid.seq)).where(Bid.auction_id == auction.id)) or 0
@@ -63,8 +87,16 @@ def seed(ctx: Context, session: Session, auction: Auction, *, force: bool = Fals
     schedule = orjson.dumps(schedule_wire(schedules.entries_of(session, auction))).decode()
     written = ctx.store.script(
         load_script("seed_state"),
-        [keys.state(aid), keys.highest(aid), keys.proxies(aid)],
-        [aid, 1 if force else 0, highest, proxies, schedule, *state.to_fields()],
+        [keys.state(aid), keys.highest(aid), keys.proxies(aid), keys.placed_bids(aid)],
+        [
+            aid,
+            1 if force else 0,
+            highest,
+            proxies,
+            schedule,
+            _placed(session, auction),
+            *state.to_fields(),
+        ],
     )
     return bool(written)
 

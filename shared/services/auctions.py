@@ -21,7 +21,7 @@ from shared.domain.auctions import AuctionDraft, check_draft, ends_at
 from shared.domain.errors import DomainError
 from shared.domain.marketplace import public_name
 from shared.domain.principal import Viewer
-from shared.domain.times import from_ms
+from shared.domain.times import from_ms, iso
 from shared.domain.vocabulary import OPEN_STATUSES, AuctionStatus, Role
 from shared.services import auction_state, ending_soon, media, records, search, watchlist
 from shared.services.context import Context
@@ -350,7 +350,11 @@ def list_bids(ctx: Context, auction_id: str, *, limit: int, cursor: str | None) 
     )
     return {
         "items": [
-            bid_view(row.bid, public_name(row.bidder_name, str(row.bid.bidder_id))) for row in page
+            {
+                **bid_view(row.bid, public_name(row.bidder_name, str(row.bid.bidder_id))),
+                "retractedAt": iso(row.retracted_at),
+            }
+            for row in page
         ],
         "nextCursor": next_cursor,
     }

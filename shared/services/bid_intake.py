@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Sequence
 from functools import cache
 
+import orjson
 from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,7 +31,7 @@ from shared.domain.money import from_minor
 from shared.domain.times import from_ms
 from shared.domain.vocabulary import OPEN_STATUSES
 from shared.logs import Event
-from shared.services import ledger, outbox, records, sales, sources
+from shared.services import ledger, outbox, records, retractions, sales, sources
 from shared.services.context import Context
 from shared.services.unit_of_work import UnitOfWork
 
@@ -200,8 +201,15 @@ def drain(ctx: Context, *, batch: int = 200) -> int:
     try:
         with ctx.db.session() as session:
             for entry_id, fields in entries:
-                record = BidRecord.from_json(dict(zip(fields[::2], fields[1::2], strict=True))["r"])
-                intake(session, ctx, record)
+                data = orjson.loads(dict(zip(fields[::2], fields[1::2], strict=True))["r"])
+                # The same stream carries retractions, in order with the bids they take back.
+                record: BidRecord | retractions.RetractionRecord
+                if retractions.is_retraction(data):
+                    record = retractions.RetractionRecord.from_dict(data)
+                    retractions.intake(session, ctx, record)
+                else:
+                    record = BidRecord.from_dict(data)
+                    intake(session, ctx, record)
                 done.append(entry_id)
                 if record.request_id:
                     request_ids.append(record.request_id)

@@ -30,7 +30,8 @@ from shared.adapters.redis_store import OutcomeUnknown, Script, StoreUnavailable
 from shared.domain.errors import DomainError
 from shared.domain.ledger.entries import LedgerEntry
 from shared.domain.money import to_minor
-from shared.services import auction_state, bid_intake, ledger, moderation, outbox
+from shared.domain.sources import Mark, MarkKind
+from shared.services import auction_state, bid_intake, blocks, ledger, moderation, outbox
 from shared.services.context import Context
 from shared.settings import Settings
 
@@ -99,11 +100,13 @@ def bid_script_call(
     bidder_name: str = "",
     request_id: str | None = None,
     arrived_ms: int | None = None,
+    marks: tuple[Mark, ...] = (),
 ) -> tuple[list[str], list[str | int | float]]:
     """KEYS and ARGV of one place_bid.lua call (a fresh bid id each time). `request_id` (the
     API request's X-Request-Id) goes into the bid's outbox record and its feed entries, never
     into what clients receive. `arrived_ms`: the gateway's arrival stamp (None: the script
-    judges at its own clock)."""
+    judges at its own clock). `marks`: where the bid came from, as salted hashes
+    (`shared.domain.sources.marks_of`), carried by the record into PostgreSQL."""
     aid = str(auction_id)
     bid_id = uuid.uuid4()
     # A retried request carries the same bid id, so without an Idempotency-Key the bid id
@@ -122,7 +125,9 @@ def bid_script_call(
         keys.SCHEDULE_END,
         keys.bid_lookup_bucket(user_id),
         keys.SUSPENDED,
+        keys.placed_bids(aid),
     ]
+    hashes = {m.kind: m.hash for m in marks}
     args: list[str | int | float] = [
         aid,
         user_id,
@@ -141,6 +146,8 @@ def bid_script_call(
         "" if arrived_ms is None else arrived_ms,
         settings.late_bid_grace_ms,
         secrets.token_hex(16),  # the nonce of the maximum this bid may set (the ledger's)
+        hashes.get(MarkKind.NETWORK, ""),
+        hashes.get(MarkKind.DEVICE, ""),
     ]
     return script_keys, args
 
@@ -189,6 +196,7 @@ def judge_in_redis(
     bidder_name: str = "",
     request_id: str | None = None,
     arrived_ms: int | None = None,
+    marks: tuple[Mark, ...] = (),
 ) -> tuple[str, dict[str, Any]]:
     """Run the bid script (rebuilding a missing state from PostgreSQL first). Returns
     (kind, result): kind is ok | replay | refused."""
@@ -202,6 +210,7 @@ def judge_in_redis(
         bidder_name=bidder_name,
         request_id=request_id,
         arrived_ms=arrived_ms,
+        marks=marks,
     )
     # A retry must send the caller's key, or the bid id (ARGV 5) minted when there was none.
     retry_key = idempotency_key or str(args[4])
@@ -221,13 +230,18 @@ def judge_in_redis(
             _unknown_auctions.add(aid)
             raise DomainError("not_found", "No such auction")
         kind, body = _run_bid_script(ctx, script, script_keys, args, retry_key)
+    if kind == "missing" and _missing(body) == "blocked":
+        # The seller's blocked set is gone (or the state predates it; the script asks after
+        # the state): rebuilt from the record before any bid is judged without it.
+        _load_blocked(ctx, script_keys[0])
+        kind, body = _run_bid_script(ctx, script, script_keys, args, retry_key)
     if kind == "missing":  # flushed again between the calls
         raise DomainError("unavailable", "The bid store lost its state again; retry")
     return kind, orjson.loads(body)
 
 
 def _missing(body: str) -> str:
-    """What the script found missing: `state` or `suspensions`."""
+    """What the script found missing: `state`, `suspensions` or `blocked`."""
     return str(orjson.loads(body)) if body else "state"
 
 
@@ -237,6 +251,27 @@ def _load_suspended(ctx: Context) -> None:
         moderation.load_suspended(ctx)
     except StoreUnavailable as exc:
         log.warning("bid not placed, the suspended set cannot be rebuilt: %s", exc)
+        raise DomainError(
+            "unavailable",
+            "The bid was not placed: the bid store cannot be reached. Retry shortly.",
+            retryAfter=RETRY_AFTER_S,
+        ) from None
+
+
+def _load_blocked(ctx: Context, state_key: str) -> None:
+    """The seller's blocked set from PostgreSQL, and its name into a state written before the
+    state named it; an outage on the way is `unavailable`."""
+    try:
+        seller_id = ctx.store.command("HGET", state_key, "sellerId")
+        if seller_id:
+            blocks.load_blocked(ctx, str(seller_id))
+            ctx.store.script(
+                load_script("name_blocked_set"),
+                [state_key],
+                [keys.blocked_bidders(str(seller_id))],
+            )
+    except StoreUnavailable as exc:
+        log.warning("bid not placed, the blocked set cannot be rebuilt: %s", exc)
         raise DomainError(
             "unavailable",
             "The bid was not placed: the bid store cannot be reached. Retry shortly.",
@@ -268,10 +303,11 @@ def place_bid(
     bidder_name: str = "",
     request_id: str | None = None,
     arrived_ms: int | None = None,
+    marks: tuple[Mark, ...] = (),
 ) -> BidReceipt:
     """`bidder_name`: the bidder's public name (`bidderName` of their bid objects and events).
     `arrived_ms`: when the bid arrived (the gateway's stamp; None: judged at the script's
-    clock)."""
+    clock). `marks`: the request's source marks (salted hashes)."""
     kind, result = judge_in_redis(
         ctx,
         auction_id,
@@ -282,6 +318,7 @@ def place_bid(
         bidder_name=bidder_name,
         request_id=request_id,
         arrived_ms=arrived_ms,
+        marks=marks,
     )
     if kind == "refused":
         raise _refusal(result)

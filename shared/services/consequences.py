@@ -49,6 +49,7 @@ from shared.domain.events import (
     BidAccepted,
     BidderBlocked,
     BidderUnblocked,
+    BidRetracted,
     BoughtNow,
     CounterAccepted,
     CounterExpired,
@@ -1028,6 +1029,8 @@ CONSEQUENCES: dict[type[Event], tuple[Consequence, ...]] = {
     UserReinstated: (suspended_set,),
     BidderBlocked: (blocked_set,),
     BidderUnblocked: (blocked_set,),
+    # the room heard it from the retraction script itself; the auction's pairs change
+    BidRetracted: (bidders_rescored,),
 }
 
 

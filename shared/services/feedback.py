@@ -28,7 +28,7 @@ from shared.domain.feedback import (
 from shared.domain.marketplace import public_name
 from shared.domain.principal import Viewer
 from shared.domain.times import iso
-from shared.services import records
+from shared.services import records, retractions
 from shared.services.context import Context
 
 
@@ -191,8 +191,8 @@ def reputation(ctx: Context, user_id: str) -> dict[str, Any]:
             "neutral": t.neutral,
             "negative": t.negative,
             "percentPositive": t.percent_positive,
-            # Retracted bids of the last 12 months: counted once bids can be retracted.
-            "retractions12m": 0,
+            # Retractions the user made in the last 12 months (bidders' public record).
+            "retractions12m": retractions.retractions_since(session, uid, now - REPUTATION_WINDOW),
             "memberSince": iso(user.created_at),
             "recent": [
                 {

@@ -51,11 +51,14 @@ def my_bids(
     """Auctions I bid on in their current round, most recent bid first:
     `{auction, myHighestBid, myMaxAmount, state}`."""
     me = uuid.UUID(viewer.user_id or "")
+    standing = Bid.retracted_at.is_(None)
     mine = (
         select(
             Bid.auction_id.label("aid"),
-            func.max(Bid.amount).label("top"),
+            # my highest standing bid; when all were retracted, the highest I made
+            func.coalesce(func.max(Bid.amount).filter(standing), func.max(Bid.amount)).label("top"),
             func.max(Bid.created_at).label("last"),
+            func.max(Bid.retracted_at).label("retracted"),
         )
         .join(Auction, and_(Auction.id == Bid.auction_id, Auction.round == Bid.round))
         .where(Bid.bidder_id == me)
@@ -64,14 +67,14 @@ def my_bids(
     )
     leader = (
         select(Bid.bidder_id)
-        .where(Bid.auction_id == Auction.id, Bid.round == Auction.round)
+        .where(Bid.auction_id == Auction.id, Bid.round == Auction.round, standing)
         .order_by(Bid.amount.desc(), Bid.seq.desc())
         .limit(1)
         .scalar_subquery()
     )
-    query = select(Auction.id, mine.c.top, mine.c.last, leader.label("leader")).join(
-        mine, mine.c.aid == Auction.id
-    )
+    query = select(
+        Auction.id, mine.c.top, mine.c.last, mine.c.retracted, leader.label("leader")
+    ).join(mine, mine.c.aid == Auction.id)
     undecided = Auction.status.in_(UNDECIDED)
     sold = Auction.status == AuctionStatus.SOLD
     if state == BidState.LEADING:
@@ -116,6 +119,7 @@ def my_bids(
                         i_lead=r.leader == me,
                         winner_is_me=a.winner_id == me,
                     ).value,
+                    "retractedAt": iso(r.retracted),
                 }
             )
         next_cursor = cursors.encode(rows[-1].last.isoformat(), str(rows[-1].id)) if more else None

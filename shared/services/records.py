@@ -58,11 +58,11 @@ def locked_auction(session: Session, auction_id: uuid.UUID) -> Auction:
 
 
 def highest_bid(session: Session, auction: Auction) -> Bid | None:
-    """The highest bid of the auction's current round (ties: the later sequence number, a
-    proxy's answer placed after the bid it answers)."""
+    """The highest standing (not retracted) bid of the auction's current round (ties: the
+    later sequence number, a proxy's answer placed after the bid it answers)."""
     return session.scalars(
         select(Bid)
-        .where(Bid.auction_id == auction.id, Bid.round == auction.round)
+        .where(Bid.auction_id == auction.id, Bid.round == auction.round, Bid.retracted_at.is_(None))
         .order_by(Bid.amount.desc(), Bid.seq.desc())
         .limit(1)
     ).first()
@@ -81,10 +81,10 @@ def decided_bid(session: Session, auction: Auction) -> Bid | None:
 def highest_by_bidder(
     session: Session, auction_id: uuid.UUID, round: int
 ) -> dict[uuid.UUID, Decimal]:
-    """Each bidder's own highest bid in `round` of the auction."""
+    """Each bidder's own highest standing (not retracted) bid in `round` of the auction."""
     rows = session.execute(
         select(Bid.bidder_id, func.max(Bid.amount))
-        .where(Bid.auction_id == auction_id, Bid.round == round)
+        .where(Bid.auction_id == auction_id, Bid.round == round, Bid.retracted_at.is_(None))
         .group_by(Bid.bidder_id)
     ).all()
     return {bidder: amount for bidder, amount in rows}

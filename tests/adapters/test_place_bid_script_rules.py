@@ -46,7 +46,7 @@ from shared.domain.bidding import (
 )
 from shared.domain.money import from_minor
 from shared.domain.vocabulary import AuctionStatus
-from shared.services import bidding, moderation
+from shared.services import bidding, blocks, moderation
 from shared.services.context import Context
 from shared.settings import load_settings
 from tests.support.harness import Person, live_auction
@@ -106,6 +106,7 @@ class Mirror:
         rate: str = RATES["unlimited"],
         allow_self_outbid: bool = False,
         script: Script | None = None,
+        blocked: frozenset[str] = frozenset(),
     ) -> Mirror:
         rules, auction = VARIANTS[variant]
         auction = dict(auction)
@@ -114,6 +115,12 @@ class Mirror:
             auction["ends_at"] = datetime.now(UTC) + timedelta(seconds=ends_in)
         auction_id = live_auction(ctx, seller, start_price="100.00", increment="10.00", **auction)
         moderation.load_suspended(ctx)  # the script asks for the suspended set before judging
+        # ... and for the seller's blocked set (written whole, as a rebuild writes it)
+        ctx.store.script(
+            load_script("sentinel_set"),
+            [keys.blocked_bidders(seller.id)],
+            ["load", keys.BLOCKED_SENTINEL, *sorted(blocked)],
+        )
         state = ctx.store.command("HGETALL", keys.state(str(auction_id)))
         fields = dict(zip(state[::2], state[1::2], strict=True))
         book = Book(
@@ -122,6 +129,7 @@ class Mirror:
             go_live_ms=int(fields["goLiveAt"]),
             ends_ms=int(fields["endsAt"]),
             grace_ms=ctx.settings.late_bid_grace_ms,
+            blocked=blocked,
         )
         limits = {"BID_RATE_LIMIT": rate, "ALLOW_SELF_OUTBID": str(allow_self_outbid).lower()}
         mirrored = replace(ctx, settings=load_settings(**limits))
@@ -245,6 +253,7 @@ def run(mirror: Mirror, seller: Person, sequence: Offers) -> list[str]:
     variant=st.sampled_from(sorted(VARIANTS)),
     rate=st.sampled_from(["unlimited", "tight"]),
     allow_self_outbid=st.booleans(),
+    blocked=st.sets(st.sampled_from(BUYERS), max_size=2),
 )
 def test_the_script_decides_what_the_specification_decides(
     ctx: Context,
@@ -253,9 +262,15 @@ def test_the_script_decides_what_the_specification_decides(
     variant: str,
     rate: str,
     allow_self_outbid: bool,
+    blocked: set[str],
 ) -> None:
     mirror = Mirror.start(
-        ctx, seller, variant, rate=RATES[rate], allow_self_outbid=allow_self_outbid
+        ctx,
+        seller,
+        variant,
+        rate=RATES[rate],
+        allow_self_outbid=allow_self_outbid,
+        blocked=frozenset(blocked),
     )
     assert run(mirror, seller, sequence) == []
     for outcome in mirror.seen:
@@ -313,6 +328,7 @@ def window_edge(ctx: Context, seller: Person, edge: str, offset: int, script: Sc
     seed's now (else try again: the two fell in different milliseconds)."""
     client = redis.Redis.from_url(os.environ["REDIS_URL"], decode_responses=True)
     moderation.load_suspended(ctx)  # the script asks for the suspended set before judging
+    blocks.load_blocked(ctx, seller.id)  # ... and the seller's blocked set
     grace = ctx.settings.late_bid_grace_ms
     try:
         for _ in range(50):
@@ -467,8 +483,15 @@ def test_a_script_that_believes_a_stamp_from_the_future_is_caught(
             "plain",
             [(BUYERS[0], 10_000 + i * 10_000, True) for i in range(4)],
         ),
+        # a blocked bidder let through
+        (
+            "if redis.call('SISMEMBER', st.blockedKey, user_id) == 1 then",
+            "if false then",
+            "plain",
+            [(BUYERS[2], 10_000, False)],
+        ),
     ],
-    ids=["floor", "self-outbid", "soft-close", "buy-now", "retry-after"],
+    ids=["floor", "self-outbid", "soft-close", "buy-now", "retry-after", "blocked"],
 )
 def test_a_mutated_rule_is_caught(
     ctx: Context,
@@ -482,7 +505,14 @@ def test_a_mutated_rule_is_caught(
     store = TcpStore(ctx.settings.redis_url or "")
     try:
         tcp = replace(ctx, store=store)
-        mirror = Mirror.start(tcp, seller, variant, rate=RATES["slow"], script=mutant(old, new))
+        mirror = Mirror.start(
+            tcp,
+            seller,
+            variant,
+            rate=RATES["slow"],
+            script=mutant(old, new),
+            blocked=frozenset({BUYERS[2]}),
+        )
         assert run(mirror, seller, sequence) != []
     finally:
         store.close()

@@ -93,6 +93,64 @@ def test_a_seller_blocks_a_bidder_and_the_parties_rate_each_other(browsing: Brow
     assert browsing.page_errors == []
 
 
+def test_a_blocked_bidders_next_bid_is_refused_and_a_retraction_shows_in_every_room(
+    browsing: Browsing,
+) -> None:
+    """The seller blocks a bidder from their own room; the bidder, in the room already, bids
+    and is refused (403 bidder_blocked, said in the product's words). Another bidder retracts
+    his bids from the room (two days before the end: every bid of his goes), and every room
+    shows them struck through, with the price back at the highest bid still standing."""
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib import runtime
+
+    ctx = runtime.context()
+    shot = browsing.shots
+    sima = someone(ctx, "Sima Sen", "seller")
+    bina = someone(ctx, "Bina Rao", "buyer")
+    ravi = someone(ctx, "Ravi Kumar", "buyer")
+    auction_id = live_auction(
+        ctx, sima, item_name="Teak writing box", ends_at=datetime.now(UTC) + timedelta(days=2)
+    )
+    bidding.place_bid(ctx, auction_id, bina.id, Decimal("100.00"))
+
+    bidder = browsing.page("bina")
+    sign_in(bidder, bina)
+    open_room(bidder, auction_id)
+    seller = browsing.page("seller")
+    sign_in(seller, sima)
+    open_room(seller, auction_id)
+    row = seller.locator(f'[data-testid="bid-feed"] li:has([data-user-id="{bina.id}"])')
+    row.get_by_test_id("block-bidder").click()
+    expect(row.get_by_test_id("block-bidder")).to_have_attribute("data-blocked", "true")
+
+    # Bina's next bid, from the room she had open: refused.
+    bidder.get_by_test_id("bid-input").fill("150")
+    bidder.get_by_test_id("bid-submit").click()
+    expect(bidder.get_by_test_id("bid-error")).to_contain_text("does not accept bids from you")
+    shot(bidder, "blocked-bidder-refused")
+    expect(bidder.get_by_test_id("highest-bid")).to_have_attribute("data-amount", "100.00")
+
+    # Ravi bids twice from the room, then retracts: both of his bids go.
+    other = browsing.page("ravi")
+    sign_in(other, ravi)
+    open_room(other, auction_id)
+    for amount in ("110", "130"):
+        other.get_by_test_id("bid-input").fill(amount)
+        other.get_by_test_id("bid-submit").click()
+        expect(other.get_by_test_id("highest-bid")).to_have_attribute("data-amount", f"{amount}.00")
+    mine = other.locator('[data-testid="bid-feed"] li.mine').first
+    mine.get_by_test_id("retract-bid").click()
+    other.get_by_test_id("retract-reason").select_option("typo")
+    other.get_by_test_id("retract-confirm").click()
+    for page in (other, seller, bidder):
+        expect(page.get_by_test_id("highest-bid")).to_have_attribute("data-amount", "100.00")
+        expect(page.locator('[data-testid="bid-feed"] li[data-retracted="true"]')).to_have_count(2)
+    expect(other.get_by_test_id("retract-bid")).to_have_count(0)
+    shot(seller, "seller-sees-retraction")
+    assert browsing.page_errors == []
+
+
 def test_an_admin_finds_the_planted_shill_with_its_reasons(browsing: Browsing) -> None:
     from chalicelib import runtime
 

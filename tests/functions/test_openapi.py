@@ -471,6 +471,7 @@ def _valid_body(model: type[BaseModel]) -> dict[str, Any]:
         # trust and safety
         "LeaveFeedback": {"rating": "positive"},
         "ReplyToFeedback": {"comment": "Thank you"},
+        "RetractBid": {"reason": "typo"},
     }
     return bodies[model.__name__]
 
@@ -744,6 +745,17 @@ def test_checked_trust_routes(
     assert listed["items"][0]["reply"]["comment"] == "Thanks"
     rep = api("reputation", expect=200, user_id=seller.id).json()
     assert (rep["positive"], rep["percentPositive"]) == (1, 100.0)
+
+    # retracting: not live, not yours, then taken back two days before the end
+    last = api("list_bids", expect=200, auction_id=auction).json()["items"][0]["id"]
+    typo = {"reason": "typo"}
+    api("retract_bid", buyer, expect=409, auction_id=auction, bid_id=last, json=typo)
+    live = harness.live_auction(ctx, seller, ends_at=datetime.now(UTC) + timedelta(days=2))
+    placed = api("place_bid", buyer, expect=201, auction_id=live, json={"amount": "100.00"})
+    bid_id = placed.json()["id"]
+    api("retract_bid", stranger, expect=403, auction_id=live, bid_id=bid_id, json=typo)
+    taken = api("retract_bid", buyer, expect=200, auction_id=live, bid_id=bid_id, json=typo)
+    assert taken.json()["bidIds"] == [bid_id]
 
 
 def test_checked_ledger_routes(

@@ -27,7 +27,7 @@ from shared.adapters.db import Database, make_engine, sqlalchemy_url
 from shared.adapters.orm import Bid
 from shared.adapters.redis_store import RestStore
 from shared.domain.errors import DomainError
-from shared.services import bid_intake, bidding, moderation
+from shared.services import bid_intake, bidding, blocks, moderation
 from shared.services.bidding import ANSWER_NAMESPACE
 from shared.services.context import Context
 from tests.support.actors import Bidder
@@ -87,18 +87,76 @@ def assert_invariant_1(
 # -- invariant 1: contention ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("with_proxies", [False, True], ids=["plain", "proxies-in-the-mix"])
+def assert_retractions_kept_the_order(
+    ctx: Context, auction_id: uuid.UUID, accepted: set[str], retracted: set[str], increment: Decimal
+) -> None:
+    """With retractions in the storm: replay the room's stream (the order both scripts judged
+    in). Every accepted bid beats the highest standing when it was placed by the increment (a
+    capped proxy answer by less, never below it); every `bid:retracted` names as the new
+    highest the highest bid still standing; PostgreSQL marks exactly the retracted rows; every
+    201 is stored, nothing else is; and Redis's highest is PostgreSQL's highest standing bid."""
+    rows = {str(b.id): b for b in stored_bids(ctx, auction_id)}
+    assert accepted <= set(rows), "an acknowledged bid is missing from PostgreSQL"
+    answers = {str(uuid.uuid5(ANSWER_NAMESPACE, a)) for a in accepted}
+    assert set(rows) <= accepted | answers, "a stored bid was never acknowledged"
+    standing: dict[str, tuple[Decimal, int]] = {}  # id -> (amount, order placed)
+    order = 0
+    told: set[str] = set()
+    entries = ctx.store.command("XRANGE", keys.room_stream(str(auction_id)), "-", "+")
+    for _, fields in entries:
+        event = orjson.loads(fields[1])
+        data = event["data"]
+        if event["type"] == "bid:placed":
+            bid = data["bid"]
+            amount = Decimal(bid["amount"])
+            if standing:
+                top = max(standing.values())[0]
+                assert amount >= top, (amount, top)  # never below the highest it replaced
+                if amount - top < increment:
+                    assert bid["id"] in answers, (amount, top)
+            order += 1
+            standing[bid["id"]] = (amount, order)
+        elif event["type"] == "bid:retracted":
+            for bid_id in data["bidIds"]:
+                standing.pop(bid_id)
+                told.add(bid_id)
+            if standing:
+                best = max(standing, key=lambda i: standing[i])
+                assert data["highestBid"]["id"] == best
+            else:
+                assert data["highestBid"] is None
+    assert told == retracted, "the room heard other retractions than the API made"
+    marked = {i for i, b in rows.items() if b.retracted_at is not None}
+    assert marked == retracted, "PostgreSQL marks other bids than were retracted"
+    assert set(standing) == set(rows) - marked
+    leader = orjson.loads(ctx.store.command("GET", keys.highest(str(auction_id))))
+    live = [b for b in rows.values() if b.retracted_at is None]
+    top_row = max(live, key=lambda b: (b.amount, b.seq))
+    assert (leader["bidId"], Decimal(leader["amount"]) / 100) == (str(top_row.id), top_row.amount)
+
+
+@pytest.mark.parametrize(
+    "mix",
+    ["plain", "proxies", "retractions"],
+    ids=["plain", "proxies-in-the-mix", "retractions-in-the-mix"],
+)
 def test_storm_of_50_bidders_and_2000_attempts_keeps_every_invariant(
     ctx: Context,
     api_url: str,
     seller: Person,
-    with_proxies: bool,
+    mix: str,
 ) -> None:
     increment = Decimal("5.00")
-    auction_id = live_auction(ctx, seller, start_price="100.00", increment="5.00", duration_mins=30)
+    with_proxies = mix != "plain"
+    # Retractions: ending two days out, each retraction takes every bid of its bidder.
+    ends = {"ends_at": datetime.now(UTC) + timedelta(days=2)} if mix == "retractions" else {}
+    auction_id = live_auction(
+        ctx, seller, start_price="100.00", increment="5.00", duration_mins=30, **ends
+    )
     bidders = [person(ctx, "buyer") for _ in range(50)]
     url = f"{api_url}/api/auctions/{auction_id}/bids"
     accepted: set[str] = set()
+    retracted: set[str] = set()
     statuses: dict[int, int] = {}
     lock = threading.Lock()
 
@@ -120,6 +178,14 @@ def test_storm_of_50_bidders_and_2000_attempts_keeps_every_invariant(
                     if response.status_code == 201:
                         accepted.add(response.json()["id"])
                 payload = response.json()
+                if mix == "retractions" and response.status_code == 201 and rng.random() < 0.08:
+                    taken = http.post(f"{url}/{payload['id']}/retract", json={"reason": "typo"})
+                    assert taken.status_code in (200, 409, 429), taken.text
+                    if taken.status_code == 200:
+                        with lock:
+                            retracted.update(taken.json()["bidIds"])
+                        next_min = Decimal(taken.json()["minNextBid"])
+                        continue
                 if "minNextBid" in payload:
                     next_min = Decimal(payload["minNextBid"])
                 elif response.status_code == 429:
@@ -131,6 +197,12 @@ def test_storm_of_50_bidders_and_2000_attempts_keeps_every_invariant(
     assert sum(statuses.values()) == 2000
     assert statuses.get(500, 0) == 0 and statuses.get(503, 0) == 0, statuses
     assert statuses.get(201, 0) > 50 and statuses.get(409, 0) > 0, statuses
+    if mix == "retractions":
+        assert len(retracted) > 10, retracted
+        assert_retractions_kept_the_order(ctx, auction_id, accepted, retracted, increment)
+        bid_intake.drain(ctx)
+        assert_retractions_kept_the_order(ctx, auction_id, accepted, retracted, increment)
+        return
     rows = assert_invariant_1(ctx, auction_id, accepted, increment)
     # The handler stored everything itself: draining the outbox adds nothing.
     bid_intake.drain(ctx)
@@ -272,8 +344,10 @@ def test_a_retried_rest_call_never_makes_a_second_bid(
     ctx: Context, services: SuiteServices, seller: Person, buyer: Person
 ) -> None:
     auction_id = live_auction(ctx, seller)
-    # The suspended set in place (a fresh Redis asks for it first): the lost reply is the bid's.
+    # The suspended and blocked sets in place (a fresh Redis asks for them first): the lost
+    # reply is the bid's.
     moderation.load_suspended(ctx)
+    blocks.load_blocked(ctx, seller.id)
 
     class Handler(LosesFirstReply):
         upstream = services.rest_url
@@ -321,8 +395,10 @@ def test_postgres_down_mid_storm_loses_no_acknowledged_bid(
     auction_id = live_auction(ctx, seller, start_price="10.00", increment="1.00")
     bidders = [person(ctx, "buyer") for _ in range(8)]
     # The suspended set is in Redis, as in any Redis that has served a bid (the script asks
-    # for it before judging; rebuilding it needs the PostgreSQL this test takes away).
+    # for it before judging; rebuilding it needs the PostgreSQL this test takes away), and so
+    # is the seller's blocked set.
     moderation.load_suspended(ctx)
+    blocks.load_blocked(ctx, seller.id)
     proxy, url = proxied_database(services.database_url)
     fragile = Context(ctx.settings, Database(make_engine(url, pool_size=4, timeout_s=1)), ctx.store)
     fragile = replace(

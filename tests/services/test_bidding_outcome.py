@@ -33,7 +33,7 @@ from shared.adapters.redis_store import (
     TcpStore,
     load_script,
 )
-from shared.services import bidding, moderation
+from shared.services import bidding, blocks, moderation
 from shared.services.context import Context
 from shared.settings import load_settings
 from tests.support.harness import TOKEN, Person, live_auction
@@ -116,6 +116,7 @@ def test_a_bid_sent_to_a_paused_redis_is_outcome_unknown_and_a_retry_returns_it_
     # sent into the pause runs when Redis wakes (a cold Redis would answer NOSCRIPT then).
     TcpStore(own_redis.server.url).command("SCRIPT", "LOAD", load_script("place_bid").source)
     moderation.load_suspended(ctx)  # and the suspended set is in place, as after any bid
+    blocks.load_blocked(ctx, seller.id)  # and the seller's blocked set
     own_redis.pause()
     try:
         # (a key with colons: the retry key was once cut out of the Redis key name at one)

@@ -175,6 +175,14 @@ def flows(ctx: Context, client: Client, seller: Person, buyer: Person, admin: Pe
     refund = {"outcome": "refund", "note": "The photos show the crack."}
     resolved = Actor(client, admin).post(f"/api/auctions/{shipped}/dispute/resolve", refund)
     assert resolved.status_code == 200, resolved.body
+    # a retraction (the room hears the new highest)
+    retracted = live_auction(ctx, seller, ends_at=datetime.now(UTC) + timedelta(days=2))
+    first = bidding.placed(retracted, "100.00")
+    rivals.placed(retracted, "110.00")
+    taken = bidding.post(
+        f"/api/auctions/{retracted}/bids/{first['id']}/retract", {"reason": "typo"}
+    )
+    assert taken.status_code == 200, taken.body
     # a start, and an admin's cancel
     started = insert_auction(ctx, seller, go_live_at=datetime.now(UTC) + timedelta(hours=1))
     Actor(client, admin).post(f"/api/admin/auctions/{started}/start")

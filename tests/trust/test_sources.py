@@ -189,3 +189,38 @@ def test_a_bids_pair_is_scored_by_the_next_tick(
         {"id": str(auction_id), "itemName": "Test lot", "status": "live"}
     ]
     assert ticker.Ticker().tick(ctx, sweep=False).rescored == 0  # nothing new to score
+
+
+def test_bids_through_the_api_from_the_sellers_network_make_the_overlap_signal(
+    ctx: Context, client: Client, seller: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole way: the seller lists from a network, a bidder bids through the API from the
+    same /24 (another address in it) and another from elsewhere; the bid route hashes each
+    bid's source into its record, the tick stores the marks and scores the pairs, and only the
+    neighbour's pair carries the overlap, with its sentence."""
+    from chalice.local import LambdaEventConverter
+
+    monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", "203.0.113.9")
+    _create(client, seller, DEVICE)
+    auction_id = live_auction(ctx, seller)
+    neighbour, stranger = person(ctx, "buyer", "Neighbour"), person(ctx, "buyer", "Stranger")
+    monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", "203.0.113.77")
+    url = f"/api/auctions/{auction_id}/bids"
+    placed = call(client, "POST", url, neighbour, {"amount": "100.00"})
+    assert placed.status_code == 201, placed.body
+    monkeypatch.setattr(LambdaEventConverter, "LOCAL_SOURCE_IP", "198.51.100.4")
+    placed = call(client, "POST", url, stranger, {"amount": "110.00"})
+    assert placed.status_code == 201, placed.body
+    ticker.Ticker().tick(ctx, sweep=False)
+    # The marks are the salted hashes of the blocks, nothing else.
+    assert _marks(ctx, neighbour) == [
+        ("net", marks_of(ctx.settings.source_key, "203.0.113.1", None)[0].hash)
+    ]
+    items = {
+        i["bidderId"]: i
+        for i in trust.suspects(ctx, limit=50, seller_id=uuid.UUID(seller.id))["items"]
+    }
+    assert items[neighbour.id]["signals"]["networkOverlap"] == 1.0
+    assert any("seller's network" in r for r in items[neighbour.id]["reasons"])
+    assert items[stranger.id]["signals"]["networkOverlap"] == 0.0
+    assert items[neighbour.id]["score"] > items[stranger.id]["score"]

@@ -304,6 +304,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auctions/{auction_id}/bids/{bid_id}/retract": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Retract my bid while the auction is live: far from the end every bid of mine on it, near the end only my latest (within an hour of placing it) */
+        post: operations["retract_bid"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auctions/{auction_id}/cancel": {
         parameters: {
             query?: never;
@@ -1329,6 +1346,11 @@ export interface components {
              * @description The bidder's public name, e.g. "Asha K.".
              */
             bidderName: string;
+            /**
+             * Retractedat
+             * @description When its bidder retracted it (in the bid history; a retracted bid no longer competes); null while it stands.
+             */
+            retractedAt?: string | null;
         };
         /** BidPlaced */
         BidPlaced: {
@@ -1355,6 +1377,11 @@ export interface components {
              * @description The bidder's public name, e.g. "Asha K.".
              */
             bidderName: string;
+            /**
+             * Retractedat
+             * @description When its bidder retracted it (in the bid history; a retracted bid no longer competes); null while it stands.
+             */
+            retractedAt?: string | null;
             /**
              * Maxamount
              * @description The maximum, for a proxy bid.
@@ -2030,6 +2057,7 @@ export interface components {
             auction: components["schemas"]["AuctionOut"];
             /**
              * Myhighestbid
+             * @description My highest standing bid (when every one was retracted: the highest I made).
              * @example 1250.00
              */
             myHighestBid: string;
@@ -2045,6 +2073,12 @@ export interface components {
              * @enum {string}
              */
             state: "leading" | "outbid" | "won" | "lost";
+            /**
+             * Retractedat
+             * @description When I last retracted bids on it in this round; null if never.
+             * @default null
+             */
+            retractedAt?: string | null;
         };
         /** NotificationList */
         NotificationList: {
@@ -2234,7 +2268,7 @@ export interface components {
              * Code
              * @enum {string}
              */
-            code: "bad_request" | "unauthenticated" | "forbidden" | "own_auction" | "account_suspended" | "bidder_blocked" | "not_found" | "method_not_allowed" | "auction_not_live" | "bid_too_low" | "already_highest" | "decision_not_allowed" | "counter_too_low" | "counter_not_pending" | "auction_not_editable" | "auction_not_cancellable" | "too_many_images" | "offer_pending" | "offer_not_pending" | "offer_not_allowed" | "payment_action_not_allowed" | "auction_not_ended" | "invoice_not_issued" | "shipment_not_allowed" | "receipt_not_allowed" | "dispute_not_allowed" | "dispute_exists" | "dispute_not_open" | "refund_not_allowed" | "feedback_not_allowed" | "feedback_exists" | "reply_exists" | "payload_too_large" | "unsupported_media_type" | "validation_error" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "unavailable" | "outcome_unknown";
+            code: "bad_request" | "unauthenticated" | "forbidden" | "own_auction" | "account_suspended" | "bidder_blocked" | "not_found" | "method_not_allowed" | "auction_not_live" | "bid_too_low" | "already_highest" | "decision_not_allowed" | "counter_too_low" | "counter_not_pending" | "auction_not_editable" | "auction_not_cancellable" | "too_many_images" | "offer_pending" | "offer_not_pending" | "offer_not_allowed" | "payment_action_not_allowed" | "auction_not_ended" | "invoice_not_issued" | "shipment_not_allowed" | "receipt_not_allowed" | "dispute_not_allowed" | "dispute_exists" | "dispute_not_open" | "refund_not_allowed" | "feedback_not_allowed" | "feedback_exists" | "retraction_not_allowed" | "reply_exists" | "payload_too_large" | "unsupported_media_type" | "validation_error" | "idempotency_key_reused" | "rate_limited" | "internal_error" | "unavailable" | "outcome_unknown";
             /**
              * Errors
              * @description With `validation_error`.
@@ -2464,6 +2498,77 @@ export interface components {
              * @description The decision's reason, told to both sides.
              */
             note: string;
+        };
+        /** RetractBid */
+        RetractBid: {
+            /**
+             * Reason
+             * @description Why: a mistyped amount, the item's description changed since, or the seller cannot be reached.
+             * @enum {string}
+             */
+            reason: "typo" | "item_changed" | "cannot_contact_seller";
+        };
+        /**
+         * RetractionOut
+         * @description A retraction: what was taken back, the auction's highest now, and what the auction's
+         *     public record says of it.
+         */
+        RetractionOut: {
+            /** Auctionid */
+            auctionId: string;
+            /** Bidderid */
+            bidderId: string;
+            /**
+             * Bidids
+             * @description The bids retracted, in the order they were placed.
+             */
+            bidIds: string[];
+            /**
+             * Reason
+             * @enum {string}
+             */
+            reason: "typo" | "item_changed" | "cannot_contact_seller";
+            /**
+             * Amount
+             * @description The lowest amount retracted.
+             * @example 1250.00
+             */
+            amount: string;
+            /**
+             * Retractedat
+             * Format: date-time
+             * @description ISO 8601 UTC with milliseconds.
+             * @example 2030-01-01T10:00:00.000Z
+             */
+            retractedAt: string;
+            /**
+             * Arrivedat
+             * Format: date-time
+             * @description When the retraction was judged (its arrival).
+             * @example 2030-01-01T10:00:00.000Z
+             */
+            arrivedAt: string;
+            /**
+             * Judgedat
+             * Format: date-time
+             * @description ISO 8601 UTC with milliseconds.
+             * @example 2030-01-01T10:00:00.000Z
+             */
+            judgedAt: string;
+            /**
+             * Endsat
+             * Format: date-time
+             * @description The auction's end (a retraction never moves it).
+             * @example 2030-01-01T10:00:00.000Z
+             */
+            endsAt: string;
+            /** @description The highest standing bid now, if any. */
+            highestBid: components["schemas"]["BidOut"] | null;
+            /**
+             * Minnextbid
+             * @example 1250.00
+             */
+            minNextBid: string;
         };
         /** SellerProfileIn */
         SellerProfileIn: {
@@ -4511,6 +4616,150 @@ export interface operations {
                         status?: 503;
                         /** @enum {unknown} */
                         code?: "unavailable" | "outcome_unknown";
+                    };
+                };
+            };
+        };
+    };
+    retract_bid: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The auction's id (a UUID; anything else is 404). */
+                auction_id: string;
+                /** @description The bid's id (a UUID; anything else is 404). */
+                bid_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description At most 65536 bytes. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RetractBid"];
+            };
+        };
+        responses: {
+            /** @description Retract my bid while the auction is live: far from the end every bid of mine on it, near the end only my latest (within an hour of placing it) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetractionOut"];
+                };
+            };
+            /** @description `unauthenticated`: Authentication required */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        code?: "unauthenticated";
+                    };
+                };
+            };
+            /** @description `account_suspended`: This account is suspended; `forbidden`: Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        code?: "account_suspended" | "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `retraction_not_allowed`: This bid cannot be retracted now */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 409;
+                        /** @enum {unknown} */
+                        code?: "retraction_not_allowed";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: Payload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `validation_error`: Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        code?: "validation_error";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `unavailable`: Service unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemOut"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        code?: "unavailable";
                     };
                 };
             };

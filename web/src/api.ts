@@ -35,6 +35,8 @@ import type {
   Rating,
   ReplayedJob,
   Reputation,
+  Retraction,
+  RetractReason,
   RoomsInfo,
   SortOrder,
   SuspectPage,
@@ -371,6 +373,13 @@ export class Api {
   suspects(limit = 200, sellerId?: string) {
     return this.json<SuspectPage>('GET', '/api/admin/trust/suspects', { query: { limit, sellerId } });
   }
+  retractBid(auctionId: string, bidId: string, reason: RetractReason) {
+    return this.json<Retraction>(
+      'POST',
+      `/api/auctions/${encodeURIComponent(auctionId)}/bids/${encodeURIComponent(bidId)}/retract`,
+      { body: { reason } },
+    );
+  }
   blockBidder(userId: string, on: boolean) {
     return this.json<void>(on ? 'PUT' : 'DELETE', `/api/me/blocked-bidders/${encodeURIComponent(userId)}`);
   }
@@ -467,6 +476,8 @@ export function describeError(e: unknown, money: (amount: string) => string = (a
         return 'The dispute is already resolved.';
       case 'bidder_blocked':
         return 'The seller of this auction does not accept bids from you.';
+      case 'retraction_not_allowed':
+        return p.detail || 'This bid cannot be retracted now.';
       case 'feedback_not_allowed':
         return 'Feedback opens once the sale is complete: when the seller confirms the payment.';
       case 'feedback_exists':

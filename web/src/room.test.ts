@@ -91,6 +91,30 @@ describe('room reducer', () => {
     expect(s.bidCount).toBe(2);
   });
 
+  it('applies bid:retracted: the bids stay in the feed, marked, and the highest falls to the server\'s', () => {
+    const s = run([
+      { type: 'loaded', auction: auction(), bids: [] },
+      ev('bid:placed', 1, { bid: bid(1, '100.00'), minNextBid: '110.00' }),
+      ev('bid:placed', 2, { bid: bid(2, '150.00', 'u2'), minNextBid: '160.00' }),
+      ev('bid:retracted', 3, {
+        bidIds: ['b2'],
+        bidderId: 'u2',
+        highestBid: bid(1, '100.00'),
+        minNextBid: '110.00',
+        retractedAt: '2025-01-01T10:40:00.000Z',
+      }),
+    ]);
+    expect(s.highestBid).toMatchObject({ id: 'b1', amount: '100.00' });
+    expect(s.minNextBid).toBe('110.00');
+    expect(s.bids.map((b) => [b.id, b.retractedAt ?? null])).toEqual([
+      ['b2', '2025-01-01T10:40:00.000Z'],
+      ['b1', null],
+    ]);
+    const none = run([ev('bid:retracted', 4, { bidIds: ['b1'], highestBid: null, minNextBid: '100.00' })], s);
+    expect(none.highestBid).toBeNull();
+    expect(none.minNextBid).toBe('100.00');
+  });
+
   it('is idempotent for a duplicated bid', () => {
     const placed = ev('bid:placed', 1, { bid: bid(1, '100.00'), minNextBid: '110.00' });
     const once = run([{ type: 'loaded', auction: auction() }, placed]);

@@ -179,6 +179,27 @@ function applyBidPlaced(state: RoomState, data: PlacedData): RoomState {
   };
 }
 
+/** A bidder retracted bids: they stay in the feed, marked, and the highest is the server's
+ * recomputed one (it may be lower: the one place a price falls while live). */
+function applyBidRetracted(
+  state: RoomState,
+  data: { bidIds?: string[]; highestBid?: FeedBid | null; minNextBid?: string; retractedAt?: string; reserveMet?: boolean | null },
+): RoomState {
+  const gone = new Set(data.bidIds ?? []);
+  if (gone.size === 0) return state;
+  const at = str(data.retractedAt) ?? new Date().toISOString();
+  const bids = state.bids.map((b) => (gone.has(b.id) && !b.retractedAt ? { ...b, retractedAt: at } : b));
+  const top = data.highestBid ?? null;
+  return {
+    ...state,
+    bids,
+    highestBid: top ? toHighest(top) : null,
+    minNextBid: str(data.minNextBid) ?? state.minNextBid,
+    reserveMet: bool(data.reserveMet) ?? state.reserveMet,
+    refreshSeq: state.refreshSeq + 1,
+  };
+}
+
 const ENDED_STATUSES: AuctionStatus[] = ['ended', 'sold', 'closed_no_winner'];
 
 // Each event's `data` is typed by its `type` (the generated socket types); a replayed or partial
@@ -187,6 +208,8 @@ function applyEvent(state: RoomState, e: EventMessage): RoomState {
   switch (e.type) {
     case 'bid:placed':
       return applyBidPlaced(state, e.data ?? {});
+    case 'bid:retracted':
+      return applyBidRetracted(state, e.data ?? {});
     case 'auction:started': {
       const data = e.data ?? {};
       return {

@@ -70,6 +70,7 @@ export type ServerMessage =
   | AuthedMessage
   | ErrorMessage
   | BidPlacedEvent
+  | BidRetractedEvent
   | AuctionStartedEvent
   | AuctionEndedEvent
   | AuctionSoldEvent
@@ -255,6 +256,34 @@ export interface BidPlacedData {
    */
   endsAt: string;
   arrivedAt?: string | null;
+  /**
+   * Only on an auction with a reserve.
+   */
+  reserveMet?: boolean | null;
+}
+/**
+ * This interface was referenced by `SocketProtocol`'s JSON-Schema
+ * via the `definition` "BidRetractedData".
+ */
+export interface BidRetractedData {
+  /**
+   * The bids retracted, in the order they were placed.
+   */
+  bidIds: string[];
+  bidderId: string;
+  /**
+   * The highest standing bid now, if any.
+   */
+  highestBid: PlacedBid | null;
+  minNextBid: string;
+  /**
+   * The end (a retraction never moves it).
+   */
+  endsAt: string;
+  /**
+   * ISO 8601, UTC
+   */
+  retractedAt: string;
   /**
    * Only on an auction with a reserve.
    */
@@ -569,6 +598,26 @@ export interface BidPlacedEvent {
    */
   auctionId: string;
   data: BidPlacedData;
+  /**
+   * When it happened, ISO 8601 UTC.
+   */
+  ts: string;
+}
+/**
+ * This interface was referenced by `SocketProtocol`'s JSON-Schema
+ * via the `definition` "Event_bid_retracted".
+ */
+export interface BidRetractedEvent {
+  type: "bid:retracted";
+  /**
+   * The room stream's id (room events; replay starts after it) or the live feed's (user events).
+   */
+  eventId: string;
+  /**
+   * The auction it is about (empty for a user event about none).
+   */
+  auctionId: string;
+  data: BidRetractedData;
   /**
    * When it happened, ISO 8601 UTC.
    */

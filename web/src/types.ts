@@ -76,6 +76,8 @@ export type FeedbackEntry = Schemas['FeedbackOut'];
 export type FeedbackPage = Schemas['FeedbackList'];
 export type Rating = FeedbackEntry['rating'];
 export type Reputation = Schemas['ReputationOut'];
+export type Retraction = Schemas['RetractionOut'];
+export type RetractReason = Retraction['reason'];
 /** `GET /api/auctions` sorts (a query parameter: not among the document's schemas). */
 export type SortOrder = 'ending_soon' | 'newest' | 'price_asc' | 'price_desc' | 'most_bids';
 

@@ -15,7 +15,7 @@ from shared.domain.vocabulary import SortOrder
 from shared.services import auctions, bidding, search
 
 from .. import runtime
-from ..operations import Call, operation
+from ..operations import Call, operation, source_marks
 from ..request_state import request_id
 from ..schemas import (
     AuctionList,
@@ -184,6 +184,7 @@ def place_bid(call: Call) -> dict[str, Any]:
         bidder_name=public_name(call.user.name, call.user.user_id),
         request_id=request_id(),
         arrived_ms=arrival_stamp(call),
+        marks=source_marks(call.request),  # the shill signals' network overlap
     )
     body = {
         **receipt.bid,

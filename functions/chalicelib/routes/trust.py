@@ -8,11 +8,13 @@ from typing import Any
 from chalice.app import Blueprint, Response
 
 from shared.domain.feedback import Rating
+from shared.domain.retractions import RetractReason
 from shared.domain.vocabulary import Role
-from shared.services import blocks, feedback, trust
+from shared.services import blocks, feedback, retractions, trust
 
 from .. import runtime
 from ..operations import Call, operation
+from ..request_state import request_id
 from ..schemas import (
     BlockedBidderList,
     FeedbackList,
@@ -21,6 +23,8 @@ from ..schemas import (
     Page,
     ReplyToFeedback,
     ReputationOut,
+    RetractBid,
+    RetractionOut,
     SuspectList,
     SuspectsQuery,
 )
@@ -51,6 +55,48 @@ def list_suspects(call: Call) -> dict[str, Any]:
     verdict."""
     q: SuspectsQuery = call.query
     return trust.suspects(runtime.context(), limit=q.limit, seller_id=q.sellerId)
+
+
+# -- retracting a bid ----------------------------------------------------------------------------
+
+
+@operation(
+    bp,
+    "POST",
+    "/api/auctions/{auction_id}/bids/{bid_id}/retract",
+    summary="Retract my bid while the auction is live: far from the end every bid of mine on "
+    "it, near the end only my latest (within an hour of placing it)",
+    tag="bids",
+    auth="required",
+    body=RetractBid,
+    response=RetractionOut,
+    errors=(
+        "unauthenticated",
+        "account_suspended",
+        "forbidden",  # not the bid's own bidder
+        "not_found",
+        "retraction_not_allowed",  # not live, or too close to the end for this bid
+        "validation_error",
+        "rate_limited",
+        "payload_too_large",
+        "unavailable",
+    ),
+)
+def retract_bid(call: Call) -> dict[str, Any]:
+    """More than RETRACT_CUTOFF_SECS (default 12 hours) before the end, every bid of the
+    caller on the auction is retracted; closer to it only their latest bid, within an hour of
+    placing it; otherwise 409 `retraction_not_allowed`. The highest bid and the maximums are
+    recomputed from the standing bids; the room hears `bid:retracted`; the bids stay in the
+    history with `retractedAt`."""
+    b: RetractBid = call.body
+    return retractions.retract(
+        runtime.context(),
+        call.viewer,
+        auction_id(call),
+        call.params["bid_id"],
+        RetractReason(b.reason),
+        request_id=request_id(),
+    )
 
 
 # -- a seller's blocked bidders -------------------------------------------------------------------

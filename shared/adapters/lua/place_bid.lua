@@ -4,7 +4,7 @@
 --
 -- KEYS: 1 state  2 highest  3 proxies  4 room stream  5 feed  6 outbox  7 idempotency key
 --       8 rate bucket  9 end schedule  10 the user's lookup bucket (bids on missing states)
---       11 suspended users (moderation)
+--       11 suspended users (moderation)  12 the auction's placed bids (a list, for retractions)
 -- ARGV: 1 auctionId  2 userId  3 amount (minor units)  4 isMax (0/1)  5 bidId
 --       6 answerBidId (a proxy answer's id)  7 allowSelfOutbid (0/1)  8 tokens per second
 --       9 burst  10 room maxlen  11 feed maxlen  12 idempotency ttl (s)
@@ -13,8 +13,11 @@
 --       15 arrivedAt (epoch ms the gateway stamped on arrival, or '')
 --       16 grace (ms: LATE_BID_GRACE_MS)
 --       17 ledger nonce (random hex: the nonce of the maximum this bid sets, if it sets one)
+--       18 19 the bid's source network and device, salted hashes (or ''), for the record
+-- The state names the seller's blocked set (`blockedKey`, written with the state).
 -- Returns {kind, json}: kind is ok | replay | refused | missing (json '"state"': the auction's
--- state, '"suspensions"': the suspended set; the caller rebuilds it from PostgreSQL).
+-- state, '"suspensions"': the suspended set, '"blocked"': the seller's blocked set; the caller
+-- rebuilds it from PostgreSQL).
 --
 -- The moment: a bid is judged at its arrival (shared.domain.bidding.arrival_moment), so one
 -- that arrived before endsAt and reached here within the grace is judged on the rules. The
@@ -93,6 +96,9 @@ if #flat == 0 then
   return {'missing', '"state"'}
 end
 local st = hash_of(flat)
+if not st.blockedKey or redis.call('EXISTS', st.blockedKey) == 0 then
+  return {'missing', '"blocked"'}
+end
 
 -- Token bucket per user per auction.
 local wait = take_token(KEYS[8])
@@ -125,6 +131,7 @@ end
 
 -- judge_bid
 if user_id == st.sellerId then return refuse('own_auction') end
+if redis.call('SISMEMBER', st.blockedKey, user_id) == 1 then return refuse('bidder_blocked') end
 if not ((st.status == 'scheduled' or st.status == 'live') and st.closed ~= '1'
         and tonumber(st.goLiveAt) <= moment and moment < ends and now < ends + grace) then
   local r = {code = 'auction_not_live', arrivedAt = iso(moment), endsAt = iso(ends)}
@@ -237,6 +244,9 @@ for i, row in ipairs(bids) do
                         index = ledger, max = row[4], nonce = row[5] or (row[3] and '' or nil)})
   ledger = ledger + 1
   if i == 1 then requester_bid = bid end
+  -- What a retraction recomputes from (retract_bid.lua; keys.placed_bids).
+  redis.call('RPUSH', KEYS[12], cjson.encode({id = ids[i], u = row[1], a = row[2], s = seq,
+    r = tonumber(st.round or '1'), t = now, p = row[3], n = bid.bidderName}))
   if row[1] == new_leader.userId then new_leader.bidId = ids[i]; new_leader.ts = now end
 end
 
@@ -272,6 +282,8 @@ local record = {
   max = is_max and offer or cjson.null, maxNonce = is_max and nonce or cjson.null,
   ledgerSecret = st.ledgerSecret or ''}
 if request_id ~= '' then record.requestId = request_id end
+if (ARGV[18] or '') ~= '' then record.netHash = ARGV[18] end
+if (ARGV[19] or '') ~= '' then record.deviceHash = ARGV[19] end
 redis.call('XADD', KEYS[6], '*', 'r', cjson.encode(record))
 
 local result = cjson.encode({

@@ -16,7 +16,7 @@ import {
   SecondChance,
   SellerDecision,
 } from './AfterSale';
-import { BlockButton, FeedbackPanel, PersonLink, SellerLine, useBlocked } from './Trust';
+import { BlockButton, FeedbackPanel, PersonLink, RetractButton, SellerLine, useBlocked } from './Trust';
 import { Countdown, Deadline, StatusBadge } from './ui';
 import { VerifyPanel } from './Verify';
 
@@ -332,8 +332,20 @@ export function AuctionRoom({ id }: { id: string }) {
           <h2 id="feed-title">Bid history</h2>
           <ol class="bid-feed" data-testid="bid-feed" aria-live="polite" aria-relevant="additions">
             {state.bids.map((b) => (
-              <li key={b.id} class={me && b.bidderId === me.id ? 'mine' : undefined} data-bid-id={b.id}>
-                <span class="feed-amount">{money(b.amount)}</span>
+              <li
+                key={b.id}
+                class={[me && b.bidderId === me.id ? 'mine' : '', b.retractedAt ? 'retracted' : ''].join(' ').trim() || undefined}
+                data-bid-id={b.id}
+                data-retracted={b.retractedAt ? 'true' : 'false'}
+              >
+                <span class="feed-amount">
+                  {money(b.amount)}
+                  {b.retractedAt && (
+                    <span class="feed-retracted" data-testid="bid-retracted" title={`Retracted ${formatTime(b.retractedAt, true)}`}>
+                      {' '}retracted
+                    </span>
+                  )}
+                </span>
                 <span class="feed-who">
                   <PersonLink id={b.bidderId} name={bidderLabel(b)} testId="bidder-name" />
                   {isSeller && b.bidderId !== me?.id && (
@@ -347,6 +359,11 @@ export function AuctionRoom({ id }: { id: string }) {
                 <time class="feed-time" dateTime={b.createdAt}>
                   {formatTime(b.createdAt, true)}
                 </time>
+                {me && b.bidderId === me.id && !b.retractedAt && status === 'live' && (
+                  <span class="feed-actions">
+                    <RetractButton auctionId={a.id} bidId={b.id} onDone={load} />
+                  </span>
+                )}
               </li>
             ))}
           </ol>

@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { describeError } from '../api';
-import { STATUS_LABELS, useApp } from '../app';
+import { formatTime, STATUS_LABELS, useApp } from '../app';
 import { auctionHref } from '../router';
 import type { Auction, BidStanding, MyBid, Purchase } from '../types';
 
@@ -143,6 +143,11 @@ export function MyBids() {
             <span>
               My highest <strong>{money(b.myHighestBid)}</strong>
               {b.myMaxAmount ? ` · my maximum ${money(b.myMaxAmount)}` : ''}
+              {b.retractedAt && (
+                <span class="muted" data-testid="my-bid-retracted">
+                  {' '}· retracted {formatTime(b.retractedAt, true)}
+                </span>
+              )}
             </span>
           </li>
         ))}

@@ -3,7 +3,7 @@ import { describeError, fieldErrors } from '../api';
 import { formatTime, STATUS_LABELS, useApp } from '../app';
 import { auctionHref, userHref } from '../router';
 import { atOrAbove, DEFAULT_THRESHOLD, feedbackView, SIGNAL_LABELS, signalText, voidable } from '../trust';
-import type { Auction, FeedbackEntry, Rating, Reputation, Suspect } from '../types';
+import type { Auction, FeedbackEntry, Rating, Reputation, RetractReason, Suspect } from '../types';
 import { AdminNav, AdminOnly } from './AdminModeration';
 
 const RATING_LABELS: Record<Rating, string> = { positive: 'Positive', neutral: 'Neutral', negative: 'Negative' };
@@ -157,6 +157,75 @@ export function BlockButton(props: { name: string; blocked: boolean; onToggle: (
     >
       {props.blocked ? 'Unblock' : 'Block'}
     </button>
+  );
+}
+
+// ---- retracting my own bid -----------------------------------------------------------------------
+
+export const RETRACT_REASONS: { value: RetractReason; label: string }[] = [
+  { value: 'typo', label: 'I entered the wrong amount' },
+  { value: 'item_changed', label: "The item's description changed" },
+  { value: 'cannot_contact_seller', label: 'I cannot reach the seller' },
+];
+
+/** A bidder's own standing bid while the auction is live: retract it, with a reason. Far from
+ * the end every bid of theirs goes; near it only the latest, within an hour of placing it (the
+ * server says which, and says no otherwise). */
+export function RetractButton(props: { auctionId: string; bidId: string; onDone: () => void }) {
+  const { api } = useApp();
+  const [open, setOpen] = useState(false);
+  const [reason, setReason] = useState<RetractReason>('typo');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  if (!open) {
+    return (
+      <button type="button" class="button-quiet small" onClick={() => setOpen(true)} data-testid="retract-bid">
+        Retract
+      </button>
+    );
+  }
+  async function retract() {
+    if (busy) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await api.retractBid(props.auctionId, props.bidId, reason);
+      setOpen(false);
+      props.onDone();
+    } catch (e) {
+      setError(describeError(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <span class="retract-form" data-testid="retract-form">
+      <label>
+        <span class="visually-hidden">Why</span>
+        <select
+          value={reason}
+          onChange={(e) => setReason((e.target as HTMLSelectElement).value as RetractReason)}
+          data-testid="retract-reason"
+        >
+          {RETRACT_REASONS.map((r) => (
+            <option key={r.value} value={r.value}>
+              {r.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <button type="button" class="button-quiet small danger-text" disabled={busy} onClick={retract} data-testid="retract-confirm">
+        Retract bid
+      </button>
+      <button type="button" class="button-quiet small" onClick={() => setOpen(false)}>
+        Keep it
+      </button>
+      {error && (
+        <span class="error" role="alert" data-testid="retract-error">
+          {error}
+        </span>
+      )}
+    </span>
   );
 }
 
