@@ -29,11 +29,12 @@ from shared.adapters.orm import Bid, ProxyMaximum
 from shared.adapters.redis_store import OutcomeUnknown, StoreUnavailable, load_script
 from shared.domain.errors import DomainError
 from shared.domain.events import BidRetracted
+from shared.domain.ledger.entries import PlacedEntry
 from shared.domain.money import from_minor
 from shared.domain.principal import Viewer
 from shared.domain.retractions import RECENT_MS, RetractReason
 from shared.domain.times import from_ms, iso
-from shared.services import auction_state, audit, outbox
+from shared.services import auction_state, audit, ledger, outbox
 from shared.services.context import Context
 from shared.services.unit_of_work import UnitOfWork
 
@@ -67,6 +68,10 @@ class RetractionRecord:
     ends_ms: int
     seller_id: str
     request_id: str | None = None
+    # The retraction's place in the auction's public log (the bid script numbers it as it
+    # numbers bids) and the auction's pseudonym secret; None for a state older than the log.
+    ledger_index: int | None = None
+    ledger_secret: str = ""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RetractionRecord:
@@ -93,6 +98,8 @@ class RetractionRecord:
             ends_ms=int(data["endsAt"]),
             seller_id=str(data.get("sellerId") or ""),
             request_id=str(data["requestId"]) if data.get("requestId") else None,
+            ledger_index=int(data["ledgerIndex"]) if data.get("ledgerIndex") is not None else None,
+            ledger_secret=str(data.get("ledgerSecret") or ""),
         )
 
     @property
@@ -147,6 +154,7 @@ def intake(session: Session, ctx: Context, record: RetractionRecord) -> bool:
             ProxyMaximum.placed_at <= at,
         )
     )
+    _log_entry(session, record)
     if not marked:
         return False
     # The price lists sort and filter by: the highest standing bid again (a trigger only ever
@@ -170,6 +178,31 @@ def intake(session: Session, ctx: Context, record: RetractionRecord) -> bool:
         BidRetracted(record.auction_id, record.round, record.bidder_id, record.bid_ids)
     )
     return True
+
+
+def _log_entry(session: Session, record: RetractionRecord) -> None:
+    """The retraction's entry in the auction's public log (idempotent by its index): the
+    bidder, the lowest amount retracted (a verifier removes every remaining bid of theirs at
+    or above it, and their maximum), arrived and judged at the script's clock, the end as it
+    stands (a retraction never moves it)."""
+    if record.ledger_index is None or not record.ledger_secret:
+        return
+    placed = PlacedEntry(
+        "retraction",
+        record.bidder_id,
+        record.amount,
+        record.arrived_ms,
+        record.at_ms,
+        record.ends_ms,
+        round=record.round,
+    )
+    ledger.append_entry(
+        session,
+        record.auction_id,
+        record.ledger_index,
+        placed,
+        bytes.fromhex(record.ledger_secret),
+    )
 
 
 def _refusal(body: dict[str, Any]) -> DomainError:

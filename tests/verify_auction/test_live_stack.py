@@ -137,7 +137,35 @@ def test_real_auctions_verify_and_tampering_is_caught(
     bid(base, meera, buy_now, amount="500.00")
     wait_for(lambda: status(base, buy_now) == "sold", timeout=15)
 
+    # Retractions: far from the end (every bid of the bidder goes, their maximum with them),
+    # then Asha's maximum answers again; the log gets one retraction entry per retraction.
+    retracted = live_auction(ctx, seller, duration_mins=24 * 60)
+    bid(base, asha, retracted, maxAmount="300.00")
+    bid(base, ravi, retracted, amount="150.00")  # answered by Asha's proxy at 160
+    ravis = bid(base, ravi, retracted, maxAmount="500.00")  # leads at 310
+    answer = httpx.post(
+        f"{base}/api/auctions/{retracted}/bids/{ravis['id']}/retract",
+        json={"reason": "typo"},
+        headers=ravi.headers,
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["highestBid"]["bidderId"] == str(asha.id)
+    bid(base, meera, retracted, amount="200.00")  # Asha's maximum answers again
+    with ctx.db.session() as session:
+        kinds = session.scalars(
+            text(
+                "SELECT entry::json->>'kind' FROM ledger_entries WHERE auction_id = :a ORDER BY idx"
+            ),
+            {"a": retracted},
+        ).all()
+    assert kinds.count("retraction") == 1 and kinds[-2:] == ["bid", "proxy"], kinds
+    wait_for(lambda: signed_size(base, retracted) >= len(kinds), timeout=15)
+
     state = tmp_path / "seen.json"
+    code, out = verify(base, retracted, state)
+    assert code == 0, out
+    assert "live: highest" in out
     code, out = verify(base, soft, state)  # live: checked as far as it goes
     assert code == 0, out
     assert "live: highest" in out

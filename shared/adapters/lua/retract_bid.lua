@@ -111,10 +111,13 @@ publish_room(KEYS[5], KEYS[6], auction_id, 'bid:retracted', cjson.encode(data), 
 
 -- The outbox record (shared.services.retractions): what PostgreSQL must learn, and what the
 -- ledger's retraction entry says (bidder, the lowest amount retracted, the moments, the end).
+-- Like a bid, the retraction is the log's next entry (`ledger` counts them in the state).
+local ledger = tonumber(st.ledger or '0')
+redis.call('HSET', KEYS[1], 'ledger', ledger + 1)
 local record = {kind = 'retraction', auctionId = auction_id, round = round, bidderId = user_id,
   bidIds = retracted, amount = lowest, reason = ARGV[8], at = now, arrivedAt = now,
-  endsAt = ends, sellerId = st.sellerId,
-  bids = {}}
+  endsAt = ends, sellerId = st.sellerId, ledgerIndex = ledger,
+  ledgerSecret = st.ledgerSecret or '', bids = {}}
 for _, b in ipairs(bids) do
   if gone[b.id] then
     table.insert(record.bids, {id = b.id, bidderId = b.u, amount = b.a, seq = b.s,
