@@ -99,7 +99,7 @@ def test_a_blocked_bidders_next_bid_is_refused_and_a_retraction_shows_in_every_r
     """The seller blocks a bidder from their own room; the bidder, in the room already, bids
     and is refused (403 bidder_blocked, said in the product's words). Another bidder retracts
     his bids from the room (two days before the end: every bid of his goes), and every room
-    shows them struck through, with the price back at the highest bid still standing."""
+    shows them struck through, with the price back at the highest bid still standing (Chen's)."""
     from datetime import UTC, datetime, timedelta
 
     from chalicelib import runtime
@@ -131,7 +131,9 @@ def test_a_blocked_bidders_next_bid_is_refused_and_a_retraction_shows_in_every_r
     shot(bidder, "blocked-bidder-refused")
     expect(bidder.get_by_test_id("highest-bid")).to_have_attribute("data-amount", "100.00")
 
-    # Ravi bids twice from the room, then retracts: both of his bids go.
+    # Ravi bids twice from the room (Chen outbids him between), then retracts: both of his
+    # bids go, and Chen's stands highest.
+    chen = someone(ctx, "Chen Li", "buyer")
     other = browsing.page("ravi")
     sign_in(other, ravi)
     open_room(other, auction_id)
@@ -139,12 +141,15 @@ def test_a_blocked_bidders_next_bid_is_refused_and_a_retraction_shows_in_every_r
         other.get_by_test_id("bid-input").fill(amount)
         other.get_by_test_id("bid-submit").click()
         expect(other.get_by_test_id("highest-bid")).to_have_attribute("data-amount", f"{amount}.00")
+        if amount == "110":
+            bidding.place_bid(ctx, auction_id, chen.id, Decimal("120.00"))
+            expect(other.get_by_test_id("highest-bid")).to_have_attribute("data-amount", "120.00")
     mine = other.locator('[data-testid="bid-feed"] li.mine').first
     mine.get_by_test_id("retract-bid").click()
     other.get_by_test_id("retract-reason").select_option("typo")
     other.get_by_test_id("retract-confirm").click()
     for page in (other, seller, bidder):
-        expect(page.get_by_test_id("highest-bid")).to_have_attribute("data-amount", "100.00")
+        expect(page.get_by_test_id("highest-bid")).to_have_attribute("data-amount", "120.00")
         expect(page.locator('[data-testid="bid-feed"] li[data-retracted="true"]')).to_have_count(2)
     expect(other.get_by_test_id("retract-bid")).to_have_count(0)
     shot(seller, "seller-sees-retraction")
