@@ -115,7 +115,8 @@ def test_nothing_gets_in_once_the_window_is_closed(
     """The end closes the window, then drains and decides: a bid that arrived in time but
     reaches the script while the end is under way is refused, so the decision has every bid
     that was accepted."""
-    auction, ends = ends_soon(ctx, seller)
+    # (a second to place the early bid in: creating the auction can take most of one here)
+    auction, ends = ends_soon(ctx, seller, in_s=1.5)
     early = bidding.place_bid(ctx, auction, buyer.id, Decimal("100.00"))
     wait_until(ends + ctx.settings.late_bid_grace_ms + 20)
     late = end_while_a_late_bid_lands(ctx, auction, person(ctx, "buyer"), ends, monkeypatch)
@@ -130,7 +131,8 @@ def test_an_end_that_drains_before_it_closes_the_window_is_caught(
     and decides without closing the window first, and the bid that arrived in time lands in
     the grace after the decision. It gets a 201 on an auction decided without it, and the
     agreement check says so."""
-    auction, ends = ends_soon(ctx, seller)
+    # (a second to place the early bid in: creating the auction can take most of one here)
+    auction, ends = ends_soon(ctx, seller, in_s=1.5)
     early = bidding.place_bid(ctx, auction, buyer.id, Decimal("100.00"))
     wait_until(ends + 20)
 
