@@ -174,3 +174,21 @@ def test_a_forced_reseed_never_moves_the_log_counter_back(ctx: Context, seller: 
     assert tcp().command("HGET", keys.state(str(auction)), "ledger") in ("5", b"5")
     placed = place(ctx, auction, person(ctx, "buyer"), "110")
     assert placed.receipt is not None and placed.receipt["index"] == 5
+
+
+def test_the_scheduled_tick_signs_a_log_the_socket_nodes_ticker_missed(
+    ctx: Context, seller: Person
+) -> None:
+    """Entries older than the ticker's window (its socket node was down for a while) are
+    signed by the scheduled function's tick, which looks at every log."""
+    from shared.services import ticker
+
+    auction = live_auction(ctx, seller)
+    place(ctx, auction, person(ctx, "buyer"), "100")
+    with ctx.db.session() as session:
+        session.execute(
+            text("UPDATE ledger_entries SET recorded_at = now() - interval '1 hour'"),
+        )
+    assert ledger.checkpoint_grown(ctx) == 0
+    assert ticker.tick(ctx).checkpoints == 1
+    assert ledger.checkpoint_note(ctx, str(auction)).split("\n")[1] == "1"
