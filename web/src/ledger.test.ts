@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fixture from './ledger.fixture.json';
-import { canonical, fromBase64, leafHash, merkleRoot, toBase64, verifyAuction, type LedgerRow, type LedgerSource } from './ledger';
+import { canonical, fromBase64, type SeenCheckpoints, leafHash, merkleRoot, toBase64, verifyAuction, type LedgerRow, type LedgerSource } from './ledger';
 
 // An ended auction of three entries (a maximum, a bid, the proxy's answer), its checkpoint
 // signed by the platform's own Python code: the browser must accept it byte for byte, and
@@ -57,5 +57,18 @@ describe('verifying an auction in the browser', () => {
     const wrong = { ...fixture.close, outcome: { ...fixture.close.outcome, price: '150.00' } };
     const verdict = await verifyAuction(source(fixture.rows, wrong), fixture.auctionId, null);
     expect(verdict).toMatchObject({ ok: false, badIndex: 2 });
+  });
+
+  it('remembers the checkpoints it saw and fails a log rewritten since', async () => {
+    const kept = new Map<string, { size: number; root: string }[]>();
+    const seen: SeenCheckpoints = { get: (o) => kept.get(o) ?? [], set: (o, v) => kept.set(o, v) };
+    expect((await verifyAuction(source(fixture.rows), fixture.auctionId, null, seen)).ok).toBe(true);
+    const origin = `auctions.test/auctions/${fixture.auctionId}`;
+    expect(kept.get(origin)).toEqual([{ size: 3, root: fixture.close.checkpoint.split('\n')[2] }]);
+    kept.set(origin, [{ size: 2, root: toBase64(await merkleRoot([fromBase64(fixture.rows[1].leafHash)])) }]);
+    const verdict = await verifyAuction(source(fixture.rows), fixture.auctionId, null, seen);
+    expect(verdict).toMatchObject({ ok: false, reason: 'the first 2 entries are not the ones signed before' });
+    kept.set(origin, [{ size: 4, root: 'x' }]);
+    expect((await verifyAuction(source(fixture.rows), fixture.auctionId, null, seen)).reason).toMatch(/had 4 entries before/);
   });
 });

@@ -2,8 +2,8 @@
 // (SHA-256 and Ed25519), the same checks as `python -m verify_auction` makes of the log itself:
 // the published key (its id matches its name and bytes), the checkpoint's signature by it, each
 // entry's leaf hash and canonical text at its own index, the Merkle root (RFC 9162) over all of
-// them equal to the signed root; and, once ended, the close's winner and price against the
-// highest bid of the log. It marks the caller's own entries (their pseudonym, `ledgerBidder`)
+// them equal to the signed root, every checkpoint this browser saw before still a prefix of it;
+// and, once ended, the close's winner and price against the highest bid of the log. It marks the caller's own entries (their pseudonym, `ledgerBidder`)
 // as included. The proxy engine's full replay stays the command-line verifier's.
 
 export interface LedgerKey {
@@ -31,6 +31,27 @@ export interface LedgerSource {
   /** The close certificate, or null before the end. */
   close(): Promise<LedgerClose | null>;
   entries(start: number, end: number): Promise<{ entries: LedgerRow[]; size: number }>;
+}
+
+/** The checkpoints this browser saw before, per log (origin): a later run proves the log only
+ * grew. `localStorage` in the app; a map in tests. */
+export interface SeenCheckpoints {
+  get(origin: string): { size: number; root: string }[];
+  set(origin: string, seen: { size: number; root: string }[]): void;
+}
+
+export function browserSeen(storage: Storage = localStorage): SeenCheckpoints {
+  const key = (origin: string) => `ledger-seen:${origin}`;
+  return {
+    get: (origin) => {
+      try {
+        return JSON.parse(storage.getItem(key(origin)) ?? '[]') as { size: number; root: string }[];
+      } catch {
+        return [];
+      }
+    },
+    set: (origin, seen) => storage.setItem(key(origin), JSON.stringify(seen)),
+  };
 }
 
 export interface Verdict {
@@ -175,7 +196,12 @@ interface Parsed {
 }
 
 /** Verify one auction's log; never throws for what the log says (a failed check is a verdict). */
-export async function verifyAuction(source: LedgerSource, auctionId: string, myBidder: string | null): Promise<Verdict> {
+export async function verifyAuction(
+  source: LedgerSource,
+  auctionId: string,
+  myBidder: string | null,
+  seen: SeenCheckpoints | null = null,
+): Promise<Verdict> {
   const verdict: Verdict = { ok: false, reason: '', badIndex: null, size: 0, root: '', keyName: '', ended: false, mine: [] };
   try {
     const published = await source.key();
@@ -220,6 +246,14 @@ export async function verifyAuction(source: LedgerSource, auctionId: string, myB
     if (!equal(await merkleRoot(leaves), checkpoint.root)) {
       throw new Failed(null, 'the entries do not make the signed root (an entry changed or moved)');
     }
+    // Every checkpoint seen before must be a prefix of this one: the log only grows.
+    const earlier = seen?.get(checkpoint.origin) ?? [];
+    for (const before of earlier) {
+      if (before.size > checkpoint.size) throw new Failed(null, `the log had ${before.size} entries before, now ${checkpoint.size}`);
+      if (toBase64(await merkleRoot(leaves.slice(0, before.size))) !== before.root) {
+        throw new Failed(null, `the first ${before.size} entries are not the ones signed before`);
+      }
+    }
     if (close !== null && !parsed.some((p) => p.kind === 'retraction')) {
       // The highest bid of the last round (the later on equal amounts) is the outcome.
       const last = parsed.length ? parsed[parsed.length - 1].round : 1;
@@ -230,6 +264,9 @@ export async function verifyAuction(source: LedgerSource, auctionId: string, myB
       if (!named && !(winner === null && reserveMet === false)) {
         throw new Failed(parsed.length - 1, `the close names ${winner} at ${price}; the log's highest bid is ${top?.bidder ?? 'none'} at ${top?.amount ?? 'none'}`);
       }
+    }
+    if (seen && !earlier.some((e) => e.size === checkpoint.size)) {
+      seen.set(checkpoint.origin, [...earlier, { size: checkpoint.size, root: verdict.root }].sort((a, b) => a.size - b.size));
     }
     verdict.ok = true;
     verdict.reason = `${checkpoint.size} entries signed by ${key.name}`;

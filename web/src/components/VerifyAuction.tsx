@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { ApiError, type Api } from '../api';
-import { verifyAuction, type LedgerClose, type LedgerKey, type LedgerRow, type LedgerSource, type Verdict } from '../ledger';
+import { browserSeen, verifyAuction, type LedgerClose, type LedgerKey, type LedgerRow, type LedgerSource, type Verdict } from '../ledger';
 
 /** The public bid log of one auction, read through the API. */
 export function apiLedger(api: Api, id: string): LedgerSource {
@@ -45,7 +45,7 @@ export function VerifyAuction({ api, id, signedIn }: { api: Api; id: string; sig
     setError(null);
     try {
       const pseudonym = signedIn ? await myPseudonym(api, id).catch(() => null) : null;
-      setVerdict(await verifyAuction(apiLedger(api, id), id, pseudonym));
+      setVerdict(await verifyAuction(apiLedger(api, id), id, pseudonym, browserSeen()));
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));
     } finally {
