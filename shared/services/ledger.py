@@ -266,12 +266,19 @@ def checkpoint_grown(ctx: Context, *, everything: bool = False) -> int:
     """Sign a checkpoint for each log that grew past its last one (among entries of the last
     few minutes; `everything`: all of them, the scheduled backstop's sweep). Returns how many
     were signed."""
-    recent = "" if everything else f"AND e.recorded_at > now() - interval '{RECENT_WINDOW}'"
-    query = text(
-        "SELECT DISTINCT e.auction_id FROM ledger_entries e "
-        "LEFT JOIN ledger_checkpoints c ON c.auction_id = e.auction_id "
-        f"WHERE e.idx >= coalesce(c.size, 0) {recent}"
-    )
+    if everything:  # one probe of the entries' key per auction, not a scan of every entry
+        query = text(
+            "SELECT a.id FROM auctions a LEFT JOIN ledger_checkpoints c ON c.auction_id = a.id "
+            "WHERE EXISTS (SELECT 1 FROM ledger_entries e "
+            "WHERE e.auction_id = a.id AND e.idx >= coalesce(c.size, 0))"
+        )
+    else:
+        query = text(
+            "SELECT DISTINCT e.auction_id FROM ledger_entries e "
+            "LEFT JOIN ledger_checkpoints c ON c.auction_id = e.auction_id "
+            "WHERE e.idx >= coalesce(c.size, 0) "
+            f"AND e.recorded_at > now() - interval '{RECENT_WINDOW}'"
+        )
     signed = 0
     try:
         with ctx.db.session() as session:

@@ -18,7 +18,7 @@ from shared.domain.ledger.entries import max_commitment, pseudonym
 from shared.domain.ledger.notes import open_checkpoint, parse_verifier_key
 from shared.services import bid_intake, bidding, ledger
 from shared.services.context import Context
-from tests.support.harness import Person, flush_redis, live_auction, person
+from tests.support.harness import Person, flush_redis, live_auction, person, tcp
 
 
 def place(
@@ -155,3 +155,40 @@ def test_a_state_rebuilt_from_postgres_continues_the_log(ctx: Context, seller: P
     assert sorted(written) == [0, 1, 2, 3, 4]
     commits = {json.loads(written[i][0])["maxCommit"] for i in (0, 2, 4)}
     assert len(commits) == 1 and None not in commits
+
+
+def test_a_forced_reseed_never_moves_the_log_counter_back(ctx: Context, seller: Person) -> None:
+    """A status change rewrites the state from PostgreSQL; entries still in the outbox (not
+    yet in PostgreSQL) keep their indices: the counter only goes forward."""
+    from shared.adapters import keys
+    from shared.adapters.orm import Auction
+    from shared.services import auction_state
+
+    auction = live_auction(ctx, seller)
+    place(ctx, auction, person(ctx, "buyer"), "100")
+    tcp().command("HSET", keys.state(str(auction)), "ledger", 5)
+    with ctx.db.session() as session:
+        row = session.get(Auction, auction)
+        assert row is not None
+        auction_state.seed(ctx, session, row, force=True)
+    assert tcp().command("HGET", keys.state(str(auction)), "ledger") in ("5", b"5")
+    placed = place(ctx, auction, person(ctx, "buyer"), "110")
+    assert placed.receipt is not None and placed.receipt["index"] == 5
+
+
+def test_the_scheduled_tick_signs_a_log_the_socket_nodes_ticker_missed(
+    ctx: Context, seller: Person
+) -> None:
+    """Entries older than the ticker's window (its socket node was down for a while) are
+    signed by the scheduled function's tick, which looks at every log."""
+    from shared.services import ticker
+
+    auction = live_auction(ctx, seller)
+    place(ctx, auction, person(ctx, "buyer"), "100")
+    with ctx.db.session() as session:
+        session.execute(
+            text("UPDATE ledger_entries SET recorded_at = now() - interval '1 hour'"),
+        )
+    assert ledger.checkpoint_grown(ctx) == 0
+    assert ticker.tick(ctx).checkpoints == 1
+    assert ledger.checkpoint_note(ctx, str(auction)).split("\n")[1] == "1"
