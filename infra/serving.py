@@ -16,10 +16,12 @@ the application, each refusal answered at once and the connection closed:
 - at most `max_in_flight` requests at once per process, from head to answer (503 past it).
 
 The body is read on the event loop: a slow client holds no thread. Only a whole request goes
-to the synchronous application (`answer()`, Chalice or redis-py, both blocking) on a pool of
-`threads`, with the moment its last byte arrived. Why granian, and why ASGI rather than its
-WSGI interface (cheaper per request, but a body is read by the blocking thread, so a few
-trickling bodies hold every thread): docs/benchmarks.md "The local servers", with the figures.
+to the synchronous application (`answer()`, Chalice or redis-py, both blocking) on one of
+`threads` threads, with the moment its last byte arrived: one put on a queue there, one
+`call_soon_threadsafe` back (`_Threads`, measured cheaper than `run_in_executor`). Why
+granian, and why ASGI rather than its WSGI interface (cheaper per request, but a body is read
+by the blocking thread, so a few trickling bodies hold every thread) or its RSGI one (the path
+comes percent-decoded): docs/benchmarks.md "The local servers", with the figures.
 """
 
 from __future__ import annotations
