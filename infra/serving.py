@@ -209,8 +209,10 @@ class _Threads:
         self._lock = threading.Lock()
         self._most = most
         self._started = 0
-        self._idle = 0  # threads waiting for work and not yet promised any
-        self._waiting = 0  # requests queued when every thread was busy and none could start
+        # Threads waiting for work and not yet promised any. Once all `most` have started,
+        # a thread that takes a queued request is counted free all the same; harmless, as
+        # this count only decides whether to start another.
+        self._idle = 0
 
     def run(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
@@ -222,7 +224,6 @@ class _Threads:
                 return future
             start = self._started < self._most
             self._started += start
-            self._waiting += not start
         if start:
             threading.Thread(target=self._work, daemon=True, name="request").start()
         return future
@@ -238,10 +239,7 @@ class _Threads:
             with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
                 loop.call_soon_threadsafe(_settle, future, outcome, failed)
             with self._lock:
-                if self._waiting:
-                    self._waiting -= 1  # this thread takes the oldest of them next
-                else:
-                    self._idle += 1
+                self._idle += 1
 
 
 def _settle(future: asyncio.Future[Any], outcome: Any, failed: bool) -> None:
