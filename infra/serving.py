@@ -16,10 +16,12 @@ the application, each refusal answered at once and the connection closed:
 - at most `max_in_flight` requests at once per process, from head to answer (503 past it).
 
 The body is read on the event loop: a slow client holds no thread. Only a whole request goes
-to the synchronous application (`answer()`, Chalice or redis-py, both blocking) on a pool of
-`threads`, with the moment its last byte arrived. Why granian, and why ASGI rather than its
-WSGI interface (cheaper per request, but a body is read by the blocking thread, so a few
-trickling bodies hold every thread): docs/benchmarks.md "The local servers", with the figures.
+to the synchronous application (`answer()`, Chalice or redis-py, both blocking) on one of
+`threads` threads, with the moment its last byte arrived: one put on a queue there, one
+`call_soon_threadsafe` back (`_Threads`, measured cheaper than `run_in_executor`). Why
+granian, and why ASGI rather than its WSGI interface (cheaper per request, but a body is read
+by the blocking thread, so a few trickling bodies hold every thread) or its RSGI one (the path
+comes percent-decoded): docs/benchmarks.md "The local servers", with the figures.
 """
 
 from __future__ import annotations
@@ -27,10 +29,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import queue
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,7 +90,7 @@ class Application:
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self._in_flight = 0  # touched on the event loop only
-        self._pool: ThreadPoolExecutor | None = None
+        self._threads: _Threads | None = None
 
     def head(self, head: Head) -> Answer | None:
         return None
@@ -152,10 +154,9 @@ class Application:
         # The moment the whole request was here (API Gateway's requestTimeEpoch), not when
         # a thread came free for it.
         arrived_ms = int(time.time() * 1000)
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(limits.threads, thread_name_prefix="request")
-        loop = asyncio.get_running_loop()
-        answer = await loop.run_in_executor(self._pool, self._answer, head, body, arrived_ms)
+        if self._threads is None:
+            self._threads = _Threads(limits.threads)
+        answer = await self._threads.run(self._answer, head, body, arrived_ms)
         await _send(send, answer, close=answer.close)
 
     async def _body(self, receive: Receive, send: Send) -> bytes | None:
@@ -195,6 +196,59 @@ async def _send(send: Send, answer: Answer, *, close: bool) -> None:
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": answer.status, "headers": headers})
     await send({"type": "http.response.body", "body": answer.body})
+
+
+class _Threads:
+    """The synchronous application's threads, at most `most`, started as requests need them.
+    A request is one put on a queue and its answer one `call_soon_threadsafe` back to the
+    loop: lighter than `loop.run_in_executor` (a concurrent Future, a work item and the
+    chaining of two futures per call), which is most of what the hop costs."""
+
+    def __init__(self, most: int) -> None:
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._most = most
+        self._started = 0
+        # Threads waiting for work and not yet promised any. Once all `most` have started,
+        # a thread that takes a queued request is counted free all the same; harmless, as
+        # this count only decides whether to start another.
+        self._idle = 0
+
+    def run(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put((loop, future, fn, args))
+        with self._lock:
+            if self._idle:
+                self._idle -= 1  # that thread takes this request
+                return future
+            start = self._started < self._most
+            self._started += start
+        if start:
+            threading.Thread(target=self._work, daemon=True, name="request").start()
+        return future
+
+    def _work(self) -> None:
+        get = self._queue.get
+        while True:
+            loop, future, fn, args = get()
+            try:
+                outcome, failed = fn(*args), False
+            except BaseException as exc:  # handed to the coroutine that awaits it
+                outcome, failed = exc, True
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+                loop.call_soon_threadsafe(_settle, future, outcome, failed)
+            with self._lock:
+                self._idle += 1
+
+
+def _settle(future: asyncio.Future[Any], outcome: Any, failed: bool) -> None:
+    if future.done():  # cancelled: the client went away
+        return
+    if failed:
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
 
 
 def _http(limits: Limits) -> dict[str, Any]:

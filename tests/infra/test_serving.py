@@ -9,8 +9,10 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import orjson
@@ -18,7 +20,7 @@ import pytest
 
 from infra import api_server
 from infra.embedded import free_port, wait_for_port
-from infra.serving import ThreadedServer
+from infra.serving import Answer, Application, Head, Limits, ThreadedServer
 from shared.settings import REPO_ROOT
 from tests.support.harness import SuiteServices
 
@@ -206,3 +208,41 @@ def test_requests_past_the_in_flight_cap_are_503_at_once(tight: int) -> None:
             conn.close()
     time.sleep(0.2)  # both ended (the client went away)
     assert status(exchange(tight, HEAD + b"Connection: close\r\n\r\n")) == 200
+
+
+class Together(Application):
+    """Answers a request only once as many requests as `barrier` has parties are inside
+    `answer()` at once (else the barrier breaks and the request is a 500)."""
+
+    def __init__(self, limits: Limits) -> None:
+        super().__init__(limits)
+        self.barrier = threading.Barrier(1)
+        self.threads: set[int] = set()
+
+    def answer(self, head: Head, body: bytes, arrived_ms: int) -> Answer:
+        self.threads.add(threading.get_ident())
+        self.barrier.wait()
+        return Answer(200, [("content-type", "text/plain")], b"together")
+
+
+def test_the_application_threads_answer_at_once_and_serve_again() -> None:
+    """Two requests at once, then four, then four again get that many threads at once, and
+    four in all: a thread counted free while busy, or twice, would leave a round short (its
+    barrier breaks: 500), and one never counted free again would have a round start more."""
+    app = Together(Limits(max_body=1024, threads=8))
+    server = ThreadedServer(app, "127.0.0.1", free_port())
+    port = server.server_address[1]
+    try:
+        with ThreadPoolExecutor(4) as clients:
+            for together in (2, 4, 4):
+                app.barrier = threading.Barrier(together, timeout=5)
+                answers = list(
+                    clients.map(
+                        lambda _: exchange(port, HEAD + b"Connection: close\r\n\r\n"),
+                        range(together),
+                    )
+                )
+                assert [status(answer) for answer in answers] == [200] * together, answers
+        assert len(app.threads) == 4
+    finally:
+        server.shutdown()
