@@ -8,11 +8,11 @@ carries them. Anything that must be atomic is a Lua script (see `shared/adapters
 from __future__ import annotations
 
 import hashlib
-from base64 import b64decode
 import select
 import socket
 import ssl
 import time
+from base64 import b64decode
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -187,9 +187,10 @@ class RestConnections:
     It has the shape of the upstash-redis client's seam below its public methods
     (`SyncHttpClient._client`: `post(url, headers=..., json=...)`, then `headers.get(...)` and
     `json()` on the answer, and `close()`), so the protocol test can run that client over it
-    too. Why not a stock client: per call, the upstash-redis client's own httpx.Client costs ~575 µs of CPU here and the standard library's
-    http.client ~150 µs (most of it parsing headers with the email package); this ~45 µs, on a
-    path whose whole budget is ~600 µs (bench `api_cpu`)."""
+    too. Why not a stock client: per call, the upstash-redis client's own httpx.Client costs
+    ~575 µs of CPU here and the standard library's http.client ~150 µs (most of it parsing
+    headers with the email package); this ~45 µs, on a path whose whole budget is ~600 µs
+    (bench `api_cpu`)."""
 
     def __init__(self, url: str, *, timeout_s: float, keep: int = 64) -> None:
         parts = urlsplit(url)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from functools import cache
 
 from sqlalchemy import func, update
 from sqlalchemy.dialects.postgresql import insert
@@ -29,28 +28,13 @@ from shared.domain.times import from_ms
 from shared.domain.vocabulary import OPEN_STATUSES
 from shared.logs import Event
 from shared.services import outbox, records, sales, sources
+from shared.services.bid_rows import bid_rows, store_bids_now
 from shared.services.context import Context
 from shared.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-
-def _bid_rows(record: BidRecord) -> list[dict[str, object]]:
-    created = from_ms(record.at_ms)
-    auction_id = uuid.UUID(record.auction_id)
-    return [
-        {
-            "id": uuid.UUID(b.id),
-            "auction_id": auction_id,
-            "bidder_id": uuid.UUID(b.bidder_id),
-            "amount": from_minor(b.amount),
-            "round": record.round,
-            "seq": b.seq,
-            "is_proxy": b.is_proxy,
-            "created_at": created,
-        }
-        for b in record.bids
-    ]
+__all__ = ["drain", "intake", "store_bids", "store_bids_now", "store_rule_changes"]
 
 
 def store_bids(session: Session, record: BidRecord) -> None:
@@ -58,31 +42,8 @@ def store_bids(session: Session, record: BidRecord) -> None:
     if not record.bids:
         return
     session.execute(
-        insert(Bid).values(_bid_rows(record)).on_conflict_do_nothing(index_elements=["id"])
+        insert(Bid).values(bid_rows(record)).on_conflict_do_nothing(index_elements=["id"])
     )
-
-
-_BID_COLUMNS = ("id", "auction_id", "bidder_id", "amount", "round", "seq", "is_proxy", "created_at")
-
-
-@cache
-def _insert_bids(count: int) -> str:
-    """One INSERT of `count` bids (a proxy's answer places two), idempotent by bid id."""
-    rows = ", ".join(
-        "(" + ", ".join(f":{column}{i}" for column in _BID_COLUMNS) + ")" for i in range(count)
-    )
-    return f"INSERT INTO bids ({', '.join(_BID_COLUMNS)}) VALUES {rows} ON CONFLICT (id) DO NOTHING"
-
-
-def store_bids_now(ctx: Context, record: BidRecord) -> None:
-    """The bid handler's insert: one prepared statement on the hot lane, in autocommit (one
-    round trip, no BEGIN or COMMIT: pg8000 sends a parameterised statement in three round
-    trips, a prepared one in one). Raises DB_ERRORS."""
-    rows = _bid_rows(record)
-    if not rows:
-        return
-    params = {f"{column}{i}": row[column] for i, row in enumerate(rows) for column in row}
-    ctx.db.lane.run(_insert_bids(len(rows)), **params)
 
 
 def store_rule_changes(session: Session, record: BidRecord) -> None:

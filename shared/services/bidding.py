@@ -18,28 +18,36 @@ import logging
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from shared.adapters import keys
-from shared.adapters.db import DB_ERRORS
+from shared.adapters.db import db_errors
 from shared.adapters.redis_records import BidRecord
 from shared.adapters.redis_store import OutcomeUnknown, Script, StoreUnavailable, load_script
 from shared.domain.errors import DomainError
 from shared.domain.money import to_minor
-from shared.services import auction_state, bid_intake, moderation, outbox
-from shared.services.context import Context
-from shared.settings import Settings
+from shared.services.bid_rows import store_bids_now
+from shared.services.unknown_auctions import UnknownAuctions
+
+if TYPE_CHECKING:
+    from shared.services.context import Context
+    from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 ANSWER_NAMESPACE = uuid.UUID("0b7f3b1e-5d2c-4a8e-8f1a-3c6d9e2b7a10")
 RETRY_AFTER_S = 1  # an outage's answer: retry soon, with the same Idempotency-Key
 
+# What only the rare turns of a bid need (a buy-now sale, a proxy maximum or a soft-close move
+# to record, a state or the suspended set to rebuild from PostgreSQL) is imported when they
+# come: those modules load SQLAlchemy, which an ordinary bid (Redis, then one insert on the hot
+# lane) never needs; a cold function's first bid is answered without it.
+
 # A bid naming an auction PostgreSQL just said does not exist costs one script (which charges
 # the bidder's lookup bucket) and no database read.
-_unknown_auctions = auction_state.UnknownAuctions()
+_unknown_auctions = UnknownAuctions()
 
 
 @dataclass(frozen=True)
@@ -227,6 +235,8 @@ def _missing(body: str) -> str:
 
 def _load_suspended(ctx: Context) -> None:
     """The suspended set from PostgreSQL; an outage on the way is `unavailable`."""
+    from shared.services import moderation
+
     try:
         moderation.load_suspended(ctx)
     except StoreUnavailable as exc:
@@ -240,6 +250,8 @@ def _load_suspended(ctx: Context) -> None:
 
 def _rebuild(ctx: Context, auction_id: uuid.UUID) -> bool:
     """The state from PostgreSQL; an outage on the way is `unavailable` (nothing placed)."""
+    from shared.services import auction_state
+
     try:
         return auction_state.rebuild(ctx, auction_id)
     except StoreUnavailable as exc:
@@ -283,18 +295,24 @@ def place_bid(
     record = BidRecord.from_dict(result["record"])
     try:
         if record.buy_now:
+            from shared.services import bid_intake
+
             with ctx.db.session() as session:
                 bid_intake.intake(session, ctx, record)
         else:
-            bid_intake.store_bids_now(ctx, record)
+            store_bids_now(ctx, record)
             if record.has_rule_changes:  # rare: a maximum, a soft-close move
+                from shared.services import bid_intake
+
                 with ctx.db.session() as session:
                     bid_intake.store_rule_changes(session, record)
-    except DB_ERRORS as exc:
+    except db_errors() as exc:
         # Acknowledged all the same: the outbox record is drained once PostgreSQL is back.
         log.warning("bid %s stored in the outbox only: %s", result["bid"]["id"], exc)
     else:
         if record.buy_now:
+            from shared.services import outbox
+
             outbox.relay(ctx)
 
     return BidReceipt(

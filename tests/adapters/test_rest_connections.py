@@ -6,6 +6,7 @@ alive, and tells "never sent" from "sent, no answer"."""
 from __future__ import annotations
 
 import inspect
+import itertools
 import socket
 import threading
 import uuid
@@ -236,7 +237,7 @@ def test_the_store_speaks_the_protocol_as_the_real_client_does(
     ]
     for command in commands:
         assert store.command(*command) == by_client(*command), command
-    for first, second in zip(commands, commands[1:], strict=False):
+    for first, second in itertools.pairwise(commands):
         assert store.pipeline([first, second]) == pipelined_by_client([first, second])
     script = load_script("place_bid")
     direct.script_flush()
