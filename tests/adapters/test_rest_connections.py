@@ -258,6 +258,6 @@ def test_the_store_speaks_the_protocol_as_the_real_client_does(
         wrong.command("PING")
     store.close()
     wrong.close()
-    client.close()
+    client.close()  # type: ignore[no-untyped-call]
     direct.delete(key, f"{key}:h", f"{key}:s", f"{key}:z")
     direct.close()
