@@ -7,9 +7,16 @@ path, as Lambda runs it), while watchers follow the room over WebSocket on a soc
 - The dispatcher stamps each request's `requestContext.requestTimeEpoch` when it receives it
   (API Gateway's arrival moment) and hands the REST proxy event (v1) to an idle instance. When
   every instance is busy it starts a new one, as Lambda scales out, up to INSTANCES; past that
-  the request waits for the first instance to come free. WARM instances exist before the burst
-  (each has answered one request: the auction had visitors); the rest start cold during the
-  burst, and the request that starts one waits for its init (`import app`) and first request.
+  the request waits for the first instance to come free. Of the 20: WARM have answered one
+  request before the burst (the auction had visitors); COLD are started during the burst by a
+  request that found every other instance busy, which waits for the init (`import app`) and
+  is the new instance's first request; the rest are fresh: initialised before the burst (the
+  init each ran on its own, as Lambda runs each on a CPU share of its own), their first
+  request in the burst (connections, the token verifier, the bidder's first sighting).
+- Why not all of them cold in the burst: on Lambda every init runs on its own microVM; here
+  they would share two cores with the stack, the watchers and each other (15 at once: 5-10 s
+  each, measured on this machine, against ~0.3 s alone), which measures the machine, not the
+  bid path. BENCH_LAMBDA_COLD sets how many start in the burst (docs/performance-lean.md).
 - The bidders are coroutines in the dispatcher's process: a bid's departure is its arrival
   (no network between them). Each fires BIDS_EACH bids at moments drawn toward the end (2 s
   before it times u², u uniform), a few just after it, bidding the last `minNextBid` it heard
@@ -55,10 +62,12 @@ WATCHERS = int(os.environ.get("BENCH_SNIPE_WATCHERS", "500"))
 BIDS_EACH = int(os.environ.get("BENCH_SNIPE_BIDS_EACH", "2"))
 INSTANCES = int(os.environ.get("BENCH_LAMBDA_INSTANCES", "20"))
 WARM = int(os.environ.get("BENCH_LAMBDA_WARM", "5"))
+COLD = int(os.environ.get("BENCH_LAMBDA_COLD", "3"))
 WINDOW_MS = 2_000.0
 AFTER_MS = 50.0
-LEAD_S = 25.0
+LEAD_S = 40.0
 WATCHER_PROCESSES = 2
+LOGS = REPO_ROOT / "var" / "bench" / "lambda-burst-logs"
 
 # One Lambda instance: the bundle's handler in an interpreter that sees only the bundle (and
 # the standard library), answering length-prefixed JSON events on a socket, one at a time.
@@ -110,9 +119,12 @@ class Instance:
         self.served = 0
         self.init_ms = 0.0
         self.cold_wait_ms = 0.0  # how long the request that started it waited for its init
+        self.log = LOGS / f"instance-{number}.log"  # what it says on stderr (a crash)
+        self.broken = False
         self._process: subprocess.Popen[bytes] | None = None
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self._socket: socket.socket | None = None
 
     async def start(self) -> None:
         ours, theirs = socket.socketpair()
@@ -123,9 +135,10 @@ class Instance:
             pass_fds=(theirs.fileno(),),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=self.log.open("ab"),
         )
         theirs.close()
+        self._socket = ours
         self._reader, self._writer = await asyncio.open_connection(sock=ours)
         hello = await self._receive()
         self.init_ms = float(hello["hello"]["init_ms"])
@@ -148,8 +161,11 @@ class Instance:
         return response
 
     def stop(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
+        # The socket itself, now: a stream writer's close() only schedules it on the loop,
+        # and the instance exits when it reads the end of its socket.
+        if self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.shutdown(socket.SHUT_RDWR)
         if self._process is not None:
             try:
                 self._process.wait(10)
@@ -167,6 +183,7 @@ class Dispatcher:
         self.env = env
         self.limit = limit
         self.instances: list[Instance] = []
+        self.in_flight: dict[int, float] = {}  # instance number -> since (a stall's report)
         self._idle: list[Instance] = []
         self._free = asyncio.Condition()
 
@@ -187,14 +204,21 @@ class Dispatcher:
             self._idle.append(instance)
             self._free.notify()
 
-    async def warm(self, count: int, token: str, path: str) -> None:
-        """`count` instances that have each answered one request (a refused bid)."""
-        started = [Instance(self.task, self.env, i) for i in range(count)]
-        self.instances += started
-        await asyncio.gather(*(instance.start() for instance in started))
-        for instance in started:
+    async def prepare(self, fresh: int, warm: int, token: str, path: str) -> None:
+        """`fresh + warm` instances initialised (a few at a time, as each would on its own
+        CPU), the `warm` ones having answered one request each (a refused bid)."""
+        started: list[Instance] = []
+        for first in range(0, fresh + warm, 2):
+            batch = [
+                Instance(self.task, self.env, len(self.instances) + i)
+                for i in range(min(2, fresh + warm - first))
+            ]
+            self.instances += batch
+            await asyncio.gather(*(instance.start() for instance in batch))
+            started += batch
+        for instance in started[:warm]:
             await instance.invoke(self.event("POST", path, token, b'{"amount":"0.01"}'))
-            self._idle.append(instance)
+        self._idle += started
 
     def event(self, method: str, path: str, token: str, body: bytes) -> dict[str, Any]:
         auction_id = path.split("/")[3]
@@ -228,14 +252,20 @@ class Dispatcher:
         """(status, body, the arrival stamp in epoch ms, whether it started a cold instance)."""
         event = self.event("POST", path, token, body)
         instance, cold = await self._instance()
+        self.in_flight[instance.number] = time.time()
         try:
             if cold:
                 waited = time.perf_counter()
                 await instance.start()
                 instance.cold_wait_ms = (time.perf_counter() - waited) * 1000
             response = await instance.invoke(event)
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            instance.broken = True  # Lambda retires an environment that crashed
+            raise RuntimeError(f"instance {instance.number} failed: {instance.log}") from exc
         finally:
-            await self._release(instance)
+            self.in_flight.pop(instance.number, None)
+            if not instance.broken:
+                await self._release(instance)
         arrived = int(event["requestContext"]["requestTimeEpoch"])
         return int(response["statusCode"]), response["body"].encode(), arrived, cold
 
@@ -280,13 +310,22 @@ async def _drive(
 ) -> tuple[list[tuple[float, float, int, bytes, int, bool]], list[Instance]]:
     dispatcher = Dispatcher(task, env, INSTANCES)
     try:
-        await dispatcher.warm(WARM, tokens[-1], path)
+        fresh = max(0, INSTANCES - WARM - COLD)
+        await dispatcher.prepare(fresh, WARM, tokens[-1], path)
         spare_s = ends_at - time.time() - WINDOW_MS / 1000
-        log(f"  {WARM} instances warm, {INSTANCES - WARM} to start cold; {spare_s:.1f} s to go")
+        log(
+            f"  {WARM} instances warm, {fresh} fresh, up to {INSTANCES - WARM - fresh} to start "
+            f"cold in the burst; {spare_s:.1f} s to go"
+        )
         if spare_s < 0:
             raise RuntimeError("the warm instances were not ready before the burst: raise LEAD_S")
-        bids = await _burst(dispatcher, path, tokens[:-1], ends_at, 1)
-        return bids, dispatcher.instances
+        burst = asyncio.create_task(_burst(dispatcher, path, tokens[:-1], ends_at, 1))
+        while not burst.done():
+            await asyncio.wait([burst], timeout=10)
+            if not burst.done() and time.time() > ends_at + 10:
+                stalled = {n: round(time.time() - t, 1) for n, t in dispatcher.in_flight.items()}
+                log(f"  still waiting on instances (number: seconds): {stalled}")
+        return burst.result(), dispatcher.instances
     finally:
         dispatcher.stop()
 
@@ -314,6 +353,9 @@ def run(
     log("  packaging the functions (make package)")
     bundle = package.package()
     task = lambda_task.extract(bundle, REPO_ROOT / "var" / "bench" / "lambda-burst")
+    LOGS.mkdir(parents=True, exist_ok=True)
+    for old in LOGS.glob("instance-*.log"):
+        old.unlink()
     stack = Stack(
         database_url=database_url,
         redis_url=redis_url,
@@ -425,6 +467,7 @@ def _figures(
         if got:
             to_all.append((max(got) - at) * 1000)
     cold = [i for i in instances if i.cold_wait_ms]
+    fresh_first = [i for i in instances if not i.cold_wait_ms and i.served]
     figures = {
         "bidders": snipers,
         "watchers": watchers,
@@ -439,6 +482,7 @@ def _figures(
             "max": round(max((i.cold_wait_ms for i in cold), default=0.0), 1),
         },
         "bids_per_instance": sorted((i.served for i in instances), reverse=True),
+        "instances_that_served": len(fresh_first) + len(cold),
         "bids_sent": len(bids),
         "bids_arrived_before_ends_at": sum(1 for bid in bids if bid[4] < ends_ms),
         "arrived_before_answered_after_ends_at": late_judged,

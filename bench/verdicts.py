@@ -171,7 +171,7 @@ def sniping_lambda(results: dict[str, Any]) -> dict[str, Any]:
     )
     p99 = _number(_get(results, "sniping_lambda", "bid_to_all_watchers", "p99_ms"))
     cold = _get(results, "sniping_lambda", "instances_started_cold_in_the_burst")
-    figure = "sniping burst, Lambda shape: 300 bidders in the last 2 s over 20 fresh instances"
+    figure = "sniping burst, Lambda shape: 300 bidders in the last 2 s over 20 instances"
     target = (
         "0 auction_not_live among bids that arrived before endsAt; "
         f"bid -> all watchers p99 <= {SNIPE_LAMBDA_WATCHERS_P99_MS:.0f} ms"

@@ -195,11 +195,17 @@ def test_the_store_speaks_the_protocol_as_the_real_client_does(
     bridge_url: str, services: SuiteServices
 ) -> None:
     """The same commands, pipelines, scripts and mistakes sent by the real upstash-redis
-    client (its own REST protocol code: command formatting, base64 decoding, error replies)
+    client (its own REST protocol code: command formatting, replies, error replies)
     and by `RestStore`, to the same endpoint: every reply is the same, and every error reply
     the client raises is a refusal the store raises too."""
+    # Configured as the store speaks: results as JSON strings (no base64 encoding).
     client = upstash_redis.Redis(
-        url=bridge_url, token=TOKEN, rest_retries=0, allow_telemetry=False, read_your_writes=False
+        url=bridge_url,
+        token=TOKEN,
+        rest_retries=0,
+        rest_encoding=None,
+        allow_telemetry=False,
+        read_your_writes=False,
     )
     client._http._client.close()
     client._http._client = RestConnections(bridge_url, timeout_s=2)  # type: ignore[assignment]
