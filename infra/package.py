@@ -104,6 +104,11 @@ def add_gateway_responses(template_path: Path) -> None:
 
 
 SNAPSTART_FROM = (3, 12)  # Lambda's managed Python runtimes with SnapStart: 3.12 and later
+SNAPSTART_COST = (
+    "billed for Python: a cache charge per GB-second of the function's memory for every "
+    "published version with SnapStart while it is active, and a restore charge per GB each "
+    "time an instance resumes from the snapshot (docs/performance-lean.md)"
+)
 ALIAS = "live"  # what API Gateway invokes once versions are published (SnapStart needs them)
 
 
@@ -130,11 +135,16 @@ def add_snapstart(template_path: Path) -> None:
     runtime = function["Runtime"]
     if runtime_version(runtime) < SNAPSTART_FROM:
         resources["APIHandler"]["Metadata"] = {
-            "SnapStart": f"off: Lambda offers SnapStart for Python from 3.12; this is {runtime}"
+            "SnapStart": f"off: Lambda offers SnapStart for Python from 3.12; this is {runtime}",
+            "SnapStartCost": f"when on: {SNAPSTART_COST}",
         }
     else:
         function["SnapStart"] = {"ApplyOn": "PublishedVersions"}
         function["AutoPublishAlias"] = ALIAS
+        resources["APIHandler"]["Metadata"] = {
+            "SnapStart": f"on, for published versions behind the alias {ALIAS}",
+            "SnapStartCost": SNAPSTART_COST,
+        }
         api = resources["RestAPI"]["Properties"]["DefinitionBody"]
         for methods in api["paths"].values():
             for spec in methods.values():

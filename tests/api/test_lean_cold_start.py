@@ -40,9 +40,9 @@ HEAVY = (
 
 # The one part of the mail package a cold bid does load, and why: pg8000 and scramp (its SCRAM
 # authentication) each look up their own version at import (`importlib.metadata.version`),
-# and importlib.metadata reads distribution metadata with `email.message`. Exactly what
-# `import importlib.metadata` loads; any other part (the parser http.client uses, MIME,
-# smtplib's) means our code reached for the mail package, and fails here.
+# and importlib.metadata parses a distribution's METADATA file as a mail message. Exactly what
+# `importlib.metadata.version()` loads; any other part (MIME, the generator, smtplib's
+# headerregistry) means our code reached for the mail package, and fails here.
 EMAIL_BY_METADATA = frozenset(
     {
         "email",
@@ -53,9 +53,11 @@ EMAIL_BY_METADATA = frozenset(
         "email.charset",
         "email.encoders",
         "email.errors",
+        "email.feedparser",
         "email.header",
         "email.iterators",
         "email.message",
+        "email.parser",
         "email.quoprimime",
         "email.utils",
     }

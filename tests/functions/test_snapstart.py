@@ -57,6 +57,8 @@ def test_a_python_312_template_snapshots_published_versions_behind_an_alias(
     api = after["Resources"]["APIHandler"]["Properties"]
     assert api["SnapStart"] == {"ApplyOn": "PublishedVersions"}
     assert api["AutoPublishAlias"] == package.ALIAS
+    said = after["Resources"]["APIHandler"]["Metadata"]
+    assert "restore" in said["SnapStartCost"] and "cache" in said["SnapStartCost"]
     uris = [
         spec["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
         for methods in after["Resources"]["RestAPI"]["Properties"]["DefinitionBody"][
