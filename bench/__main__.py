@@ -11,7 +11,10 @@
   p99, beside the hot auction's at 32 bidders (bench/many_auctions.py);
 - sniping burst: 300 bidders fire in the last 2 s of one auction (soft close off) while
   watchers follow it over WebSocket: no bid that left >= 20 ms before endsAt refused
-  `auction_not_live`, bid -> every watcher p99 (bench/sniping.py);
+  `auction_not_live`, bid -> every watcher p99 (bench/sniping.py); and the same burst in the
+  Lambda shape: through a stand-in for API Gateway (the arrival stamp) onto at most 20
+  instances of the extracted bundle, most of them started cold during the burst: none that
+  arrived before endsAt refused `auction_not_live` (bench/sniping_lambda.py);
 - fan-out: bid accepted -> client received, for 1,000 and 10,000 WebSocket clients in one room
   (bench/fanout.py), and memory per idle connection; and 10,000 clients split over two socket
   nodes (two processes) in one room;
@@ -50,6 +53,7 @@ from bench import (
     photo_memory,
     redis_floor,
     sniping,
+    sniping_lambda,
     suspension,
 )
 from bench import search as search_bench
@@ -101,6 +105,7 @@ SCENARIOS = (
     "hot_auction",
     "many_auctions",
     "sniping",
+    "sniping_lambda",
     "fan_out",
     "fan_out_two_nodes",
     "search",
@@ -142,6 +147,8 @@ def main(argv: list[str] | None = None) -> None:
         people = max(BIDDERS)
         if "sniping" in chosen:
             people = max(people, sniping.SNIPERS)
+        if "sniping_lambda" in chosen:
+            people = max(people, sniping_lambda.SNIPERS + 1)
         if "many_auctions" in chosen:
             people = max(people, many_auctions.BIDDERS)
         tokens, seller = setup_database(database_url, people)
@@ -170,6 +177,8 @@ def main(argv: list[str] | None = None) -> None:
             results["many_auctions"] = many_auctions.run(database_url, redis_url, tokens, seller)
         if "sniping" in chosen:
             results["sniping"] = sniping.run(database_url, redis_url, tokens, seller)
+        if "sniping_lambda" in chosen:
+            results["sniping_lambda"] = sniping_lambda.run(database_url, redis_url, tokens, seller)
         if "fan_out" in chosen:
             log("\n== fan-out ==")
             results["fan_out"] = fan_out(redis_url, database_url)

@@ -2,8 +2,8 @@
 read-only directory (`infra.lambda_task`), a fresh interpreter with nothing on its path but the
 bundle and the standard library (-S), `import app` and a first bid answered (POST
 /api/auctions/{id}/bids by a signed-in bidder on a live auction whose Redis state the bid
-seeds: the whole bid path, cold; median of 7). Also the modules imported, by package, for the
-profile of a miss."""
+PostgreSQL has and Redis was given, as an auction's creation gives it: the whole bid path, cold;
+median of 7). Also the modules imported, by package, for the profile of a miss."""
 
 from __future__ import annotations
 
@@ -54,6 +54,13 @@ print(json.dumps({"import_ms": (t1 - t0) * 1000, "first_request_ms": (t2 - t1) *
 """
 
 
+def plaintext(database_url: str) -> str:
+    """The URL with `sslmode=disable` unless it names a mode."""
+    if "sslmode=" in database_url:
+        return database_url
+    return f"{database_url}{'&' if '?' in database_url else '?'}sslmode=disable"
+
+
 def run(database_url: str, redis_url: str, tokens: list[str], seller: uuid.UUID) -> dict[str, Any]:
     """The deployed bundle as Lambda runs it: `make package`'s zip extracted into a read-only
     directory, a fresh interpreter with nothing on its path but the bundle and the standard
@@ -62,6 +69,8 @@ def run(database_url: str, redis_url: str, tokens: list[str], seller: uuid.UUID)
     from infra import lambda_task, package
     from infra.bridge import serve_in_thread
     from shared.adapters.tokens import dev_secret
+    from shared.services import auction_state, moderation
+    from shared.services.context import for_socket_node
     from shared.settings import load_settings
 
     log("  packaging the functions (make package) to measure the code as it is now")
@@ -75,17 +84,26 @@ def run(database_url: str, redis_url: str, tokens: list[str], seller: uuid.UUID)
         "PYTHONDONTWRITEBYTECODE": "1",
         "APP_ENV": "test",
         "LOG_LEVEL": "WARNING",
-        "DATABASE_URL": database_url,
+        # The local PostgreSQL speaks no TLS: said in the URL, as a deploy to such a server
+        # would (without it pg8000 offers TLS first, loading the CA bundle to do so).
+        "DATABASE_URL": plaintext(database_url),
         "UPSTASH_REDIS_REST_URL": f"http://127.0.0.1:{bridge.server_address[1]}",
         "UPSTASH_REDIS_REST_TOKEN": "cold-token",
         # The bidders' tokens are HS256 under the local dev secret; the bundle trusts them as
         # a Supabase project's (legacy JWT secret) tokens: its read-only task has no var/.
         "SUPABASE_JWT_SECRET": dev_secret(load_settings()),
     }
+    # The auction's state in Redis, as creating an auction writes it (the bench makes its
+    # auctions in PostgreSQL only), and the suspended set a running Redis holds: the cold
+    # bid is an ordinary first bid, not a recovery from a flushed Redis (which rebuilds both
+    # through the ORM).
+    seeding = for_socket_node(load_settings(DATABASE_URL=database_url, REDIS_URL=redis_url))
+    moderation.load_suspended(seeding)
     samples = []
     try:
         for i in range(7):
             auction_id = new_auction(database_url, seller)
+            auction_state.rebuild(seeding, auction_id)
             out = subprocess.run(
                 [sys.executable, "-S", "-c", COLD_START_PROBE, str(auction_id), tokens[i]],
                 cwd=task,
@@ -99,6 +117,7 @@ def run(database_url: str, redis_url: str, tokens: list[str], seller: uuid.UUID)
                 raise RuntimeError(f"the cold bid was answered {sample['status']}: {out.stdout}")
             samples.append(sample)
     finally:
+        seeding.close()
         bridge.shutdown()
         bridge.server_close()
     samples.sort(key=lambda s: s["import_ms"] + s["first_request_ms"])

@@ -351,7 +351,7 @@ def api_cpu_per_bid_us(bids: int = 20_000) -> float:
     signed, as `bidding.place_bid` does for every bid; a third of the bids are a proxy's
     answered bid (two entries, a commitment each). Median of 5 runs of `bids`."""
     from shared.adapters.redis_records import BidRecord
-    from shared.services import ledger as product_ledger
+    from shared.services import receipts
     from shared.settings import load_settings
 
     settings = load_settings(LEDGER_SIGNING_KEY=SEED)
@@ -374,15 +374,15 @@ def api_cpu_per_bid_us(bids: int = 20_000) -> float:
              "arrivedAt": 1_790_000_000_000 + i, "endsAt": 1_790_003_600_000,
              "ledgerSecret": secret, "sellerId": "seller"}
         )  # fmt: skip
-    product_ledger.signer(settings)  # the key is read once per process
+    receipts.signer(settings)  # the key is read once per process
     parsed = [BidRecord.from_dict(r) for r in records]  # (the bid path reads it anyway)
     runs = []
     for _ in range(5):
         started = time.process_time()
         for n in range(bids):
             record = parsed[n % len(parsed)]
-            entries = product_ledger.entries_of(record)
-            product_ledger.receipt(settings, record.auction_id, entries[0])
+            entries = receipts.entries_of(record)
+            receipts.receipt(settings, record.auction_id, entries[0])
         runs.append((time.process_time() - started) / bids * 1e6)
     return round(statistics.median(runs), 1)
 

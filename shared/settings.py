@@ -1,6 +1,12 @@
-"""Every environment variable the system reads, in one pydantic-settings class.
+"""Every environment variable the platform reads, in one pydantic class.
 
 A wrong value stops the start with one line naming the variable (`load_settings`).
+
+The class reads the environment itself (`_from_environ`: each field's variable by its alias,
+as a string, the way pydantic-settings would hand it over) rather than through
+pydantic-settings: that package costs a cold function ~20 modules and tens of milliseconds
+(its dotenv, argparse and cloud-provider sources) for a job of a dozen lines. The fields, their
+validators and the one-line errors are the same ones for every process.
 """
 
 from __future__ import annotations
@@ -20,8 +26,15 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from shared.domain.sources import hash_key
 
@@ -63,8 +76,14 @@ def _parsed_rate(text: str) -> RateLimit:
     return RateLimit.parse(text)
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=True)
+class Settings(BaseModel):
+    """`Settings(NAME=value, ...)`: the environment, with the given variables (by their
+    names, e.g. `APP_ENV`) in place of the environment's."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**_from_environ(values))
 
     # Production unless told otherwise: an image given only a DATABASE_URL must never seed demo
     # users into it. `make run` says development and `make test` says test.
@@ -351,6 +370,31 @@ class Settings(BaseSettings):
     @property
     def var_dir(self) -> Path:
         return REPO_ROOT / "var"
+
+
+def _variables(name: str, info: Any) -> tuple[str, ...]:
+    """The environment variables a field reads, in order of precedence."""
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return tuple(str(choice) for choice in alias.choices)
+    return (str(alias or info.alias or name),)
+
+
+def _from_environ(given: dict[str, Any]) -> dict[str, Any]:
+    """Each field's value from the environment (names case-sensitive; the first of a field's
+    variables that is set wins), unless `given` names one of that field's variables: then
+    what was given stands for the field."""
+    values = dict(given)
+    environ = os.environ
+    for name, info in Settings.model_fields.items():
+        variables = _variables(name, info)
+        if any(variable in given for variable in variables):
+            continue
+        for variable in variables:
+            if variable in environ:
+                values[variable] = environ[variable]
+                break
+    return values
 
 
 def _absolute_url(value: str, schemes: tuple[str, ...]) -> str:

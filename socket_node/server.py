@@ -37,6 +37,7 @@ from shared.adapters.tokens import InvalidToken, KeysUnavailable, Principal, Ver
 from shared.logs import configure_logging
 from shared.services import auction_state
 from shared.services.context import Context, for_socket_node
+from shared.services.unknown_auctions import UnknownAuctions
 from shared.settings import Settings, settings_or_exit
 from socket_node import background, feed
 from socket_node.http_routes import HttpRoutes
@@ -191,7 +192,7 @@ class SocketNode:
         self.dropped_slow = 0
         # A flood of joins to made-up ids costs neither a database round trip nor a worker
         # thread each.
-        self.unknown_auctions = auction_state.UnknownAuctions()
+        self.unknown_auctions = UnknownAuctions()
         self.rebuilds = asyncio.Semaphore(REBUILDS_AT_ONCE)
         self.refused_connections = 0
         self.metrics = NodeMetrics(self)  # GET /metrics, GET /admin/metrics

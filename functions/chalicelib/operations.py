@@ -13,12 +13,12 @@ import orjson
 from chalice.app import Blueprint, Chalice, Request, Response
 from pydantic import BaseModel, ValidationError
 
-from shared.adapters.db import DB_ERRORS
+from shared.adapters.db import db_errors
 from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.domain.errors import DomainError, FieldError, ValidationFailed
 from shared.domain.principal import ANONYMOUS, Principal, Viewer
 from shared.domain.sources import DEVICE_HEADER, Mark, marks_of
-from shared.services import moderation, rate_limits, sources, users
+from shared.services import users
 
 from . import request_state, runtime
 from .auth import authenticate, caller
@@ -167,11 +167,15 @@ def source_marks(request: Request) -> tuple[Mark, ...]:
 def remember_source(request: Request, user_id: str) -> None:
     """A seller's write's source marks, kept for the shill signals (a bid's ride in its
     record instead: `bidding.place_bid(marks=...)`)."""
+    from shared.services import sources
+
     sources.remember_now(runtime.context(), user_id, source_marks(request))
 
 
-# What a dependency's outage raises: answered 503 (a pool timeout too), never 500.
-_DEPENDENCY_DOWN: tuple[type[BaseException], ...] = (*DB_ERRORS, StoreUnavailable)
+def _dependency_down() -> tuple[type[BaseException], ...]:
+    """What a dependency's outage raises: answered 503 (a pool timeout too), never 500.
+    Evaluated as an exception is matched: SQLAlchemy's errors once SQLAlchemy is loaded."""
+    return (*db_errors(), StoreUnavailable)
 
 
 def operation(
@@ -259,6 +263,8 @@ def operation(
                 if roles and (principal is None or principal.role not in roles):
                     raise DomainError("forbidden", f"This needs the role {' or '.join(roles)}")
                 if op.rate_group is not None:
+                    from shared.services import rate_limits
+
                     rate_limits.take_write_token(
                         runtime.context(),
                         op.rate_group,
@@ -266,6 +272,8 @@ def operation(
                         principal.user_id if principal is not None else None,
                     )
                 elif principal is not None and method != "GET" and not suspension_checked_by_view:
+                    from shared.services import moderation
+
                     moderation.refuse_if_suspended(runtime.context(), principal.user_id)
                 call = Call(request, principal, params=params)
                 if query is not None:
@@ -277,7 +285,7 @@ def operation(
                     remember_source(request, principal.user_id)
             except DomainError as exc:
                 return problem_response(exc)
-            except _DEPENDENCY_DOWN as exc:
+            except _dependency_down() as exc:
                 log.warning(
                     orjson.dumps({"event": "dependency_down", "error": str(exc)[:300]}).decode()
                 )

@@ -28,6 +28,16 @@ def context() -> Context:
     return _context
 
 
+def close_connections() -> None:
+    """Close every open connection (PostgreSQL's pools and hot lane, the REST connections to
+    Redis) and keep the rest; the next request opens what it needs again. A snapshot must
+    hold none (`snapstart`)."""
+    with _lock:
+        if _context is not None:
+            _context.db.dispose()
+            _context.store.close()
+
+
 def reset() -> None:
     """Forget the Context (tests that change the environment)."""
     global _context

@@ -12,15 +12,17 @@ reader goes through the classes here instead of reading dict keys in several fil
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from shared.adapters import keys
-from shared.adapters.orm import Auction
 from shared.domain.money import to_minor
 from shared.domain.schedule import Entries
 from shared.domain.times import to_ms
+
+if TYPE_CHECKING:
+    from shared.adapters.orm import Auction
 
 # [[schedule key, due ms or None]]: entries to place (or, None, to remove).
 ScheduleWire = list[tuple[str, int | None]]

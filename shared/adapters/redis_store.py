@@ -179,17 +179,17 @@ def _dropped(sock: socket.socket) -> bool:
 
 
 class RestConnections:
-    """The HTTP under the upstash-redis client: keep-alive HTTP/1.1 connections (one per
+    """The HTTP under `RestStore`: keep-alive HTTP/1.1 connections (one per
     caller at a time, a LIFO pool: the API server runs a thread per connection), each with a
     timeout, responses parsed by `httptools` (llhttp, the parser uvicorn uses).
 
-    It plugs into the client's one seam below its public methods: `SyncHttpClient._client`,
-    of which the client calls `post(url, headers=..., json=...)`, then `headers.get(...)` and
-    `json()` on the answer, and `close()` (upstash-redis is pinned; `tests/adapters/
-    test_rest_connections.py` fails if that seam moves). Why not a stock client: per call, the
-    client's own httpx.Client costs ~575 µs of CPU here and the standard library's
-    http.client ~150 µs (most of it parsing headers with the email package); this ~45 µs, on a
-    path whose whole budget is ~600 µs (bench `api_cpu`)."""
+    It has the shape of the upstash-redis client's seam below its public methods
+    (`SyncHttpClient._client`: `post(url, headers=..., json=...)`, then `headers.get(...)` and
+    `json()` on the answer, and `close()`), so the protocol test can run that client over it
+    too. Why not a stock client: per call, the upstash-redis client's own httpx.Client costs
+    ~575 µs of CPU here and the standard library's http.client ~150 µs (most of it parsing
+    headers with the email package); this ~45 µs, on a path whose whole budget is ~600 µs
+    (bench `api_cpu`)."""
 
     def __init__(self, url: str, *, timeout_s: float, keep: int = 64) -> None:
         parts = urlsplit(url)
@@ -247,15 +247,33 @@ class RestConnections:
             self._idle.pop().close()
 
 
-class RestStore(ScriptRunner):
-    """Upstash REST through the real `upstash-redis` client (its REST protocol, base64
-    decoding and error replies), over `RestConnections`.
+class RestError(Exception):
+    """An error reply of the REST protocol (`{"error": "..."}`): Redis's own (a script error,
+    NOSCRIPT) or the endpoint's refusal (Unauthorized, the bridge's "redis unavailable")."""
 
-    The client's defaults are wrong for a bid path: its httpx client has no timeout and it
-    retries a failed request once after 3 s. Here: 2 s per request, one retry after 50 ms.
-    A retried request can reach Redis twice; every write script is idempotent for that reason
-    (the bid script keys on the bid id / Idempotency-Key). The retries are ours, not the
-    client's, so that a failure says whether any attempt may have reached Redis.
+
+def _reply(answer: dict[str, Any]) -> Any:
+    if answer.get("error"):
+        raise RestError(answer["error"])
+    return answer["result"]
+
+
+class RestStore(ScriptRunner):
+    """Redis over Upstash's REST protocol: a command is a JSON array POSTed to the endpoint
+    with the token as a Bearer (a pipeline: an array of them to `/pipeline`); the answer is
+    `{"result": ...}` or `{"error": "..."}`. Spoken here over
+    `RestConnections` as the upstash-redis client speaks it (`tests/adapters/
+    test_rest_protocol.py` sends the same commands through that client and through this store
+    to the same endpoint and compares every reply and refusal).
+
+    Why not through the client itself: importing upstash-redis imports httpx, httpcore,
+    anyio and asyncio (its async client), ~90 modules; on a cold function that was most of
+    the first bid's time, for a protocol of a dozen lines (docs/performance-lean.md).
+
+    The client's defaults were wrong for a bid path anyway (no timeout; one retry after 3 s).
+    Here: 2 s per request, one retry after 50 ms. A retried request can reach Redis twice;
+    every write script is idempotent for that reason (the bid script keys on the bid id /
+    Idempotency-Key). A failure says whether any attempt may have reached Redis.
     """
 
     def __init__(
@@ -267,26 +285,19 @@ class RestStore(ScriptRunner):
         retries: int = 1,
         retry_interval_s: float = 0.05,
     ) -> None:
-        from upstash_redis import Redis
-
         self._retries = retries
         self._retry_interval_s = retry_interval_s
-        self._client = Redis(
-            url=url,
-            token=token,
-            rest_retries=0,
-            allow_telemetry=False,
-            read_your_writes=False,
-        )
-        self._client._http._client.close()  # its own httpx.Client, never used
-        # Duck-typed into the seam the client's SyncHttpClient calls (see RestConnections).
-        self._client._http._client = RestConnections(url, timeout_s=timeout_s)  # type: ignore[assignment]
+        self._url = url.rstrip("/")
+        # Results as JSON strings, not base64 (`Upstash-Encoding: base64`, the client's
+        # default, which keeps bytes that are not UTF-8 intact): everything this platform
+        # keeps in Redis is UTF-8 text it wrote itself, and decoding ~20 base64 strings was
+        # an eighth of an auction read's CPU.
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self.connections = RestConnections(url, timeout_s=timeout_s)
 
     @staticmethod
     def _classify(exc: Exception) -> type[Exception] | None:
-        from upstash_redis.errors import UpstashError
-
-        if isinstance(exc, UpstashError):
+        if isinstance(exc, RestError):
             text = str(exc)
             if "outcome unknown" in text:  # the bridge sent it to Redis and heard nothing
                 return OutcomeUnknown
@@ -295,7 +306,7 @@ class RestStore(ScriptRunner):
             return StoreError  # an answer: Redis's own (a script error, NOSCRIPT...) or a refusal
         if isinstance(exc, NotSent):
             return StoreUnavailable  # no request left this process
-        if isinstance(exc, httptools.HttpParserError | OSError | ValueError):
+        if isinstance(exc, httptools.HttpParserError | OSError | ValueError | KeyError):
             # A read timeout, a connection dropped mid-request, an answer that is not the
             # protocol (a proxy's error page): the request may have run.
             return OutcomeUnknown
@@ -306,31 +317,27 @@ class RestStore(ScriptRunner):
             run, self._classify, retries=self._retries, interval_s=self._retry_interval_s
         )
 
-    # The client's public methods reshape replies by command name (HGETALL to a dict...);
-    # its transport below them speaks the REST protocol and decodes base64, nothing more.
+    def _post(self, url: str, body: list[Any]) -> Any:
+        answer = self.connections.post(url, headers=self._headers, json=body).json()
+        if not isinstance(answer, dict | list):
+            raise ValueError(f"not a REST answer: {answer!r:.200}")
+        return answer
+
     def command(self, *args: str | int | float) -> Any:
-        client = self._client
-        return self._call(
-            lambda: client._http.execute(
-                url=client._url, headers=client._headers, command=list(args)
-            )
-        )
+        body = list(args)  # strings and numbers as JSON values, as the client sends them
+        return self._call(lambda: _reply(self._post(self._url, body)))
 
     def pipeline(self, commands: list[list[str | int | float]]) -> list[Any]:
-        client = self._client
-        return list(
-            self._call(
-                lambda: client._http.execute(
-                    url=f"{client._url}/pipeline",
-                    headers=client._headers,
-                    command=commands,
-                    from_pipeline=True,
-                )
-            )
-        )
+        body = [list(command) for command in commands]
+
+        def run() -> list[Any]:
+            answers = self._post(f"{self._url}/pipeline", body)
+            return [_reply(answer) for answer in answers]
+
+        return list(self._call(run))
 
     def close(self) -> None:
-        self._client.close()  # type: ignore[no-untyped-call]
+        self.connections.close()
 
 
 class TcpStore(ScriptRunner):

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
-from functools import cache
 
 import orjson
 from sqlalchemy import func, update
@@ -26,34 +24,18 @@ from shared.adapters.orm import Auction, Bid, ProxyMaximum
 from shared.adapters.redis_records import BidRecord
 from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.domain.events import BidAccepted, BoughtNow
-from shared.domain.ledger.entries import LedgerEntry
 from shared.domain.money import from_minor
 from shared.domain.times import from_ms
 from shared.domain.vocabulary import OPEN_STATUSES
 from shared.logs import Event
 from shared.services import ledger, outbox, records, retractions, sales, sources
+from shared.services.bid_rows import bid_rows, store_bids_now
 from shared.services.context import Context
 from shared.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-
-def _bid_rows(record: BidRecord) -> list[dict[str, object]]:
-    created = from_ms(record.at_ms)
-    auction_id = uuid.UUID(record.auction_id)
-    return [
-        {
-            "id": uuid.UUID(b.id),
-            "auction_id": auction_id,
-            "bidder_id": uuid.UUID(b.bidder_id),
-            "amount": from_minor(b.amount),
-            "round": record.round,
-            "seq": b.seq,
-            "is_proxy": b.is_proxy,
-            "created_at": created,
-        }
-        for b in record.bids
-    ]
+__all__ = ["drain", "intake", "store_bids", "store_bids_now", "store_rule_changes"]
 
 
 def store_bids(session: Session, record: BidRecord) -> None:
@@ -61,51 +43,9 @@ def store_bids(session: Session, record: BidRecord) -> None:
     if not record.bids:
         return
     session.execute(
-        insert(Bid).values(_bid_rows(record)).on_conflict_do_nothing(index_elements=["id"])
+        insert(Bid).values(bid_rows(record)).on_conflict_do_nothing(index_elements=["id"])
     )
     ledger.store_entries(session, record.auction_id, ledger.entries_of(record))
-
-
-_BID_COLUMNS = ("id", "auction_id", "bidder_id", "amount", "round", "seq", "is_proxy", "created_at")
-
-
-_ENTRY_COLUMNS = ("auction_id", "idx", "entry", "leaf_hash")
-
-
-def _values(columns: tuple[str, ...], count: int, prefix: str = "") -> str:
-    return ", ".join(
-        "(" + ", ".join(f":{prefix}{column}{i}" for column in columns) + ")" for i in range(count)
-    )
-
-
-@cache
-def _insert_bids(count: int, entries: int = 0) -> str:
-    """One INSERT of `count` bids (a proxy's answer places two), idempotent by bid id; with
-    `entries`, their ledger entries in the same statement (idempotent by index), so the
-    bid rows and the entries their receipts promise land together or not at all."""
-    bids = (
-        f"INSERT INTO bids ({', '.join(_BID_COLUMNS)}) VALUES {_values(_BID_COLUMNS, count)} "
-        "ON CONFLICT (id) DO NOTHING"
-    )
-    if not entries:
-        return bids
-    return (
-        f"WITH placed AS ({bids}) INSERT INTO ledger_entries ({', '.join(_ENTRY_COLUMNS)}) "
-        f"VALUES {_values(_ENTRY_COLUMNS, entries, 'e')} ON CONFLICT (auction_id, idx) DO NOTHING"
-    )
-
-
-def store_bids_now(ctx: Context, record: BidRecord, entries: Sequence[LedgerEntry] = ()) -> None:
-    """The bid handler's insert: one prepared statement on the hot lane, in autocommit (one
-    round trip, no BEGIN or COMMIT: pg8000 sends a parameterised statement in three round
-    trips, a prepared one in one), the bids' ledger entries with them. Raises DB_ERRORS."""
-    rows = _bid_rows(record)
-    if not rows:
-        return
-    params = {f"{column}{i}": row[column] for i, row in enumerate(rows) for column in row}
-    for i, row in enumerate(ledger.entry_rows(record.auction_id, entries)):
-        params.update({f"e{column}{i}": row[column] for column in _ENTRY_COLUMNS})
-    ctx.db.lane.run(_insert_bids(len(rows), len(entries)), **params)
 
 
 def store_rule_changes(session: Session, record: BidRecord) -> None:

@@ -19,30 +19,39 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from shared.adapters import keys
-from shared.adapters.db import DB_ERRORS
+from shared.adapters.db import db_errors
 from shared.adapters.redis_records import BidRecord
 from shared.adapters.redis_store import OutcomeUnknown, Script, StoreUnavailable, load_script
 from shared.domain.errors import DomainError
 from shared.domain.ledger.entries import LedgerEntry
 from shared.domain.money import to_minor
 from shared.domain.sources import Mark, MarkKind
-from shared.services import auction_state, bid_intake, blocks, ledger, moderation, outbox
-from shared.services.context import Context
-from shared.settings import Settings
+from shared.services import receipts
+from shared.services.bid_rows import store_bids_now
+from shared.services.unknown_auctions import UnknownAuctions
+
+if TYPE_CHECKING:
+    from shared.services.context import Context
+    from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 ANSWER_NAMESPACE = uuid.UUID("0b7f3b1e-5d2c-4a8e-8f1a-3c6d9e2b7a10")
 RETRY_AFTER_S = 1  # an outage's answer: retry soon, with the same Idempotency-Key
 
+# What only the rare turns of a bid need (a buy-now sale, a proxy maximum or a soft-close move
+# to record, a state or the suspended set to rebuild from PostgreSQL) is imported when they
+# come: those modules load SQLAlchemy, which an ordinary bid (Redis, then one insert on the hot
+# lane) never needs; a cold function's first bid is answered without it.
+
 # A bid naming an auction PostgreSQL just said does not exist costs one script (which charges
 # the bidder's lookup bucket) and no database read.
-_unknown_auctions = auction_state.UnknownAuctions()
+_unknown_auctions = UnknownAuctions()
 
 
 @dataclass(frozen=True)
@@ -247,6 +256,8 @@ def _missing(body: str) -> str:
 
 def _load_suspended(ctx: Context) -> None:
     """The suspended set from PostgreSQL; an outage on the way is `unavailable`."""
+    from shared.services import moderation
+
     try:
         moderation.load_suspended(ctx)
     except StoreUnavailable as exc:
@@ -261,6 +272,8 @@ def _load_suspended(ctx: Context) -> None:
 def _load_blocked(ctx: Context, state_key: str) -> None:
     """The seller's blocked set from PostgreSQL, and its name into a state written before the
     state named it; an outage on the way is `unavailable`."""
+    from shared.services import blocks
+
     try:
         seller_id = ctx.store.command("HGET", state_key, "sellerId")
         if seller_id:
@@ -281,6 +294,8 @@ def _load_blocked(ctx: Context, state_key: str) -> None:
 
 def _rebuild(ctx: Context, auction_id: uuid.UUID) -> bool:
     """The state from PostgreSQL; an outage on the way is `unavailable` (nothing placed)."""
+    from shared.services import auction_state
+
     try:
         return auction_state.rebuild(ctx, auction_id)
     except StoreUnavailable as exc:
@@ -324,21 +339,27 @@ def place_bid(
         raise _refusal(result)
 
     record = BidRecord.from_dict(result["record"])
-    entries = ledger.entries_of(record)
+    entries = receipts.entries_of(record)
     try:
         if record.buy_now:
+            from shared.services import bid_intake
+
             with ctx.db.session() as session:
                 bid_intake.intake(session, ctx, record)
         else:
-            bid_intake.store_bids_now(ctx, record, entries)
+            store_bids_now(ctx, record, entries)
             if record.has_rule_changes:  # rare: a maximum, a soft-close move
+                from shared.services import bid_intake
+
                 with ctx.db.session() as session:
                     bid_intake.store_rule_changes(session, record)
-    except DB_ERRORS as exc:
+    except db_errors() as exc:
         # Acknowledged all the same: the outbox record is drained once PostgreSQL is back.
         log.warning("bid %s stored in the outbox only: %s", result["bid"]["id"], exc)
     else:
         if record.buy_now:
+            from shared.services import outbox
+
             outbox.relay(ctx)
 
     return BidReceipt(
@@ -361,5 +382,5 @@ def _receipt(
     entry, not the caller's)."""
     for row, entry in zip(record.bids, entries, strict=False):
         if row.id == bid_id:
-            return ledger.receipt(ctx.settings, record.auction_id, entry)
+            return receipts.receipt(ctx.settings, record.auction_id, entry)
     return None

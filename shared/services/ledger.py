@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, select, text, tuple_
@@ -26,7 +25,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from shared.adapters.ledger_signer import LedgerSigner
 from shared.adapters.orm import (
     Auction,
     Bid,
@@ -41,7 +39,6 @@ from shared.adapters.redis_records import BidRecord
 from shared.domain.errors import DomainError, invalid
 from shared.domain.ledger import merkle
 from shared.domain.ledger.entries import (
-    EntryKind,
     LedgerEntry,
     PlacedEntry,
     decimal_text,
@@ -53,72 +50,17 @@ from shared.domain.money import from_minor, to_minor
 from shared.domain.times import from_ms
 from shared.domain.vocabulary import OPEN_STATUSES
 from shared.services.context import Context
+
+# (re-exported: the log's keeper is where its callers look for its key and entries)
+from shared.services.receipts import entries_of as entries_of
+from shared.services.receipts import entry_rows as entry_rows
+from shared.services.receipts import signer as signer
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 PAGE_MAX = 1000  # entries per page of GET .../ledger
 RECENT_WINDOW = "10 minutes"  # the ticker looks for grown logs among entries this recent
-
-
-@lru_cache(maxsize=4)
-def _signer(seed: str, host: str) -> LedgerSigner:
-    return LedgerSigner(seed, host)
-
-
-def signer(settings: Settings) -> LedgerSigner:
-    """The ledger's key, named after the platform's host (as its logs are)."""
-    return _signer(settings.ledger_seed, settings.ledger_host)
-
-
-# -- entries --------------------------------------------------------------------------------
-
-
-def placed_of(record: BidRecord) -> list[PlacedEntry]:
-    """What each placed row of the script's record becomes in the log (in order)."""
-    arrived = record.arrived_ms if record.arrived_ms is not None else record.at_ms
-    placed = []
-    for row in record.bids:
-        if row.is_proxy:
-            placed.append(
-                PlacedEntry(
-                    "proxy",
-                    row.bidder_id,
-                    row.amount,
-                    arrived,
-                    record.at_ms,
-                    record.ends_ms,
-                    row.owner_max if row.owner_max is not None else row.amount,
-                    row.nonce or "",
-                    record.round,
-                )
-            )
-        else:
-            kind: EntryKind = "buy_now" if record.buy_now else "bid"
-            placed.append(
-                PlacedEntry(
-                    kind, row.bidder_id, row.amount, arrived, record.at_ms, record.ends_ms,
-                    round=record.round,
-                )
-            )  # fmt: skip
-    return placed
-
-
-def entries_of(record: BidRecord) -> list[LedgerEntry]:
-    """The log entries of an accepted offer (none for a record older than the ledger, or for
-    a leader's raise, which places nothing)."""
-    if not record.bids or record.bids[0].index is None or not record.ledger_secret:
-        return []
-    secret = bytes.fromhex(record.ledger_secret)
-    return ledger_entries(record.auction_id, record.bids[0].index, placed_of(record), secret)
-
-
-def entry_rows(auction_id: str, entries: Sequence[LedgerEntry]) -> list[dict[str, Any]]:
-    aid = uuid.UUID(auction_id)
-    return [
-        {"auction_id": aid, "idx": e.index, "entry": e.text, "leaf_hash": e.leaf_hash}
-        for e in entries
-    ]
 
 
 def store_entries(session: Session, auction_id: str, entries: Sequence[LedgerEntry]) -> None:
@@ -157,16 +99,6 @@ def store_maximum(session: Session, record: BidRecord) -> None:
         )
         .on_conflict_do_nothing()
     )
-
-
-def receipt(settings: Settings, auction_id: str, entry: LedgerEntry) -> dict[str, Any]:
-    """The bidder's receipt: the platform's signed promise that the entry is in the log at
-    that index within LEDGER_MMD_MS."""
-    return {
-        "index": entry.index,
-        "leafHash": base64.b64encode(entry.leaf_hash).decode(),
-        "signature": signer(settings).sign_receipt(auction_id, entry.index, entry.leaf_hash),
-    }
 
 
 def state_of(session: Session, auction: Auction) -> tuple[int, dict[tuple[str, int], str]]:

@@ -20,15 +20,13 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
-
-from shared.adapters.orm import User
 from shared.domain.principal import Principal
 from shared.domain.sellers import effective_role
-from shared.services.context import Context
+
+if TYPE_CHECKING:
+    from shared.services.context import Context
 
 ROLE_CACHE_SECS = 30.0
 
@@ -81,37 +79,41 @@ def _acting(principal: Principal, stored: str) -> Principal:
     return replace(principal, role=effective_role(token, stored), claimed_role=token)
 
 
+# One round trip on the hot lane (plain SQL, prepared once per connection): every request of
+# a signed-in user that this process has not seen lately runs it, a cold function's first bid
+# among them, which must not load SQLAlchemy for it. The row is inserted (its role seeded
+# from the token) or its email and name brought up to date (only when they changed: no
+# write, no new row version, for the same claims), and the record's role comes back. The
+# insert's own row is not in this statement's snapshot of `users`, so one of the two selects
+# answers (both, with the same role, when an existing row was updated).
+_UPSERT = """
+WITH written AS (
+    INSERT INTO users (id, email, name, role) VALUES (:id, :email, :name, :role)
+    ON CONFLICT (id) DO UPDATE
+        SET email = excluded.email, name = excluded.name, updated_at = now()
+        WHERE users.email != excluded.email OR users.name != excluded.name
+    RETURNING users.role
+)
+SELECT role FROM written UNION ALL SELECT role FROM users WHERE id = :id
+"""
+_ROLE = "SELECT role FROM users WHERE id = :id"
+
+
 def _upsert(ctx: Context, principal: Principal) -> str:
-    """One round trip: the row inserted (its role seeded from the token) or its email and name
-    brought up to date, and the record's role."""
-    user_id = uuid.UUID(principal.user_id)
-    stmt = insert(User).values(
-        id=user_id, email=principal.email, name=principal.name, role=principal.role
+    rows = ctx.db.lane.run(
+        _UPSERT,
+        id=uuid.UUID(principal.user_id),
+        email=principal.email,
+        name=principal.name,
+        role=principal.role,
     )
-    written = (
-        stmt.on_conflict_do_update(
-            index_elements=["id"],
-            set_={
-                "email": stmt.excluded.email,
-                "name": stmt.excluded.name,
-                "updated_at": func.now(),
-            },
-            where=(User.email != stmt.excluded.email) | (User.name != stmt.excluded.name),
-        )
-        .returning(User.role)
-        .cte("written")
-    )
-    # The insert's own row is not in this statement's snapshot of `users`: one of the two
-    # selects answers (both, with the same role, when an existing row was updated).
-    query = select(written.c.role).union_all(select(User.role).where(User.id == user_id))
-    with ctx.db.session() as session:
-        return str(session.execute(query).scalars().first())
+    return str(rows[0][0])
 
 
 def stored_role(ctx: Context, user_id: str) -> str | None:
     """The record's role now (None: no such user), bypassing the cache, which it refreshes."""
-    with ctx.db.session() as session:
-        role = session.scalar(select(User.role).where(User.id == uuid.UUID(user_id)))
+    rows = ctx.db.lane.run(_ROLE, id=uuid.UUID(user_id))
+    role = str(rows[0][0]) if rows else None
     if role is not None:
         with _seen_lock:
             for principal in [p for p in _seen if p.user_id == user_id]:

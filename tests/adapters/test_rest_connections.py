@@ -1,17 +1,21 @@
-"""The REST transport under the upstash-redis client (`RestConnections`): it plugs into the
-client's one seam below its public methods, keeps connections alive, and tells "never sent"
-from "sent, no answer"."""
+"""The REST transport (`RestConnections`) and protocol (`RestStore`): the store speaks the
+Upstash REST protocol exactly as the real upstash-redis client does (the same commands through
+both, to the same endpoint, give the same replies and the same refusals), keeps connections
+alive, and tells "never sent" from "sent, no answer"."""
 
 from __future__ import annotations
 
 import inspect
+import itertools
 import socket
 import threading
 import uuid
 from collections.abc import Iterator
 
 import pytest
+import redis
 import upstash_redis
+from upstash_redis.errors import UpstashError
 from upstash_redis.http import SyncHttpClient
 
 from infra.bridge import serve_in_thread
@@ -19,21 +23,13 @@ from shared.adapters.redis_store import (
     OutcomeUnknown,
     RestConnections,
     RestStore,
+    StoreError,
     StoreUnavailable,
+    load_script,
 )
 from tests.support.harness import SuiteServices
 
 TOKEN = "rest-connections-token"
-
-
-def test_the_seam_is_the_one_this_transport_was_written_against() -> None:
-    """upstash-redis is pinned; its SyncHttpClient posts through `self._client.post(url,
-    headers=..., json=...)` and reads `headers.get` and `json()`. Check this again before
-    moving the pin."""
-    assert upstash_redis.__version__ == "1.8.0"
-    source = inspect.getsource(SyncHttpClient.execute)
-    assert "self._client.post(" in source and "json=command" in source
-    assert "r.json()" in source and "r.headers.get(" in source
 
 
 @pytest.fixture
@@ -48,7 +44,7 @@ def bridge_url(services: SuiteServices) -> Iterator[str]:
 
 def test_commands_reuse_one_kept_alive_connection(bridge_url: str) -> None:
     store = RestStore(bridge_url, TOKEN)
-    transport = store._client._http._client
+    transport = store.connections
     assert isinstance(transport, RestConnections)
     assert store.command("PING") == "PONG"
     kept = list(transport._idle)
@@ -103,7 +99,7 @@ def test_a_connection_the_server_closed_is_replaced(bridge_url: str) -> None:
     one, and the command is answered."""
     store = RestStore(bridge_url, TOKEN, retry_interval_s=0)
     assert store.command("PING") == "PONG"
-    transport = store._client._http._client
+    transport = store.connections
     assert isinstance(transport, RestConnections)
     stale = transport._idle[0]
     stale.shutdown(socket.SHUT_RDWR)  # as if the server had closed it while idle
@@ -183,3 +179,91 @@ def test_a_live_connection_past_descriptor_1023_stays_pooled() -> None:
             if sock is not None:
                 sock.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_the_client_seam_is_the_one_the_transport_has_the_shape_of() -> None:
+    """upstash-redis is pinned; its SyncHttpClient posts through `self._client.post(url,
+    headers=..., json=...)` and reads `headers.get` and `json()` (what the comparison below
+    runs it over). Check this again before moving the pin."""
+    assert upstash_redis.__version__ == "1.8.0"
+    source = inspect.getsource(SyncHttpClient.execute)
+    assert "self._client.post(" in source and "json=command" in source
+    assert "r.json()" in source and "r.headers.get(" in source
+
+
+def test_the_store_speaks_the_protocol_as_the_real_client_does(
+    bridge_url: str, services: SuiteServices
+) -> None:
+    """The same commands, pipelines, scripts and mistakes sent by the real upstash-redis
+    client (its own REST protocol code: command formatting, replies, error replies)
+    and by `RestStore`, to the same endpoint: every reply is the same, and every error reply
+    the client raises is a refusal the store raises too."""
+    # Configured as the store speaks: results as JSON strings (no base64 encoding).
+    client = upstash_redis.Redis(
+        url=bridge_url,
+        token=TOKEN,
+        rest_retries=0,
+        rest_encoding=None,
+        allow_telemetry=False,
+        read_your_writes=False,
+    )
+    client._http._client.close()
+    client._http._client = RestConnections(bridge_url, timeout_s=2)  # type: ignore[assignment]
+    store = RestStore(bridge_url, TOKEN)
+
+    def by_client(*args: str | int | float) -> object:
+        return client._http.execute(url=client._url, headers=client._headers, command=list(args))
+
+    def pipelined_by_client(commands: list[list[str | int | float]]) -> object:
+        return client._http.execute(
+            url=f"{client._url}/pipeline",
+            headers=client._headers,
+            command=commands,
+            from_pipeline=True,
+        )
+
+    key = f"proto:{uuid.uuid4().hex}"
+    # What the bridge lets no client write (it serves only the product's commands), set
+    # directly: text beyond ASCII, a hash, a stream.
+    direct = redis.Redis.from_url(services.redis_url)
+    direct.set(key, "naïve ₹ bytes".encode())
+    direct.hset(f"{key}:h", mapping={"a": 1, "b": 2.5})
+    direct.xadd(f"{key}:s", {"type": "bid:placed", "data": "{}"})
+    direct.zadd(f"{key}:z", {"m": 3, "n": 1.25})
+    commands: list[list[str | int | float]] = [
+        ["PING"],
+        ["GET", key],
+        ["GET", f"{key}:missing"],
+        ["HGETALL", f"{key}:h"],
+        ["HMGET", f"{key}:h", "a", "nope", "b"],
+        ["ZRANGE", f"{key}:z", 0, -1, "WITHSCORES"],
+        ["ZSCORE", f"{key}:z", "n"],
+        ["XRANGE", f"{key}:s", "-", "+"],
+        ["LRANGE", f"{key}:missing", 0, -1],
+    ]
+    for command in commands:
+        assert store.command(*command) == by_client(*command), command
+    for first, second in itertools.pairwise(commands):
+        assert store.pipeline([first, second]) == pipelined_by_client([first, second])
+    script = load_script("place_bid")
+    direct.script_flush()
+    mistakes: list[list[str | int | float]] = [
+        ["EVALSHA", script.sha, 0],  # NOSCRIPT (flushed)
+        ["SET", key, "x"],  # not a command the bridge serves
+        ["HGETALL", key],  # WRONGTYPE
+        ["ZADD", f"{key}:z", "not-a-score", "m"],
+    ]
+    for command in mistakes:
+        with pytest.raises(UpstashError) as said:
+            by_client(*command)
+        with pytest.raises(StoreError) as refused:
+            store.command(*command)
+        assert str(refused.value) == str(said.value)
+    wrong = RestStore(bridge_url, "not-the-token", retry_interval_s=0)
+    with pytest.raises(StoreUnavailable):
+        wrong.command("PING")
+    store.close()
+    wrong.close()
+    client.close()  # type: ignore[no-untyped-call]
+    direct.delete(key, f"{key}:h", f"{key}:s", f"{key}:z")
+    direct.close()

@@ -321,6 +321,15 @@ class Gateway:
         self.events = [*self.events[-19:], event]
         return answer
 
+    def modules(self) -> list[str]:
+        """The names of every module the instance's interpreter has loaded so far."""
+        data = json.dumps({"modules": True}).encode()
+        with self._lock:
+            assert self._sock is not None, "the gateway is not started"
+            self._sock.sendall(struct.pack(">I", len(data)) + data)
+            answer = self._receive()
+        return list(answer["modules"])
+
     # -- API Gateway ---------------------------------------------------------------------
 
     def request(

@@ -10,7 +10,8 @@ Nothing of the repository is on it. Standard library only, here.
 The protocol over the socket FD: messages of a 4-byte big-endian length and a JSON object.
 First this process sends `hello` (where its modules came from, the app's route table); then
 for each `{"event", "context"}` it receives it answers `{"response"}` (what the handler
-returned) or `{"error"}` (what it raised: Lambda's function error).
+returned) or `{"error"}` (what it raised: Lambda's function error); to `{"modules": true}`
+it answers `{"modules": [...]}`, the names of every module loaded so far.
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def main() -> None:
         send(sock, {"hello": None, "error": traceback.format_exc()})
         return
     import_ms = (time.perf_counter() - started) * 1000
+    loaded_by_import = sorted(sys.modules)
     shared = importlib.import_module("shared")
     stdlib = [sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"]]
     routes = {path: sorted(methods) for path, methods in _routes(handler).items()}
@@ -106,6 +108,7 @@ def main() -> None:
                 "strays": provenance([task, runtime, *stdlib]),
                 "routes": routes,
                 "import_ms": round(import_ms, 1),
+                "modules_at_import": loaded_by_import,
                 "task_writable": _writable(task),
             }
         },
@@ -114,6 +117,9 @@ def main() -> None:
         message = receive(sock)
         if message is None:
             return
+        if message.get("modules"):  # the harness asks what this interpreter has loaded
+            send(sock, {"modules": sorted(sys.modules)})
+            continue
         try:
             response = handler(message["event"], LambdaContext(message["context"]))
         except Exception as exc:

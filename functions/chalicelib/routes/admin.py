@@ -8,7 +8,6 @@ from typing import Any
 from chalice.app import Blueprint
 
 from shared.domain.vocabulary import Role
-from shared.services import admin_actions, auctions
 
 from .. import runtime
 from ..operations import Call, operation
@@ -33,6 +32,8 @@ ADMIN = (Role.ADMIN.value,)
     errors=("unauthenticated", "forbidden", "validation_error"),
 )
 def list_all_auctions(call: Call) -> dict[str, Any]:
+    from shared.services import auctions
+
     q: AuctionListQuery = call.query
     return auctions.list_auctions(
         runtime.context(), call.viewer, status=q.status, limit=q.limit, cursor=q.cursor
@@ -58,6 +59,8 @@ def list_all_auctions(call: Call) -> dict[str, Any]:
     ),
 )
 def start_auction(call: Call) -> dict[str, Any]:
+    from shared.services import admin_actions, auctions
+
     aid = auction_id(call)
     ctx = runtime.context()
     admin_actions.start_now(ctx, aid, actor_id=call.user.user_id)
@@ -86,6 +89,8 @@ def start_auction(call: Call) -> dict[str, Any]:
     ),
 )
 def reset_auction(call: Call) -> dict[str, Any]:
+    from shared.services import admin_actions, auctions
+
     aid = auction_id(call)
     body: ResetAuction = call.body
     ctx = runtime.context()

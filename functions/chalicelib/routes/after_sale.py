@@ -9,7 +9,6 @@ from chalice.app import Blueprint
 
 from shared.domain.offers import OfferAnswer
 from shared.domain.payments import PaymentAction
-from shared.services import offers, payments
 
 from .. import runtime
 from ..operations import Call, operation
@@ -46,6 +45,8 @@ def make_offer(call: Call) -> dict[str, Any]:
     (`offer_pending`); a bidder who never bid here is 422; the highest bidder, a buyer whose
     sale was voided, or a bidder who already had an offer is `offer_not_allowed`. The offer
     expires after OFFER_WINDOW_SECS."""
+    from shared.services import offers
+
     b: MakeOffer = call.body
     return offers.make_offer(runtime.context(), auction_id(call), call.viewer, b.bidderId)
 
@@ -61,6 +62,8 @@ def make_offer(call: Call) -> dict[str, Any]:
     errors=("unauthenticated", "forbidden", "not_found"),
 )
 def list_offers(call: Call) -> dict[str, Any]:
+    from shared.services import offers
+
     return offers.list_offers(runtime.context(), auction_id(call), call.viewer)
 
 
@@ -86,6 +89,8 @@ def respond_to_offer(call: Call) -> dict[str, Any]:
     """accept: sold at the offer's amount (invoice, emails, events as any sale). reject: the
     auction stays closed and the seller may offer to another bidder. Once; not after
     expiresAt (`offer_not_pending`)."""
+    from shared.services import offers
+
     b: OfferResponse = call.body
     return offers.answer_offer(
         runtime.context(), call.params["offer_id"], call.viewer, OfferAnswer(b.action)
@@ -117,6 +122,8 @@ def payment(call: Call) -> dict[str, Any]:
     stays as issued and a credit note cancels it, the auction closes with closeReason
     `unpaid`, and a second-chance offer becomes possible. A wrong actor is 403; a wrong moment
     409 `payment_action_not_allowed`."""
+    from shared.services import payments
+
     b: PaymentRequest = call.body
     return payments.act(
         runtime.context(),

@@ -12,7 +12,6 @@ from shared.domain.auctions import AuctionDraft
 from shared.domain.errors import DomainError, invalid
 from shared.domain.marketplace import public_name
 from shared.domain.vocabulary import SortOrder
-from shared.services import auctions, bidding, search
 
 from .. import runtime
 from ..operations import Call, operation, source_marks
@@ -68,6 +67,8 @@ def auction_id(call: Call) -> uuid.UUID:
     remembers_source=True,  # a seller's write: its source, for the shill signals
 )
 def create_auction(call: Call) -> dict[str, Any]:
+    from shared.services import auctions
+
     b: CreateAuction = call.body
     draft = AuctionDraft(
         item_name=b.itemName,
@@ -106,6 +107,8 @@ def shipping_fields(terms: ShippingTerms | None) -> dict[str, Any]:
     errors=("validation_error",),
 )
 def list_auctions(call: Call) -> dict[str, Any]:
+    from shared.services import auctions, search
+
     q: AuctionSearchQuery = call.query
     criteria = search.Criteria(
         status=q.status,
@@ -133,6 +136,8 @@ def list_auctions(call: Call) -> dict[str, Any]:
     etag=True,
 )
 def get_auction(call: Call) -> dict[str, Any]:
+    from shared.services import auctions
+
     return auctions.read_auction(runtime.context(), str(auction_id(call)), call.viewer)
 
 
@@ -168,6 +173,8 @@ def get_auction(call: Call) -> dict[str, Any]:
     ),
 )
 def place_bid(call: Call) -> dict[str, Any]:
+    from shared.services import bidding
+
     b: PlaceBid = call.body
     key = call.request.headers.get("idempotency-key")
     if key is not None and not IDEMPOTENCY_KEY.match(key):
@@ -210,6 +217,8 @@ def place_bid(call: Call) -> dict[str, Any]:
     etag=True,
 )
 def list_bids(call: Call) -> dict[str, Any]:
+    from shared.services import auctions
+
     q: Page = call.query
     return auctions.list_bids(
         runtime.context(), str(auction_id(call)), limit=q.limit, cursor=q.cursor

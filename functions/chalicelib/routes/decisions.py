@@ -6,9 +6,7 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
-from shared.adapters.invoice_store import InvoiceStore
 from shared.domain.decisions import BuyerAnswer, SellerAction
-from shared.services import decisions, invoices
 
 from .. import runtime
 from ..operations import Call, operation
@@ -42,6 +40,8 @@ def decide(call: Call) -> dict[str, Any]:
     """accept: sold at the highest bid. reject: closed with no winner. counter (with an
     `amount` above the highest bid): a pending offer to the highest bidder. One decision per
     auction; the sale emails carry the PDF invoice."""
+    from shared.services import decisions
+
     b: Decision = call.body
     return decisions.decide(
         runtime.context(), auction_id(call), call.viewer, SellerAction(b.action), b.amount
@@ -68,6 +68,8 @@ def decide(call: Call) -> dict[str, Any]:
 )
 def respond_to_counter(call: Call) -> dict[str, Any]:
     """accept: sold at the counter amount. reject: closed with no winner. Once."""
+    from shared.services import decisions
+
     b: CounterResponse = call.body
     return decisions.answer_counter(
         runtime.context(), call.params["counter_id"], call.viewer, BuyerAnswer(b.action)
@@ -88,6 +90,9 @@ def get_invoice(call: Call) -> Response:
     """A plain invoice (the seller has no GSTIN) or a GST tax invoice. A tax invoice for an
     item that ships is issued at payment, with the delivery address (its state is the place
     of supply): before that, 409 `invoice_not_issued`."""
+    from shared.adapters.invoice_store import InvoiceStore
+    from shared.services import invoices
+
     ctx = runtime.context()
     name, pdf = invoices.download(
         ctx, auction_id(call), call.viewer, InvoiceStore.from_settings(ctx.settings)

@@ -10,7 +10,6 @@ from chalice.app import Blueprint
 from shared.domain import cursors
 from shared.domain.errors import DomainError
 from shared.domain.vocabulary import Role
-from shared.services import audit, jobs
 
 from .. import runtime
 from ..operations import Call, operation
@@ -41,6 +40,8 @@ def _offset(cursor: str | None) -> int:
     errors=("unauthenticated", "forbidden", "validation_error", "unavailable"),
 )
 def list_dead_jobs(call: Call) -> dict[str, Any]:
+    from shared.services import jobs
+
     q: Page = call.query
     offset = _offset(q.cursor)
     items, more = jobs.list_dead(runtime.context(), limit=q.limit, offset=offset)
@@ -61,6 +62,8 @@ def list_dead_jobs(call: Call) -> dict[str, Any]:
 def replay_dead_job(call: Call) -> dict[str, Any]:
     # Job ids hold colons, which a client may send percent-encoded (`%3A`); the local server
     # hands the parameter over as sent. No job id contains "%", so decoding is safe.
+    from shared.services import audit, jobs
+
     ctx = runtime.context()
     job_id = unquote(call.params["job_id"])
     replayed = jobs.replay_dead(ctx, job_id)

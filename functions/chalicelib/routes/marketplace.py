@@ -9,7 +9,6 @@ from chalice.app import Blueprint, Response
 
 from shared.domain.marketplace import IMAGE_TYPES, MAX_IMAGE_BYTES
 from shared.domain.vocabulary import BidState, Role
-from shared.services import me, media, seller_controls, watchlist
 
 from .. import runtime
 from ..operations import Call, operation
@@ -67,6 +66,8 @@ def no_content() -> Response:
     remembers_source=True,  # a seller's write: its source, for the shill signals
 )
 def edit_auction(call: Call) -> dict[str, Any]:
+    from shared.services import seller_controls
+
     b: EditAuction = call.body
     changes = {
         EDIT_FIELDS[name]: getattr(b, name) for name in b.model_fields_set if name != "shipping"
@@ -90,6 +91,8 @@ def edit_auction(call: Call) -> dict[str, Any]:
     remembers_source=True,  # a seller's write: its source, for the shill signals
 )
 def cancel_auction(call: Call) -> dict[str, Any]:
+    from shared.services import seller_controls
+
     b: CancelAuction = call.body
     return seller_controls.cancel(runtime.context(), auction_id(call), call.viewer, b.reason)
 
@@ -110,6 +113,8 @@ def cancel_auction(call: Call) -> dict[str, Any]:
     remembers_source=True,  # a seller's write: its source, for the shill signals
 )
 def upload_image(call: Call) -> dict[str, Any]:
+    from shared.services import media
+
     raw = call.request.raw_body or b""
     data = raw if isinstance(raw, bytes) else raw.encode("utf-8", "surrogateescape")
     return media.upload(
@@ -134,6 +139,8 @@ def upload_image(call: Call) -> dict[str, Any]:
     remembers_source=True,  # a seller's write: its source, for the shill signals
 )
 def delete_image(call: Call) -> Response:
+    from shared.services import media
+
     media.delete(runtime.context(), auction_id(call), call.params["image_id"], call.viewer)
     return no_content()
 
@@ -151,6 +158,8 @@ def delete_image(call: Call) -> Response:
     status=204,
 )
 def watch(call: Call) -> Response:
+    from shared.services import watchlist
+
     watchlist.watch(runtime.context(), auction_id(call), call.user.user_id)
     return no_content()
 
@@ -165,6 +174,8 @@ def watch(call: Call) -> Response:
     status=204,
 )
 def unwatch(call: Call) -> Response:
+    from shared.services import watchlist
+
     watchlist.unwatch(runtime.context(), auction_id(call), call.user.user_id)
     return no_content()
 
@@ -183,6 +194,8 @@ def unwatch(call: Call) -> Response:
     response=AuctionList,
 )
 def my_watchlist(call: Call) -> dict[str, Any]:
+    from shared.services import me
+
     q: Page = call.query
     return me.my_watchlist(runtime.context(), call.viewer, limit=q.limit, cursor=q.cursor)
 
@@ -198,6 +211,8 @@ def my_watchlist(call: Call) -> dict[str, Any]:
     response=MyBidList,
 )
 def my_bids(call: Call) -> dict[str, Any]:
+    from shared.services import me
+
     q: MyBidsQuery = call.query
     return me.my_bids(
         runtime.context(),
@@ -220,6 +235,8 @@ def my_bids(call: Call) -> dict[str, Any]:
     response=AuctionList,
 )
 def my_auctions(call: Call) -> dict[str, Any]:
+    from shared.services import me
+
     q: MyAuctionsQuery = call.query
     return me.my_auctions(
         runtime.context(), call.viewer, status=q.status, limit=q.limit, cursor=q.cursor
@@ -237,5 +254,7 @@ def my_auctions(call: Call) -> dict[str, Any]:
     response=PurchaseList,
 )
 def my_purchases(call: Call) -> dict[str, Any]:
+    from shared.services import me
+
     q: Page = call.query
     return me.my_purchases(runtime.context(), call.viewer, limit=q.limit, cursor=q.cursor)

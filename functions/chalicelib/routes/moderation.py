@@ -8,7 +8,6 @@ from typing import Any
 from chalice.app import Blueprint
 
 from shared.domain.vocabulary import Role
-from shared.services import moderation
 
 from .. import runtime
 from ..operations import Call, operation
@@ -32,6 +31,8 @@ ADMIN = (Role.ADMIN.value,)
     errors=("unauthenticated", "forbidden", "validation_error"),
 )
 def list_users(call: Call) -> dict[str, Any]:
+    from shared.services import moderation
+
     q: UserListQuery = call.query
     return moderation.list_users(
         runtime.context(), q=q.q, suspended=q.suspended, limit=q.limit, cursor=q.cursor
@@ -51,6 +52,8 @@ def list_users(call: Call) -> dict[str, Any]:
     errors=("unauthenticated", "forbidden", "not_found", "validation_error"),
 )
 def suspend_user(call: Call) -> dict[str, Any]:
+    from shared.services import moderation
+
     b: Suspend = call.body
     return moderation.suspend(runtime.context(), call.viewer, call.params["user_id"], b.reason)
 
@@ -67,6 +70,8 @@ def suspend_user(call: Call) -> dict[str, Any]:
     errors=("unauthenticated", "forbidden", "not_found"),
 )
 def unsuspend_user(call: Call) -> dict[str, Any]:
+    from shared.services import moderation
+
     return moderation.unsuspend(runtime.context(), call.viewer, call.params["user_id"])
 
 
@@ -83,6 +88,8 @@ def unsuspend_user(call: Call) -> dict[str, Any]:
     errors=("unauthenticated", "forbidden", "validation_error"),
 )
 def list_audit(call: Call) -> dict[str, Any]:
+    from shared.services import moderation
+
     q: AuditQuery = call.query
     return moderation.list_audit(
         runtime.context(),

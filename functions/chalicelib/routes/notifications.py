@@ -6,8 +6,6 @@ from typing import Any
 
 from chalice.app import Blueprint
 
-from shared.services import notifications
-
 from .. import runtime
 from ..operations import Call, operation
 from ..schemas import NotificationList, NotificationOut, NotificationQuery, ReadAllOut
@@ -27,6 +25,8 @@ bp = Blueprint(__name__)
     errors=("unauthenticated", "validation_error"),
 )
 def list_notifications(call: Call) -> dict[str, Any]:
+    from shared.services import notifications
+
     q: NotificationQuery = call.query
     return notifications.list_for(
         runtime.context(),
@@ -48,6 +48,8 @@ def list_notifications(call: Call) -> dict[str, Any]:
     errors=("unauthenticated", "not_found"),
 )
 def mark_read(call: Call) -> dict[str, Any]:
+    from shared.services import notifications
+
     return notifications.mark_read(
         runtime.context(), call.user.user_id, call.params["notification_id"]
     )
@@ -64,4 +66,6 @@ def mark_read(call: Call) -> dict[str, Any]:
     errors=("unauthenticated",),
 )
 def mark_all_read(call: Call) -> dict[str, Any]:
+    from shared.services import notifications
+
     return {"updated": notifications.mark_all_read(runtime.context(), call.user.user_id)}

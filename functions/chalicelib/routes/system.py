@@ -7,7 +7,6 @@ from typing import Any
 from chalice.app import Blueprint
 
 from shared.domain.errors import DomainError
-from shared.services import health, users
 
 from .. import runtime
 from ..auth import verifier
@@ -27,6 +26,8 @@ bp = Blueprint(__name__)
     responses=((503, HealthOut),),  # the same body, naming the part that is down
 )
 def get_health(call: Call) -> Reply:
+    from shared.services import health
+
     status, body = health.check(runtime.context())
     return Reply(body, status)
 
@@ -43,6 +44,8 @@ def get_health(call: Call) -> Reply:
 )
 def get_me(call: Call) -> dict[str, Any]:
     """The role as the record holds it now (a buyer who just started selling reads seller)."""
+    from shared.services import users
+
     return users.user_view(users.refreshed(runtime.context(), call.user))
 
 

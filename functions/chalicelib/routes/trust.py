@@ -10,7 +10,6 @@ from chalice.app import Blueprint, Response
 from shared.domain.feedback import Rating
 from shared.domain.retractions import RetractReason
 from shared.domain.vocabulary import Role
-from shared.services import blocks, feedback, retractions, trust
 
 from .. import runtime
 from ..operations import Call, operation
@@ -53,6 +52,8 @@ def list_suspects(call: Call) -> dict[str, Any]:
     """`limit` 1 to 200 (default 50); `sellerId`: that seller's pairs only. Scores follow a
     bid within a few seconds (the ticker). A score is a lead for a person to look at, never a
     verdict."""
+    from shared.services import trust
+
     q: SuspectsQuery = call.query
     return trust.suspects(runtime.context(), limit=q.limit, seller_id=q.sellerId)
 
@@ -88,6 +89,8 @@ def retract_bid(call: Call) -> dict[str, Any]:
     placing it; otherwise 409 `retraction_not_allowed`. The highest bid and the maximums are
     recomputed from the standing bids; the room hears `bid:retracted`; the bids stay in the
     history with `retractedAt`."""
+    from shared.services import retractions
+
     b: RetractBid = call.body
     return retractions.retract(
         runtime.context(),
@@ -115,6 +118,8 @@ def retract_bid(call: Call) -> dict[str, Any]:
 )
 def block_bidder(call: Call) -> Response:
     """An unknown user is 404; yourself is 422."""
+    from shared.services import blocks
+
     blocks.block(runtime.context(), call.viewer, call.params["user_id"])
     return no_content()
 
@@ -132,6 +137,8 @@ def block_bidder(call: Call) -> Response:
 )
 def unblock_bidder(call: Call) -> Response:
     """An unknown user is 404; one not blocked is 204 all the same."""
+    from shared.services import blocks
+
     blocks.unblock(runtime.context(), call.viewer, call.params["user_id"])
     return no_content()
 
@@ -148,6 +155,8 @@ def unblock_bidder(call: Call) -> Response:
     errors=("unauthenticated", "validation_error"),
 )
 def my_blocked_bidders(call: Call) -> dict[str, Any]:
+    from shared.services import blocks
+
     q: Page = call.query
     return blocks.list_blocked(runtime.context(), call.viewer, limit=q.limit, cursor=q.cursor)
 
@@ -180,6 +189,8 @@ def leave_feedback(call: Call) -> dict[str, Any]:
     party, before the sale is complete (no sale, or its payment not confirmed). 409
     `feedback_exists`: that side's feedback is already given. The comment is one printable
     line (no control, line-break or text-direction characters), at most 500 characters."""
+    from shared.services import feedback
+
     b: LeaveFeedback = call.body
     return feedback.leave(
         runtime.context(), auction_id(call), call.viewer, Rating(b.rating), b.comment
@@ -207,6 +218,8 @@ def leave_feedback(call: Call) -> dict[str, Any]:
 def reply_to_feedback(call: Call) -> dict[str, Any]:
     """Answers with the feedback, reply included. 403: not a party of the sale; 404: no
     feedback about the caller on it (yet); 409 `reply_exists`: already replied."""
+    from shared.services import feedback
+
     b: ReplyToFeedback = call.body
     return feedback.reply(runtime.context(), auction_id(call), call.viewer, b.comment)
 
@@ -221,6 +234,8 @@ def reply_to_feedback(call: Call) -> dict[str, Any]:
     errors=("not_found",),
 )
 def auction_feedback(call: Call) -> dict[str, Any]:
+    from shared.services import feedback
+
     return feedback.of_auction(runtime.context(), auction_id(call))
 
 
@@ -234,4 +249,6 @@ def auction_feedback(call: Call) -> dict[str, Any]:
     errors=("not_found",),
 )
 def reputation(call: Call) -> dict[str, Any]:
+    from shared.services import feedback
+
     return feedback.reputation(runtime.context(), call.params["user_id"])
