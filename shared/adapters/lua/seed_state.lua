@@ -19,7 +19,7 @@ if exists then
   -- the outbox) keep their indices.
   local size = tonumber(redis.call('HGET', KEYS[1], 'ledger') or '0')
   if fields.ledger and size > tonumber(fields.ledger) then
-    for i = 6, #ARGV, 2 do
+    for i = 7, #ARGV, 2 do
       if ARGV[i] == 'ledger' then ARGV[i + 1] = tostring(size) end
     end
   end
