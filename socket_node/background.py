@@ -21,15 +21,25 @@ TICK_S = 1.0
 JOBS_EVERY_S = 0.5
 
 
+def tick_every_s(ledger_mmd_ms: int) -> float:
+    """A second, or less when the ledger's maximum merge delay asks for it: a bid's receipt
+    promises a signed checkpoint covering it within LEDGER_MMD_MS, and the tick signs them
+    (at most half the delay apart, so a tick's own time fits in the rest)."""
+    return min(TICK_S, ledger_mmd_ms / 2000)
+
+
 async def ticker(
     ctx: Context,
     *,
-    every_s: float = TICK_S,
+    every_s: float | None = None,
     on_tick: Callable[[TickReport, float], None] | None = None,
 ) -> None:
-    """Rebuild the schedules from PostgreSQL, then tick every second. The Chalice scheduled
+    """Rebuild the schedules from PostgreSQL, then tick every second (`tick_every_s`: less
+    when the ledger's merge delay is under two seconds). The Chalice scheduled
     function runs the same tick every minute; transitions are claimed atomically and guarded
     by status, so both at once (or a restart mid-transition) do each one exactly once."""
+    if every_s is None:
+        every_s = tick_every_s(ctx.settings.ledger_mmd_ms)
     delay = every_s
     while True:
         try:

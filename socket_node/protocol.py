@@ -149,7 +149,7 @@ class BidPlacedData(Message):
     bid: PlacedBid
     minNextBid: Money
     endsAt: Moment = Field(description="The end after this bid (a soft close moves it).")
-    arrivedAt: Moment | None = None
+    arrivedAt: Moment = Field(description="When the bid arrived: the moment it was judged at.")
     reserveMet: bool | None = Field(None, description="Only on an auction with a reserve.")
 
 

@@ -23,7 +23,15 @@ from shared.domain.marketplace import public_name
 from shared.domain.principal import Viewer
 from shared.domain.times import from_ms, iso
 from shared.domain.vocabulary import OPEN_STATUSES, AuctionStatus, Role
-from shared.services import auction_state, ending_soon, media, records, search, watchlist
+from shared.services import (
+    auction_state,
+    blocks,
+    ending_soon,
+    media,
+    records,
+    search,
+    watchlist,
+)
 from shared.services.context import Context
 from shared.services.views import (
     LiveState,
@@ -65,6 +73,7 @@ def create_auction(ctx: Context, seller_id: str, draft: AuctionDraft) -> dict[st
         try:
             auction_state.seed(ctx, session, auction, force=True)
             ending_soon.place(ctx, auction)
+            blocks.ensure_loaded(ctx, seller_id)
         except (StoreUnavailable, StoreError) as exc:
             # The first bid rebuilds the state, and the ticker's sweep finds the schedule.
             log.warning("auction %s created without Redis state: %s", auction.id, exc)

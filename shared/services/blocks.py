@@ -89,6 +89,19 @@ def load_blocked(ctx: Context, seller_id: str) -> int:
     return len(ids)
 
 
+def ensure_loaded(ctx: Context, seller_id: str) -> None:
+    """The seller's set in Redis, rebuilt from PostgreSQL if missing: a seller's listing loads
+    it, so the bid script finds it (a bid that finds it missing, after a flush, rebuilds it
+    through the ORM: a cold function's first bid should not)."""
+    missing = ctx.store.script(
+        load_script("sentinel_set"),
+        [keys.blocked_bidders(seller_id)],
+        ["check", keys.BLOCKED_SENTINEL, keys.BLOCKED_SENTINEL],
+    )
+    if int(missing) == -1:
+        load_blocked(ctx, seller_id)
+
+
 def bidder_blocked_error() -> DomainError:
     return DomainError(
         "bidder_blocked", "The seller of this auction has blocked you from bidding on it"

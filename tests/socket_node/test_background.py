@@ -28,3 +28,14 @@ def test_the_node_runs_the_job_worker_about_twice_a_second(
     wait_for(lambda: len(calls) >= 3, timeout=5)
     assert all(c is node.ctx for c, _ in calls)
     assert all(name != "MainThread" for _, name in calls)  # never on the event loop
+
+
+def test_the_tick_keeps_within_the_ledgers_merge_delay() -> None:
+    """A receipt promises a signed checkpoint within LEDGER_MMD_MS, and the tick signs them:
+    every second by default, at most half the delay apart when the delay is shorter."""
+    from socket_node.background import tick_every_s
+
+    assert tick_every_s(2000) == 1.0
+    assert tick_every_s(60000) == 1.0
+    assert tick_every_s(500) == 0.25
+    assert tick_every_s(100) == 0.05

@@ -163,7 +163,7 @@ describe('room reducer', () => {
         type: 'bid:placed',
         eventId: '1-0',
         auctionId: 'other',
-        data: { bid: bid(1, '500.00'), minNextBid: '510.00', endsAt: '2025-01-01T11:00:00Z' },
+        data: { bid: bid(1, '500.00'), minNextBid: '510.00', endsAt: '2025-01-01T11:00:00Z', arrivedAt: '2025-01-01T10:30:00Z' },
         ts: '2025-01-01T10:30:00Z',
       },
     });

@@ -255,7 +255,10 @@ export interface BidPlacedData {
    * The end after this bid (a soft close moves it).
    */
   endsAt: string;
-  arrivedAt?: string | null;
+  /**
+   * When the bid arrived: the moment it was judged at.
+   */
+  arrivedAt: string;
   /**
    * Only on an auction with a reserve.
    */
