@@ -160,6 +160,32 @@ def _ending_auction(database_url: str, seller: uuid.UUID, ends_in_s: float) -> t
     return auction_id, ends_at.timestamp()
 
 
+def join_watchers(
+    socket_port: int, auction_id: str, watchers: int, ends_at: float, children: list[Any]
+) -> list[Any]:
+    """`watchers` WebSocket clients in the auction's room, over WATCHER_PROCESSES processes
+    (added to `children`), all joined before the burst begins; the pipes to ask them for
+    their report."""
+    spawn = multiprocessing.get_context("spawn")
+    pipes = []
+    for i in range(WATCHER_PROCESSES):
+        share = watchers // WATCHER_PROCESSES + (1 if i < watchers % WATCHER_PROCESSES else 0)
+        mine, theirs = spawn.Pipe()
+        child = spawn.Process(
+            target=fanout._client_process,
+            args=("127.0.0.1", socket_port, auction_id, share, theirs),
+            daemon=True,
+        )
+        child.start()
+        children.append(child)
+        pipes.append(mine)
+    for pipe in pipes:
+        if not pipe.poll(max(1.0, ends_at - time.time() - WINDOW_MS / 1000 - 1)):
+            raise TimeoutError("the watchers did not join before the burst")
+        assert pipe.recv() == "ready"
+    return pipes
+
+
 def run(
     database_url: str,
     redis_url: str,
@@ -187,22 +213,7 @@ def run(
         stack.start()
         auction_id, ends_at = _ending_auction(database_url, seller, LEAD_S)
         # The watchers join first (the first join seeds the auction's Redis state).
-        pipes = []
-        for i in range(WATCHER_PROCESSES):
-            share = watchers // WATCHER_PROCESSES + (1 if i < watchers % WATCHER_PROCESSES else 0)
-            mine, theirs = spawn.Pipe()
-            child = spawn.Process(
-                target=fanout._client_process,
-                args=("127.0.0.1", stack.socket_port, auction_id, share, theirs),
-                daemon=True,
-            )
-            child.start()
-            children.append(child)
-            pipes.append(mine)
-        for pipe in pipes:
-            if not pipe.poll(max(1.0, ends_at - time.time() - WINDOW_MS / 1000 - 1)):
-                raise TimeoutError("the watchers did not join before the burst")
-            assert pipe.recv() == "ready"
+        pipes = join_watchers(stack.socket_port, auction_id, watchers, ends_at, children)
         queue, ready = spawn.Queue(), spawn.Queue()
         bidders = []
         path = f"/api/auctions/{auction_id}/bids"

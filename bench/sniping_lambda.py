@@ -1,4 +1,4 @@
-"""Sniping burst in the Lambda shape (CONTRACT sections 8 and 13): 300 bidders fire in the last
+"""Sniping burst in the Lambda shape, with functions started cold: 300 bidders fire in the last
 two seconds of one live auction (soft close off), each bid through a dispatcher that stands in
 for API Gateway, onto at most 20 instances of the functions' bundle, each a fresh interpreter
 on `make package`'s zip extracted read-only (only the bundle and the standard library on its
@@ -35,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import multiprocessing
 import os
 import random
 import socket
@@ -50,7 +49,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bench import fanout, sniping
+from bench import sniping
 from bench.cold_start import plaintext
 from bench.fixtures import log
 from infra.embedded import free_port
@@ -341,7 +340,7 @@ def run(
 ) -> dict[str, Any]:
     from infra import lambda_task, package
     from shared.adapters.tokens import dev_secret
-    from shared.services import moderation
+    from shared.services import blocks, moderation
     from shared.services.context import for_socket_node
     from shared.settings import load_settings
 
@@ -375,7 +374,6 @@ def run(
         "UPSTASH_REDIS_REST_TOKEN": stack.token,
         "SUPABASE_JWT_SECRET": dev_secret(load_settings()),
     }
-    spawn = multiprocessing.get_context("spawn")
     children: list[Any] = []
     try:
         stack.start_bridge()
@@ -386,24 +384,10 @@ def run(
         # through the ORM, which is no part of an ordinary bid).
         seeding = for_socket_node(load_settings(DATABASE_URL=database_url, REDIS_URL=redis_url))
         moderation.load_suspended(seeding)
-        seeding.close()
         auction_id, ends_at = sniping._ending_auction(database_url, seller, LEAD_S)
-        pipes = []
-        for i in range(WATCHER_PROCESSES):
-            share = watchers // WATCHER_PROCESSES + (1 if i < watchers % WATCHER_PROCESSES else 0)
-            mine, theirs = spawn.Pipe()
-            child = spawn.Process(
-                target=fanout._client_process,
-                args=("127.0.0.1", stack.socket_port, auction_id, share, theirs),
-                daemon=True,
-            )
-            child.start()
-            children.append(child)
-            pipes.append(mine)
-        for pipe in pipes:
-            if not pipe.poll(max(1.0, ends_at - time.time() - WINDOW_MS / 1000 - 1)):
-                raise TimeoutError("the watchers did not join before the burst")
-            assert pipe.recv() == "ready"
+        blocks.ensure_loaded(seeding, str(seller))  # as listing it does
+        seeding.close()
+        pipes = sniping.join_watchers(stack.socket_port, auction_id, watchers, ends_at, children)
         path = f"/api/auctions/{auction_id}/bids"
         bids, instances = asyncio.run(_drive(task, env, path, tokens[: snipers + 1], ends_at))
         time.sleep(1.0)  # the last fan-outs land

@@ -186,11 +186,7 @@ def _run_bid_script(
         ) from None
     except StoreUnavailable as exc:
         log.warning("bid not placed, the bid store is unreachable: %s", exc)
-        raise DomainError(
-            "unavailable",
-            "The bid was not placed: the bid store cannot be reached. Retry shortly.",
-            retryAfter=RETRY_AFTER_S,
-        ) from None
+        raise not_placed() from None
     return str(kind), str(body)
 
 
@@ -249,6 +245,15 @@ def judge_in_redis(
     return kind, orjson.loads(body)
 
 
+def not_placed() -> DomainError:
+    """The bid store could not be reached before the bid was placed: nothing happened."""
+    return DomainError(
+        "unavailable",
+        "The bid was not placed: the bid store cannot be reached. Retry shortly.",
+        retryAfter=RETRY_AFTER_S,
+    )
+
+
 def _missing(body: str) -> str:
     """What the script found missing: `state`, `suspensions` or `blocked`."""
     return str(orjson.loads(body)) if body else "state"
@@ -262,11 +267,7 @@ def _load_suspended(ctx: Context) -> None:
         moderation.load_suspended(ctx)
     except StoreUnavailable as exc:
         log.warning("bid not placed, the suspended set cannot be rebuilt: %s", exc)
-        raise DomainError(
-            "unavailable",
-            "The bid was not placed: the bid store cannot be reached. Retry shortly.",
-            retryAfter=RETRY_AFTER_S,
-        ) from None
+        raise not_placed() from None
 
 
 def _load_blocked(ctx: Context, state_key: str) -> None:
@@ -285,11 +286,7 @@ def _load_blocked(ctx: Context, state_key: str) -> None:
             )
     except StoreUnavailable as exc:
         log.warning("bid not placed, the blocked set cannot be rebuilt: %s", exc)
-        raise DomainError(
-            "unavailable",
-            "The bid was not placed: the bid store cannot be reached. Retry shortly.",
-            retryAfter=RETRY_AFTER_S,
-        ) from None
+        raise not_placed() from None
 
 
 def _rebuild(ctx: Context, auction_id: uuid.UUID) -> bool:
@@ -300,11 +297,7 @@ def _rebuild(ctx: Context, auction_id: uuid.UUID) -> bool:
         return auction_state.rebuild(ctx, auction_id)
     except StoreUnavailable as exc:
         log.warning("bid not placed, the auction state cannot be rebuilt: %s", exc)
-        raise DomainError(
-            "unavailable",
-            "The bid was not placed: the bid store cannot be reached. Retry shortly.",
-            retryAfter=RETRY_AFTER_S,
-        ) from None
+        raise not_placed() from None
 
 
 def place_bid(

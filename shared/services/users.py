@@ -107,6 +107,11 @@ def _upsert(ctx: Context, principal: Principal) -> str:
         name=principal.name,
         role=principal.role,
     )
+    if not rows:
+        # Two first requests of a new user at once: the other's insert committed while this
+        # one waited on it, after this statement's snapshot was taken, and there was nothing
+        # to update. The row is there for the next statement.
+        rows = ctx.db.lane.run(_ROLE, id=uuid.UUID(principal.user_id))
     return str(rows[0][0])
 
 
