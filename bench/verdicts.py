@@ -1,6 +1,8 @@
 """The targets of the benchmark issue (performance round two), each judged from the figures of
 one run: pure functions over the results dict `make bench` writes, so the judging is tested
-without running anything (tests/bench/test_verdicts.py).
+without running anything (tests/bench/test_verdicts.py). Many auctions at once is reported as
+its figures (attempts/s, accepted/s, p99), not judged: on two cores the hot auction and many
+auctions are both CPU-bound, so their ratio measured nothing.
 
 Every row is always there: `met`, `NOT MET`, or `not measured` when the run did not measure
 its figure (a partial run, `--only`), never silently left out.
@@ -18,13 +20,12 @@ CPU_PER_BID_US = 600.0
 CPU_PER_GET_AUCTION_US = 500.0
 CPU_PER_LIST_20_US = 1_000.0
 FLOOR_SHARE_AT_32 = 0.25
-P99_AT_32_MS = 50.0
+P99_AT_32_MS = 40.0
 P99_AT_128_VS_ROW_LOCK = 0.5
 COLD_START_MS = 250.0
 SNIPE_EARLY_MARGIN_MS = 20.0
 SNIPE_WATCHERS_P99_MS = 100.0
 SNIPE_LAMBDA_WATCHERS_P99_MS = 150.0
-MANY_AUCTIONS_VS_HOT = 2.0
 FAN_OUT_TWO_NODES_P99_MS = 100.0
 IDLE_CONNECTION_KIB = 12.0
 # A photo upload's peak memory: at most half of a 512 MB Lambda (the interpreter, the app and
@@ -188,23 +189,6 @@ def sniping_lambda(results: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def many_auctions(results: dict[str, Any]) -> dict[str, Any]:
-    many = _number(_get(results, "many_auctions", "attempts_per_s"))
-    p99 = _get(results, "many_auctions", "p99_ms")
-    hot = _number(_get(results, "hot_auction", "as_is", "32", "bid_path", "attempts_per_s"))
-    figure = "many auctions: 300 live auctions, 1,500 bidders, aggregate attempts/s"
-    target = f">= {MANY_AUCTIONS_VS_HOT:.0f}x the hot auction's (32 bidders); p99 reported"
-    if many is None or hot is None or hot <= 0:
-        return _row(figure, target, None, None)
-    ratio = many / hot
-    return _row(
-        figure,
-        target,
-        f"{ratio:.2f}x ({many:,.0f} vs {hot:,.0f}/s), p99 {p99} ms",
-        ratio >= MANY_AUCTIONS_VS_HOT,
-    )
-
-
 def fan_out_two_nodes(results: dict[str, Any]) -> dict[str, Any]:
     p99 = _number(_get(results, "fan_out_two_nodes", "p99_ms"))
     clients = _get(results, "fan_out_two_nodes", "clients")
@@ -290,7 +274,6 @@ ROWS: tuple[Callable[[dict[str, Any]], dict[str, Any]], ...] = (
     cold_start,
     sniping,
     sniping_lambda,
-    many_auctions,
     fan_out_two_nodes,
     idle_connection_memory,
     photo_upload_memory,
