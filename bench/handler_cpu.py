@@ -76,7 +76,12 @@ def event(method: str, resource: str, path: str, token: str, **extra: Any) -> di
     }
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(
+    argv: list[str] | None = None, variants: dict[str, Callable[[], None] | None] | None = None
+) -> None:
+    """`variants`: names and what to run before each call (None: nothing), measured in turn
+    within every round (the same process, the same window): an A/B of a change that can be
+    switched off at run time, e.g. a cache cleared before each call."""
     parser = argparse.ArgumentParser()
     parser.add_argument("count", nargs="?", type=int, default=2000)
     parser.add_argument("--profile", default=None)
@@ -140,9 +145,9 @@ def main(argv: list[str] | None = None) -> None:
                 assert answer["statusCode"] == 200, answer
 
             def list_20(i: int) -> None:
+                query = {"limit": "20"}
                 answer = handler(
-                    event("GET", "/api/auctions", "/api/auctions", tokens[0], query={"limit": "20"}),
-                    context,
+                    event("GET", "/api/auctions", "/api/auctions", tokens[0], query=query), context
                 )
                 assert answer["statusCode"] == 200, answer
 
@@ -152,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
                 "list_20": list_20,
             }
             kinds = {name: kinds[name] for name in args.kinds.split(",")}
-            for name, call in kinds.items():  # warm every path
+            for call in kinds.values():  # warm every path
                 for i in range(50):
                     call(i)
             if args.profile:
@@ -168,17 +173,26 @@ def main(argv: list[str] | None = None) -> None:
                 stats.sort_stats("cumulative").print_stats(45)
                 stats.sort_stats("tottime").print_stats(35)
                 return
-            figures: dict[str, list[float]] = {name: [] for name in kinds}
+            variants = variants or {"": None}
+            figures: dict[str, list[float]] = {
+                f"{name}{' ' if variant else ''}{variant}": []
+                for name in kinds
+                for variant in variants
+            }
             for _ in range(args.rounds):
                 for name, call in kinds.items():
-                    before = time.process_time()
-                    for i in range(args.count):
-                        call(i)
-                    figures[name].append((time.process_time() - before) / args.count * 1e6)
+                    for variant, before_each in variants.items():
+                        before = time.process_time()
+                        for i in range(args.count):
+                            if before_each is not None:
+                                before_each()
+                            call(i)
+                        spent = (time.process_time() - before) / args.count * 1e6
+                        figures[f"{name}{' ' if variant else ''}{variant}"].append(spent)
             say(f"load average {os.getloadavg()}")
             for name, values in figures.items():
                 say(
-                    f"  {name:<12} median {statistics.median(values):7.0f} µs"
+                    f"  {name:<20} median {statistics.median(values):7.0f} µs"
                     f"  ({', '.join(f'{v:.0f}' for v in values)})"
                 )
         finally:
