@@ -8,8 +8,6 @@ from typing import Any
 
 from chalice.app import Blueprint, Response
 
-from shared.services import ledger
-
 from .. import runtime
 from ..operations import Call, operation
 from ..schemas import (
@@ -37,6 +35,8 @@ _LOG = "/api/auctions/{auction_id}/ledger"
     response=LedgerKeyOut,
 )
 def get_ledger_key(call: Call) -> dict[str, Any]:
+    from shared.services import ledger
+
     return ledger.key_document(runtime.settings())
 
 
@@ -51,6 +51,8 @@ def get_ledger_key(call: Call) -> dict[str, Any]:
     errors=("not_found", "validation_error"),
 )
 def get_ledger(call: Call) -> dict[str, Any]:
+    from shared.services import ledger
+
     q: LedgerRange = call.query
     return ledger.entries_page(runtime.context(), call.params["auction_id"], q.start, q.end)
 
@@ -65,6 +67,8 @@ def get_ledger(call: Call) -> dict[str, Any]:
     errors=("not_found",),
 )
 def get_ledger_checkpoint(call: Call) -> Response:
+    from shared.services import ledger
+
     note = ledger.checkpoint_note(runtime.context(), call.params["auction_id"])
     return Response(
         body=note,
@@ -84,6 +88,8 @@ def get_ledger_checkpoint(call: Call) -> Response:
     errors=("not_found", "validation_error"),
 )
 def get_inclusion_proof(call: Call) -> dict[str, Any]:
+    from shared.services import ledger
+
     q: InclusionQuery = call.query
     return ledger.inclusion(runtime.context(), call.params["auction_id"], q.index, q.size)
 
@@ -99,6 +105,8 @@ def get_inclusion_proof(call: Call) -> dict[str, Any]:
     errors=("not_found", "validation_error"),
 )
 def get_consistency_proof(call: Call) -> dict[str, Any]:
+    from shared.services import ledger
+
     q: ConsistencyQuery = call.query
     return ledger.consistency(runtime.context(), call.params["auction_id"], q.from_, q.to)
 
@@ -113,4 +121,6 @@ def get_consistency_proof(call: Call) -> dict[str, Any]:
     errors=("not_found", "auction_not_ended"),
 )
 def get_ledger_close(call: Call) -> dict[str, Any]:
+    from shared.services import ledger
+
     return ledger.close_certificate(runtime.context(), call.params["auction_id"])
