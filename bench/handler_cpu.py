@@ -4,10 +4,12 @@ any server in front. The app is imported here and called with API Gateway REST p
 bridge (a process of its own, so its CPU is not counted); the clock is `time.process_time`
 around N calls of each kind.
 
-    python -m bench.handler_cpu [N] [--profile bid|get_auction|list_20] [--rounds R]
+    python -m bench.handler_cpu [N] [--kinds a,b] [--profile KIND] [--rounds R]
 
-Kinds: a bid (two bidders alternate, each bidding the minimum it last saw: about every other
-one is refused `bid_too_low`, a hot auction's mix), `GET /api/auctions/{id}`, a list of 20.
+Kinds: `floor_422` (a bid whose body is refused, 422, before any I/O: Chalice, the middleware,
+the token check and the log line), `bid` (two bidders alternate, each bidding the minimum it
+last saw: about every other one is refused `bid_too_low`, a hot auction's mix),
+`get_auction` (`GET /api/auctions/{id}`), `list_20` (a list of 20).
 The request log line is written (to stdout: run it with stdout sent to /dev/null), as Lambda
 writes it. With `--profile KIND`, cProfile's top entries (by cumulative and by own time) for
 N calls of that kind go to stderr.
@@ -86,7 +88,7 @@ def main(
     parser.add_argument("count", nargs="?", type=int, default=2000)
     parser.add_argument("--profile", default=None)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--kinds", default="bid,get_auction,list_20")
+    parser.add_argument("--kinds", default="floor_422,bid,get_auction,list_20")
     args = parser.parse_args(argv)
     os.environ["APP_ENV"] = "test"
     with bench_services("bench_handler_cpu") as (database_url, redis_url):
@@ -151,7 +153,24 @@ def main(
                 )
                 assert answer["statusCode"] == 200, answer
 
+            def refused(i: int) -> None:
+                # The floor: Chalice, the middleware, the token (cached), the body refused
+                # (422) before any I/O, the problem rendered and its log line.
+                answer = handler(
+                    event(
+                        "POST",
+                        "/api/auctions/{auction_id}/bids",
+                        f"/api/auctions/{auction_id}/bids",
+                        tokens[0],
+                        params={"auction_id": auction_id},
+                        body={"amount": "a lot"},
+                    ),
+                    context,
+                )
+                assert answer["statusCode"] == 422, answer
+
             kinds: dict[str, Callable[[int], None]] = {
+                "floor_422": refused,
                 "bid": bid,
                 "get_auction": get_auction,
                 "list_20": list_20,
