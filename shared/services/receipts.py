@@ -24,9 +24,21 @@ def _signer(seed: str, host: str) -> LedgerSigner:
     return LedgerSigner(seed, host)
 
 
+# The settings last asked about and their signer: the settings object is made once per process
+# (a new one only when the environment is read again), and reading the seed (a file under var/
+# in development) and parsing the host on every bid cost ~100 µs.
+_last: tuple[Settings, LedgerSigner] | None = None
+
+
 def signer(settings: Settings) -> LedgerSigner:
     """The ledger's key, named after the platform's host (as its logs are)."""
-    return _signer(settings.ledger_seed, settings.ledger_host)
+    global _last
+    last = _last
+    if last is not None and last[0] is settings:
+        return last[1]
+    made = _signer(settings.ledger_seed, settings.ledger_host)
+    _last = (settings, made)
+    return made
 
 
 def placed_of(record: BidRecord) -> list[PlacedEntry]:
