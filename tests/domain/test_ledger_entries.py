@@ -7,8 +7,11 @@ import hashlib
 import hmac
 import json
 from dataclasses import replace
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shared.domain.bidding import Accepted, AuctionRules, Book, Offer, judge_bid
 from shared.domain.ledger.entries import (
@@ -161,3 +164,16 @@ def test_a_buy_now_ends_the_auction_when_judged_or_at_the_end_it_had() -> None:
     assert (placed.arrived_ms, placed.judged_ms, placed.ends_ms) == (
         BOOK.ends_ms - 1, BOOK.ends_ms + 700, BOOK.ends_ms
     )  # fmt: skip
+
+
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=12)
+_VALUE = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | _TEXT
+
+
+@given(st.dictionaries(_TEXT, _VALUE | st.dictionaries(_TEXT, _VALUE, max_size=3), max_size=8))
+def test_canonical_is_the_standard_librarys_sorted_compact_json(document: dict[str, Any]) -> None:
+    """orjson writes the entries (a sixth of the CPU on the bid path); the bytes are those of
+    the standard library's sorted, compact, unescaped-UTF-8 JSON, control characters, quotes,
+    backslashes and any Unicode included."""
+    expected = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert canonical(document) == expected.encode()
