@@ -69,7 +69,7 @@ def run(database_url: str, redis_url: str, tokens: list[str], seller: uuid.UUID)
     from infra import lambda_task, package
     from infra.bridge import serve_in_thread
     from shared.adapters.tokens import dev_secret
-    from shared.services import auction_state, moderation
+    from shared.services import auction_state, blocks, moderation
     from shared.services.context import for_socket_node
     from shared.settings import load_settings
 
@@ -94,11 +94,13 @@ def run(database_url: str, redis_url: str, tokens: list[str], seller: uuid.UUID)
         "SUPABASE_JWT_SECRET": dev_secret(load_settings()),
     }
     # The auction's state in Redis, as creating an auction writes it (the bench makes its
-    # auctions in PostgreSQL only), and the suspended set a running Redis holds: the cold
+    # auctions in PostgreSQL only), the seller's blocked set as listing leaves it, and the
+    # suspended set a running Redis holds: the cold
     # bid is an ordinary first bid, not a recovery from a flushed Redis (which rebuilds both
     # through the ORM).
     seeding = for_socket_node(load_settings(DATABASE_URL=database_url, REDIS_URL=redis_url))
     moderation.load_suspended(seeding)
+    blocks.ensure_loaded(seeding, str(seller))  # as listing an auction leaves it
     samples = []
     try:
         for i in range(7):
