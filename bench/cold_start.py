@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 from typing import Any
 
 from bench.fixtures import log, new_auction
@@ -61,6 +62,30 @@ def plaintext(database_url: str) -> str:
     return f"{database_url}{'&' if '?' in database_url else '?'}sslmode=disable"
 
 
+def bundle_environment(
+    task: Path, database_url: str, rest_url: str, rest_token: str
+) -> dict[str, str]:
+    """What a function instance of the extracted bundle at `task` is started with."""
+    from shared.adapters.tokens import dev_secret
+    from shared.settings import load_settings
+
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(task),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "APP_ENV": "test",
+        "LOG_LEVEL": "WARNING",
+        # The local PostgreSQL speaks no TLS: said in the URL, as a deploy to such a server
+        # would (without it pg8000 offers TLS first, loading the CA bundle to do so).
+        "DATABASE_URL": plaintext(database_url),
+        "UPSTASH_REDIS_REST_URL": rest_url,
+        "UPSTASH_REDIS_REST_TOKEN": rest_token,
+        # The bidders' tokens are HS256 under the local dev secret; the bundle trusts them as
+        # a Supabase project's (legacy JWT secret) tokens: its read-only task has no var/.
+        "SUPABASE_JWT_SECRET": dev_secret(load_settings()),
+    }
+
+
 def run(database_url: str, redis_url: str, tokens: list[str], seller: uuid.UUID) -> dict[str, Any]:
     """The deployed bundle as Lambda runs it: `make package`'s zip extracted into a read-only
     directory, a fresh interpreter with nothing on its path but the bundle and the standard
@@ -68,7 +93,6 @@ def run(database_url: str, redis_url: str, tokens: list[str], seller: uuid.UUID)
     the bridge, like a real first request), each sample on an auction of its own."""
     from infra import lambda_task, package
     from infra.bridge import serve_in_thread
-    from shared.adapters.tokens import dev_secret
     from shared.services import auction_state, blocks, moderation
     from shared.services.context import for_socket_node
     from shared.settings import load_settings
@@ -78,21 +102,9 @@ def run(database_url: str, redis_url: str, tokens: list[str], seller: uuid.UUID)
     # read-only, like /var/task: no bytecode gets written
     task = lambda_task.extract(bundle, REPO_ROOT / "var" / "bench" / "lambda-task")
     bridge = serve_in_thread(redis_url, "cold-token", 0)
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(task),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "APP_ENV": "test",
-        "LOG_LEVEL": "WARNING",
-        # The local PostgreSQL speaks no TLS: said in the URL, as a deploy to such a server
-        # would (without it pg8000 offers TLS first, loading the CA bundle to do so).
-        "DATABASE_URL": plaintext(database_url),
-        "UPSTASH_REDIS_REST_URL": f"http://127.0.0.1:{bridge.server_address[1]}",
-        "UPSTASH_REDIS_REST_TOKEN": "cold-token",
-        # The bidders' tokens are HS256 under the local dev secret; the bundle trusts them as
-        # a Supabase project's (legacy JWT secret) tokens: its read-only task has no var/.
-        "SUPABASE_JWT_SECRET": dev_secret(load_settings()),
-    }
+    env = bundle_environment(
+        task, database_url, f"http://127.0.0.1:{bridge.server_address[1]}", "cold-token"
+    )
     # The auction's state in Redis, as creating an auction writes it (the bench makes its
     # auctions in PostgreSQL only), the seller's blocked set as listing leaves it, and the
     # suspended set a running Redis holds: the cold

@@ -88,12 +88,8 @@ async def _snipe(
     ready.put(time.time())
 
     async def bidder(connection: Connection) -> None:
-        moments = sorted(
-            ends_at - ((WINDOW_MS + AFTER_MS) * rng.random() ** 2 - AFTER_MS) / 1000
-            for _ in range(BIDS_EACH)
-        )
         next_min = Decimal("1.00")
-        for moment in moments:
+        for moment in bid_moments(rng, ends_at):
             await asyncio.sleep(max(0.0, moment - time.time()))
             amount = next_min + step * rng.randint(0, 10)
             left = time.time()
@@ -158,6 +154,15 @@ def _ending_auction(database_url: str, seller: uuid.UUID, ends_in_s: float) -> t
         auction_id = str(auction.id)
     db.dispose()
     return auction_id, ends_at.timestamp()
+
+
+def bid_moments(rng: random.Random, ends_at: float) -> list[float]:
+    """One sniper's BIDS_EACH moments (epoch s), drawn toward the end: within WINDOW_MS
+    before it, some up to AFTER_MS after it."""
+    return sorted(
+        ends_at - ((WINDOW_MS + AFTER_MS) * rng.random() ** 2 - AFTER_MS) / 1000
+        for _ in range(BIDS_EACH)
+    )
 
 
 def join_watchers(

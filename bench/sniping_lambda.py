@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import sniping
-from bench.cold_start import plaintext
+from bench.cold_start import bundle_environment
 from bench.fixtures import log
 from infra.embedded import free_port
 from infra.stack import Stack
@@ -282,12 +282,8 @@ async def _burst(
     sent: list[tuple[float, float, int, bytes, int, bool]] = []
 
     async def bidder(token: str) -> None:
-        moments = sorted(
-            ends_at - ((WINDOW_MS + AFTER_MS) * rng.random() ** 2 - AFTER_MS) / 1000
-            for _ in range(BIDS_EACH)
-        )
         next_min = Decimal("1.00")
-        for moment in moments:
+        for moment in sniping.bid_moments(rng, ends_at):
             await asyncio.sleep(max(0.0, moment - time.time()))
             amount = next_min + step * rng.randint(0, 10)
             left = time.time()
@@ -339,7 +335,6 @@ def run(
     watchers: int = WATCHERS,
 ) -> dict[str, Any]:
     from infra import lambda_task, package
-    from shared.adapters.tokens import dev_secret
     from shared.services import blocks, moderation
     from shared.services.context import for_socket_node
     from shared.settings import load_settings
@@ -364,22 +359,13 @@ def run(
         workers=1,
         extra_env={"APP_ENV": "test", "LOG_LEVEL": "WARNING"},
     )
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(task),
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "APP_ENV": "test",
-        "LOG_LEVEL": "WARNING",
-        "DATABASE_URL": plaintext(database_url),
-        "UPSTASH_REDIS_REST_TOKEN": stack.token,
-        "SUPABASE_JWT_SECRET": dev_secret(load_settings()),
-    }
+    env = bundle_environment(task, database_url, "", stack.token)
     children: list[Any] = []
     try:
         stack.start_bridge()
         stack.start_socket_node()
         stack.wait_healthy()
-        env["UPSTASH_REDIS_REST_URL"] = f"http://127.0.0.1:{stack.bridge_port}"
+        env["UPSTASH_REDIS_REST_URL"] = f"http://127.0.0.1:{stack.bridge_port}"  # (now known)
         # A Redis that has been running holds the suspended set (a flushed one is rebuilt
         # through the ORM, which is no part of an ordinary bid).
         seeding = for_socket_node(load_settings(DATABASE_URL=database_url, REDIS_URL=redis_url))

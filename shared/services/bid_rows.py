@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from shared.adapters.redis_records import BidRecord
 from shared.domain.ledger.entries import LedgerEntry
@@ -21,23 +22,42 @@ if TYPE_CHECKING:
 BID_COLUMNS = ("id", "auction_id", "bidder_id", "amount", "round", "seq", "is_proxy", "created_at")
 
 
+class ScriptBid(Protocol):
+    """A bid as the bid script's records carry it (a placed one's, a retracted one's)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def bidder_id(self) -> str: ...
+    @property
+    def amount(self) -> int: ...
+    @property
+    def seq(self) -> int: ...
+    @property
+    def is_proxy(self) -> bool: ...
+
+
+def bid_row(
+    auction_id: uuid.UUID, round_: int, bid: ScriptBid, created: datetime
+) -> dict[str, object]:
+    """One row of `bids`."""
+    return {
+        "id": uuid.UUID(bid.id),
+        "auction_id": auction_id,
+        "bidder_id": uuid.UUID(bid.bidder_id),
+        "amount": from_minor(bid.amount),
+        "round": round_,
+        "seq": bid.seq,
+        "is_proxy": bid.is_proxy,
+        "created_at": created,
+    }
+
+
 def bid_rows(record: BidRecord) -> list[dict[str, object]]:
     """The record's bids as rows of `bids`."""
     created = from_ms(record.at_ms)
     auction_id = uuid.UUID(record.auction_id)
-    return [
-        {
-            "id": uuid.UUID(b.id),
-            "auction_id": auction_id,
-            "bidder_id": uuid.UUID(b.bidder_id),
-            "amount": from_minor(b.amount),
-            "round": record.round,
-            "seq": b.seq,
-            "is_proxy": b.is_proxy,
-            "created_at": created,
-        }
-        for b in record.bids
-    ]
+    return [bid_row(auction_id, record.round, b, created) for b in record.bids]
 
 
 ENTRY_COLUMNS = ("auction_id", "idx", "entry", "leaf_hash")

@@ -35,6 +35,7 @@ from shared.domain.principal import Viewer
 from shared.domain.retractions import RECENT_MS, RetractReason
 from shared.domain.times import from_ms, iso
 from shared.services import auction_state, audit, ledger, outbox
+from shared.services.bid_rows import bid_row
 from shared.services.context import Context
 from shared.services.unit_of_work import UnitOfWork
 
@@ -120,14 +121,7 @@ def intake(session: Session, ctx: Context, record: RetractionRecord) -> bool:
     auction_id = uuid.UUID(record.auction_id)
     rows = [
         {
-            "id": uuid.UUID(b.id),
-            "auction_id": auction_id,
-            "bidder_id": uuid.UUID(b.bidder_id),
-            "amount": from_minor(b.amount),
-            "round": record.round,
-            "seq": b.seq,
-            "is_proxy": b.is_proxy,
-            "created_at": from_ms(b.at_ms),
+            **bid_row(auction_id, record.round, b, from_ms(b.at_ms)),
             "retracted_at": at,
             "retract_reason": record.reason,
         }
