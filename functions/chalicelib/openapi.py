@@ -22,7 +22,7 @@ from shared.domain.errors import PROBLEMS
 
 from .operations import MAX_BODY, OPERATIONS, Operation
 from .problems import JSON, PROBLEM
-from .schemas import ProblemOut
+from .schemas.base import ProblemOut
 
 TITLE = "Auction platform API"
 VERSION = "1.0.0"

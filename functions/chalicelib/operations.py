@@ -20,7 +20,7 @@ from shared.domain.principal import ANONYMOUS, Principal, Viewer
 from shared.domain.sources import DEVICE_HEADER, Mark, marks_of
 from shared.services import users
 
-from . import request_state, runtime
+from . import request_state, runtime, schemas
 from .auth import authenticate, caller
 from .conditional import revalidated
 from .problems import (
@@ -45,9 +45,11 @@ class Operation:
     tag: str
     auth: str  # "none" | "optional" | "required"
     roles: tuple[str, ...]
-    body: type[BaseModel] | None
-    query: type[BaseModel] | None
-    response: type[BaseModel] | None
+    # The models, by name (`chalicelib.schemas`): found when first needed, so that importing
+    # the routes builds none of them (see `body`, `query`, `response` and `responses` below).
+    body_model: str | None
+    query_model: str | None
+    response_model: str | None
     status: int
     errors: tuple[str, ...]
     media_type: str = JSON
@@ -55,7 +57,7 @@ class Operation:
     # The write limiter's bucket group (None: not limited here). Bids keep their own bucket.
     rate_group: str | None = None
     # Documented responses besides the success and the problems (health's 503 body...).
-    responses: tuple[tuple[int, type[BaseModel]], ...] = ()
+    response_models: tuple[tuple[int, str], ...] = ()
     name: str = ""  # the view's name: the OpenAPI operationId
     # The largest body the route takes (every JSON route: MAX_BODY), and the media types of a
     # raw (binary) body it reads itself (a photo upload), for the document.
@@ -64,11 +66,28 @@ class Operation:
     # Answers carry an ETag and honour If-None-Match (304), see `conditional.revalidated`.
     etag: bool = False
 
+    @property
+    def body(self) -> type[BaseModel] | None:
+        return schemas.model(self.body_model) if self.body_model else None
+
+    @property
+    def query(self) -> type[BaseModel] | None:
+        return schemas.model(self.query_model) if self.query_model else None
+
+    @property
+    def response(self) -> type[BaseModel] | None:
+        return schemas.model(self.response_model) if self.response_model else None
+
+    @property
+    def responses(self) -> tuple[tuple[int, type[BaseModel]], ...]:
+        return tuple((status, schemas.model(name)) for status, name in self.response_models)
+
     def model_for(self, status: int) -> type[BaseModel] | None:
         """The model a JSON body answered with `status` is serialised through."""
         if status == self.status:
             return self.response
-        return next((model for code, model in self.responses if code == status), None)
+        name = next((name for code, name in self.response_models if code == status), None)
+        return schemas.model(name) if name else None
 
 
 @dataclass(frozen=True)
@@ -187,16 +206,16 @@ def operation(
     tag: str,
     auth: str = "none",
     roles: tuple[str, ...] = (),
-    body: type[BaseModel] | None = None,
-    query: type[BaseModel] | None = None,
-    response: type[BaseModel] | None = None,
+    body: str | None = None,
+    query: str | None = None,
+    response: str | None = None,
     status: int = 200,
     errors: tuple[str, ...] = (),
     media_type: str = JSON,
     headers: tuple[str, ...] = (),
     parse: bool = True,
     rate_limited: bool | None = None,
-    responses: tuple[tuple[int, type[BaseModel]], ...] = (),
+    responses: tuple[tuple[int, str], ...] = (),
     suspension_checked_by_view: bool = False,
     max_body: int = MAX_BODY,
     raw_body: tuple[str, ...] = (),
@@ -277,9 +296,9 @@ def operation(
                     moderation.refuse_if_suspended(runtime.context(), principal.user_id)
                 call = Call(request, principal, params=params)
                 if query is not None:
-                    call.query = _parse_query(request, query)
+                    call.query = _parse_query(request, schemas.model(query))
                 if body is not None and parse:
-                    call.body = parse_body(request, body)
+                    call.body = parse_body(request, schemas.model(body))
                 result = view(call)
                 if remembers_source and principal is not None:
                     remember_source(request, principal.user_id)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from shared.domain.errors import DomainError, FieldError, ValidationFailed, problem_body
 
 from . import request_state
-from .schemas import ProblemOut
+from .schemas.base import ProblemOut
 
 log = logging.getLogger("api")
 JSON = "application/json"

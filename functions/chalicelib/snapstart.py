@@ -51,7 +51,7 @@ def warm() -> None:
     runtime.settings()
     auth.verifier()
     load_script("place_bid")
-    for model in (schemas.PlaceBid, schemas.BidPlaced, schemas.ProblemOut):
+    for model in (schemas.model(name) for name in ("PlaceBid", "BidPlaced", "ProblemOut")):
         model.model_rebuild(force=True)
     runtime.context()  # the Context, its connections opened on demand (none yet)
 

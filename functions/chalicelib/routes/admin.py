@@ -3,7 +3,7 @@ written to the audit log in the same transaction as the change."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
@@ -11,8 +11,11 @@ from shared.domain.vocabulary import Role
 
 from .. import runtime
 from ..operations import Call, operation
-from ..schemas import AuctionList, AuctionListQuery, AuctionOut, ResetAuction
 from .auctions import auction_id
+
+if TYPE_CHECKING:
+    from ..schemas.api import AuctionListQuery, ResetAuction
+
 
 bp = Blueprint(__name__)
 
@@ -27,8 +30,8 @@ ADMIN = (Role.ADMIN.value,)
     tag="admin",
     auth="required",
     roles=ADMIN,
-    query=AuctionListQuery,
-    response=AuctionList,
+    query="AuctionListQuery",
+    response="AuctionList",
     errors=("unauthenticated", "forbidden", "validation_error"),
 )
 def list_all_auctions(call: Call) -> dict[str, Any]:
@@ -48,7 +51,7 @@ def list_all_auctions(call: Call) -> dict[str, Any]:
     tag="admin",
     auth="required",
     roles=ADMIN,
-    response=AuctionOut,
+    response="AuctionOut",
     errors=(
         "unauthenticated",
         "forbidden",
@@ -75,8 +78,8 @@ def start_auction(call: Call) -> dict[str, Any]:
     tag="admin",
     auth="required",
     roles=ADMIN,
-    body=ResetAuction,
-    response=AuctionOut,
+    body="ResetAuction",
+    response="AuctionOut",
     errors=(
         "unauthenticated",
         "forbidden",

@@ -3,7 +3,7 @@ deadlines themselves (decision, counter, offer, payment) are the ticker's."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
@@ -12,8 +12,11 @@ from shared.domain.payments import PaymentAction
 
 from .. import runtime
 from ..operations import Call, operation
-from ..schemas import AuctionOut, MakeOffer, OfferList, OfferOut, OfferResponse, PaymentRequest
 from .auctions import auction_id
+
+if TYPE_CHECKING:
+    from ..schemas.api import MakeOffer, OfferResponse, PaymentRequest
+
 
 bp = Blueprint(__name__)
 
@@ -26,8 +29,8 @@ bp = Blueprint(__name__)
     "at that bidder's own highest bid",
     tag="offers",
     auth="required",
-    body=MakeOffer,
-    response=OfferOut,
+    body="MakeOffer",
+    response="OfferOut",
     status=201,
     errors=(
         "unauthenticated",
@@ -58,7 +61,7 @@ def make_offer(call: Call) -> dict[str, Any]:
     summary="The auction's second-chance offers and the bidders one may go to (seller, admin)",
     tag="offers",
     auth="required",
-    response=OfferList,
+    response="OfferList",
     errors=("unauthenticated", "forbidden", "not_found"),
 )
 def list_offers(call: Call) -> dict[str, Any]:
@@ -74,8 +77,8 @@ def list_offers(call: Call) -> dict[str, Any]:
     summary="The bidder's answer to a second-chance offer: accept (a sale) or reject",
     tag="offers",
     auth="required",
-    body=OfferResponse,
-    response=AuctionOut,
+    body="OfferResponse",
+    response="AuctionOut",
     errors=(
         "unauthenticated",
         "forbidden",
@@ -104,8 +107,8 @@ def respond_to_offer(call: Call) -> dict[str, Any]:
     summary="The sale's payment: mark_paid (buyer), confirm or report_unpaid (seller)",
     tag="payments",
     auth="required",
-    body=PaymentRequest,
-    response=AuctionOut,
+    body="PaymentRequest",
+    response="AuctionOut",
     errors=(
         "unauthenticated",
         "forbidden",

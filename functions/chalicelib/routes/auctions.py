@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
@@ -16,17 +16,11 @@ from shared.domain.vocabulary import SortOrder
 from .. import runtime
 from ..operations import Call, operation, source_marks
 from ..request_state import request_id
-from ..schemas import (
-    AuctionList,
-    AuctionOut,
-    AuctionSearchQuery,
-    BidList,
-    BidPlaced,
-    CreateAuction,
-    Page,
-    PlaceBid,
-    ShippingTerms,
-)
+
+if TYPE_CHECKING:
+    from ..schemas.api import AuctionSearchQuery, CreateAuction, Page, ShippingTerms
+    from ..schemas.bids import PlaceBid
+
 
 bp = Blueprint(__name__)
 
@@ -60,8 +54,8 @@ def auction_id(call: Call) -> uuid.UUID:
     tag="auctions",
     auth="required",
     roles=("seller", "admin"),
-    body=CreateAuction,
-    response=AuctionOut,
+    body="CreateAuction",
+    response="AuctionOut",
     status=201,
     errors=("unauthenticated", "forbidden", "validation_error", "payload_too_large"),
     remembers_source=True,  # a seller's write: its source, for the shill signals
@@ -102,8 +96,8 @@ def shipping_fields(terms: ShippingTerms | None) -> dict[str, Any]:
     summary="Find auctions: full text, category, price range, seller, status; five sorts",
     tag="auctions",
     auth="optional",
-    query=AuctionSearchQuery,
-    response=AuctionList,
+    query="AuctionSearchQuery",
+    response="AuctionList",
     errors=("validation_error",),
 )
 def list_auctions(call: Call) -> dict[str, Any]:
@@ -131,7 +125,7 @@ def list_auctions(call: Call) -> dict[str, Any]:
     summary="One auction, live",
     tag="auctions",
     auth="optional",
-    response=AuctionOut,
+    response="AuctionOut",
     errors=("not_found",),
     etag=True,
 )
@@ -148,8 +142,8 @@ def get_auction(call: Call) -> dict[str, Any]:
     summary="Place a bid (or a proxy maximum)",
     tag="bids",
     auth="required",
-    body=PlaceBid,
-    response=BidPlaced,
+    body="PlaceBid",
+    response="BidPlaced",
     status=201,
     headers=("Idempotency-Key",),
     rate_limited=False,  # the bid script's own bucket (BID_RATE_LIMIT) judges bids
@@ -211,8 +205,8 @@ def place_bid(call: Call) -> dict[str, Any]:
     "/api/auctions/{auction_id}/bids",
     summary="Bid history, highest first",
     tag="bids",
-    query=Page,
-    response=BidList,
+    query="Page",
+    response="BidList",
     errors=("not_found", "validation_error"),
     etag=True,
 )

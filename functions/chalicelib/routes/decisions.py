@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
 
@@ -10,8 +10,11 @@ from shared.domain.decisions import BuyerAnswer, SellerAction
 
 from .. import runtime
 from ..operations import Call, operation
-from ..schemas import AuctionOut, CounterResponse, Decision
 from .auctions import auction_id
+
+if TYPE_CHECKING:
+    from ..schemas.api import CounterResponse, Decision
+
 
 bp = Blueprint(__name__)
 
@@ -23,8 +26,8 @@ bp = Blueprint(__name__)
     summary="The seller's decision on an ended auction: accept, reject, or counter",
     tag="decisions",
     auth="required",
-    body=Decision,
-    response=AuctionOut,
+    body="Decision",
+    response="AuctionOut",
     errors=(
         "unauthenticated",
         "forbidden",
@@ -55,8 +58,8 @@ def decide(call: Call) -> dict[str, Any]:
     summary="The buyer's answer to a counter offer: accept or reject",
     tag="decisions",
     auth="required",
-    body=CounterResponse,
-    response=AuctionOut,
+    body="CounterResponse",
+    response="AuctionOut",
     errors=(
         "unauthenticated",
         "forbidden",

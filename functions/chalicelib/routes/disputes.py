@@ -4,7 +4,7 @@ inside the handlers (lean cold starts)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
@@ -12,15 +12,11 @@ from shared.domain.vocabulary import DisputeOutcome, DisputeReason, DisputeStatu
 
 from .. import runtime
 from ..operations import Call, operation
-from ..schemas import (
-    DisputeList,
-    DisputeListQuery,
-    DisputeOut,
-    DisputeReplyIn,
-    OpenDispute,
-    ResolveDispute,
-)
 from .auctions import auction_id
+
+if TYPE_CHECKING:
+    from ..schemas.api import DisputeListQuery, DisputeReplyIn, OpenDispute, ResolveDispute
+
 
 bp = Blueprint(__name__)
 
@@ -34,8 +30,8 @@ ADMIN = (Role.ADMIN.value,)
     summary="The buyer opens a dispute on a paid sale: not_received or not_as_described",
     tag="disputes",
     auth="required",
-    body=OpenDispute,
-    response=DisputeOut,
+    body="OpenDispute",
+    response="DisputeOut",
     status=201,
     errors=(
         "unauthenticated",
@@ -67,8 +63,8 @@ def open_dispute(call: Call) -> dict[str, Any]:
     summary="The seller replies to the auction's open dispute",
     tag="disputes",
     auth="required",
-    body=DisputeReplyIn,
-    response=DisputeOut,
+    body="DisputeReplyIn",
+    response="DisputeOut",
     errors=(
         "unauthenticated",
         "forbidden",
@@ -95,8 +91,8 @@ def reply_to_dispute(call: Call) -> dict[str, Any]:
     tag="disputes",
     auth="required",
     roles=ADMIN,
-    body=ResolveDispute,
-    response=DisputeOut,
+    body="ResolveDispute",
+    response="DisputeOut",
     errors=(
         "unauthenticated",
         "forbidden",
@@ -128,8 +124,8 @@ def resolve_dispute(call: Call) -> dict[str, Any]:
     tag="admin",
     auth="required",
     roles=ADMIN,
-    query=DisputeListQuery,
-    response=DisputeList,
+    query="DisputeListQuery",
+    response="DisputeList",
     errors=("unauthenticated", "forbidden", "validation_error"),
 )
 def list_disputes(call: Call) -> dict[str, Any]:

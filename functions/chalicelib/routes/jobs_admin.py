@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from chalice.app import Blueprint
@@ -13,7 +13,10 @@ from shared.domain.vocabulary import Role
 
 from .. import runtime
 from ..operations import Call, operation
-from ..schemas import DeadJobList, Page, ReplayedJobOut
+
+if TYPE_CHECKING:
+    from ..schemas.api import Page
+
 
 bp = Blueprint(__name__)
 
@@ -35,8 +38,8 @@ def _offset(cursor: str | None) -> int:
     tag="admin",
     auth="required",
     roles=ADMIN,
-    query=Page,
-    response=DeadJobList,
+    query="Page",
+    response="DeadJobList",
     errors=("unauthenticated", "forbidden", "validation_error", "unavailable"),
 )
 def list_dead_jobs(call: Call) -> dict[str, Any]:
@@ -56,7 +59,7 @@ def list_dead_jobs(call: Call) -> dict[str, Any]:
     tag="admin",
     auth="required",
     roles=ADMIN,
-    response=ReplayedJobOut,
+    response="ReplayedJobOut",
     errors=("unauthenticated", "forbidden", "not_found", "unavailable"),
 )
 def replay_dead_job(call: Call) -> dict[str, Any]:

@@ -7,22 +7,16 @@ Each view imports the ledger service when first called (it reads with SQLAlchemy
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
 
 from .. import runtime
 from ..operations import Call, operation
-from ..schemas import (
-    ConsistencyProofOut,
-    ConsistencyQuery,
-    InclusionProofOut,
-    InclusionQuery,
-    LedgerClose,
-    LedgerKeyOut,
-    LedgerPage,
-    LedgerRange,
-)
+
+if TYPE_CHECKING:
+    from ..schemas.api import ConsistencyQuery, InclusionQuery, LedgerRange
+
 
 bp = Blueprint(__name__)
 
@@ -35,7 +29,7 @@ _LOG = "/api/auctions/{auction_id}/ledger"
     "/api/ledger/key",
     summary="The key that signs every auction's log checkpoints and bid receipts",
     tag="ledger",
-    response=LedgerKeyOut,
+    response="LedgerKeyOut",
 )
 def get_ledger_key(call: Call) -> dict[str, Any]:
     from shared.services import ledger
@@ -49,8 +43,8 @@ def get_ledger_key(call: Call) -> dict[str, Any]:
     _LOG,
     summary="An auction's log entries from start (inclusive) to end (exclusive), at most 1,000",
     tag="ledger",
-    query=LedgerRange,
-    response=LedgerPage,
+    query="LedgerRange",
+    response="LedgerPage",
     errors=("not_found", "validation_error"),
 )
 def get_ledger(call: Call) -> dict[str, Any]:
@@ -86,8 +80,8 @@ def get_ledger_checkpoint(call: Call) -> Response:
     f"{_LOG}/proof",
     summary="The inclusion proof of entry `index` in the tree of `size` entries (RFC 9162)",
     tag="ledger",
-    query=InclusionQuery,
-    response=InclusionProofOut,
+    query="InclusionQuery",
+    response="InclusionProofOut",
     errors=("not_found", "validation_error"),
 )
 def get_inclusion_proof(call: Call) -> dict[str, Any]:
@@ -103,8 +97,8 @@ def get_inclusion_proof(call: Call) -> dict[str, Any]:
     f"{_LOG}/consistency",
     summary="The proof that the tree of `to` entries extends the tree of `from` (RFC 9162)",
     tag="ledger",
-    query=ConsistencyQuery,
-    response=ConsistencyProofOut,
+    query="ConsistencyQuery",
+    response="ConsistencyProofOut",
     errors=("not_found", "validation_error"),
 )
 def get_consistency_proof(call: Call) -> dict[str, Any]:
@@ -120,7 +114,7 @@ def get_consistency_proof(call: Call) -> dict[str, Any]:
     f"{_LOG}/close",
     summary="Once ended: the final checkpoint, the outcome, and every proxy maximum revealed",
     tag="ledger",
-    response=LedgerClose,
+    response="LedgerClose",
     errors=("not_found", "auction_not_ended"),
 )
 def get_ledger_close(call: Call) -> dict[str, Any]:

@@ -3,7 +3,7 @@ photos), watching, and the signed-in person's own pages."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
 
@@ -12,19 +12,11 @@ from shared.domain.vocabulary import BidState, Role
 
 from .. import runtime
 from ..operations import Call, operation
-from ..schemas import (
-    AuctionList,
-    AuctionOut,
-    CancelAuction,
-    EditAuction,
-    ImageOut,
-    MyAuctionsQuery,
-    MyBidList,
-    MyBidsQuery,
-    Page,
-    PurchaseList,
-)
 from .auctions import auction_id, shipping_fields
+
+if TYPE_CHECKING:
+    from ..schemas.api import CancelAuction, EditAuction, MyAuctionsQuery, MyBidsQuery, Page
+
 
 bp = Blueprint(__name__)
 
@@ -60,8 +52,8 @@ def no_content() -> Response:
     tag="auctions",
     auth="required",
     roles=SELLERS,
-    body=EditAuction,
-    response=AuctionOut,
+    body="EditAuction",
+    response="AuctionOut",
     errors=("auction_not_editable",),
     remembers_source=True,  # a seller's write: its source, for the shill signals
 )
@@ -85,8 +77,8 @@ def edit_auction(call: Call) -> dict[str, Any]:
     "any time before it is sold",
     tag="auctions",
     auth="required",
-    body=CancelAuction,
-    response=AuctionOut,
+    body="CancelAuction",
+    response="AuctionOut",
     errors=("forbidden", "auction_not_cancellable"),
     remembers_source=True,  # a seller's write: its source, for the shill signals
 )
@@ -105,7 +97,7 @@ def cancel_auction(call: Call) -> dict[str, Any]:
     tag="auctions",
     auth="required",
     roles=SELLERS,
-    response=ImageOut,
+    response="ImageOut",
     status=201,
     max_body=MAX_IMAGE_BYTES,
     raw_body=tuple(IMAGE_TYPES),
@@ -190,8 +182,8 @@ def unwatch(call: Call) -> Response:
     summary="The auctions I watch, most recently watched first",
     tag="me",
     auth="required",
-    query=Page,
-    response=AuctionList,
+    query="Page",
+    response="AuctionList",
 )
 def my_watchlist(call: Call) -> dict[str, Any]:
     from shared.services import me
@@ -207,8 +199,8 @@ def my_watchlist(call: Call) -> dict[str, Any]:
     summary="The auctions I bid on and where I stand, most recent bid first",
     tag="me",
     auth="required",
-    query=MyBidsQuery,
-    response=MyBidList,
+    query="MyBidsQuery",
+    response="MyBidList",
 )
 def my_bids(call: Call) -> dict[str, Any]:
     from shared.services import me
@@ -231,8 +223,8 @@ def my_bids(call: Call) -> dict[str, Any]:
     tag="me",
     auth="required",
     roles=SELLERS,
-    query=MyAuctionsQuery,
-    response=AuctionList,
+    query="MyAuctionsQuery",
+    response="AuctionList",
 )
 def my_auctions(call: Call) -> dict[str, Any]:
     from shared.services import me
@@ -250,8 +242,8 @@ def my_auctions(call: Call) -> dict[str, Any]:
     summary="What I bought: the auction, its price, invoice and payment",
     tag="me",
     auth="required",
-    query=Page,
-    response=PurchaseList,
+    query="Page",
+    response="PurchaseList",
 )
 def my_purchases(call: Call) -> dict[str, Any]:
     from shared.services import me

@@ -3,7 +3,7 @@ Every action is written to the audit log in the transaction that makes it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
@@ -11,7 +11,10 @@ from shared.domain.vocabulary import Role
 
 from .. import runtime
 from ..operations import Call, operation
-from ..schemas import AdminUserList, AdminUserOut, AuditList, AuditQuery, Suspend, UserListQuery
+
+if TYPE_CHECKING:
+    from ..schemas.api import AuditQuery, Suspend, UserListQuery
+
 
 bp = Blueprint(__name__)
 
@@ -26,8 +29,8 @@ ADMIN = (Role.ADMIN.value,)
     tag="admin",
     auth="required",
     roles=ADMIN,
-    query=UserListQuery,
-    response=AdminUserList,
+    query="UserListQuery",
+    response="AdminUserList",
     errors=("unauthenticated", "forbidden", "validation_error"),
 )
 def list_users(call: Call) -> dict[str, Any]:
@@ -47,8 +50,8 @@ def list_users(call: Call) -> dict[str, Any]:
     tag="admin",
     auth="required",
     roles=ADMIN,
-    body=Suspend,
-    response=AdminUserOut,
+    body="Suspend",
+    response="AdminUserOut",
     errors=("unauthenticated", "forbidden", "not_found", "validation_error"),
 )
 def suspend_user(call: Call) -> dict[str, Any]:
@@ -66,7 +69,7 @@ def suspend_user(call: Call) -> dict[str, Any]:
     tag="admin",
     auth="required",
     roles=ADMIN,
-    response=AdminUserOut,
+    response="AdminUserOut",
     errors=("unauthenticated", "forbidden", "not_found"),
 )
 def unsuspend_user(call: Call) -> dict[str, Any]:
@@ -83,8 +86,8 @@ def unsuspend_user(call: Call) -> dict[str, Any]:
     tag="admin",
     auth="required",
     roles=ADMIN,
-    query=AuditQuery,
-    response=AuditList,
+    query="AuditQuery",
+    response="AuditList",
     errors=("unauthenticated", "forbidden", "validation_error"),
 )
 def list_audit(call: Call) -> dict[str, Any]:

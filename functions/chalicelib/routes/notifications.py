@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
 from .. import runtime
 from ..operations import Call, operation
-from ..schemas import NotificationList, NotificationOut, NotificationQuery, ReadAllOut
+
+if TYPE_CHECKING:
+    from ..schemas.api import NotificationQuery
+
 
 bp = Blueprint(__name__)
 
@@ -20,8 +23,8 @@ bp = Blueprint(__name__)
     summary="My notifications, newest first, with the unread count",
     tag="notifications",
     auth="required",
-    query=NotificationQuery,
-    response=NotificationList,
+    query="NotificationQuery",
+    response="NotificationList",
     errors=("unauthenticated", "validation_error"),
 )
 def list_notifications(call: Call) -> dict[str, Any]:
@@ -44,7 +47,7 @@ def list_notifications(call: Call) -> dict[str, Any]:
     summary="Mark one of my notifications read",
     tag="notifications",
     auth="required",
-    response=NotificationOut,
+    response="NotificationOut",
     errors=("unauthenticated", "not_found"),
 )
 def mark_read(call: Call) -> dict[str, Any]:
@@ -62,7 +65,7 @@ def mark_read(call: Call) -> dict[str, Any]:
     summary="Mark every unread notification of mine read",
     tag="notifications",
     auth="required",
-    response=ReadAllOut,
+    response="ReadAllOut",
     errors=("unauthenticated",),
 )
 def mark_all_read(call: Call) -> dict[str, Any]:

@@ -5,7 +5,7 @@ loads them."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
 
@@ -13,8 +13,11 @@ from shared.domain.vocabulary import Role
 
 from .. import runtime
 from ..operations import Call, operation
-from ..schemas import AdminUserOut, SellerProfileIn, SellerProfileOut, SetRole
 from .auctions import auction_id
+
+if TYPE_CHECKING:
+    from ..schemas.api import SellerProfileIn, SetRole
+
 
 bp = Blueprint(__name__)
 
@@ -39,8 +42,8 @@ def pdf(name: str, body: bytes) -> Response:
     summary="Start selling: the seller's profile (a buyer becomes a seller from the next request)",
     tag="selling",
     auth="required",
-    body=SellerProfileIn,
-    response=SellerProfileOut,
+    body="SellerProfileIn",
+    response="SellerProfileOut",
     errors=("unauthenticated", "account_suspended", "validation_error", "payload_too_large"),
 )
 def put_seller_profile(call: Call) -> dict[str, Any]:
@@ -69,7 +72,7 @@ def put_seller_profile(call: Call) -> dict[str, Any]:
     summary="The caller's seller profile (404 before they start selling)",
     tag="selling",
     auth="required",
-    response=SellerProfileOut,
+    response="SellerProfileOut",
     errors=("unauthenticated", "not_found"),
 )
 def get_seller_profile(call: Call) -> dict[str, Any]:
@@ -86,8 +89,8 @@ def get_seller_profile(call: Call) -> dict[str, Any]:
     tag="admin",
     auth="required",
     roles=ADMIN,
-    body=SetRole,
-    response=AdminUserOut,
+    body="SetRole",
+    response="AdminUserOut",
     errors=("unauthenticated", "forbidden", "not_found", "validation_error"),
 )
 def set_user_role(call: Call) -> dict[str, Any]:

@@ -3,14 +3,17 @@ Services are imported inside the handlers (lean cold starts)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
 from .. import runtime
 from ..operations import Call, operation
-from ..schemas import AuctionOut, Shipment
 from .auctions import auction_id
+
+if TYPE_CHECKING:
+    from ..schemas.api import Shipment
+
 
 bp = Blueprint(__name__)
 
@@ -22,8 +25,8 @@ bp = Blueprint(__name__)
     summary="The seller records the shipment (carrier, tracking number) of a paid sale",
     tag="shipping",
     auth="required",
-    body=Shipment,
-    response=AuctionOut,
+    body="Shipment",
+    response="AuctionOut",
     errors=(
         "unauthenticated",
         "forbidden",
@@ -56,7 +59,7 @@ def record_shipment(call: Call) -> dict[str, Any]:
     summary="The buyer marks the item received (no body)",
     tag="shipping",
     auth="required",
-    response=AuctionOut,
+    response="AuctionOut",
     errors=("unauthenticated", "forbidden", "not_found", "receipt_not_allowed"),
 )
 def mark_received(call: Call) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from shared.domain.errors import DomainError
 from .. import runtime
 from ..auth import verifier
 from ..operations import Call, Reply, operation, parse_body
-from ..schemas import DevLogin, HealthOut, TokenOut, UserOut
 
 bp = Blueprint(__name__)
 
@@ -22,8 +21,8 @@ bp = Blueprint(__name__)
     "/health",
     summary="Liveness and dependencies",
     tag="system",
-    response=HealthOut,
-    responses=((503, HealthOut),),  # the same body, naming the part that is down
+    response="HealthOut",
+    responses=((503, "HealthOut"),),  # the same body, naming the part that is down
 )
 def get_health(call: Call) -> Reply:
     from shared.services import health
@@ -39,7 +38,7 @@ def get_health(call: Call) -> Reply:
     summary="The signed-in user",
     tag="system",
     auth="required",
-    response=UserOut,
+    response="UserOut",
     errors=("unauthenticated",),
 )
 def get_me(call: Call) -> dict[str, Any]:
@@ -55,8 +54,8 @@ def get_me(call: Call) -> dict[str, Any]:
     "/api/dev/login",
     summary="Development sign-in (not in production)",
     tag="system",
-    body=DevLogin,
-    response=TokenOut,
+    body="DevLogin",
+    response="TokenOut",
     errors=("not_found", "validation_error"),
     parse=False,
     # Development only, and every local client shares one address: a suite signing in fifty
@@ -66,6 +65,8 @@ def get_me(call: Call) -> dict[str, Any]:
 def dev_login(call: Call) -> dict[str, Any]:
     if not runtime.settings().dev_login_enabled:
         raise DomainError("not_found", "Dev login exists only in development without auth keys")
+    from ..schemas.api import DevLogin
+
     body = parse_body(call.request, DevLogin)
     assert isinstance(body, DevLogin)
     name = body.name or body.email.split("@")[0]

@@ -3,7 +3,7 @@ completed sale and the reputation it builds."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
 
@@ -14,21 +14,12 @@ from shared.domain.vocabulary import Role
 from .. import runtime
 from ..operations import Call, operation
 from ..request_state import request_id
-from ..schemas import (
-    BlockedBidderList,
-    FeedbackList,
-    FeedbackOut,
-    LeaveFeedback,
-    Page,
-    ReplyToFeedback,
-    ReputationOut,
-    RetractBid,
-    RetractionOut,
-    SuspectList,
-    SuspectsQuery,
-)
 from .auctions import auction_id
 from .marketplace import no_content
+
+if TYPE_CHECKING:
+    from ..schemas.api import LeaveFeedback, Page, ReplyToFeedback, RetractBid, SuspectsQuery
+
 
 bp = Blueprint(__name__)
 
@@ -44,8 +35,8 @@ ADMIN = (Role.ADMIN.value,)
     tag="admin",
     auth="required",
     roles=ADMIN,
-    query=SuspectsQuery,
-    response=SuspectList,
+    query="SuspectsQuery",
+    response="SuspectList",
     errors=("unauthenticated", "forbidden", "validation_error"),
 )
 def list_suspects(call: Call) -> dict[str, Any]:
@@ -69,8 +60,8 @@ def list_suspects(call: Call) -> dict[str, Any]:
     "it, near the end only my latest (within an hour of placing it)",
     tag="bids",
     auth="required",
-    body=RetractBid,
-    response=RetractionOut,
+    body="RetractBid",
+    response="RetractionOut",
     errors=(
         "unauthenticated",
         "account_suspended",
@@ -150,8 +141,8 @@ def unblock_bidder(call: Call) -> Response:
     summary="The bidders I blocked, most recently blocked first",
     tag="me",
     auth="required",
-    query=Page,
-    response=BlockedBidderList,
+    query="Page",
+    response="BlockedBidderList",
     errors=("unauthenticated", "validation_error"),
 )
 def my_blocked_bidders(call: Call) -> dict[str, Any]:
@@ -171,8 +162,8 @@ def my_blocked_bidders(call: Call) -> dict[str, Any]:
     summary="Feedback on the other side of a completed sale (payment confirmed): once per side",
     tag="feedback",
     auth="required",
-    body=LeaveFeedback,
-    response=FeedbackOut,
+    body="LeaveFeedback",
+    response="FeedbackOut",
     status=201,
     errors=(
         "unauthenticated",
@@ -204,8 +195,8 @@ def leave_feedback(call: Call) -> dict[str, Any]:
     summary="Reply, once, to the feedback the other side left about me on this sale",
     tag="feedback",
     auth="required",
-    body=ReplyToFeedback,
-    response=FeedbackOut,
+    body="ReplyToFeedback",
+    response="FeedbackOut",
     status=201,
     errors=(
         "unauthenticated",
@@ -230,7 +221,7 @@ def reply_to_feedback(call: Call) -> dict[str, Any]:
     "/api/auctions/{auction_id}/feedback",
     summary="The feedback left on an auction's sale, oldest first",
     tag="feedback",
-    response=FeedbackList,
+    response="FeedbackList",
     errors=("not_found",),
 )
 def auction_feedback(call: Call) -> dict[str, Any]:
@@ -245,7 +236,7 @@ def auction_feedback(call: Call) -> dict[str, Any]:
     "/api/users/{user_id}/reputation",
     summary="A user's reputation: the ratings they received over the last 12 months",
     tag="feedback",
-    response=ReputationOut,
+    response="ReputationOut",
     errors=("not_found",),
 )
 def reputation(call: Call) -> dict[str, Any]:
