@@ -119,10 +119,3 @@ def address_view(address: Address) -> dict[str, Any]:
 def role_after_profile(current: str) -> str:
     """Starting to sell makes a buyer a seller; an admin stays an admin."""
     return Role.SELLER.value if current == Role.BUYER else current
-
-
-def effective_role(token_role: str, stored_role: str) -> str:
-    """The role a request acts with: the record's (PostgreSQL holds it once the user exists),
-    except that a token whose role is admin is always an admin (the operator's way in, even
-    before a row was ever made admin)."""
-    return Role.ADMIN.value if token_role == Role.ADMIN else stored_role

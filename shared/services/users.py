@@ -3,7 +3,7 @@
 Roles live in PostgreSQL. A token's `app_metadata.role` seeds the row when the user is first
 seen; after that the row's role stands (a person who starts selling becomes a seller in the
 record, an admin changes roles there), and the token's role never overwrites it. A token whose
-role is `admin` is always an admin: the operator's way in (`sellers.effective_role`).
+role is `admin` is always an admin: the operator's way in (`principal.effective_role`).
 
 Where tokens are checked, the role is cached per process for `ROLE_CACHE_SECS`, with the
 claims already written: a bid storm neither upserts the bidder nor reads the role each time.
@@ -22,8 +22,7 @@ from collections import OrderedDict
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from shared.domain.principal import Principal
-from shared.domain.sellers import effective_role
+from shared.domain.principal import Principal, effective_role
 
 if TYPE_CHECKING:
     from shared.services.context import Context

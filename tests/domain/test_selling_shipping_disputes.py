@@ -9,7 +9,8 @@ import pytest
 
 from shared.domain.disputes import DisputedSale, judge_open, judge_reply, judge_resolve
 from shared.domain.errors import DomainError, ValidationFailed
-from shared.domain.sellers import effective_role, parse_seller_profile, role_after_profile
+from shared.domain.principal import effective_role
+from shared.domain.sellers import parse_seller_profile, role_after_profile
 from shared.domain.shipping import (
     Delivery,
     judge_receipt,

@@ -7,9 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint
 
-from shared.domain.offers import OfferAnswer
-from shared.domain.payments import PaymentAction
-
 from .. import runtime
 from ..operations import Call, operation
 from .auctions import auction_id
@@ -92,6 +89,7 @@ def respond_to_offer(call: Call) -> dict[str, Any]:
     """accept: sold at the offer's amount (invoice, emails, events as any sale). reject: the
     auction stays closed and the seller may offer to another bidder. Once; not after
     expiresAt (`offer_not_pending`)."""
+    from shared.domain.offers import OfferAnswer
     from shared.services import offers
 
     b: OfferResponse = call.body
@@ -125,6 +123,7 @@ def payment(call: Call) -> dict[str, Any]:
     stays as issued and a credit note cancels it, the auction closes with closeReason
     `unpaid`, and a second-chance offer becomes possible. A wrong actor is 403; a wrong moment
     409 `payment_action_not_allowed`."""
+    from shared.domain.payments import PaymentAction
     from shared.services import payments
 
     b: PaymentRequest = call.body

@@ -6,8 +6,6 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
 
-from shared.domain.decisions import BuyerAnswer, SellerAction
-
 from .. import runtime
 from ..operations import Call, operation
 from .auctions import auction_id
@@ -43,6 +41,7 @@ def decide(call: Call) -> dict[str, Any]:
     """accept: sold at the highest bid. reject: closed with no winner. counter (with an
     `amount` above the highest bid): a pending offer to the highest bidder. One decision per
     auction; the sale emails carry the PDF invoice."""
+    from shared.domain.decisions import SellerAction
     from shared.services import decisions
 
     b: Decision = call.body
@@ -71,6 +70,7 @@ def decide(call: Call) -> dict[str, Any]:
 )
 def respond_to_counter(call: Call) -> dict[str, Any]:
     """accept: sold at the counter amount. reject: closed with no winner. Once."""
+    from shared.domain.decisions import BuyerAnswer
     from shared.services import decisions
 
     b: CounterResponse = call.body

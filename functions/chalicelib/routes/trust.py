@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from chalice.app import Blueprint, Response
 
-from shared.domain.feedback import Rating
-from shared.domain.retractions import RetractReason
 from shared.domain.vocabulary import Role
 
 from .. import runtime
@@ -80,6 +78,7 @@ def retract_bid(call: Call) -> dict[str, Any]:
     placing it; otherwise 409 `retraction_not_allowed`. The highest bid and the maximums are
     recomputed from the standing bids; the room hears `bid:retracted`; the bids stay in the
     history with `retractedAt`."""
+    from shared.domain.retractions import RetractReason
     from shared.services import retractions
 
     b: RetractBid = call.body
@@ -180,6 +179,7 @@ def leave_feedback(call: Call) -> dict[str, Any]:
     party, before the sale is complete (no sale, or its payment not confirmed). 409
     `feedback_exists`: that side's feedback is already given. The comment is one printable
     line (no control, line-break or text-direction characters), at most 500 characters."""
+    from shared.domain.feedback import Rating
     from shared.services import feedback
 
     b: LeaveFeedback = call.body

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
     MISSING,
@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from shared.domain.errors import invalid
-from shared.domain.feedback import MAX_COMMENT
+from shared.domain.feedback import MAX_COMMENT, RATINGS, SIDES
 from shared.domain.india import parse_address
 from shared.domain.marketplace import MAX_QUERY_CHARS
 
@@ -43,10 +43,8 @@ from .base import (
     Out,
     PaymentStatus,
     Query,
-    RatingName,
     RoleName,
     ShippingMethod,
-    SideName,
     Sort,
     Status,
     StrictInt,
@@ -55,6 +53,16 @@ from .base import (
     _no_nul,
 )
 from .bids import BidOut, BidSummary
+
+# Feedback's vocabularies, as the closed ones in `base` are (a Literal built at run time is
+# a string to a type checker).
+if TYPE_CHECKING:
+    RatingName: TypeAlias = str
+    SideName: TypeAlias = str
+else:
+    RatingName = Literal[RATINGS]
+    SideName = Literal[SIDES]
+
 
 # -- requests ----------------------------------------------------------------------------------
 

@@ -21,7 +21,6 @@ from pydantic import (
 )
 
 from shared.domain.errors import PROBLEMS
-from shared.domain.feedback import RATINGS, SIDES
 from shared.domain.marketplace import CATEGORY, MAX_CANCEL_REASON
 from shared.domain.money import parse_money
 from shared.domain.text import NAME_PATTERN, TEXT_PATTERN, name_problem, text_problem
@@ -59,8 +58,6 @@ if TYPE_CHECKING:
     DisputeReason: TypeAlias = str
     DisputeStatus: TypeAlias = str
     DisputeOutcome: TypeAlias = str
-    RatingName: TypeAlias = str
-    SideName: TypeAlias = str
 else:
     Status = Literal[AUCTION_STATUSES]
     CounterStatus = Literal[COUNTER_STATUSES]
@@ -74,8 +71,6 @@ else:
     DisputeReason = Literal[DISPUTE_REASONS]
     DisputeStatus = Literal[DISPUTE_STATUSES]
     DisputeOutcome = Literal[DISPUTE_OUTCOMES]
-    RatingName = Literal[RATINGS]
-    SideName = Literal[SIDES]
 
 
 def _money(value: object) -> Decimal:
