@@ -1,8 +1,13 @@
-"""What one request costs the API process in CPU (what Lambda bills): a few hundred sequential
-requests of each kind on one keep-alive connection to the local API server (one worker), the
-server's own CPU time (utime + stime from /proc, its worker process included) before and
-after, divided by the count. The bridge's CPU is reported beside it (in production that is
-Upstash's, not ours).
+"""What one request costs the API process in CPU, two ways:
+
+- in the function's handler (`in_handler`, judged): what Lambda bills. The app called in
+  process with API Gateway REST proxy events, no server in front (`bench.handler_cpu`, run in a
+  process of its own), `time.process_time` around each kind, the median of 3 rounds;
+- through the local API server: a few hundred sequential requests of each kind on one
+  keep-alive connection (one worker), the server's own CPU time (utime + stime from /proc,
+  its worker process included) before and after, divided by the count. That adds the server's
+  own cost (HTTP parsing, the hop to the app's threads: see `http_floor`), which Lambda does
+  not run. The bridge's CPU is reported beside it (in production that is Upstash's, not ours).
 
 Kinds: a bid (accepted or refused: every other one is refused `bid_too_low`, as in a hot
 auction), `GET /api/auctions/{id}`, a list of 20, 20 bids of history, and `/health`.
@@ -13,8 +18,12 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import subprocess
+import sys
+import tempfile
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -138,6 +147,22 @@ def run(database_url: str, redis_url: str, tokens: list[str], seller: uuid.UUID)
             results[name] = _measure(api_pid, request, REQUESTS)
         for name, value in results.items():
             log(f"  {name:<16} {value:>9} µs")
-        return results
     finally:
         stack.stop()
+    results["in_handler"] = in_handler()
+    log(f"  in the handler (what Lambda bills): {results['in_handler']}")
+    return results
+
+
+def in_handler(count: int = 1000) -> dict[str, float]:
+    """Each kind's CPU in the function's handler, in a process of its own (the app imported
+    there, its settings from the environment this bench runs with)."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        subprocess.run(
+            [sys.executable, "-m", "bench.handler_cpu", str(count), "--json", out.name],
+            check=True,
+            stdout=subprocess.DEVNULL,  # the request log lines, as Lambda writes them
+            stderr=subprocess.PIPE,
+        )
+        figures: dict[str, float] = orjson.loads(Path(out.name).read_bytes())
+    return figures

@@ -4,7 +4,7 @@ any server in front. The app is imported here and called with API Gateway REST p
 bridge (a process of its own, so its CPU is not counted); the clock is `time.process_time`
 around N calls of each kind.
 
-    python -m bench.handler_cpu [N] [--kinds a,b] [--profile KIND] [--rounds R]
+    python -m bench.handler_cpu [N] [--kinds a,b] [--profile KIND] [--rounds R] [--json PATH]
 
 Kinds: `floor_422` (a bid whose body is refused, 422, before any I/O: Chalice, the middleware,
 the token check and the log line), `bid` (two bidders alternate, each bidding the minimum it
@@ -12,7 +12,9 @@ last saw: about every other one is refused `bid_too_low`, a hot auction's mix),
 `get_auction` (`GET /api/auctions/{id}`), `list_20` (a list of 20).
 The request log line is written (to stdout: run it with stdout sent to /dev/null), as Lambda
 writes it. With `--profile KIND`, cProfile's top entries (by cumulative and by own time) for
-N calls of that kind go to stderr.
+N calls of that kind go to stderr. With `--json PATH`, each kind's median (µs) is written there
+(`make bench` runs it so, in a process of its own: the app's import and settings stay out of
+the bench's).
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ def main(
     parser.add_argument("--profile", default=None)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--kinds", default="floor_422,bid,get_auction,list_20")
+    parser.add_argument("--json", default=None)
     args = parser.parse_args(argv)
     os.environ["APP_ENV"] = "test"
     with bench_services("bench_handler_cpu") as (database_url, redis_url):
@@ -214,6 +217,10 @@ def main(
                     f"  {name:<20} median {statistics.median(values):7.0f} µs"
                     f"  ({', '.join(f'{v:.0f}' for v in values)})"
                 )
+            if args.json:
+                medians = {name: round(statistics.median(v), 1) for name, v in figures.items()}
+                with open(args.json, "wb") as out:
+                    out.write(orjson.dumps(medians))
         finally:
             stack.stop()
 
