@@ -87,7 +87,7 @@ from shared.domain.money import money_str
 from shared.domain.schedule import Moment
 from shared.domain.times import iso, to_ms
 from shared.domain.vocabulary import EventType, NotificationType
-from shared.services import notifications, outbox, records, rescoring, schedules
+from shared.services import ledger, notifications, outbox, records, rescoring, schedules
 from shared.services.context import Context
 from shared.services.views import delivery_view, highest_bid_view, offer_view, payment_view
 
@@ -171,6 +171,15 @@ def state_opens(fx: Effects, e: AuctionWentLive) -> None:
 def state_ends(fx: Effects, e: AuctionEvent) -> None:
     a = fx.auction(e)
     fx.patch(a, {"status": a.status, "endsAt": to_ms(a.ends_at)})
+
+
+def log_sealed(fx: Effects, e: AuctionEvent) -> None:
+    """However the window closes (the end, a buy-now sale, a cancellation), the public bid
+    log's final checkpoint is signed with the decision: every accepted bid is in PostgreSQL by
+    then (the end drains the intake first; a buy-now sale is recorded with its bid), so the
+    close certificate only reads. Without it the ticker would sign it within LEDGER_MMD_MS,
+    and until then the close would show a shorter log."""
+    ledger.sign_checkpoint(fx.session, fx.ctx.settings, uuid.UUID(e.auction_id))
 
 
 def state_status(fx: Effects, e: AuctionEvent) -> None:
@@ -878,6 +887,7 @@ CONSEQUENCES: dict[type[Event], tuple[Consequence, ...]] = {
         seller_hears_it_ended_without_bids,
         watchers_hear_it_ended,
         state_ends,
+        log_sealed,
     ),
     AuctionEnded: (
         room_hears_it_ended,
@@ -885,6 +895,7 @@ CONSEQUENCES: dict[type[Event], tuple[Consequence, ...]] = {
         bidders_hear_it_ended,
         watchers_hear_it_ended,
         state_ends,
+        log_sealed,
     ),
     BidAccepted: (seller_and_outbid_hear_of_the_bid, pairs_of_the_bid_rescored),
     # sold
@@ -907,6 +918,7 @@ CONSEQUENCES: dict[type[Event], tuple[Consequence, ...]] = {
         room_hears_it_bought_now,
         room_hears_it_sold,
         parties_hear_of_the_sale(E.SELLER_ACCEPTED, N.ACCEPTED),
+        log_sealed,
     ),
     CounterAccepted: (
         *_SOLD,
@@ -1023,6 +1035,7 @@ CONSEQUENCES: dict[type[Event], tuple[Consequence, ...]] = {
         people_hear_it_cancelled,
         email_cancellations,
         bidders_rescored,
+        log_sealed,
     ),
     AuctionReset: (state_reset, bidders_rescored),
     UserSuspended: (suspended_set,),

@@ -324,9 +324,10 @@ def consistency(ctx: Context, auction_id: str, old: int | None, new: int | None)
 
 
 def close_certificate(ctx: Context, auction_id: str) -> dict[str, Any]:
-    """Once the auction has ended: the checkpoint over its whole log, the outcome the rules
-    reached (the highest bid of the current round, pseudonymous), and every proxy maximum
-    with its nonce, so anyone can replay the rules to it."""
+    """Once the auction has ended: the checkpoint over its whole log (signed as the window
+    closed: `consequences.log_sealed`), the outcome the rules reached (the highest bid of the
+    current round, pseudonymous), and every proxy maximum with its nonce, so anyone can replay
+    the rules to it. A read: it writes nothing."""
     with ctx.db.session() as session:
         auction = _auction(session, auction_id)
         if auction.status in OPEN_STATUSES:
@@ -334,7 +335,6 @@ def close_certificate(ctx: Context, auction_id: str) -> dict[str, Any]:
                 "auction_not_ended",
                 "The auction has not ended: its maxima are revealed only after the end",
             )
-        sign_checkpoint(session, ctx.settings, auction.id)  # (the window is closed: all in)
         tree = _tree(session, ctx.settings, auction)
         secret = bytes(auction.ledger_secret)
         top = _decided_bid(session, auction)

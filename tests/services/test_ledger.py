@@ -192,3 +192,58 @@ def test_the_scheduled_tick_signs_a_log_the_socket_nodes_ticker_missed(
     assert ledger.checkpoint_grown(ctx) == 0
     assert ticker.tick(ctx).checkpoints == 1
     assert ledger.checkpoint_note(ctx, str(auction)).split("\n")[1] == "1"
+
+
+def checkpoints(ctx: Context, auction_id: uuid.UUID) -> list[tuple[int, str]]:
+    with ctx.db.session() as session:
+        rows = session.execute(
+            text("SELECT size, note FROM ledger_checkpoints WHERE auction_id = :a"),
+            {"a": auction_id},
+        )
+        return [(size, note) for size, note in rows]
+
+
+def test_the_end_signs_the_final_checkpoint_and_the_close_only_reads(
+    ctx: Context, seller: Person
+) -> None:
+    """No ticker runs here: the checkpoint over the whole log is the end transition's, signed
+    as it decides; the close certificate shows it and writes nothing."""
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    from shared.services import transitions
+
+    ends_at = datetime.now(UTC) + timedelta(seconds=0.4)
+    auction = live_auction(ctx, seller, ends_at=ends_at)
+    place(ctx, auction, person(ctx, "buyer"), "100")
+    place(ctx, auction, person(ctx, "buyer"), "110")
+    assert checkpoints(ctx, auction) == []
+    time.sleep(max(0.0, (ends_at - datetime.now(UTC)).total_seconds()))
+    time.sleep(ctx.settings.late_bid_grace_ms / 1000 + 0.05)
+    assert transitions.end(ctx, auction)
+    [(size, note)] = checkpoints(ctx, auction)
+    assert size == 2
+    close = ledger.close_certificate(ctx, str(auction))
+    assert close["checkpoint"] == note
+    assert close["outcome"]["price"] == "110.00"
+    with ctx.db.session() as session:
+        nodes = session.execute(
+            text("SELECT count(*) FROM ledger_nodes WHERE auction_id = :a"), {"a": auction}
+        ).scalar_one()
+    ledger.close_certificate(ctx, str(auction))
+    assert checkpoints(ctx, auction) == [(size, note)]
+    with ctx.db.session() as session:
+        assert (
+            session.execute(
+                text("SELECT count(*) FROM ledger_nodes WHERE auction_id = :a"), {"a": auction}
+            ).scalar_one()
+            == nodes
+        )
+
+
+def test_a_buy_now_sale_signs_the_final_checkpoint(ctx: Context, seller: Person) -> None:
+    auction = live_auction(ctx, seller, buy_now="500")
+    assert place(ctx, auction, person(ctx, "buyer"), "500").buy_now
+    [(size, note)] = checkpoints(ctx, auction)
+    assert size == 1
+    assert ledger.close_certificate(ctx, str(auction))["checkpoint"] == note
