@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+import orjson
 import pg8000.converters
 import pg8000.exceptions
 import pg8000.native
@@ -68,6 +69,7 @@ def connect_kwargs(database_url: str, *, database: str | None = None) -> dict[st
 
 
 TIMESTAMPTZ_OID = 1184
+JSON_OIDS = (114, 3802)  # json, jsonb
 
 
 def timestamptz_in(text: str) -> datetime:
@@ -127,6 +129,8 @@ class HotLane:
         except IndexError:
             conn, prepared = pg8000.native.Connection(**self._kwargs), {}
             conn.register_in_adapter(TIMESTAMPTZ_OID, timestamptz_in)
+            for oid in JSON_OIDS:  # orjson (C), not the standard library's decoder
+                conn.register_in_adapter(oid, orjson.loads)
             with self._opening:
                 self.opened += 1
         try:

@@ -299,8 +299,7 @@ def list_auctions(
 ) -> dict[str, Any]:
     """A page of auctions (`criteria`: filters and sort; `status` alone is the admin list)."""
     chosen = criteria or search.Criteria(status=status)
-    with ctx.db.session() as session:
-        ids, next_cursor = search.find(session, ctx.clock(), chosen, limit=limit, cursor=cursor)
+    ids, next_cursor = search.find(ctx.db.lane, ctx.clock(), chosen, limit=limit, cursor=cursor)
     return {"items": render_ids(ctx, viewer, ids), "nextCursor": next_cursor}
 
 

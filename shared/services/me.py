@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from shared.adapters.orm import Auction, Bid, Invoice, ProxyMaximum, Watch
@@ -140,7 +140,8 @@ def my_auctions(
         Auction.seller_id == me
     )
     if status:
-        query = query.where(status_filter(status, ctx.clock()))
+        shown, params = status_filter(status, ctx.clock())
+        query = query.where(text(shown).bindparams(**params))
     if cursor:
         flag_text, moment_text, id_text = cursors.decode(cursor, 3)
         flag = cursors.sequence(flag_text)

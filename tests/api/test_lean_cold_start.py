@@ -119,8 +119,8 @@ def test_import_and_a_first_bid_load_nothing_heavy(cold: Gateway, ctx: Context) 
 def test_a_route_that_needs_the_orm_still_loads_it_when_first_called(
     cold: Gateway, ctx: Context
 ) -> None:
-    """The lean start defers, it does not remove: an auction list (a search through the ORM)
-    loads SQLAlchemy and its models on its first call and answers."""
+    """The lean start defers, it does not remove: an auction list (whose service module is
+    the ORM's) loads SQLAlchemy and the other routes' models on its first call and answers."""
     reply = cold.request("GET", "/api/auctions", query="status=live&limit=2")
     assert reply.status == 200, reply.body
     assert {"sqlalchemy", "chalicelib.schemas.api"} <= set(cold.modules())
