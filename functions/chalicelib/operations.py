@@ -47,9 +47,9 @@ class Operation:
     roles: tuple[str, ...]
     # The models, by name (`chalicelib.schemas`): found when first needed, so that importing
     # the routes builds none of them (see `body`, `query`, `response` and `responses` below).
-    body_model: str | None
-    query_model: str | None
-    response_model: str | None
+    body_model: schemas.ModelRef | None
+    query_model: schemas.ModelRef | None
+    response_model: schemas.ModelRef | None
     status: int
     errors: tuple[str, ...]
     media_type: str = JSON
@@ -57,7 +57,7 @@ class Operation:
     # The write limiter's bucket group (None: not limited here). Bids keep their own bucket.
     rate_group: str | None = None
     # Documented responses besides the success and the problems (health's 503 body...).
-    response_models: tuple[tuple[int, str], ...] = ()
+    response_models: tuple[tuple[int, schemas.ModelRef], ...] = ()
     name: str = ""  # the view's name: the OpenAPI operationId
     # The largest body the route takes (every JSON route: MAX_BODY), and the media types of a
     # raw (binary) body it reads itself (a photo upload), for the document.
@@ -206,16 +206,16 @@ def operation(
     tag: str,
     auth: str = "none",
     roles: tuple[str, ...] = (),
-    body: str | None = None,
-    query: str | None = None,
-    response: str | None = None,
+    body: schemas.ModelRef | None = None,
+    query: schemas.ModelRef | None = None,
+    response: schemas.ModelRef | None = None,
     status: int = 200,
     errors: tuple[str, ...] = (),
     media_type: str = JSON,
     headers: tuple[str, ...] = (),
     parse: bool = True,
     rate_limited: bool | None = None,
-    responses: tuple[tuple[int, str], ...] = (),
+    responses: tuple[tuple[int, schemas.ModelRef], ...] = (),
     suspension_checked_by_view: bool = False,
     max_body: int = MAX_BODY,
     raw_body: tuple[str, ...] = (),

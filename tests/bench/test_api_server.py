@@ -48,3 +48,34 @@ def test_the_bench_server_mounts_them() -> None:
         "/bench/rowlock/{auction_id}/bids",
         "/bench/search-ilike",
     ]
+
+
+MODELS = """
+import json
+from bench.api_server import make_app
+from chalicelib.operations import OPERATIONS
+make_app()
+print(json.dumps({
+    op.path: [m.__name__ for m in (op.body, op.query, op.response) if m is not None]
+    for op in OPERATIONS if op.path.startswith("/bench")
+}))
+"""
+
+
+def test_the_bench_routes_models_resolve() -> None:
+    """The bench's routes give their own models as classes (the API's routes name theirs):
+    each resolves, or every request to the route would answer 500 and the floor measure it."""
+    done = subprocess.run(
+        [sys.executable, "-c", MODELS],
+        cwd=REPO_ROOT,
+        env={**os.environ, "APP_ENV": "test"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {
+        "/bench/noop": ["PlaceBid", "BenchAck"],
+        "/bench/rowlock/{auction_id}/bids": ["PlaceBid", "BenchBid"],
+        "/bench/search-ilike": ["AuctionSearchQuery", "AuctionList"],
+    }

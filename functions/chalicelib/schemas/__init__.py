@@ -36,9 +36,16 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def model(name: str) -> type[BaseModel]:
-    """The request or answer model called `name`."""
-    found = __getattr__(name)
+# A model as a route names it: by name (one of this package's), or the class itself (a model
+# of the benchmarks' own routes, which are no part of the API).
+ModelRef = str | type[BaseModel]
+
+
+def model(ref: ModelRef) -> type[BaseModel]:
+    """The request or answer model `ref` names."""
+    if isinstance(ref, type):
+        return ref
+    found = __getattr__(ref)
     if not (isinstance(found, type) and issubclass(found, BaseModel)):
-        raise TypeError(f"{name} is not a model")
+        raise TypeError(f"{ref} is not a model")
     return found
