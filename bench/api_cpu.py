@@ -78,6 +78,8 @@ class Client:
         self.conn.request(method, path, body=data, headers=headers)
         response = self.conn.getresponse()
         payload = response.read()
+        if response.status >= 500:  # the figure would be an error's cost: stop, loudly
+            raise RuntimeError(f"{method} {path} answered {response.status}: {payload[:300]!r}")
         return response.status, (orjson.loads(payload) if payload else None)
 
 

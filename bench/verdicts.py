@@ -110,6 +110,27 @@ def cpu_per_read(results: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def _server_errors(results: dict[str, Any], bidders: str, *designs: str) -> int:
+    """How many answers of these hot-auction runs were 5xx (a run of errors measures the
+    errors' cost, not the design's)."""
+    total = 0
+    for design in designs:
+        statuses = _get(results, "hot_auction", "as_is", bidders, design, "statuses") or {}
+        total += sum(n for code, n in statuses.items() if str(code).startswith("5"))
+    return total
+
+
+def _unless_errors(row: dict[str, Any], errors: int) -> dict[str, Any]:
+    """A measured row whose run answered 5xx is NOT MET, whatever its figure says."""
+    if errors and row["verdict"] != NOT_MEASURED:
+        row.update(
+            measured=f"{row['measured']}, but {errors:,} answers were 5xx",
+            met=False,
+            verdict=NOT_MET,
+        )
+    return row
+
+
 def floor_share_at_32(results: dict[str, Any]) -> dict[str, Any]:
     bid = _number(_get(results, "hot_auction", "as_is", "32", "bid_path", "attempts_per_s"))
     floor = _number(_get(results, "hot_auction", "as_is", "32", "http_floor", "attempts_per_s"))
@@ -118,17 +139,26 @@ def floor_share_at_32(results: dict[str, Any]) -> dict[str, Any]:
     if bid is None or floor is None or floor <= 0:
         return _row(figure, target, None, None)
     share = bid / floor
-    return _row(
-        figure, target, f"{share:.0%} ({bid:,.0f} vs {floor:,.0f}/s)", share >= FLOOR_SHARE_AT_32
+    return _unless_errors(
+        _row(
+            figure,
+            target,
+            f"{share:.0%} ({bid:,.0f} vs {floor:,.0f}/s)",
+            share >= FLOOR_SHARE_AT_32,
+        ),
+        _server_errors(results, "32", "bid_path", "http_floor"),
     )
 
 
 def p99_at_32(results: dict[str, Any]) -> dict[str, Any]:
-    return _at_most(
-        "bid path p99 at 32 bidders",
-        _number(_get(results, "hot_auction", "as_is", "32", "bid_path", "p99_ms")),
-        P99_AT_32_MS,
-        lambda ms: f"{ms:g} ms",
+    return _unless_errors(
+        _at_most(
+            "bid path p99 at 32 bidders",
+            _number(_get(results, "hot_auction", "as_is", "32", "bid_path", "p99_ms")),
+            P99_AT_32_MS,
+            lambda ms: f"{ms:g} ms",
+        ),
+        _server_errors(results, "32", "bid_path"),
     )
 
 
@@ -140,11 +170,14 @@ def p99_at_128_vs_row_lock(results: dict[str, Any]) -> dict[str, Any]:
     if ours is None or peer is None or peer <= 0:
         return _row(figure, target, None, None)
     ratio = ours / peer
-    return _row(
-        figure,
-        target,
-        f"{ratio:.2f}x ({ours} vs {peer} ms)",
-        ratio <= P99_AT_128_VS_ROW_LOCK,
+    return _unless_errors(
+        _row(
+            figure,
+            target,
+            f"{ratio:.2f}x ({ours} vs {peer} ms)",
+            ratio <= P99_AT_128_VS_ROW_LOCK,
+        ),
+        _server_errors(results, "128", "bid_path", "row_lock"),
     )
 
 

@@ -170,3 +170,15 @@ def test_the_cpu_rows_say_the_servers_figures_beside_the_handlers() -> None:
     rows = verdicts(a_run())
     assert rows[0]["measured"] == "600 µs (through the local server: 1,200 µs)"
     assert rows[1]["measured"] == "500 / 1,000 µs (through the local server: 800 / 2,900 µs)"
+
+
+def test_a_hot_auction_run_whose_server_answered_5xx_is_not_met() -> None:
+    """The floor once answered 500 to every request (its models did not resolve) and the
+    bench measured the errors' speed: a run with 5xx answers is no measurement."""
+    run = a_run()
+    hot = run["hot_auction"]["as_is"]
+    broken = {**hot["32"], "http_floor": {**hot["32"]["http_floor"], "statuses": {"500": 7}}}
+    rows = verdicts(a_run(hot_auction={"as_is": {**hot, "32": broken}}))
+    assert rows[2]["verdict"] == NOT_MET
+    assert rows[2]["measured"].endswith("but 7 answers were 5xx")
+    assert [r["verdict"] for r in rows].count(NOT_MET) == 1
