@@ -156,7 +156,10 @@ def run(database_url: str, redis_url: str, tokens: list[str], seller: uuid.UUID)
     return results
 
 
-def in_handler(count: int = 1000) -> dict[str, float]:
+HANDLER_CALLS = int(os.environ.get("BENCH_HANDLER_CALLS", "1000"))
+
+
+def in_handler(count: int = HANDLER_CALLS) -> dict[str, float]:
     """Each kind's CPU in the function's handler, in a process of its own (the app imported
     there, its settings from the environment this bench runs with)."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
