@@ -144,7 +144,13 @@ def sign_checkpoint(
     """Extend the signed tree over every entry stored since the last checkpoint (up to the
     first gap: an entry whose bid is still on its way), store the subtrees it completed and
     sign the new checkpoint. Two signers at once (the socket node and the scheduled tick)
-    take turns on a lock of this log."""
+    take turns on a lock of this log.
+
+    Locks in one order, the auction's row and then the log's: the window's close signs while
+    it holds the row (`consequences.log_sealed`), and the rows written here reference it (their
+    foreign key share-locks it), so a signer holding the log's lock first would deadlock
+    with it."""
+    session.execute(text("SELECT 1 FROM auctions WHERE id = :a FOR KEY SHARE"), {"a": auction_id})
     session.execute(
         text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
         {"k": f"ledger:{auction_id}"},

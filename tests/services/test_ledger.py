@@ -11,6 +11,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import text
 
 from shared.domain.ledger import merkle
@@ -247,3 +248,37 @@ def test_a_buy_now_sale_signs_the_final_checkpoint(ctx: Context, seller: Person)
     [(size, note)] = checkpoints(ctx, auction)
     assert size == 1
     assert ledger.close_certificate(ctx, str(auction))["checkpoint"] == note
+
+
+def test_a_signer_waits_for_the_window_closing_instead_of_deadlocking(
+    ctx: Context, seller: Person, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The window's close holds the auction's row and then signs; the ticker signing the same
+    log at that moment must queue behind the row, not take the log's lock first (the rows it
+    writes reference the auction, so it would then wait for the row: a deadlock, which
+    PostgreSQL breaks by failing one of them)."""
+    import threading
+    import time
+
+    from shared.services import records
+
+    auction = live_auction(ctx, seller)
+    place(ctx, auction, person(ctx, "buyer"), "100")
+    place(ctx, auction, person(ctx, "buyer"), "110")
+    ticker: dict[str, object] = {}
+
+    def tick() -> None:
+        ticker["signed"] = ledger.checkpoint_grown(ctx, everything=True)
+
+    with ctx.db.session() as closing:
+        assert records.lock_auction(closing, auction) is not None
+        signer = threading.Thread(target=tick)
+        signer.start()
+        time.sleep(0.5)  # the ticker is on its way: waiting on the row (or, unfixed, holding
+        # the log's lock and waiting on the row to write its nodes)
+        sealed = ledger.sign_checkpoint(closing, ctx.settings, auction)
+        assert sealed is not None and sealed.size == 2
+    signer.join(10)
+    assert "signed" in ticker  # it finished, after the close committed
+    assert "postponed" not in caplog.text  # ... and was not the deadlock's victim
+    assert checkpoints(ctx, auction)[0][0] == 2
