@@ -133,7 +133,7 @@ def run(database_url: str, redis_url: str, tokens: list[str], seller: uuid.UUID)
                 state["min"] = body["minNextBid"]
 
         bridge_before = _cpu_seconds(bridge_pid)
-        results = {"bid": _measure(api_pid, bid, REQUESTS)}
+        results: dict[str, Any] = {"bid": _measure(api_pid, bid, REQUESTS)}
         results["bridge_per_bid"] = round(
             (_cpu_seconds(bridge_pid) - bridge_before) / (REQUESTS + WARMUP) * 1e6, 1
         )
@@ -163,11 +163,13 @@ def in_handler(count: int = HANDLER_CALLS) -> dict[str, float]:
     """Each kind's CPU in the function's handler, in a process of its own (the app imported
     there, its settings from the environment this bench runs with)."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        subprocess.run(
+        done = subprocess.run(
             [sys.executable, "-m", "bench.handler_cpu", str(count), "--json", out.name],
-            check=True,
             stdout=subprocess.DEVNULL,  # the request log lines, as Lambda writes them
             stderr=subprocess.PIPE,
+            text=True,
         )
+        if done.returncode != 0:  # say why, not only that it failed
+            raise RuntimeError(f"bench.handler_cpu failed:\n{done.stderr[-3000:]}")
         figures: dict[str, float] = orjson.loads(Path(out.name).read_bytes())
     return figures
