@@ -129,11 +129,37 @@ def _finish_buy_now(uow: UnitOfWork, auction_id: uuid.UUID, bid_id: uuid.UUID) -
 
 def drain(ctx: Context, *, batch: int = 200) -> int:
     """Take pending records from `outbox:bids` into PostgreSQL; returns how many were taken."""
+    return _drain(ctx, batch) or 0
+
+
+def drain_all(ctx: Context, *, batch: int = 200) -> bool:
+    """Every record pending in `outbox:bids` when called into PostgreSQL, batch after batch.
+    False when the intake had to postpone (Redis or PostgreSQL failed): what an auction's end
+    decides must wait then, or it could leave out a bid that was accepted (one whose handler's
+    own insert failed, behind more than a batch of other auctions' records)."""
+    try:
+        pending = int(ctx.store.command("XLEN", keys.OUTBOX_BIDS) or 0)
+    except (StoreUnavailable, StoreError) as exc:
+        log.warning("bid intake postponed: %s", exc)
+        return False
+    taken = 0
+    while taken < pending:  # records added meanwhile are other auctions' (this window is shut)
+        done = _drain(ctx, batch)
+        if done is None:
+            return False
+        if done == 0:
+            break
+        taken += done
+    return True
+
+
+def _drain(ctx: Context, batch: int) -> int | None:
+    """One batch; how many records were taken, None when postponed."""
     try:
         entries = ctx.store.command("XRANGE", keys.OUTBOX_BIDS, "-", "+", "COUNT", batch)
     except (StoreUnavailable, StoreError) as exc:
         log.warning("bid intake postponed: %s", exc)
-        return 0
+        return None
     if not entries:
         return 0
     done: list[str] = []
@@ -155,7 +181,7 @@ def drain(ctx: Context, *, batch: int = 200) -> int:
                     request_ids.append(record.request_id)
     except SQLAlchemyError as exc:
         log.warning("bid intake postponed (%d records waiting): %s", len(entries), exc)
-        return 0
+        return None
     ctx.store.command("XDEL", keys.OUTBOX_BIDS, *done)
     # The requests whose bids are now surely in PostgreSQL (a bid can be followed from the
     # API's request line through here to every socket node's fan-out line).

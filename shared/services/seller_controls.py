@@ -177,7 +177,8 @@ def cancel(ctx: Context, auction_id: uuid.UUID, viewer: Viewer, reason: str) -> 
         _judge(ctx, session, records.get_auction(session, auction_id), viewer)
     before = _close_for_bids(ctx, auction_id, viewer)
     try:
-        bid_intake.drain(ctx)
+        if not bid_intake.drain_all(ctx):  # a bid still in the outbox would go unseen
+            raise DomainError("unavailable", "The bid store is catching up; retry shortly")
         # The unit of work by hand: step 1 is undone for a failure up to the commit, never for
         # one in the relay after it.
         with ctx.db.session() as session:

@@ -21,13 +21,15 @@ from shared.adapters.redis_store import StoreError, StoreUnavailable
 from shared.domain.deadlines import after, reminder_at
 from shared.domain.events import AuctionEnded, AuctionEndedWithoutBids, AuctionWentLive
 from shared.domain.schedule import Moment
-from shared.domain.times import from_ms
+from shared.domain.times import from_ms, to_ms
 from shared.domain.vocabulary import OPEN_STATUSES, AuctionStatus, CloseReason
 from shared.services import auction_state, bid_intake, records, schedules
 from shared.services.context import Context
 from shared.services.unit_of_work import UnitOfWork, unit_of_work
 
 log = logging.getLogger(__name__)
+
+RETRY_MS = 1000  # an end whose intake was postponed comes back this much later
 
 
 def start(ctx: Context, auction_id: uuid.UUID) -> bool:
@@ -72,7 +74,11 @@ def end(ctx: Context, auction_id: uuid.UUID) -> bool:
         due = window.ends_ms + ctx.settings.late_bid_grace_ms
         schedules.place(ctx, aid, {Moment.END: due})
         return False
-    bid_intake.drain(ctx)  # every accepted bid is in PostgreSQL before the winner is read
+    if not bid_intake.drain_all(ctx):  # every accepted bid in PostgreSQL before the winner
+        # A record may still be in the outbox: deciding now could leave its bid out. The
+        # window stays shut; the end comes back in a second (and the ticker's sweep finds it).
+        schedules.place(ctx, aid, {Moment.END: to_ms(ctx.clock()) + RETRY_MS})
+        return False
     with unit_of_work(ctx) as uow:
         auction = records.lock_auction(uow.session, auction_id)
         if auction is None or auction.status not in OPEN_STATUSES:

@@ -144,3 +144,47 @@ def test_an_end_that_drains_before_it_closes_the_window_is_caught(
     assert isinstance(late, BidReceipt), late
     accepted = {early.bid["id"]: Decimal("100.00"), late.bid["id"]: Decimal("500.00")}
     assert disagreements(ctx, auction, accepted) != []
+
+
+def test_the_end_drains_every_waiting_record_before_it_decides(
+    ctx: Context, seller: Person, buyer: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bid whose handler's own insert failed waits in the bid outbox; more than a batch of
+    other auctions' records ahead of it must not make the end decide without it."""
+    from shared.adapters.pg import LaneBusy
+
+    busy = [live_auction(ctx, seller) for _ in range(3)]
+    bidders = [person(ctx, "buyer") for _ in range(35)]
+    for i in range(210):  # 210 records ahead (one batch is 200), within the bid rate limits
+        bidding.place_bid(ctx, busy[i % 3], bidders[i % 35].id, Decimal(100 + 10 * (i // 3)))
+    auction, ends = ends_soon(ctx, seller, in_s=0.5)
+
+    def lost(*_: Any, **__: Any) -> None:
+        raise LaneBusy("the handler's insert failed")
+
+    monkeypatch.setattr(bidding, "store_bids_now", lost)
+    receipt = bidding.place_bid(ctx, auction, buyer.id, Decimal("100.00"))
+    wait_until(ends + ctx.settings.late_bid_grace_ms + 20)
+    assert transitions.end(ctx, auction)
+    assert status(ctx, auction) == "ended"
+    assert disagreements(ctx, auction, {receipt.bid["id"]: Decimal("100.00")}) == []
+
+
+def test_an_end_whose_intake_is_postponed_waits_and_comes_back(
+    ctx: Context, seller: Person, buyer: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL failing mid-intake: the end does not decide on what it could not read; the
+    window stays shut and the end is scheduled again a second later."""
+    from shared.services import bid_intake
+
+    auction, ends = ends_soon(ctx, seller)
+    receipt = bidding.place_bid(ctx, auction, buyer.id, Decimal("100.00"))
+    wait_until(ends + ctx.settings.late_bid_grace_ms + 20)
+    monkeypatch.setattr(bid_intake, "_drain", lambda *_: None)
+    assert not transitions.end(ctx, auction)
+    assert status(ctx, auction) == "live"
+    due = float(ctx.store.command("ZSCORE", keys.SCHEDULE_END, str(auction)))
+    assert due > to_ms(datetime.now(UTC))
+    monkeypatch.undo()
+    assert transitions.end(ctx, auction)
+    assert disagreements(ctx, auction, {receipt.bid["id"]: Decimal("100.00")}) == []
