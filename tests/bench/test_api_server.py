@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 from shared.settings import REPO_ROOT
 
@@ -21,11 +22,13 @@ print(json.dumps(sorted(p for p in gateway.app.routes if p.startswith("/bench"))
 """
 
 
-def _bench_paths(which: str, **env: str) -> list[str]:
+def _printed(script: str, *args: str, **env: str) -> Any:
+    """What `script` prints last, as JSON, run in a fresh interpreter (the routes register
+    into process-wide tables) with APP_ENV as `env` says, unset when it says nothing."""
     environ = {k: v for k, v in os.environ.items() if k != "APP_ENV"}
     environ.update(env)
     done = subprocess.run(
-        [sys.executable, "-c", ROUTES, which],
+        [sys.executable, "-c", script, *args],
         cwd=REPO_ROOT,
         env=environ,
         capture_output=True,
@@ -33,7 +36,11 @@ def _bench_paths(which: str, **env: str) -> list[str]:
         check=True,
         timeout=120,
     )
-    paths: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _bench_paths(which: str, **env: str) -> list[str]:
+    paths: list[str] = _printed(ROUTES, which, **env)
     return paths
 
 
@@ -65,16 +72,7 @@ print(json.dumps({
 def test_the_bench_routes_models_resolve() -> None:
     """The bench's routes give their own models as classes (the API's routes name theirs):
     each resolves, or every request to the route would answer 500 and the floor measure it."""
-    done = subprocess.run(
-        [sys.executable, "-c", MODELS],
-        cwd=REPO_ROOT,
-        env={**os.environ, "APP_ENV": "test"},
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == {
+    assert _printed(MODELS, APP_ENV="test") == {
         "/bench/noop": ["PlaceBid", "BenchAck"],
         "/bench/rowlock/{auction_id}/bids": ["PlaceBid", "BenchBid"],
         "/bench/search-ilike": ["AuctionSearchQuery", "AuctionList"],
